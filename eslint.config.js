@@ -1,0 +1,16 @@
+// Flat config: typescript-eslint's recommended rules over every TypeScript file.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import globals from "globals";
+
+export default tseslint.config(
+	{ ignores: ["dist/", "node_modules/", ".data/", "coverage/", "web/dist/"] },
+	js.configs.recommended,
+	...tseslint.configs.recommended,
+	{
+		languageOptions: { globals: { ...globals.node } },
+		rules: {
+			"@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+		},
+	},
+);

@@ -1,0 +1,37 @@
+/**
+ * Runs the schema migrations at start. Several processes may start at once (k8s rollout, the local cluster
+ * runner), so the run is serialised by a PostgreSQL advisory lock held on its own connection: the first process
+ * migrates, the others wait and then find nothing left to do.
+ */
+import { Umzug, SequelizeStorage } from "umzug";
+import type { Sequelize } from "sequelize";
+import * as initialSchema from "./migrations/0001-initial-schema.js";
+
+/** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
+const MIGRATIONS = [{ name: "0001-initial-schema", ...initialSchema }];
+
+// Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.
+const MIGRATION_LOCK_KEY = 0x6361_6d65;
+
+export async function migrate(sequelize: Sequelize): Promise<string[]> {
+	const umzug = new Umzug({
+		migrations: MIGRATIONS.map((m) => ({ name: m.name, up: m.up, down: m.down })),
+		context: sequelize.getQueryInterface(),
+		storage: new SequelizeStorage({ sequelize, tableName: "schema_migrations" }),
+		logger: undefined,
+	});
+	const lockConnection = (await sequelize.connectionManager.getConnection({ type: "write" })) as {
+		query(sql: string, values?: unknown[]): Promise<unknown>;
+	};
+	try {
+		await lockConnection.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+		try {
+			const applied = await umzug.up();
+			return applied.map((m) => m.name);
+		} finally {
+			await lockConnection.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]);
+		}
+	} finally {
+		sequelize.connectionManager.releaseConnection(lockConnection as never);
+	}
+}

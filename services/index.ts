@@ -1,0 +1,16 @@
+/**
+ * The services a process can run, by the name used in SERVICES=... Each entry builds its schema from the Config.
+ */
+import type { ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Config, ServiceName } from "../src/config.js";
+import apiService from "./api.service.js";
+import authService from "./auth.service.js";
+import charactersService from "./characters.service.js";
+
+// Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSchema<ServiceSettingSchema, any>> = {
+	api: apiService,
+	auth: authService,
+	characters: charactersService,
+};

@@ -1,0 +1,86 @@
+/**
+ * One Sequelize instance per process, shared by every service that uses the db mixin, closed once when the last
+ * of them stops. Opening it also starts the embedded PostgreSQL (embedded mode without DATABASE_URL) and runs the
+ * migrations.
+ */
+import { Sequelize } from "sequelize";
+import pRetry from "p-retry";
+import type { Config } from "../config.js";
+import { initModels, type Models } from "../../models/index.js";
+import { migrate } from "../../models/migrate.js";
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./embedded-postgres.js";
+import { loadOrCreateLocalSecrets } from "./local-secrets.js";
+
+export interface Database {
+	sequelize: Sequelize;
+	models: Models;
+}
+
+interface Logger {
+	info(...args: unknown[]): void;
+	warn(...args: unknown[]): void;
+	debug(...args: unknown[]): void;
+}
+
+let opening: Promise<{ db: Database; embedded?: EmbeddedPostgresHandle }> | undefined;
+let users = 0;
+
+export async function acquireDatabase(config: Config, logger: Logger): Promise<Database> {
+	users += 1;
+	opening ??= open(config, logger);
+	try {
+		return (await opening).db;
+	} catch (err) {
+		users -= 1;
+		opening = undefined;
+		throw err;
+	}
+}
+
+export async function releaseDatabase(): Promise<void> {
+	if (users === 0 || !opening) return;
+	users -= 1;
+	if (users > 0) return;
+	const current = opening;
+	opening = undefined;
+	const { db, embedded } = await current;
+	await db.sequelize.close();
+	await embedded?.stop();
+}
+
+async function open(config: Config, logger: Logger) {
+	let embedded: EmbeddedPostgresHandle | undefined;
+	let url = config.databaseUrl;
+	if (!url) {
+		const secrets = await loadOrCreateLocalSecrets(config.dataDir);
+		embedded = await startEmbeddedPostgres({
+			dataDir: config.dataDir,
+			port: config.embeddedPgPort,
+			password: secrets.postgresPassword,
+			log: (line) => logger.debug(`[postgres] ${line}`),
+		});
+		url = embedded.url;
+		logger.info(`Embedded PostgreSQL is up on 127.0.0.1:${config.embeddedPgPort} (data in ${config.dataDir}/postgres)`);
+	}
+	const sequelize = new Sequelize(url, {
+		dialect: "postgres",
+		logging: false,
+		pool: { max: 10, min: 0, idle: 10_000 },
+	});
+	try {
+		// In a cluster the database may come up after us: wait for it, a bounded number of times.
+		await pRetry(() => sequelize.authenticate(), {
+			retries: 8,
+			minTimeout: 250,
+			maxTimeout: 4000,
+			onFailedAttempt: (e) => logger.warn(`Database not reachable yet (attempt ${e.attemptNumber}): ${e.message}`),
+		});
+		const applied = await migrate(sequelize);
+		if (applied.length > 0) logger.info(`Applied migrations: ${applied.join(", ")}`);
+		return { db: { sequelize, models: initModels(sequelize) }, embedded };
+	} catch (err) {
+		await sequelize.close().catch(() => undefined);
+		await embedded?.stop();
+		throw err;
+	}
+}

@@ -1,0 +1,24 @@
+/** A validated Config for tests: the run's own database, a fixed JWT secret, OS-chosen ports. */
+import { loadConfig, type Config } from "../../src/config.js";
+
+export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
+
+export function testConfig(env: Record<string, string> = {}): Config {
+	const databaseUrl = process.env.TEST_DATABASE_URL;
+	if (!databaseUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test` (vitest global setup creates it)");
+	return loadConfig({
+		DATABASE_URL: databaseUrl,
+		JWT_SECRET: TEST_JWT_SECRET,
+		API_PORT: "0",
+		WS_PORT: "0",
+		GRPC_PORT: "0",
+		LOGLEVEL: "warn",
+		AUTH_RATE_LIMIT: "1000",
+		...env,
+	});
+}
+
+/** Unique per call, within the username rules (3-32 of [A-Za-z0-9_.-]). */
+export function uniqueName(prefix = "u"): string {
+	return `${prefix}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`.slice(0, 32);
+}
