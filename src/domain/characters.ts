@@ -1,0 +1,152 @@
+/**
+ * Characters without transport or storage: slugs, who may see or change a character, and its public wire shape.
+ */
+
+export type UserRole = "user" | "admin";
+
+/** The caller as the gateway puts it in `ctx.meta.user`. */
+export interface Caller {
+	id: string;
+	username: string;
+	role: UserRole;
+}
+
+/** What the visibility rules need to know about a caller. */
+export type Viewer = Pick<Caller, "id" | "role">;
+
+/** A stored character as the model (or a raw query) returns it. */
+export interface CharacterRecord {
+	id: string;
+	name: string;
+	slug: string;
+	description: string;
+	system_prompt: string;
+	greeting: string;
+	is_active: boolean;
+	is_public: boolean;
+	created_by: string | null;
+	created_at: Date | string;
+	updated_at: Date | string;
+}
+
+/** The JSON every action answers with (snake_case, ISO timestamps). */
+export interface CharacterView {
+	id: string;
+	name: string;
+	slug: string;
+	description: string;
+	system_prompt: string;
+	greeting: string;
+	is_active: boolean;
+	is_public: boolean;
+	created_by: string | null;
+	created_at: string;
+	updated_at: string;
+}
+
+/** The fields a client may set; everything else (id, owner, timestamps) is the server's. */
+export const EDITABLE_FIELDS = ["name", "slug", "description", "system_prompt", "greeting", "is_public", "is_active"] as const;
+export type EditableField = (typeof EDITABLE_FIELDS)[number];
+export type CharacterChanges = Partial<Pick<CharacterRecord, EditableField>>;
+
+export const SLUG_MAX_LENGTH = 80;
+/** Used when a name has no Latin letters or digits at all (e.g. "クロ"), so a slug is never empty. */
+export const FALLBACK_SLUG = "character";
+
+// Latin letters that NFKD does not decompose into "base letter + mark".
+const TRANSLITERATIONS: Record<string, string> = {
+	ß: "ss", æ: "ae", œ: "oe", ø: "o", đ: "d", ð: "d", þ: "th", ł: "l", ı: "i", ħ: "h",
+};
+
+/** "Élodie's Café!" -> "elodies-cafe"; at most 80 characters of [a-z0-9-], never empty, no edge hyphens. */
+export function slugify(name: string): string {
+	const slug = name
+		.normalize("NFKD")
+		.replace(/\p{M}/gu, "")
+		.toLowerCase()
+		.replace(/[ßæœøđðþłıħ]/g, (ch) => TRANSLITERATIONS[ch] ?? "")
+		// Apostrophes join rather than split: "Captain's Log" reads better as captains-log.
+		.replace(/['’`]/g, "")
+		.replace(/[^a-z0-9]+/g, "-")
+		.replace(/^-+|-+$/g, "");
+	return truncateSlug(slug, SLUG_MAX_LENGTH) || FALLBACK_SLUG;
+}
+
+function truncateSlug(slug: string, max: number): string {
+	return slug.length <= max ? slug : slug.slice(0, max).replace(/-+$/, "");
+}
+
+/** The n-th candidate for a derived slug: base, base-2, base-3, ... always within the length limit. */
+export function slugCandidate(base: string, n: number): string {
+	if (n <= 1) return base;
+	const suffix = `-${n}`;
+	return `${truncateSlug(base, SLUG_MAX_LENGTH - suffix.length)}${suffix}`;
+}
+
+/** The first candidate of `base` not in `taken`. */
+export function nextFreeSlug(base: string, taken: ReadonlySet<string>): string {
+	for (let n = 1; ; n += 1) {
+		const candidate = slugCandidate(base, n);
+		if (!taken.has(candidate)) return candidate;
+	}
+}
+
+/**
+ * A prefix every candidate of `base` up to base-999 starts with (truncation for the suffix may cut into the base),
+ * so one prefix query finds all the slugs nextFreeSlug must avoid.
+ */
+export function slugFamilyPrefix(base: string): string {
+	return truncateSlug(base, SLUG_MAX_LENGTH - "-999".length);
+}
+
+/** Escapes LIKE wildcards so a search for "100%" finds that text, not everything starting with "100". */
+export function containsPattern(text: string): string {
+	return `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+export function isAdmin(user: Viewer | null | undefined): boolean {
+	return user?.role === "admin";
+}
+
+function isOwner(character: Pick<CharacterRecord, "created_by">, user: Viewer | null | undefined): boolean {
+	return Boolean(user) && character.created_by !== null && character.created_by === user?.id;
+}
+
+/** Public and active characters are for everyone; private or inactive ones only for their creator and admins. */
+export function canView(
+	character: Pick<CharacterRecord, "created_by" | "is_public" | "is_active">,
+	user: Viewer | null | undefined,
+): boolean {
+	if (isAdmin(user) || isOwner(character, user)) return true;
+	return character.is_public && character.is_active;
+}
+
+/** Only the creator or an admin; seed characters (no creator) are therefore admin-only. */
+export function canEdit(character: Pick<CharacterRecord, "created_by">, user: Viewer | null | undefined): boolean {
+	return isAdmin(user) || isOwner(character, user);
+}
+
+/** Keeps only the editable fields that were actually given, so a client can't set `created_by` or `id`. */
+export function pickChanges(params: Partial<Record<EditableField, unknown>>): CharacterChanges {
+	const changes: Record<string, unknown> = {};
+	for (const field of EDITABLE_FIELDS) {
+		if (params[field] !== undefined) changes[field] = params[field];
+	}
+	return changes as CharacterChanges;
+}
+
+export function toCharacterView(row: CharacterRecord): CharacterView {
+	return {
+		id: row.id,
+		name: row.name,
+		slug: row.slug,
+		description: row.description,
+		system_prompt: row.system_prompt,
+		greeting: row.greeting,
+		is_active: row.is_active,
+		is_public: row.is_public,
+		created_by: row.created_by,
+		created_at: new Date(row.created_at).toISOString(),
+		updated_at: new Date(row.updated_at).toISOString(),
+	};
+}

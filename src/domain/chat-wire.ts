@@ -1,0 +1,163 @@
+/**
+ * The chat pipeline's wire formats in one place: the two channels' payloads, the frames a WebSocket client
+ * sends and receives, and the deterministic reply id that makes a redelivered user message harmless.
+ */
+import { Validators } from "moleculer";
+import { v5 as uuidv5 } from "uuid";
+
+/** Channel names: `<domain>.<actor>.<noun>`. */
+export const Chan = { UserMsg: "chat.user.msg", AiMsg: "chat.ai.msg" } as const;
+
+export interface UserMsgPayload {
+	message_id: string;
+	session_id: string;
+	username: string;
+	character_id: string;
+	content: string;
+}
+
+export interface Usage {
+	input_tokens: number;
+	output_tokens: number;
+}
+
+/** A finished reply, or the news that none can be made; the dispatcher stores the first and reports the second. */
+export type AiMsgPayload =
+	| {
+			kind: "reply";
+			id: string;
+			reply_to: string;
+			session_id: string;
+			username: string;
+			character_id: string;
+			content: string;
+			model: string;
+			usage: Usage;
+	  }
+	| {
+			kind: "failure";
+			reply_to: string;
+			session_id: string;
+			username: string;
+			character_id: string;
+			code: ErrorFrameCode;
+			message: string;
+	  };
+
+export interface ChannelPayloads {
+	[Chan.UserMsg]: UserMsgPayload;
+	[Chan.AiMsg]: AiMsgPayload;
+}
+
+// ---- Frames sent to the client ----
+
+export interface ConnectionFrame {
+	type: "connection";
+	message: "Connected to chat";
+	session_id: string;
+	username: string;
+	character_id: string;
+	character_name: string;
+	model: string;
+	resumed: boolean;
+}
+
+export interface StoredMessageFrame {
+	id: string;
+	content: string;
+	timestamp: string;
+}
+
+export interface EchoFrame extends StoredMessageFrame {
+	type: "echo";
+	role: "user";
+}
+
+export interface AiFrame extends StoredMessageFrame {
+	type: "ai";
+	role: "ai";
+	reply_to: string | null;
+}
+
+export type ErrorFrameCode =
+	| "invalid_json"
+	| "binary_not_supported"
+	| "invalid_message"
+	| "empty_content"
+	| "content_too_long"
+	| "unknown_type"
+	| "rate_limited"
+	| "ai_unavailable"
+	| "internal_error";
+
+export interface ErrorFrame {
+	type: "error";
+	code: ErrorFrameCode;
+	message: string;
+	reply_to?: string;
+	retry_after?: number;
+}
+
+export type ServerFrame = ConnectionFrame | EchoFrame | AiFrame | ErrorFrame;
+
+/** A stored message as the client sees it: an `echo` for the user's own, an `ai` frame for replies. */
+export function messageFrame(m: { id: string; role: "user" | "ai"; content: string; created_at: Date; reply_to: string | null }): EchoFrame | AiFrame {
+	const timestamp = m.created_at.toISOString();
+	return m.role === "user"
+		? { type: "echo", role: "user", id: m.id, content: m.content, timestamp }
+		: { type: "ai", role: "ai", id: m.id, reply_to: m.reply_to, content: m.content, timestamp };
+}
+
+// ---- Frames sent by the client ----
+
+export interface SendMessageFrame {
+	type: "message";
+	content: string;
+}
+
+export type ClientFrame = SendMessageFrame;
+
+export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; error: ErrorFrame };
+
+// Moleculer's own fastest-validator: the compiled checker returns true or a list of problems.
+const checkMessage = new Validators.Fastest().compile({
+	type: { type: "equal", value: "message", optional: true },
+	content: { type: "string" },
+}) as (value: unknown) => true | unknown[];
+
+/** Validates one incoming WebSocket frame. Never throws: every defect becomes an error frame. */
+export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxContentChars: number): ParseResult {
+	if (isBinary) return fail("binary_not_supported", "Binary frames are not supported; send JSON text");
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
+	} catch {
+		return fail("invalid_json", "Frame is not valid JSON");
+	}
+	if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+		return fail("invalid_message", 'Expected an object like {"content": "..."}');
+	}
+	const type = (parsed as { type?: unknown }).type;
+	if (type !== undefined && type !== "message") {
+		return fail("unknown_type", `Unknown frame type ${JSON.stringify(String(type)).slice(0, 40)}`);
+	}
+	if (checkMessage(parsed) !== true) return fail("invalid_message", 'Expected an object like {"content": "..."}');
+	const content = (parsed as { content: string }).content.trim();
+	if (content.length === 0) return fail("empty_content", "Message content is empty");
+	if (content.length > maxContentChars) {
+		return fail("content_too_long", `Message content is longer than ${maxContentChars} characters`);
+	}
+	return { ok: true, frame: { type: "message", content } };
+}
+
+function fail(code: ErrorFrameCode, message: string): ParseResult {
+	return { ok: false, error: { type: "error", code, message } };
+}
+
+// Namespace for reply ids (a fixed random UUID): uuidv5(user message id + variant) is the same on every node.
+const REPLY_NAMESPACE = "0b7f4a1e-5d7c-4c65-9a53-2f8e3c1d9b40";
+
+/** The id of variant `variant` of the reply to `replyTo`: deterministic, so redelivery cannot create a second reply. */
+export function replyId(replyTo: string, variant = 0): string {
+	return uuidv5(`${replyTo}:${variant}`, REPLY_NAMESPACE);
+}

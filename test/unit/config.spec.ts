@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseDuration } from "../../src/config.js";
+
+const SECRET = "x".repeat(32);
+
+describe("loadConfig", () => {
+	it("should default to embedded mode with every service and the seed's ports", () => {
+		const config = loadConfig({});
+		expect(config).toMatchObject({ mode: "embedded", apiPort: 8000, wsPort: 8004, jwtTtlSeconds: 1800, logFormat: "pretty" });
+		expect(config.services).toEqual(["api", "auth", "characters"]);
+		expect(config.databaseUrl).toBeUndefined();
+	});
+
+	it("should switch to cluster mode when a transporter is set and demand its secrets", () => {
+		expect(() => loadConfig({ TRANSPORTER: "redis://localhost:6379" })).toThrow(/JWT_SECRET/);
+		expect(() => loadConfig({ TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET })).toThrow(/DATABASE_URL/);
+		expect(() => loadConfig({ CAMEO_MODE: "cluster", JWT_SECRET: SECRET, DATABASE_URL: "postgres://x/y" })).toThrow(/TRANSPORTER/);
+		const config = loadConfig({ TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET, DATABASE_URL: "postgres://db/cameo" });
+		expect(config).toMatchObject({ mode: "cluster", logFormat: "json", databaseUrl: "postgres://db/cameo" });
+	});
+
+	it("should give a one-line reason for every bad value", () => {
+		const cases: Record<string, string>[] = [
+			{ JWT_SECRET: "short" },
+			{ API_PORT: "99999" },
+			{ API_PORT: "eighty" },
+			{ JWT_TTL: "soon" },
+			{ SERVICES: "api,teleporter" },
+			{ CAMEO_MODE: "hybrid" },
+			{ LOGLEVEL: "loud" },
+			{ TRUST_PROXY: "maybe" },
+		];
+		for (const env of cases) {
+			let error: unknown;
+			try {
+				loadConfig(env);
+			} catch (err) {
+				error = err;
+			}
+			expect(error, JSON.stringify(env)).toBeInstanceOf(ConfigError);
+			expect((error as Error).message).not.toContain("\n");
+		}
+	});
+
+	it("should build URLs from the seed's ConfigMap variable names", () => {
+		const config = loadConfig({
+			DB_HOST: "postgres",
+			DB_PORT: "5433",
+			DB_NAME: "ai_companion_chat",
+			DB_USER: "app",
+			DB_PASSWORD: "p@ss/word",
+			RABBITMQ_HOST: "rabbitmq",
+			REDIS_HOST: "redis",
+			REDIS_PORT: "6380",
+		});
+		expect(config.databaseUrl).toBe("postgres://app:p%40ss%2Fword@postgres:5433/ai_companion_chat");
+		expect(config.amqpUrl).toBe("amqp://guest:guest@rabbitmq:5672");
+		expect(config.redisUrl).toBe("redis://redis:6380");
+	});
+
+	it("should prefer the explicit URLs over the seed's parts", () => {
+		const config = loadConfig({ DATABASE_URL: "postgres://a/b", DB_HOST: "ignored", REDIS_URL: "redis://r:1", REDIS_HOST: "ignored" });
+		expect(config.databaseUrl).toBe("postgres://a/b");
+		expect(config.redisUrl).toBe("redis://r:1");
+	});
+
+	it("should pick the services named in SERVICES, once each", () => {
+		expect(loadConfig({ SERVICES: "auth, api,auth" }).services).toEqual(["auth", "api"]);
+	});
+});
+
+describe("parseDuration", () => {
+	it("should read seconds and unit suffixes", () => {
+		expect(parseDuration("T", "90", 1)).toBe(90);
+		expect(parseDuration("T", "30m", 1)).toBe(1800);
+		expect(parseDuration("T", "12h", 1)).toBe(43200);
+		expect(parseDuration("T", "7d", 1)).toBe(604800);
+		expect(parseDuration("T", undefined, 42)).toBe(42);
+		expect(() => parseDuration("T", "0", 1)).toThrow(ConfigError);
+		expect(() => parseDuration("T", "-5m", 1)).toThrow(ConfigError);
+	});
+});
