@@ -3,17 +3,48 @@
  * local transport, in-memory cache) and in a cluster (Redis transporter and cache).
  * Docs: https://moleculer.services/docs/0.14/configuration.html
  */
-import type { BrokerOptions } from "moleculer";
+import type { BrokerOptions, Middleware } from "moleculer";
+import channels from "@moleculer/channels";
 import type { Config } from "./src/config.js";
+import { ResilientAmqpAdapter } from "./src/adapters/amqp-channel-adapter.js";
+
+const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"];
+
+/**
+ * @moleculer/channels for the two chat queues: RabbitMQ in a cluster (durable exchanges and queues, persistent
+ * messages, exchanges asserted on publish so an early publish cannot close the channel), in-process in embedded mode.
+ * Only processes that run a chat service get it: the gateway has no business holding an AMQP connection.
+ */
+function channelsMiddleware(config: Config): Middleware[] {
+	if (!config.services.some((s) => CHAT_SERVICES.includes(s))) return [];
+	const adapter =
+		config.mode === "cluster" && config.amqpUrl
+			? new ResilientAmqpAdapter({
+					amqp: {
+						url: config.amqpUrl,
+						exchangeOptions: { durable: true },
+						queueOptions: { durable: true },
+						messageOptions: { persistent: true },
+						publishAssertExchange: { enabled: true, exchangeOptions: { durable: true } },
+					},
+					// Channel prefetch: bounded in-flight messages per consumer process.
+					maxInFlight: config.chat.maxInFlight,
+					maxRetries: config.chat.maxRetries,
+				})
+			: { type: "Fake", options: { maxInFlight: config.chat.maxInFlight, maxRetries: 0 } };
+	// The package's typings require every adapter's options at once, and its middleware type predates moleculer's.
+	type ChannelsOptions = Parameters<typeof channels.Middleware>[0];
+	return [channels.Middleware({ adapter } as unknown as ChannelsOptions) as unknown as Middleware];
+}
 
 export function createBrokerOptions(config: Config): BrokerOptions {
 	return {
-		namespace: "cameo",
+		namespace: config.namespace,
 		nodeID: config.nodeId,
 		// Redis pub/sub in a cluster; none (local calls only) in embedded mode.
 		transporter: config.transporter ?? null,
 		// Character reads are cached; in a cluster the cache is shared so a write clears it everywhere.
-		cacher: config.mode === "cluster" && config.redisUrl ? { type: "Redis", options: { redis: config.redisUrl, prefix: "cameo-cache" } } : "Memory",
+		cacher: config.mode === "cluster" && config.redisUrl ? { type: "Redis", options: { redis: config.redisUrl, prefix: `${config.namespace}-cache` } } : "Memory",
 		logger: {
 			type: "Console",
 			options: {
@@ -33,5 +64,6 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		validator: true,
 		metrics: { enabled: false },
 		tracing: { enabled: false },
+		middlewares: channelsMiddleware(config),
 	};
 }

@@ -88,7 +88,13 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					mappingPolicy: "restrict",
 					authentication: true,
 					bodyParsers: JSON_BODY,
-					aliases: { "GET /me": "auth.me", ...CHARACTER_ALIASES },
+					aliases: {
+						"GET /me": "auth.me",
+						...CHARACTER_ALIASES,
+						"GET /sessions": "sessions.list",
+						"GET /sessions/:id/messages": "sessions.messages",
+						"DELETE /sessions/:id": "sessions.remove",
+					},
 				},
 			],
 			onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {

@@ -6,6 +6,10 @@ import type { Config, ServiceName } from "../src/config.js";
 import apiService from "./api.service.js";
 import authService from "./auth.service.js";
 import charactersService from "./characters.service.js";
+import sessionsService from "./sessions.service.js";
+import chatWsService from "./chat-ws.service.js";
+import dispatcherService from "./dispatcher.service.js";
+import aiConsumerService from "./ai-consumer.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,4 +17,8 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	api: apiService,
 	auth: authService,
 	characters: charactersService,
+	sessions: sessionsService,
+	"chat-ws": chatWsService,
+	"ai-consumer": aiConsumerService,
+	dispatcher: dispatcherService,
 };

@@ -10,11 +10,15 @@
 export type Mode = "embedded" | "cluster";
 export type LogFormat = "pretty" | "json";
 
-export const ALL_SERVICES = ["api", "auth", "characters"] as const;
+export const ALL_SERVICES = ["api", "auth", "characters", "sessions", "chat-ws", "ai-consumer", "dispatcher"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
+/** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */
+const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"] as const;
 
 export interface Config {
 	mode: Mode;
+	/** Moleculer namespace; also prefixes Redis keys and RabbitMQ exchanges/queues so deployments never mix. */
+	namespace: string;
 	nodeId: string | undefined;
 	/** Which services this process runs. */
 	services: ServiceName[];
@@ -31,6 +35,11 @@ export interface Config {
 	apiHost: string;
 	wsPort: number;
 	grpcPort: number;
+	/** Interface the gRPC delivery server binds to. */
+	grpcHost: string;
+	/** Host other nodes use to reach this node's gRPC server (the pod IP in Kubernetes). */
+	grpcAdvertiseHost: string;
+	chat: ChatLimits;
 	dataDir: string;
 	embeddedPgPort: number;
 	googleApiKey: string | undefined;
@@ -43,6 +52,27 @@ export interface Config {
 	trustProxy: boolean;
 	logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 	logFormat: LogFormat;
+}
+
+export interface ChatLimits {
+	/** Longest user message, in characters. */
+	maxContentChars: number;
+	/** Largest WebSocket frame accepted, in bytes; larger ones close the socket with 1009. */
+	maxFrameBytes: number;
+	/** Messages one socket may send per minute. */
+	messagesPerMinute: number;
+	/** Keep-alive ping interval; a socket that misses a pong is closed. */
+	pingIntervalMs: number;
+	/** How many recent messages the model sees (before token budgeting). */
+	historyWindow: number;
+	/** A user message without a reply this long after its last publish is published again (the outbox). */
+	replyTimeoutSeconds: number;
+	/** Publishes per user message before it is given up with an `ai_unavailable` error. */
+	replyMaxAttempts: number;
+	/** Messages a consumer processes at once, per channel. */
+	maxInFlight: number;
+	/** Redeliveries of a failing channel message before it goes to the dead-letter queue. */
+	maxRetries: number;
 }
 
 export class ConfigError extends Error {
@@ -72,20 +102,42 @@ export function loadConfig(env: Env = process.env): Config {
 		throw new ConfigError("JWT_SECRET must be at least 32 characters long");
 	}
 
+	const services = parseServices(env.SERVICES);
+	const redisUrl = str(env.REDIS_URL) ?? (env.REDIS_HOST ? `redis://${env.REDIS_HOST}:${env.REDIS_PORT ?? "6379"}` : undefined);
+	const amqpUrl = str(env.AMQP_URL) ?? amqpUrlFromParts(env);
+	if (mode === "cluster" && services.some((s) => (CHAT_SERVICES as readonly string[]).includes(s))) {
+		if (!amqpUrl) throw new ConfigError("cluster chat services need RabbitMQ: set AMQP_URL (or RABBITMQ_HOST)");
+		if (!redisUrl) throw new ConfigError("cluster chat services need Redis: set REDIS_URL (or REDIS_HOST)");
+	}
+
 	return {
 		mode,
+		namespace: namespace(env.NAMESPACE),
 		nodeId: str(env.NODE_ID),
-		services: parseServices(env.SERVICES),
+		services,
 		databaseUrl,
 		transporter,
-		redisUrl: str(env.REDIS_URL) ?? (env.REDIS_HOST ? `redis://${env.REDIS_HOST}:${env.REDIS_PORT ?? "6379"}` : undefined),
-		amqpUrl: str(env.AMQP_URL) ?? amqpUrlFromParts(env),
+		redisUrl,
+		amqpUrl,
 		jwtSecret,
 		jwtTtlSeconds: parseDuration("JWT_TTL", env.JWT_TTL, 30 * 60),
 		apiPort: port("API_PORT", env.API_PORT ?? env.PORT, 8000),
 		apiHost: str(env.API_HOST) ?? "0.0.0.0",
 		wsPort: port("WS_PORT", env.WS_PORT, 8004),
 		grpcPort: port("GRPC_PORT", env.GRPC_PORT, 50051),
+		grpcHost: str(env.GRPC_HOST) ?? "0.0.0.0",
+		grpcAdvertiseHost: str(env.GRPC_ADVERTISE_HOST) ?? str(env.POD_IP) ?? "127.0.0.1",
+		chat: {
+			maxContentChars: int("CHAT_MAX_CONTENT_CHARS", env.CHAT_MAX_CONTENT_CHARS, 4000, 1, 100_000),
+			maxFrameBytes: int("CHAT_MAX_FRAME_BYTES", env.CHAT_MAX_FRAME_BYTES, 64 * 1024, 1024, 16 * 1024 * 1024),
+			messagesPerMinute: int("CHAT_MESSAGES_PER_MINUTE", env.CHAT_MESSAGES_PER_MINUTE, 30, 1, 1_000_000),
+			pingIntervalMs: int("CHAT_PING_INTERVAL_MS", env.CHAT_PING_INTERVAL_MS, 30_000, 100, 3_600_000),
+			historyWindow: int("CHAT_HISTORY_WINDOW", env.CHAT_HISTORY_WINDOW, 40, 2, 1000),
+			replyTimeoutSeconds: int("CHAT_REPLY_TIMEOUT", env.CHAT_REPLY_TIMEOUT, 30, 1, 86_400),
+			replyMaxAttempts: int("CHAT_REPLY_MAX_ATTEMPTS", env.CHAT_REPLY_MAX_ATTEMPTS, 3, 1, 100),
+			maxInFlight: int("CHANNEL_MAX_IN_FLIGHT", env.CHANNEL_MAX_IN_FLIGHT, 32, 1, 10_000),
+			maxRetries: int("CHANNEL_MAX_RETRIES", env.CHANNEL_MAX_RETRIES, 3, 0, 100),
+		},
 		dataDir: str(env.DATA_DIR) ?? ".data",
 		embeddedPgPort: port("EMBEDDED_PG_PORT", env.EMBEDDED_PG_PORT, 54329),
 		googleApiKey: str(env.GOOGLE_API_KEY),
@@ -102,6 +154,12 @@ export function loadConfig(env: Env = process.env): Config {
 function str(value: string | undefined): string | undefined {
 	const trimmed = value?.trim();
 	return trimmed ? trimmed : undefined;
+}
+
+function namespace(value: string | undefined): string {
+	const v = str(value) ?? "cameo";
+	if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new ConfigError(`NAMESPACE must be 1-64 of [A-Za-z0-9_-], got "${value}"`);
+	return v;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

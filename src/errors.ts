@@ -14,6 +14,7 @@ export const ErrorCode = {
 	UserDisabled: "USER_DISABLED",
 	CharacterNotFound: "CHARACTER_NOT_FOUND",
 	SlugTaken: "SLUG_TAKEN",
+	SessionNotFound: "SESSION_NOT_FOUND",
 	NotFound: "NOT_FOUND",
 	ValidationFailed: "VALIDATION_ERROR",
 	RateLimited: "RATE_LIMITED",
@@ -46,3 +47,7 @@ export const RateLimited = (retryAfterSeconds: number) =>
 /** Same shape as the validator's own errors, for rules a params schema can't express. */
 export const ValidationFailed = (detail: string, data: Array<Record<string, unknown>> = []) =>
 	new Errors.ValidationError(detail, ErrorCode.ValidationFailed, data);
+
+/** Unknown, or someone else's: both answer 404 so session ids cannot be probed. */
+export const SessionNotFound = (id: string) =>
+	new MoleculerClientError("Chat session not found", 404, ErrorCode.SessionNotFound, { id });

@@ -88,6 +88,7 @@ export type ErrorFrameCode =
 	| "unknown_type"
 	| "rate_limited"
 	| "ai_unavailable"
+	| "character_unavailable"
 	| "internal_error";
 
 export interface ErrorFrame {

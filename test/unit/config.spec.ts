@@ -7,7 +7,7 @@ describe("loadConfig", () => {
 	it("should default to embedded mode with every service and the seed's ports", () => {
 		const config = loadConfig({});
 		expect(config).toMatchObject({ mode: "embedded", apiPort: 8000, wsPort: 8004, jwtTtlSeconds: 1800, logFormat: "pretty" });
-		expect(config.services).toEqual(["api", "auth", "characters"]);
+		expect(config.services).toEqual(["api", "auth", "characters", "sessions", "chat-ws", "ai-consumer", "dispatcher"]);
 		expect(config.databaseUrl).toBeUndefined();
 	});
 
@@ -15,7 +15,11 @@ describe("loadConfig", () => {
 		expect(() => loadConfig({ TRANSPORTER: "redis://localhost:6379" })).toThrow(/JWT_SECRET/);
 		expect(() => loadConfig({ TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET })).toThrow(/DATABASE_URL/);
 		expect(() => loadConfig({ CAMEO_MODE: "cluster", JWT_SECRET: SECRET, DATABASE_URL: "postgres://x/y" })).toThrow(/TRANSPORTER/);
-		const config = loadConfig({ TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET, DATABASE_URL: "postgres://db/cameo" });
+		const base = { TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET, DATABASE_URL: "postgres://db/cameo" };
+		expect(() => loadConfig(base)).toThrow(/AMQP_URL/);
+		expect(() => loadConfig({ ...base, SERVICES: "dispatcher", AMQP_URL: "amqp://mq" })).toThrow(/REDIS_URL/);
+		expect(loadConfig({ ...base, SERVICES: "api,auth" }).mode).toBe("cluster");
+		const config = loadConfig({ ...base, AMQP_URL: "amqp://mq", REDIS_URL: "redis://r:6379" });
 		expect(config).toMatchObject({ mode: "cluster", logFormat: "json", databaseUrl: "postgres://db/cameo" });
 	});
 
@@ -29,6 +33,8 @@ describe("loadConfig", () => {
 			{ CAMEO_MODE: "hybrid" },
 			{ LOGLEVEL: "loud" },
 			{ TRUST_PROXY: "maybe" },
+			{ NAMESPACE: "has spaces" },
+			{ CHAT_MAX_CONTENT_CHARS: "0" },
 		];
 		for (const env of cases) {
 			let error: unknown;

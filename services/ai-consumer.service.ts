@@ -1,0 +1,141 @@
+/**
+ * The AI side of a chat: answers each `chat.user.msg` with a reply on `chat.ai.msg` (DESIGN.md, message flow 3 and 6).
+ * It loads the character (cached action) and the recent history (Redis, else PostgreSQL), streams the model, and
+ * publishes the finished reply before returning, so the user message is acked only once its reply is on its way.
+ */
+import { Validators, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
+import type { Config } from "../src/config.js";
+import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
+import { ChatStore } from "../src/adapters/chat-store.js";
+import type { HistoryEntry } from "../src/adapters/history-cache.js";
+import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
+import { createChatModel, type ChatModel } from "../src/adapters/llm.js";
+import type { CharacterView } from "../src/domain/characters.js";
+import { Chan, replyId, type AiMsgPayload, type ErrorFrameCode, type UserMsgPayload } from "../src/domain/chat-wire.js";
+import { buildPrompt, estimateUsage, historyUpTo } from "../src/domain/prompt.js";
+
+export interface AiConsumerThis extends Service, DbThis {
+	store: ChatStore;
+	runtime: ChatRuntime;
+	model: ChatModel;
+	history(payload: UserMsgPayload): Promise<HistoryEntry[]>;
+	publish(message: AiMsgPayload): Promise<void>;
+}
+
+const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
+const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
+
+const checkPayload = new Validators.Fastest().compile({
+	message_id: "uuid",
+	session_id: "uuid",
+	username: "string|min:1",
+	character_id: "uuid",
+	content: "string|min:1",
+}) as (value: unknown) => true | unknown[];
+
+/**
+ * Whether a failure now is final. AMQP: the adapter counts redeliveries in a header and dead-letters the message
+ * once the count reaches maxRetries. The in-process adapter never redelivers, so every attempt is the last.
+ */
+export function isLastAttempt(raw: unknown, maxRetries: number): boolean {
+	const properties = (raw as { properties?: { headers?: Record<string, unknown> } } | undefined)?.properties;
+	if (!properties) return true;
+	return (Number(properties.headers?.["x-redelivered-count"]) || 0) + 1 >= maxRetries;
+}
+
+function failure(payload: UserMsgPayload, code: ErrorFrameCode, message: string): AiMsgPayload {
+	const { message_id, session_id, username, character_id } = payload;
+	return { kind: "failure", reply_to: message_id, session_id, username, character_id, code, message };
+}
+
+export default function aiConsumerService(config: Config): ServiceSchema<ServiceSettingSchema, AiConsumerThis> {
+	return {
+		name: "ai-consumer",
+
+		/** `this.db` (PostgreSQL, for history the cache does not hold). */
+		mixins: [DbMixin(config)],
+
+		/** Characters come from `characters.resolve`: no consuming before it can answer. */
+		dependencies: ["characters"],
+
+		/** One reply per user message; a bounded number at once per process. */
+		channels: {
+			[Chan.UserMsg]: {
+				group: "ai-consumer",
+				maxInFlight: config.chat.maxInFlight,
+				maxRetries: config.chat.maxRetries,
+				deadLettering: { enabled: config.mode === "cluster", queueName: "chat.user.msg.dead" },
+				async handler(this: AiConsumerThis, payload: UserMsgPayload, raw: unknown) {
+					if (checkPayload(payload) !== true) {
+						// Retrying cannot fix a malformed message: log (no contents) and ack it.
+						this.logger.error("Dropping a malformed chat.user.msg payload", { fields: Object.keys(payload ?? {}) });
+						return;
+					}
+					try {
+						const character = await this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id: payload.character_id });
+						if (!character) {
+							await this.publish(failure(payload, "character_unavailable", CHARACTER_GONE_MESSAGE));
+							return;
+						}
+						const prompt = buildPrompt(character, await this.history(payload), payload.username);
+						let content = "";
+						for await (const chunk of this.model.stream(prompt)) content += chunk;
+						const { message_id, session_id, username, character_id } = payload;
+						await this.publish({
+							kind: "reply",
+							id: replyId(message_id),
+							reply_to: message_id,
+							session_id,
+							username,
+							character_id,
+							content,
+							model: this.model.name,
+							usage: estimateUsage(prompt, content),
+						});
+					} catch (err) {
+						const last = isLastAttempt(raw, config.chat.maxRetries);
+						this.logger.warn(`Reply to ${payload.message_id} failed${last ? ", giving up" : ", will retry"}: ${(err as Error).message}`);
+						// The user hears about it once; the message itself goes to the dead-letter queue (cluster).
+						if (last) {
+							await this.publish(failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE)).catch((publishErr: Error) =>
+								// The outbox sweep reports it later; the original error is the one worth rethrowing.
+								this.logger.error(`Could not report the failed reply to ${payload.message_id}: ${publishErr.message}`),
+							);
+						}
+						throw err;
+					}
+				},
+			},
+		},
+
+		methods: {
+			/** The conversation up to this message, from the hot cache or (filling it) from PostgreSQL. */
+			async history(this: AiConsumerThis, payload: UserMsgPayload): Promise<HistoryEntry[]> {
+				let entries = await this.runtime.history.read(payload.session_id);
+				if (!entries) {
+					const rows = await this.store.latestMessages(payload.session_id, config.chat.historyWindow);
+					entries = rows.map(({ id, role, content }) => ({ id, role, content }));
+					await this.runtime.history.fill(payload.session_id, entries);
+				}
+				const current: HistoryEntry = { id: payload.message_id, role: "user", content: payload.content };
+				return historyUpTo(entries, payload.message_id, current, config.chat.historyWindow);
+			},
+
+			async publish(this: AiConsumerThis, message: AiMsgPayload): Promise<void> {
+				await this.broker.sendToChannel(Chan.AiMsg, message, { persistent: true });
+			},
+		},
+
+		/** After the mixin's `started` has opened the database. */
+		async started(this: AiConsumerThis) {
+			this.store = new ChatStore(this.db.sequelize);
+			this.runtime = createChatRuntime(config, this.broker, this.logger);
+			this.model = createChatModel(config);
+			this.logger.info(`Answering with the "${this.model.name}" model`);
+		},
+
+		async stopped(this: AiConsumerThis) {
+			await this.runtime?.close();
+		},
+	};
+}

@@ -1,0 +1,280 @@
+/**
+ * The WebSocket edge: `ws://host:8004/ws/{character_id}?token=JWT[&session_id=ID&after=MESSAGE_ID]`, also reachable
+ * on the gateway's port when both run in one process. It authenticates during the upgrade (refusing with 401/403/404),
+ * opens or resumes the session, replays what the client has not seen, stores and echoes user messages, sends them to
+ * `chat.user.msg`, and in a cluster serves gRPC `Delivery` so replies reach the sockets it holds.
+ */
+import http, { type IncomingMessage } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { Duplex } from "node:stream";
+import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { Config } from "../src/config.js";
+import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
+import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
+import { createChatRuntime, ROUTE_TTL_SECONDS, type ChatRuntime } from "../src/adapters/chat-runtime.js";
+import { startDeliveryServer, type DeliveryServer, type SessionFrames } from "../src/adapters/grpc-delivery.js";
+import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
+import { createChatModel } from "../src/adapters/llm.js";
+import { ChatClient, SocketHub } from "../src/adapters/socket-hub.js";
+import { isChatPath, parseChatHandshake, type ChatHandshake, type HandshakeRefusal } from "../src/domain/chat-handshake.js";
+import { Chan, messageFrame, parseClientFrame, type ConnectionFrame, type ErrorFrame, type UserMsgPayload } from "../src/domain/chat-wire.js";
+import type { AuthUser } from "./auth.service.js";
+
+/** Most messages replayed on connect; older history is paged over REST. */
+const REPLAY_LIMIT = 200;
+const CLOSE_RESTARTING = 1012;
+
+interface OpenedChat {
+	user: AuthUser;
+	character: { id: string; name: string; greeting: string };
+	session: SessionRow;
+	resumed: boolean;
+}
+
+type ChatWsThis = Service &
+	DbThis & {
+		state: "running" | "closing";
+		store: ChatStore;
+		runtime: ChatRuntime;
+		hub: SocketHub;
+		wss: WebSocketServer;
+		httpServer: http.Server;
+		gatewayServer?: http.Server;
+		grpc?: DeliveryServer;
+		address?: string;
+		limiter: RateLimiter;
+		/** Named in the `connection` frame, so nobody mistakes the offline model for an LLM. */
+		modelName: string;
+		timers: NodeJS.Timeout[];
+		upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+		openChat(h: ChatHandshake): Promise<OpenedChat>;
+		onConnection(ws: WebSocket, chat: OpenedChat, h: ChatHandshake): Promise<void>;
+		onFrame(client: ChatClient, data: RawData, isBinary: boolean): Promise<void>;
+		deliverLocal(items: SessionFrames[]): number;
+	};
+
+export default function chatWsService(config: Config): ServiceSchema<ServiceSettingSchema, ChatWsThis> {
+	return {
+		name: "chat-ws",
+
+		/** `this.db` (PostgreSQL). */
+		mixins: [DbMixin(config)],
+
+		settings: { port: config.wsPort },
+
+		/** Tokens are checked by auth, characters looked up (with visibility rules) by characters. */
+		dependencies: ["auth", "characters"],
+
+		methods: {
+			/** Handles an HTTP upgrade: refuse with a status and JSON body, or hand the socket to `ws`. */
+			async upgrade(this: ChatWsThis, req: IncomingMessage, socket: Duplex, head: Buffer) {
+				// A client that hangs up mid-handshake must not take the node down.
+				socket.on("error", () => socket.destroy());
+				if (this.state !== "running") return refuseUpgrade(socket, { status: 503, code: "SHUTTING_DOWN", detail: "Server is restarting; retry" });
+				const parsed = parseChatHandshake(req.url ?? "", req.headers.authorization);
+				if (!parsed.ok) return refuseUpgrade(socket, parsed.refusal);
+				let chat: OpenedChat;
+				try {
+					chat = await this.openChat(parsed.value);
+				} catch (err) {
+					return refuseUpgrade(socket, toRefusal(err, this.logger));
+				}
+				this.wss.handleUpgrade(req, socket, head, (ws) => {
+					this.onConnection(ws, chat, parsed.value).catch((err) => {
+						this.logger.error("Could not open chat:", err);
+						ws.close(1011, "Internal error");
+					});
+				});
+			},
+
+			async openChat(this: ChatWsThis, h: ChatHandshake): Promise<OpenedChat> {
+				const user = await this.broker.call<AuthUser, { token: string }>("auth.validate", { token: h.token });
+				const character = await this.broker.call<OpenedChat["character"], { id: string }>(
+					"characters.get",
+					{ id: h.characterId },
+					{ meta: { user: { id: user.id, username: user.username, role: user.role } } },
+				);
+				if (!h.sessionId) {
+					const session = await this.store.createSession(user.username, character.id);
+					if (character.greeting) {
+						await this.store.insertAiMessage({
+							id: randomUUID(),
+							reply_to: null,
+							session_id: session.id,
+							username: user.username,
+							character_id: character.id,
+							content: character.greeting,
+							model: "greeting",
+						});
+					}
+					return { user, character, session, resumed: false };
+				}
+				const session = await this.store.getSession(h.sessionId);
+				if (!session) throw refusal(404, "SESSION_NOT_FOUND", "Chat session not found");
+				if (session.username !== user.username) throw refusal(403, "FORBIDDEN", "This chat session belongs to someone else");
+				if (session.character_id !== character.id) throw refusal(400, "VALIDATION_ERROR", "This chat session is with another character");
+				return { user, character, session, resumed: true };
+			},
+
+			async onConnection(this: ChatWsThis, ws: WebSocket, chat: OpenedChat, h: ChatHandshake) {
+				const sessionId = chat.session.id;
+				const client = new ChatClient(ws, { userId: chat.user.id, username: chat.user.username, sessionId, characterId: chat.character.id });
+				// Registered before the backlog is read: a reply stored meanwhile is queued live, and the id check drops the overlap.
+				if (this.hub.add(client) && this.address) await this.runtime.routes.add(sessionId, this.address);
+				ws.on("pong", () => (client.alive = true));
+				ws.on("message", (data, isBinary) => {
+					client.work = client.work.then(() => this.onFrame(client, data, isBinary)).catch((err) => this.logger.error("Frame handling failed:", err));
+				});
+				ws.on("close", () => {
+					if (this.hub.remove(client) && this.address) this.runtime.routes.remove(sessionId, this.address).catch(() => undefined);
+				});
+				ws.on("error", (err) => this.logger.debug(`Socket error: ${err.message}`));
+
+				const hello: ConnectionFrame = {
+					type: "connection",
+					message: "Connected to chat",
+					session_id: sessionId,
+					username: chat.user.username,
+					character_id: chat.character.id,
+					character_name: chat.character.name,
+					model: this.modelName,
+					resumed: chat.resumed,
+				};
+				ws.send(JSON.stringify(hello));
+				const backlog =
+					chat.resumed && !h.after
+						? await this.store.latestMessages(sessionId, REPLAY_LIMIT)
+						: await this.store.messagesAfter(sessionId, h.after, REPLAY_LIMIT);
+				client.finishReplay(backlog.map(messageFrame));
+			},
+
+			async onFrame(this: ChatWsThis, client: ChatClient, data: RawData, isBinary: boolean) {
+				const { allowed, retryAfterSeconds } = await this.limiter.hit(client.id);
+				if (!allowed) {
+					return void client.send(errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds }));
+				}
+				const parsed = parseClientFrame(data as Buffer, isBinary, config.chat.maxContentChars);
+				if (!parsed.ok) return void client.send(parsed.error);
+
+				const { sessionId, username, characterId } = client.identity;
+				let row;
+				try {
+					row = await this.store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: parsed.frame.content });
+				} catch (err) {
+					this.logger.error("Could not store a user message:", err);
+					return void client.send(errorFrame("internal_error", "Your message could not be saved; please send it again"));
+				}
+				await this.runtime.history.append(sessionId, { id: row.id, role: "user", content: row.content }).catch((err) => this.logger.warn("History append failed:", err));
+				const echo = messageFrame(row);
+				client.send(echo);
+				// Other devices on the same session see it too (this socket drops the duplicate by id).
+				this.hub.deliver([{ session_id: sessionId, frames: [JSON.stringify(echo)] }]);
+
+				const payload: UserMsgPayload = { message_id: row.id, session_id: sessionId, username, character_id: characterId, content: row.content };
+				// If this publish is lost, the dispatcher's outbox sweep publishes it again.
+				await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => this.logger.warn(`Publish failed, outbox will retry: ${err.message}`));
+			},
+
+			/** gRPC and in-process delivery land here. */
+			deliverLocal(this: ChatWsThis, items: SessionFrames[]): number {
+				return this.hub.deliver(items);
+			},
+		},
+
+		async started(this: ChatWsThis) {
+			this.state = "running";
+			this.store = new ChatStore(this.db.sequelize);
+			this.runtime = createChatRuntime(config, this.broker, this.logger);
+			this.hub = new SocketHub();
+			this.modelName = createChatModel(config).name;
+			this.limiter = createRateLimiter({ keyPrefix: "ws-msg", points: config.chat.messagesPerMinute, durationSeconds: 60 });
+			this.wss = new WebSocketServer({ noServer: true, maxPayload: config.chat.maxFrameBytes });
+			const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+				if (isChatPath(req.url)) return void this.upgrade(req, socket, head);
+				refuseUpgrade(socket, { status: 404, code: "NOT_FOUND", detail: "Connect to /ws/{character_id}" });
+			};
+
+			this.httpServer = http.createServer((req, res) => {
+				const healthy = req.method === "GET" && req.url === "/health";
+				res.writeHead(healthy ? 200 : 404, { "Content-Type": "application/json" });
+				res.end(JSON.stringify(healthy ? { status: "ok", sockets: this.hub.size } : { detail: "Not found", code: "NOT_FOUND" }));
+			});
+			this.httpServer.on("upgrade", onUpgrade);
+			await new Promise<void>((resolve) => this.httpServer.listen(config.wsPort, resolve));
+			this.settings.port = (this.httpServer.address() as { port: number }).port;
+
+			// Same process as the gateway: serve /ws on its port too, so a browser page needs one origin.
+			this.gatewayServer = (this.broker.getLocalService("api") as unknown as { server?: http.Server } | undefined)?.server;
+			this.gatewayServer?.on("upgrade", onUpgrade);
+
+			if (config.mode === "cluster") {
+				this.grpc = await startDeliveryServer({ host: config.grpcHost, port: config.grpcPort, onFrames: (items) => this.deliverLocal(items), logger: this.logger });
+				this.address = `${config.grpcAdvertiseHost}:${this.grpc.port}`;
+				const refresh = setInterval(() => {
+					this.runtime.routes.refresh(this.hub.sessionIds(), this.address!).catch((err) => this.logger.warn("Route refresh failed:", err));
+				}, (ROUTE_TTL_SECONDS * 1000) / 3);
+				this.timers = [refresh];
+			} else {
+				this.timers = [];
+			}
+			this.timers.push(
+				setInterval(() => {
+					for (const client of this.hub.clients()) {
+						if (!client.alive) client.socket.terminate();
+						else {
+							client.alive = false;
+							client.socket.ping();
+						}
+					}
+				}, config.chat.pingIntervalMs),
+			);
+			this.logger.info(`WebSocket server on :${this.settings.port}${this.address ? `, gRPC delivery on ${this.address}` : ""}`);
+		},
+
+		async stopped(this: ChatWsThis) {
+			this.state = "closing";
+			this.timers?.forEach(clearInterval);
+			// Clients reconnect with session_id + after and miss nothing: replies are stored, not held here.
+			for (const client of this.hub?.clients() ?? []) client.socket.close(CLOSE_RESTARTING, "Server restarting; reconnect to resume");
+			if (this.address) {
+				await Promise.all(this.hub.sessionIds().map((id) => this.runtime.routes.remove(id, this.address!).catch(() => undefined)));
+			}
+			await this.grpc?.stop();
+			await new Promise<void>((resolve) => setTimeout(resolve, 100));
+			for (const client of this.hub?.clients() ?? []) client.socket.terminate();
+			this.wss?.close();
+			await new Promise<void>((resolve) => (this.httpServer ? this.httpServer.close(() => resolve()) : resolve()));
+			await this.runtime?.close();
+		},
+	};
+}
+
+function errorFrame(code: ErrorFrame["code"], message: string, extra: Partial<ErrorFrame> = {}): ErrorFrame {
+	return { type: "error", code, message, ...extra };
+}
+
+function refusal(status: HandshakeRefusal["status"], code: string, detail: string): HandshakeRefusal & Error {
+	return Object.assign(new Error(detail), { status, code, detail });
+}
+
+/** Maps an action error (auth.validate, characters.get) to the handshake's HTTP answer. */
+function toRefusal(err: unknown, logger: { error(...a: unknown[]): void }): HandshakeRefusal {
+	const e = err as { status?: number; code?: unknown; type?: string; detail?: string; message?: string };
+	if (typeof e.status === "number" && e.detail) return e as HandshakeRefusal;
+	if (e.code === 401) return { status: 401, code: "UNAUTHORIZED", detail: e.message ?? "Invalid token" };
+	if (e.code === 404) return { status: 404, code: e.type ?? "NOT_FOUND", detail: e.message ?? "Not found" };
+	if (e.code === 403) return { status: 403, code: e.type ?? "FORBIDDEN", detail: e.message ?? "Forbidden" };
+	logger.error("Handshake failed:", err);
+	return { status: 503, code: "SERVICE_UNAVAILABLE", detail: "Chat is temporarily unavailable; retry shortly" };
+}
+
+function refuseUpgrade(socket: Duplex, r: HandshakeRefusal): void {
+	if (!socket.writable) return void socket.destroy();
+	const body = JSON.stringify({ detail: r.detail, code: r.code });
+	socket.end(
+		`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
+			(r.status === 401 ? "WWW-Authenticate: Bearer\r\n" : "") +
+			`\r\n${body}`,
+	);
+}

@@ -1,0 +1,117 @@
+/**
+ * The last leg of a reply: consumes `chat.ai.msg`, stores the reply once (its id is derived from the user message,
+ * so a redelivery inserts nothing), appends it to the hot history and pushes it to the sockets of its session.
+ * It also runs the outbox sweep: a user message still without a reply after CHAT_REPLY_TIMEOUT is published
+ * again (a publish lost in a RabbitMQ restart is thus recovered), and given up after CHAT_REPLY_MAX_ATTEMPTS with an
+ * `ai_unavailable` error to the user.
+ */
+import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Config } from "../src/config.js";
+import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
+import { ChatStore, type MessageRow } from "../src/adapters/chat-store.js";
+import { Chan, messageFrame, type AiMsgPayload, type ErrorFrame, type UserMsgPayload } from "../src/domain/chat-wire.js";
+import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
+
+type DispatcherThis = Service &
+	DbThis & {
+		store: ChatStore;
+		runtime: ChatRuntime;
+		sweepTimer?: NodeJS.Timeout;
+		sweeping: boolean;
+		storeReply(payload: Extract<AiMsgPayload, { kind: "reply" }>): Promise<void>;
+		reportFailure(userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string): Promise<void>;
+		sweepOutbox(): Promise<void>;
+	};
+
+const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
+
+export default function dispatcherService(config: Config): ServiceSchema<ServiceSettingSchema, DispatcherThis> {
+	return {
+		name: "dispatcher",
+
+		/** `this.db` (PostgreSQL). */
+		mixins: [DbMixin(config)],
+
+		channels: {
+			[Chan.AiMsg]: {
+				group: "dispatcher",
+				maxInFlight: config.chat.maxInFlight,
+				maxRetries: config.chat.maxRetries,
+				deadLettering: { enabled: config.mode === "cluster", queueName: "chat.ai.msg.dead" },
+				async handler(this: DispatcherThis, payload: AiMsgPayload) {
+					if (payload?.kind === "reply") return this.storeReply(payload);
+					if (payload?.kind === "failure") return this.reportFailure(payload.reply_to, payload.session_id, payload.code, payload.message);
+					// Retrying cannot fix a malformed message: log and ack it.
+					this.logger.error("Dropping a malformed chat.ai.msg payload", { kind: (payload as { kind?: unknown })?.kind });
+				},
+			},
+		},
+
+		methods: {
+			async storeReply(this: DispatcherThis, payload: Extract<AiMsgPayload, { kind: "reply" }>) {
+				const { row, inserted } = await this.store.insertAiMessage({
+					id: payload.id,
+					reply_to: payload.reply_to,
+					session_id: payload.session_id,
+					username: payload.username,
+					character_id: payload.character_id,
+					content: payload.content,
+					model: payload.model,
+				});
+				if (inserted) await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content });
+				// Delivered on redelivery too (the first delivery may not have happened); sockets drop ids they have shown.
+				await this.runtime.delivery.send(row.session_id, [messageFrame(row)]).catch((err) => this.logger.warn("Delivery failed:", err));
+			},
+
+			async reportFailure(this: DispatcherThis, userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string) {
+				if (!(await this.store.markReplyFailed(userMessageId))) return;
+				const frame: ErrorFrame = { type: "error", code, message, reply_to: userMessageId };
+				await this.runtime.delivery.send(sessionId, [frame]).catch((err) => this.logger.warn("Delivery failed:", err));
+			},
+
+			async sweepOutbox(this: DispatcherThis) {
+				if (this.sweeping) return;
+				this.sweeping = true;
+				try {
+					const stale: MessageRow[] = await this.store.claimStaleUserMessages(config.chat.replyTimeoutSeconds, 100);
+					for (const m of stale) {
+						if (m.publish_attempts > config.chat.replyMaxAttempts) {
+							this.logger.warn(`No reply to message ${m.id} after ${m.publish_attempts - 1} attempts; giving up`);
+							await this.reportFailure(m.id, m.session_id, "ai_unavailable", UNAVAILABLE_MESSAGE);
+							continue;
+						}
+						const payload: UserMsgPayload = {
+							message_id: m.id,
+							session_id: m.session_id,
+							username: m.username,
+							character_id: m.character_id,
+							content: m.content,
+						};
+						this.logger.info(`Re-publishing message ${m.id} (attempt ${m.publish_attempts})`);
+						await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) =>
+							this.logger.warn(`Re-publish of ${m.id} failed, next sweep retries: ${err.message}`),
+						);
+					}
+				} catch (err) {
+					this.logger.warn("Outbox sweep failed:", err);
+				} finally {
+					this.sweeping = false;
+				}
+			},
+		},
+
+		async started(this: DispatcherThis) {
+			this.store = new ChatStore(this.db.sequelize);
+			this.runtime = createChatRuntime(config, this.broker, this.logger);
+			this.sweeping = false;
+			// Sweep a few times per timeout so a lost message waits at most ~1.3 timeouts.
+			const everyMs = Math.max(1000, (config.chat.replyTimeoutSeconds * 1000) / 3);
+			this.sweepTimer = setInterval(() => void this.sweepOutbox(), everyMs);
+		},
+
+		async stopped(this: DispatcherThis) {
+			clearInterval(this.sweepTimer);
+			await this.runtime?.close();
+		},
+	};
+}

@@ -1,0 +1,50 @@
+/**
+ * The pieces every chat service shares, built once per service from the config: the hot history cache, the route
+ * registry and the delivery path. Cluster: Redis and gRPC. Embedded: no cache, in-process delivery.
+ */
+import type { ServiceBroker } from "moleculer";
+import type { Config } from "../config.js";
+import { NoHistoryCache, RedisHistoryCache, type HistoryCache } from "./history-cache.js";
+import { GrpcDelivery, LocalDelivery, type Delivery } from "./delivery.js";
+import { DeliveryClientPool } from "./grpc-delivery.js";
+import { LocalRouteRegistry, RedisRouteRegistry, type RouteRegistry } from "./route-registry.js";
+import { acquireRedis, releaseRedis } from "./redis.js";
+
+/** A route not refreshed for this long is considered dead (chat-ws refreshes every third of it). */
+export const ROUTE_TTL_SECONDS = 60;
+const DELIVERY_DEADLINE_MS = 2000;
+
+export interface ChatRuntime {
+	history: HistoryCache;
+	routes: RouteRegistry;
+	delivery: Delivery;
+	close(): Promise<void>;
+}
+
+interface Logger {
+	info(...args: unknown[]): void;
+	warn(...args: unknown[]): void;
+}
+
+export function createChatRuntime(config: Config, broker: ServiceBroker, logger: Logger): ChatRuntime {
+	if (config.mode === "cluster" && config.redisUrl) {
+		const redis = acquireRedis(config.redisUrl);
+		const routes = new RedisRouteRegistry(redis, config.namespace, ROUTE_TTL_SECONDS);
+		const clients = new DeliveryClientPool({ deadlineMs: DELIVERY_DEADLINE_MS, logger });
+		return {
+			history: new RedisHistoryCache(redis, config.namespace, config.chat.historyWindow),
+			routes,
+			delivery: new GrpcDelivery(routes, clients, logger),
+			async close() {
+				clients.close();
+				await releaseRedis();
+			},
+		};
+	}
+	return {
+		history: new NoHistoryCache(),
+		routes: new LocalRouteRegistry(),
+		delivery: new LocalDelivery(broker),
+		async close() {},
+	};
+}

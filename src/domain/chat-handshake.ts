@@ -1,0 +1,53 @@
+/**
+ * Reads a WebSocket upgrade request: `/ws/{character_id}?token=JWT[&session_id=ID][&after=MESSAGE_ID]`.
+ * Every defect maps to the HTTP status the handshake is refused with.
+ */
+export interface ChatHandshake {
+	characterId: string;
+	token: string;
+	sessionId?: string;
+	after?: string;
+}
+
+export interface HandshakeRefusal {
+	status: 400 | 401 | 403 | 404 | 503;
+	code: string;
+	detail: string;
+}
+
+export type HandshakeParse = { ok: true; value: ChatHandshake } | { ok: false; refusal: HandshakeRefusal };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+export function isChatPath(url: string | undefined): boolean {
+	return typeof url === "string" && url.startsWith("/ws/");
+}
+
+export function parseChatHandshake(url: string, authorization?: string): HandshakeParse {
+	let parsed: URL;
+	try {
+		parsed = new URL(url, "http://localhost");
+	} catch {
+		return refuse(400, "BAD_REQUEST", "Malformed URL");
+	}
+	const match = /^\/ws\/([^/]+)\/?$/.exec(parsed.pathname);
+	if (!match) return refuse(404, "NOT_FOUND", "Connect to /ws/{character_id}?token=...");
+	const characterId = decodeURIComponent(match[1]);
+	if (!UUID.test(characterId)) return refuse(404, "CHARACTER_NOT_FOUND", "Character not found");
+
+	const bearer = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined;
+	const token = parsed.searchParams.get("token") || bearer;
+	if (!token) return refuse(401, "UNAUTHORIZED", "Missing token: connect with ?token=<access_token>");
+
+	const sessionId = parsed.searchParams.get("session_id") || undefined;
+	if (sessionId && !UUID.test(sessionId)) return refuse(400, "VALIDATION_ERROR", "session_id must be a UUID");
+	const after = parsed.searchParams.get("after") || undefined;
+	if (after && !UUID.test(after)) return refuse(400, "VALIDATION_ERROR", "after must be a message id (UUID)");
+	if (after && !sessionId) return refuse(400, "VALIDATION_ERROR", "after needs session_id");
+
+	return { ok: true, value: { characterId, token, sessionId, after } };
+}
+
+function refuse(status: HandshakeRefusal["status"], code: string, detail: string): HandshakeParse {
+	return { ok: false, refusal: { status, code, detail } };
+}

@@ -1,0 +1,217 @@
+/**
+ * The ai-consumer on the in-process channels adapter (embedded mode) with the characters service and the run's real
+ * PostgreSQL. A test service in group "test" captures what it publishes on `chat.ai.msg`.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { createBrokerOptions } from "../../moleculer.config.js";
+import charactersService from "../../services/characters.service.js";
+import aiConsumerService, { isLastAttempt, type AiConsumerThis } from "../../services/ai-consumer.service.js";
+import { acquireDatabase, releaseDatabase, type Database } from "../../src/adapters/database.js";
+import { ChatStore, type MessageRow } from "../../src/adapters/chat-store.js";
+import type { ChatMessage, ChatModel } from "../../src/adapters/llm.js";
+import { Chan, replyId, type AiMsgPayload, type UserMsgPayload } from "../../src/domain/chat-wire.js";
+import { OFFLINE_NOTICE, OfflineModel } from "../../src/domain/offline-model.js";
+import { SEED_CHARACTERS } from "../../src/domain/seed-characters.js";
+import type { Character } from "../../models/index.js";
+import { testConfig, uniqueName } from "../support/config.js";
+
+const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+const config = testConfig({ SERVICES: "characters,ai-consumer", NAMESPACE: uniqueName("aic") });
+
+describe("ai-consumer service", () => {
+	const broker = new ServiceBroker({ ...createBrokerOptions(config), logger: false });
+	broker.createService(charactersService(config));
+	const consumer = broker.createService(aiConsumerService(config) as unknown as ServiceSchema) as unknown as AiConsumerThis & {
+		emitLocalChannelHandler(channel: string, payload: unknown, raw: unknown): Promise<void>;
+	};
+	const published: AiMsgPayload[] = [];
+	broker.createService({
+		name: "capture",
+		channels: {
+			[Chan.AiMsg]: {
+				group: "test",
+				handler(payload: AiMsgPayload) {
+					published.push(payload);
+				},
+			},
+		},
+	});
+
+	let db: Database;
+	let store: ChatStore;
+	let character: Character;
+	let username: string;
+
+	/** A new session with one user message in it, and the payload chat-ws would send for it. */
+	async function userMessage(content = "Will it storm tonight?", sessionId?: string): Promise<{ row: MessageRow; payload: UserMsgPayload }> {
+		const session_id = sessionId ?? (await store.createSession(username, character.id)).id;
+		const row = await store.insertUserMessage({ session_id, username, character_id: character.id, content });
+		return { row, payload: { message_id: row.id, session_id, username, character_id: character.id, content } };
+	}
+
+	const publishedFor = (messageId: string) => published.filter((m) => m.reply_to === messageId);
+
+	async function nextFor(messageId: string, count = 1): Promise<AiMsgPayload[]> {
+		return vi.waitFor(() => {
+			const found = publishedFor(messageId);
+			if (found.length < count) throw new Error(`${found.length} of ${count} messages for ${messageId}`);
+			return found;
+		});
+	}
+
+	/** Runs `fn` with the consumer's model replaced. */
+	async function withModel<T>(model: ChatModel, fn: () => Promise<T>): Promise<T> {
+		const original = consumer.model;
+		consumer.model = model;
+		try {
+			return await fn();
+		} finally {
+			consumer.model = original;
+		}
+	}
+
+	beforeAll(async () => {
+		await broker.start();
+		db = await acquireDatabase(config, quiet);
+		store = new ChatStore(db.sequelize);
+		username = uniqueName("chat");
+		await db.models.User.create({ username, name: username, hashed_password: "not-a-real-hash" });
+		const seed = await db.models.Character.findOne({ where: { slug: SEED_CHARACTERS[0].slug } });
+		if (!seed) throw new Error("seed character missing");
+		character = seed;
+	});
+
+	afterAll(async () => {
+		await broker.stop();
+		await releaseDatabase();
+	});
+
+	it("should answer a user message in character with a deterministic reply id", async () => {
+		const { payload } = await userMessage();
+		await broker.sendToChannel(Chan.UserMsg, payload);
+		const [reply] = await nextFor(payload.message_id);
+		expect(reply).toMatchObject({
+			kind: "reply",
+			id: replyId(payload.message_id),
+			reply_to: payload.message_id,
+			session_id: payload.session_id,
+			username,
+			character_id: character.id,
+			model: "offline",
+		});
+		if (reply.kind !== "reply") throw new Error("expected a reply");
+		expect(reply.content).toContain(character.name);
+		expect(reply.content).toContain('"Will it storm tonight?"');
+		expect(reply.content.endsWith(OFFLINE_NOTICE)).toBe(true);
+		expect(reply.usage.input_tokens).toBeGreaterThan(100);
+		expect(reply.usage.output_tokens).toBe(reply.content.split(/\s+/).length);
+	});
+
+	it("should answer a redelivered message with the same reply id and content", async () => {
+		const { payload } = await userMessage("Again?");
+		await broker.sendToChannel(Chan.UserMsg, payload);
+		await nextFor(payload.message_id);
+		await broker.sendToChannel(Chan.UserMsg, payload);
+		const [first, second] = await nextFor(payload.message_id, 2);
+		expect(second).toEqual(first);
+	});
+
+	it("should prompt with the history up to the message answered, oldest first", async () => {
+		const { payload: firstPayload } = await userMessage("first question");
+		await store.insertAiMessage({ ...firstPayload, id: replyId(firstPayload.message_id), reply_to: firstPayload.message_id, content: "first answer", model: "offline" });
+		const { payload } = await userMessage("second question", firstPayload.session_id);
+		await userMessage("sent later", firstPayload.session_id);
+
+		const prompts: ChatMessage[][] = [];
+		const offline = new OfflineModel();
+		const recording: ChatModel = { name: "offline", stream: (messages) => (prompts.push(messages), offline.stream(messages)) };
+		await withModel(recording, async () => {
+			await broker.sendToChannel(Chan.UserMsg, payload);
+			await nextFor(payload.message_id);
+		});
+
+		const [system, ...rest] = prompts[0];
+		expect(system.role).toBe("system");
+		expect(system.content).toContain(`You are ${character.name}.`);
+		expect(system.content).toContain(`The user is called ${username}.`);
+		expect(rest).toEqual([
+			{ role: "user", content: "first question" },
+			{ role: "assistant", content: "first answer" },
+			{ role: "user", content: "second question" },
+		]);
+	});
+
+	it("should report an unknown or deleted character as character_unavailable", async () => {
+		const gone = await db.models.Character.create({ name: "Gone", slug: uniqueName("gone").toLowerCase().replace(/[^a-z0-9]/g, ""), system_prompt: "x" });
+		await gone.destroy();
+		const { payload } = await userMessage("Anyone there?");
+		const orphan = { ...payload, character_id: gone.id };
+		await broker.sendToChannel(Chan.UserMsg, orphan);
+		const [failure] = await nextFor(payload.message_id);
+		expect(failure).toMatchObject({
+			kind: "failure",
+			code: "character_unavailable",
+			reply_to: payload.message_id,
+			session_id: payload.session_id,
+			username,
+			character_id: gone.id,
+			message: expect.any(String),
+		});
+	});
+
+	it("should report a failing model as ai_unavailable (no retries in-process)", async () => {
+		const { payload } = await userMessage("Hello?");
+		const broken: ChatModel = {
+			name: "broken",
+			async *stream() {
+				yield "Half a ";
+				throw new Error("LLM connection reset");
+			},
+		};
+		const [failure] = await withModel(broken, async () => {
+			await broker.sendToChannel(Chan.UserMsg, payload);
+			return nextFor(payload.message_id);
+		});
+		expect(failure).toMatchObject({ kind: "failure", code: "ai_unavailable", reply_to: payload.message_id, session_id: payload.session_id });
+		expect(publishedFor(payload.message_id)).toHaveLength(1);
+	});
+
+	it("should report a failure on AMQP only at the last attempt, and rethrow every time", async () => {
+		const { payload } = await userMessage("Retry me");
+		const broken: ChatModel = {
+			name: "broken",
+			stream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("LLM down")) }) }),
+		};
+		const delivery = (count?: number) => ({ properties: { headers: count === undefined ? {} : { "x-redelivered-count": count } } });
+		await withModel(broken, async () => {
+			await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, payload, delivery())).rejects.toThrow("LLM down");
+			await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, payload, delivery(1))).rejects.toThrow("LLM down");
+			await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, payload, delivery(2))).rejects.toThrow("LLM down");
+		});
+		// Published in order on the in-process adapter: one failure means only the third attempt reported.
+		const [failure] = await nextFor(payload.message_id);
+		expect(failure).toMatchObject({ kind: "failure", code: "ai_unavailable" });
+		expect(publishedFor(payload.message_id)).toHaveLength(1);
+	});
+
+	it("should ack a malformed payload without retrying or answering", async () => {
+		const sent = published.length;
+		await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, { message_id: "nope", content: 42 }, {})).resolves.toBeUndefined();
+		await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, null, {})).resolves.toBeUndefined();
+		expect(published.length).toBe(sent);
+	});
+});
+
+describe("isLastAttempt", () => {
+	it("should count AMQP redeliveries against maxRetries, the first delivery having no header", () => {
+		expect(isLastAttempt({ properties: { headers: {} } }, 3)).toBe(false);
+		expect(isLastAttempt({ properties: { headers: { "x-redelivered-count": 1 } } }, 3)).toBe(false);
+		expect(isLastAttempt({ properties: { headers: { "x-redelivered-count": 2 } } }, 3)).toBe(true);
+		expect(isLastAttempt({ properties: {} }, 0)).toBe(true);
+	});
+
+	it("should treat every in-process delivery as the last", () => {
+		expect(isLastAttempt({ payload: {}, headers: undefined }, 3)).toBe(true);
+	});
+});

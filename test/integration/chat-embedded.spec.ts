@@ -1,0 +1,199 @@
+/**
+ * The chat flow in embedded mode (one broker, in-process channels) over real sockets and real PostgreSQL:
+ * the seed README's flow, resume, history REST, handshake refusals and hostile frames.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ServiceBroker } from "moleculer";
+import type { Server } from "node:http";
+import { createBroker } from "../../src/broker.js";
+import { testConfig, uniqueName } from "../support/config.js";
+import { ChatSocket, type Frame } from "../support/ws-client.js";
+
+let broker: ServiceBroker;
+let wsBase = "";
+let apiBase = "";
+let characterId = "";
+
+interface Login {
+	username: string;
+	token: string;
+}
+
+async function login(): Promise<Login> {
+	const username = uniqueName("chat");
+	await broker.call("auth.register", { username, name: "Chatty", password: "password123" });
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	return { username, token: access_token };
+}
+
+function chatUrl(token: string, extra = "", base = wsBase, character = characterId) {
+	return `${base}/ws/${character}?token=${encodeURIComponent(token)}${extra}`;
+}
+
+const isAi = (f: Frame) => f.type === "ai" && f.reply_to !== null;
+
+beforeAll(async () => {
+	const config = testConfig({ NAMESPACE: uniqueName("ns"), CHAT_MESSAGES_PER_MINUTE: "1000" });
+	broker = createBroker(config, { logger: false });
+	await broker.start();
+	const wsPort = broker.getLocalService("chat-ws").settings.port as number;
+	wsBase = `ws://127.0.0.1:${wsPort}`;
+	const api = broker.getLocalService("api") as unknown as { server: Server };
+	apiBase = `127.0.0.1:${(api.server.address() as { port: number }).port}`;
+	const characters = await broker.call<{ id: string; greeting: string }[], object>("characters.list", {});
+	characterId = characters[0].id;
+});
+
+afterAll(() => broker?.stop());
+
+describe("chat over WebSocket, embedded", () => {
+	it("should greet, echo and answer in character, and store both messages in order", async () => {
+		const { username, token } = await login();
+		const socket = await ChatSocket.open(chatUrl(token));
+		const hello = await socket.next((f) => f.type === "connection");
+		expect(hello).toMatchObject({ message: "Connected to chat", username, character_id: characterId, model: "offline", resumed: false });
+		const greeting = await socket.next((f) => f.type === "ai");
+		expect(greeting).toMatchObject({ role: "ai", reply_to: null });
+
+		socket.send({ content: "Hello there, who are you?" });
+		const echo = await socket.next((f) => f.type === "echo");
+		expect(echo).toMatchObject({ role: "user", content: "Hello there, who are you?", id: expect.any(String) });
+		expect(new Date(echo.timestamp as string).toISOString()).toBe(echo.timestamp);
+		const reply = await socket.next(isAi);
+		expect(reply).toMatchObject({ role: "ai", reply_to: echo.id, content: expect.stringContaining("offline") });
+
+		const page = await broker.call<{ messages: { id: string; role: string }[] }, object>(
+			"sessions.messages",
+			{ id: hello.session_id },
+			{ meta: { user: { username } } },
+		);
+		expect(page.messages.map((m) => m.id)).toEqual([greeting.id, echo.id, reply.id]);
+		await socket.close();
+	});
+
+	it("should be reachable on the gateway's port too", async () => {
+		const { token } = await login();
+		const socket = await ChatSocket.open(chatUrl(token, "", `ws://${apiBase}`));
+		await socket.next((f) => f.type === "connection");
+		socket.send({ content: "through the gateway" });
+		await socket.next(isAi);
+		await socket.close();
+	});
+
+	it("should replay exactly what came after `after` when resuming", async () => {
+		const { token } = await login();
+		const first = await ChatSocket.open(chatUrl(token));
+		const hello = await first.next((f) => f.type === "connection");
+		first.send({ content: "one" });
+		const echo1 = await first.next((f) => f.type === "echo");
+		await first.next((f) => isAi(f) && f.reply_to === echo1.id);
+		first.send({ content: "two" });
+		const echo2 = await first.next((f) => f.type === "echo" && f.content === "two");
+		const reply2 = await first.next((f) => isAi(f) && f.reply_to === echo2.id);
+		await first.close();
+
+		const resumed = await ChatSocket.open(chatUrl(token, `&session_id=${hello.session_id}&after=${echo1.id}`));
+		expect(await resumed.next((f) => f.type === "connection")).toMatchObject({ session_id: hello.session_id, resumed: true });
+		await resumed.next((f) => f.id === reply2.id);
+		await new Promise((r) => setTimeout(r, 200));
+		const replayedIds = resumed.frames.filter((f) => f.id).map((f) => f.id);
+		// reply to "one", then "two" and its reply: each once, in order.
+		expect(replayedIds).toHaveLength(3);
+		expect(replayedIds.slice(1)).toEqual([echo2.id, reply2.id]);
+		await resumed.close();
+	});
+
+	it("should refuse bad handshakes with a status and never crash", async () => {
+		const owner = await login();
+		const other = await login();
+		const own = await ChatSocket.open(chatUrl(owner.token));
+		const { session_id } = await own.next((f) => f.type === "connection");
+		await own.close();
+
+		const cases: [string, number][] = [
+			[chatUrl("not-a-token"), 401],
+			[`${wsBase}/ws/${characterId}`, 401],
+			[chatUrl(owner.token, "", wsBase, "00000000-0000-4000-8000-000000000000"), 404],
+			[chatUrl(owner.token, "", wsBase, "nope"), 404],
+			[chatUrl(other.token, `&session_id=${session_id}`), 403],
+			[chatUrl(owner.token, "&session_id=00000000-0000-4000-8000-000000000000"), 404],
+			[chatUrl(owner.token, "&session_id=garbage"), 400],
+			[`${wsBase}/elsewhere`, 404],
+		];
+		for (const [url, status] of cases) {
+			await expect(ChatSocket.open(url), url).rejects.toMatchObject({ status });
+		}
+		const health = await fetch(`${wsBase.replace("ws:", "http:")}/health`);
+		expect(await health.json()).toMatchObject({ status: "ok" });
+	});
+
+	it("should answer every bad frame with an error frame and keep serving", async () => {
+		const { token } = await login();
+		const socket = await ChatSocket.open(chatUrl(token));
+		await socket.next((f) => f.type === "connection");
+		const bystander = await ChatSocket.open(chatUrl(token));
+		await bystander.next((f) => f.type === "connection");
+
+		const cases: [unknown, string][] = [
+			["this is not json", "invalid_json"],
+			[{}, "invalid_message"],
+			[[1, 2], "invalid_message"],
+			[{ content: 42 }, "invalid_message"],
+			[{ content: "   \n\t " }, "empty_content"],
+			[{ content: "x".repeat(4001) }, "content_too_long"],
+			[{ type: "teleport", content: "hi" }, "unknown_type"],
+			['{"content": "\\u0000 null byte"', "invalid_json"],
+		];
+		for (const [frame, code] of cases) {
+			const before = socket.ofType("error").length;
+			socket.send(frame);
+			await socket.next(() => socket.ofType("error").length > before);
+			expect(socket.ofType("error").at(-1)).toMatchObject({ type: "error", code, message: expect.any(String) });
+		}
+		socket.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+		await socket.next((f) => f.code === "binary_not_supported");
+		expect(socket.ofType("echo")).toHaveLength(0);
+
+		// A 1 MB frame is over the frame limit: the socket is closed with 1009, the node keeps serving.
+		socket.send(JSON.stringify({ content: "y".repeat(1024 * 1024) }));
+		expect(await socket.closed).toBe(1009);
+		bystander.send({ content: "still there?" });
+		await bystander.next(isAi);
+		await bystander.close();
+	});
+
+	it("should list my sessions newest first with the last message, page messages, and delete", async () => {
+		const { username, token } = await login();
+		const socket = await ChatSocket.open(chatUrl(token));
+		const hello = await socket.next((f) => f.type === "connection");
+		for (const content of ["a", "b", "c"]) {
+			socket.send({ content });
+			const echo = await socket.next((f) => f.type === "echo" && f.content === content);
+			await socket.next((f) => isAi(f) && f.reply_to === echo.id);
+		}
+		await socket.close();
+		const meta = { meta: { user: { username } } };
+		const sessions = await broker.call<{ id: string; last_message: { role: string } }[], object>("sessions.list", {}, meta);
+		expect(sessions[0]).toMatchObject({ id: hello.session_id, character_id: characterId, last_message: { role: "ai" } });
+
+		const newest = await broker.call<{ has_more: boolean; messages: { id: string; content: string }[] }, object>(
+			"sessions.messages",
+			{ id: hello.session_id, limit: 4 },
+			meta,
+		);
+		expect(newest.has_more).toBe(true);
+		expect(newest.messages.map((m) => m.content).slice(0, 3)).toEqual(["b", expect.any(String), "c"]);
+		const older = await broker.call<{ has_more: boolean; messages: unknown[] }, object>(
+			"sessions.messages",
+			{ id: hello.session_id, before: newest.messages[0].id, limit: 10 },
+			meta,
+		);
+		expect(older).toMatchObject({ has_more: false });
+		expect(older.messages).toHaveLength(3); // greeting, "a", reply to "a"
+
+		const stranger = { meta: { user: { username: "someone_else" } } };
+		await expect(broker.call("sessions.messages", { id: hello.session_id }, stranger)).rejects.toMatchObject({ code: 404 });
+		await broker.call("sessions.remove", { id: hello.session_id }, meta);
+		await expect(broker.call("sessions.messages", { id: hello.session_id }, meta)).rejects.toMatchObject({ code: 404 });
+	});
+});
