@@ -121,7 +121,9 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				const sessionId = chat.session.id;
 				const client = new ChatClient(ws, { userId: chat.user.id, username: chat.user.username, sessionId, characterId: chat.character.id });
 				// Registered before the backlog is read: a reply stored meanwhile is queued live, and the id check drops the overlap.
-				if (this.hub.add(client) && this.address) await this.runtime.routes.add(sessionId, this.address);
+				const firstOnNode = this.hub.add(client);
+				// Listeners go on before anything is awaited: `ws` drops frames that arrive while no listener is attached,
+				// and clients may send right after `open`. Their frames wait (client.work) until the replay is done.
 				ws.on("pong", () => (client.alive = true));
 				ws.on("message", (data, isBinary) => {
 					client.work = client.work.then(() => this.onFrame(client, data, isBinary)).catch((err) => this.logger.error("Frame handling failed:", err));
@@ -131,22 +133,26 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				});
 				ws.on("error", (err) => this.logger.debug(`Socket error: ${err.message}`));
 
-				const hello: ConnectionFrame = {
-					type: "connection",
-					message: "Connected to chat",
-					session_id: sessionId,
-					username: chat.user.username,
-					character_id: chat.character.id,
-					character_name: chat.character.name,
-					model: this.modelName,
-					resumed: chat.resumed,
-				};
-				ws.send(JSON.stringify(hello));
-				const backlog =
-					chat.resumed && !h.after
-						? await this.store.latestMessages(sessionId, REPLAY_LIMIT)
-						: await this.store.messagesAfter(sessionId, h.after, REPLAY_LIMIT);
-				client.finishReplay(backlog.map(messageFrame));
+				client.work = (async () => {
+					if (firstOnNode && this.address) await this.runtime.routes.add(sessionId, this.address);
+					const hello: ConnectionFrame = {
+						type: "connection",
+						message: "Connected to chat",
+						session_id: sessionId,
+						username: chat.user.username,
+						character_id: chat.character.id,
+						character_name: chat.character.name,
+						model: this.modelName,
+						resumed: chat.resumed,
+					};
+					ws.send(JSON.stringify(hello));
+					const backlog =
+						chat.resumed && !h.after
+							? await this.store.latestMessages(sessionId, REPLAY_LIMIT)
+							: await this.store.messagesAfter(sessionId, h.after, REPLAY_LIMIT);
+					client.finishReplay(backlog.map(messageFrame));
+				})();
+				await client.work;
 			},
 
 			async onFrame(this: ChatWsThis, client: ChatClient, data: RawData, isBinary: boolean) {

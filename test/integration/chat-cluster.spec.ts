@@ -11,6 +11,7 @@ import { createBroker } from "../../src/broker.js";
 import { Chan, type UserMsgPayload } from "../../src/domain/chat-wire.js";
 import type { ChatModel } from "../../src/adapters/llm.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
+import type { ChatRuntime } from "../../src/adapters/chat-runtime.js";
 import { testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
@@ -119,6 +120,24 @@ describe("chat pipeline, cluster", () => {
 			{ id: echo.id, role: "user", content: "Hello from node two" },
 			{ id: reply.id, role: "ai", content: reply.content },
 		]);
+		await socket.close();
+	});
+
+	it("should take a message sent the moment the socket opens, before the connection frame", async () => {
+		const { token } = await login();
+		// Widen the window between the upgrade and the end of connection setup (a slow Redis), where frames once got lost.
+		const routes = (ws1.getLocalService("chat-ws") as unknown as { runtime: ChatRuntime }).runtime.routes;
+		const add = routes.add.bind(routes);
+		routes.add = async (...args) => {
+			await new Promise((r) => setTimeout(r, 300));
+			return add(...args);
+		};
+		const socket = await ChatSocket.open(`${wsUrl(ws1)}/ws/${characterId}?token=${token}`).finally(() => setTimeout(() => (routes.add = add), 400));
+		socket.send({ content: "Right away" });
+		const echo = await socket.next((f) => f.type === "echo");
+		await socket.next((f) => isReply(f) && f.reply_to === echo.id);
+		// The connection frame still comes first.
+		expect(socket.frames[0].type).toBe("connection");
 		await socket.close();
 	});
 

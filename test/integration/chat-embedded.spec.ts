@@ -33,7 +33,7 @@ function chatUrl(token: string, extra = "", base = wsBase, character = character
 const isAi = (f: Frame) => f.type === "ai" && f.reply_to !== null;
 
 beforeAll(async () => {
-	const config = testConfig({ NAMESPACE: uniqueName("ns"), CHAT_MESSAGES_PER_MINUTE: "1000" });
+	const config = testConfig({ NAMESPACE: uniqueName("ns"), CHAT_MESSAGES_PER_MINUTE: "1000", CHAT_PING_INTERVAL_MS: "300" });
 	broker = createBroker(config, { logger: false });
 	await broker.start();
 	const wsPort = broker.getLocalService("chat-ws").settings.port as number;
@@ -160,6 +160,45 @@ describe("chat over WebSocket, embedded", () => {
 		bystander.send({ content: "still there?" });
 		await bystander.next(isAi);
 		await bystander.close();
+	});
+
+	it("should reap a socket that stops answering pings", async () => {
+		const { token } = await login();
+		const healthUrl = `${wsBase.replace("ws:", "http:")}/health`;
+		const sockets = async () => ((await (await fetch(healthUrl)).json()) as { sockets: number }).sockets;
+		const socket = await ChatSocket.open(chatUrl(token));
+		await socket.next((f) => f.type === "connection");
+		const before = await sockets();
+		// A client that stops reading never answers the server's pings, like a phone that lost its network.
+		(socket.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+		const deadline = Date.now() + 5000;
+		while ((await sockets()) !== before - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+		expect(await sockets()).toBe(before - 1);
+		socket.ws.terminate();
+	});
+
+	it("should answer a socket that sends too fast with rate_limited frames", async () => {
+		const limited = createBroker(
+			testConfig({ NAMESPACE: uniqueName("rl"), SERVICES: "auth,characters,chat-ws", CHAT_MESSAGES_PER_MINUTE: "3" }),
+			{ logger: false },
+		);
+		await limited.start();
+		try {
+			const { token } = await login();
+			const port = limited.getLocalService("chat-ws").settings.port as number;
+			const socket = await ChatSocket.open(chatUrl(token, "", `ws://127.0.0.1:${port}`));
+			await socket.next((f) => f.type === "connection");
+			for (let i = 0; i < 5; i++) socket.send({ content: `burst ${i}` });
+			await socket.next(() => socket.ofType("echo").length + socket.ofType("error").length === 5);
+			expect(socket.ofType("echo").map((f) => f.content)).toEqual(["burst 0", "burst 1", "burst 2"]);
+			expect(socket.ofType("error")).toEqual([
+				expect.objectContaining({ code: "rate_limited", retry_after: expect.any(Number) }),
+				expect.objectContaining({ code: "rate_limited" }),
+			]);
+			await socket.close();
+		} finally {
+			await limited.stop();
+		}
 	});
 
 	it("should list my sessions newest first with the last message, page messages, and delete", async () => {
