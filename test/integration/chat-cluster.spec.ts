@@ -12,7 +12,7 @@ import { Chan, type UserMsgPayload } from "../../src/domain/chat-wire.js";
 import type { ChatModel } from "../../src/adapters/llm.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import type { ChatRuntime } from "../../src/adapters/chat-runtime.js";
-import { testConfig, uniqueName } from "../support/config.js";
+import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
@@ -86,8 +86,8 @@ beforeAll(async () => {
 	dispatcher = node("dispatcher");
 	await Promise.all([core, ws1, ws2, consumer, dispatcher].map((b) => b.start()));
 	redis = new Redis(REDIS_URL);
-	const characters = await core.call<{ id: string }[], object>("characters.list", {});
-	characterId = characters[0].id;
+	// A character of this file's own: other files create characters in the same database at the same time.
+	characterId = await createTestCharacter(core);
 }, 60_000);
 
 afterAll(async () => {

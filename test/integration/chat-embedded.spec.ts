@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import type { Server } from "node:http";
 import { createBroker } from "../../src/broker.js";
-import { testConfig, uniqueName } from "../support/config.js";
+import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
 let broker: ServiceBroker;
@@ -40,8 +40,8 @@ beforeAll(async () => {
 	wsBase = `ws://127.0.0.1:${wsPort}`;
 	const api = broker.getLocalService("api") as unknown as { server: Server };
 	apiBase = `127.0.0.1:${(api.server.address() as { port: number }).port}`;
-	const characters = await broker.call<{ id: string; greeting: string }[], object>("characters.list", {});
-	characterId = characters[0].id;
+	// A character of this file's own: other files create characters in the same database at the same time.
+	characterId = await createTestCharacter(broker);
 });
 
 afterAll(() => broker?.stop());

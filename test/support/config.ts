@@ -1,4 +1,5 @@
 /** A validated Config for tests: the run's own database, a fixed JWT secret, OS-chosen ports. */
+import type { ServiceBroker } from "moleculer";
 import { loadConfig, type Config } from "../../src/config.js";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
@@ -21,4 +22,24 @@ export function testConfig(env: Record<string, string> = {}): Config {
 /** Unique per call, within the username rules (3-32 of [A-Za-z0-9_.-]). */
 export function uniqueName(prefix = "u"): string {
 	return `${prefix}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`.slice(0, 32);
+}
+
+/** Registers an owner and creates a public character with a greeting; returns the character id. */
+export async function createTestCharacter(broker: ServiceBroker): Promise<string> {
+	const owner = await broker.call<{ id: string; username: string }, object>("auth.register", {
+		username: uniqueName("owner"),
+		name: "Owner",
+		password: "password123",
+	});
+	const character = await broker.call<{ id: string }, object>(
+		"characters.create",
+		{
+			name: `Test Bard ${uniqueName("c")}`,
+			system_prompt: "You are a cheerful travelling bard who answers in short rhymes.",
+			greeting: "Well met, traveller! Pull up a stool and tell me your tale.",
+			description: "A bard for tests.",
+		},
+		{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+	);
+	return character.id;
 }
