@@ -7,11 +7,13 @@ import { Umzug, SequelizeStorage } from "umzug";
 import type { Sequelize } from "sequelize";
 import * as initialSchema from "./migrations/0001-initial-schema.js";
 import * as chatPipeline from "./migrations/0002-chat-pipeline.js";
+import * as replyVariants from "./migrations/0003-reply-variants.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
 	{ name: "0001-initial-schema", ...initialSchema },
 	{ name: "0002-chat-pipeline", ...chatPipeline },
+	{ name: "0003-reply-variants", ...replyVariants },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.

@@ -83,7 +83,8 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						const { message_id, session_id, username, character_id } = payload;
 						await this.publish({
 							kind: "reply",
-							id: replyId(message_id),
+							id: replyId(message_id, payload.variant ?? 0),
+							variant: payload.variant ?? 0,
 							reply_to: message_id,
 							session_id,
 							username,

@@ -27,6 +27,9 @@ export interface MessageRow {
 	model: string | null;
 	reply_status: "none" | "pending" | "replied" | "failed";
 	publish_attempts: number;
+	variant: number;
+	active: boolean;
+	stopped: boolean;
 	created_at: Date;
 }
 
@@ -52,7 +55,8 @@ export interface SessionSummary extends SessionRow {
 	last_message: { id: string; role: "user" | "ai"; content: string; created_at: Date } | null;
 }
 
-const MESSAGE_COLUMNS = "id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, created_at";
+const MESSAGE_COLUMNS =
+	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at";
 
 export class ChatStore {
 	constructor(private readonly sequelize: Sequelize) {}

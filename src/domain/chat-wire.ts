@@ -14,6 +14,8 @@ export interface UserMsgPayload {
 	username: string;
 	character_id: string;
 	content: string;
+	/** Which reply variant to make: 0 for the first reply, n for the n-th regeneration ("swipe"). */
+	variant?: number;
 }
 
 export interface Usage {
@@ -33,6 +35,9 @@ export type AiMsgPayload =
 			content: string;
 			model: string;
 			usage: Usage;
+			variant: number;
+			/** The user stopped the generation: `content` is the partial reply. */
+			stopped?: boolean;
 	  }
 	| {
 			kind: "failure";
@@ -77,6 +82,18 @@ export interface AiFrame extends StoredMessageFrame {
 	type: "ai";
 	role: "ai";
 	reply_to: string | null;
+	/** 0 for the first reply to a message, n for its n-th regeneration. */
+	variant: number;
+	stopped?: boolean;
+}
+
+/** A piece of a reply still being written; the final `ai` frame with the same id is the source of truth. */
+export interface AiDeltaFrame {
+	type: "ai.delta";
+	id: string;
+	reply_to: string;
+	variant: number;
+	delta: string;
 }
 
 export type ErrorFrameCode =
@@ -99,14 +116,23 @@ export interface ErrorFrame {
 	retry_after?: number;
 }
 
-export type ServerFrame = ConnectionFrame | EchoFrame | AiFrame | ErrorFrame;
+export type ServerFrame = ConnectionFrame | EchoFrame | AiFrame | AiDeltaFrame | ErrorFrame;
 
 /** A stored message as the client sees it: an `echo` for the user's own, an `ai` frame for replies. */
-export function messageFrame(m: { id: string; role: "user" | "ai"; content: string; created_at: Date; reply_to: string | null }): EchoFrame | AiFrame {
+export function messageFrame(m: {
+	id: string;
+	role: "user" | "ai";
+	content: string;
+	created_at: Date;
+	reply_to: string | null;
+	variant: number;
+	stopped: boolean;
+}): EchoFrame | AiFrame {
 	const timestamp = m.created_at.toISOString();
-	return m.role === "user"
-		? { type: "echo", role: "user", id: m.id, content: m.content, timestamp }
-		: { type: "ai", role: "ai", id: m.id, reply_to: m.reply_to, content: m.content, timestamp };
+	if (m.role === "user") return { type: "echo", role: "user", id: m.id, content: m.content, timestamp };
+	const frame: AiFrame = { type: "ai", role: "ai", id: m.id, reply_to: m.reply_to, variant: m.variant, content: m.content, timestamp };
+	if (m.stopped) frame.stopped = true;
+	return frame;
 }
 
 // ---- Frames sent by the client ----

@@ -38,7 +38,7 @@ describe("schema migrations", () => {
 	it("should apply once when several processes start at the same time", async () => {
 		const results = await Promise.all([connect(), connect(), connect()].map((s) => migrate(s)));
 		const applied = results.flat();
-		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline"]);
+		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants"]);
 	});
 
 	it("should do nothing when run again", async () => {
