@@ -3,22 +3,34 @@
  * It loads the character (cached action) and the recent history (Redis, else PostgreSQL), streams the model, and
  * publishes the finished reply before returning, so the user message is acked only once its reply is on its way.
  */
-import { Validators, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
+import { Validators, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore } from "../src/adapters/chat-store.js";
 import type { HistoryEntry } from "../src/adapters/history-cache.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
-import { createChatModel, type ChatModel } from "../src/adapters/llm.js";
+import { createChatModel, type ChatMessage, type ChatModel } from "../src/adapters/llm.js";
 import type { CharacterView } from "../src/domain/characters.js";
-import { Chan, replyId, type AiMsgPayload, type ErrorFrameCode, type UserMsgPayload } from "../src/domain/chat-wire.js";
+import {
+	Chan,
+	ChatEvent,
+	replyId,
+	type AiDeltaFrame,
+	type AiMsgPayload,
+	type ErrorFrameCode,
+	type StopRequestedPayload,
+	type UserMsgPayload,
+} from "../src/domain/chat-wire.js";
 import { buildPrompt, estimateUsage, historyUpTo } from "../src/domain/prompt.js";
 
 export interface AiConsumerThis extends Service, DbThis {
 	store: ChatStore;
 	runtime: ChatRuntime;
 	model: ChatModel;
+	/** Generations in flight per session, so a stop request can abort them. */
+	inflight: Map<string, Set<AbortController>>;
 	history(payload: UserMsgPayload): Promise<HistoryEntry[]>;
+	generate(sessionId: string, prompt: ChatMessage[], toDelta: (delta: string) => AiDeltaFrame): Promise<{ content: string; stopped: boolean }>;
 	publish(message: AiMsgPayload): Promise<void>;
 }
 
@@ -31,6 +43,7 @@ const checkPayload = new Validators.Fastest().compile({
 	username: "string|min:1",
 	character_id: "uuid",
 	content: "string|min:1",
+	variant: { type: "number", integer: true, min: 0, optional: true },
 }) as (value: unknown) => true | unknown[];
 
 /**
@@ -45,7 +58,7 @@ export function isLastAttempt(raw: unknown, maxRetries: number): boolean {
 
 function failure(payload: UserMsgPayload, code: ErrorFrameCode, message: string): AiMsgPayload {
 	const { message_id, session_id, username, character_id } = payload;
-	return { kind: "failure", reply_to: message_id, session_id, username, character_id, code, message };
+	return { kind: "failure", reply_to: message_id, variant: payload.variant ?? 0, session_id, username, character_id, code, message };
 }
 
 export default function aiConsumerService(config: Config): ServiceSchema<ServiceSettingSchema, AiConsumerThis> {
@@ -78,13 +91,14 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							return;
 						}
 						const prompt = buildPrompt(character, await this.history(payload), payload.username);
-						let content = "";
-						for await (const chunk of this.model.stream(prompt)) content += chunk;
 						const { message_id, session_id, username, character_id } = payload;
+						const variant = payload.variant ?? 0;
+						const id = replyId(message_id, variant);
+						const { content, stopped } = await this.generate(session_id, prompt, (delta) => ({ type: "ai.delta", id, reply_to: message_id, variant, delta }));
 						await this.publish({
 							kind: "reply",
-							id: replyId(message_id, payload.variant ?? 0),
-							variant: payload.variant ?? 0,
+							id,
+							variant,
 							reply_to: message_id,
 							session_id,
 							username,
@@ -92,6 +106,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							content,
 							model: this.model.name,
 							usage: estimateUsage(prompt, content),
+							...(stopped ? { stopped } : {}),
 						});
 					} catch (err) {
 						const last = isLastAttempt(raw, config.chat.maxRetries);
@@ -109,12 +124,46 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			},
 		},
 
+		/** Stop requests are broadcast: the node generating for the session aborts it. */
+		events: {
+			[ChatEvent.StopRequested]: {
+				handler(this: AiConsumerThis, ctx: Context<StopRequestedPayload>) {
+					for (const controller of this.inflight.get(ctx.params.session_id) ?? []) controller.abort();
+				},
+			},
+		},
+
 		methods: {
+			/**
+			 * Streams the model, pushing each chunk to the session's sockets as a delta (best effort). A stop request
+			 * ends it early: the partial reply is returned, marked stopped.
+			 */
+			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], toDelta: (delta: string) => AiDeltaFrame) {
+				const controller = new AbortController();
+				const running = this.inflight.get(sessionId) ?? new Set<AbortController>();
+				this.inflight.set(sessionId, running.add(controller));
+				const deltas = await this.runtime.delivery.openDeltaStream(sessionId);
+				let content = "";
+				try {
+					for await (const chunk of this.model.stream(prompt, { signal: controller.signal })) {
+						content += chunk;
+						deltas.push(toDelta(chunk));
+					}
+					return { content, stopped: false };
+				} catch (err) {
+					if (controller.signal.aborted) return { content, stopped: true };
+					throw err;
+				} finally {
+					running.delete(controller);
+					if (running.size === 0) this.inflight.delete(sessionId);
+				}
+			},
+
 			/** The conversation up to this message, from the hot cache or (filling it) from PostgreSQL. */
 			async history(this: AiConsumerThis, payload: UserMsgPayload): Promise<HistoryEntry[]> {
 				let entries = await this.runtime.history.read(payload.session_id);
 				if (!entries) {
-					const rows = await this.store.latestMessages(payload.session_id, config.chat.historyWindow);
+					const rows = await this.store.latestMessages(payload.session_id, config.chat.historyWindow, undefined, true);
 					entries = rows.map(({ id, role, content }) => ({ id, role, content }));
 					await this.runtime.history.fill(payload.session_id, entries);
 				}
@@ -130,6 +179,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		/** After the mixin's `started` has opened the database. */
 		async started(this: AiConsumerThis) {
 			this.store = new ChatStore(this.db.sequelize);
+			this.inflight = new Map();
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.model = createChatModel(config);
 			this.logger.info(`Answering with the "${this.model.name}" model`);

@@ -18,7 +18,16 @@ import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limite
 import { createChatModel } from "../src/adapters/llm.js";
 import { ChatClient, SocketHub } from "../src/adapters/socket-hub.js";
 import { isChatPath, parseChatHandshake, type ChatHandshake, type HandshakeRefusal } from "../src/domain/chat-handshake.js";
-import { Chan, messageFrame, parseClientFrame, type ConnectionFrame, type ErrorFrame, type UserMsgPayload } from "../src/domain/chat-wire.js";
+import {
+	Chan,
+	ChatEvent,
+	messageFrame,
+	parseClientFrame,
+	type ConnectionFrame,
+	type ErrorFrame,
+	type StopRequestedPayload,
+	type UserMsgPayload,
+} from "../src/domain/chat-wire.js";
 import type { AuthUser } from "./auth.service.js";
 
 /** Most messages replayed on connect; older history is paged over REST. */
@@ -51,6 +60,8 @@ type ChatWsThis = Service &
 		openChat(h: ChatHandshake): Promise<OpenedChat>;
 		onConnection(ws: WebSocket, chat: OpenedChat, h: ChatHandshake): Promise<void>;
 		onFrame(client: ChatClient, data: RawData, isBinary: boolean): Promise<void>;
+		userMessage(client: ChatClient, content: string): Promise<void>;
+		regenerate(client: ChatClient, replyTo: string): Promise<void>;
 		deliverLocal(items: SessionFrames[]): number;
 	};
 
@@ -162,11 +173,19 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				}
 				const parsed = parseClientFrame(data as Buffer, isBinary, config.chat.maxContentChars);
 				if (!parsed.ok) return void client.send(parsed.error);
+				const frame = parsed.frame;
+				if (frame.type === "stop") {
+					return void this.broker.broadcast(ChatEvent.StopRequested, { session_id: client.identity.sessionId } satisfies StopRequestedPayload);
+				}
+				if (frame.type === "regenerate") return this.regenerate(client, frame.reply_to);
+				return this.userMessage(client, frame.content);
+			},
 
+			async userMessage(this: ChatWsThis, client: ChatClient, content: string) {
 				const { sessionId, username, characterId } = client.identity;
 				let row;
 				try {
-					row = await this.store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: parsed.frame.content });
+					row = await this.store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content });
 				} catch (err) {
 					this.logger.error("Could not store a user message:", err);
 					return void client.send(errorFrame("internal_error", "Your message could not be saved; please send it again"));
@@ -180,6 +199,24 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				const payload: UserMsgPayload = { message_id: row.id, session_id: sessionId, username, character_id: characterId, content: row.content };
 				// If this publish is lost, the dispatcher's outbox sweep publishes it again.
 				await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => this.logger.warn(`Publish failed, outbox will retry: ${err.message}`));
+			},
+
+			/** Asks for another variant of the reply to the session's last user message. */
+			async regenerate(this: ChatWsThis, client: ChatClient, replyTo: string) {
+				const { sessionId, username, characterId } = client.identity;
+				const message = await this.store.getMessage(replyTo);
+				if (!message || message.session_id !== sessionId || message.role !== "user") {
+					return void client.send(errorFrame("cannot_regenerate", "No such message of yours in this chat", { reply_to: replyTo }));
+				}
+				if ((await this.store.lastUserMessageId(sessionId)) !== message.id) {
+					return void client.send(errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }));
+				}
+				const variant = await this.store.nextVariant(message.id);
+				const payload: UserMsgPayload = { message_id: message.id, session_id: sessionId, username, character_id: characterId, content: message.content, variant };
+				await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => {
+					this.logger.warn(`Publish of a regeneration failed: ${err.message}`);
+					client.send(errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }));
+				});
 			},
 
 			/** gRPC and in-process delivery land here. */

@@ -19,7 +19,7 @@ type DispatcherThis = Service &
 		sweepTimer?: NodeJS.Timeout;
 		sweeping: boolean;
 		storeReply(payload: Extract<AiMsgPayload, { kind: "reply" }>): Promise<void>;
-		reportFailure(userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string): Promise<void>;
+		reportFailure(userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string, variant?: number): Promise<void>;
 		sweepOutbox(): Promise<void>;
 	};
 
@@ -40,7 +40,9 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 				deadLettering: { enabled: config.mode === "cluster", queueName: "chat.ai.msg.dead" },
 				async handler(this: DispatcherThis, payload: AiMsgPayload) {
 					if (payload?.kind === "reply") return this.storeReply(payload);
-					if (payload?.kind === "failure") return this.reportFailure(payload.reply_to, payload.session_id, payload.code, payload.message);
+					if (payload?.kind === "failure") {
+						return this.reportFailure(payload.reply_to, payload.session_id, payload.code, payload.message, payload.variant ?? 0);
+					}
 					// Retrying cannot fix a malformed message: log and ack it.
 					this.logger.error("Dropping a malformed chat.ai.msg payload", { kind: (payload as { kind?: unknown })?.kind });
 				},
@@ -57,14 +59,21 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					character_id: payload.character_id,
 					content: payload.content,
 					model: payload.model,
+					variant: payload.variant,
+					stopped: payload.stopped,
 				});
-				if (inserted) await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content });
+				if (inserted) {
+					// A new variant replaces the old one in what the model sees: let the cache refill from PostgreSQL.
+					if (row.variant > 0) await this.runtime.history.drop(row.session_id);
+					else await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content });
+				}
 				// Delivered on redelivery too (the first delivery may not have happened); sockets drop ids they have shown.
 				await this.runtime.delivery.send(row.session_id, [messageFrame(row)]).catch((err) => this.logger.warn("Delivery failed:", err));
 			},
 
-			async reportFailure(this: DispatcherThis, userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string) {
-				if (!(await this.store.markReplyFailed(userMessageId))) return;
+			async reportFailure(this: DispatcherThis, userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string, variant = 0) {
+				// A failed regeneration leaves the earlier replies standing; a failed first reply fails the message, once.
+				if (variant === 0 && !(await this.store.markReplyFailed(userMessageId))) return;
 				const frame: ErrorFrame = { type: "error", code, message, reply_to: userMessageId };
 				await this.runtime.delivery.send(sessionId, [frame]).catch((err) => this.logger.warn("Delivery failed:", err));
 			},

@@ -123,6 +123,10 @@ function toMessageView(m: MessageRow) {
 		reply_to: m.reply_to,
 		model: m.model,
 		reply_status: m.role === "user" ? m.reply_status : undefined,
+		// Replies: which regeneration this is, whether it is the one shown, whether the user stopped it.
+		variant: m.role === "ai" ? m.variant : undefined,
+		active: m.role === "ai" ? m.active : undefined,
+		stopped: m.role === "ai" ? m.stopped : undefined,
 		timestamp: m.created_at,
 	};
 }

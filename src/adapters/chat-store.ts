@@ -43,6 +43,8 @@ export interface NewUserMessage {
 export interface NewAiMessage {
 	id: string;
 	reply_to: string | null;
+	variant?: number;
+	stopped?: boolean;
 	session_id: string;
 	username: string;
 	character_id: string;
@@ -95,12 +97,19 @@ export class ChatStore {
 	async insertAiMessage(m: NewAiMessage): Promise<{ row: MessageRow; inserted: boolean }> {
 		return this.sequelize.transaction(async (transaction) => {
 			const inserted = await this.select<MessageRow>(
-				`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model)
-				 VALUES ($1, $2, $3, $4, 'ai', $5, $6, $7)
+				`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped)
+				 VALUES ($1, $2, $3, $4, 'ai', $5, $6, $7, $8, $9)
 				 ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
-				[m.id, m.session_id, m.username, m.character_id, m.content, m.reply_to, m.model],
+				[m.id, m.session_id, m.username, m.character_id, m.content, m.reply_to, m.model, m.variant ?? 0, m.stopped ?? false],
 				transaction,
 			);
+			if (inserted.length > 0 && m.reply_to && (m.variant ?? 0) > 0) {
+				// The newest variant is the one shown and continued from.
+				await this.sequelize.query(`UPDATE messages SET active = false WHERE reply_to = $1 AND role = 'ai' AND id <> $2`, {
+					bind: [m.reply_to, m.id],
+					transaction,
+				});
+			}
 			if (m.reply_to) {
 				await this.sequelize.query(`UPDATE messages SET reply_status = 'replied' WHERE id = $1 AND reply_status <> 'replied'`, {
 					bind: [m.reply_to],
@@ -114,6 +123,29 @@ export class ChatStore {
 			const [existing] = await this.select<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [m.id], transaction);
 			return { row: existing, inserted: false };
 		});
+	}
+
+	async getMessage(id: string): Promise<MessageRow | null> {
+		const [row] = await this.select<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [id]);
+		return row ?? null;
+	}
+
+	/** The id of the session's newest user message, if any. */
+	async lastUserMessageId(sessionId: string): Promise<string | null> {
+		const [row] = await this.select<{ id: string }>(
+			`SELECT id FROM messages WHERE session_id = $1 AND role = 'user' ORDER BY seq DESC LIMIT 1`,
+			[sessionId],
+		);
+		return row?.id ?? null;
+	}
+
+	/** The variant number a regeneration of the reply to `userMessageId` gets. */
+	async nextVariant(userMessageId: string): Promise<number> {
+		const [row] = await this.select<{ next: number }>(
+			`SELECT COALESCE(MAX(variant) + 1, 0)::int AS next FROM messages WHERE reply_to = $1 AND role = 'ai'`,
+			[userMessageId],
+		);
+		return row.next;
 	}
 
 	/** Gives up on a user message: no reply will come. Returns false if it was already replied or failed. */
@@ -135,11 +167,15 @@ export class ChatStore {
 		);
 	}
 
-	/** The latest `limit` messages of a session (up to and including `upToId` when given), oldest first. */
-	async latestMessages(sessionId: string, limit: number, upToId?: string): Promise<MessageRow[]> {
+	/**
+	 * The latest `limit` messages of a session (up to and including `upToId` when given), oldest first.
+	 * With `activeOnly`, replaced reply variants are left out (what the model sees).
+	 */
+	async latestMessages(sessionId: string, limit: number, upToId?: string, activeOnly = false): Promise<MessageRow[]> {
 		const rows = await this.select<MessageRow>(
 			`SELECT ${MESSAGE_COLUMNS} FROM messages
 			 WHERE session_id = $1 AND ($2::uuid IS NULL OR seq <= (SELECT seq FROM messages WHERE id = $2))
+			   AND (${activeOnly ? "role = 'user' OR active" : "true"})
 			 ORDER BY seq DESC LIMIT $3`,
 			[sessionId, upToId ?? null, limit],
 		);

@@ -6,13 +6,19 @@
  */
 import type { ServiceBroker } from "moleculer";
 import { status } from "@grpc/grpc-js";
-import type { ServerFrame } from "../domain/chat-wire.js";
+import type { AiDeltaFrame, ServerFrame } from "../domain/chat-wire.js";
 import type { DeliveryClientPool, SessionFrames } from "./grpc-delivery.js";
 import type { RouteRegistry } from "./route-registry.js";
 
 export interface Delivery {
 	/** Sends frames to every socket of the session; resolves with the number of socket sends made. */
 	send(sessionId: string, frames: ServerFrame[]): Promise<number>;
+	/** A best-effort channel for the deltas of one reply: the session's sockets are looked up once, not per delta. */
+	openDeltaStream(sessionId: string): Promise<DeltaStream>;
+}
+
+export interface DeltaStream {
+	push(frame: AiDeltaFrame): void;
 }
 
 /** What a chat-ws service offers for delivery to its own sockets. */
@@ -24,8 +30,17 @@ export class LocalDelivery implements Delivery {
 	constructor(private readonly broker: ServiceBroker) {}
 
 	async send(sessionId: string, frames: ServerFrame[]): Promise<number> {
-		const sink = this.broker.getLocalService("chat-ws") as unknown as LocalSocketSink | undefined;
+		const sink = this.sink();
 		return sink ? sink.deliverLocal([{ session_id: sessionId, frames: frames.map((f) => JSON.stringify(f)) }]) : 0;
+	}
+
+	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
+		const sink = this.sink();
+		return { push: (frame) => sink?.deliverLocal([{ session_id: sessionId, frames: [JSON.stringify(frame)] }]) };
+	}
+
+	private sink(): LocalSocketSink | undefined {
+		return this.broker.getLocalService("chat-ws") as unknown as LocalSocketSink | undefined;
 	}
 }
 
@@ -56,5 +71,15 @@ export class GrpcDelivery implements Delivery {
 			}),
 		);
 		return results.reduce((a, b) => a + b, 0);
+	}
+
+	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
+		const addresses = await this.routes.lookup(sessionId);
+		return {
+			push: (frame) => {
+				const items = [{ session_id: sessionId, frames: [JSON.stringify(frame)] }];
+				for (const address of addresses) this.clients.streamDeltas(address, items);
+			},
+		};
 	}
 }

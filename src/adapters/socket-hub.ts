@@ -49,23 +49,26 @@ export class ChatClient {
 			this.queued.push(text);
 			return true;
 		}
-		return this.write(text, typeof frame === "string" ? frameId(text) : (frame as { id?: string }).id);
+		return this.write(text, typeof frame === "string" ? frameKey(text) : keyOf(frame));
 	}
 
 	/** Sends the replayed backlog, then whatever arrived meanwhile (minus what the backlog already showed). */
 	finishReplay(backlog: ServerFrame[]): void {
-		for (const frame of backlog) this.write(JSON.stringify(frame), (frame as { id?: string }).id);
+		for (const frame of backlog) this.write(JSON.stringify(frame), keyOf(frame));
 		this.replaying = false;
 		const queued = this.queued;
 		this.queued = [];
-		for (const text of queued) this.write(text, frameId(text));
+		for (const text of queued) this.write(text, frameKey(text));
 	}
 
-	private write(text: string, id: string | undefined): boolean {
-		if (id) {
-			if (this.recentIds.has(id)) return false;
-			this.recentIds.add(id);
-			if (this.recentIds.size > RECENT_IDS) this.recentIds.delete(this.recentIds.values().next().value as string);
+	private write(text: string, key: FrameKey): boolean {
+		if (key.id) {
+			if (this.recentIds.has(key.id)) return false;
+			// Deltas share the id of their final frame: they are dropped once it is shown, but never remembered.
+			if (!key.delta) {
+				this.recentIds.add(key.id);
+				if (this.recentIds.size > RECENT_IDS) this.recentIds.delete(this.recentIds.values().next().value as string);
+			}
 		}
 		if (this.socket.readyState !== OPEN) return false;
 		this.socket.send(text);
@@ -121,11 +124,20 @@ export class SocketHub {
 	}
 }
 
-function frameId(text: string): string | undefined {
+interface FrameKey {
+	id?: string;
+	delta: boolean;
+}
+
+function keyOf(frame: ServerFrame): FrameKey {
+	return { id: "id" in frame ? frame.id : undefined, delta: frame.type === "ai.delta" };
+}
+
+function frameKey(text: string): FrameKey {
 	try {
-		const id = (JSON.parse(text) as { id?: unknown }).id;
-		return typeof id === "string" ? id : undefined;
+		const { id, type } = JSON.parse(text) as { id?: unknown; type?: unknown };
+		return { id: typeof id === "string" ? id : undefined, delta: type === "ai.delta" };
 	} catch {
-		return undefined;
+		return { delta: false };
 	}
 }

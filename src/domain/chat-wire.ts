@@ -8,6 +8,16 @@ import { v5 as uuidv5 } from "uuid";
 /** Channel names: `<domain>.<actor>.<noun>`. */
 export const Chan = { UserMsg: "chat.user.msg", AiMsg: "chat.ai.msg" } as const;
 
+/** Broadcast events: a fact, `<entity>.<past-tense>`. */
+export const ChatEvent = {
+	/** A user pressed stop: whichever ai-consumer is generating for the session aborts it. */
+	StopRequested: "chat.stop.requested",
+} as const;
+
+export interface StopRequestedPayload {
+	session_id: string;
+}
+
 export interface UserMsgPayload {
 	message_id: string;
 	session_id: string;
@@ -42,6 +52,8 @@ export type AiMsgPayload =
 	| {
 			kind: "failure";
 			reply_to: string;
+			/** The variant that could not be made (a failed regeneration leaves the earlier replies standing). */
+			variant?: number;
 			session_id: string;
 			username: string;
 			character_id: string;
@@ -104,6 +116,7 @@ export type ErrorFrameCode =
 	| "content_too_long"
 	| "unknown_type"
 	| "rate_limited"
+	| "cannot_regenerate"
 	| "ai_unavailable"
 	| "character_unavailable"
 	| "internal_error";
@@ -142,7 +155,18 @@ export interface SendMessageFrame {
 	content: string;
 }
 
-export type ClientFrame = SendMessageFrame;
+/** Stop the reply being generated; the partial reply is kept, marked `stopped`. */
+export interface StopFrame {
+	type: "stop";
+}
+
+/** Make another variant of the reply to user message `reply_to` (the session's last one). */
+export interface RegenerateFrame {
+	type: "regenerate";
+	reply_to: string;
+}
+
+export type ClientFrame = SendMessageFrame | StopFrame | RegenerateFrame;
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; error: ErrorFrame };
 
@@ -165,6 +189,14 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 		return fail("invalid_message", 'Expected an object like {"content": "..."}');
 	}
 	const type = (parsed as { type?: unknown }).type;
+	if (type === "stop") return { ok: true, frame: { type: "stop" } };
+	if (type === "regenerate") {
+		const replyTo = (parsed as { reply_to?: unknown }).reply_to;
+		if (typeof replyTo !== "string" || !UUID.test(replyTo)) {
+			return fail("invalid_message", 'Expected {"type": "regenerate", "reply_to": "<id of your message>"}');
+		}
+		return { ok: true, frame: { type: "regenerate", reply_to: replyTo } };
+	}
 	if (type !== undefined && type !== "message") {
 		return fail("unknown_type", `Unknown frame type ${JSON.stringify(String(type)).slice(0, 40)}`);
 	}
@@ -176,6 +208,8 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 	}
 	return { ok: true, frame: { type: "message", content } };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function fail(code: ErrorFrameCode, message: string): ParseResult {
 	return { ok: false, error: { type: "error", code, message } };

@@ -114,6 +114,11 @@ describe("chat pipeline, cluster", () => {
 		const reply = await socket.next((f) => isReply(f) && f.reply_to === echo.id);
 		expect(reply.content).toEqual(expect.stringContaining("offline"));
 		expect(await repliesTo(echo.id as string)).toBe(1);
+		// Deltas come over the gRPC delta stream from the consumer's node, in order; the final frame travels another
+		// path (RabbitMQ, dispatcher) and may overtake the last ones, which the socket then drops: a prefix arrives.
+		const streamed = socket.ofType("ai.delta").map((d) => d.delta).join("");
+		expect(streamed.length).toBeGreaterThan(0);
+		expect((reply.content as string).startsWith(streamed)).toBe(true);
 
 		const history = (await redis.lrange(`${namespace}:history:${sessionId}`, 0, -1)).map((e) => JSON.parse(e));
 		expect(history.slice(-2)).toEqual([
@@ -174,6 +179,35 @@ describe("chat pipeline, cluster", () => {
 		expect(back.socket.ofType("ai").filter((f) => f.reply_to === echo.id)).toHaveLength(1);
 		expect(await repliesTo(echo.id as string)).toBe(1);
 		await back.socket.close();
+	});
+
+	it("should stop a generation running on another node", async () => {
+		const service = consumer.getLocalService("ai-consumer") as unknown as { model: ChatModel };
+		const original = service.model;
+		service.model = {
+			name: "slow",
+			async *stream(_messages, opts) {
+				for (let i = 0; i < 100; i++) {
+					await new Promise((r) => setTimeout(r, 30));
+					if (opts?.signal?.aborted) throw Object.assign(new Error("aborted"), { name: "AbortError" });
+					yield `w${i} `;
+				}
+			},
+		};
+		try {
+			const { token } = await login();
+			const { socket } = await open(ws2, token);
+			socket.send({ content: "Go on and on" });
+			const echo = await socket.next((f) => f.type === "echo");
+			await socket.next(() => socket.ofType("ai.delta").length >= 2);
+			socket.send({ type: "stop" });
+			const reply = await socket.next((f) => isReply(f) && f.reply_to === echo.id);
+			expect(reply.stopped).toBe(true);
+			expect((reply.content as string).split(" ").filter(Boolean).length).toBeLessThan(100);
+			await socket.close();
+		} finally {
+			service.model = original;
+		}
 	});
 
 	it("should store one reply when the same chat.user.msg is delivered twice", async () => {

@@ -8,6 +8,21 @@ import type { Server } from "node:http";
 import { createBroker } from "../../src/broker.js";
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
+import type { ChatModel } from "../../src/adapters/llm.js";
+
+/** A model that says `words` words, one every `delayMs`, and honours abort like a real provider. */
+function slowModel(words: number, delayMs: number): ChatModel {
+	return {
+		name: "slow-test-model",
+		async *stream(_messages, opts) {
+			for (let i = 0; i < words; i++) {
+				await new Promise((r) => setTimeout(r, delayMs));
+				if (opts?.signal?.aborted) throw Object.assign(new Error("aborted"), { name: "AbortError" });
+				yield `${i === 0 ? "" : " "}word${i}`;
+			}
+		},
+	};
+}
 
 let broker: ServiceBroker;
 let wsBase = "";
@@ -199,6 +214,81 @@ describe("chat over WebSocket, embedded", () => {
 		} finally {
 			await limited.stop();
 		}
+	});
+
+	it("should stream the reply as deltas that add up to the final frame", async () => {
+		const { token } = await login();
+		const socket = await ChatSocket.open(chatUrl(token));
+		await socket.next((f) => f.type === "connection");
+		socket.send({ content: "Tell me a story" });
+		const echo = await socket.next((f) => f.type === "echo");
+		const reply = await socket.next((f) => isAi(f) && f.reply_to === echo.id);
+		const deltas = socket.ofType("ai.delta");
+		expect(deltas.length).toBeGreaterThan(3);
+		expect(deltas.every((d) => d.id === reply.id && d.reply_to === echo.id && d.variant === 0)).toBe(true);
+		expect(deltas.map((d) => d.delta).join("")).toBe(reply.content);
+		// Every delta came before the final frame.
+		expect(socket.frames.indexOf(reply)).toBeGreaterThan(socket.frames.indexOf(deltas.at(-1)!));
+		await socket.close();
+	});
+
+	it("should stop a reply mid-stream and keep the partial text, marked stopped", async () => {
+		const consumer = broker.getLocalService("ai-consumer") as unknown as { model: ChatModel };
+		const original = consumer.model;
+		consumer.model = slowModel(60, 50);
+		try {
+			const { username, token } = await login();
+			const socket = await ChatSocket.open(chatUrl(token));
+			const hello = await socket.next((f) => f.type === "connection");
+			socket.send({ content: "Talk for a long time" });
+			const echo = await socket.next((f) => f.type === "echo");
+			await socket.next(() => socket.ofType("ai.delta").length >= 3);
+			socket.send({ type: "stop" });
+			const reply = await socket.next((f) => isAi(f) && f.reply_to === echo.id);
+			expect(reply.stopped).toBe(true);
+			const words = (reply.content as string).trim().split(" ");
+			expect(words.length).toBeGreaterThanOrEqual(3);
+			expect(words.length).toBeLessThan(60);
+			const page = await broker.call<{ messages: { id: string; content: string }[] }, object>(
+				"sessions.messages",
+				{ id: hello.session_id },
+				{ meta: { user: { username } } },
+			);
+			expect(page.messages.at(-1)).toMatchObject({ id: reply.id, content: reply.content });
+			await socket.close();
+		} finally {
+			consumer.model = original;
+		}
+	});
+
+	it("should regenerate the last reply as a new variant, and refuse older ones", async () => {
+		const { username, token } = await login();
+		const socket = await ChatSocket.open(chatUrl(token));
+		const hello = await socket.next((f) => f.type === "connection");
+		socket.send({ content: "first" });
+		const first = await socket.next((f) => f.type === "echo" && f.content === "first");
+		await socket.next((f) => isAi(f) && f.reply_to === first.id);
+		socket.send({ content: "second" });
+		const second = await socket.next((f) => f.type === "echo" && f.content === "second");
+		const original = await socket.next((f) => isAi(f) && f.reply_to === second.id);
+
+		socket.send({ type: "regenerate", reply_to: second.id });
+		const variant = await socket.next((f) => isAi(f) && f.reply_to === second.id && f.variant === 1);
+		expect(variant.id).not.toBe(original.id);
+		socket.send({ type: "regenerate", reply_to: first.id });
+		expect(await socket.next((f) => f.type === "error")).toMatchObject({ code: "cannot_regenerate", reply_to: first.id });
+
+		const page = await broker.call<{ messages: { id: string; variant: number; active: boolean }[] }, object>(
+			"sessions.messages",
+			{ id: hello.session_id },
+			{ meta: { user: { username } } },
+		);
+		const variants = page.messages.filter((m) => m.id === original.id || m.id === variant.id);
+		expect(variants).toEqual([
+			expect.objectContaining({ id: original.id, variant: 0, active: false }),
+			expect.objectContaining({ id: variant.id, variant: 1, active: true }),
+		]);
+		await socket.close();
 	});
 
 	it("should list my sessions newest first with the last message, page messages, and delete", async () => {
