@@ -6,10 +6,10 @@
 import { Validators, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatStore } from "../src/adapters/chat-store.js";
+import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
 import type { HistoryEntry } from "../src/adapters/history-cache.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
-import { createChatModel, type ChatMessage, type ChatModel } from "../src/adapters/llm.js";
+import { createChatModel, LlmUnavailableError, usageOf, type ChatMessage, type ChatModel, type ModelOverrides } from "../src/adapters/llm.js";
 import type { CharacterView } from "../src/domain/characters.js";
 import {
 	Chan,
@@ -19,9 +19,10 @@ import {
 	type AiMsgPayload,
 	type ErrorFrameCode,
 	type StopRequestedPayload,
+	type Usage,
 	type UserMsgPayload,
 } from "../src/domain/chat-wire.js";
-import { buildPrompt, estimateUsage, historyUpTo } from "../src/domain/prompt.js";
+import { assemblePrompt, foldSummary, historyUpTo, summaryPrompt } from "../src/domain/prompt.js";
 
 export interface AiConsumerThis extends Service, DbThis {
 	store: ChatStore;
@@ -30,7 +31,13 @@ export interface AiConsumerThis extends Service, DbThis {
 	/** Generations in flight per session, so a stop request can abort them. */
 	inflight: Map<string, Set<AbortController>>;
 	history(payload: UserMsgPayload): Promise<HistoryEntry[]>;
-	generate(sessionId: string, prompt: ChatMessage[], toDelta: (delta: string) => AiDeltaFrame): Promise<{ content: string; stopped: boolean }>;
+	foldSummary(session: SessionRow, history: HistoryEntry[], dropped: HistoryEntry[], names: { char: string; user: string }): Promise<void>;
+	generate(
+		sessionId: string,
+		prompt: ChatMessage[],
+		overrides: ModelOverrides,
+		toDelta: (delta: string) => AiDeltaFrame,
+	): Promise<{ content: string; stopped: boolean; model: string; usage: Usage }>;
 	publish(message: AiMsgPayload): Promise<void>;
 }
 
@@ -90,11 +97,25 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							await this.publish(failure(payload, "character_unavailable", CHARACTER_GONE_MESSAGE));
 							return;
 						}
-						const prompt = buildPrompt(character, await this.history(payload), payload.username);
 						const { message_id, session_id, username, character_id } = payload;
+						const session = await this.store.getSession(session_id);
+						const history = await this.history(payload);
+						const assembled = assemblePrompt(character, history, username, { budgetTokens: config.chat.promptTokens, summary: session?.summary });
+						const prompt = assembled.messages;
 						const variant = payload.variant ?? 0;
 						const id = replyId(message_id, variant);
-						const { content, stopped } = await this.generate(session_id, prompt, (delta) => ({ type: "ai.delta", id, reply_to: message_id, variant, delta }));
+						const overrides = {
+							model: character.llm_model ?? undefined,
+							temperature: character.temperature ?? undefined,
+							maxOutputTokens: character.max_output_tokens ?? undefined,
+						};
+						const { content, stopped, model, usage } = await this.generate(session_id, prompt, overrides, (delta) => ({
+							type: "ai.delta",
+							id,
+							reply_to: message_id,
+							variant,
+							delta,
+						}));
 						await this.publish({
 							kind: "reply",
 							id,
@@ -104,11 +125,22 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							username,
 							character_id,
 							content,
-							model: this.model.name,
-							usage: estimateUsage(prompt, content),
+							model,
+							usage,
 							...(stopped ? { stopped } : {}),
 						});
+						if (session) {
+							await this.foldSummary(session, history, assembled.dropped, { char: character.name, user: username }).catch((err: Error) =>
+								this.logger.warn(`Summary update for session ${session_id} failed: ${err.message}`),
+							);
+						}
 					} catch (err) {
+						// The provider adapter already retried what was worth retrying: report it now and ack.
+						if (err instanceof LlmUnavailableError) {
+							this.logger.warn(`No reply to ${payload.message_id}: ${err.message}`);
+							await this.publish(failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE));
+							return;
+						}
 						const last = isLastAttempt(raw, config.chat.maxRetries);
 						this.logger.warn(`Reply to ${payload.message_id} failed${last ? ", giving up" : ", will retry"}: ${(err as Error).message}`);
 						// The user hears about it once; the message itself goes to the dead-letter queue (cluster).
@@ -138,20 +170,22 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			 * Streams the model, pushing each chunk to the session's sockets as a delta (best effort). A stop request
 			 * ends it early: the partial reply is returned, marked stopped.
 			 */
-			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], toDelta: (delta: string) => AiDeltaFrame) {
+			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], overrides: ModelOverrides, toDelta: (delta: string) => AiDeltaFrame) {
 				const controller = new AbortController();
 				const running = this.inflight.get(sessionId) ?? new Set<AbortController>();
 				this.inflight.set(sessionId, running.add(controller));
 				const deltas = await this.runtime.delivery.openDeltaStream(sessionId);
 				let content = "";
+				const stream = this.model.stream(prompt, { signal: controller.signal, overrides });
+				const result = (stopped: boolean) => ({ content, stopped, model: stream.model ?? this.model.name, usage: usageOf(prompt, content, stream.usage) });
 				try {
-					for await (const chunk of this.model.stream(prompt, { signal: controller.signal })) {
+					for await (const chunk of stream) {
 						content += chunk;
 						deltas.push(toDelta(chunk));
 					}
-					return { content, stopped: false };
+					return result(false);
 				} catch (err) {
-					if (controller.signal.aborted) return { content, stopped: true };
+					if (controller.signal.aborted) return result(true);
 					throw err;
 				} finally {
 					running.delete(controller);
@@ -159,12 +193,37 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				}
 			},
 
+			/**
+			 * Keeps the rolling summary up to date: turns that no longer fit the prompt, and any that fell out of the
+			 * history window unseen, are folded in (by the model when there is one, else extractively).
+			 */
+			async foldSummary(this: AiConsumerThis, session: SessionRow, history: HistoryEntry[], dropped: HistoryEntry[], names: { char: string; user: string }) {
+				const upto = session.summary_upto_seq ? BigInt(session.summary_upto_seq) : 0n;
+				const oldestSeen = history.find((e) => e.seq)?.seq;
+				const unseen =
+					oldestSeen && BigInt(oldestSeen) > upto + 1n
+						? (await this.store.activeMessagesBetween(session.id, session.summary_upto_seq, oldestSeen, 200)).map(
+								({ id, role, content, seq }): HistoryEntry => ({ id, role, content, seq }),
+							)
+						: [];
+				const turns = [...unseen, ...dropped.filter((e) => e.seq && BigInt(e.seq) > upto)];
+				if (turns.length === 0) return;
+				const max = config.chat.summaryTokens;
+				let summary = foldSummary(session.summary, turns, names, max);
+				if (this.model.name !== "offline") {
+					let written = "";
+					for await (const chunk of this.model.stream(summaryPrompt(session.summary, turns, names, max))) written += chunk;
+					if (written.trim()) summary = written.trim();
+				}
+				await this.store.updateSummary(session.id, summary, turns.at(-1)!.seq!);
+			},
+
 			/** The conversation up to this message, from the hot cache or (filling it) from PostgreSQL. */
 			async history(this: AiConsumerThis, payload: UserMsgPayload): Promise<HistoryEntry[]> {
 				let entries = await this.runtime.history.read(payload.session_id);
 				if (!entries) {
 					const rows = await this.store.latestMessages(payload.session_id, config.chat.historyWindow, undefined, true);
-					entries = rows.map(({ id, role, content }) => ({ id, role, content }));
+					entries = rows.map(({ id, role, content, seq }) => ({ id, role, content, seq }));
 					await this.runtime.history.fill(payload.session_id, entries);
 				}
 				const current: HistoryEntry = { id: payload.message_id, role: "user", content: payload.content };

@@ -20,7 +20,7 @@ export interface Config {
 	/** Moleculer namespace; also prefixes Redis keys and RabbitMQ exchanges/queues so deployments never mix. */
 	namespace: string;
 	nodeId: string | undefined;
-	/** Which services this process runs. */
+	/** Which services this process runs; none (SERVICES=none) for a REPL-only node. */
 	services: ServiceName[];
 	/** PostgreSQL URL; `undefined` in embedded mode means "start the embedded PostgreSQL". */
 	databaseUrl: string | undefined;
@@ -39,13 +39,16 @@ export interface Config {
 	grpcHost: string;
 	/** Host other nodes use to reach this node's gRPC server (the pod IP in Kubernetes). */
 	grpcAdvertiseHost: string;
+	/** Per-process health server (/livez, /readyz, /metrics), whatever services run; 0 = OS-chosen. */
+	healthPort: number;
+	/** Moleculer metrics, served in Prometheus text format at /metrics on the health port. */
+	metricsEnabled: boolean;
+	/** After SIGTERM, how long /readyz answers 503 before the services stop, so load balancers stop routing first. */
+	shutdownDelayMs: number;
 	chat: ChatLimits;
 	dataDir: string;
 	embeddedPgPort: number;
-	googleApiKey: string | undefined;
-	openaiBaseUrl: string | undefined;
-	openaiApiKey: string | undefined;
-	openaiModel: string | undefined;
+	llm: LlmConfig;
 	/** Login/register attempts per client IP per minute. */
 	authRateLimitPerMinute: number;
 	/** Take the client IP from X-Forwarded-For (only behind a proxy/ingress you control). */
@@ -65,6 +68,10 @@ export interface ChatLimits {
 	pingIntervalMs: number;
 	/** How many recent messages the model sees (before token budgeting). */
 	historyWindow: number;
+	/** Tokens the prompt may use (system, examples, summary, history); the reply's room comes on top. */
+	promptTokens: number;
+	/** Longest rolling summary of the turns that no longer fit, in tokens. */
+	summaryTokens: number;
 	/** A user message without a reply this long after its last publish is published again (the outbox). */
 	replyTimeoutSeconds: number;
 	/** Publishes per user message before it is given up with an `ai_unavailable` error. */
@@ -73,6 +80,31 @@ export interface ChatLimits {
 	maxInFlight: number;
 	/** Redeliveries of a failing channel message before it goes to the dead-letter queue. */
 	maxRetries: number;
+}
+
+export type LlmProvider = "gemini" | "openai" | "offline";
+
+export interface LlmConfig {
+	/** GOOGLE_API_KEY picks Gemini, else OPENAI_BASE_URL/OPENAI_API_KEY an OpenAI-compatible server, else offline. */
+	provider: LlmProvider;
+	googleApiKey: string | undefined;
+	geminiModel: string;
+	/** Generative Language API origin (without `/v1beta`); `undefined` = Google's. Tests point it at a fake. */
+	geminiBaseUrl: string | undefined;
+	openaiBaseUrl: string | undefined;
+	openaiApiKey: string | undefined;
+	/** Required when the provider is openai. */
+	openaiModel: string | undefined;
+	temperature: number;
+	maxOutputTokens: number;
+	/** Longest wait for the model's first or next chunk. */
+	timeoutMs: number;
+	/** Retries of a failed request before any text arrived (429, 5xx, network). */
+	maxRetries: number;
+	/** First retry delay; it doubles with each retry, with jitter. */
+	retryDelayMs: number;
+	/** Pause before each chunk of the offline model (demos, browser tests). */
+	offlineDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -93,16 +125,17 @@ export function loadConfig(env: Env = process.env): Config {
 	const databaseUrl = str(env.DATABASE_URL) ?? databaseUrlFromParts(env);
 	const jwtSecret = str(env.JWT_SECRET);
 
+	const services = parseServices(env.SERVICES);
 	if (mode === "cluster") {
 		if (!transporter) throw new ConfigError("cluster mode needs TRANSPORTER (e.g. redis://redis:6379)");
-		if (!jwtSecret) throw new ConfigError("cluster mode needs JWT_SECRET (at least 32 characters; e.g. `openssl rand -hex 32`)");
-		if (!databaseUrl) throw new ConfigError("cluster mode needs a database: set DATABASE_URL (or DB_HOST, DB_NAME, DB_USER, DB_PASSWORD)");
+		// A node without services (the operators' REPL) holds neither the secret nor the database.
+		if (!jwtSecret && services.length > 0) throw new ConfigError("cluster mode needs JWT_SECRET (at least 32 characters; e.g. `openssl rand -hex 32`)");
+		if (!databaseUrl && services.length > 0) throw new ConfigError("cluster mode needs a database: set DATABASE_URL (or DB_HOST, DB_NAME, DB_USER, DB_PASSWORD)");
 	}
 	if (jwtSecret !== undefined && jwtSecret.length < 32) {
 		throw new ConfigError("JWT_SECRET must be at least 32 characters long");
 	}
 
-	const services = parseServices(env.SERVICES);
 	const redisUrl = str(env.REDIS_URL) ?? (env.REDIS_HOST ? `redis://${env.REDIS_HOST}:${env.REDIS_PORT ?? "6379"}` : undefined);
 	const amqpUrl = str(env.AMQP_URL) ?? amqpUrlFromParts(env);
 	if (mode === "cluster" && services.some((s) => (CHAT_SERVICES as readonly string[]).includes(s))) {
@@ -127,27 +160,60 @@ export function loadConfig(env: Env = process.env): Config {
 		grpcPort: port("GRPC_PORT", env.GRPC_PORT, 50051),
 		grpcHost: str(env.GRPC_HOST) ?? "0.0.0.0",
 		grpcAdvertiseHost: str(env.GRPC_ADVERTISE_HOST) ?? str(env.POD_IP) ?? "127.0.0.1",
+		healthPort: port("HEALTH_PORT", env.HEALTH_PORT, 9090),
+		// Off by default on a laptop, where nobody scrapes it; per-call metrics cost a little throughput.
+		metricsEnabled: bool("METRICS_ENABLED", env.METRICS_ENABLED, mode === "cluster"),
+		shutdownDelayMs: int("SHUTDOWN_DELAY_MS", env.SHUTDOWN_DELAY_MS, 0, 0, 120_000),
 		chat: {
 			maxContentChars: int("CHAT_MAX_CONTENT_CHARS", env.CHAT_MAX_CONTENT_CHARS, 4000, 1, 100_000),
 			maxFrameBytes: int("CHAT_MAX_FRAME_BYTES", env.CHAT_MAX_FRAME_BYTES, 64 * 1024, 1024, 16 * 1024 * 1024),
 			messagesPerMinute: int("CHAT_MESSAGES_PER_MINUTE", env.CHAT_MESSAGES_PER_MINUTE, 30, 1, 1_000_000),
 			pingIntervalMs: int("CHAT_PING_INTERVAL_MS", env.CHAT_PING_INTERVAL_MS, 30_000, 100, 3_600_000),
 			historyWindow: int("CHAT_HISTORY_WINDOW", env.CHAT_HISTORY_WINDOW, 40, 2, 1000),
-			replyTimeoutSeconds: int("CHAT_REPLY_TIMEOUT", env.CHAT_REPLY_TIMEOUT, 30, 1, 86_400),
+			promptTokens: int("CHAT_PROMPT_TOKENS", env.CHAT_PROMPT_TOKENS, 3000, 200, 2_000_000),
+			summaryTokens: int("CHAT_SUMMARY_TOKENS", env.CHAT_SUMMARY_TOKENS, 300, 20, 100_000),
+			// Longer than a slow model's reply (LLM_TIMEOUT_MS plus retries), so the outbox re-sends lost messages only.
+			replyTimeoutSeconds: int("CHAT_REPLY_TIMEOUT", env.CHAT_REPLY_TIMEOUT, 90, 1, 86_400),
 			replyMaxAttempts: int("CHAT_REPLY_MAX_ATTEMPTS", env.CHAT_REPLY_MAX_ATTEMPTS, 3, 1, 100),
 			maxInFlight: int("CHANNEL_MAX_IN_FLIGHT", env.CHANNEL_MAX_IN_FLIGHT, 32, 1, 10_000),
 			maxRetries: int("CHANNEL_MAX_RETRIES", env.CHANNEL_MAX_RETRIES, 3, 0, 100),
 		},
 		dataDir: str(env.DATA_DIR) ?? ".data",
 		embeddedPgPort: port("EMBEDDED_PG_PORT", env.EMBEDDED_PG_PORT, 54329),
-		googleApiKey: str(env.GOOGLE_API_KEY),
-		openaiBaseUrl: str(env.OPENAI_BASE_URL),
-		openaiApiKey: str(env.OPENAI_API_KEY),
-		openaiModel: str(env.OPENAI_MODEL),
+		llm: loadLlmConfig(env),
 		authRateLimitPerMinute: int("AUTH_RATE_LIMIT", env.AUTH_RATE_LIMIT, 20, 1, 1_000_000),
 		trustProxy: bool("TRUST_PROXY", env.TRUST_PROXY, false),
 		logLevel: oneOf("LOGLEVEL", env.LOGLEVEL ?? env.LOG_LEVEL, LOG_LEVELS, "info"),
 		logFormat: oneOf("LOG_FORMAT", env.LOG_FORMAT, ["pretty", "json"] as const, mode === "cluster" ? "json" : "pretty"),
+	};
+}
+
+function loadLlmConfig(env: Env): LlmConfig {
+	const googleApiKey = str(env.GOOGLE_API_KEY);
+	const openaiBaseUrl = httpUrl("OPENAI_BASE_URL", env.OPENAI_BASE_URL);
+	const openaiApiKey = str(env.OPENAI_API_KEY);
+	const openaiModel = str(env.OPENAI_MODEL);
+	const derived: LlmProvider = googleApiKey ? "gemini" : openaiBaseUrl || openaiApiKey ? "openai" : "offline";
+	const provider = oneOf("LLM_PROVIDER", env.LLM_PROVIDER, ["gemini", "openai", "offline"] as const, derived);
+	if (provider === "gemini" && !googleApiKey) throw new ConfigError("LLM_PROVIDER=gemini needs GOOGLE_API_KEY");
+	if (provider === "openai" && !openaiModel) throw new ConfigError("the openai provider needs OPENAI_MODEL (e.g. gpt-4o-mini, llama3)");
+	if (provider === "openai" && !openaiBaseUrl && !openaiApiKey) {
+		throw new ConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY (api.openai.com) or OPENAI_BASE_URL (a compatible server)");
+	}
+	return {
+		provider,
+		googleApiKey,
+		geminiModel: str(env.GEMINI_MODEL) ?? "gemini-2.5-flash",
+		geminiBaseUrl: httpUrl("GEMINI_BASE_URL", env.GEMINI_BASE_URL),
+		openaiBaseUrl,
+		openaiApiKey,
+		openaiModel,
+		temperature: num("LLM_TEMPERATURE", env.LLM_TEMPERATURE, 0.8, 0, 2),
+		maxOutputTokens: int("LLM_MAX_OUTPUT_TOKENS", env.LLM_MAX_OUTPUT_TOKENS, 512, 1, 1_000_000),
+		timeoutMs: int("LLM_TIMEOUT_MS", env.LLM_TIMEOUT_MS, 60_000, 10, 3_600_000),
+		maxRetries: int("LLM_MAX_RETRIES", env.LLM_MAX_RETRIES, 3, 0, 10),
+		retryDelayMs: int("LLM_RETRY_DELAY_MS", env.LLM_RETRY_DELAY_MS, 500, 1, 60_000),
+		offlineDelayMs: int("OFFLINE_MODEL_DELAY_MS", env.OFFLINE_MODEL_DELAY_MS, 0, 0, 60_000),
 	};
 }
 
@@ -169,6 +235,23 @@ function int(name: string, value: string | undefined, fallback: number, min: num
 		throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${value}"`);
 	}
 	return parsed;
+}
+
+function num(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+	if (str(value) === undefined) return fallback;
+	const parsed = Number(value);
+	if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
+		throw new ConfigError(`${name} must be a number between ${min} and ${max}, got "${value}"`);
+	}
+	return parsed;
+}
+
+/** An http(s) URL without a trailing slash (clients append their own paths). */
+function httpUrl(name: string, value: string | undefined): string | undefined {
+	const v = str(value);
+	if (v === undefined) return undefined;
+	if (!/^https?:\/\/[^\s/]+/i.test(v) || !URL.canParse(v)) throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
+	return v.replace(/\/+$/, "");
 }
 
 function bool(name: string, value: string | undefined, fallback: boolean): boolean {
@@ -208,6 +291,7 @@ export function parseDuration(name: string, value: string | undefined, fallbackS
 function parseServices(value: string | undefined): ServiceName[] {
 	const v = str(value);
 	if (v === undefined || v === "*" || v.toLowerCase() === "all") return [...ALL_SERVICES];
+	if (v.toLowerCase() === "none") return [];
 	const names = v.split(",").map((s) => s.trim()).filter(Boolean);
 	const unknown = names.filter((n) => !(ALL_SERVICES as readonly string[]).includes(n));
 	if (unknown.length > 0) {

@@ -12,6 +12,8 @@ export interface HistoryEntry {
 	id: string;
 	role: "user" | "ai";
 	content: string;
+	/** Position in the session (messages.seq), so the rolling summary knows what it already holds. */
+	seq?: string;
 }
 
 export interface HistoryCache {

@@ -1,17 +1,41 @@
 /**
- * What the model sees: a system message from the character's card, then the conversation, oldest first, ending with
- * the user message being answered. The system message opens with two fixed lines (name, greeting) that
- * `personaOf` reads back, so a model without an LLM behind it (the offline model) can still answer in character.
+ * What the model sees, within a token budget:
+ *   1. a system message built from the character's card (name, greeting, system prompt, description, personality,
+ *      scenario), the user's name, the rolling summary of older turns, and example dialogue while it fits;
+ *   2. the conversation, newest first while it fits, ending with the user message being answered;
+ *   3. the character's post-history instructions, last.
+ * `{{char}}`/`{{user}}` (and the legacy `<BOT>`/`<USER>`) are replaced everywhere. The system message opens with two
+ * fixed lines (name, greeting) that `personaOf` reads back, so the offline model can still answer in character.
  */
 import type { ChatMessage } from "../adapters/llm.js";
 import type { HistoryEntry } from "../adapters/history-cache.js";
-import type { Usage } from "./chat-wire.js";
+import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "./token-count.js";
 
 export interface PromptCharacter {
 	name: string;
 	system_prompt: string;
 	greeting: string;
 	description: string;
+	personality?: string;
+	scenario?: string;
+	/** Example dialogue: blocks separated by `<START>`. */
+	mes_example?: string;
+	/** Instructions placed after the history (closest to the reply, so they weigh most). */
+	post_history_instructions?: string;
+}
+
+export interface PromptOptions {
+	/** Tokens the prompt may use: the context window minus the room kept for the reply. */
+	budgetTokens?: number;
+	/** The rolling summary of turns that no longer fit. */
+	summary?: string | null;
+}
+
+export interface AssembledPrompt {
+	messages: ChatMessage[];
+	/** History entries that did not fit (oldest first): candidates for the rolling summary. */
+	dropped: HistoryEntry[];
+	tokens: number;
 }
 
 /** The character as a model can read it back from a prompt built here. */
@@ -24,19 +48,53 @@ const NAME_LINE = /^You are (.+)\.$/;
 const GREETING_PREFIX = "You greeted the user with: ";
 const UNKNOWN_NAME = "The character";
 
-export function buildPrompt(character: PromptCharacter, history: HistoryEntry[], username: string): ChatMessage[] {
+export function buildPrompt(character: PromptCharacter, history: HistoryEntry[], username: string, opts: PromptOptions = {}): ChatMessage[] {
+	return assemblePrompt(character, history, username, opts).messages;
+}
+
+export function assemblePrompt(character: PromptCharacter, history: HistoryEntry[], username: string, opts: PromptOptions = {}): AssembledPrompt {
+	const fill = (text: string | undefined) => applyMacros(text ?? "", character.name, username).trim();
 	const lines = [`You are ${oneLine(character.name)}.`];
-	const greeting = oneLine(character.greeting);
+	const greeting = oneLine(fill(character.greeting));
 	if (greeting) lines.push(`${GREETING_PREFIX}${greeting}`);
-	const systemPrompt = character.system_prompt.trim();
-	if (systemPrompt) lines.push("", systemPrompt);
-	const description = character.description.trim();
-	if (description) lines.push("", `About you: ${description}`);
+	const section = (label: string, text: string) => {
+		if (text) lines.push("", label ? `${label}: ${text}` : text);
+	};
+	section("", fill(character.system_prompt));
+	section("About you", fill(character.description));
+	section("Personality", fill(character.personality));
+	section("Scenario", fill(character.scenario));
 	lines.push("", `The user is called ${username}.`);
-	return [
+	section("Summary of the conversation so far", opts.summary?.trim() ?? "");
+
+	const post = fill(character.post_history_instructions);
+	const budget = opts.budgetTokens ?? Number.POSITIVE_INFINITY;
+	let used = cost(lines.join("\n")) + (post ? cost(post) : 0);
+
+	// Newest first; the message being answered is always kept, whatever its size.
+	let keptFrom = history.length;
+	for (let i = history.length - 1; i >= 0; i--) {
+		const entryCost = cost(history[i].content);
+		if (keptFrom < history.length && used + entryCost > budget) break;
+		used += entryCost;
+		keptFrom = i;
+	}
+
+	const examples: string[] = [];
+	for (const block of exampleBlocks(fill(character.mes_example))) {
+		const blockCost = countTokens(block) + 2;
+		if (used + blockCost > budget) break;
+		used += blockCost;
+		examples.push(block);
+	}
+	if (examples.length > 0) lines.push("", "Examples of how you speak:", ...examples.map((b) => `<START>\n${b}`));
+
+	const messages: ChatMessage[] = [
 		{ role: "system", content: lines.join("\n") },
-		...history.map((e): ChatMessage => ({ role: e.role === "user" ? "user" : "assistant", content: e.content })),
+		...history.slice(keptFrom).map((e): ChatMessage => ({ role: e.role === "user" ? "user" : "assistant", content: e.content })),
 	];
+	if (post) messages.push({ role: "system", content: post });
+	return { messages, dropped: history.slice(0, keptFrom), tokens: used };
 }
 
 /**
@@ -63,13 +121,52 @@ export function historyUpTo(entries: HistoryEntry[], messageId: string, current:
 	return upTo.slice(-window);
 }
 
-/** Words as a stand-in for tokens until a provider reports real counts. */
-export function estimateUsage(prompt: ChatMessage[], reply: string): Usage {
-	return { input_tokens: prompt.reduce((sum, m) => sum + countWords(m.content), 0), output_tokens: countWords(reply) };
+/** `{{char}}`, `{{user}}` and the legacy `<BOT>`, `<USER>` placeholders of character cards. */
+export function applyMacros(text: string, charName: string, userName: string): string {
+	return text.replace(/\{\{\s*char\s*\}\}|<BOT>/gi, charName).replace(/\{\{\s*user\s*\}\}|<USER>/gi, userName);
 }
 
-function countWords(text: string): number {
-	return text.match(/\S+/g)?.length ?? 0;
+/** The `<START>`-separated blocks of a card's example dialogue, trimmed, empty ones dropped. */
+export function exampleBlocks(mesExample: string): string[] {
+	return mesExample
+		.split(/<START>/i)
+		.map((b) => b.trim())
+		.filter(Boolean);
+}
+
+/**
+ * Folds turns that no longer fit into the rolling summary without a model: one short line per turn, appended to the
+ * previous summary, oldest lines dropped first so it stays under `maxTokens`.
+ */
+export function foldSummary(previous: string | null, turns: HistoryEntry[], names: { char: string; user: string }, maxTokens: number): string {
+	const lines = (previous?.trim() ? previous.trim().split("\n") : []).concat(
+		turns.map((t) => `${t.role === "user" ? names.user : names.char}: ${clip(oneLine(t.content), 200)}`),
+	);
+	while (lines.length > 1 && countTokens(lines.join("\n")) > maxTokens) lines.shift();
+	return lines.join("\n");
+}
+
+/** A prompt asking a language model to fold `turns` into the running summary. */
+export function summaryPrompt(previous: string | null, turns: HistoryEntry[], names: { char: string; user: string }, maxTokens: number): ChatMessage[] {
+	const transcript = turns.map((t) => `${t.role === "user" ? names.user : names.char}: ${t.content}`).join("\n");
+	return [
+		{
+			role: "system",
+			content:
+				`You maintain a running summary of a role-play chat between ${names.user} and ${names.char}. ` +
+				`Rewrite the summary to include the new lines: keep names, facts, promises, open threads and the mood; ` +
+				`third person, past tense, at most about ${Math.round(maxTokens * 0.7)} words. Reply with the summary only.`,
+		},
+		{ role: "user", content: `Summary so far:\n${previous?.trim() || "(none)"}\n\nNew lines:\n${transcript}` },
+	];
+}
+
+function cost(text: string): number {
+	return countTokens(text) + MESSAGE_OVERHEAD_TOKENS;
+}
+
+function clip(text: string, max: number): string {
+	return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function oneLine(text: string): string {

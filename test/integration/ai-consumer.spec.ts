@@ -3,6 +3,7 @@
  * PostgreSQL. A test service in group "test" captures what it publishes on `chat.ai.msg`.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { countTokens } from "../../src/domain/token-count.js";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { createBrokerOptions } from "../../moleculer.config.js";
 import charactersService from "../../services/characters.service.js";
@@ -105,7 +106,7 @@ describe("ai-consumer service", () => {
 		expect(reply.content).toContain('"Will it storm tonight?"');
 		expect(reply.content.endsWith(OFFLINE_NOTICE)).toBe(true);
 		expect(reply.usage.input_tokens).toBeGreaterThan(100);
-		expect(reply.usage.output_tokens).toBe(reply.content.split(/\s+/).length);
+		expect(reply.usage.output_tokens).toBe(countTokens(reply.content));
 	});
 
 	it("should answer a redelivered message with the same reply id and content", async () => {
@@ -193,6 +194,42 @@ describe("ai-consumer service", () => {
 		const [failure] = await nextFor(payload.message_id);
 		expect(failure).toMatchObject({ kind: "failure", code: "ai_unavailable" });
 		expect(publishedFor(payload.message_id)).toHaveLength(1);
+	});
+
+	it("should fold turns that outgrow the token budget into the session's rolling summary, and prompt with it", async () => {
+		const { payload: opening } = await userMessage("turn 0 " + "lorem ".repeat(150));
+		const sessionId = opening.session_id;
+		for (let i = 1; i < 24; i++) {
+			const row = await store.insertUserMessage({ session_id: sessionId, username, character_id: character.id, content: `turn ${i} ` + "lorem ".repeat(150) });
+			await store.insertAiMessage({ id: replyId(row.id), reply_to: row.id, session_id: sessionId, username, character_id: character.id, content: `answer ${i}`, model: "offline" });
+		}
+		const { payload } = await userMessage("what happened so far?", sessionId);
+		const prompts: ChatMessage[][] = [];
+		const offline = new OfflineModel();
+		const recording: ChatModel = { name: "offline", stream: (messages) => (prompts.push(messages), offline.stream(messages)) };
+		await withModel(recording, async () => {
+			await broker.sendToChannel(Chan.UserMsg, payload);
+			await nextFor(payload.message_id);
+			const session = await vi.waitFor(async () => {
+				const s = await store.getSession(sessionId);
+				if (!s?.summary) throw new Error("no summary yet");
+				return s;
+			});
+			// The oldest turns did not fit the 3,000-token budget: the summary holds them (its newest lines at least,
+			// within its own 300-token cap), the prompt does not.
+			expect(session.summary).toMatch(/turn \d+/);
+			expect(countTokens(session.summary!)).toBeLessThanOrEqual(config.chat.summaryTokens);
+			const history = prompts[0].slice(1).map((m) => m.content).join("\n");
+			expect(history).not.toContain("turn 0 ");
+			expect(history).toContain("what happened so far?");
+			expect(prompts[0].reduce((n, m) => n + countTokens(m.content), 0)).toBeLessThan(config.chat.promptTokens);
+
+			const { payload: next } = await userMessage("and then?", sessionId);
+			await broker.sendToChannel(Chan.UserMsg, next);
+			await nextFor(next.message_id);
+			expect(prompts.at(-1)![0].content).toContain("Summary of the conversation so far:");
+			expect(prompts.at(-1)![0].content).toContain(session.summary!.split("\n").at(-1));
+		});
 	});
 
 	it("should ack a malformed payload without retrying or answering", async () => {

@@ -35,6 +35,14 @@ describe("loadConfig", () => {
 			{ TRUST_PROXY: "maybe" },
 			{ NAMESPACE: "has spaces" },
 			{ CHAT_MAX_CONTENT_CHARS: "0" },
+			{ LLM_PROVIDER: "gemini" },
+			{ LLM_PROVIDER: "claude" },
+			{ OPENAI_BASE_URL: "http://localhost:11434/v1" },
+			{ OPENAI_BASE_URL: "localhost:11434", OPENAI_MODEL: "llama3" },
+			{ LLM_PROVIDER: "openai", OPENAI_MODEL: "llama3" },
+			{ LLM_TEMPERATURE: "hot" },
+			{ LLM_TEMPERATURE: "2.5" },
+			{ LLM_MAX_RETRIES: "-1" },
 		];
 		for (const env of cases) {
 			let error: unknown;
@@ -68,6 +76,17 @@ describe("loadConfig", () => {
 		const config = loadConfig({ DATABASE_URL: "postgres://a/b", DB_HOST: "ignored", REDIS_URL: "redis://r:1", REDIS_HOST: "ignored" });
 		expect(config.databaseUrl).toBe("postgres://a/b");
 		expect(config.redisUrl).toBe("redis://r:1");
+	});
+
+	it("should pick the LLM provider from the keys that are set, unless LLM_PROVIDER forces one", () => {
+		expect(loadConfig({}).llm).toMatchObject({ provider: "offline", geminiModel: "gemini-2.5-flash", temperature: 0.8, maxOutputTokens: 512, timeoutMs: 60_000, maxRetries: 3, offlineDelayMs: 0 });
+		const both = { GOOGLE_API_KEY: "g-key", OPENAI_BASE_URL: "http://localhost:11434/v1/", OPENAI_MODEL: "llama3" };
+		expect(loadConfig(both).llm.provider).toBe("gemini");
+		expect(loadConfig({ ...both, LLM_PROVIDER: "openai" }).llm).toMatchObject({ provider: "openai", openaiBaseUrl: "http://localhost:11434/v1" });
+		expect(loadConfig({ ...both, LLM_PROVIDER: "offline" }).llm.provider).toBe("offline");
+		expect(loadConfig({ OPENAI_API_KEY: "sk-x", OPENAI_MODEL: "gpt-4o-mini" }).llm.provider).toBe("openai");
+		const tuned = loadConfig({ GOOGLE_API_KEY: "g", GEMINI_MODEL: "gemini-2.5-pro", LLM_TEMPERATURE: "0.2", OFFLINE_MODEL_DELAY_MS: "40" }).llm;
+		expect(tuned).toMatchObject({ geminiModel: "gemini-2.5-pro", temperature: 0.2, offlineDelayMs: 40 });
 	});
 
 	it("should pick the services named in SERVICES, once each", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/adapters/history-cache.js";
-import { buildPrompt, estimateUsage, historyUpTo, personaOf, type PromptCharacter } from "../../src/domain/prompt.js";
+import { assemblePrompt, buildPrompt, foldSummary, historyUpTo, personaOf, summaryPrompt, type PromptCharacter } from "../../src/domain/prompt.js";
+import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "../../src/domain/token-count.js";
 
 const character: PromptCharacter = {
 	name: "Agnes Thorne",
@@ -76,9 +77,71 @@ describe("historyUpTo", () => {
 	});
 });
 
-describe("estimateUsage", () => {
-	it("should count words in the prompt and the reply", () => {
-		const usage = estimateUsage([{ role: "system", content: "one two\nthree" }, { role: "user", content: "  four  " }], "five six");
-		expect(usage).toEqual({ input_tokens: 4, output_tokens: 2 });
+describe("assemblePrompt", () => {
+	const card: PromptCharacter = {
+		...character,
+		system_prompt: "You are {{char}}. Call the user {{user}}. <BOT> never lies to <USER>.",
+		personality: "Dry, kind.",
+		scenario: "A stormy night at the lighthouse.",
+		mes_example: "<START>\n{{user}}: Hello?\n{{char}}: Door's open.\n<START>\n{{user}}: Storm?\n{{char}}: A bit of a blow.",
+		post_history_instructions: "Stay in character as {{char}}; keep it under 80 words.",
+	};
+
+	it("should replace the macros and place examples in the system message and instructions after the history", () => {
+		const { messages } = assemblePrompt(card, entries(3), "ada", { summary: "Ada asked about ships." });
+		const system = messages[0].content;
+		expect(system).toContain("You are Agnes Thorne. Call the user ada. Agnes Thorne never lies to ada.");
+		expect(system).toContain("Personality: Dry, kind.");
+		expect(system).toContain("Scenario: A stormy night at the lighthouse.");
+		expect(system).toContain("Summary of the conversation so far: Ada asked about ships.");
+		expect(system).toContain("<START>\nada: Hello?\nAgnes Thorne: Door's open.");
+		expect(system).toContain("<START>\nada: Storm?\nAgnes Thorne: A bit of a blow.");
+		expect(messages.at(-1)).toEqual({ role: "system", content: "Stay in character as Agnes Thorne; keep it under 80 words." });
+		expect(messages.slice(1, -1).map((m) => m.content)).toEqual(["message 1", "message 2", "message 3"]);
+	});
+
+	it("should keep the newest history that fits the budget, drop the oldest, and never the current message", () => {
+		const long = (n: number): HistoryEntry => ({ id: `m${n}`, role: n % 2 ? "user" : "ai", content: `message ${n} `.repeat(20) });
+		const history = Array.from({ length: 12 }, (_, i) => long(i + 1));
+		const full = assemblePrompt(card, history, "ada");
+		const budget = full.tokens - 5 * (countTokens(history[0].content) + MESSAGE_OVERHEAD_TOKENS);
+		const trimmed = assemblePrompt(card, history, "ada", { budgetTokens: budget });
+		expect(trimmed.tokens).toBeLessThanOrEqual(budget);
+		expect(trimmed.dropped.map((e) => e.id)).toEqual(history.slice(0, trimmed.dropped.length).map((e) => e.id));
+		expect(trimmed.dropped.length).toBeGreaterThanOrEqual(5);
+		expect(trimmed.messages.at(-2)?.content).toBe(history.at(-1)?.content);
+
+		const tiny = assemblePrompt(card, history, "ada", { budgetTokens: 1 });
+		// Over any budget, the message being answered still goes out, alone.
+		expect(tiny.messages.filter((m) => m.role !== "system").map((m) => m.content)).toEqual([history.at(-1)?.content]);
+		expect(tiny.messages[0].content).not.toContain("<START>");
+	});
+
+	it("should give the history priority over example dialogue", () => {
+		const withRoom = assemblePrompt(card, entries(2), "ada", { budgetTokens: 100_000 });
+		expect(withRoom.messages[0].content).toContain("<START>");
+		const tight = assemblePrompt(card, entries(2), "ada", { budgetTokens: withRoom.tokens - 5 });
+		expect(tight.dropped).toEqual([]);
+		expect(tight.messages[0].content.match(/<START>/g)?.length ?? 0).toBeLessThan(2);
+	});
+});
+
+describe("foldSummary", () => {
+	it("should append one line per turn and drop the oldest lines to stay under the limit", () => {
+		const names = { char: "Agnes", user: "ada" };
+		const first = foldSummary(null, [entry(1, "user"), entry(2, "ai")], names, 100);
+		expect(first).toBe("ada: message 1\nAgnes: message 2");
+		const turns = Array.from({ length: 40 }, (_, i) => entry(i + 3));
+		const folded = foldSummary(first, turns, names, 50);
+		expect(countTokens(folded)).toBeLessThanOrEqual(50);
+		expect(folded.endsWith(": message 42")).toBe(true);
+		expect(folded).not.toContain("message 1\n");
+	});
+
+	it("should phrase a summarization request with the previous summary and the new lines", () => {
+		const [system, user] = summaryPrompt("Earlier stuff.", [entry(1, "user")], { char: "Agnes", user: "ada" }, 300);
+		expect(system.role).toBe("system");
+		expect(user.content).toContain("Earlier stuff.");
+		expect(user.content).toContain("ada: message 1");
 	});
 });
