@@ -1,27 +1,39 @@
 /**
- * AI characters: the gallery (list/get), their owners' edits (create/update/remove), and `resolve` for the chat
- * pipeline. Reads are cached by the broker's cacher (shared Redis in a cluster); every write clears them all.
+ * AI characters: the gallery (list/get), their owners' edits (create/update/remove), character card import/export
+ * (importCard/exportCard), and `resolve` for the chat pipeline. Reads are cached by the broker's cacher (shared Redis
+ * in a cluster); every write clears them all.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { ForeignKeyConstraintError, Op, col, fn, UniqueConstraintError, type CreationAttributes, type WhereOptions } from "sequelize";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { Character } from "../models/index.js";
-import { CharacterNotFound, Forbidden, SlugTaken, Unauthorized, ValidationFailed } from "../src/errors.js";
+import { CharacterNotFound, Forbidden, SlugTaken, Unauthorized, ValidationFailed, withCardErrors } from "../src/errors.js";
 import {
 	EDITABLE_FIELDS, SLUG_MAX_LENGTH, canEdit, canView, containsPattern, isAdmin, nextFreeSlug, pickChanges, slugFamilyPrefix,
 	slugify, toCharacterView, type Caller, type CharacterChanges, type CharacterView,
 } from "../src/domain/characters.js";
 import { SEED_CHARACTERS, type SeedCharacter } from "../src/domain/seed-characters.js";
+import { LIST_LIMITS, TEXT_LIMITS, toCardV2, toCardV3, type CardV3 } from "../src/domain/character-card.js";
+import { characterFromUpload, writeCardPng } from "../src/domain/card-png.js";
 
-export interface CharactersMeta { user?: Caller; $statusCode?: number; $location?: string }
+export interface CharactersMeta {
+	user?: Caller;
+	$statusCode?: number;
+	$location?: string;
+	$responseType?: string;
+	$responseHeaders?: Record<string, string>;
+}
 export interface ListParams { q?: string; limit: number; offset: number }
 export interface IdParams { id: string }
 export type CreateParams = Required<Pick<CharacterChanges, "name" | "system_prompt">> & CharacterChanges;
 export type UpdateParams = IdParams & CharacterChanges;
+/** Exactly one: a parsed card JSON, or a card PNG in base64. */
+export interface ImportCardParams { card?: unknown; png?: string }
+export interface ExportCardParams { id: string; format: "json" | "png" }
 
 interface CharactersMethods {
-	findVisible(id: string, user: Caller | undefined): Promise<Character>;
+	findVisible(id: string, user: Caller | undefined, withAvatar?: boolean): Promise<Character>;
 	findEditable(id: string, user: Caller): Promise<Character>;
 	insert(data: NewCharacter, explicitSlug: string | undefined): Promise<Character>;
 	seed(characters?: readonly SeedCharacter[]): Promise<void>;
@@ -31,13 +43,21 @@ type CharactersThis = Service & DbThis & CharactersMethods;
 type NewCharacter = Omit<CreationAttributes<Character>, "slug">;
 
 const FIELDS = {
-	name: { type: "string", trim: true, min: 1, max: 80 },
+	name: { type: "string", trim: true, min: 1, max: TEXT_LIMITS.name },
 	slug: { type: "string", min: 1, max: SLUG_MAX_LENGTH, pattern: "^[a-z0-9-]+$" },
-	description: { type: "string", trim: true, max: 2000 },
-	system_prompt: { type: "string", trim: true, min: 1, max: 20_000 },
-	greeting: { type: "string", trim: true, max: 5000 },
+	description: { type: "string", trim: true, max: TEXT_LIMITS.description },
+	system_prompt: { type: "string", trim: true, min: 1, max: TEXT_LIMITS.system_prompt },
+	greeting: { type: "string", trim: true, max: TEXT_LIMITS.greeting },
 	is_public: { type: "boolean" },
 	is_active: { type: "boolean" },
+	// Character card fields, kept as written (mes_example's layout matters).
+	...Object.fromEntries(
+		(["personality", "scenario", "mes_example", "post_history_instructions", "creator_notes", "creator", "character_version"] as const)
+			.map((field) => [field, { type: "string", max: TEXT_LIMITS[field] }]),
+	),
+	...Object.fromEntries(
+		Object.entries(LIST_LIMITS).map(([field, limit]) => [field, { type: "array", max: limit.items, items: { type: "string", max: limit.chars } }]),
+	),
 };
 const OPTIONAL_FIELDS = Object.fromEntries(Object.entries(FIELDS).map(([field, rule]) => [field, { ...rule, optional: true }]));
 // Results that depend on who asks are cached per caller; a role change gets fresh entries.
@@ -140,6 +160,37 @@ export default function charactersService(config: Config): ServiceSchema {
 				},
 			},
 
+			/** A new character owned by the caller from a V1/V2/V3 card (JSON, or PNG whose image becomes the avatar). */
+			importCard: {
+				params: { card: { type: "any", optional: true }, png: { type: "string", optional: true } },
+				async handler(this: CharactersThis, ctx: Context<ImportCardParams, CharactersMeta>): Promise<CharacterView> {
+					const user = requireUser(ctx.meta);
+					if ((ctx.params.card === undefined) === (ctx.params.png === undefined)) {
+						throw ValidationFailed("Give either card or png", [{ type: "required", field: "card|png", message: "Exactly one of card, png is required" }]);
+					}
+					const { character, avatar } = withCardErrors(() => characterFromUpload(ctx.params));
+					const row = await this.insert({ ...character, avatar, created_by: user.id }, undefined);
+					await this.clearCache();
+					ctx.meta.$statusCode = 201;
+					ctx.meta.$location = `/characters/id/${row.id}`;
+					return toCharacterView(row);
+				},
+			},
+
+			/** A character the caller may see as a V3 card: JSON, or a PNG carrying V2 (`chara`) and V3 (`ccv3`). */
+			exportCard: {
+				params: { id: "uuid", format: { type: "enum", values: ["json", "png"] } },
+				async handler(this: CharactersThis, ctx: Context<ExportCardParams, CharactersMeta>): Promise<CardV3 | Buffer> {
+					const { id, format } = ctx.params;
+					const row = await this.findVisible(id, ctx.meta.user, format === "png");
+					// The slug is [a-z0-9-] only, so it is safe in the header as it is.
+					ctx.meta.$responseHeaders = { "Content-Disposition": `attachment; filename="${row.slug}.${format}"` };
+					if (format === "json") return toCardV3(row);
+					ctx.meta.$responseType = "image/png";
+					return writeCardPng({ v2: toCardV2(row), v3: toCardV3(row) }, row.avatar);
+				},
+			},
+
 			/** Deletes a character (and, by foreign key, its sessions and messages); the creator or an admin only. */
 			remove: {
 				params: { id: "uuid" },
@@ -165,8 +216,10 @@ export default function charactersService(config: Config): ServiceSchema {
 		},
 
 		methods: {
-			async findVisible(this: CharactersThis, id: string, user: Caller | undefined): Promise<Character> {
-				const row = await this.db.models.Character.findByPk(id);
+			async findVisible(this: CharactersThis, id: string, user: Caller | undefined, withAvatar = false): Promise<Character> {
+				const { Character } = this.db.models;
+				// The default scope leaves the avatar's bytes out.
+				const row = await (withAvatar ? Character.unscoped() : Character).findByPk(id);
 				if (!row || !canView(row, user)) throw CharacterNotFound(id);
 				return row;
 			},

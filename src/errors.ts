@@ -3,6 +3,7 @@
  * `type` is the stable machine-readable code that reaches the client as `{"detail", "code"}`.
  */
 import { Errors } from "moleculer";
+import { CardError, type CardProblem } from "./domain/character-card.js";
 
 const { MoleculerClientError } = Errors;
 
@@ -12,12 +13,17 @@ export const ErrorCode = {
 	Forbidden: "FORBIDDEN",
 	UserExists: "USER_EXISTS",
 	UserDisabled: "USER_DISABLED",
+	UserNotFound: "USER_NOT_FOUND",
 	CharacterNotFound: "CHARACTER_NOT_FOUND",
 	SlugTaken: "SLUG_TAKEN",
 	SessionNotFound: "SESSION_NOT_FOUND",
 	NotFound: "NOT_FOUND",
 	ValidationFailed: "VALIDATION_ERROR",
 	RateLimited: "RATE_LIMITED",
+	InvalidPng: "INVALID_PNG",
+	InvalidCard: "INVALID_CARD",
+	CardTooLarge: "CARD_TOO_LARGE",
+	UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
 	Internal: "INTERNAL_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -35,6 +41,8 @@ export const UserExists = (username: string) =>
 
 export const UserDisabled = () => new MoleculerClientError("This account is disabled", 403, ErrorCode.UserDisabled);
 
+export const UserNotFound = (username: string) => new MoleculerClientError("User not found", 404, ErrorCode.UserNotFound, { username });
+
 export const CharacterNotFound = (id: string) =>
 	new MoleculerClientError("Character not found", 404, ErrorCode.CharacterNotFound, { id });
 
@@ -51,3 +59,25 @@ export const ValidationFailed = (detail: string, data: Array<Record<string, unkn
 /** Unknown, or someone else's: both answer 404 so session ids cannot be probed. */
 export const SessionNotFound = (id: string) =>
 	new MoleculerClientError("Chat session not found", 404, ErrorCode.SessionNotFound, { id });
+
+const CARD_PROBLEMS: Record<CardProblem, [number, ErrorCode]> = {
+	invalid_png: [400, ErrorCode.InvalidPng],
+	invalid_card: [422, ErrorCode.InvalidCard],
+	too_large: [413, ErrorCode.CardTooLarge],
+};
+
+/** A character card or card PNG refused by the card domain (src/domain/character-card.ts, card-png.ts). */
+export const CardRejected = (problem: CardProblem, detail: string, field?: string) =>
+	new MoleculerClientError(detail, CARD_PROBLEMS[problem][0], CARD_PROBLEMS[problem][1], field ? { field } : undefined);
+
+export const UnsupportedMediaType = (detail: string) => new MoleculerClientError(detail, 415, ErrorCode.UnsupportedMediaType);
+
+/** Runs card domain code, turning its refusals (CardError) into client errors. */
+export function withCardErrors<T>(fn: () => T): T {
+	try {
+		return fn();
+	} catch (err) {
+		if (err instanceof CardError) throw CardRejected(err.problem, err.message, err.field);
+		throw err;
+	}
+}

@@ -1,6 +1,7 @@
 /**
  * Characters without transport or storage: slugs, who may see or change a character, and its public wire shape.
  */
+import { cardExtensions } from "./character-card.js";
 
 export type UserRole = "user" | "admin";
 
@@ -22,6 +23,20 @@ export interface CharacterRecord {
 	description: string;
 	system_prompt: string;
 	greeting: string;
+	personality: string;
+	scenario: string;
+	mes_example: string;
+	post_history_instructions: string;
+	alternate_greetings: string[];
+	creator_notes: string;
+	creator: string;
+	character_version: string;
+	tags: string[];
+	extensions: Record<string, unknown>;
+	has_avatar: boolean;
+	llm_model: string | null;
+	temperature: number | null;
+	max_output_tokens: number | null;
 	is_active: boolean;
 	is_public: boolean;
 	created_by: string | null;
@@ -37,6 +52,22 @@ export interface CharacterView {
 	description: string;
 	system_prompt: string;
 	greeting: string;
+	personality: string;
+	scenario: string;
+	mes_example: string;
+	post_history_instructions: string;
+	alternate_greetings: string[];
+	creator_notes: string;
+	creator: string;
+	character_version: string;
+	tags: string[];
+	/** The card's extensions (src/domain/character-card.ts), without what cameo keeps there for export. */
+	extensions: Record<string, unknown>;
+	/** The image itself is only in the card PNG export. */
+	has_avatar: boolean;
+	llm_model: string | null;
+	temperature: number | null;
+	max_output_tokens: number | null;
 	is_active: boolean;
 	is_public: boolean;
 	created_by: string | null;
@@ -45,7 +76,12 @@ export interface CharacterView {
 }
 
 /** The fields a client may set; everything else (id, owner, timestamps) is the server's. */
-export const EDITABLE_FIELDS = ["name", "slug", "description", "system_prompt", "greeting", "is_public", "is_active"] as const;
+export const EDITABLE_FIELDS = [
+	"name", "slug", "description", "system_prompt", "greeting", "is_public", "is_active",
+	// Character card fields (src/domain/character-card.ts).
+	"personality", "scenario", "mes_example", "post_history_instructions", "alternate_greetings", "creator_notes", "creator",
+	"character_version", "tags",
+] as const;
 export type EditableField = (typeof EDITABLE_FIELDS)[number];
 export type CharacterChanges = Partial<Pick<CharacterRecord, EditableField>>;
 
@@ -143,6 +179,20 @@ export function toCharacterView(row: CharacterRecord): CharacterView {
 		description: row.description,
 		system_prompt: row.system_prompt,
 		greeting: row.greeting,
+		personality: row.personality,
+		scenario: row.scenario,
+		mes_example: row.mes_example,
+		post_history_instructions: row.post_history_instructions,
+		alternate_greetings: row.alternate_greetings,
+		creator_notes: row.creator_notes,
+		creator: row.creator,
+		character_version: row.character_version,
+		tags: row.tags,
+		extensions: cardExtensions(row.extensions),
+		has_avatar: row.has_avatar,
+		llm_model: row.llm_model,
+		temperature: row.temperature,
+		max_output_tokens: row.max_output_tokens,
 		is_active: row.is_active,
 		is_public: row.is_public,
 		created_by: row.created_by,

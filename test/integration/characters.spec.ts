@@ -96,7 +96,11 @@ describe("characters service", () => {
 			expect(created.slug).toMatch(/^owner-test-[a-z0-9]+$/);
 			expect(new Date(created.created_at).toISOString()).toBe(created.created_at);
 			expect(Object.keys(created).sort()).toEqual(
-				["created_at", "created_by", "description", "greeting", "id", "is_active", "is_public", "name", "slug", "system_prompt", "updated_at"],
+				[
+					"alternate_greetings", "character_version", "created_at", "created_by", "creator", "creator_notes", "description", "extensions",
+					"greeting", "has_avatar", "id", "is_active", "is_public", "llm_model", "max_output_tokens", "mes_example", "name", "personality",
+					"post_history_instructions", "scenario", "slug", "system_prompt", "tags", "temperature", "updated_at",
+				],
 			);
 
 			expect(await broker.call("characters.get", { id: created.id }, as(owner))).toEqual(created);

@@ -111,13 +111,19 @@ describe("pickChanges and toCharacterView", () => {
 	});
 
 	it("should produce the snake_case wire shape with ISO timestamps", () => {
-		const row: CharacterRecord & { extra: string } = {
+		const card = {
+			personality: "pe", scenario: "sc", mes_example: "<START>", post_history_instructions: "ph", alternate_greetings: ["hey"],
+			creator_notes: "cn", creator: "cr", character_version: "1", tags: ["t"], has_avatar: true, llm_model: null, temperature: 0.5,
+			max_output_tokens: null,
+		};
+		const row: CharacterRecord & { extra: string; avatar: Buffer } = {
 			id: "id-1", name: "N", slug: "n", description: "d", system_prompt: "p", greeting: "g", is_active: true, is_public: false,
 			created_by: null, created_at: new Date("2024-01-02T03:04:05Z"), updated_at: "2024-02-03T04:05:06.000Z", extra: "not on the wire",
+			...card, extensions: { world: "w", cameo_card_extra: { fields: { nickname: "n" } } }, avatar: Buffer.from("not on the wire"),
 		};
 		expect(toCharacterView(row)).toEqual({
 			id: "id-1", name: "N", slug: "n", description: "d", system_prompt: "p", greeting: "g", is_active: true, is_public: false,
-			created_by: null, created_at: "2024-01-02T03:04:05.000Z", updated_at: "2024-02-03T04:05:06.000Z",
+			created_by: null, created_at: "2024-01-02T03:04:05.000Z", updated_at: "2024-02-03T04:05:06.000Z", ...card, extensions: { world: "w" },
 		});
 	});
 });
