@@ -3,10 +3,12 @@
  * local transport, in-memory cache) and in a cluster (Redis transporter and cache).
  * Docs: https://moleculer.services/docs/0.14/configuration.html
  */
-import type { BrokerOptions, Middleware } from "moleculer";
+import type { BrokerOptions, MetricsReporterOptions, Middleware } from "moleculer";
 import channels from "@moleculer/channels";
 import type { Config } from "./src/config.js";
 import { ResilientAmqpAdapter } from "./src/adapters/amqp-channel-adapter.js";
+import { HealthPortPrometheusReporter } from "./src/adapters/health-server.js";
+import { operatorCommands } from "./src/repl/operator-commands.js";
 
 const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"];
 
@@ -58,14 +60,20 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		},
 		// Max ms to wait for an action's reply.
 		requestTimeout: 10_000,
+		// How often a service waiting for its dependencies looks again (default 1 s, a second of every start).
+		dependencyInterval: 100,
 		retryPolicy: { enabled: true, retries: 3, delay: 100, maxDelay: 1000, factor: 2, check: (err) => Boolean((err as { retryable?: boolean }).retryable) },
 		// A node that stops answering is taken out of the balancer until it recovers.
 		circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000 },
 		// Stop waits for in-flight requests before closing.
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
 		validator: true,
-		metrics: { enabled: false },
+		// Moleculer's metrics (https://moleculer.services/docs/0.14/metrics.html) in Prometheus format at /metrics on the
+		// health port. The registry takes a reporter instance at runtime; the typings only list names and option objects.
+		metrics: { enabled: config.metricsEnabled, reporter: [new HealthPortPrometheusReporter() as unknown as MetricsReporterOptions] },
 		tracing: { enabled: false },
 		middlewares: channelsMiddleware(config),
+		// Operator commands (sessions, queues, dlq, user, character, kick, say, stats) for `npm run repl` and `--repl`.
+		replCommands: operatorCommands(config),
 	};
 }

@@ -8,12 +8,16 @@ import type { Sequelize } from "sequelize";
 import * as initialSchema from "./migrations/0001-initial-schema.js";
 import * as chatPipeline from "./migrations/0002-chat-pipeline.js";
 import * as replyVariants from "./migrations/0003-reply-variants.js";
+import * as characterCards from "./migrations/0004-character-cards.js";
+import * as usage from "./migrations/0005-usage.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
 	{ name: "0001-initial-schema", ...initialSchema },
 	{ name: "0002-chat-pipeline", ...chatPipeline },
 	{ name: "0003-reply-variants", ...replyVariants },
+	{ name: "0004-character-cards", ...characterCards },
+	{ name: "0005-usage", ...usage },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.

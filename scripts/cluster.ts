@@ -53,9 +53,10 @@ async function main(): Promise<void> {
 		LOG_FORMAT: process.env.LOG_FORMAT ?? "pretty",
 	};
 
-	const children: ChildProcess[] = ROLES.map((role) => {
+	const children: ChildProcess[] = ROLES.map((role, i) => {
 		const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-			env: { ...process.env, ...shared, NODE_ID: `${role.name}-${process.pid}`, ...role.env },
+			// One machine, six processes: each its own health port (9090, 9091, ...).
+			env: { ...process.env, ...shared, NODE_ID: `${role.name}-${process.pid}`, HEALTH_PORT: String(9090 + i), ...role.env },
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		const prefix = `[${role.name}] `;

@@ -1,16 +1,20 @@
 /**
- * Accounts and access tokens: register, login, token validation (for the gateway's `authenticate`) and `me`.
+ * Accounts and access tokens: register, login, token validation (for the gateway's `authenticate`) and `me`; and, for
+ * operators only (`visibility: "public"`: other nodes may call them, the gateway never exposes them), list,
+ * setDisabled and setRole.
  * Passwords are hashed in src/domain/passwords.ts, tokens made and checked in src/domain/tokens.ts.
  * HTTP routes are the gateway's explicit aliases (services/api.service.ts), so the actions carry no `rest` keys.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { UniqueConstraintError } from "sequelize";
+import { Op, UniqueConstraintError, type WhereOptions } from "sequelize";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { User } from "../models/index.js";
+import type { UserRole } from "../models/user.model.js";
+import { containsPattern } from "../src/domain/characters.js";
 import { dummyVerify, hashPassword, verifyPassword } from "../src/domain/passwords.js";
 import { InvalidTokenError, isUuid, signAccessToken, verifyAccessToken } from "../src/domain/tokens.js";
-import { InvalidCredentials, Unauthorized, UserDisabled, UserExists } from "../src/errors.js";
+import { InvalidCredentials, Unauthorized, UserDisabled, UserExists, UserNotFound } from "../src/errors.js";
 
 export interface RegisterParams {
 	username: string;
@@ -38,8 +42,22 @@ export interface AuthMeta {
 	$location?: string;
 }
 
+/** A user as operators see it. */
+export interface UserView extends AuthUser {
+	is_disabled: boolean;
+	created_at: string;
+}
+export interface ListUsersParams {
+	q?: string;
+	/** Exact match, for looking one user up. */
+	username?: string;
+	limit: number;
+}
+
 interface AuthMethods {
 	toAuthUser(user: User): AuthUser;
+	toUserView(user: User): UserView;
+	updateUser(username: string, changes: Partial<Pick<User, "is_disabled" | "role">>): Promise<UserView>;
 }
 type AuthThis = Service & DbThis & AuthMethods;
 
@@ -146,11 +164,58 @@ export default function authService(config: Config): ServiceSchema {
 					return { ...this.toAuthUser(user), created_at: user.created_at.toISOString() };
 				},
 			},
+
+			/** Operators (REPL): users by username, or those whose username or name contains `q`; never the hashes. */
+			list: {
+				visibility: "public",
+				params: {
+					q: { type: "string", optional: true, trim: true, max: 100 },
+					username: { type: "string", optional: true, max: 64 },
+					limit: { type: "number", integer: true, min: 1, max: 1000, default: 50, convert: true },
+				},
+				async handler(this: AuthThis, ctx: Context<ListUsersParams>): Promise<UserView[]> {
+					const { q, username, limit } = ctx.params;
+					const where: WhereOptions<User>[] = [];
+					if (username) where.push({ username });
+					if (q) where.push({ [Op.or]: [{ username: { [Op.iLike]: containsPattern(q) } }, { name: { [Op.iLike]: containsPattern(q) } }] });
+					const users = await this.db.models.User.findAll({ where: { [Op.and]: where }, attributes: USER_ATTRIBUTES, order: [["username", "ASC"]], limit });
+					return users.map((u) => this.toUserView(u));
+				},
+			},
+
+			/** Operators: a disabled user can no longer log in, and their tokens stop working at the next check. */
+			setDisabled: {
+				visibility: "public",
+				params: { username: "string|max:64", disabled: "boolean" },
+				async handler(this: AuthThis, ctx: Context<{ username: string; disabled: boolean }>): Promise<UserView> {
+					return this.updateUser(ctx.params.username, { is_disabled: ctx.params.disabled });
+				},
+			},
+
+			/** Operators: makes a user an admin (or a user again). */
+			setRole: {
+				visibility: "public",
+				params: { username: "string|max:64", role: { type: "enum", values: ["user", "admin"] } },
+				async handler(this: AuthThis, ctx: Context<{ username: string; role: UserRole }>): Promise<UserView> {
+					return this.updateUser(ctx.params.username, { role: ctx.params.role });
+				},
+			},
 		},
 
 		methods: {
 			toAuthUser(user: User): AuthUser {
 				return { id: user.id, username: user.username, name: user.name, role: user.role };
+			},
+
+			toUserView(this: AuthThis, user: User): UserView {
+				return { ...this.toAuthUser(user), is_disabled: user.is_disabled, created_at: user.created_at.toISOString() };
+			},
+
+			async updateUser(this: AuthThis, username: string, changes: Partial<Pick<User, "is_disabled" | "role">>): Promise<UserView> {
+				const user = await this.db.models.User.findOne({ where: { username }, attributes: USER_ATTRIBUTES });
+				if (!user) throw UserNotFound(username);
+				await user.update(changes);
+				return this.toUserView(user);
 			},
 		},
 	};

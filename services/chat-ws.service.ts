@@ -7,7 +7,7 @@
 import http, { type IncomingMessage } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
-import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
@@ -15,7 +15,7 @@ import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
 import { createChatRuntime, ROUTE_TTL_SECONDS, type ChatRuntime } from "../src/adapters/chat-runtime.js";
 import { startDeliveryServer, type DeliveryServer, type SessionFrames } from "../src/adapters/grpc-delivery.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
-import { createChatModel } from "../src/adapters/llm.js";
+import { chatModelName } from "../src/adapters/llm.js";
 import { ChatClient, SocketHub } from "../src/adapters/socket-hub.js";
 import { isChatPath, parseChatHandshake, type ChatHandshake, type HandshakeRefusal } from "../src/domain/chat-handshake.js";
 import {
@@ -33,6 +33,16 @@ import type { AuthUser } from "./auth.service.js";
 /** Most messages replayed on connect; older history is paged over REST. */
 const REPLAY_LIMIT = 200;
 const CLOSE_RESTARTING = 1012;
+/** Application close codes are 4000-4999 (RFC 6455). */
+const CLOSE_KICKED = 4000;
+
+export interface SocketInfo {
+	node_id: string;
+	session_id: string;
+	username: string;
+	character_id: string;
+	connected_at: string;
+}
 
 interface OpenedChat {
 	user: AuthUser;
@@ -76,6 +86,37 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 
 		/** Tokens are checked by auth, characters looked up (with visibility rules) by characters. */
 		dependencies: ["auth", "characters"],
+
+		/** For operators (the REPL calls them on every chat-ws node); `visibility: "public"` keeps them off the gateway. */
+		actions: {
+			/** This node's open sockets, optionally of one user. */
+			sockets: {
+				visibility: "public",
+				params: { username: { type: "string", optional: true, max: 64 } },
+				handler(this: ChatWsThis, ctx: Context<{ username?: string }>): SocketInfo[] {
+					return [...this.hub.clients()]
+						.filter((c) => !ctx.params.username || c.identity.username === ctx.params.username)
+						.map((c) => ({
+							node_id: this.broker.nodeID,
+							session_id: c.identity.sessionId,
+							username: c.identity.username,
+							character_id: c.identity.characterId,
+							connected_at: c.connectedAt.toISOString(),
+						}));
+				},
+			},
+
+			/** Closes this node's sockets of a session; returns how many. The client may reconnect (disable the user to stop that). */
+			kick: {
+				visibility: "public",
+				params: { session_id: "uuid" },
+				handler(this: ChatWsThis, ctx: Context<{ session_id: string }>): number {
+					const clients = [...this.hub.clients()].filter((c) => c.identity.sessionId === ctx.params.session_id);
+					for (const c of clients) c.socket.close(CLOSE_KICKED, "Disconnected by an operator");
+					return clients.length;
+				},
+			},
+		},
 
 		methods: {
 			/** Handles an HTTP upgrade: refuse with a status and JSON body, or hand the socket to `ws`. */
@@ -190,7 +231,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					this.logger.error("Could not store a user message:", err);
 					return void client.send(errorFrame("internal_error", "Your message could not be saved; please send it again"));
 				}
-				await this.runtime.history.append(sessionId, { id: row.id, role: "user", content: row.content }).catch((err) => this.logger.warn("History append failed:", err));
+				await this.runtime.history.append(sessionId, { id: row.id, role: "user", content: row.content, seq: row.seq }).catch((err) => this.logger.warn("History append failed:", err));
 				const echo = messageFrame(row);
 				client.send(echo);
 				// Other devices on the same session see it too (this socket drops the duplicate by id).
@@ -230,7 +271,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.store = new ChatStore(this.db.sequelize);
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.hub = new SocketHub();
-			this.modelName = createChatModel(config).name;
+			this.modelName = chatModelName(config);
 			this.limiter = createRateLimiter({ keyPrefix: "ws-msg", points: config.chat.messagesPerMinute, durationSeconds: 60 });
 			this.wss = new WebSocketServer({ noServer: true, maxPayload: config.chat.maxFrameBytes });
 			const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -3,12 +3,14 @@
  * so a redelivery inserts nothing), appends it to the hot history and pushes it to the sockets of its session.
  * It also runs the outbox sweep: a user message still without a reply after CHAT_REPLY_TIMEOUT is published
  * again (a publish lost in a RabbitMQ restart is thus recovered), and given up after CHAT_REPLY_MAX_ATTEMPTS with an
- * `ai_unavailable` error to the user.
+ * `ai_unavailable` error to the user. Operators (REPL) post messages into a chat (`say`) and read traffic (`stats`).
  */
-import type { Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { randomUUID } from "node:crypto";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatStore, type MessageRow } from "../src/adapters/chat-store.js";
+import { ChatStore, type ChatStats, type MessageRow } from "../src/adapters/chat-store.js";
+import { SessionNotFound } from "../src/errors.js";
 import { Chan, messageFrame, type AiMsgPayload, type ErrorFrame, type UserMsgPayload } from "../src/domain/chat-wire.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
 
@@ -23,6 +25,13 @@ type DispatcherThis = Service &
 		sweepOutbox(): Promise<void>;
 	};
 
+/** What `say` returns: the stored message's id and how many sockets it reached (0: the user sees it on resume). */
+export interface OperatorMessage {
+	id: string;
+	session_id: string;
+	delivered: number;
+}
+
 const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
 
 export default function dispatcherService(config: Config): ServiceSchema<ServiceSettingSchema, DispatcherThis> {
@@ -31,6 +40,44 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 
 		/** `this.db` (PostgreSQL). */
 		mixins: [DbMixin(config)],
+
+		/** For operators (the REPL); `visibility: "public"` keeps them off the gateway. */
+		actions: {
+			/** Stores a message from an operator in a chat and delivers it like a reply. */
+			say: {
+				visibility: "public",
+				params: { session_id: "uuid", content: { type: "string", trim: true, min: 1, max: config.chat.maxContentChars } },
+				async handler(this: DispatcherThis, ctx: Context<{ session_id: string; content: string }>): Promise<OperatorMessage> {
+					const session = await this.store.getSession(ctx.params.session_id);
+					if (!session) throw SessionNotFound(ctx.params.session_id);
+					const { row } = await this.store.insertAiMessage({
+						id: randomUUID(),
+						reply_to: null,
+						session_id: session.id,
+						username: session.username,
+						character_id: session.character_id,
+						content: ctx.params.content,
+						model: "operator",
+					});
+					// Stored is what counts: a failure past this point must not invite the operator to send it twice.
+					await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content, seq: row.seq }).catch((err) => this.logger.warn("History append failed:", err));
+					const delivered = await this.runtime.delivery.send(row.session_id, [messageFrame(row)]).catch((err) => {
+						this.logger.warn("Delivery failed:", err);
+						return 0;
+					});
+					return { id: row.id, session_id: row.session_id, delivered };
+				},
+			},
+
+			/** Chat traffic of the last `minutes`, from PostgreSQL. */
+			stats: {
+				visibility: "public",
+				params: { minutes: { type: "number", integer: true, min: 1, max: 7 * 24 * 60, default: 5, convert: true } },
+				handler(this: DispatcherThis, ctx: Context<{ minutes: number }>): Promise<ChatStats> {
+					return this.store.chatStats(ctx.params.minutes);
+				},
+			},
+		},
 
 		channels: {
 			[Chan.AiMsg]: {
@@ -61,11 +108,13 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					model: payload.model,
 					variant: payload.variant,
 					stopped: payload.stopped,
+					input_tokens: payload.usage?.input_tokens,
+					output_tokens: payload.usage?.output_tokens,
 				});
 				if (inserted) {
 					// A new variant replaces the old one in what the model sees: let the cache refill from PostgreSQL.
 					if (row.variant > 0) await this.runtime.history.drop(row.session_id);
-					else await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content });
+					else await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content, seq: row.seq });
 				}
 				// Delivered on redelivery too (the first delivery may not have happened); sockets drop ids they have shown.
 				await this.runtime.delivery.send(row.session_id, [messageFrame(row)]).catch((err) => this.logger.warn("Delivery failed:", err));

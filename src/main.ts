@@ -4,6 +4,7 @@
  */
 import { loadConfig, ConfigError, type Config } from "./config.js";
 import { createBroker, withLocalSecrets } from "./broker.js";
+import { startHealthServer } from "./adapters/health-server.js";
 
 async function main(): Promise<void> {
 	let config: Config;
@@ -17,7 +18,30 @@ async function main(): Promise<void> {
 		throw err;
 	}
 
-	const broker = createBroker(config);
+	// Signals are handled below, so readiness can turn 503 before the broker stops.
+	const broker = createBroker(config, { skipProcessEventRegistration: true });
+	// Up before the broker starts: Kubernetes sees a live process that is not ready yet.
+	const health = await startHealthServer(broker, config).catch((err: Error) => {
+		// Kubernetes' probes then fail and restart the pod; a laptop with something else on the port keeps working.
+		broker.logger.warn(`Health server not started on :${config.healthPort} (${err.message}); set HEALTH_PORT to another port`);
+		return undefined;
+	});
+	let shuttingDown = false;
+	const shutdown = async (signal: NodeJS.Signals) => {
+		if (shuttingDown) return;
+		shuttingDown = true;
+		health?.markStopping();
+		if (config.shutdownDelayMs > 0) {
+			broker.logger.info(`${signal}: not ready any more; stopping in ${config.shutdownDelayMs} ms`);
+			await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+		}
+		await broker.stop();
+		await health?.close();
+		process.exit(0);
+	};
+	process.on("SIGTERM", (signal) => void shutdown(signal));
+	process.on("SIGINT", (signal) => void shutdown(signal));
+
 	const startedAt = Date.now();
 	try {
 		await broker.start();
@@ -33,6 +57,7 @@ async function main(): Promise<void> {
 			`cameo is up (${config.mode}, ${Date.now() - startedAt} ms). REST API: ${base}  health: ${base}/health  — see README.md for the next steps.`,
 		);
 	}
+	if (health) broker.logger.info(`Health on :${health.port}: /livez /readyz${config.metricsEnabled ? " /metrics" : ""}`);
 	if (process.argv.includes("--repl")) broker.repl();
 }
 

@@ -10,6 +10,8 @@ export interface SessionRow {
 	character_id: string;
 	status: string;
 	title: string | null;
+	summary: string | null;
+	summary_upto_seq: string | null;
 	created_at: Date;
 	updated_at: Date;
 	last_message_at: Date | null;
@@ -50,6 +52,24 @@ export interface NewAiMessage {
 	character_id: string;
 	content: string;
 	model: string;
+	/** Token usage of a model's reply; absent for greetings and operator messages. */
+	input_tokens?: number;
+	output_tokens?: number;
+}
+
+/** What `chatStats` reports; latencies are null when no reply was made in the window. */
+export interface ChatStats {
+	minutes: number;
+	user_messages: number;
+	replies: number;
+	user_messages_per_minute: number;
+	replies_per_minute: number;
+	latency_p50_ms: number | null;
+	latency_p99_ms: number | null;
+	input_tokens: number;
+	output_tokens: number;
+	/** User messages of the window that got `ai_unavailable` (or another failure) instead of a reply. */
+	failed_replies: number;
 }
 
 export interface SessionSummary extends SessionRow {
@@ -97,10 +117,13 @@ export class ChatStore {
 	async insertAiMessage(m: NewAiMessage): Promise<{ row: MessageRow; inserted: boolean }> {
 		return this.sequelize.transaction(async (transaction) => {
 			const inserted = await this.select<MessageRow>(
-				`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped)
-				 VALUES ($1, $2, $3, $4, 'ai', $5, $6, $7, $8, $9)
+				`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped, input_tokens, output_tokens)
+				 VALUES ($1, $2, $3, $4, 'ai', $5, $6, $7, $8, $9, $10, $11)
 				 ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
-				[m.id, m.session_id, m.username, m.character_id, m.content, m.reply_to, m.model, m.variant ?? 0, m.stopped ?? false],
+				[
+					m.id, m.session_id, m.username, m.character_id, m.content, m.reply_to, m.model, m.variant ?? 0, m.stopped ?? false,
+					m.input_tokens ?? null, m.output_tokens ?? null,
+				],
 				transaction,
 			);
 			if (inserted.length > 0 && m.reply_to && (m.variant ?? 0) > 0) {
@@ -146,6 +169,25 @@ export class ChatStore {
 			[userMessageId],
 		);
 		return row.next;
+	}
+
+	/** Active messages of a session with `afterSeq` < seq < `beforeSeq`, oldest first (what the summary has not seen). */
+	async activeMessagesBetween(sessionId: string, afterSeq: string | null, beforeSeq: string, limit: number): Promise<MessageRow[]> {
+		return this.select<MessageRow>(
+			`SELECT ${MESSAGE_COLUMNS} FROM messages
+			 WHERE session_id = $1 AND seq > COALESCE($2::bigint, 0) AND seq < $3::bigint AND (role = 'user' OR active)
+			 ORDER BY seq LIMIT $4`,
+			[sessionId, afterSeq, beforeSeq, limit],
+		);
+	}
+
+	/** Stores a newer rolling summary; an older one (a slower concurrent fold) never overwrites it. */
+	async updateSummary(sessionId: string, summary: string, uptoSeq: string): Promise<void> {
+		await this.sequelize.query(
+			`UPDATE chat_sessions SET summary = $2, summary_upto_seq = $3
+			 WHERE id = $1 AND (summary_upto_seq IS NULL OR summary_upto_seq < $3::bigint)`,
+			{ bind: [sessionId, summary, uptoSeq] },
+		);
 	}
 
 	/** Gives up on a user message: no reply will come. Returns false if it was already replied or failed. */
@@ -239,5 +281,34 @@ export class ChatStore {
 
 	private select<T extends object>(sql: string, bind: unknown[], transaction?: Transaction): Promise<T[]> {
 		return this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction });
+	}
+
+	/**
+	 * Traffic of the last `minutes`. Latency is a first reply's `created_at` minus its user message's; regenerations
+	 * and stopped replies are left out of it (their clock starts or ends with the user, not the pipeline).
+	 */
+	async chatStats(minutes: number): Promise<ChatStats> {
+		const [row] = await this.select<Omit<ChatStats, "minutes" | "user_messages_per_minute" | "replies_per_minute">>(
+			`WITH recent AS (SELECT * FROM messages WHERE created_at > now() - make_interval(mins => $1)),
+			 latency AS (
+				SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM r.created_at - u.created_at) * 1000) AS p
+				FROM recent r JOIN messages u ON u.id = r.reply_to
+				WHERE r.role = 'ai' AND r.variant = 0 AND NOT r.stopped)
+			 SELECT count(*) FILTER (WHERE role = 'user')::int AS user_messages,
+			        count(*) FILTER (WHERE role = 'ai' AND reply_to IS NOT NULL)::int AS replies,
+			        count(*) FILTER (WHERE role = 'user' AND reply_status = 'failed')::int AS failed_replies,
+			        COALESCE(sum(input_tokens), 0)::float8 AS input_tokens,
+			        COALESCE(sum(output_tokens), 0)::float8 AS output_tokens,
+			        (SELECT p[1] FROM latency) AS latency_p50_ms,
+			        (SELECT p[2] FROM latency) AS latency_p99_ms
+			 FROM recent`,
+			[minutes],
+		);
+		return {
+			minutes,
+			...row,
+			user_messages_per_minute: row.user_messages / minutes,
+			replies_per_minute: row.replies / minutes,
+		};
 	}
 }

@@ -48,6 +48,16 @@ export async function releaseDatabase(): Promise<void> {
 	await embedded?.stop();
 }
 
+/**
+ * `SELECT 1` for the readiness check; rejects when the database does not answer. Nothing to check (resolves at once)
+ * when no service of this process has the database open.
+ */
+export async function pingDatabase(): Promise<void> {
+	if (users === 0 || !opening) return;
+	const { db } = await opening;
+	await db.sequelize.query("SELECT 1");
+}
+
 async function open(config: Config, logger: Logger) {
 	let embedded: EmbeddedPostgresHandle | undefined;
 	let url = config.databaseUrl;

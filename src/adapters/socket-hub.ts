@@ -29,6 +29,7 @@ export interface ClientIdentity {
 
 export class ChatClient {
 	readonly id = randomUUID();
+	readonly connectedAt = new Date();
 	/** Cleared at each keep-alive ping, set again by the pong; a socket still false at the next ping is dead. */
 	alive = true;
 	/** The client's frames are handled one after another, so its messages are stored in the order sent. */

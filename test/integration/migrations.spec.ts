@@ -38,7 +38,7 @@ describe("schema migrations", () => {
 	it("should apply once when several processes start at the same time", async () => {
 		const results = await Promise.all([connect(), connect(), connect()].map((s) => migrate(s)));
 		const applied = results.flat();
-		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants"]);
+		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants", "0004-character-cards", "0005-usage"]);
 	});
 
 	it("should do nothing when run again", async () => {
@@ -69,7 +69,9 @@ describe("schema migrations", () => {
 		const [nullable] = await connect().query(
 			`SELECT column_name FROM information_schema.columns WHERE table_name = 'messages' AND is_nullable = 'YES' ORDER BY 1`,
 		);
-		// Only the columns that are absent by nature: reply_to/model on user messages, never-published outbox rows.
-		expect((nullable as { column_name: string }[]).map((c) => c.column_name)).toEqual(["last_published_at", "model", "reply_to"]);
+		// Only the columns that are absent by nature: reply_to/model/token counts on user messages, never-published outbox rows.
+		expect((nullable as { column_name: string }[]).map((c) => c.column_name)).toEqual([
+			"input_tokens", "last_published_at", "model", "output_tokens", "reply_to",
+		]);
 	});
 });
