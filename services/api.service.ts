@@ -3,11 +3,13 @@
  * internal endpoints (/token, /validate, /api/characters) as aliases. Every error leaves as `{"detail", "code"}`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
-import { RateLimited, Unauthorized } from "../src/errors.js";
+import { RateLimited, Unauthorized, UnsupportedMediaType, withCardErrors } from "../src/errors.js";
+import { checkCardSize } from "../src/domain/character-card.js";
 import { toHttpError } from "../src/domain/http-errors.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import type { AuthUser } from "./auth.service.js";
@@ -30,11 +32,17 @@ const CHARACTER_ALIASES = {
 	"GET /characters/id/:id": "characters.get",
 	"PATCH /characters/id/:id": "characters.update",
 	"DELETE /characters/id/:id": "characters.remove",
+	// card.json or card.png
+	"GET /characters/id/:id/card.:format": "characters.exportCard",
 	// The seed's character-service paths, kept for its existing clients (now behind auth).
 	"GET /api/characters": "characters.list",
 	"POST /api/characters": "characters.create",
 	"GET /api/characters/id/:id": "characters.get",
 };
+
+/** The built web client (`npm run build:web`); `npm run build` copies it next to the compiled services. */
+const WEB_ROOT = fileURLToPath(new URL("../web/dist", import.meta.url));
+const WEB_ASSETS = fileURLToPath(new URL("../web/dist/assets/", import.meta.url));
 
 const JSON_BODY = { json: { limit: "64kb", strict: true }, urlencoded: false };
 
@@ -48,6 +56,15 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 			ip: config.apiHost,
 			logRequest: "debug",
 			logResponse: "debug",
+			// The web client at `/` (index.html). It routes by hash, so any other path that no alias serves is a JSON 404.
+			assets: {
+				folder: WEB_ROOT,
+				options: {
+					// Built assets have content hashes in their names; index.html must always be revalidated.
+					setHeaders: (res: ServerResponse, file: string) =>
+						res.setHeader("Cache-Control", file.startsWith(WEB_ASSETS) ? "public, max-age=31536000, immutable" : "no-cache"),
+				},
+			},
 			routes: [
 				{
 					name: "public",
@@ -95,6 +112,16 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						"GET /sessions/:id/messages": "sessions.messages",
 						"DELETE /sessions/:id": "sessions.remove",
 					},
+				},
+				{
+					name: "character-import",
+					path: "/",
+					mappingPolicy: "restrict",
+					authentication: true,
+					// A PNG body is a Buffer: merging would copy it into the params byte by byte.
+					mergeParams: false,
+					bodyParsers: { json: { limit: "2mb", strict: true }, urlencoded: false, raw: { type: "image/png", limit: "8mb" } },
+					aliases: { "POST /characters/import": [cardUploadParams, "characters.importCard"] },
 				},
 			],
 			onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
@@ -159,6 +186,24 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 			await this.redis?.quit().catch(() => undefined);
 		},
 	};
+}
+
+/**
+ * The import body as `characters.importCard` params: a JSON card as `card`, a PNG as base64 `png`. An alias
+ * middleware rather than onBeforeCall because it runs after authentication: anonymous callers get 401, not 415.
+ */
+function cardUploadParams(req: GatewayRequest, _res: ServerResponse, next: () => void): void {
+	const type = req.headers["content-type"]?.split(";")[0].trim().toLowerCase();
+	if (type === "image/png") {
+		req.$params = { png: Buffer.isBuffer(req.body) ? req.body.toString("base64") : "" };
+	} else if (type === "application/json") {
+		// Bounds nesting before anything serializes the card (a transporter would overflow the stack on it).
+		withCardErrors(() => checkCardSize(req.body));
+		req.$params = { card: req.body };
+	} else {
+		throw UnsupportedMediaType("Send a character card as application/json, or a card PNG as image/png");
+	}
+	next();
 }
 
 function bearerToken(req: IncomingMessage): string | undefined {

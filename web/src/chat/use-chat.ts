@@ -1,0 +1,132 @@
+/**
+ * One live conversation: loads the history of a session being continued, keeps the socket connected (resuming after
+ * the last message shown), and turns frames into state. Errors that belong to no message become toasts.
+ */
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { api, ApiError, getToken, type HistoryPage } from "../api";
+import { toast } from "../toast";
+import { ChatConnection, type ConnectionStatus } from "./connection";
+import type { ServerFrame } from "./frames";
+import { chatReducer, emptyChat, lastShownId, type ChatAction, type ChatState } from "./state";
+
+const PAGE_SIZE = 50;
+
+export interface ChatCallbacks {
+	/** The server named the session (a new chat got its id). */
+	onSession: (sessionId: string) => void;
+	/** A reply was completed: the session list's previews are stale. */
+	onReply: () => void;
+	/** The session is gone (deleted elsewhere). */
+	onMissing: () => void;
+}
+
+export function useChat(characterId: string, initialSessionId: string | undefined, callbacks: ChatCallbacks) {
+	// The state lives in a ref as well, so the socket's callbacks always read the latest without re-subscribing.
+	const stateRef = useRef<ChatState>(emptyChat);
+	const [state, setState] = useState<ChatState>(emptyChat);
+	const [status, setStatus] = useState<ConnectionStatus>("connecting");
+	const [model, setModel] = useState("");
+	const connection = useRef<ChatConnection | null>(null);
+	const cb = useRef(callbacks);
+	cb.current = callbacks;
+
+	const dispatch = useCallback((action: ChatAction) => {
+		stateRef.current = chatReducer(stateRef.current, action);
+		setState(stateRef.current);
+	}, []);
+
+	useEffect(() => {
+		let live = true;
+		const onFrame = (frame: ServerFrame) => {
+			if (frame.type === "connection") {
+				setModel(frame.model);
+				cb.current.onSession(frame.session_id);
+			} else if (frame.type === "ai" && frame.reply_to) {
+				cb.current.onReply();
+			} else if (frame.type === "error") {
+				if (frame.code === "rate_limited") toast(`You're sending messages too fast. Try again in ${frame.retry_after ?? 60} s.`, "error");
+				else if (frame.code !== "ai_unavailable" || !frame.reply_to) toast(frame.message, "error");
+			}
+			dispatch({ type: "frame", frame });
+		};
+		const conn = new ChatConnection({
+			characterId,
+			sessionId: initialSessionId,
+			token: getToken,
+			lastId: () => lastShownId(stateRef.current),
+			onFrame,
+			onStatus: setStatus,
+			onRefused: () => {
+				explainRefusal(conn.sessionId).catch((err) => {
+					if (err instanceof ApiError && err.status === 404) cb.current.onMissing();
+				});
+			},
+		});
+		connection.current = conn;
+
+		(async () => {
+			if (initialSessionId) {
+				try {
+					const page = await api<HistoryPage>(`/sessions/${encodeURIComponent(initialSessionId)}/messages?limit=${PAGE_SIZE}`);
+					if (!live) return;
+					dispatch({ type: "history", messages: page.messages, hasMore: page.has_more, older: false });
+				} catch (err) {
+					const status = err instanceof ApiError ? err.status : 0;
+					if (live && status === 404) cb.current.onMissing();
+					else if (live && status !== 401) toast("Couldn't load this chat's history", "error");
+					return;
+				}
+			}
+			if (live) conn.connect();
+		})();
+
+		const online = () => conn.retryNow();
+		window.addEventListener("online", online);
+		return () => {
+			live = false;
+			window.removeEventListener("online", online);
+			conn.close();
+		};
+	}, [characterId, initialSessionId, dispatch]);
+
+	const send = useCallback(
+		(content: string) => {
+			const sent = connection.current?.send({ type: "message", content }) ?? false;
+			if (sent) dispatch({ type: "sent" });
+			return sent;
+		},
+		[dispatch],
+	);
+
+	const stop = useCallback(() => {
+		if (connection.current?.send({ type: "stop" })) dispatch({ type: "stop" });
+	}, [dispatch]);
+
+	const regenerate = useCallback(
+		(replyTo: string) => {
+			if (connection.current?.send({ type: "regenerate", reply_to: replyTo })) dispatch({ type: "regenerate", replyTo });
+		},
+		[dispatch],
+	);
+
+	const select = useCallback((replyTo: string, index: number) => dispatch({ type: "select", replyTo, index }), [dispatch]);
+
+	const loadOlder = useCallback(async () => {
+		const sessionId = connection.current?.sessionId;
+		const oldest = stateRef.current.order[0];
+		if (!sessionId || !oldest) return;
+		const page = await api<HistoryPage>(`/sessions/${encodeURIComponent(sessionId)}/messages?limit=${PAGE_SIZE}&before=${encodeURIComponent(oldest)}`);
+		dispatch({ type: "history", messages: page.messages, hasMore: page.has_more, older: true });
+	}, [dispatch]);
+
+	return { state, status, model, send, stop, regenerate, select, loadOlder };
+}
+
+/**
+ * Browsers don't tell why a handshake was refused. Ask REST instead: a 401 ends the login (api() handles it), a 404
+ * means the session is gone; anything else is left to the reconnect loop.
+ */
+async function explainRefusal(sessionId: string | undefined): Promise<void> {
+	await api("/me");
+	if (sessionId) await api(`/sessions/${encodeURIComponent(sessionId)}/messages?limit=1`);
+}

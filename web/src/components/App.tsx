@@ -1,0 +1,78 @@
+/** Who is logged in, and which screen the address shows. Without a token (or once it expires) that is the login. */
+import { useEffect, useState } from "preact/hooks";
+import { api, getToken, onSessionExpired, setToken, type User } from "../api";
+import { navigate, useRoute } from "../router";
+import { Toaster } from "../toast";
+import { AuthPage } from "./AuthPage";
+import { ChatPage } from "./ChatPage";
+import { Gallery } from "./Gallery";
+
+const EXPIRED_NOTICE = "Your session expired, please log in again";
+
+export function App() {
+	const { route, visit } = useRoute();
+	const [loggedIn, setLoggedIn] = useState(() => Boolean(getToken()));
+	const [notice, setNotice] = useState<string>();
+	const [user, setUser] = useState<User | null>(null);
+
+	useEffect(() => {
+		onSessionExpired(() => {
+			setUser(null);
+			setLoggedIn(false);
+			setNotice(EXPIRED_NOTICE);
+		});
+	}, []);
+
+	useEffect(() => {
+		if (loggedIn) api<User>("/me").then(setUser, () => undefined);
+	}, [loggedIn]);
+
+	function logOut() {
+		setToken(null);
+		setUser(null);
+		setNotice(undefined);
+		setLoggedIn(false);
+		navigate("#/");
+	}
+
+	let screen;
+	if (!loggedIn) {
+		screen = (
+			<AuthPage
+				notice={notice}
+				onLoggedIn={() => {
+					setNotice(undefined);
+					setLoggedIn(true);
+					if (route.name === "login") navigate("#/");
+				}}
+			/>
+		);
+	} else if (route.name === "chat") {
+		screen = <ChatPage key={route.characterId} characterId={route.characterId} sessionId={route.sessionId} visit={visit} />;
+	} else {
+		screen = (
+			<>
+				<header class="topbar">
+					<a class="brand" href="#/">
+						<span class="logo" aria-hidden="true" />
+						cameo
+					</a>
+					<div class="topbar-user">
+						{user && <span class="muted">{user.name}</span>}
+						<button type="button" class="button ghost small" onClick={logOut}>
+							Log out
+						</button>
+					</div>
+				</header>
+				<Gallery user={user} />
+			</>
+		);
+	}
+
+	return (
+		<>
+			{screen}
+			<Toaster />
+		</>
+	);
+}

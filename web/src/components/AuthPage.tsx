@@ -1,0 +1,88 @@
+/** Log in or sign up. Signing up logs straight in, so a new user lands in the gallery. */
+import { useState } from "preact/hooks";
+import { api, errorText, setToken } from "../api";
+
+type Mode = "login" | "signup";
+
+export function AuthPage({ notice, onLoggedIn }: { notice?: string; onLoggedIn: () => void }) {
+	const [mode, setMode] = useState<Mode>("login");
+	const [username, setUsername] = useState("");
+	const [name, setName] = useState("");
+	const [password, setPassword] = useState("");
+	const [error, setError] = useState("");
+	const [busy, setBusy] = useState(false);
+
+	async function submit(e: Event) {
+		e.preventDefault();
+		setBusy(true);
+		setError("");
+		try {
+			if (mode === "signup") {
+				await api("/register", { method: "POST", body: { username, name: name || username, password }, anonymous: true });
+			}
+			const { access_token } = await api<{ access_token: string }>("/login", { method: "POST", body: { username, password }, anonymous: true });
+			setToken(access_token);
+			onLoggedIn();
+		} catch (err) {
+			setError(errorText(err));
+		} finally {
+			setBusy(false);
+		}
+	}
+
+	function switchTo(next: Mode) {
+		setMode(next);
+		setError("");
+	}
+
+	return (
+		<main class="auth">
+			<div class="auth-brand">
+				<span class="logo" aria-hidden="true" />
+				<h1>cameo</h1>
+				<p>Talk with characters that stay in character.</p>
+			</div>
+			<form class="card auth-card" onSubmit={submit} aria-label={mode === "login" ? "Log in" : "Sign up"}>
+				<div class="tabs" role="tablist">
+					<button type="button" role="tab" aria-selected={mode === "login"} class={mode === "login" ? "tab active" : "tab"} onClick={() => switchTo("login")}>
+						Log in
+					</button>
+					<button type="button" role="tab" aria-selected={mode === "signup"} class={mode === "signup" ? "tab active" : "tab"} onClick={() => switchTo("signup")}>
+						Sign up
+					</button>
+				</div>
+				{notice && <p class="notice">{notice}</p>}
+				<label class="field">
+					<span>Username</span>
+					<input name="username" autocomplete="username" required minLength={3} maxLength={32} value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+				</label>
+				{mode === "signup" && (
+					<label class="field">
+						<span>Display name</span>
+						<input name="name" autocomplete="name" placeholder="How characters address you" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+					</label>
+				)}
+				<label class="field">
+					<span>Password</span>
+					<input
+						name="password"
+						type="password"
+						autocomplete={mode === "login" ? "current-password" : "new-password"}
+						required
+						minLength={mode === "signup" ? 8 : undefined}
+						value={password}
+						onInput={(e) => setPassword(e.currentTarget.value)}
+					/>
+				</label>
+				{error && (
+					<p class="form-error" role="alert">
+						{error}
+					</p>
+				)}
+				<button type="submit" class="button primary wide" disabled={busy}>
+					{mode === "login" ? "Log in" : "Create account"}
+				</button>
+			</form>
+		</main>
+	);
+}

@@ -1,0 +1,168 @@
+/**
+ * A character's page: its chats in a sidebar (a drawer on phones), newest first, and the open conversation.
+ * The conversation is keyed by the navigation, so switching chats starts a fresh socket and state.
+ */
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { api, errorText, type Character, type SessionSummary } from "../api";
+import { timeAgo } from "../format";
+import { chatHash, navigate, replaceHash } from "../router";
+import { toast } from "../toast";
+import { Avatar } from "./Avatar";
+import { Conversation } from "./Conversation";
+import { BackIcon, CloseIcon, PlusIcon, TrashIcon } from "./icons";
+
+export function ChatPage({ characterId, sessionId, visit }: { characterId: string; sessionId?: string; visit: number }) {
+	const [character, setCharacter] = useState<Character | null>(null);
+	const [error, setError] = useState("");
+	const [sessions, setSessions] = useState<SessionSummary[]>([]);
+	const [current, setCurrent] = useState(sessionId);
+	const [drawer, setDrawer] = useState(false);
+	const refreshTimer = useRef<number>();
+
+	useEffect(() => {
+		api<Character>(`/characters/id/${encodeURIComponent(characterId)}`)
+			.then(setCharacter)
+			.catch((err) => setError(errorText(err)));
+	}, [characterId]);
+
+	const loadSessions = useCallback(() => {
+		// The API lists all of a user's sessions; this page shows the ones with this character.
+		api<SessionSummary[]>("/sessions?limit=100")
+			.then((all) => setSessions(all.filter((s) => s.character_id === characterId)))
+			.catch(() => undefined);
+	}, [characterId]);
+
+	useEffect(() => {
+		loadSessions();
+		return () => window.clearTimeout(refreshTimer.current);
+	}, [loadSessions]);
+
+	useEffect(() => {
+		setCurrent(sessionId);
+		setDrawer(false);
+	}, [sessionId, visit]);
+
+	const onSession = useCallback(
+		(id: string) => {
+			setCurrent(id);
+			replaceHash(chatHash(characterId, id));
+			loadSessions();
+		},
+		[characterId, loadSessions],
+	);
+
+	// Replies come in bursts (replays): refresh the previews once they settle.
+	const onReply = useCallback(() => {
+		window.clearTimeout(refreshTimer.current);
+		refreshTimer.current = window.setTimeout(loadSessions, 400);
+	}, [loadSessions]);
+
+	const onMissing = useCallback(() => {
+		toast("That chat no longer exists; here is a new one.");
+		navigate(chatHash(characterId));
+	}, [characterId]);
+
+	async function remove(id: string) {
+		try {
+			await api(`/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
+			setSessions((list) => list.filter((s) => s.id !== id));
+			if (id === current) navigate(chatHash(characterId));
+		} catch (err) {
+			toast(errorText(err), "error");
+		}
+	}
+
+	if (error) {
+		return (
+			<main class="page">
+				<p class="empty">{error}</p>
+				<p class="empty">
+					<a href="#/">Back to characters</a>
+				</p>
+			</main>
+		);
+	}
+
+	return (
+		<div class="chat-layout">
+			<aside class={drawer ? "sidebar open" : "sidebar"} aria-label={`Chats with ${character?.name ?? "this character"}`}>
+				<div class="sidebar-head">
+					<a class="icon-button" href="#/" aria-label="Back to characters">
+						<BackIcon />
+					</a>
+					<span class="sidebar-title">Chats</span>
+					<button type="button" class="icon-button only-phone" aria-label="Close chat list" onClick={() => setDrawer(false)}>
+						<CloseIcon />
+					</button>
+				</div>
+				{character && (
+					<div class="sidebar-character">
+						<Avatar name={character.name} size="lg" />
+						<strong>{character.name}</strong>
+						{character.description && <p class="muted small">{character.description}</p>}
+					</div>
+				)}
+				<button type="button" class="button primary wide" onClick={() => navigate(chatHash(characterId))}>
+					<PlusIcon /> New chat
+				</button>
+				<ul class="session-list" aria-label="Chat sessions">
+					{sessions.map((s) => (
+						<SessionItem key={s.id} session={s} active={s.id === current} onDelete={() => void remove(s.id)} />
+					))}
+				</ul>
+			</aside>
+			{drawer && <div class="drawer-backdrop only-phone" onClick={() => setDrawer(false)} />}
+			{character ? (
+				<Conversation
+					key={visit}
+					character={character}
+					sessionId={sessionId}
+					onSession={onSession}
+					onReply={onReply}
+					onMissing={onMissing}
+					onOpenSessions={() => setDrawer(true)}
+				/>
+			) : (
+				<main class="conversation" aria-busy="true" />
+			)}
+		</div>
+	);
+}
+
+function SessionItem({ session, active, onDelete }: { session: SessionSummary; active: boolean; onDelete: () => void }) {
+	const [confirming, setConfirming] = useState(false);
+	const when = session.last_message_at ?? session.created_at;
+	return (
+		<li class={active ? "session active" : "session"}>
+			{confirming ? (
+				<div class="session-confirm">
+					<span>Delete this chat?</span>
+					<button type="button" class="button danger small" onClick={onDelete}>
+						Delete
+					</button>
+					<button type="button" class="button ghost small" onClick={() => setConfirming(false)}>
+						Cancel
+					</button>
+				</div>
+			) : (
+				<>
+					<a class="session-link" href={chatHash(session.character_id, session.id)} aria-current={active ? "page" : undefined}>
+						<span class="session-preview">{preview(session)}</span>
+						<time class="muted small" dateTime={when}>
+							{timeAgo(when)}
+						</time>
+					</a>
+					<button type="button" class="icon-button session-delete" aria-label="Delete chat" onClick={() => setConfirming(true)}>
+						<TrashIcon />
+					</button>
+				</>
+			)}
+		</li>
+	);
+}
+
+function preview(session: SessionSummary): string {
+	const last = session.last_message;
+	if (!last) return "New chat";
+	return last.role === "user" ? `You: ${last.content}` : last.content;
+}

@@ -1,0 +1,30 @@
+/** A dialog over the page: Escape or the close button dismisses it, and focus starts inside it. */
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+import { CloseIcon } from "./icons";
+
+export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
+	const panel = useRef<HTMLDivElement>(null);
+	// The latest handler, without re-running the effect (and stealing focus) on every render.
+	const close = useRef(onClose);
+	close.current = onClose;
+	useEffect(() => {
+		panel.current?.querySelector<HTMLElement>("input, textarea, button:not(.icon-button)")?.focus();
+		const onKey = (e: KeyboardEvent) => e.key === "Escape" && close.current();
+		window.addEventListener("keydown", onKey);
+		return () => window.removeEventListener("keydown", onKey);
+	}, []);
+	return (
+		<div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
+			<div class="modal" role="dialog" aria-modal="true" aria-label={title} ref={panel}>
+				<header class="modal-header">
+					<h2>{title}</h2>
+					<button type="button" class="icon-button" aria-label="Close" onClick={onClose}>
+						<CloseIcon />
+					</button>
+				</header>
+				{children}
+			</div>
+		</div>
+	);
+}

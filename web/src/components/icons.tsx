@@ -1,0 +1,72 @@
+/** The handful of line icons the client uses, inline so nothing is fetched. Decorative: buttons carry the label. */
+import type { ComponentChildren } from "preact";
+
+function Icon({ children, size = 20 }: { children: ComponentChildren; size?: number }) {
+	return (
+		<svg width={size} height={size} viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+			{children}
+		</svg>
+	);
+}
+
+export const SendIcon = () => (
+	<Icon>
+		<path d="M5 12h13M13 6l6 6-6 6" />
+	</Icon>
+);
+export const StopIcon = () => (
+	<Icon>
+		<rect x="7" y="7" width="10" height="10" rx="2" fill="currentColor" stroke="none" />
+	</Icon>
+);
+export const RegenerateIcon = () => (
+	<Icon size={16}>
+		<path d="M20 11a8 8 0 0 0-14.9-3.9M4 5v4h4M4 13a8 8 0 0 0 14.9 3.9M20 19v-4h-4" />
+	</Icon>
+);
+export const ChevronLeft = () => (
+	<Icon size={16}>
+		<path d="M15 6l-6 6 6 6" />
+	</Icon>
+);
+export const ChevronRight = () => (
+	<Icon size={16}>
+		<path d="M9 6l6 6-6 6" />
+	</Icon>
+);
+export const BackIcon = () => (
+	<Icon>
+		<path d="M19 12H5M11 6l-6 6 6 6" />
+	</Icon>
+);
+export const PlusIcon = () => (
+	<Icon size={18}>
+		<path d="M12 5v14M5 12h14" />
+	</Icon>
+);
+export const TrashIcon = () => (
+	<Icon size={16}>
+		<path d="M4 7h16M10 11v6M14 11v6M6 7l1 12a2 2 0 0 0 2 2h6a2 2 0 0 0 2-2l1-12M9 7V4h6v3" />
+	</Icon>
+);
+export const UploadIcon = () => (
+	<Icon size={18}>
+		<path d="M12 16V4M7 9l5-5 5 5M5 20h14" />
+	</Icon>
+);
+export const SearchIcon = () => (
+	<Icon size={18}>
+		<circle cx="11" cy="11" r="7" />
+		<path d="M20 20l-3.5-3.5" />
+	</Icon>
+);
+export const HistoryIcon = () => (
+	<Icon>
+		<path d="M4 6h16M4 12h16M4 18h10" />
+	</Icon>
+);
+export const CloseIcon = () => (
+	<Icon size={18}>
+		<path d="M6 6l12 12M18 6L6 18" />
+	</Icon>
+);

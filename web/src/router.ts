@@ -1,0 +1,41 @@
+/**
+ * Hash routes, so the gateway only ever serves index.html at `/` and every unknown path stays a JSON 404:
+ * `#/login`, `#/` (the gallery), `#/chat/{character_id}` (a new chat) and `#/chat/{character_id}/{session_id}`.
+ */
+import { useEffect, useState } from "preact/hooks";
+
+export type Route =
+	| { name: "login" }
+	| { name: "gallery" }
+	| { name: "chat"; characterId: string; sessionId?: string };
+
+export function parseRoute(hash: string): Route {
+	const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+	if (parts[0] === "login") return { name: "login" };
+	if (parts[0] === "chat" && parts[1]) return { name: "chat", characterId: parts[1], sessionId: parts[2] };
+	return { name: "gallery" };
+}
+
+export function chatHash(characterId: string, sessionId?: string): string {
+	return `#/chat/${encodeURIComponent(characterId)}${sessionId ? `/${encodeURIComponent(sessionId)}` : ""}`;
+}
+
+export function navigate(hash: string): void {
+	if (location.hash !== hash) location.hash = hash;
+}
+
+/** Records the new session in the address (so a reload resumes it) without a navigation. */
+export function replaceHash(hash: string): void {
+	history.replaceState(history.state, "", hash);
+}
+
+/** The current route, and a counter that changes on every navigation (used as a key to start views afresh). */
+export function useRoute(): { route: Route; visit: number } {
+	const [state, setState] = useState(() => ({ route: parseRoute(location.hash), visit: 0 }));
+	useEffect(() => {
+		const onChange = () => setState((s) => ({ route: parseRoute(location.hash), visit: s.visit + 1 }));
+		window.addEventListener("hashchange", onChange);
+		return () => window.removeEventListener("hashchange", onChange);
+	}, []);
+	return state;
+}
