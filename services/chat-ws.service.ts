@@ -17,14 +17,15 @@ import { startDeliveryServer, type DeliveryServer, type SessionFrames } from "..
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { chatModelName } from "../src/adapters/llm.js";
 import { ChatClient, SocketHub } from "../src/adapters/socket-hub.js";
-import { isChatPath, parseChatHandshake, type ChatHandshake, type HandshakeRefusal } from "../src/domain/chat-handshake.js";
+import { refusal, refuseUpgrade, toRefusal } from "../src/adapters/ws-upgrade.js";
+import { isChatPath, parseChatHandshake, type ChatHandshake } from "../src/domain/chat-handshake.js";
 import {
 	Chan,
 	ChatEvent,
+	errorFrame,
 	messageFrame,
 	parseClientFrame,
 	type ConnectionFrame,
-	type ErrorFrame,
 	type StopRequestedPayload,
 	type UserMsgPayload,
 } from "../src/domain/chat-wire.js";
@@ -302,17 +303,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			} else {
 				this.timers = [];
 			}
-			this.timers.push(
-				setInterval(() => {
-					for (const client of this.hub.clients()) {
-						if (!client.alive) client.socket.terminate();
-						else {
-							client.alive = false;
-							client.socket.ping();
-						}
-					}
-				}, config.chat.pingIntervalMs),
-			);
+			this.timers.push(setInterval(() => this.hub.pingAll(), config.chat.pingIntervalMs));
 			this.logger.info(`WebSocket server on :${this.settings.port}${this.address ? `, gRPC delivery on ${this.address}` : ""}`);
 		},
 
@@ -332,33 +323,4 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			await this.runtime?.close();
 		},
 	};
-}
-
-function errorFrame(code: ErrorFrame["code"], message: string, extra: Partial<ErrorFrame> = {}): ErrorFrame {
-	return { type: "error", code, message, ...extra };
-}
-
-function refusal(status: HandshakeRefusal["status"], code: string, detail: string): HandshakeRefusal & Error {
-	return Object.assign(new Error(detail), { status, code, detail });
-}
-
-/** Maps an action error (auth.validate, characters.get) to the handshake's HTTP answer. */
-function toRefusal(err: unknown, logger: { error(...a: unknown[]): void }): HandshakeRefusal {
-	const e = err as { status?: number; code?: unknown; type?: string; detail?: string; message?: string };
-	if (typeof e.status === "number" && e.detail) return e as HandshakeRefusal;
-	if (e.code === 401) return { status: 401, code: "UNAUTHORIZED", detail: e.message ?? "Invalid token" };
-	if (e.code === 404) return { status: 404, code: e.type ?? "NOT_FOUND", detail: e.message ?? "Not found" };
-	if (e.code === 403) return { status: 403, code: e.type ?? "FORBIDDEN", detail: e.message ?? "Forbidden" };
-	logger.error("Handshake failed:", err);
-	return { status: 503, code: "SERVICE_UNAVAILABLE", detail: "Chat is temporarily unavailable; retry shortly" };
-}
-
-function refuseUpgrade(socket: Duplex, r: HandshakeRefusal): void {
-	if (!socket.writable) return void socket.destroy();
-	const body = JSON.stringify({ detail: r.detail, code: r.code });
-	socket.end(
-		`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
-			(r.status === 401 ? "WWW-Authenticate: Bearer\r\n" : "") +
-			`\r\n${body}`,
-	);
 }

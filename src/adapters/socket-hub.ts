@@ -116,6 +116,17 @@ export class SocketHub {
 		return sent;
 	}
 
+	/** Keep-alive: a socket that did not answer the last ping is gone (a phone that lost its network); ping the rest. */
+	pingAll(): void {
+		for (const client of this.clients()) {
+			if (!client.alive) client.socket.terminate();
+			else {
+				client.alive = false;
+				client.socket.ping();
+			}
+		}
+	}
+
 	sessionIds(): string[] {
 		return [...this.bySession.keys()];
 	}

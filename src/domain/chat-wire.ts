@@ -129,6 +129,10 @@ export interface ErrorFrame {
 	retry_after?: number;
 }
 
+export function errorFrame(code: ErrorFrameCode, message: string, extra: Partial<ErrorFrame> = {}): ErrorFrame {
+	return { type: "error", code, message, ...extra };
+}
+
 export type ServerFrame = ConnectionFrame | EchoFrame | AiFrame | AiDeltaFrame | ErrorFrame;
 
 /** A stored message as the client sees it: an `echo` for the user's own, an `ai` frame for replies. */

@@ -7,34 +7,18 @@ import { execFileSync } from "node:child_process";
 import type { ServiceBroker } from "moleculer";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
-import { createBroker } from "../../src/broker.js";
 import { Chan, type UserMsgPayload } from "../../src/domain/chat-wire.js";
 import type { ChatModel } from "../../src/adapters/llm.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import type { ChatRuntime } from "../../src/adapters/chat-runtime.js";
-import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
+import { createTestCharacter, uniqueName } from "../support/config.js";
+import { AMQP_URL, REDIS_URL, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
-const AMQP_URL = "amqp://guest:guest@127.0.0.1:5672";
-const namespace = uniqueName("cl").replace(/_/g, "-");
+const namespace = clusterNamespace("cl");
 
-function node(services: string, extra: Record<string, string> = {}): ServiceBroker {
-	const config = testConfig({
-		CAMEO_MODE: "cluster",
-		TRANSPORTER: REDIS_URL,
-		REDIS_URL,
-		AMQP_URL,
-		NAMESPACE: namespace,
-		SERVICES: services,
-		GRPC_HOST: "127.0.0.1",
-		CHAT_REPLY_TIMEOUT: "2",
-		CHAT_REPLY_MAX_ATTEMPTS: "30",
-		CHAT_MESSAGES_PER_MINUTE: "1000",
-		NODE_ID: `${services.replace(/,/g, "+")}-${uniqueName("n")}`,
-		...extra,
-	});
-	return createBroker(config, { logger: false });
+function node(services: string): ServiceBroker {
+	return clusterNode(namespace, services, { CHAT_REPLY_TIMEOUT: "2", CHAT_REPLY_MAX_ATTEMPTS: "30", CHAT_MESSAGES_PER_MINUTE: "1000" });
 }
 
 let core: ServiceBroker;
@@ -92,17 +76,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	await Promise.all([core, ws1, ws2, consumer, dispatcher].map((b) => b?.stop().catch(() => undefined)));
-	const keys = await redis.keys(`${namespace}:*`);
-	if (keys.length) await redis.del(...keys);
 	redis.disconnect();
-	// The run's queues and exchanges all carry the namespace.
-	const connection = await amqp.connect(AMQP_URL);
-	const channel = await connection.createChannel();
-	const list = (what: string) =>
-		execFileSync("rabbitmqctl", [what, "-q", "--no-table-headers", "name"], { encoding: "utf8" }).split("\n").filter((n) => n.includes(namespace));
-	for (const q of list("list_queues")) await channel.deleteQueue(q);
-	for (const e of list("list_exchanges")) await channel.deleteExchange(e);
-	await connection.close();
+	await removeNamespace(namespace);
 }, 60_000);
 
 describe("chat pipeline, cluster", () => {

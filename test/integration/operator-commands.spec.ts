@@ -4,13 +4,12 @@
  * definitions through their `action`; and `npm run repl`'s REPL-only node driven over its stdin.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ServiceBroker } from "moleculer";
 import amqp from "amqplib";
-import { Redis } from "ioredis";
 import { createBroker } from "../../src/broker.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import { ChatStore } from "../../src/adapters/chat-store.js";
@@ -18,11 +17,10 @@ import type { DbThis } from "../../mixins/db.mixin.js";
 import type { UserMsgPayload } from "../../src/domain/chat-wire.js";
 import * as ops from "../../src/repl/operations.js";
 import { operatorCommands, type ReplArgs } from "../../src/repl/operator-commands.js";
+import { AMQP_URL, clusterEnv, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
-const AMQP_URL = "amqp://guest:guest@127.0.0.1:5672";
 
 const isReplyTo = (id: unknown) => (f: Frame) => f.type === "ai" && f.reply_to === id;
 
@@ -225,15 +223,15 @@ describe("operator commands, embedded", () => {
 });
 
 describe("operator commands, cluster", () => {
-	const namespace = uniqueName("opc").replace(/_/g, "-");
-	const env = { CAMEO_MODE: "cluster", TRANSPORTER: REDIS_URL, REDIS_URL, AMQP_URL, NAMESPACE: namespace, GRPC_HOST: "127.0.0.1" };
+	const namespace = clusterNamespace("opc");
+	const env = clusterEnv(namespace);
 	let brokers: ServiceBroker[] = [];
 	let core: ServiceBroker;
 	let ws: ServiceBroker;
 	let config: Config;
 	let characterId = "";
 
-	const node = (services: string) => createBroker(testConfig({ ...env, SERVICES: services, NODE_ID: `${services}-${uniqueName("n")}` }), { logger: false });
+	const node = (services: string) => clusterNode(namespace, services);
 	const deadUser = `${namespace}.chat.user.msg.dead`;
 
 	async function publishDead(payloads: object[]) {
@@ -256,18 +254,7 @@ describe("operator commands, cluster", () => {
 
 	afterAll(async () => {
 		await Promise.all(brokers.map((b) => b.stop().catch(() => undefined)));
-		const redis = new Redis(REDIS_URL);
-		const keys = await redis.keys(`${namespace}*`);
-		if (keys.length) await redis.del(...keys);
-		redis.disconnect();
-		// The run's queues and exchanges all carry the namespace.
-		const connection = await amqp.connect(AMQP_URL);
-		const channel = await connection.createChannel();
-		const list = (what: string) =>
-			execFileSync("rabbitmqctl", [what, "-q", "--no-table-headers", "name"], { encoding: "utf8" }).split("\n").filter((n) => n.includes(namespace));
-		for (const q of list("list_queues")) await channel.deleteQueue(q);
-		for (const e of list("list_exchanges")) await channel.deleteExchange(e);
-		await connection.close();
+		await removeNamespace(namespace);
 	}, 60_000);
 
 	it("should let a node without services, secret or database join as the REPL", () => {

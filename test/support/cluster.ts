@@ -1,0 +1,46 @@
+/**
+ * Cluster-mode test nodes on this machine's Redis and RabbitMQ, each run in a namespace of its own (Moleculer
+ * namespace, Redis key prefix, RabbitMQ exchange/queue prefix), so test files running at once never meet.
+ */
+import { execFileSync } from "node:child_process";
+import amqp from "amqplib";
+import { Redis } from "ioredis";
+import type { ServiceBroker } from "moleculer";
+import { createBroker } from "../../src/broker.js";
+import { testConfig, uniqueName } from "./config.js";
+
+export const REDIS_URL = "redis://127.0.0.1:6379";
+export const AMQP_URL = "amqp://guest:guest@127.0.0.1:5672";
+
+/** A namespace usable in queue names and Redis keys. */
+export function clusterNamespace(prefix: string): string {
+	return uniqueName(prefix).replace(/_/g, "-");
+}
+
+/** The environment of a cluster-mode node in `namespace`. */
+export function clusterEnv(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
+	return { CAMEO_MODE: "cluster", TRANSPORTER: REDIS_URL, REDIS_URL, AMQP_URL, NAMESPACE: namespace, GRPC_HOST: "127.0.0.1", ...extra };
+}
+
+/** A broker running `services` (comma-separated) in `namespace`; not started. */
+export function clusterNode(namespace: string, services: string, extra: Record<string, string> = {}): ServiceBroker {
+	const nodeId = `${services.replace(/,/g, "+")}-${uniqueName("n")}`;
+	return createBroker(testConfig(clusterEnv(namespace, { SERVICES: services, NODE_ID: nodeId, ...extra })), { logger: false });
+}
+
+/** Deletes everything the namespace left in Redis and RabbitMQ. */
+export async function removeNamespace(namespace: string): Promise<void> {
+	const redis = new Redis(REDIS_URL);
+	const keys = await redis.keys(`${namespace}*`);
+	if (keys.length) await redis.del(...keys);
+	redis.disconnect();
+	const connection = await amqp.connect(AMQP_URL);
+	const channel = await connection.createChannel();
+	const list = (what: string) =>
+		execFileSync("rabbitmqctl", [what, "-q", "--no-table-headers", "name"], { encoding: "utf8" })
+			.split("\n")
+			.filter((name) => name.includes(namespace));
+	for (const queue of list("list_queues")) await channel.deleteQueue(queue);
+	for (const exchange of list("list_exchanges")) await channel.deleteExchange(exchange);
+	await connection.close();
+}
