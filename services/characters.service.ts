@@ -58,6 +58,10 @@ const FIELDS = {
 	...Object.fromEntries(
 		Object.entries(LIST_LIMITS).map(([field, limit]) => [field, { type: "array", max: limit.items, items: { type: "string", max: limit.chars } }]),
 	),
+	// null puts a setting back to the configured default.
+	llm_model: { type: "string", trim: true, min: 1, max: 100, pattern: "^[A-Za-z0-9._:/-]+$", nullable: true },
+	temperature: { type: "number", min: 0, max: 2, nullable: true },
+	max_output_tokens: { type: "number", integer: true, min: 1, max: 65_536, nullable: true },
 };
 const OPTIONAL_FIELDS = Object.fromEntries(Object.entries(FIELDS).map(([field, rule]) => [field, { ...rule, optional: true }]));
 // Results that depend on who asks are cached per caller; a role change gets fresh entries.

@@ -47,7 +47,7 @@ export interface SocketInfo {
 
 interface OpenedChat {
 	user: AuthUser;
-	character: { id: string; name: string; greeting: string };
+	character: { id: string; name: string; greeting: string; alternate_greetings?: string[] };
 	session: SessionRow;
 	resumed: boolean;
 }
@@ -150,14 +150,15 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				);
 				if (!h.sessionId) {
 					const session = await this.store.createSession(user.username, character.id);
-					if (character.greeting) {
+					const greeting = pickGreeting(character, h.greeting);
+					if (greeting) {
 						await this.store.insertAiMessage({
 							id: randomUUID(),
 							reply_to: null,
 							session_id: session.id,
 							username: user.username,
 							character_id: character.id,
-							content: character.greeting,
+							content: greeting,
 							model: "greeting",
 						});
 					}
@@ -323,4 +324,10 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			await this.runtime?.close();
 		},
 	};
+}
+
+/** The greeting a new session opens with: the card's first message, or the alternate one the client asked for. */
+function pickGreeting(character: OpenedChat["character"], index = 0): string {
+	const greetings = [character.greeting, ...(character.alternate_greetings ?? [])];
+	return greetings[index] || greetings.find(Boolean) || "";
 }

@@ -7,6 +7,8 @@ export interface ChatHandshake {
 	token: string;
 	sessionId?: string;
 	after?: string;
+	/** Which greeting opens a new session: 0 the card's first message, n its n-th alternate greeting. */
+	greeting?: number;
 }
 
 export interface HandshakeRefusal {
@@ -44,8 +46,11 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 	const after = parsed.searchParams.get("after") || undefined;
 	if (after && !UUID.test(after)) return refuse(400, "VALIDATION_ERROR", "after must be a message id (UUID)");
 	if (after && !sessionId) return refuse(400, "VALIDATION_ERROR", "after needs session_id");
+	const greetingParam = parsed.searchParams.get("greeting");
+	if (greetingParam !== null && !/^\d{1,3}$/.test(greetingParam)) return refuse(400, "VALIDATION_ERROR", "greeting must be a number (0 = first message)");
+	const greeting = greetingParam === null ? undefined : Number(greetingParam);
 
-	return { ok: true, value: { characterId, token, sessionId, after } };
+	return { ok: true, value: { characterId, token, sessionId, after, greeting } };
 }
 
 function refuse(status: HandshakeRefusal["status"], code: string, detail: string): HandshakeParse {

@@ -251,4 +251,16 @@ describe("characters service", () => {
 			expect(await broker.call("characters.resolve", { id: UNKNOWN_ID })).toBeNull();
 		});
 	});
+
+	describe("model settings", () => {
+		it("should keep a character's own model, temperature and output limit, and clear them with null", async () => {
+			const c = await create(owner, { llm_model: "gemini-2.5-pro", temperature: 0.3, max_output_tokens: 300 });
+			expect(c).toMatchObject({ llm_model: "gemini-2.5-pro", temperature: 0.3, max_output_tokens: 300 });
+			const cleared = await broker.call("characters.update", { id: c.id, llm_model: null, temperature: null }, as(owner));
+			expect(cleared).toMatchObject({ llm_model: null, temperature: null, max_output_tokens: 300 });
+			for (const bad of [{ temperature: 3 }, { max_output_tokens: 0 }, { llm_model: "rm -rf /" }]) {
+				await expect(broker.call("characters.update", { id: c.id, ...bad }, as(owner))).rejects.toMatchObject({ code: 422 });
+			}
+		});
+	});
 });

@@ -9,6 +9,7 @@ import { createBroker } from "../../src/broker.js";
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 import type { ChatModel } from "../../src/adapters/llm.js";
+import type { DbThis } from "../../mixins/db.mixin.js";
 
 /** A model that says `words` words, one every `delayMs`, and honours abort like a real provider. */
 function slowModel(words: number, delayMs: number): ChatModel {
@@ -84,6 +85,21 @@ describe("chat over WebSocket, embedded", () => {
 		);
 		expect(page.messages.map((m) => m.id)).toEqual([greeting.id, echo.id, reply.id]);
 		await socket.close();
+	});
+
+	it("should open a new session with the alternate greeting asked for", async () => {
+		const sequelize = (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize;
+		await sequelize.query(`UPDATE ai_characters SET alternate_greetings = $2 WHERE id = $1`, {
+			bind: [characterId, JSON.stringify(["Oh! A second way to say hello.", "A third, rarer hello."])],
+		});
+		await broker.cacher?.clean("characters.**");
+		const { token } = await login();
+		const second = await ChatSocket.open(chatUrl(token, "&greeting=2"));
+		expect(await second.next((f) => f.type === "ai")).toMatchObject({ content: "A third, rarer hello.", reply_to: null });
+		const fallback = await ChatSocket.open(chatUrl(token, "&greeting=9"));
+		expect(await fallback.next((f) => f.type === "ai")).toMatchObject({ content: expect.stringContaining("Well met") });
+		await expect(ChatSocket.open(chatUrl(token, "&greeting=-1"))).rejects.toMatchObject({ status: 400 });
+		await Promise.all([second.close(), fallback.close()]);
 	});
 
 	it("should be reachable on the gateway's port too", async () => {
