@@ -41,6 +41,7 @@ export interface AiConsumerThis extends Service, DbThis {
 	publish(message: AiMsgPayload): Promise<void>;
 }
 
+const SUMMARY_BATCH_TURNS = 4;
 const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
 const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
 
@@ -207,7 +208,8 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							)
 						: [];
 				const turns = [...unseen, ...dropped.filter((e) => e.seq && BigInt(e.seq) > upto)];
-				if (turns.length === 0) return;
+				// Folded a few turns at a time: a summary write (and with a model, a summary call) per message is waste.
+				if (turns.length < SUMMARY_BATCH_TURNS) return;
 				const max = config.chat.summaryTokens;
 				let summary = foldSummary(session.summary, turns, names, max);
 				if (this.model.name !== "offline") {

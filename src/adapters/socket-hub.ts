@@ -145,7 +145,12 @@ function keyOf(frame: ServerFrame): FrameKey {
 	return { id: "id" in frame ? frame.id : undefined, delta: frame.type === "ai.delta" };
 }
 
+// Our frames are serialized with `type` first and `id` right after it (or after `role`): read those without parsing.
+const LEADING_KEYS = /^\{"type":"([^"]+)",(?:"role":"[^"]*",)?"id":"([^"]+)"/;
+
 function frameKey(text: string): FrameKey {
+	const lead = LEADING_KEYS.exec(text);
+	if (lead) return { id: lead[2], delta: lead[1] === "ai.delta" };
 	try {
 		const { id, type } = JSON.parse(text) as { id?: unknown; type?: unknown };
 		return { id: typeof id === "string" ? id : undefined, delta: type === "ai.delta" };

@@ -69,7 +69,8 @@ export function assemblePrompt(character: PromptCharacter, history: HistoryEntry
 
 	const post = fill(character.post_history_instructions);
 	const budget = opts.budgetTokens ?? Number.POSITIVE_INFINITY;
-	let used = cost(lines.join("\n")) + (post ? cost(post) : 0);
+	// Line by line: the summary changes from one message to the next, the rest of the system message does not.
+	let used = lines.reduce((sum, line) => sum + countTokens(line) + 1, MESSAGE_OVERHEAD_TOKENS) + (post ? cost(post) : 0);
 
 	// Newest first; the message being answered is always kept, whatever its size.
 	let keptFrom = history.length;
@@ -142,8 +143,12 @@ export function foldSummary(previous: string | null, turns: HistoryEntry[], name
 	const lines = (previous?.trim() ? previous.trim().split("\n") : []).concat(
 		turns.map((t) => `${t.role === "user" ? names.user : names.char}: ${clip(oneLine(t.content), 200)}`),
 	);
-	while (lines.length > 1 && countTokens(lines.join("\n")) > maxTokens) lines.shift();
-	return lines.join("\n");
+	// Each line counted once (+1 for its newline), then the oldest dropped until the rest fits.
+	const costs = lines.map((line) => countTokens(line) + 1);
+	let total = costs.reduce((a, b) => a + b, 0);
+	let first = 0;
+	while (first < lines.length - 1 && total > maxTokens) total -= costs[first++];
+	return lines.slice(first).join("\n");
 }
 
 /** A prompt asking a language model to fold `turns` into the running summary. */
