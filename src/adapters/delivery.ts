@@ -75,10 +75,18 @@ export class GrpcDelivery implements Delivery {
 
 	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
 		const addresses = await this.routes.lookup(sessionId);
+		// Deltas produced in the same turn of the event loop travel in one message (a fast model yields many at once).
+		let pending: string[] = [];
+		const flush = () => {
+			const items = [{ session_id: sessionId, frames: pending }];
+			pending = [];
+			for (const address of addresses) this.clients.streamDeltas(address, items);
+		};
 		return {
 			push: (frame) => {
-				const items = [{ session_id: sessionId, frames: [JSON.stringify(frame)] }];
-				for (const address of addresses) this.clients.streamDeltas(address, items);
+				if (addresses.length === 0) return;
+				if (pending.length === 0) setImmediate(flush);
+				pending.push(JSON.stringify(frame));
 			},
 		};
 	}
