@@ -8,6 +8,8 @@ import channels from "@moleculer/channels";
 import type { Config } from "./src/config.js";
 import { ResilientAmqpAdapter } from "./src/adapters/amqp-channel-adapter.js";
 import { HealthPortPrometheusReporter } from "./src/adapters/health-server.js";
+import { RedactingConsoleLogger } from "./src/adapters/logger.js";
+import { configuredSecrets } from "./src/domain/log-redaction.js";
 import { operatorCommands } from "./src/repl/operator-commands.js";
 
 const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"];
@@ -49,19 +51,16 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		transporter: config.transporter ?? null,
 		// Character reads are cached; in a cluster the cache is shared so a write clears it everywhere.
 		cacher: config.mode === "cluster" && config.redisUrl ? { type: "Redis", options: { redis: config.redisUrl, prefix: `${config.namespace}-cache` } } : "Memory",
-		logger: {
-			type: "Console",
-			options: {
-				level: config.logLevel,
-				formatter: config.logFormat === "json" ? "json" : "short",
-				colors: config.logFormat === "pretty",
-				moduleColors: false,
-			},
-		},
+		// JSON lines (cluster) or pretty (embedded), with secrets masked at every level (src/adapters/logger.ts).
+		logger: new RedactingConsoleLogger({ level: config.logLevel, format: config.logFormat, secrets: configuredSecrets(config) }),
 		// Max ms to wait for an action's reply.
 		requestTimeout: 10_000,
 		// How often a service waiting for its dependencies looks again (default 1 s, a second of every start).
 		dependencyInterval: 100,
+		// Bulkheads are off for actions; the in-process channel adapter turns them on for its events, and their default
+		// queue of 100 made embedded mode drop messages under load (QueueIsFullError, found by the benchmark).
+		// Unbounded here: every queued message is already stored, and per-user limits bound how many arrive.
+		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 0 },
 		retryPolicy: { enabled: true, retries: 3, delay: 100, maxDelay: 1000, factor: 2, check: (err) => Boolean((err as { retryable?: boolean }).retryable) },
 		// A node that stops answering is taken out of the balancer until it recovers.
 		circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000 },

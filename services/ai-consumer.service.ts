@@ -9,11 +9,13 @@ import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
 import type { HistoryEntry } from "../src/adapters/history-cache.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
+import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
 import { createChatModel, LlmUnavailableError, usageOf, type ChatMessage, type ChatModel, type ModelOverrides } from "../src/adapters/llm.js";
 import type { CharacterView } from "../src/domain/characters.js";
 import {
 	Chan,
 	ChatEvent,
+	ConsumerGroup,
 	replyId,
 	type AiDeltaFrame,
 	type AiMsgPayload,
@@ -28,6 +30,7 @@ export interface AiConsumerThis extends Service, DbThis {
 	store: ChatStore;
 	runtime: ChatRuntime;
 	model: ChatModel;
+	metrics: ChatMetrics;
 	/** Generations in flight per session, so a stop request can abort them. */
 	inflight: Map<string, Set<AbortController>>;
 	history(payload: UserMsgPayload): Promise<HistoryEntry[]>;
@@ -36,6 +39,8 @@ export interface AiConsumerThis extends Service, DbThis {
 		sessionId: string,
 		prompt: ChatMessage[],
 		overrides: ModelOverrides,
+		/** `performance.now()` when the user message was picked up, for the time to first delta. */
+		pickedUpAt: number,
 		toDelta: (delta: string) => AiDeltaFrame,
 	): Promise<{ content: string; stopped: boolean; model: string; usage: Usage }>;
 	publish(message: AiMsgPayload): Promise<void>;
@@ -82,7 +87,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		/** One reply per user message; a bounded number at once per process. */
 		channels: {
 			[Chan.UserMsg]: {
-				group: "ai-consumer",
+				group: ConsumerGroup.AiConsumer,
 				maxInFlight: config.chat.maxInFlight,
 				maxRetries: config.chat.maxRetries,
 				deadLettering: { enabled: config.mode === "cluster", queueName: "chat.user.msg.dead" },
@@ -92,6 +97,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						this.logger.error("Dropping a malformed chat.user.msg payload", { fields: Object.keys(payload ?? {}) });
 						return;
 					}
+					const pickedUpAt = performance.now();
 					try {
 						const character = await this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id: payload.character_id });
 						if (!character) {
@@ -110,13 +116,15 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							temperature: character.temperature ?? undefined,
 							maxOutputTokens: character.max_output_tokens ?? undefined,
 						};
-						const { content, stopped, model, usage } = await this.generate(session_id, prompt, overrides, (delta) => ({
+						const { content, stopped, model, usage } = await this.generate(session_id, prompt, overrides, pickedUpAt, (delta) => ({
 							type: "ai.delta",
 							id,
 							reply_to: message_id,
 							variant,
 							delta,
 						}));
+						// Spent even if the publish below fails and the message is answered again.
+						this.metrics.tokens(model, usage);
 						await this.publish({
 							kind: "reply",
 							id,
@@ -130,25 +138,27 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							usage,
 							...(stopped ? { stopped } : {}),
 						});
+						this.logger.debug({ session_id, message_id, variant }, stopped ? "Stopped reply published" : "Reply published");
 						if (session) {
 							await this.foldSummary(session, history, assembled.dropped, { char: character.name, user: username }).catch((err: Error) =>
-								this.logger.warn(`Summary update for session ${session_id} failed: ${err.message}`),
+								this.logger.warn({ session_id }, `Summary update failed: ${err.message}`),
 							);
 						}
 					} catch (err) {
 						// The provider adapter already retried what was worth retrying: report it now and ack.
 						if (err instanceof LlmUnavailableError) {
-							this.logger.warn(`No reply to ${payload.message_id}: ${err.message}`);
+							this.metrics.llmError(err);
+							this.logger.warn({ session_id: payload.session_id, message_id: payload.message_id }, `No reply: ${err.message}`);
 							await this.publish(failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE));
 							return;
 						}
 						const last = isLastAttempt(raw, config.chat.maxRetries);
-						this.logger.warn(`Reply to ${payload.message_id} failed${last ? ", giving up" : ", will retry"}: ${(err as Error).message}`);
+						this.logger.warn({ session_id: payload.session_id, message_id: payload.message_id }, `Reply failed${last ? ", giving up" : ", will retry"}: ${(err as Error).message}`);
 						// The user hears about it once; the message itself goes to the dead-letter queue (cluster).
 						if (last) {
 							await this.publish(failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE)).catch((publishErr: Error) =>
 								// The outbox sweep reports it later; the original error is the one worth rethrowing.
-								this.logger.error(`Could not report the failed reply to ${payload.message_id}: ${publishErr.message}`),
+								this.logger.error({ session_id: payload.session_id, message_id: payload.message_id }, `Could not report the failed reply: ${publishErr.message}`),
 							);
 						}
 						throw err;
@@ -171,7 +181,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			 * Streams the model, pushing each chunk to the session's sockets as a delta (best effort). A stop request
 			 * ends it early: the partial reply is returned, marked stopped.
 			 */
-			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], overrides: ModelOverrides, toDelta: (delta: string) => AiDeltaFrame) {
+			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], overrides: ModelOverrides, pickedUpAt: number, toDelta: (delta: string) => AiDeltaFrame) {
 				const controller = new AbortController();
 				const running = this.inflight.get(sessionId) ?? new Set<AbortController>();
 				this.inflight.set(sessionId, running.add(controller));
@@ -179,8 +189,13 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				let content = "";
 				const stream = this.model.stream(prompt, { signal: controller.signal, overrides });
 				const result = (stopped: boolean) => ({ content, stopped, model: stream.model ?? this.model.name, usage: usageOf(prompt, content, stream.usage) });
+				let first = true;
 				try {
 					for await (const chunk of stream) {
+						if (first) {
+							first = false;
+							this.metrics.firstDelta(stream.model ?? this.model.name, (performance.now() - pickedUpAt) / 1000);
+						}
 						content += chunk;
 						deltas.push(toDelta(chunk));
 					}
@@ -243,6 +258,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			this.inflight = new Map();
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.model = createChatModel(config);
+			this.metrics = chatMetrics(this.broker);
 			this.logger.info(`Answering with the "${this.model.name}" model`);
 		},
 

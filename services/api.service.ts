@@ -1,29 +1,39 @@
 /**
  * The REST gateway (moleculer-web) on :8000: the seed's public surface (/register, /login, /characters, ...) and its
  * internal endpoints (/token, /validate, /api/characters) as aliases. Every error leaves as `{"detail", "code"}`.
+ * GET /openapi.json describes them all, from these aliases and the actions' params.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
-import { RateLimited, Unauthorized, UnsupportedMediaType, withCardErrors } from "../src/errors.js";
+import { RateLimited, Unauthorized, UnsupportedMediaType, ValidationFailed, withCardErrors } from "../src/errors.js";
 import { checkCardSize } from "../src/domain/character-card.js";
 import { toHttpError } from "../src/domain/http-errors.js";
+import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
+import { answerClientError } from "../src/adapters/ws-upgrade.js";
 import type { AuthUser } from "./auth.service.js";
 
 interface GatewayRequest extends IncomingMessage {
 	$params: Record<string, unknown>;
 	$alias?: { action?: string };
 	body?: unknown;
+	$ctx?: Context;
+	$route?: { logging?: boolean };
+	$startTime?: [number, number];
+	originalUrl?: string;
 }
 
 interface ApiThis extends Service {
 	authLimiter: RateLimiter;
 	redis?: Redis;
+	/** Built at the first GET /openapi.json, dropped when services change. */
+	openapiDocument?: OpenApiDocument;
 	clientIp(req: IncomingMessage): string;
+	logResponse(req: GatewayRequest, res: ServerResponse): void;
 }
 
 const CHARACTER_ALIASES = {
@@ -54,8 +64,11 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 		settings: {
 			port: config.apiPort,
 			ip: config.apiHost,
-			logRequest: "debug",
-			logResponse: "debug",
+			// moleculer-web's own request lines carry no request id, and its params line would log request bodies
+			// (passwords, cards): logRequest/logResponse below replace them.
+			logRequest: null,
+			logResponse: null,
+			logRequestParams: null,
 			// The web client at `/` (index.html). It routes by hash, so any other path that no alias serves is a JSON 404.
 			assets: {
 				folder: WEB_ROOT,
@@ -71,7 +84,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					path: "/",
 					mappingPolicy: "restrict",
 					bodyParsers: false,
-					aliases: { "GET /health": "api.health" },
+					aliases: { "GET /health": "api.health", "GET /openapi.json": "api.openapi" },
 				},
 				{
 					name: "auth",
@@ -88,6 +101,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					async onBeforeCall(this: ApiThis, _ctx: Context, _route: unknown, req: GatewayRequest) {
 						const { allowed, retryAfterSeconds } = await this.authLimiter.hit(this.clientIp(req));
 						if (!allowed) throw RateLimited(retryAfterSeconds);
+						refuseHostileParams(req.$params);
 						// The OAuth2 form also carries grant_type/scope/client_id: pass on only what login takes.
 						if (req.$alias?.action === "auth.login") {
 							const { username, password } = req.$params;
@@ -105,6 +119,9 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					mappingPolicy: "restrict",
 					authentication: true,
 					bodyParsers: JSON_BODY,
+					onBeforeCall(this: ApiThis, _ctx: Context, _route: unknown, req: GatewayRequest) {
+						refuseHostileParams(req.$params);
+					},
 					aliases: {
 						"GET /me": "auth.me",
 						...CHARACTER_ALIASES,
@@ -124,17 +141,19 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					aliases: { "POST /characters/import": [cardUploadParams, "characters.importCard"] },
 				},
 			],
-			onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
+			onError(this: ApiThis, req: GatewayRequest, res: ServerResponse, err: unknown) {
 				const { status, body, headers } = toHttpError(err);
-				if (status >= 500) this.logger.error(`${req.method} ${req.url} failed:`, err);
+				if (status >= 500) this.logger.error({ requestID: req.$ctx?.requestID }, `${req.method} ${req.url} failed:`, err);
 				res.writeHead(status, { ...headers, "Content-Type": "application/json; charset=utf-8" });
 				res.end(JSON.stringify(body));
+				this.logResponse(req, res);
 			},
 		},
 
 		actions: {
 			/** Liveness of the gateway plus whether the services behind it are reachable. */
 			health: {
+				description: "Whether the gateway and the services behind it are up",
 				params: {},
 				handler(this: ApiThis, ctx: Context<unknown, { $statusCode?: number }>) {
 					const required = ["auth", "characters"];
@@ -149,6 +168,36 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						...(missing.length > 0 ? { missing_services: missing } : {}),
 					};
 				},
+			},
+
+			/**
+			 * The aliases above with their actions' params, as OpenAPI 3.1. The registry holds every node's action
+			 * schemas, so this works on a gateway that runs none of them.
+			 */
+			openapi: {
+				description: "This API as an OpenAPI 3.1 document (browsable at /api-docs.html)",
+				params: {},
+				handler(this: ApiThis): OpenApiDocument {
+					this.openapiDocument ??= buildOpenApi(
+						gatewayRoutes(this.settings.routes, this.broker.registry.getActionList({ skipInternal: true }), {
+							// The auth route's onBeforeCall applies authLimiter.
+							rateLimitedRoutes: ["auth"],
+							bodies: new Map([[cardUploadParams, CARD_UPLOAD_BODY]]),
+						}),
+						{
+							info: { title: "cameo REST API", version: "1", description: "Chat with AI characters: accounts, characters, chat history. Errors are `{detail, code}`." },
+							docsUrl: "/api-docs.html",
+						},
+					);
+					return this.openapiDocument;
+				},
+			},
+		},
+
+		events: {
+			/** A service joined, left or changed: the params behind /openapi.json may have too. */
+			"$services.changed"(this: ApiThis) {
+				this.openapiDocument = undefined;
 			},
 		},
 
@@ -166,9 +215,27 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
 				return first || req.socket.remoteAddress || "unknown";
 			},
+
+			/**
+			 * moleculer-web's request and response lines (overridden), with the request id: the client's X-Request-ID,
+			 * or the one the gateway made and sent back in that header.
+			 */
+			logRequest(this: ApiThis, req: GatewayRequest) {
+				if (req.$route && !req.$route.logging) return;
+				this.logger.debug({ requestID: req.$ctx?.requestID }, `=> ${req.method} ${req.originalUrl ?? req.url}`);
+			},
+
+			logResponse(this: ApiThis, req: GatewayRequest, res: ServerResponse) {
+				if (req.$route && !req.$route.logging) return;
+				const [s, ns] = req.$startTime ? process.hrtime(req.$startTime) : [0, 0];
+				const ms = Math.round(s * 1e4 + ns / 1e5) / 10;
+				this.logger.debug({ requestID: req.$ctx?.requestID, status: res.statusCode, ms }, `<= ${res.statusCode} ${req.method} ${req.originalUrl ?? req.url}`);
+			},
 		},
 
 		created(this: ApiThis) {
+			// moleculer-web made the server in its own `created`, which runs first. Malformed requests get JSON too.
+			(this as unknown as { server?: Server }).server?.on("clientError", answerClientError);
 			if (config.mode === "cluster" && config.redisUrl) {
 				// rate-limiter-flexible wants no offline queue: a Redis outage falls back to its in-memory limiter.
 				this.redis = new Redis(config.redisUrl, { enableOfflineQueue: false, lazyConnect: false });
@@ -188,6 +255,12 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 	};
 }
 
+/** What cardUploadParams reads, for /openapi.json (the params it makes are not the body). */
+const CARD_UPLOAD_BODY: Record<string, JsonSchema> = {
+	"application/json": { type: "object", description: "A Character Card V1, V2 or V3" },
+	"image/png": { type: "string", format: "binary", description: "A card PNG; its image becomes the avatar" },
+};
+
 /**
  * The import body as `characters.importCard` params: a JSON card as `card`, a PNG as base64 `png`. An alias
  * middleware rather than onBeforeCall because it runs after authentication: anonymous callers get 401, not 415.
@@ -204,6 +277,29 @@ function cardUploadParams(req: GatewayRequest, _res: ServerResponse, next: () =>
 		throw UnsupportedMediaType("Send a character card as application/json, or a card PNG as image/png");
 	}
 	next();
+}
+
+/** Deepest nesting of objects and arrays in a request's params (a character card needs 20, checked on its own). */
+const MAX_PARAMS_DEPTH = 32;
+
+/**
+ * Refuses (422) params nested deeper than MAX_PARAMS_DEPTH, which the validator's error messages and the transporter's
+ * serializer would overflow the stack on (a 500), and text with a NUL character, which PostgreSQL cannot store (the
+ * driver would silently keep the two characters "\0"). Iterative, so no value can overflow this check itself.
+ */
+function refuseHostileParams(params: unknown): void {
+	const pending: [unknown, string, number][] = [[params, "", 0]];
+	while (pending.length > 0) {
+		const [value, field, depth] = pending.pop() as [unknown, string, number];
+		if (typeof value === "string" && value.includes("\u0000")) {
+			throw ValidationFailed("Text may not contain NUL characters", [{ type: "string", field, message: `The '${field}' field may not contain NUL characters` }]);
+		}
+		if (typeof value !== "object" || value === null) continue;
+		if (depth >= MAX_PARAMS_DEPTH) {
+			throw ValidationFailed(`The request is nested more than ${MAX_PARAMS_DEPTH} levels deep`, [{ type: "object", field, message: `The '${field}' field is nested too deeply` }]);
+		}
+		for (const [key, child] of Object.entries(value)) pending.push([child, field ? `${field}.${key}` : key, depth + 1]);
+	}
 }
 
 function bearerToken(req: IncomingMessage): string | undefined {

@@ -14,7 +14,8 @@ import type { UserRole } from "../models/user.model.js";
 import { containsPattern } from "../src/domain/characters.js";
 import { dummyVerify, hashPassword, verifyPassword } from "../src/domain/passwords.js";
 import { InvalidTokenError, isUuid, signAccessToken, verifyAccessToken } from "../src/domain/tokens.js";
-import { InvalidCredentials, Unauthorized, UserDisabled, UserExists, UserNotFound } from "../src/errors.js";
+import { InvalidCredentials, RateLimited, Unauthorized, UserDisabled, UserExists, UserNotFound } from "../src/errors.js";
+import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
 
 export interface RegisterParams {
 	username: string;
@@ -68,6 +69,8 @@ export default function authService(config: Config): ServiceSchema {
 	// Checked here, not at first login: a node that cannot sign or verify tokens must not start at all.
 	const secret = config.jwtSecret;
 	if (!secret) throw new Error("auth service: no JWT secret (set JWT_SECRET, at least 32 characters)");
+	// Made in `started` (it may hold the shared Redis connection), released in `stopped`.
+	let loginThrottle: LoginThrottle;
 
 	return {
 		name: "auth",
@@ -81,9 +84,11 @@ export default function authService(config: Config): ServiceSchema {
 		actions: {
 			/** Creates an account. 201 `{ id, username, name }`; 409 USER_EXISTS. */
 			register: {
+				description: "Create an account",
 				params: {
 					$$strict: "remove",
-					username: { type: "string", min: 3, max: 32, pattern: /^[A-Za-z0-9_.-]+$/ },
+					// A string, not a RegExp: it reaches other nodes' registries (and /openapi.json) as JSON.
+					username: { type: "string", min: 3, max: 32, pattern: "^[A-Za-z0-9_.-]+$" },
 					name: { type: "string", trim: true, min: 1, max: 100 },
 					password: { type: "string", min: 8, max: 256 },
 				},
@@ -109,9 +114,11 @@ export default function authService(config: Config): ServiceSchema {
 			/**
 			 * `{ access_token, token_type: "bearer" }`. Unknown user or wrong password: 401 INVALID_CREDENTIALS, in the
 			 * same time. A disabled account gets 403 USER_DISABLED, but only after the right password, so it tells an
-			 * attacker nothing.
+			 * attacker nothing. After AUTH_LOGIN_FAILURES_PER_USER failures for a username (from any IP), 429 RATE_LIMITED
+			 * until the window ends, whether or not the user exists and even with the right password.
 			 */
 			login: {
+				description: "Log in: a Bearer access token (401 INVALID_CREDENTIALS for a wrong password)",
 				params: {
 					$$strict: "remove",
 					username: { type: "string", min: 1, max: 64 },
@@ -119,9 +126,12 @@ export default function authService(config: Config): ServiceSchema {
 				},
 				async handler(this: AuthThis, ctx: Context<LoginParams>) {
 					const { username, password } = ctx.params;
+					const { allowed, retryAfterSeconds } = await loginThrottle.attempt(username);
+					if (!allowed) throw RateLimited(retryAfterSeconds);
 					const user = await this.db.models.User.findOne({ where: { username } });
 					const ok = user ? await verifyPassword(password, user.hashed_password) : await dummyVerify(password);
 					if (!user || !ok) throw InvalidCredentials();
+					await loginThrottle.succeeded(username);
 					if (user.is_disabled) throw UserDisabled();
 					const access_token = signAccessToken({ userId: user.id, username: user.username }, secret, config.jwtTtlSeconds);
 					return { access_token, token_type: "bearer" };
@@ -133,6 +143,7 @@ export default function authService(config: Config): ServiceSchema {
 			 * Any failure is 401 UNAUTHORIZED, "Token expired" or "Invalid token".
 			 */
 			validate: {
+				description: "The user a token belongs to (the token in the body or as a Bearer header)",
 				// Length is checked in the handler so an oversized token is a 401 like any other bad token, not a 422.
 				params: { token: "string" },
 				async handler(this: AuthThis, ctx: Context<ValidateParams>) {
@@ -154,6 +165,7 @@ export default function authService(config: Config): ServiceSchema {
 
 			/** The caller's profile, `{ id, username, name, role, created_at }`; needs `ctx.meta.user` from the gateway. */
 			me: {
+				description: "The current user",
 				params: {},
 				async handler(this: AuthThis, ctx: Context<unknown, AuthMeta>) {
 					const id = ctx.meta.user?.id;
@@ -217,6 +229,14 @@ export default function authService(config: Config): ServiceSchema {
 				await user.update(changes);
 				return this.toUserView(user);
 			},
+		},
+
+		started() {
+			loginThrottle = createLoginThrottle(config);
+		},
+
+		async stopped() {
+			await loginThrottle?.close();
 		},
 	};
 }

@@ -75,6 +75,17 @@ function requireUser(meta: CharactersMeta): Caller {
 	return meta.user;
 }
 
+// The validator lets null through for every optional field; only the model settings take it.
+const NOT_NULL_FIELDS = Object.entries(FIELDS).filter(([, rule]) => !(rule as { nullable?: boolean }).nullable).map(([field]) => field);
+
+/** A null for any other field would reach a NOT NULL column (a 500): refuse it like a wrong type. */
+function refuseNulls(params: object): void {
+	const fields = NOT_NULL_FIELDS.filter((field) => (params as Record<string, unknown>)[field] === null);
+	if (fields.length > 0) {
+		throw ValidationFailed(`${fields.join(", ")} may not be null`, fields.map((field) => ({ type: "required", field, message: `The '${field}' field may not be null` })));
+	}
+}
+
 export default function charactersService(config: Config): ServiceSchema {
 	return {
 		name: "characters",
@@ -85,6 +96,7 @@ export default function charactersService(config: Config): ServiceSchema {
 		actions: {
 			/** Public+active characters, the caller's own, or everything for an admin; by name. */
 			list: {
+				description: "Public characters plus your own, by name; `q` searches names",
 				params: {
 					q: { type: "string", optional: true, trim: true, max: 100 },
 					limit: { type: "number", integer: true, min: 1, max: 100, default: 50, convert: true },
@@ -114,6 +126,7 @@ export default function charactersService(config: Config): ServiceSchema {
 
 			/** One character the caller may see; otherwise 404, so private ones stay secret. */
 			get: {
+				description: "One character",
 				params: { id: "uuid" },
 				cache: { keys: ["id", ...CALLER_KEYS], ttl: CACHE_TTL_SECONDS },
 				async handler(this: CharactersThis, ctx: Context<IdParams, CharactersMeta>): Promise<CharacterView> {
@@ -123,6 +136,7 @@ export default function charactersService(config: Config): ServiceSchema {
 
 			/** A new character owned by the caller; the slug comes from the name unless given. */
 			create: {
+				description: "Create a character owned by you",
 				params: {
 					...OPTIONAL_FIELDS,
 					name: FIELDS.name,
@@ -132,6 +146,7 @@ export default function charactersService(config: Config): ServiceSchema {
 				},
 				async handler(this: CharactersThis, ctx: Context<CreateParams, CharactersMeta>): Promise<CharacterView> {
 					const user = requireUser(ctx.meta);
+					refuseNulls(ctx.params);
 					const { slug, ...fields } = pickChanges(ctx.params);
 					const row = await this.insert({ ...fields, name: ctx.params.name, system_prompt: ctx.params.system_prompt, created_by: user.id }, slug);
 					await this.clearCache();
@@ -143,9 +158,11 @@ export default function charactersService(config: Config): ServiceSchema {
 
 			/** Changes the given fields; the creator or an admin only. The slug stays unless given. */
 			update: {
+				description: "Change a character (its creator or an admin only)",
 				params: { id: "uuid", ...OPTIONAL_FIELDS },
 				async handler(this: CharactersThis, ctx: Context<UpdateParams, CharactersMeta>): Promise<CharacterView> {
 					const user = requireUser(ctx.meta);
+					refuseNulls(ctx.params);
 					const changes = pickChanges(ctx.params);
 					if (Object.keys(changes).length === 0) {
 						throw ValidationFailed("Give at least one field to change", [
@@ -166,6 +183,7 @@ export default function charactersService(config: Config): ServiceSchema {
 
 			/** A new character owned by the caller from a V1/V2/V3 card (JSON, or PNG whose image becomes the avatar). */
 			importCard: {
+				description: "Import a Character Card (JSON, or PNG whose image becomes the avatar)",
 				params: { card: { type: "any", optional: true }, png: { type: "string", optional: true } },
 				async handler(this: CharactersThis, ctx: Context<ImportCardParams, CharactersMeta>): Promise<CharacterView> {
 					const user = requireUser(ctx.meta);
@@ -183,6 +201,7 @@ export default function charactersService(config: Config): ServiceSchema {
 
 			/** A character the caller may see as a V3 card: JSON, or a PNG carrying V2 (`chara`) and V3 (`ccv3`). */
 			exportCard: {
+				description: "Export a character as a V3 card, JSON or PNG",
 				params: { id: "uuid", format: { type: "enum", values: ["json", "png"] } },
 				async handler(this: CharactersThis, ctx: Context<ExportCardParams, CharactersMeta>): Promise<CardV3 | Buffer> {
 					const { id, format } = ctx.params;
@@ -197,6 +216,7 @@ export default function charactersService(config: Config): ServiceSchema {
 
 			/** Deletes a character (and, by foreign key, its sessions and messages); the creator or an admin only. */
 			remove: {
+				description: "Delete a character (its creator or an admin only)",
 				params: { id: "uuid" },
 				async handler(this: CharactersThis, ctx: Context<IdParams, CharactersMeta>): Promise<null> {
 					const row = await this.findEditable(ctx.params.id, requireUser(ctx.meta));

@@ -15,9 +15,11 @@ import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
 import { createChatRuntime, ROUTE_TTL_SECONDS, type ChatRuntime } from "../src/adapters/chat-runtime.js";
 import { startDeliveryServer, type DeliveryServer, type SessionFrames } from "../src/adapters/grpc-delivery.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
+import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
+import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
 import { chatModelName } from "../src/adapters/llm.js";
 import { ChatClient, SocketHub } from "../src/adapters/socket-hub.js";
-import { refusal, refuseUpgrade, toRefusal } from "../src/adapters/ws-upgrade.js";
+import { answerClientError, refusal, refuseUpgrade, toRefusal } from "../src/adapters/ws-upgrade.js";
 import { isChatPath, parseChatHandshake, type ChatHandshake } from "../src/domain/chat-handshake.js";
 import {
 	Chan,
@@ -26,6 +28,7 @@ import {
 	messageFrame,
 	parseClientFrame,
 	type ConnectionFrame,
+	type ErrorFrame,
 	type StopRequestedPayload,
 	type UserMsgPayload,
 } from "../src/domain/chat-wire.js";
@@ -34,6 +37,8 @@ import type { AuthUser } from "./auth.service.js";
 /** Most messages replayed on connect; older history is paged over REST. */
 const REPLAY_LIMIT = 200;
 const CLOSE_RESTARTING = 1012;
+/** Longest wait at stop for frames already received to be stored and published. */
+const IN_FLIGHT_FRAMES_MS = 5000;
 /** Application close codes are 4000-4999 (RFC 6455). */
 const CLOSE_KICKED = 4000;
 
@@ -64,6 +69,8 @@ type ChatWsThis = Service &
 		grpc?: DeliveryServer;
 		address?: string;
 		limiter: RateLimiter;
+		quotas: ChatQuotas;
+		metrics: ChatMetrics;
 		/** Named in the `connection` frame, so nobody mistakes the offline model for an LLM. */
 		modelName: string;
 		timers: NodeJS.Timeout[];
@@ -73,6 +80,7 @@ type ChatWsThis = Service &
 		onFrame(client: ChatClient, data: RawData, isBinary: boolean): Promise<void>;
 		userMessage(client: ChatClient, content: string): Promise<void>;
 		regenerate(client: ChatClient, replyTo: string): Promise<void>;
+		sendError(client: ChatClient, frame: ErrorFrame): void;
 		deliverLocal(items: SessionFrames[]): number;
 	};
 
@@ -135,7 +143,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				}
 				this.wss.handleUpgrade(req, socket, head, (ws) => {
 					this.onConnection(ws, chat, parsed.value).catch((err) => {
-						this.logger.error("Could not open chat:", err);
+						this.logger.error({ session_id: chat.session.id }, "Could not open chat:", err);
 						ws.close(1011, "Internal error");
 					});
 				});
@@ -176,16 +184,19 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				const client = new ChatClient(ws, { userId: chat.user.id, username: chat.user.username, sessionId, characterId: chat.character.id });
 				// Registered before the backlog is read: a reply stored meanwhile is queued live, and the id check drops the overlap.
 				const firstOnNode = this.hub.add(client);
+				this.metrics.openSockets(this.hub.size);
 				// Listeners go on before anything is awaited: `ws` drops frames that arrive while no listener is attached,
 				// and clients may send right after `open`. Their frames wait (client.work) until the replay is done.
 				ws.on("pong", () => (client.alive = true));
 				ws.on("message", (data, isBinary) => {
-					client.work = client.work.then(() => this.onFrame(client, data, isBinary)).catch((err) => this.logger.error("Frame handling failed:", err));
+					client.work = client.work.then(() => this.onFrame(client, data, isBinary)).catch((err) => this.logger.error({ session_id: sessionId }, "Frame handling failed:", err));
 				});
 				ws.on("close", () => {
-					if (this.hub.remove(client) && this.address) this.runtime.routes.remove(sessionId, this.address).catch(() => undefined);
+					const lastOfSession = this.hub.remove(client);
+					this.metrics.openSockets(this.hub.size);
+					if (lastOfSession && this.address) this.runtime.routes.remove(sessionId, this.address).catch(() => undefined);
 				});
-				ws.on("error", (err) => this.logger.debug(`Socket error: ${err.message}`));
+				ws.on("error", (err) => this.logger.debug({ session_id: sessionId }, `Socket error: ${err.message}`));
 
 				client.work = (async () => {
 					if (firstOnNode && this.address) await this.runtime.routes.add(sessionId, this.address);
@@ -212,14 +223,17 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			async onFrame(this: ChatWsThis, client: ChatClient, data: RawData, isBinary: boolean) {
 				const { allowed, retryAfterSeconds } = await this.limiter.hit(client.id);
 				if (!allowed) {
-					return void client.send(errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds }));
+					return this.sendError(client, errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds }));
 				}
 				const parsed = parseClientFrame(data as Buffer, isBinary, config.chat.maxContentChars);
-				if (!parsed.ok) return void client.send(parsed.error);
+				if (!parsed.ok) return this.sendError(client, parsed.error);
 				const frame = parsed.frame;
 				if (frame.type === "stop") {
 					return void this.broker.broadcast(ChatEvent.StopRequested, { session_id: client.identity.sessionId } satisfies StopRequestedPayload);
 				}
+				// Messages and regenerations cost a model call: they count against the user's limits on every node.
+				const refused = await this.quotas.admitMessage(client.identity.username);
+				if (refused) return this.sendError(client, refused);
 				if (frame.type === "regenerate") return this.regenerate(client, frame.reply_to);
 				return this.userMessage(client, frame.content);
 			},
@@ -230,10 +244,11 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				try {
 					row = await this.store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content });
 				} catch (err) {
-					this.logger.error("Could not store a user message:", err);
-					return void client.send(errorFrame("internal_error", "Your message could not be saved; please send it again"));
+					this.logger.error({ session_id: sessionId }, "Could not store a user message:", err);
+					return this.sendError(client, errorFrame("internal_error", "Your message could not be saved; please send it again"));
 				}
-				await this.runtime.history.append(sessionId, { id: row.id, role: "user", content: row.content, seq: row.seq }).catch((err) => this.logger.warn("History append failed:", err));
+				this.metrics.messageIn();
+				await this.runtime.history.append(sessionId, { id: row.id, role: "user", content: row.content, seq: row.seq }).catch((err) => this.logger.warn({ session_id: sessionId, message_id: row.id }, "History append failed:", err));
 				const echo = messageFrame(row);
 				client.send(echo);
 				// Other devices on the same session see it too (this socket drops the duplicate by id).
@@ -241,7 +256,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 
 				const payload: UserMsgPayload = { message_id: row.id, session_id: sessionId, username, character_id: characterId, content: row.content };
 				// If this publish is lost, the dispatcher's outbox sweep publishes it again.
-				await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => this.logger.warn(`Publish failed, outbox will retry: ${err.message}`));
+				await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => this.logger.warn({ session_id: sessionId, message_id: row.id }, `Publish failed, outbox will retry: ${err.message}`));
 			},
 
 			/** Asks for another variant of the reply to the session's last user message. */
@@ -249,22 +264,30 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				const { sessionId, username, characterId } = client.identity;
 				const message = await this.store.getMessage(replyTo);
 				if (!message || message.session_id !== sessionId || message.role !== "user") {
-					return void client.send(errorFrame("cannot_regenerate", "No such message of yours in this chat", { reply_to: replyTo }));
+					return this.sendError(client, errorFrame("cannot_regenerate", "No such message of yours in this chat", { reply_to: replyTo }));
 				}
 				if ((await this.store.lastUserMessageId(sessionId)) !== message.id) {
-					return void client.send(errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }));
+					return this.sendError(client, errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }));
 				}
 				const variant = await this.store.nextVariant(message.id);
 				const payload: UserMsgPayload = { message_id: message.id, session_id: sessionId, username, character_id: characterId, content: message.content, variant };
 				await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => {
-					this.logger.warn(`Publish of a regeneration failed: ${err.message}`);
-					client.send(errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }));
+					this.logger.warn({ session_id: sessionId, message_id: message.id }, `Publish of a regeneration failed: ${err.message}`);
+					this.sendError(client, errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }));
 				});
+			},
+
+			/** The error frames this node decides on go out here, counted by code (the dispatcher counts its own). */
+			sendError(this: ChatWsThis, client: ChatClient, frame: ErrorFrame) {
+				this.metrics.errorFrame(frame.code);
+				client.send(frame);
 			},
 
 			/** gRPC and in-process delivery land here. */
 			deliverLocal(this: ChatWsThis, items: SessionFrames[]): number {
-				return this.hub.deliver(items);
+				const sent = this.hub.deliver(items);
+				this.metrics.delivered(items, sent);
+				return sent;
 			},
 		},
 
@@ -273,11 +296,17 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.store = new ChatStore(this.db.sequelize);
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.hub = new SocketHub();
+			this.metrics = chatMetrics(this.broker);
+			this.metrics.openSockets(this.hub.size);
 			this.modelName = chatModelName(config);
 			this.limiter = createRateLimiter({ keyPrefix: "ws-msg", points: config.chat.messagesPerMinute, durationSeconds: 60 });
+			this.quotas = createChatQuotas(config);
 			this.wss = new WebSocketServer({ noServer: true, maxPayload: config.chat.maxFrameBytes });
 			const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-				if (isChatPath(req.url)) return void this.upgrade(req, socket, head);
+				if (isChatPath(req.url)) {
+					// Whatever goes wrong in a handshake, the client gets an answer and the socket is not left hanging.
+					return void this.upgrade(req, socket, head).catch((err) => refuseUpgrade(socket, toRefusal(err, this.logger)));
+				}
 				refuseUpgrade(socket, { status: 404, code: "NOT_FOUND", detail: "Connect to /ws/{character_id}" });
 			};
 
@@ -287,6 +316,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				res.end(JSON.stringify(healthy ? { status: "ok", sockets: this.hub.size } : { detail: "Not found", code: "NOT_FOUND" }));
 			});
 			this.httpServer.on("upgrade", onUpgrade);
+			this.httpServer.on("clientError", answerClientError);
 			await new Promise<void>((resolve) => this.httpServer.listen(config.wsPort, resolve));
 			this.settings.port = (this.httpServer.address() as { port: number }).port;
 
@@ -311,8 +341,9 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 		async stopped(this: ChatWsThis) {
 			this.state = "closing";
 			this.timers?.forEach(clearInterval);
+			const clients = [...(this.hub?.clients() ?? [])];
 			// Clients reconnect with session_id + after and miss nothing: replies are stored, not held here.
-			for (const client of this.hub?.clients() ?? []) client.socket.close(CLOSE_RESTARTING, "Server restarting; reconnect to resume");
+			for (const client of clients) client.socket.close(CLOSE_RESTARTING, "Server restarting; reconnect to resume");
 			if (this.address) {
 				await Promise.all(this.hub.sessionIds().map((id) => this.runtime.routes.remove(id, this.address!).catch(() => undefined)));
 			}
@@ -321,7 +352,11 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			for (const client of this.hub?.clients() ?? []) client.socket.terminate();
 			this.wss?.close();
 			await new Promise<void>((resolve) => (this.httpServer ? this.httpServer.close(() => resolve()) : resolve()));
+			// Frames already received are stored and published before Redis, PostgreSQL and RabbitMQ close (else only the
+			// outbox would send them, a CHAT_REPLY_TIMEOUT later). Bounded: a stuck query must not hold the stop.
+			await Promise.race([Promise.allSettled(clients.map((c) => c.work)), new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_FRAMES_MS).unref())]);
 			await this.runtime?.close();
+			await this.quotas?.close();
 		},
 	};
 }

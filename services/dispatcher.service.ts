@@ -11,13 +11,18 @@ import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type ChatStats, type MessageRow } from "../src/adapters/chat-store.js";
 import { SessionNotFound } from "../src/errors.js";
-import { Chan, messageFrame, type AiMsgPayload, type ErrorFrame, type UserMsgPayload } from "../src/domain/chat-wire.js";
+import { Chan, ConsumerGroup, messageFrame, type AiMsgPayload, type ErrorFrame, type UserMsgPayload } from "../src/domain/chat-wire.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
+import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
+import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 
 type DispatcherThis = Service &
 	DbThis & {
 		store: ChatStore;
 		runtime: ChatRuntime;
+		metrics: ChatMetrics;
+		quotas: ChatQuotas;
+		stopQueueSampling?: () => void;
 		sweepTimer?: NodeJS.Timeout;
 		sweeping: boolean;
 		storeReply(payload: Extract<AiMsgPayload, { kind: "reply" }>): Promise<void>;
@@ -60,9 +65,9 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 						model: "operator",
 					});
 					// Stored is what counts: a failure past this point must not invite the operator to send it twice.
-					await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content, seq: row.seq }).catch((err) => this.logger.warn("History append failed:", err));
+					await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content, seq: row.seq }).catch((err) => this.logger.warn({ session_id: row.session_id, message_id: row.id }, "History append failed:", err));
 					const delivered = await this.runtime.delivery.send(row.session_id, [messageFrame(row)]).catch((err) => {
-						this.logger.warn("Delivery failed:", err);
+						this.logger.warn({ session_id: row.session_id, message_id: row.id }, "Delivery failed:", err);
 						return 0;
 					});
 					return { id: row.id, session_id: row.session_id, delivered };
@@ -81,7 +86,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 
 		channels: {
 			[Chan.AiMsg]: {
-				group: "dispatcher",
+				group: ConsumerGroup.Dispatcher,
 				maxInFlight: config.chat.maxInFlight,
 				maxRetries: config.chat.maxRetries,
 				deadLettering: { enabled: config.mode === "cluster", queueName: "chat.ai.msg.dead" },
@@ -98,7 +103,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 
 		methods: {
 			async storeReply(this: DispatcherThis, payload: Extract<AiMsgPayload, { kind: "reply" }>) {
-				const { row, inserted } = await this.store.insertAiMessage({
+				const { row, inserted, answeredCreatedAt } = await this.store.insertAiMessage({
 					id: payload.id,
 					reply_to: payload.reply_to,
 					session_id: payload.session_id,
@@ -111,20 +116,29 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					input_tokens: payload.usage?.input_tokens,
 					output_tokens: payload.usage?.output_tokens,
 				});
+				// A stopped reply ends when the user says so, not when the pipeline is done: like chatStats, leave it out.
+				if (answeredCreatedAt && !row.stopped) this.metrics.replyLatency((row.created_at.getTime() - answeredCreatedAt.getTime()) / 1000);
+				this.logger.debug({ session_id: row.session_id, message_id: payload.reply_to }, inserted ? "Reply stored" : "Reply already stored");
 				if (inserted) {
+					// Counted once (a redelivery inserts nothing) and before delivery, so the user's next message sees it.
+					const tokens = (payload.usage?.input_tokens ?? 0) + (payload.usage?.output_tokens ?? 0);
+					await this.quotas.addTokens(payload.username, tokens).catch((err) => this.logger.warn("Token quota update failed:", err));
 					// A new variant replaces the old one in what the model sees: let the cache refill from PostgreSQL.
 					if (row.variant > 0) await this.runtime.history.drop(row.session_id);
 					else await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content, seq: row.seq });
 				}
 				// Delivered on redelivery too (the first delivery may not have happened); sockets drop ids they have shown.
-				await this.runtime.delivery.send(row.session_id, [messageFrame(row)]).catch((err) => this.logger.warn("Delivery failed:", err));
+				await this.runtime.delivery
+					.send(row.session_id, [messageFrame(row)])
+					.catch((err) => this.logger.warn({ session_id: row.session_id, message_id: row.id }, "Delivery failed:", err));
 			},
 
 			async reportFailure(this: DispatcherThis, userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string, variant = 0) {
 				// A failed regeneration leaves the earlier replies standing; a failed first reply fails the message, once.
 				if (variant === 0 && !(await this.store.markReplyFailed(userMessageId))) return;
+				this.metrics.errorFrame(code);
 				const frame: ErrorFrame = { type: "error", code, message, reply_to: userMessageId };
-				await this.runtime.delivery.send(sessionId, [frame]).catch((err) => this.logger.warn("Delivery failed:", err));
+				await this.runtime.delivery.send(sessionId, [frame]).catch((err) => this.logger.warn({ session_id: sessionId, message_id: userMessageId }, "Delivery failed:", err));
 			},
 
 			async sweepOutbox(this: DispatcherThis) {
@@ -134,7 +148,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					const stale: MessageRow[] = await this.store.claimStaleUserMessages(config.chat.replyTimeoutSeconds, 100);
 					for (const m of stale) {
 						if (m.publish_attempts > config.chat.replyMaxAttempts) {
-							this.logger.warn(`No reply to message ${m.id} after ${m.publish_attempts - 1} attempts; giving up`);
+							this.logger.warn({ session_id: m.session_id, message_id: m.id }, `No reply after ${m.publish_attempts - 1} attempts; giving up`);
 							await this.reportFailure(m.id, m.session_id, "ai_unavailable", UNAVAILABLE_MESSAGE);
 							continue;
 						}
@@ -145,9 +159,9 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 							character_id: m.character_id,
 							content: m.content,
 						};
-						this.logger.info(`Re-publishing message ${m.id} (attempt ${m.publish_attempts})`);
+						this.logger.info({ session_id: m.session_id, message_id: m.id }, `Re-publishing a message without a reply (attempt ${m.publish_attempts})`);
 						await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) =>
-							this.logger.warn(`Re-publish of ${m.id} failed, next sweep retries: ${err.message}`),
+							this.logger.warn({ session_id: m.session_id, message_id: m.id }, `Re-publish failed, next sweep retries: ${err.message}`),
 						);
 					}
 				} catch (err) {
@@ -161,6 +175,9 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 		async started(this: DispatcherThis) {
 			this.store = new ChatStore(this.db.sequelize);
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
+			this.metrics = chatMetrics(this.broker);
+			this.quotas = createChatQuotas(config);
+			this.stopQueueSampling = this.metrics.sampleQueueDepths(config, this.logger);
 			this.sweeping = false;
 			// Sweep a few times per timeout so a lost message waits at most ~1.3 timeouts.
 			const everyMs = Math.max(1000, (config.chat.replyTimeoutSeconds * 1000) / 3);
@@ -169,7 +186,9 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 
 		async stopped(this: DispatcherThis) {
 			clearInterval(this.sweepTimer);
+			this.stopQueueSampling?.();
 			await this.runtime?.close();
+			await this.quotas?.close();
 		},
 	};
 }

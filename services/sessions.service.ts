@@ -42,6 +42,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 		actions: {
 			/** My sessions, most recently active first. */
 			list: {
+				description: "Your chat sessions, most recently active first",
 				params: {
 					limit: { type: "number", integer: true, min: 1, max: 100, default: 20, convert: true },
 					offset: { type: "number", integer: true, min: 0, default: 0, convert: true },
@@ -64,6 +65,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 
 			/** One page of a session's messages in chronological order; `before` pages back from a message id. */
 			messages: {
+				description: "A page of a session's messages, oldest first; `before` pages back",
 				params: {
 					id: "uuid",
 					before: { type: "uuid", optional: true },
@@ -85,6 +87,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 
 			/** Deletes a session and all its messages. */
 			remove: {
+				description: "Delete a session and its messages",
 				params: { id: "uuid" },
 				async handler(this: SessionsThis, ctx: Context<IdParams, SessionsMeta>) {
 					const session = await this.ownSession(ctx);

@@ -51,6 +51,8 @@ export interface Config {
 	llm: LlmConfig;
 	/** Login/register attempts per client IP per minute. */
 	authRateLimitPerMinute: number;
+	/** Failed logins per username within 15 minutes before that username gets 429 (from any IP). */
+	loginFailuresPerUser: number;
 	/** Take the client IP from X-Forwarded-For (only behind a proxy/ingress you control). */
 	trustProxy: boolean;
 	logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
@@ -64,6 +66,10 @@ export interface ChatLimits {
 	maxFrameBytes: number;
 	/** Messages one socket may send per minute. */
 	messagesPerMinute: number;
+	/** Messages (and regenerations) one user may send per minute, over all their sockets and nodes. */
+	userMessagesPerMinute: number;
+	/** Tokens (prompt + reply) one user's replies may use per 24 hours; 0 = unlimited. */
+	userTokensPerDay: number;
 	/** Keep-alive ping interval; a socket that misses a pong is closed. */
 	pingIntervalMs: number;
 	/** How many recent messages the model sees (before token budgeting). */
@@ -168,6 +174,8 @@ export function loadConfig(env: Env = process.env): Config {
 			maxContentChars: int("CHAT_MAX_CONTENT_CHARS", env.CHAT_MAX_CONTENT_CHARS, 4000, 1, 100_000),
 			maxFrameBytes: int("CHAT_MAX_FRAME_BYTES", env.CHAT_MAX_FRAME_BYTES, 64 * 1024, 1024, 16 * 1024 * 1024),
 			messagesPerMinute: int("CHAT_MESSAGES_PER_MINUTE", env.CHAT_MESSAGES_PER_MINUTE, 30, 1, 1_000_000),
+			userMessagesPerMinute: int("CHAT_USER_MESSAGES_PER_MINUTE", env.CHAT_USER_MESSAGES_PER_MINUTE, 20, 1, 1_000_000),
+			userTokensPerDay: int("CHAT_USER_TOKENS_PER_DAY", env.CHAT_USER_TOKENS_PER_DAY, 200_000, 0, 1_000_000_000),
 			pingIntervalMs: int("CHAT_PING_INTERVAL_MS", env.CHAT_PING_INTERVAL_MS, 30_000, 100, 3_600_000),
 			historyWindow: int("CHAT_HISTORY_WINDOW", env.CHAT_HISTORY_WINDOW, 40, 2, 1000),
 			promptTokens: int("CHAT_PROMPT_TOKENS", env.CHAT_PROMPT_TOKENS, 3000, 200, 2_000_000),
@@ -182,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
 		embeddedPgPort: port("EMBEDDED_PG_PORT", env.EMBEDDED_PG_PORT, 54329),
 		llm: loadLlmConfig(env),
 		authRateLimitPerMinute: int("AUTH_RATE_LIMIT", env.AUTH_RATE_LIMIT, 20, 1, 1_000_000),
+		loginFailuresPerUser: int("AUTH_LOGIN_FAILURES_PER_USER", env.AUTH_LOGIN_FAILURES_PER_USER, 10, 1, 1_000_000),
 		trustProxy: bool("TRUST_PROXY", env.TRUST_PROXY, false),
 		logLevel: oneOf("LOGLEVEL", env.LOGLEVEL ?? env.LOG_LEVEL, LOG_LEVELS, "info"),
 		logFormat: oneOf("LOG_FORMAT", env.LOG_FORMAT, ["pretty", "json"] as const, mode === "cluster" ? "json" : "pretty"),

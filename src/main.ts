@@ -35,7 +35,14 @@ async function main(): Promise<void> {
 			broker.logger.info(`${signal}: not ready any more; stopping in ${config.shutdownDelayMs} ms`);
 			await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
 		}
-		await broker.stop();
+		// In-flight requests and queue messages finish, sockets close with 1012 (README, Operations).
+		broker.logger.info(`${signal}: stopping`);
+		try {
+			await broker.stop();
+		} catch (err) {
+			broker.logger.fatal("Could not stop cleanly:", err);
+			process.exit(1);
+		}
 		await health?.close();
 		process.exit(0);
 	};

@@ -112,9 +112,10 @@ export class ChatStore {
 
 	/**
 	 * Stores an AI message unless one with this id exists (redelivery), and marks the user message replied.
-	 * Returns the stored row and whether this call inserted it.
+	 * Returns the stored row, whether this call inserted it, and, when this call is what answered the user message
+	 * (not a redelivery, not a regeneration), that message's `created_at`: reply latency is measured from it.
 	 */
-	async insertAiMessage(m: NewAiMessage): Promise<{ row: MessageRow; inserted: boolean }> {
+	async insertAiMessage(m: NewAiMessage): Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }> {
 		return this.sequelize.transaction(async (transaction) => {
 			const inserted = await this.select<MessageRow>(
 				`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped, input_tokens, output_tokens)
@@ -133,18 +134,21 @@ export class ChatStore {
 					transaction,
 				});
 			}
+			let answeredCreatedAt: Date | null = null;
 			if (m.reply_to) {
-				await this.sequelize.query(`UPDATE messages SET reply_status = 'replied' WHERE id = $1 AND reply_status <> 'replied'`, {
-					bind: [m.reply_to],
+				const [answered] = await this.select<{ created_at: Date }>(
+					`UPDATE messages SET reply_status = 'replied' WHERE id = $1 AND reply_status <> 'replied' RETURNING created_at`,
+					[m.reply_to],
 					transaction,
-				});
+				);
+				answeredCreatedAt = answered?.created_at ?? null;
 			}
 			if (inserted.length > 0) {
 				await this.touchSession(m.session_id, inserted[0].created_at, transaction);
-				return { row: inserted[0], inserted: true };
+				return { row: inserted[0], inserted: true, answeredCreatedAt };
 			}
 			const [existing] = await this.select<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [m.id], transaction);
-			return { row: existing, inserted: false };
+			return { row: existing, inserted: false, answeredCreatedAt };
 		});
 	}
 

@@ -3,6 +3,43 @@
  * Each call opens its own connection: the REPL uses it now and then, and a long-lived one would only go stale.
  */
 import amqp, { type Channel, type Connection } from "amqplib";
+import type { Config } from "../config.js";
+import { Chan, ConsumerGroup } from "../domain/chat-wire.js";
+
+/**
+ * The chat channels' consumer groups (as the services declare them). @moleculer/channels' AMQP adapter names a
+ * group's queue `<group>.<namespace>.<channel>`, and the services' dead-letter queue `<namespace>.<channel>.dead`.
+ */
+export const CHANNELS = {
+	user: { channel: Chan.UserMsg, group: ConsumerGroup.AiConsumer },
+	ai: { channel: Chan.AiMsg, group: ConsumerGroup.Dispatcher },
+} as const;
+export type ChannelKey = keyof typeof CHANNELS;
+export const CHANNEL_KEYS = Object.keys(CHANNELS) as ChannelKey[];
+
+export const IN_PROCESS_CHANNELS = "Embedded mode: the chat channels are in-process; there are no queues.";
+
+/** Depth and consumers of the chat queues and dead-letter queues; null in embedded mode (nothing to inspect). */
+export async function queueStatus(config: Config): Promise<QueueDepth[] | null> {
+	if (config.mode === "embedded") return null;
+	const ns = config.namespace;
+	const queues = [
+		...CHANNEL_KEYS.map((k) => `${CHANNELS[k].group}.${ns}.${CHANNELS[k].channel}`),
+		...CHANNEL_KEYS.map((k) => deadLetterQueue(config, k)),
+	];
+	return queueDepths(amqpUrl(config), queues);
+}
+
+export function deadLetterQueue(config: Config, key: ChannelKey): string {
+	return `${config.namespace}.${CHANNELS[key].channel}.dead`;
+}
+
+export function amqpUrl(config: Config): string {
+	if (config.mode === "embedded") throw new Error(IN_PROCESS_CHANNELS);
+	if (!config.amqpUrl) throw new Error("RabbitMQ is not configured here: set AMQP_URL (or RABBITMQ_HOST) as the cluster has it");
+	return config.amqpUrl;
+}
+
 
 export interface QueueDepth {
 	queue: string;

@@ -31,3 +31,26 @@ export function refuseUpgrade(socket: Duplex, r: HandshakeRefusal): void {
 			`\r\n${body}`,
 	);
 }
+
+/** What Node's HTTP parser answers a request it refuses (400 for anything not listed), now with a JSON body. */
+const PARSER_REFUSALS: Record<string, [number, string, string]> = {
+	HPE_HEADER_OVERFLOW: [431, "HEADERS_TOO_LARGE", "Request headers are too large"],
+	HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, "PAYLOAD_TOO_LARGE", "Request body is too large"],
+	ERR_HTTP_REQUEST_TIMEOUT: [408, "REQUEST_TIMEOUT", "Request took too long"],
+};
+
+/**
+ * For `server.on("clientError")`: a malformed request or one with headers over 16 kB gets Node's status with our
+ * `{detail, code}` body instead of an empty one. Like Node's default, it closes the connection.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+	// As Node does: nothing on top of a response already under way, which would corrupt what the client reads.
+	const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+	if (err.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) return void socket.destroy();
+	const [status, code, detail] = PARSER_REFUSALS[err.code ?? ""] ?? [400, "BAD_REQUEST", "Malformed HTTP request"];
+	const body = JSON.stringify({ detail, code });
+	socket.end(
+		`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+		() => socket.destroy(),
+	);
+}

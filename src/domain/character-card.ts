@@ -209,7 +209,10 @@ const EXTRA_RULES = new Map<string, Rule<unknown>>([
 	["modification_date", finiteNumber],
 ]);
 
-/** Refuses what would be costly to walk or store (or overflow the stack when serialized) before looking inside. */
+/**
+ * Refuses what would be costly to walk or store (or overflow the stack when serialized) before looking inside, and
+ * text PostgreSQL cannot store (a NUL character, in a value or a key).
+ */
 export function checkCardSize(card: unknown): void {
 	checkDepth(card, 1);
 	const bytes = Buffer.byteLength(JSON.stringify(card) ?? "");
@@ -219,9 +222,13 @@ export function checkCardSize(card: unknown): void {
 }
 
 function checkDepth(value: unknown, depth: number): void {
+	if (typeof value === "string" && value.includes("\u0000")) throw invalid("The card contains a NUL character");
 	if (typeof value !== "object" || value === null) return;
 	if (depth > MAX_CARD_DEPTH) throw invalid(`The card is nested more than ${MAX_CARD_DEPTH} levels deep`);
-	for (const child of Object.values(value)) checkDepth(child, depth + 1);
+	for (const [key, child] of Object.entries(value)) {
+		if (key.includes("\u0000")) throw invalid("The card contains a NUL character");
+		checkDepth(child, depth + 1);
+	}
 }
 
 /** The card's fields (V2/V3 `data`, or a V1 card's own) and the path prefix that names them in errors. */

@@ -34,7 +34,13 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 	}
 	const match = /^\/ws\/([^/]+)\/?$/.exec(parsed.pathname);
 	if (!match) return refuse(404, "NOT_FOUND", "Connect to /ws/{character_id}?token=...");
-	const characterId = decodeURIComponent(match[1]);
+	let characterId: string;
+	try {
+		characterId = decodeURIComponent(match[1]);
+	} catch {
+		// A broken percent escape (`%zz`): thrown from here it would be an unhandled rejection and a socket left hanging.
+		return refuse(400, "BAD_REQUEST", "Malformed URL");
+	}
 	if (!UUID.test(characterId)) return refuse(404, "CHARACTER_NOT_FOUND", "Character not found");
 
 	const bearer = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined;

@@ -8,6 +8,9 @@ import { v5 as uuidv5 } from "uuid";
 /** Channel names: `<domain>.<actor>.<noun>`. */
 export const Chan = { UserMsg: "chat.user.msg", AiMsg: "chat.ai.msg" } as const;
 
+/** The consumer group of each channel: one queue per group in RabbitMQ, `<group>.<namespace>.<channel>`. */
+export const ConsumerGroup = { AiConsumer: "ai-consumer", Dispatcher: "dispatcher" } as const;
+
 /** Broadcast events: a fact, `<entity>.<past-tense>`. */
 export const ChatEvent = {
 	/** A user pressed stop: whichever ai-consumer is generating for the session aborts it. */
@@ -116,6 +119,7 @@ export type ErrorFrameCode =
 	| "content_too_long"
 	| "unknown_type"
 	| "rate_limited"
+	| "quota_exceeded"
 	| "cannot_regenerate"
 	| "ai_unavailable"
 	| "character_unavailable"
@@ -202,11 +206,17 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 		return { ok: true, frame: { type: "regenerate", reply_to: replyTo } };
 	}
 	if (type !== undefined && type !== "message") {
-		return fail("unknown_type", `Unknown frame type ${JSON.stringify(String(type)).slice(0, 40)}`);
+		// Only a string is shown: String() of a deeply nested array overflows the stack.
+		return fail("unknown_type", `Unknown frame type ${JSON.stringify(typeof type === "string" ? type : typeof type).slice(0, 40)}`);
 	}
-	if (checkMessage(parsed) !== true) return fail("invalid_message", 'Expected an object like {"content": "..."}');
+	// The type check first: the validator's error message stringifies the value, which a deeply nested one overflows.
+	if (typeof (parsed as { content?: unknown }).content !== "string" || checkMessage(parsed) !== true) {
+		return fail("invalid_message", 'Expected an object like {"content": "..."}');
+	}
 	const content = (parsed as { content: string }).content.trim();
 	if (content.length === 0) return fail("empty_content", "Message content is empty");
+	// PostgreSQL text cannot hold NUL; the driver would store it as the two characters "\0".
+	if (content.includes("\u0000")) return fail("invalid_message", "Message content may not contain NUL characters");
 	if (content.length > maxContentChars) {
 		return fail("content_too_long", `Message content is longer than ${maxContentChars} characters`);
 	}

@@ -6,10 +6,22 @@
 import { readFile } from "node:fs/promises";
 import type { ServiceBroker } from "moleculer";
 import type { Config } from "../config.js";
-import { Chan } from "../domain/chat-wire.js";
 import type { Caller, CharacterView } from "../domain/characters.js";
 import type { ChatStats } from "../adapters/chat-store.js";
-import { moveMessages, purgeQueue, queueDepths, type QueueDepth } from "../adapters/queue-inspector.js";
+import {
+	CHANNELS,
+	CHANNEL_KEYS,
+	IN_PROCESS_CHANNELS,
+	amqpUrl,
+	deadLetterQueue,
+	moveMessages,
+	purgeQueue,
+	queueStatus,
+	type ChannelKey,
+	type QueueDepth,
+} from "../adapters/queue-inspector.js";
+
+export { CHANNEL_KEYS, IN_PROCESS_CHANNELS, queueStatus, type ChannelKey, type QueueDepth };
 import { UserNotFound } from "../errors.js";
 import type { SocketInfo } from "../../services/chat-ws.service.js";
 import type { OperatorMessage } from "../../services/dispatcher.service.js";
@@ -28,18 +40,6 @@ export interface PerNode<T> {
 	failures: NodeFailure[];
 }
 
-/**
- * The chat channels' consumer groups (as the services declare them). @moleculer/channels' AMQP adapter names a
- * group's queue `<group>.<namespace>.<channel>`, and the services' dead-letter queue `<namespace>.<channel>.dead`.
- */
-const CHANNELS = {
-	user: { channel: Chan.UserMsg, group: "ai-consumer" },
-	ai: { channel: Chan.AiMsg, group: "dispatcher" },
-} as const;
-export type ChannelKey = keyof typeof CHANNELS;
-export const CHANNEL_KEYS = Object.keys(CHANNELS) as ChannelKey[];
-
-export const IN_PROCESS_CHANNELS = "Embedded mode: the chat channels are in-process; there are no queues.";
 
 /** Who characters.update sees when an operator disables a character. */
 const OPERATOR: Caller = { id: "00000000-0000-0000-0000-000000000000", username: "operator", role: "admin" };
@@ -77,17 +77,6 @@ export function sayInSession(broker: ServiceBroker, sessionId: string, content: 
 
 export function chatStats(broker: ServiceBroker, minutes?: number): Promise<ChatStats> {
 	return broker.call("dispatcher.stats", minutes === undefined ? {} : { minutes });
-}
-
-/** Depth and consumers of the chat queues and dead-letter queues; null in embedded mode (nothing to inspect). */
-export async function queueStatus(config: Config): Promise<QueueDepth[] | null> {
-	if (config.mode === "embedded") return null;
-	const ns = config.namespace;
-	const queues = [
-		...CHANNEL_KEYS.map((k) => `${CHANNELS[k].group}.${ns}.${CHANNELS[k].channel}`),
-		...CHANNEL_KEYS.map((k) => deadLetterQueue(config, k)),
-	];
-	return queueDepths(amqpUrl(config), queues);
 }
 
 /**
@@ -148,16 +137,6 @@ async function findUser(broker: ServiceBroker, username: string): Promise<Caller
 	const [user] = await broker.call<UserView[], object>("auth.list", { username, limit: 1 });
 	if (!user) throw UserNotFound(username);
 	return { id: user.id, username: user.username, role: user.role as Caller["role"] };
-}
-
-function deadLetterQueue(config: Config, key: ChannelKey): string {
-	return `${config.namespace}.${CHANNELS[key].channel}.dead`;
-}
-
-function amqpUrl(config: Config): string {
-	if (config.mode === "embedded") throw new Error(IN_PROCESS_CHANNELS);
-	if (!config.amqpUrl) throw new Error("RabbitMQ is not configured here: set AMQP_URL (or RABBITMQ_HOST) as the cluster has it");
-	return config.amqpUrl;
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

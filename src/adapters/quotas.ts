@@ -1,0 +1,113 @@
+/**
+ * Per-user limits, which must hold however many sockets and nodes a user spreads over: chat messages per minute,
+ * chat tokens per 24 hours, and failed logins per username. (Per-IP and per-socket limits are in rate-limiter.ts.)
+ * rate-limiter-flexible counters in Redis in a cluster (the shared connection, keys under the namespace, an in-memory
+ * stand-in while Redis is unreachable); in memory in embedded mode, one counter per process, so chat-ws and the
+ * dispatcher count the same tokens.
+ */
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import type { Redis } from "ioredis";
+import type { Config } from "../config.js";
+import { errorFrame, type ErrorFrame } from "../domain/chat-wire.js";
+import { acquireRedis, redisKey, releaseRedis } from "./redis.js";
+
+export interface Verdict {
+	allowed: boolean;
+	retryAfterSeconds: number;
+}
+
+export interface ChatQuotas {
+	/** Counts one message of `username`; the error frame to answer with when it is over a limit. */
+	admitMessage(username: string): Promise<ErrorFrame | undefined>;
+	/** Counts a stored reply's tokens. Never refuses: they are spent already; the user's next message is. */
+	addTokens(username: string, tokens: number): Promise<void>;
+	close(): Promise<void>;
+}
+
+export interface LoginThrottle {
+	/** Counts a login attempt for `username`, before the password is checked; refused once the window's budget is spent. */
+	attempt(username: string): Promise<Verdict>;
+	/** The right password: the username's count starts again. */
+	succeeded(username: string): Promise<void>;
+	close(): Promise<void>;
+}
+
+const DAY_SECONDS = 24 * 3600;
+const LOGIN_WINDOW_SECONDS = 15 * 60;
+
+export function createChatQuotas(config: Config): ChatQuotas {
+	const store = limiterStore(config);
+	const messages = store.limiter("user-msg", config.chat.userMessagesPerMinute, 60);
+	const tokensPerDay = config.chat.userTokensPerDay;
+	const tokens = tokensPerDay > 0 ? store.limiter("user-tokens", tokensPerDay, DAY_SECONDS) : undefined;
+	return {
+		async admitMessage(username) {
+			// Sent together, so the message waits one Redis round trip. The token count is only read here.
+			const [hit, used] = await Promise.all([consume(messages, username), tokens?.get(username)]);
+			if (!hit.allowed) return errorFrame("rate_limited", "You are sending messages too fast", { retry_after: hit.retryAfterSeconds });
+			if (used && used.consumedPoints >= tokensPerDay) {
+				return errorFrame("quota_exceeded", "You have used up your daily token quota", { retry_after: seconds(used.msBeforeNext) });
+			}
+			return undefined;
+		},
+		async addTokens(username, count) {
+			if (tokens && count > 0) await tokens.penalty(username, count);
+		},
+		close: store.close,
+	};
+}
+
+/**
+ * Every attempt counts and a success clears the count, so it is the failures since the last success. Counting before
+ * the password check stops parallel guesses slipping past the limit, and refusing unknown usernames alike tells an
+ * attacker nothing about which exist.
+ */
+export function createLoginThrottle(config: Config): LoginThrottle {
+	const store = limiterStore(config);
+	const attempts = store.limiter("login-user", config.loginFailuresPerUser, LOGIN_WINDOW_SECONDS);
+	return {
+		attempt: (username) => consume(attempts, username),
+		async succeeded(username) {
+			await attempts.delete(username);
+		},
+		close: store.close,
+	};
+}
+
+/** Embedded mode's counters, by key prefix (which holds the namespace) and budget: shared by the services of one process. */
+const memoryLimiters = new Map<string, RateLimiterMemory>();
+
+function limiterStore(config: Config) {
+	const redis: Redis | undefined = config.mode === "cluster" && config.redisUrl ? acquireRedis(config.redisUrl) : undefined;
+	return {
+		limiter(name: string, points: number, duration: number): RateLimiterAbstract {
+			const keyPrefix = redisKey(config.namespace, "limit", name);
+			const memory = () => new RateLimiterMemory({ keyPrefix, points, duration });
+			if (redis) {
+				// Not waiting for a reconnect on the hot path: while Redis is down, this node counts on its own.
+				return new RateLimiterRedis({ keyPrefix, points, duration, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory() });
+			}
+			const id = `${keyPrefix}/${points}/${duration}`;
+			let limiter = memoryLimiters.get(id);
+			if (!limiter) memoryLimiters.set(id, (limiter = memory()));
+			return limiter;
+		},
+		async close() {
+			if (redis) await releaseRedis();
+		},
+	};
+}
+
+async function consume(limiter: RateLimiterAbstract, key: string): Promise<Verdict> {
+	try {
+		await limiter.consume(key);
+		return { allowed: true, retryAfterSeconds: 0 };
+	} catch (rejection) {
+		if (rejection instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: seconds(rejection.msBeforeNext) };
+		throw rejection;
+	}
+}
+
+function seconds(ms: number): number {
+	return Math.max(1, Math.ceil(ms / 1000));
+}
