@@ -44,36 +44,12 @@ export interface CharacterRecord {
 	updated_at: Date | string;
 }
 
-/** The JSON every action answers with (snake_case, ISO timestamps). */
-export interface CharacterView {
-	id: string;
-	name: string;
-	slug: string;
-	description: string;
-	system_prompt: string;
-	greeting: string;
-	personality: string;
-	scenario: string;
-	mes_example: string;
-	post_history_instructions: string;
-	alternate_greetings: string[];
-	creator_notes: string;
-	creator: string;
-	character_version: string;
-	tags: string[];
-	/** The card's extensions (src/domain/character-card.ts), without what cameo keeps there for export. */
-	extensions: Record<string, unknown>;
-	/** The image itself is only in the card PNG export. */
-	has_avatar: boolean;
-	llm_model: string | null;
-	temperature: number | null;
-	max_output_tokens: number | null;
-	is_active: boolean;
-	is_public: boolean;
-	created_by: string | null;
+/** The JSON every action answers with (snake_case, ISO timestamps). `extensions` leaves out what cameo keeps
+ * there for export (src/domain/character-card.ts); `has_avatar` stands for the image, which only the card PNG carries. */
+export type CharacterView = Omit<CharacterRecord, "created_at" | "updated_at"> & {
 	created_at: string;
 	updated_at: string;
-}
+};
 
 /** The fields a client may set; everything else (id, owner, timestamps) is the server's. */
 export const EDITABLE_FIELDS = [
