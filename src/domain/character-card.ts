@@ -7,6 +7,7 @@
  * `data` field (character_book, assets, nickname, ...) is parked in `extensions.cameo_card_extra`, which export
  * unpacks again. Only V1 cards' and SillyTavern's app-local top-level fields (`chat`, `fav`, ...) are not kept.
  */
+import type { CharacterRecord } from "./characters.js";
 
 /** Why a card or a card PNG was refused; the service turns each into an HTTP status. */
 export type CardProblem = "invalid_png" | "invalid_card" | "too_large";
@@ -57,22 +58,23 @@ const MAX_SOURCES = 100;
 const MAX_SOURCE_CHARS = 2000;
 
 /** A card's content in our terms: the ai_characters columns it fills. */
-export interface CardCharacter {
-	name: string;
-	description: string;
-	personality: string;
-	scenario: string;
-	greeting: string;
-	mes_example: string;
-	system_prompt: string;
-	post_history_instructions: string;
-	alternate_greetings: string[];
-	creator_notes: string;
-	creator: string;
-	character_version: string;
-	tags: string[];
-	extensions: Record<string, unknown>;
-}
+export type CardCharacter = Pick<
+	CharacterRecord,
+	| "name"
+	| "description"
+	| "personality"
+	| "scenario"
+	| "greeting"
+	| "mes_example"
+	| "system_prompt"
+	| "post_history_instructions"
+	| "alternate_greetings"
+	| "creator_notes"
+	| "creator"
+	| "character_version"
+	| "tags"
+	| "extensions"
+>;
 
 export interface CardDataV2 {
 	name: string;
