@@ -4,7 +4,7 @@
  *
  *   npm run bench -- [--quick] [--phases baseline,embedded,cluster,idle] [--sockets 1000] [--users 200]
  *                    [--rate 500] [--echo-seconds 10] [--saturation-seconds 20] [--paced-seconds 15]
- *                    [--idle-sockets 10000]
+ *                    [--idle-sockets 10000] [--cpu-prof DIR]
  *
  * 1. baseline: a bare `ws` echo server (bench/echo-server.ts), round trips per second at saturation.
  * 2. embedded: cameo in one process (fresh data directory): AI round trips per second with every socket in a closed
@@ -15,6 +15,7 @@
  *
  * Every phase has a hard time limit; child processes are stopped at the end of their phase, on Ctrl-C and on errors.
  * A failed phase is null in the output, its reason under `errors`, and the exit code is 1.
+ * With --cpu-prof, every cameo process writes a V8 CPU profile into DIR when it stops (open it in Chrome DevTools).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { fork, spawn, type ChildProcess } from "node:child_process";
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
 	options: {
 		quick: { type: "boolean", default: false },
 		phases: { type: "string", default: PHASES.join(",") },
+		"cpu-prof": { type: "string" },
 		...(Object.fromEntries(Object.keys(FULL).map((name) => [name, { type: "string" }])) as Record<keyof typeof FULL, { type: "string" }>),
 	},
 });
@@ -203,7 +205,9 @@ interface Cameo {
 /** `node --import tsx src/main.ts` with `env` on top of PATH and HOME only: no model key or URL of the caller leaks in. */
 function startCameo(name: string, env: Record<string, string>): Cameo {
 	assertPhaseRunning();
-	const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+	// Profiles are named by pid; the progress log on stderr says which pid is which process.
+	const profile = args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(args["cpu-prof"])}`] : [];
+	const child = spawn(process.execPath, [...profile, "--import", "tsx", "src/main.ts"], {
 		cwd: ROOT,
 		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
 		stdio: ["ignore", "pipe", "pipe"],
