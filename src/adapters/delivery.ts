@@ -36,7 +36,7 @@ export class LocalDelivery implements Delivery {
 
 	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
 		const sink = this.sink();
-		return { push: (frame) => sink?.deliverLocal([{ session_id: sessionId, frames: [JSON.stringify(frame)] }]) };
+		return coalescedDeltas((frame) => sink?.deliverLocal([{ session_id: sessionId, frames: [frame] }]));
 	}
 
 	private sink(): LocalSocketSink | undefined {
@@ -75,19 +75,31 @@ export class GrpcDelivery implements Delivery {
 
 	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
 		const addresses = await this.routes.lookup(sessionId);
-		// Deltas produced in the same turn of the event loop travel in one message (a fast model yields many at once).
-		let pending: string[] = [];
-		const flush = () => {
-			const items = [{ session_id: sessionId, frames: pending }];
-			pending = [];
-			for (const address of addresses) this.clients.streamDeltas(address, items);
-		};
-		return {
-			push: (frame) => {
-				if (addresses.length === 0) return;
-				if (pending.length === 0) setImmediate(flush);
-				pending.push(JSON.stringify(frame));
-			},
-		};
+		return coalescedDeltas((frame) => {
+			for (const address of addresses) this.clients.streamDeltas(address, [{ session_id: sessionId, frames: [frame] }]);
+		});
 	}
+}
+
+/**
+ * The deltas of one reply pushed in the same turn of the event loop leave as one frame (their text joined): a fast
+ * model yields many chunks at once, and every frame is a write to every socket of the session. A chunk that arrives
+ * on its own (a model streaming over the network) still leaves at once, in the next turn.
+ */
+export function coalescedDeltas(send: (frame: string) => void): DeltaStream {
+	let pending: AiDeltaFrame | null = null;
+	return {
+		push(frame) {
+			if (pending) {
+				pending.delta += frame.delta;
+				return;
+			}
+			pending = { ...frame };
+			setImmediate(() => {
+				const joined = pending!;
+				pending = null;
+				send(JSON.stringify(joined));
+			});
+		},
+	};
 }

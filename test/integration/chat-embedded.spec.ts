@@ -233,18 +233,39 @@ describe("chat over WebSocket, embedded", () => {
 	});
 
 	it("should stream the reply as deltas that add up to the final frame", async () => {
+		const consumer = broker.getLocalService("ai-consumer") as unknown as { model: ChatModel };
+		const original = consumer.model;
+		// Chunks a few milliseconds apart, as from a provider: each leaves as a delta of its own.
+		consumer.model = slowModel(8, 5);
+		try {
+			const { token } = await login();
+			const socket = await ChatSocket.open(chatUrl(token));
+			await socket.next((f) => f.type === "connection");
+			socket.send({ content: "Tell me a story" });
+			const echo = await socket.next((f) => f.type === "echo");
+			const reply = await socket.next((f) => isAi(f) && f.reply_to === echo.id);
+			const deltas = socket.ofType("ai.delta");
+			expect(deltas.length).toBeGreaterThan(3);
+			expect(deltas.every((d) => d.id === reply.id && d.reply_to === echo.id && d.variant === 0)).toBe(true);
+			expect(deltas.map((d) => d.delta).join("")).toBe(reply.content);
+			// Every delta came before the final frame.
+			expect(socket.frames.indexOf(reply)).toBeGreaterThan(socket.frames.indexOf(deltas.at(-1)!));
+			await socket.close();
+		} finally {
+			consumer.model = original;
+		}
+	});
+
+	it("should send the chunks a model yields at once as one delta", async () => {
 		const { token } = await login();
 		const socket = await ChatSocket.open(chatUrl(token));
 		await socket.next((f) => f.type === "connection");
+		// The offline model at zero delay yields a reply's words in one go.
 		socket.send({ content: "Tell me a story" });
 		const echo = await socket.next((f) => f.type === "echo");
 		const reply = await socket.next((f) => isAi(f) && f.reply_to === echo.id);
 		const deltas = socket.ofType("ai.delta");
-		expect(deltas.length).toBeGreaterThan(3);
-		expect(deltas.every((d) => d.id === reply.id && d.reply_to === echo.id && d.variant === 0)).toBe(true);
-		expect(deltas.map((d) => d.delta).join("")).toBe(reply.content);
-		// Every delta came before the final frame.
-		expect(socket.frames.indexOf(reply)).toBeGreaterThan(socket.frames.indexOf(deltas.at(-1)!));
+		expect(deltas.map((d) => d.delta)).toEqual([reply.content]);
 		await socket.close();
 	});
 
