@@ -2,7 +2,7 @@
  * PostgreSQL access for chat sessions and messages, shared by chat-ws, the dispatcher and the sessions REST service.
  * PostgreSQL is the source of truth and the outbox: a user message stays `pending` until its reply is stored.
  */
-import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
+import { QueryTypes, type Sequelize } from "sequelize";
 
 export interface SessionRow {
 	id: string;
@@ -80,6 +80,10 @@ export interface SessionSummary extends SessionRow {
 const MESSAGE_COLUMNS =
 	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at";
 
+/** A CTE body: the session of the row in the `inserted` CTE has a message as of its `created_at`. */
+const TOUCH_SESSION = `UPDATE chat_sessions s SET last_message_at = GREATEST(COALESCE(s.last_message_at, i.created_at), i.created_at), updated_at = now()
+	FROM inserted i WHERE s.id = i.session_id`;
+
 export class ChatStore {
 	constructor(private readonly sequelize: Sequelize) {}
 
@@ -96,60 +100,58 @@ export class ChatStore {
 		return row ?? null;
 	}
 
-	/** Stores a user message as `pending` (awaiting its reply) and counts its first publish attempt. */
+	/**
+	 * Stores a user message as `pending` (awaiting its reply), counting its first publish attempt, and touches its
+	 * session: one statement, so one round trip and atomic without a transaction around it.
+	 */
 	async insertUserMessage(m: NewUserMessage): Promise<MessageRow> {
-		return this.sequelize.transaction(async (transaction) => {
-			const [row] = await this.select<MessageRow>(
-				`INSERT INTO messages (session_id, username, character_id, role, content, reply_status, publish_attempts, last_published_at)
-				 VALUES ($1, $2, $3, 'user', $4, 'pending', 1, now()) RETURNING ${MESSAGE_COLUMNS}`,
-				[m.session_id, m.username, m.character_id, m.content],
-				transaction,
-			);
-			await this.touchSession(m.session_id, row.created_at, transaction);
-			return row;
-		});
+		const [row] = await this.select<MessageRow>(
+			`WITH inserted AS (
+				INSERT INTO messages (session_id, username, character_id, role, content, reply_status, publish_attempts, last_published_at)
+				VALUES ($1, $2, $3, 'user', $4, 'pending', 1, now()) RETURNING ${MESSAGE_COLUMNS}),
+			 touched AS (${TOUCH_SESSION})
+			 SELECT * FROM inserted`,
+			[m.session_id, m.username, m.character_id, m.content],
+		);
+		return row;
 	}
 
 	/**
-	 * Stores an AI message unless one with this id exists (redelivery), and marks the user message replied.
+	 * Stores an AI message unless one with this id exists (redelivery), marks the user message replied, retires the
+	 * earlier variants of a regenerated reply and touches the session, in one statement (one round trip, atomic).
 	 * Returns the stored row, whether this call inserted it, and, when this call is what answered the user message
 	 * (not a redelivery, not a regeneration), that message's `created_at`: reply latency is measured from it.
 	 */
 	async insertAiMessage(m: NewAiMessage): Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }> {
-		return this.sequelize.transaction(async (transaction) => {
-			const inserted = await this.select<MessageRow>(
-				`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped, input_tokens, output_tokens)
-				 VALUES ($1, $2, $3, $4, 'ai', $5, $6, $7, $8, $9, $10, $11)
-				 ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}`,
-				[
-					m.id, m.session_id, m.username, m.character_id, m.content, m.reply_to, m.model, m.variant ?? 0, m.stopped ?? false,
-					m.input_tokens ?? null, m.output_tokens ?? null,
-				],
-				transaction,
-			);
-			if (inserted.length > 0 && m.reply_to && (m.variant ?? 0) > 0) {
-				// The newest variant is the one shown and continued from.
-				await this.sequelize.query(`UPDATE messages SET active = false WHERE reply_to = $1 AND role = 'ai' AND id <> $2`, {
-					bind: [m.reply_to, m.id],
-					transaction,
-				});
-			}
-			let answeredCreatedAt: Date | null = null;
-			if (m.reply_to) {
-				const [answered] = await this.select<{ created_at: Date }>(
-					`UPDATE messages SET reply_status = 'replied' WHERE id = $1 AND reply_status <> 'replied' RETURNING created_at`,
-					[m.reply_to],
-					transaction,
-				);
-				answeredCreatedAt = answered?.created_at ?? null;
-			}
-			if (inserted.length > 0) {
-				await this.touchSession(m.session_id, inserted[0].created_at, transaction);
-				return { row: inserted[0], inserted: true, answeredCreatedAt };
-			}
-			const [existing] = await this.select<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [m.id], transaction);
-			return { row: existing, inserted: false, answeredCreatedAt };
-		});
+		const [result] = await this.select<MessageRow & { inserted: boolean; answered_created_at: Date | null }>(
+			`WITH inserted AS (
+				INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped, input_tokens, output_tokens)
+				VALUES ($1, $2, $3, $4, 'ai', $5, $6, $7, $8, $9, $10, $11)
+				ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}),
+			 superseded AS (
+				-- The newest variant is the one shown and continued from (the new row itself is not visible here).
+				UPDATE messages SET active = false
+				WHERE $8::int > 0 AND reply_to = $6 AND role = 'ai' AND id <> $1 AND EXISTS (SELECT 1 FROM inserted)),
+			 answered AS (
+				UPDATE messages SET reply_status = 'replied' WHERE id = $6 AND reply_status <> 'replied' RETURNING created_at),
+			 touched AS (${TOUCH_SESSION})
+			 SELECT *, true AS inserted, (SELECT created_at FROM answered) AS answered_created_at FROM inserted
+			 UNION ALL
+			 SELECT ${MESSAGE_COLUMNS}, false, (SELECT created_at FROM answered) FROM messages
+			 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+			[
+				m.id, m.session_id, m.username, m.character_id, m.content, m.reply_to, m.model, m.variant ?? 0, m.stopped ?? false,
+				m.input_tokens ?? null, m.output_tokens ?? null,
+			],
+		);
+		if (result) {
+			const { inserted, answered_created_at: answeredCreatedAt, ...row } = result;
+			return { row, inserted, answeredCreatedAt };
+		}
+		// The same id was being inserted concurrently: this statement waited for it, but its snapshot predates it.
+		const row = await this.getMessage(m.id);
+		if (!row) throw new Error(`AI message ${m.id} was neither inserted nor found`);
+		return { row, inserted: false, answeredCreatedAt: null };
 	}
 
 	async getMessage(id: string): Promise<MessageRow | null> {
@@ -276,15 +278,8 @@ export class ChatStore {
 		await this.sequelize.query(`DELETE FROM chat_sessions WHERE id = $1`, { bind: [id] });
 	}
 
-	private async touchSession(sessionId: string, at: Date, transaction: Transaction): Promise<void> {
-		await this.sequelize.query(
-			`UPDATE chat_sessions SET last_message_at = GREATEST(COALESCE(last_message_at, $2), $2), updated_at = now() WHERE id = $1`,
-			{ bind: [sessionId, at], transaction },
-		);
-	}
-
-	private select<T extends object>(sql: string, bind: unknown[], transaction?: Transaction): Promise<T[]> {
-		return this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction });
+	private select<T extends object>(sql: string, bind: unknown[]): Promise<T[]> {
+		return this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT });
 	}
 
 	/**
