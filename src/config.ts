@@ -74,6 +74,8 @@ export interface ChatLimits {
 	pingIntervalMs: number;
 	/** How many recent messages the model sees (before token budgeting). */
 	historyWindow: number;
+	/** Embedded mode: memory for the in-process history cache (the cluster's is Redis). */
+	historyCacheMb: number;
 	/** Tokens the prompt may use (system, examples, summary, history); the reply's room comes on top. */
 	promptTokens: number;
 	/** Longest rolling summary of the turns that no longer fit, in tokens. */
@@ -178,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
 			userTokensPerDay: int("CHAT_USER_TOKENS_PER_DAY", env.CHAT_USER_TOKENS_PER_DAY, 200_000, 0, 1_000_000_000),
 			pingIntervalMs: int("CHAT_PING_INTERVAL_MS", env.CHAT_PING_INTERVAL_MS, 30_000, 100, 3_600_000),
 			historyWindow: int("CHAT_HISTORY_WINDOW", env.CHAT_HISTORY_WINDOW, 40, 2, 1000),
+			historyCacheMb: int("CHAT_HISTORY_CACHE_MB", env.CHAT_HISTORY_CACHE_MB, 64, 1, 65_536),
 			promptTokens: int("CHAT_PROMPT_TOKENS", env.CHAT_PROMPT_TOKENS, 3000, 200, 2_000_000),
 			summaryTokens: int("CHAT_SUMMARY_TOKENS", env.CHAT_SUMMARY_TOKENS, 300, 20, 100_000),
 			// Longer than a slow model's reply (LLM_TIMEOUT_MS plus retries), so the outbox re-sends lost messages only.

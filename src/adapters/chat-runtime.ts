@@ -1,10 +1,11 @@
 /**
  * The pieces every chat service shares, built once per service from the config: the hot history cache, the route
- * registry and the delivery path. Cluster: Redis and gRPC. Embedded: no cache, in-process delivery.
+ * registry and the delivery path. Cluster: Redis and gRPC. Embedded: an in-process cache shared by the broker's
+ * services, in-process delivery.
  */
 import type { ServiceBroker } from "moleculer";
 import type { Config } from "../config.js";
-import { NoHistoryCache, RedisHistoryCache, type HistoryCache } from "./history-cache.js";
+import { MemoryHistoryCache, RedisHistoryCache, type HistoryCache } from "./history-cache.js";
 import { GrpcDelivery, LocalDelivery, type Delivery } from "./delivery.js";
 import { DeliveryClientPool } from "./grpc-delivery.js";
 import { LocalRouteRegistry, RedisRouteRegistry, type RouteRegistry } from "./route-registry.js";
@@ -26,6 +27,15 @@ interface Logger {
 	warn(...args: unknown[]): void;
 }
 
+/** Embedded: chat-ws, ai-consumer and the dispatcher of one broker append to and read the same cache. */
+const memoryHistoryCaches = new WeakMap<ServiceBroker, MemoryHistoryCache>();
+
+function memoryHistoryCache(config: Config, broker: ServiceBroker): MemoryHistoryCache {
+	let cache = memoryHistoryCaches.get(broker);
+	if (!cache) memoryHistoryCaches.set(broker, (cache = new MemoryHistoryCache(config.chat.historyWindow, config.chat.historyCacheMb * 1024 * 1024)));
+	return cache;
+}
+
 export function createChatRuntime(config: Config, broker: ServiceBroker, logger: Logger): ChatRuntime {
 	if (config.mode === "cluster" && config.redisUrl) {
 		const redis = acquireRedis(config.redisUrl);
@@ -42,7 +52,7 @@ export function createChatRuntime(config: Config, broker: ServiceBroker, logger:
 		};
 	}
 	return {
-		history: new NoHistoryCache(),
+		history: memoryHistoryCache(config, broker),
 		routes: new LocalRouteRegistry(),
 		delivery: new LocalDelivery(broker),
 		async close() {},

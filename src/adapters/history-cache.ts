@@ -1,11 +1,12 @@
 /**
  * The hot recent history of each session, so the consumer builds a prompt without a SELECT per message.
  * Cluster: a Redis list `<ns>:history:<session>` of the latest messages (trimmed to a window, expiring when idle).
- * Embedded: no cache; reads fall through to PostgreSQL.
+ * Embedded: the same in this process's memory, least recently used sessions evicted past a size budget.
  * The cache is only ever appended to when it already holds the session (RPUSHX), so a partial list never
  * passes for the whole: a missing key means "read PostgreSQL and fill".
  */
 import type { Redis } from "ioredis";
+import { LRUCache } from "lru-cache";
 import { redisKey } from "./redis.js";
 
 export interface HistoryEntry {
@@ -65,12 +66,40 @@ export class RedisHistoryCache implements HistoryCache {
 	}
 }
 
-/** Embedded mode: nothing cached, every read goes to PostgreSQL. */
-export class NoHistoryCache implements HistoryCache {
-	async append(): Promise<void> {}
-	async read(): Promise<null> {
-		return null;
+/**
+ * Embedded mode: every service runs in this process, so one map is the whole cache. Entries are kept as given
+ * (never mutated) and handed out as copies of the window.
+ */
+export class MemoryHistoryCache implements HistoryCache {
+	private readonly sessions: LRUCache<string, HistoryEntry[]>;
+
+	constructor(
+		private readonly window: number,
+		maxBytes: number,
+	) {
+		this.sessions = new LRUCache({
+			maxSize: maxBytes,
+			// UTF-16 strings: ~2 bytes a character, plus the entry's ids.
+			sizeCalculation: (entries) => entries.reduce((bytes, e) => bytes + 2 * e.content.length + 200, 200),
+			ttl: IDLE_TTL_SECONDS * 1000,
+			updateAgeOnGet: true,
+		});
 	}
-	async fill(): Promise<void> {}
-	async drop(): Promise<void> {}
+
+	async append(sessionId: string, entry: HistoryEntry): Promise<void> {
+		const entries = this.sessions.get(sessionId);
+		if (entries) this.sessions.set(sessionId, [...entries, entry].slice(-this.window));
+	}
+
+	async read(sessionId: string): Promise<HistoryEntry[] | null> {
+		return this.sessions.get(sessionId)?.slice() ?? null;
+	}
+
+	async fill(sessionId: string, entries: HistoryEntry[]): Promise<void> {
+		this.sessions.set(sessionId, entries.slice(-this.window));
+	}
+
+	async drop(sessionId: string): Promise<void> {
+		this.sessions.delete(sessionId);
+	}
 }
