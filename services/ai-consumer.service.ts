@@ -216,8 +216,10 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			async foldSummary(this: AiConsumerThis, session: SessionRow, history: HistoryEntry[], dropped: HistoryEntry[], names: { char: string; user: string }) {
 				const upto = session.summary_upto_seq ? BigInt(session.summary_upto_seq) : 0n;
 				const oldestSeen = history.find((e) => e.seq)?.seq;
+				// A window that is not full holds the session from its start. (seq counts across sessions: its gaps
+				// say nothing.)
 				const unseen =
-					oldestSeen && BigInt(oldestSeen) > upto + 1n
+					history.length >= config.chat.historyWindow && oldestSeen && BigInt(oldestSeen) > upto + 1n
 						? (await this.store.activeMessagesBetween(session.id, session.summary_upto_seq, oldestSeen, 200)).map(
 								({ id, role, content, seq }): HistoryEntry => ({ id, role, content, seq }),
 							)

@@ -18,6 +18,8 @@ import type { Character } from "../../models/index.js";
 import { testConfig, uniqueName } from "../support/config.js";
 
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+/** ai-consumer folds turns into the summary a few at a time (SUMMARY_BATCH_TURNS). */
+const SUMMARY_BATCH = 4;
 const config = testConfig({ SERVICES: "characters,ai-consumer", NAMESPACE: uniqueName("aic") });
 
 describe("ai-consumer service", () => {
@@ -230,6 +232,31 @@ describe("ai-consumer service", () => {
 			expect(prompts.at(-1)![0].content).toContain("Summary of the conversation so far:");
 			expect(prompts.at(-1)![0].content).toContain(session.summary!.split("\n").at(-1));
 		});
+	});
+
+	it("should fold turns that fell out of the history window into the summary, though they would fit the budget", async () => {
+		const { payload: opening } = await userMessage("turn 0, short");
+		const sessionId = opening.session_id;
+		const turns = config.chat.historyWindow;
+		for (let i = 1; i < turns; i++) {
+			const row = await store.insertUserMessage({ session_id: sessionId, username, character_id: character.id, content: `turn ${i}, short` });
+			await store.insertAiMessage({ id: replyId(row.id), reply_to: row.id, session_id: sessionId, username, character_id: character.id, content: `answer ${i}`, model: "offline" });
+		}
+		const { payload } = await userMessage("what happened so far?", sessionId);
+		await broker.sendToChannel(Chan.UserMsg, payload);
+		await nextFor(payload.message_id);
+		const session = await vi.waitFor(async () => {
+			const s = await store.getSession(sessionId);
+			if (!s?.summary) throw new Error("no summary yet");
+			return s;
+		});
+		// Nothing was dropped for the token budget; the oldest turns are simply older than the window. The summary
+		// (capped, so its newest lines) runs up to the last of them.
+		const all = await store.latestMessages(sessionId, 1000);
+		const outside = all.slice(0, -config.chat.historyWindow);
+		expect(outside.length).toBeGreaterThanOrEqual(SUMMARY_BATCH);
+		expect(session.summary_upto_seq).toBe(outside.at(-1)!.seq);
+		expect(session.summary).toContain(outside.at(-1)!.content);
 	});
 
 	it("should ack a malformed payload without retrying or answering", async () => {
