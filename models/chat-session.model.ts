@@ -10,7 +10,6 @@ export class ChatSession extends Model<InferAttributes<ChatSession>, InferCreati
 	declare title: string | null;
 	declare created_at: CreationOptional<Date>;
 	declare ended_at: Date | null;
-	declare last_message_at: CreationOptional<Date | null>;
 	declare updated_at: CreationOptional<Date>;
 
 	static initModel(sequelize: Sequelize): typeof ChatSession {
@@ -23,7 +22,6 @@ export class ChatSession extends Model<InferAttributes<ChatSession>, InferCreati
 				title: { type: DataTypes.TEXT, allowNull: true },
 				created_at: DataTypes.DATE,
 				ended_at: { type: DataTypes.DATE, allowNull: true },
-				last_message_at: { type: DataTypes.DATE, allowNull: true },
 				updated_at: DataTypes.DATE,
 			},
 			{ sequelize, tableName: "chat_sessions", timestamps: true, createdAt: "created_at", updatedAt: "updated_at" },

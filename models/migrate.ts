@@ -10,6 +10,7 @@ import * as chatPipeline from "./migrations/0002-chat-pipeline.js";
 import * as replyVariants from "./migrations/0003-reply-variants.js";
 import * as characterCards from "./migrations/0004-character-cards.js";
 import * as usage from "./migrations/0005-usage.js";
+import * as lastMessageFromMessages from "./migrations/0006-last-message-from-messages.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
@@ -18,6 +19,7 @@ const MIGRATIONS = [
 	{ name: "0003-reply-variants", ...replyVariants },
 	{ name: "0004-character-cards", ...characterCards },
 	{ name: "0005-usage", ...usage },
+	{ name: "0006-last-message-from-messages", ...lastMessageFromMessages },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.

@@ -1,8 +1,13 @@
 /**
  * PostgreSQL access for chat sessions and messages, shared by chat-ws, the dispatcher and the sessions REST service.
  * PostgreSQL is the source of truth and the outbox: a user message stays `pending` until its reply is stored.
+ * What every chat message does (store it, read its session, store its reply) is batched across the messages of one
+ * event-loop turn and runs as named statements, which each connection parses and plans once.
  */
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
 import { QueryTypes, type Sequelize } from "sequelize";
+import { batched } from "./batched.js";
 
 export interface SessionRow {
 	id: string;
@@ -14,7 +19,6 @@ export interface SessionRow {
 	summary_upto_seq: string | null;
 	created_at: Date;
 	updated_at: Date;
-	last_message_at: Date | null;
 }
 
 export interface MessageRow {
@@ -74,84 +78,148 @@ export interface ChatStats {
 
 export interface SessionSummary extends SessionRow {
 	character_name: string;
+	last_message_at: Date | null;
 	last_message: { id: string; role: "user" | "ai"; content: string; created_at: Date } | null;
 }
 
 const MESSAGE_COLUMNS =
 	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at";
 
-/** A CTE body: the session of the row in the `inserted` CTE has a message as of its `created_at`. */
-const TOUCH_SESSION = `UPDATE chat_sessions s SET last_message_at = GREATEST(COALESCE(s.last_message_at, i.created_at), i.created_at), updated_at = now()
-	FROM inserted i WHERE s.id = i.session_id`;
+const SESSION_COLUMNS = "id, username, character_id, status, title, summary, summary_upto_seq, created_at, updated_at";
+
+/** A statement that runs for every chat message: named, so each pooled connection prepares it once. */
+interface HotStatement {
+	name: string;
+	text: string;
+}
+
+const INSERT_USER_MESSAGES: HotStatement = {
+	name: "cameo_insert_user_messages",
+	text: `INSERT INTO messages (id, session_id, username, character_id, role, content, reply_status, publish_attempts, last_published_at)
+		SELECT id, session_id, username, character_id, 'user', content, 'pending', 1, now()
+		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[]) WITH ORDINALITY AS m(id, session_id, username, character_id, content, n)
+		ORDER BY n
+		RETURNING ${MESSAGE_COLUMNS}`,
+};
+
+/**
+ * Inserts the replies not stored yet (a redelivered one conflicts and is skipped), retires the earlier variants of
+ * a regenerated reply ($12: the messages regenerated; the new row is not visible to that UPDATE: it stays active)
+ * and marks the user messages replied. Rows are found by the arrays given, through their indexes. Answers with the inserted rows (`answered_at` null) and, after them, the user messages this statement
+ * answered (only `id` and `answered_at` set): matched up in code, as joins of CTEs here would be nested loops.
+ */
+const INSERT_AI_MESSAGES: HotStatement = {
+	name: "cameo_insert_ai_messages",
+	text: `WITH inserted AS (
+			INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped, input_tokens, output_tokens)
+			SELECT id, session_id, username, character_id, 'ai', content, reply_to, model, variant, stopped, input_tokens, output_tokens
+			FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::int[], $9::boolean[], $10::int[], $11::int[])
+				WITH ORDINALITY AS m(id, session_id, username, character_id, content, reply_to, model, variant, stopped, input_tokens, output_tokens, n)
+			ORDER BY n
+			ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}),
+		 superseded AS (
+			UPDATE messages m SET active = false
+			WHERE m.reply_to = ANY($12::uuid[]) AND m.role = 'ai' AND m.id <> ALL($1::uuid[])
+			  AND EXISTS (SELECT 1 FROM inserted i WHERE i.reply_to = m.reply_to)),
+		 answered AS (
+			UPDATE messages SET reply_status = 'replied' WHERE id = ANY($6::uuid[]) AND reply_status <> 'replied' RETURNING id, created_at)
+		SELECT *, NULL::timestamptz AS answered_at FROM inserted
+		UNION ALL
+		SELECT ${MESSAGE_COLUMNS.split(", ").map((c) => (c === "id" ? "id" : `NULL AS ${c}`)).join(", ")}, created_at FROM answered`,
+};
+
+const GET_SESSIONS: HotStatement = {
+	name: "cameo_get_sessions",
+	text: `SELECT ${SESSION_COLUMNS} FROM chat_sessions WHERE id = ANY($1::uuid[])`,
+};
+
+/** Up to this many messages share a statement (a few hundred parameters' worth of arrays). */
+const MAX_BATCH = 200;
+
+/** Sequelize's pool: its own queries cannot be named statements. */
+interface ConnectionPool {
+	getConnection(options: { type: "read" | "write" }): Promise<pg.ClientBase>;
+	releaseConnection(connection: pg.ClientBase): Promise<void>;
+}
 
 export class ChatStore {
-	constructor(private readonly sequelize: Sequelize) {}
+	/** Stores a user message as `pending` (awaiting its reply), counting its first publish attempt. */
+	readonly insertUserMessage: (m: NewUserMessage) => Promise<MessageRow>;
+	/**
+	 * Stores an AI message unless one with this id exists (redelivery), marks the user message replied and retires
+	 * the earlier variants of a regenerated reply. Returns the stored row, whether this call inserted it, and, when
+	 * this call is what answered the user message (not a redelivery, not a regeneration), that message's
+	 * `created_at`: reply latency is measured from it.
+	 */
+	readonly insertAiMessage: (m: NewAiMessage) => Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }>;
+	readonly getSession: (id: string) => Promise<SessionRow | null>;
+
+	constructor(private readonly sequelize: Sequelize) {
+		this.insertUserMessage = batched((messages) => this.insertUserMessages(messages), { maxBatchSize: MAX_BATCH });
+		// Two replies to one message (a redelivery, two regenerations) go in successive statements: each sees the other.
+		this.insertAiMessage = batched((messages) => this.insertAiMessages(messages), { maxBatchSize: MAX_BATCH, conflictKey: (m) => m.reply_to ?? m.id });
+		this.getSession = batched((ids) => this.getSessions(ids), { maxBatchSize: MAX_BATCH });
+	}
 
 	async createSession(username: string, characterId: string): Promise<SessionRow> {
 		const [row] = await this.select<SessionRow>(
-			`INSERT INTO chat_sessions (username, character_id) VALUES ($1, $2) RETURNING *`,
+			`INSERT INTO chat_sessions (username, character_id) VALUES ($1, $2) RETURNING ${SESSION_COLUMNS}`,
 			[username, characterId],
 		);
 		return row;
 	}
 
-	async getSession(id: string): Promise<SessionRow | null> {
-		const [row] = await this.select<SessionRow>(`SELECT * FROM chat_sessions WHERE id = $1`, [id]);
-		return row ?? null;
+	private async insertUserMessages(messages: NewUserMessage[]): Promise<MessageRow[]> {
+		const ids = messages.map(() => randomUUID());
+		const rows = await this.run<MessageRow>(INSERT_USER_MESSAGES, [
+			ids,
+			messages.map((m) => m.session_id),
+			messages.map((m) => m.username),
+			messages.map((m) => m.character_id),
+			messages.map((m) => m.content),
+		]);
+		const byId = new Map(rows.map((row) => [row.id, row]));
+		return ids.map((id) => byId.get(id)!);
 	}
 
-	/**
-	 * Stores a user message as `pending` (awaiting its reply), counting its first publish attempt, and touches its
-	 * session: one statement, so one round trip and atomic without a transaction around it.
-	 */
-	async insertUserMessage(m: NewUserMessage): Promise<MessageRow> {
-		const [row] = await this.select<MessageRow>(
-			`WITH inserted AS (
-				INSERT INTO messages (session_id, username, character_id, role, content, reply_status, publish_attempts, last_published_at)
-				VALUES ($1, $2, $3, 'user', $4, 'pending', 1, now()) RETURNING ${MESSAGE_COLUMNS}),
-			 touched AS (${TOUCH_SESSION})
-			 SELECT * FROM inserted`,
-			[m.session_id, m.username, m.character_id, m.content],
-		);
-		return row;
-	}
-
-	/**
-	 * Stores an AI message unless one with this id exists (redelivery), marks the user message replied, retires the
-	 * earlier variants of a regenerated reply and touches the session, in one statement (one round trip, atomic).
-	 * Returns the stored row, whether this call inserted it, and, when this call is what answered the user message
-	 * (not a redelivery, not a regeneration), that message's `created_at`: reply latency is measured from it.
-	 */
-	async insertAiMessage(m: NewAiMessage): Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }> {
-		const [result] = await this.select<MessageRow & { inserted: boolean; answered_created_at: Date | null }>(
-			`WITH inserted AS (
-				INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped, input_tokens, output_tokens)
-				VALUES ($1, $2, $3, $4, 'ai', $5, $6, $7, $8, $9, $10, $11)
-				ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}),
-			 superseded AS (
-				-- The newest variant is the one shown and continued from (the new row itself is not visible here).
-				UPDATE messages SET active = false
-				WHERE $8::int > 0 AND reply_to = $6 AND role = 'ai' AND id <> $1 AND EXISTS (SELECT 1 FROM inserted)),
-			 answered AS (
-				UPDATE messages SET reply_status = 'replied' WHERE id = $6 AND reply_status <> 'replied' RETURNING created_at),
-			 touched AS (${TOUCH_SESSION})
-			 SELECT *, true AS inserted, (SELECT created_at FROM answered) AS answered_created_at FROM inserted
-			 UNION ALL
-			 SELECT ${MESSAGE_COLUMNS}, false, (SELECT created_at FROM answered) FROM messages
-			 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)`,
-			[
-				m.id, m.session_id, m.username, m.character_id, m.content, m.reply_to, m.model, m.variant ?? 0, m.stopped ?? false,
-				m.input_tokens ?? null, m.output_tokens ?? null,
-			],
-		);
-		if (result) {
-			const { inserted, answered_created_at: answeredCreatedAt, ...row } = result;
-			return { row, inserted, answeredCreatedAt };
+	private async insertAiMessages(messages: NewAiMessage[]): Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }[]> {
+		const rows = await this.run<MessageRow & { answered_at: Date | null }>(INSERT_AI_MESSAGES, [
+			messages.map((m) => m.id),
+			messages.map((m) => m.session_id),
+			messages.map((m) => m.username),
+			messages.map((m) => m.character_id),
+			messages.map((m) => m.content),
+			messages.map((m) => m.reply_to),
+			messages.map((m) => m.model),
+			messages.map((m) => m.variant ?? 0),
+			messages.map((m) => m.stopped ?? false),
+			messages.map((m) => m.input_tokens ?? null),
+			messages.map((m) => m.output_tokens ?? null),
+			messages.flatMap((m) => ((m.variant ?? 0) > 0 && m.reply_to ? [m.reply_to] : [])),
+		]);
+		const inserted = new Map<string, MessageRow>();
+		const answeredAt = new Map<string, Date>();
+		for (const { answered_at, ...row } of rows) {
+			if (answered_at) answeredAt.set(row.id, answered_at);
+			else inserted.set(row.id, row);
 		}
-		// The same id was being inserted concurrently: this statement waited for it, but its snapshot predates it.
-		const row = await this.getMessage(m.id);
-		if (!row) throw new Error(`AI message ${m.id} was neither inserted nor found`);
-		return { row, inserted: false, answeredCreatedAt: null };
+		return Promise.all(
+			messages.map(async (m) => {
+				const answeredCreatedAt = (m.reply_to && answeredAt.get(m.reply_to)) || null;
+				const row = inserted.get(m.id);
+				if (row) return { row, inserted: true, answeredCreatedAt };
+				// Stored before (a redelivery): read it as it is.
+				const existing = await this.getMessage(m.id);
+				if (!existing) throw new Error(`AI message ${m.id} was neither inserted nor found`);
+				return { row: existing, inserted: false, answeredCreatedAt };
+			}),
+		);
+	}
+
+	private async getSessions(ids: string[]): Promise<(SessionRow | null)[]> {
+		const rows = await this.run<SessionRow>(GET_SESSIONS, [ids]);
+		const byId = new Map(rows.map((row) => [row.id, row]));
+		return ids.map((id) => byId.get(id) ?? null);
 	}
 
 	async getMessage(id: string): Promise<MessageRow | null> {
@@ -256,21 +324,23 @@ export class ChatStore {
 		);
 	}
 
+	/** A user's sessions, the one with the newest message first (a session without messages counts from its start). */
 	async listSessions(username: string, limit: number, offset: number): Promise<SessionSummary[]> {
-		const rows = await this.select<SessionRow & { character_name: string; lm_id: string | null; lm_role: "user" | "ai"; lm_content: string; lm_created_at: Date }>(
-			`SELECT s.*, c.name AS character_name,
+		const rows = await this.select<SessionRow & { character_name: string; lm_id: string | null; lm_role: "user" | "ai"; lm_content: string; lm_created_at: Date | null }>(
+			`SELECT ${SESSION_COLUMNS.split(", ").map((c) => `s.${c}`).join(", ")}, c.name AS character_name,
 			        lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at
 			 FROM chat_sessions s
 			 JOIN ai_characters c ON c.id = s.character_id
 			 LEFT JOIN LATERAL (SELECT id, role, content, created_at FROM messages m WHERE m.session_id = s.id ORDER BY seq DESC LIMIT 1) lm ON true
 			 WHERE s.username = $1
-			 ORDER BY COALESCE(s.last_message_at, s.created_at) DESC, s.id
+			 ORDER BY COALESCE(lm.created_at, s.created_at) DESC, s.id
 			 LIMIT $2 OFFSET $3`,
 			[username, limit, offset],
 		);
 		return rows.map(({ lm_id, lm_role, lm_content, lm_created_at, ...session }) => ({
 			...session,
-			last_message: lm_id ? { id: lm_id, role: lm_role, content: lm_content, created_at: lm_created_at } : null,
+			last_message_at: lm_created_at,
+			last_message: lm_id ? { id: lm_id, role: lm_role, content: lm_content, created_at: lm_created_at! } : null,
 		}));
 	}
 
@@ -280,6 +350,17 @@ export class ChatStore {
 
 	private select<T extends object>(sql: string, bind: unknown[]): Promise<T[]> {
 		return this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT });
+	}
+
+	/** A hot statement on a connection of Sequelize's pool (same type parsers as its own queries). */
+	private async run<T extends pg.QueryResultRow>(statement: HotStatement, values: unknown[]): Promise<T[]> {
+		const pool = this.sequelize.connectionManager as unknown as ConnectionPool;
+		const connection = await pool.getConnection({ type: "write" });
+		try {
+			return (await connection.query<T>({ ...statement, values })).rows;
+		} finally {
+			await pool.releaseConnection(connection);
+		}
 	}
 
 	/**

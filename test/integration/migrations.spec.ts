@@ -38,7 +38,7 @@ describe("schema migrations", () => {
 	it("should apply once when several processes start at the same time", async () => {
 		const results = await Promise.all([connect(), connect(), connect()].map((s) => migrate(s)));
 		const applied = results.flat();
-		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants", "0004-character-cards", "0005-usage"]);
+		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants", "0004-character-cards", "0005-usage", "0006-last-message-from-messages"]);
 	});
 
 	it("should do nothing when run again", async () => {

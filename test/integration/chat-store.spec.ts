@@ -1,0 +1,99 @@
+/**
+ * ChatStore's batched writes on the run's real PostgreSQL: calls made in one turn share a statement, and what they
+ * store is what one call at a time would have stored.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acquireDatabase, releaseDatabase, type Database } from "../../src/adapters/database.js";
+import { ChatStore, type NewAiMessage } from "../../src/adapters/chat-store.js";
+import { replyId } from "../../src/domain/chat-wire.js";
+import { testConfig, uniqueName } from "../support/config.js";
+
+const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
+
+describe("ChatStore batched writes", () => {
+	let db: Database;
+	let store: ChatStore;
+	let username: string;
+	let characterId: string;
+
+	beforeAll(async () => {
+		db = await acquireDatabase(testConfig(), quiet);
+		store = new ChatStore(db.sequelize);
+		username = uniqueName("store");
+		await db.models.User.create({ username, name: username, hashed_password: "not-a-real-hash" });
+		const character = await db.models.Character.create({ name: "Batch Tester", slug: uniqueName("batch"), system_prompt: "You test batches." });
+		characterId = character.id;
+	});
+
+	afterAll(() => releaseDatabase());
+
+	const newSession = async () => (await store.createSession(username, characterId)).id;
+	const reply = (userMessageId: string, sessionId: string, extra: Partial<NewAiMessage> = {}): NewAiMessage => ({
+		id: replyId(userMessageId, extra.variant ?? 0),
+		reply_to: userMessageId,
+		session_id: sessionId,
+		username,
+		character_id: characterId,
+		content: `reply to ${userMessageId}`,
+		model: "offline",
+		...extra,
+	});
+
+	it("should store the messages of one turn in call order, each answered with its own row", async () => {
+		const sessions = await Promise.all([newSession(), newSession()]);
+		const contents = Array.from({ length: 40 }, (_, i) => `message ${i}`);
+		const rows = await Promise.all(
+			contents.map((content, i) => store.insertUserMessage({ session_id: sessions[i % 2], username, character_id: characterId, content })),
+		);
+		expect(rows.map((r) => r.content)).toEqual(contents);
+		expect(rows.map((r) => r.session_id)).toEqual(contents.map((_, i) => sessions[i % 2]));
+		expect(rows.every((r) => r.reply_status === "pending" && r.publish_attempts === 1)).toBe(true);
+		const seqs = rows.map((r) => BigInt(r.seq));
+		expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1])).toBe(true);
+		const stored = await store.latestMessages(sessions[0], 100);
+		expect(stored.map((r) => r.content)).toEqual(contents.filter((_, i) => i % 2 === 0));
+	});
+
+	it("should store a reply delivered twice in one turn once, and say which call stored it", async () => {
+		const sessionId = await newSession();
+		const user = await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "hello" });
+		const [first, second] = await Promise.all([store.insertAiMessage(reply(user.id, sessionId)), store.insertAiMessage(reply(user.id, sessionId))]);
+		expect([first.inserted, second.inserted]).toEqual([true, false]);
+		expect(second.row).toEqual(first.row);
+		expect(first.answeredCreatedAt).toEqual(user.created_at);
+		expect(second.answeredCreatedAt).toBeNull();
+		expect((await store.getMessage(user.id))?.reply_status).toBe("replied");
+		expect((await store.latestMessages(sessionId, 10)).filter((m) => m.role === "ai")).toHaveLength(1);
+	});
+
+	it("should leave only the newest variant active when regenerations land in one turn", async () => {
+		const sessionId = await newSession();
+		const user = await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "again" });
+		await store.insertAiMessage(reply(user.id, sessionId));
+		await Promise.all([1, 2].map((variant) => store.insertAiMessage(reply(user.id, sessionId, { variant, content: `variant ${variant}` }))));
+		const replies = (await store.latestMessages(sessionId, 10)).filter((m) => m.role === "ai");
+		expect(replies.map((r) => [r.variant, r.active])).toEqual([
+			[0, false],
+			[1, false],
+			[2, true],
+		]);
+	});
+
+	it("should fail only the message whose session is gone when they share a turn", async () => {
+		const sessionId = await newSession();
+		const gone = await newSession();
+		await store.deleteSession(gone);
+		const results = await Promise.allSettled(
+			[sessionId, gone, sessionId].map((session_id) => store.insertUserMessage({ session_id, username, character_id: characterId, content: "still here?" })),
+		);
+		expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+		expect(await store.latestMessages(sessionId, 10)).toHaveLength(2);
+	});
+
+	it("should read the sessions asked for in one turn, null for an unknown one", async () => {
+		const ids = await Promise.all([newSession(), newSession()]);
+		const unknown = "00000000-0000-4000-8000-000000000000";
+		const sessions = await Promise.all([...ids, unknown].map((id) => store.getSession(id)));
+		expect(sessions.map((s) => s?.id ?? null)).toEqual([...ids, null]);
+	});
+});
