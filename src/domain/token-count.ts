@@ -5,14 +5,16 @@
  */
 import { Tiktoken } from "js-tiktoken/lite";
 import cl100kBase from "js-tiktoken/ranks/cl100k_base";
+import { LRUCache } from "lru-cache";
 
 let encoder: Tiktoken | undefined;
 
 // The same texts (system prompt, summary, the history window) are counted again for every message of a chat, and
-// encoding is the costliest step of building a prompt (~0.5 ms for a system prompt): counts are remembered.
-const MEMO_MAX_ENTRIES = 8192;
+// encoding is the costliest step of building a prompt (~0.5 ms for a system prompt): counts are remembered, the
+// least recently used forgotten first. The budget (~16 MB) holds the windows of about a thousand active chats.
+const MEMO_MAX_CHARS = 8 * 1024 * 1024;
 const MEMO_MAX_LENGTH = 32_768;
-const memo = new Map<string, number>();
+const memo = new LRUCache<string, number>({ maxSize: MEMO_MAX_CHARS, sizeCalculation: (_count, text) => text.length + 32 });
 
 export function countTokens(text: string): number {
 	if (!text) return 0;
@@ -20,7 +22,6 @@ export function countTokens(text: string): number {
 	const known = memo.get(text);
 	if (known !== undefined) return known;
 	const count = encode(text);
-	if (memo.size >= MEMO_MAX_ENTRIES) memo.delete(memo.keys().next().value as string);
 	memo.set(text, count);
 	return count;
 }
