@@ -43,7 +43,8 @@ export function offlineReply(messages: ChatMessage[]): string {
 	const { name, greeting } = personaOf(messages);
 	const said = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
 	const opener = clip(firstSentence(greeting), OPENER_CHARS) || `${name} here.`;
-	const remark = `${name} ${REMARKS[fnv1a(JSON.stringify(messages)) % REMARKS.length]}`;
+	// The last message and the conversation's length pick the remark: hashing the whole prompt cost more than the rest.
+	const remark = `${name} ${REMARKS[fnv1a(`${messages.length}:${said}`) % REMARKS.length]}`;
 	const parts = [opener, said.trim() ? `You said "${clip(said, QUOTE_CHARS)}", and ${remark}` : remark, OFFLINE_NOTICE];
 	return parts.join(" ");
 }
