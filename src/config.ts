@@ -186,7 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
 			// Longer than a slow model's reply (LLM_TIMEOUT_MS plus retries), so the outbox re-sends lost messages only.
 			replyTimeoutSeconds: int("CHAT_REPLY_TIMEOUT", env.CHAT_REPLY_TIMEOUT, 90, 1, 86_400),
 			replyMaxAttempts: int("CHAT_REPLY_MAX_ATTEMPTS", env.CHAT_REPLY_MAX_ATTEMPTS, 3, 1, 100),
-			maxInFlight: int("CHANNEL_MAX_IN_FLIGHT", env.CHANNEL_MAX_IN_FLIGHT, 32, 1, 10_000),
+			maxInFlight: int("CHANNEL_MAX_IN_FLIGHT", env.CHANNEL_MAX_IN_FLIGHT, 256, 1, 10_000),
 			maxRetries: int("CHANNEL_MAX_RETRIES", env.CHANNEL_MAX_RETRIES, 3, 0, 100),
 		},
 		dataDir: str(env.DATA_DIR) ?? ".data",
