@@ -36,11 +36,12 @@ export class RedisHistoryCache implements HistoryCache {
 		private readonly window: number,
 	) {}
 
+	/** One round trip: trimming and expiring a key that RPUSHX did not find do nothing. */
 	async append(sessionId: string, entry: HistoryEntry): Promise<void> {
 		const key = this.key(sessionId);
-		const length = await this.redis.rpushx(key, JSON.stringify(entry));
-		if (length > this.window) await this.redis.ltrim(key, -this.window, -1);
-		if (length > 0) await this.redis.expire(key, IDLE_TTL_SECONDS);
+		const results = await this.redis.pipeline().rpushx(key, JSON.stringify(entry)).ltrim(key, -this.window, -1).expire(key, IDLE_TTL_SECONDS).exec();
+		const failed = results?.find(([err]) => err)?.[0];
+		if (failed) throw failed;
 	}
 
 	async read(sessionId: string): Promise<HistoryEntry[] | null> {
