@@ -1,9 +1,27 @@
 /**
  * The chat pipeline's wire formats in one place: the two channels' payloads, the frames a WebSocket client
  * sends and receives, and the deterministic reply id that makes a redelivered user message harmless.
+ * The frame types themselves live in chat-frames.ts (no imports, so the browser client can share them) and are
+ * re-exported here.
  */
 import { Validators } from "moleculer";
 import { v5 as uuidv5 } from "uuid";
+import type { AiFrame, ClientFrame, EchoFrame, ErrorFrame, ErrorFrameCode } from "./chat-frames.js";
+
+export type {
+	AiDeltaFrame,
+	AiFrame,
+	ClientFrame,
+	ConnectionFrame,
+	EchoFrame,
+	ErrorFrame,
+	ErrorFrameCode,
+	RegenerateFrame,
+	SendMessageFrame,
+	ServerFrame,
+	StopFrame,
+	StoredMessageFrame,
+} from "./chat-frames.js";
 
 /** Channel names: `<domain>.<actor>.<noun>`. */
 export const Chan = { UserMsg: "chat.user.msg", AiMsg: "chat.ai.msg" } as const;
@@ -69,75 +87,11 @@ export interface ChannelPayloads {
 	[Chan.AiMsg]: AiMsgPayload;
 }
 
-// ---- Frames sent to the client ----
-
-export interface ConnectionFrame {
-	type: "connection";
-	message: "Connected to chat";
-	session_id: string;
-	username: string;
-	character_id: string;
-	character_name: string;
-	model: string;
-	resumed: boolean;
-}
-
-export interface StoredMessageFrame {
-	id: string;
-	content: string;
-	timestamp: string;
-}
-
-export interface EchoFrame extends StoredMessageFrame {
-	type: "echo";
-	role: "user";
-}
-
-export interface AiFrame extends StoredMessageFrame {
-	type: "ai";
-	role: "ai";
-	reply_to: string | null;
-	/** 0 for the first reply to a message, n for its n-th regeneration. */
-	variant: number;
-	stopped?: boolean;
-}
-
-/** A piece of a reply still being written; the final `ai` frame with the same id is the source of truth. */
-export interface AiDeltaFrame {
-	type: "ai.delta";
-	id: string;
-	reply_to: string;
-	variant: number;
-	delta: string;
-}
-
-export type ErrorFrameCode =
-	| "invalid_json"
-	| "binary_not_supported"
-	| "invalid_message"
-	| "empty_content"
-	| "content_too_long"
-	| "unknown_type"
-	| "rate_limited"
-	| "quota_exceeded"
-	| "cannot_regenerate"
-	| "ai_unavailable"
-	| "character_unavailable"
-	| "internal_error";
-
-export interface ErrorFrame {
-	type: "error";
-	code: ErrorFrameCode;
-	message: string;
-	reply_to?: string;
-	retry_after?: number;
-}
+// ---- Frames sent to the client: building them (the types are in chat-frames.ts) ----
 
 export function errorFrame(code: ErrorFrameCode, message: string, extra: Partial<ErrorFrame> = {}): ErrorFrame {
 	return { type: "error", code, message, ...extra };
 }
-
-export type ServerFrame = ConnectionFrame | EchoFrame | AiFrame | AiDeltaFrame | ErrorFrame;
 
 /** A stored message as the client sees it: an `echo` for the user's own, an `ai` frame for replies. */
 export function messageFrame(m: {
@@ -156,25 +110,7 @@ export function messageFrame(m: {
 	return frame;
 }
 
-// ---- Frames sent by the client ----
-
-export interface SendMessageFrame {
-	type: "message";
-	content: string;
-}
-
-/** Stop the reply being generated; the partial reply is kept, marked `stopped`. */
-export interface StopFrame {
-	type: "stop";
-}
-
-/** Make another variant of the reply to user message `reply_to` (the session's last one). */
-export interface RegenerateFrame {
-	type: "regenerate";
-	reply_to: string;
-}
-
-export type ClientFrame = SendMessageFrame | StopFrame | RegenerateFrame;
+// ---- Frames sent by the client: checking them (the types are in chat-frames.ts) ----
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; error: ErrorFrame };
 

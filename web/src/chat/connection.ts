@@ -3,7 +3,7 @@
  * last message shown (`&session_id=…&after=…`), so the server replays exactly what was missed. Close code 1012 (the
  * server is restarting) is retried almost at once.
  */
-import type { ClientFrame, ServerFrame } from "./frames";
+import type { ClientFrame, ServerFrame } from "../../../src/domain/chat-frames";
 
 export type ConnectionStatus = "connecting" | "open" | "reconnecting";
 

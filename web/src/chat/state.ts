@@ -4,7 +4,7 @@
  * character is still writing.
  */
 import type { HistoryMessage } from "../api";
-import type { ServerFrame } from "./frames";
+import type { ServerFrame } from "../../../src/domain/chat-frames";
 
 export interface Message {
 	id: string;
@@ -122,7 +122,7 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 				content: frame.content,
 				timestamp: frame.timestamp,
 				reply_to: frame.reply_to,
-				variant: frame.variant ?? state.byId[frame.id]?.variant ?? variantCount(state, frame.reply_to),
+				variant: frame.variant,
 				stopped: Boolean(frame.stopped),
 				streaming: false,
 			};
@@ -157,11 +157,6 @@ function without<T>(record: Record<string, T>, key: string): Record<string, T> {
 	const copy = { ...record };
 	delete copy[key];
 	return copy;
-}
-
-function variantCount(state: ChatState, replyTo: string | null): number {
-	if (!replyTo) return 0;
-	return state.order.filter((id) => state.byId[id].reply_to === replyTo).length;
 }
 
 /** The id to resume after: the newest message shown in full (a reply still streaming will be replayed whole). */

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, getToken, type HistoryPage } from "../api";
 import { toast } from "../toast";
 import { ChatConnection, type ConnectionStatus } from "./connection";
-import type { ServerFrame } from "./frames";
+import type { ServerFrame } from "../../../src/domain/chat-frames";
 import { chatReducer, emptyChat, lastShownId, type ChatAction, type ChatState } from "./state";
 
 const PAGE_SIZE = 50;
