@@ -7,7 +7,7 @@ import { Validators, type Context, type Service, type ServiceSchema, type Servic
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
-import type { HistoryEntry } from "../src/adapters/history-cache.js";
+import { historyEntry, type HistoryEntry } from "../src/adapters/history-cache.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
 import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
 import { createChatModel, LlmUnavailableError, usageOf, type ChatMessage, type ChatModel, type ModelOverrides } from "../src/adapters/llm.js";
@@ -38,6 +38,8 @@ export interface AiConsumerThis extends Service, DbThis {
 	generate(
 		sessionId: string,
 		prompt: ChatMessage[],
+		/** The prompt's tokens as counted when it was assembled: the usage unless the provider reports its own. */
+		promptTokens: number,
 		overrides: ModelOverrides,
 		/** `performance.now()` when the user message was picked up, for the time to first delta. */
 		pickedUpAt: number,
@@ -116,7 +118,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							temperature: character.temperature ?? undefined,
 							maxOutputTokens: character.max_output_tokens ?? undefined,
 						};
-						const { content, stopped, model, usage } = await this.generate(session_id, prompt, overrides, pickedUpAt, (delta) => ({
+						const { content, stopped, model, usage } = await this.generate(session_id, prompt, assembled.tokens, overrides, pickedUpAt, (delta) => ({
 							type: "ai.delta",
 							id,
 							reply_to: message_id,
@@ -181,14 +183,14 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			 * Streams the model, pushing each chunk to the session's sockets as a delta (best effort). A stop request
 			 * ends it early: the partial reply is returned, marked stopped.
 			 */
-			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], overrides: ModelOverrides, pickedUpAt: number, toDelta: (delta: string) => AiDeltaFrame) {
+			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], promptTokens: number, overrides: ModelOverrides, pickedUpAt: number, toDelta: (delta: string) => AiDeltaFrame) {
 				const controller = new AbortController();
 				const running = this.inflight.get(sessionId) ?? new Set<AbortController>();
 				this.inflight.set(sessionId, running.add(controller));
 				const deltas = await this.runtime.delivery.openDeltaStream(sessionId);
 				let content = "";
 				const stream = this.model.stream(prompt, { signal: controller.signal, overrides });
-				const result = (stopped: boolean) => ({ content, stopped, model: stream.model ?? this.model.name, usage: usageOf(prompt, content, stream.usage) });
+				const result = (stopped: boolean) => ({ content, stopped, model: stream.model ?? this.model.name, usage: usageOf(promptTokens, content, stream.usage) });
 				let first = true;
 				try {
 					for await (const chunk of stream) {
@@ -221,7 +223,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				const unseen =
 					history.length >= config.chat.historyWindow && oldestSeen && BigInt(oldestSeen) > upto + 1n
 						? (await this.store.activeMessagesBetween(session.id, session.summary_upto_seq, oldestSeen, 200)).map(
-								({ id, role, content, seq }): HistoryEntry => ({ id, role, content, seq }),
+								historyEntry,
 							)
 						: [];
 				const turns = [...unseen, ...dropped.filter((e) => e.seq && BigInt(e.seq) > upto)];
@@ -242,7 +244,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				let entries = await this.runtime.history.read(payload.session_id);
 				if (!entries) {
 					const rows = await this.store.latestMessages(payload.session_id, config.chat.historyWindow, undefined, true);
-					entries = rows.map(({ id, role, content, seq }) => ({ id, role, content, seq }));
+					entries = rows.map(historyEntry);
 					await this.runtime.history.fill(payload.session_id, entries);
 				}
 				const current: HistoryEntry = { id: payload.message_id, role: "user", content: payload.content };

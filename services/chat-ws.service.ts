@@ -13,6 +13,7 @@ import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
 import { createChatRuntime, ROUTE_TTL_SECONDS, type ChatRuntime } from "../src/adapters/chat-runtime.js";
+import { historyEntry } from "../src/adapters/history-cache.js";
 import { startDeliveryServer, type DeliveryServer, type SessionFrames } from "../src/adapters/grpc-delivery.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
@@ -248,7 +249,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					return this.sendError(client, errorFrame("internal_error", "Your message could not be saved; please send it again"));
 				}
 				this.metrics.messageIn();
-				await this.runtime.history.append(sessionId, { id: row.id, role: "user", content: row.content, seq: row.seq }).catch((err) => this.logger.warn({ session_id: sessionId, message_id: row.id }, "History append failed:", err));
+				await this.runtime.history.append(sessionId, historyEntry(row)).catch((err) => this.logger.warn({ session_id: sessionId, message_id: row.id }, "History append failed:", err));
 				const echo = messageFrame(row);
 				client.send(echo);
 				// Other devices on the same session see it too (this socket drops the duplicate by id).

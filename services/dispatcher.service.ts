@@ -13,6 +13,7 @@ import { ChatStore, type ChatStats, type MessageRow } from "../src/adapters/chat
 import { SessionNotFound } from "../src/errors.js";
 import { Chan, ConsumerGroup, messageFrame, type AiMsgPayload, type ErrorFrame, type UserMsgPayload } from "../src/domain/chat-wire.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
+import { historyEntry } from "../src/adapters/history-cache.js";
 import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 
@@ -65,7 +66,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 						model: "operator",
 					});
 					// Stored is what counts: a failure past this point must not invite the operator to send it twice.
-					await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content, seq: row.seq }).catch((err) => this.logger.warn({ session_id: row.session_id, message_id: row.id }, "History append failed:", err));
+					await this.runtime.history.append(row.session_id, historyEntry(row)).catch((err) => this.logger.warn({ session_id: row.session_id, message_id: row.id }, "History append failed:", err));
 					const delivered = await this.runtime.delivery.send(row.session_id, [messageFrame(row)]).catch((err) => {
 						this.logger.warn({ session_id: row.session_id, message_id: row.id }, "Delivery failed:", err);
 						return 0;
@@ -125,7 +126,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					await this.quotas.addTokens(payload.username, tokens).catch((err) => this.logger.warn("Token quota update failed:", err));
 					// A new variant replaces the old one in what the model sees: let the cache refill from PostgreSQL.
 					if (row.variant > 0) await this.runtime.history.drop(row.session_id);
-					else await this.runtime.history.append(row.session_id, { id: row.id, role: "ai", content: row.content, seq: row.seq });
+					else await this.runtime.history.append(row.session_id, historyEntry(row));
 				}
 				// Delivered on redelivery too (the first delivery may not have happened); sockets drop ids they have shown.
 				await this.runtime.delivery

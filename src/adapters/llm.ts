@@ -6,7 +6,7 @@
 import type { Config } from "../config.js";
 import type { Usage } from "../domain/chat-wire.js";
 import { OfflineModel } from "../domain/offline-model.js";
-import { countPromptTokens, countTokens } from "../domain/token-count.js";
+import { countTokens } from "../domain/token-count.js";
 
 export type Provider = "gemini" | "openai";
 
@@ -28,7 +28,7 @@ export class LlmUnavailableError extends Error {
 	}
 }
 
-export { countPromptTokens, countTokens };
+export { countTokens };
 
 export interface ChatMessage {
 	role: "system" | "user" | "assistant";
@@ -111,7 +111,7 @@ class LazyChatModel implements ChatModel {
 	}
 }
 
-/** The provider's own counts when it reported them (`ChatStream.usage`), else ours. */
-export function usageOf(prompt: ChatMessage[], reply: string, reported?: Usage): Usage {
-	return reported ?? { input_tokens: countPromptTokens(prompt), output_tokens: countTokens(reply) };
+/** The provider's own counts when it reported them (`ChatStream.usage`), else ours (the prompt's from assembling it). */
+export function usageOf(promptTokens: number, reply: string, reported?: Usage): Usage {
+	return reported ?? { input_tokens: promptTokens, output_tokens: countTokens(reply) };
 }

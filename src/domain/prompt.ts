@@ -75,7 +75,7 @@ export function assemblePrompt(character: PromptCharacter, history: HistoryEntry
 	// Newest first; the message being answered is always kept, whatever its size.
 	let keptFrom = history.length;
 	for (let i = history.length - 1; i >= 0; i--) {
-		const entryCost = cost(history[i].content);
+		const entryCost = (history[i].tokens ?? countTokens(history[i].content)) + MESSAGE_OVERHEAD_TOKENS;
 		if (keptFrom < history.length && used + entryCost > budget) break;
 		used += entryCost;
 		keptFrom = i;

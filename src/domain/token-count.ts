@@ -32,11 +32,5 @@ function encode(text: string): number {
 	return encoder.encode(text, [], []).length;
 }
 
-/** Each chat message costs a few tokens of framing, and the reply is primed with a few more (OpenAI's cookbook). */
+/** Each chat message costs a few tokens of framing (OpenAI's cookbook). */
 export const MESSAGE_OVERHEAD_TOKENS = 3;
-const REPLY_PRIMING_TOKENS = 3;
-
-/** Tokens a prompt takes, framing included. */
-export function countPromptTokens(messages: { content: string }[]): number {
-	return messages.reduce((sum, m) => sum + MESSAGE_OVERHEAD_TOKENS + countTokens(m.content), REPLY_PRIMING_TOKENS);
-}

@@ -117,6 +117,15 @@ describe("assemblePrompt", () => {
 		expect(tiny.messages[0].content).not.toContain("<START>");
 	});
 
+	it("should budget an entry by the token count it carries, counting only entries without one", () => {
+		const history = entries(4);
+		const budget = assemblePrompt(card, history, "ada").tokens + 100;
+		// The same short text, said to be long: it no longer fits, and neither does anything older.
+		const counted = history.map((e, i) => (i === 1 ? { ...e, tokens: 500 } : e));
+		const trimmed = assemblePrompt(card, counted, "ada", { budgetTokens: budget });
+		expect(trimmed.dropped.map((e) => e.id)).toEqual([history[0].id, history[1].id]);
+	});
+
 	it("should give the history priority over example dialogue", () => {
 		const withRoom = assemblePrompt(card, entries(2), "ada", { budgetTokens: 100_000 });
 		expect(withRoom.messages[0].content).toContain("<START>");
