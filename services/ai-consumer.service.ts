@@ -11,7 +11,8 @@ import { historyEntry, type HistoryEntry } from "../src/adapters/history-cache.j
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
 import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
 import { createChatModel, LlmUnavailableError, usageOf, type ChatMessage, type ChatModel, type ModelOverrides } from "../src/adapters/llm.js";
-import type { CharacterView } from "../src/domain/characters.js";
+import { LRUCache } from "lru-cache";
+import { CharacterEvent, type CharacterView } from "../src/domain/characters.js";
 import {
 	Chan,
 	ChatEvent,
@@ -31,6 +32,11 @@ export interface AiConsumerThis extends Service, DbThis {
 	runtime: ChatRuntime;
 	model: ChatModel;
 	metrics: ChatMetrics;
+	/**
+	 * Characters as `characters.resolve` answered, kept here: the broker's cacher sits with the action, so every
+	 * message was a round trip to the node running `characters`. Forgotten when any character changes.
+	 */
+	characters: LRUCache<string, { view: CharacterView | null }>;
 	/** Generations in flight per session, so a stop request can abort them. */
 	inflight: Map<string, Set<AbortController>>;
 	history(payload: UserMsgPayload): Promise<HistoryEntry[]>;
@@ -49,6 +55,8 @@ export interface AiConsumerThis extends Service, DbThis {
 }
 
 const SUMMARY_BATCH_TURNS = 4;
+const CACHED_CHARACTERS = 10_000;
+const CHARACTER_TTL_MS = 60_000;
 const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
 const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
 
@@ -101,7 +109,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 					}
 					const pickedUpAt = performance.now();
 					try {
-						const character = await this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id: payload.character_id });
+						const character = (await this.characters.fetch(payload.character_id))?.view;
 						if (!character) {
 							await this.publish(failure(payload, "character_unavailable", CHARACTER_GONE_MESSAGE));
 							return;
@@ -171,6 +179,12 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 
 		/** Stop requests are broadcast: the node generating for the session aborts it. */
 		events: {
+			[CharacterEvent.Changed]: {
+				handler(this: AiConsumerThis) {
+					this.characters.clear();
+				},
+			},
+
 			[ChatEvent.StopRequested]: {
 				handler(this: AiConsumerThis, ctx: Context<StopRequestedPayload>) {
 					for (const controller of this.inflight.get(ctx.params.session_id) ?? []) controller.abort();
@@ -260,6 +274,12 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		async started(this: AiConsumerThis) {
 			this.store = new ChatStore(this.db.sequelize);
 			this.inflight = new Map();
+			this.characters = new LRUCache({
+				max: CACHED_CHARACTERS,
+				// A safety net for a change whose broadcast was lost (a node reconnecting to the transporter).
+				ttl: CHARACTER_TTL_MS,
+				fetchMethod: async (id) => ({ view: await this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }) }),
+			});
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.model = createChatModel(config);
 			this.metrics = chatMetrics(this.broker);

@@ -11,7 +11,7 @@ import type { Character } from "../models/index.js";
 import { CharacterNotFound, Forbidden, SlugTaken, Unauthorized, ValidationFailed, withCardErrors } from "../src/errors.js";
 import {
 	EDITABLE_FIELDS, SLUG_MAX_LENGTH, canEdit, canView, containsPattern, isAdmin, nextFreeSlug, pickChanges, slugFamilyPrefix,
-	slugify, toCharacterView, type Caller, type CharacterChanges, type CharacterView,
+	slugify, toCharacterView, CharacterEvent, type Caller, type CharacterChanges, type CharacterView,
 } from "../src/domain/characters.js";
 import { SEED_CHARACTERS, type SeedCharacter } from "../src/domain/seed-characters.js";
 import { LIST_LIMITS, TEXT_LIMITS, toCardV2, toCardV3, type CardV3 } from "../src/domain/character-card.js";
@@ -292,8 +292,9 @@ export default function charactersService(config: Config): ServiceSchema {
 				await this.clearCache();
 			},
 
-			/** Every cached characters.* read, on every node (the cacher is shared in a cluster). */
+			/** Every cached characters.* read, on every node (the cacher is shared in a cluster, the others listen). */
 			async clearCache(this: CharactersThis): Promise<void> {
+				this.broker.broadcast(CharacterEvent.Changed);
 				try {
 					await this.broker.cacher?.clean(`${this.name}.**`);
 				} catch (err) {

@@ -46,6 +46,9 @@ export interface CharacterRecord {
 
 /** The JSON every action answers with (snake_case, ISO timestamps). `extensions` leaves out what cameo keeps
  * there for export (src/domain/character-card.ts); `has_avatar` stands for the image, which only the card PNG carries. */
+/** Broadcast after any write to characters: nodes holding characters of their own in memory forget them. */
+export const CharacterEvent = { Changed: "character.changed" } as const;
+
 export type CharacterView = Omit<CharacterRecord, "created_at" | "updated_at"> & {
 	created_at: string;
 	updated_at: string;

@@ -15,6 +15,7 @@ import { Chan, replyId, type AiMsgPayload, type UserMsgPayload } from "../../src
 import { OFFLINE_NOTICE, OfflineModel } from "../../src/domain/offline-model.js";
 import { SEED_CHARACTERS } from "../../src/domain/seed-characters.js";
 import type { Character } from "../../models/index.js";
+import type { CharacterView } from "../../src/domain/characters.js";
 import { testConfig, uniqueName } from "../support/config.js";
 
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
@@ -257,6 +258,23 @@ describe("ai-consumer service", () => {
 		expect(outside.length).toBeGreaterThanOrEqual(SUMMARY_BATCH);
 		expect(session.summary_upto_seq).toBe(outside.at(-1)!.seq);
 		expect(session.summary).toContain(outside.at(-1)!.content);
+	});
+
+	it("should answer as the character is now, once it has been changed", async () => {
+		const user = await db.models.User.findOne({ where: { username } });
+		const admin = { id: user!.id, username, role: "admin" as const };
+		const own = await broker.call<CharacterView, Record<string, string>>("characters.create", { name: `Old Name ${uniqueName("c")}`, system_prompt: "You test caching." }, { meta: { user: admin } });
+		const session = await store.createSession(username, own.id);
+		const ask = async () => {
+			const row = await store.insertUserMessage({ session_id: session.id, username, character_id: own.id, content: "Who are you?" });
+			await broker.sendToChannel(Chan.UserMsg, { message_id: row.id, session_id: session.id, username, character_id: own.id, content: row.content });
+			const [reply] = await nextFor(row.id);
+			return reply.kind === "reply" ? reply.content : "";
+		};
+		expect(await ask()).toContain(own.name);
+		const renamed = `New Name ${uniqueName("c")}`;
+		await broker.call("characters.update", { id: own.id, name: renamed }, { meta: { user: admin } });
+		expect(await ask()).toContain(renamed);
 	});
 
 	it("should ack a malformed payload without retrying or answering", async () => {
