@@ -2,12 +2,16 @@
  * Many sockets and replies arrive in one turn of the event loop under load; one statement (one round trip, one
  * commit) for all of them costs PostgreSQL little more than one for each. `batched` turns a function of many items
  * into a function of one that joins the calls made in the same turn (DataLoader, scheduled on `setImmediate` so
- * calls from separate socket events join too). Nothing waits for a batch to fill: a lone call runs at once.
+ * calls from separate socket events join too). Nothing waits for a batch to fill: a lone call runs at once. While
+ * `maxConcurrent` batches are running, the next one stays open and keeps taking calls, so under load batches grow
+ * instead of statements queueing for connections (group commit, by hand).
  */
 import DataLoader from "dataloader";
 
 export interface BatchOptions<I> {
 	maxBatchSize: number;
+	/** Batches running at once; more calls wait in the next batch. */
+	maxConcurrent: number;
 	/**
 	 * Items with the same key never share a statement (it could not see their effects on each other); they run in
 	 * successive statements, in call order.
@@ -20,11 +24,24 @@ export interface BatchOptions<I> {
  * a bad item (a deleted session, say) fails alone and the rest go through.
  */
 export function batched<I, O>(run: (items: I[]) => Promise<O[]>, options: BatchOptions<I>): (item: I) => Promise<O> {
-	const loader = new DataLoader<I, O>((items) => runInRounds(items, run, options.conflictKey), {
-		cache: false,
-		maxBatchSize: options.maxBatchSize,
-		batchScheduleFn: (dispatch) => setImmediate(dispatch),
-	});
+	let running = 0;
+	const ready: (() => void)[] = [];
+	const loader = new DataLoader<I, O>(
+		async (items) => {
+			running += 1;
+			try {
+				return await runInRounds(items, run, options.conflictKey);
+			} finally {
+				running -= 1;
+				ready.shift()?.();
+			}
+		},
+		{
+			cache: false,
+			maxBatchSize: options.maxBatchSize,
+			batchScheduleFn: (dispatch) => setImmediate(() => (running < options.maxConcurrent ? dispatch() : ready.push(dispatch))),
+		},
+	);
 	return (item) => loader.load(item);
 }
 

@@ -133,8 +133,11 @@ const GET_SESSIONS: HotStatement = {
 	text: `SELECT ${SESSION_COLUMNS} FROM chat_sessions WHERE id = ANY($1::uuid[])`,
 };
 
-/** Up to this many messages share a statement (a few hundred parameters' worth of arrays). */
-const MAX_BATCH = 200;
+/**
+ * Up to 200 messages share a statement; two statements of a kind run at once (three kinds: six of the pool's ten
+ * connections), and calls made meanwhile wait for the next.
+ */
+const BATCHING = { maxBatchSize: 200, maxConcurrent: 2 };
 
 /** Sequelize's pool: its own queries cannot be named statements. */
 interface ConnectionPool {
@@ -155,10 +158,10 @@ export class ChatStore {
 	readonly getSession: (id: string) => Promise<SessionRow | null>;
 
 	constructor(private readonly sequelize: Sequelize) {
-		this.insertUserMessage = batched((messages) => this.insertUserMessages(messages), { maxBatchSize: MAX_BATCH });
+		this.insertUserMessage = batched((messages) => this.insertUserMessages(messages), BATCHING);
 		// Two replies to one message (a redelivery, two regenerations) go in successive statements: each sees the other.
-		this.insertAiMessage = batched((messages) => this.insertAiMessages(messages), { maxBatchSize: MAX_BATCH, conflictKey: (m) => m.reply_to ?? m.id });
-		this.getSession = batched((ids) => this.getSessions(ids), { maxBatchSize: MAX_BATCH });
+		this.insertAiMessage = batched((messages) => this.insertAiMessages(messages), { ...BATCHING, conflictKey: (m) => m.reply_to ?? m.id });
+		this.getSession = batched((ids) => this.getSessions(ids), BATCHING);
 	}
 
 	async createSession(username: string, characterId: string): Promise<SessionRow> {

@@ -3,7 +3,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { batched } from "../../src/adapters/batched.js";
 
 /** A batched doubler that records the batches it ran; items below zero make a whole batch fail. */
-function doubler(options: { maxBatchSize?: number; conflictKey?: (n: number) => string } = {}) {
+function doubler(options: { maxBatchSize?: number; maxConcurrent?: number; conflictKey?: (n: number) => string } = {}) {
 	const batches: number[][] = [];
 	const double = batched(
 		async (items: number[]) => {
@@ -11,7 +11,7 @@ function doubler(options: { maxBatchSize?: number; conflictKey?: (n: number) => 
 			if (items.some((n) => n < 0)) throw new Error(`negative in [${items.join(", ")}]`);
 			return items.map((n) => n * 2);
 		},
-		{ maxBatchSize: options.maxBatchSize ?? 100, conflictKey: options.conflictKey },
+		{ maxBatchSize: options.maxBatchSize ?? 100, maxConcurrent: options.maxConcurrent ?? 100, conflictKey: options.conflictKey },
 	);
 	return { double, batches };
 }
@@ -65,5 +65,37 @@ describe("batched", () => {
 		const { double, batches } = doubler({ conflictKey: (n) => String(n % 10) });
 		await expect(Promise.all([1, 11, 2, 21, 3].map(double))).resolves.toEqual([2, 22, 4, 42, 6]);
 		expect(batches).toEqual([[1, 2, 3], [11], [21]]);
+	});
+
+	it("lets calls wait in the next batch while the maximum of batches runs, then runs them together", async () => {
+		const batches: number[][] = [];
+		let finish: (() => void)[] = [];
+		const slow = batched(
+			async (items: number[]) => {
+				batches.push(items);
+				await new Promise<void>((resolve) => finish.push(resolve));
+				return items;
+			},
+			{ maxBatchSize: 100, maxConcurrent: 1 },
+		);
+		const first = slow(1);
+		await nextTurn();
+		await nextTurn();
+		const later = [2, 3, 4].map((n) => slow(n));
+		await nextTurn();
+		await nextTurn();
+		// The first batch still runs: the others wait, together.
+		expect(batches).toEqual([[1]]);
+		const release = () => {
+			const pending = finish;
+			finish = [];
+			pending.forEach((resolve) => resolve());
+		};
+		release();
+		await first;
+		await nextTurn();
+		expect(batches).toEqual([[1], [2, 3, 4]]);
+		release();
+		await expect(Promise.all(later)).resolves.toEqual([2, 3, 4]);
 	});
 });
