@@ -43,12 +43,24 @@ function channelsMiddleware(config: Config): Middleware[] {
 	return [channels.Middleware({ adapter } as unknown as ChannelsOptions) as unknown as Middleware];
 }
 
+/**
+ * A Redis transporter URL gets `disableClientInfo` (ioredis takes options from the query): ioredis >= 5.8.2 sends
+ * CLIENT SETINFO while connecting, so on a reconnection the subscriber's SUBSCRIBEs can go out before its INFO ready
+ * check, which Redis then refuses. ioredis rejects the queued SUBSCRIBEs, moleculer never handles those promises, and
+ * the node dies of an unhandled rejection when Redis restarts (redis/ioredis#2037).
+ */
+function transporterUrl(url: string | undefined): string | null {
+	if (!url) return null;
+	if (!/^rediss?:\/\//i.test(url) || /[?&]disableClientInfo=/.test(url)) return url;
+	return `${url}${url.includes("?") ? "&" : "?"}disableClientInfo=true`;
+}
+
 export function createBrokerOptions(config: Config): BrokerOptions {
 	return {
 		namespace: config.namespace,
 		nodeID: config.nodeId,
 		// Redis pub/sub in a cluster; none (local calls only) in embedded mode.
-		transporter: config.transporter ?? null,
+		transporter: transporterUrl(config.transporter),
 		// Character reads are cached; in a cluster the cache is shared so a write clears it everywhere.
 		cacher: config.mode === "cluster" && config.redisUrl ? { type: "Redis", options: { redis: config.redisUrl, prefix: `${config.namespace}-cache` } } : "Memory",
 		// JSON lines (cluster) or pretty (embedded), with secrets masked at every level (src/adapters/logger.ts).
