@@ -3,6 +3,7 @@
  * It loads the character (cached action) and the recent history (Redis, else PostgreSQL), streams the model, and
  * publishes the finished reply before returning, so the user message is acked only once its reply is on its way.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { Validators, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
@@ -59,6 +60,11 @@ const CACHED_CHARACTERS = 10_000;
 const CHARACTER_TTL_MS = 60_000;
 const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
 const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
+/**
+ * Pause before a failed message goes back to the queue, which redelivers it at once: its attempts then span an outage
+ * of a few seconds (Redis, the transporter) instead of all failing within it.
+ */
+const RETRY_PAUSE_MS = 2000;
 
 const checkPayload = new Validators.Fastest().compile({
 	message_id: "uuid",
@@ -170,7 +176,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 								// The outbox sweep reports it later; the original error is the one worth rethrowing.
 								this.logger.error({ session_id: payload.session_id, message_id: payload.message_id }, `Could not report the failed reply: ${publishErr.message}`),
 							);
-						}
+						} else await sleep(RETRY_PAUSE_MS);
 						throw err;
 					}
 				},
