@@ -75,6 +75,7 @@ type ChatWsThis = Service &
 		/** Named in the `connection` frame, so nobody mistakes the offline model for an LLM. */
 		modelName: string;
 		timers: NodeJS.Timeout[];
+		stopCatchingUp?: () => void;
 		upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
 		openChat(h: ChatHandshake): Promise<OpenedChat>;
 		onConnection(ws: WebSocket, chat: OpenedChat, h: ChatHandshake): Promise<void>;
@@ -182,7 +183,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 
 			async onConnection(this: ChatWsThis, ws: WebSocket, chat: OpenedChat, h: ChatHandshake) {
 				const sessionId = chat.session.id;
-				const client = new ChatClient(ws, { userId: chat.user.id, username: chat.user.username, sessionId, characterId: chat.character.id });
+				const client = new ChatClient(ws, { userId: chat.user.id, username: chat.user.username, sessionId, characterId: chat.character.id }, h.after);
 				// Registered before the backlog is read: a reply stored meanwhile is queued live, and the id check drops the overlap.
 				const firstOnNode = this.hub.add(client);
 				this.metrics.openSockets(this.hub.size);
@@ -332,6 +333,14 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					this.runtime.routes.refresh(this.hub.sessionIds(), this.address!).catch((err) => this.logger.warn("Route refresh failed:", err));
 				}, (ROUTE_TTL_SECONDS * 1000) / 3);
 				this.timers = [refresh];
+				// Redis is back, maybe empty (restarted): re-register now, not at the next heartbeat, and show each socket
+				// what was stored while replies could not find this node.
+				this.stopCatchingUp = this.runtime.routes.onReconnect(() => {
+					this.runtime.routes
+						.refresh(this.hub.sessionIds(), this.address!)
+						.then(() => this.hub.catchUp(async (sessionId, afterId) => (await this.store.messagesAfter(sessionId, afterId, REPLAY_LIMIT)).map(messageFrame)))
+						.catch((err) => this.logger.warn("Catching up after a Redis reconnection failed:", err));
+				});
 			} else {
 				this.timers = [];
 			}
@@ -342,6 +351,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 		async stopped(this: ChatWsThis) {
 			this.state = "closing";
 			this.timers?.forEach(clearInterval);
+			this.stopCatchingUp?.();
 			const clients = [...(this.hub?.clients() ?? [])];
 			// Clients reconnect with session_id + after and miss nothing: replies are stored, not held here.
 			for (const client of clients) client.socket.close(CLOSE_RESTARTING, "Server restarting; reconnect to resume");

@@ -20,6 +20,11 @@ export interface RouteRegistry {
 	lookup(sessionId: string): Promise<string[]>;
 	/** Periodic heartbeat for every session this node holds, in one round trip. */
 	refresh(sessionIds: string[], address: string): Promise<void>;
+	/**
+	 * Calls `listener` each time the store (re)connects, when entries may have been lost (a Redis restarted without
+	 * persistence); returns the un-listen function.
+	 */
+	onReconnect(listener: () => void): () => void;
 }
 
 // Deletes the given fields only if they are still expired: a node may have refreshed one since we read the hash.
@@ -80,6 +85,11 @@ export class RedisRouteRegistry implements RouteRegistry {
 		if (!results || failed) throw failed?.[0] ?? new Error("route refresh transaction was aborted");
 	}
 
+	onReconnect(listener: () => void): () => void {
+		this.redis.on("ready", listener);
+		return () => void this.redis.off("ready", listener);
+	}
+
 	private key(sessionId: string): string {
 		return redisKey(this.namespace, "routes", sessionId);
 	}
@@ -120,6 +130,11 @@ export class LocalRouteRegistry implements RouteRegistry {
 	async refresh(sessionIds: string[], address: string): Promise<void> {
 		const expiry = Date.now() + this.ttlMs;
 		for (const sessionId of sessionIds) this.set(sessionId, address, expiry);
+	}
+
+	/** In memory: nothing to reconnect, nothing lost. */
+	onReconnect(): () => void {
+		return () => undefined;
 	}
 
 	private set(sessionId: string, address: string, expiry: number): void {

@@ -34,6 +34,8 @@ export class ChatClient {
 	alive = true;
 	/** The client's frames are handled one after another, so its messages are stored in the order sent. */
 	work: Promise<void> = Promise.resolve();
+	/** The last message this socket was shown in full (at first, the one the client resumed after): catch-ups start there. */
+	lastShownId: string | undefined;
 	private replaying = true;
 	private queued: string[] = [];
 	private readonly recentIds = new Set<string>();
@@ -41,7 +43,10 @@ export class ChatClient {
 	constructor(
 		readonly socket: SocketLike,
 		readonly identity: ClientIdentity,
-	) {}
+		resumedAfter?: string,
+	) {
+		this.lastShownId = resumedAfter;
+	}
 
 	/** Sends a frame (object or serialized JSON) unless this socket already showed its id. */
 	send(frame: ServerFrame | string): boolean {
@@ -73,6 +78,7 @@ export class ChatClient {
 		}
 		if (this.socket.readyState !== OPEN) return false;
 		this.socket.send(text);
+		if (key.id && !key.delta) this.lastShownId = key.id;
 		return true;
 	}
 }
@@ -114,6 +120,16 @@ export class SocketHub {
 			}
 		}
 		return sent;
+	}
+
+	/**
+	 * Sends each socket what `missedAfter` finds after the last message it was shown, minus what it has seen: replies
+	 * stored while deliveries could not find this node (its routes lost with a Redis restart) reached no socket.
+	 */
+	async catchUp(missedAfter: (sessionId: string, afterId: string | undefined) => Promise<ServerFrame[]>): Promise<void> {
+		for (const client of [...this.clients()]) {
+			for (const frame of await missedAfter(client.identity.sessionId, client.lastShownId)) client.send(frame);
+		}
 	}
 
 	/** Keep-alive: a socket that did not answer the last ping is gone (a phone that lost its network); ping the rest. */
