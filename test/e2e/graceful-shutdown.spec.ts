@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import type { DbThis } from "../../mixins/db.mixin.js";
-import { TEST_JWT_SECRET, createTestCharacter, uniqueName } from "../support/config.js";
-import { clusterEnv, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
-import { freePort, startCameo, waitForStatus, type RunningProcess } from "../support/process.js";
+import { createTestCharacter, uniqueName } from "../support/config.js";
+import { ClusterProcess, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
+import { killStarted, within } from "../support/process.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
 const namespace = clusterNamespace("gs");
@@ -20,65 +20,34 @@ interface LogLine {
 	message_id?: string;
 }
 
-interface Child {
-	proc: RunningProcess;
-	/** chat-ws only. */
-	wsPort?: number;
-	logs(): LogLine[];
-}
-
 let core: ServiceBroker;
 let dispatcher: ServiceBroker;
 let chatWs: ServiceBroker;
-const children: Child[] = [];
 let characterId = "";
 
 /** A cameo process running `services` in the test cluster, once its /readyz answers 200. */
-async function startChild(services: string, extra: Record<string, string> = {}): Promise<Child> {
-	const healthPort = await freePort();
-	const wsPort = services === "chat-ws" ? await freePort() : undefined;
-	const proc = startCameo(
-		clusterEnv(namespace, {
-			SERVICES: services,
-			NODE_ID: `${services}-${uniqueName("p")}`,
-			DATABASE_URL: process.env.TEST_DATABASE_URL ?? "",
-			JWT_SECRET: TEST_JWT_SECRET,
-			HEALTH_PORT: String(healthPort),
-			GRPC_PORT: "0",
-			...(wsPort ? { WS_PORT: String(wsPort) } : {}),
-			LOGLEVEL: "debug",
-			CHAT_MESSAGES_PER_MINUTE: "1000",
-			...extra,
-		}),
-	);
-	const child: Child = {
-		proc,
-		wsPort,
-		logs: () =>
-			proc
-				.output()
-				.split("\n")
-				.filter((line) => line.startsWith("{"))
-				.map((line) => JSON.parse(line) as LogLine),
-	};
-	children.push(child);
-	await waitForStatus(`http://127.0.0.1:${healthPort}/readyz`, 200, 40_000, proc);
+async function startChild(services: string, extra: Record<string, string> = {}): Promise<ClusterProcess> {
+	const child = await ClusterProcess.create(namespace, services, { LOGLEVEL: "debug", CHAT_MESSAGES_PER_MINUTE: "1000", ...extra });
+	await child.start();
 	return child;
+}
+
+function logsOf(child: ClusterProcess): LogLine[] {
+	return child
+		.proc!.output()
+		.split("\n")
+		.filter((line) => line.startsWith("{"))
+		.map((line) => JSON.parse(line) as LogLine);
 }
 
 /** A real ai-consumer whose offline model takes 50 ms a word: a reply streams for a few seconds. */
 const startConsumer = () => startChild("ai-consumer", { OFFLINE_MODEL_DELAY_MS: "50" });
 
 /** SIGTERM, then the exit code; rejects if the process is still running after `ms`. */
-function terminate(child: Child, ms = 30_000): Promise<number | null> {
-	child.proc.child.kill("SIGTERM");
-	return within(child.proc.exited, ms, "the process to exit after SIGTERM");
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
-	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+function terminate(child: ClusterProcess, ms = 30_000): Promise<number | null> {
+	const proc = child.proc!;
+	proc.child.kill("SIGTERM");
+	return within(proc.exited, ms, "the process to exit after SIGTERM");
 }
 
 async function login(): Promise<string> {
@@ -116,8 +85,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-	for (const { proc } of children) if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGKILL");
-	await Promise.all(children.map(({ proc }) => within(proc.exited, 10_000, "a killed child to exit").catch(() => undefined)));
+	await killStarted();
 	await Promise.all([chatWs, dispatcher, core].map((b) => b?.stop().catch(() => undefined)));
 	await removeNamespace(namespace);
 }, 60_000);
@@ -140,7 +108,7 @@ describe("graceful shutdown", () => {
 		await successor;
 
 		// The terminated process published the reply itself, after it was told to stop.
-		const logs = consumer.logs();
+		const logs = logsOf(consumer);
 		const stopAt = logs.find((l) => l.msg === "SIGTERM: stopping")?.ts;
 		const publishedAt = logs.find((l) => l.msg === "Reply published" && l.message_id === messageId)?.ts;
 		expect(stopAt).toBeDefined();

@@ -13,6 +13,7 @@ import type { DbThis } from "../../mixins/db.mixin.js";
 import type { ChatRuntime } from "../../src/adapters/chat-runtime.js";
 import { createTestCharacter, uniqueName } from "../support/config.js";
 import { AMQP_URL, REDIS_URL, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
+import { eventually } from "../support/process.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
 const namespace = clusterNamespace("cl");
@@ -51,15 +52,6 @@ async function repliesTo(messageId: string): Promise<number> {
 		{ bind: [messageId] },
 	);
 	return (rows as { n: number }[])[0].n;
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-	const started = Date.now();
-	while (Date.now() - started < timeoutMs) {
-		if (await check()) return;
-		await new Promise((r) => setTimeout(r, 200));
-	}
-	throw new Error(`timed out waiting for ${what}`);
 }
 
 beforeAll(async () => {

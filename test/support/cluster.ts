@@ -7,7 +7,8 @@ import amqp from "amqplib";
 import { Redis } from "ioredis";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
-import { testConfig, uniqueName } from "./config.js";
+import { TEST_JWT_SECRET, testConfig, uniqueName } from "./config.js";
+import { freePort, killHard, startCameo, waitForStatus, type RunningProcess } from "./process.js";
 
 export const REDIS_URL = "redis://127.0.0.1:6379";
 export const AMQP_URL = "amqp://guest:guest@127.0.0.1:5672";
@@ -26,6 +27,55 @@ export function clusterEnv(namespace: string, extra: Record<string, string> = {}
 export function clusterNode(namespace: string, services: string, extra: Record<string, string> = {}): ServiceBroker {
 	const nodeId = `${services.replace(/,/g, "+")}-${uniqueName("n")}`;
 	return createBroker(testConfig(clusterEnv(namespace, { SERVICES: services, NODE_ID: nodeId, ...extra })), { logger: false });
+}
+
+/**
+ * A cameo process running `services` in `namespace`, on ports fixed at creation: killed and started again, it comes
+ * back on the same WebSocket and health ports (as a restarted pod keeps its address), with a new node id.
+ */
+export class ClusterProcess {
+	proc: RunningProcess | undefined;
+
+	private constructor(
+		readonly services: string,
+		private readonly env: Record<string, string>,
+		readonly healthPort: number,
+		/** chat-ws only. */
+		readonly wsPort: number | undefined,
+	) {}
+
+	static async create(namespace: string, services: string, extra: Record<string, string> = {}): Promise<ClusterProcess> {
+		const healthPort = await freePort();
+		const wsPort = services.split(",").includes("chat-ws") ? await freePort() : undefined;
+		const env = clusterEnv(namespace, {
+			SERVICES: services,
+			DATABASE_URL: process.env.TEST_DATABASE_URL ?? "",
+			JWT_SECRET: TEST_JWT_SECRET,
+			HEALTH_PORT: String(healthPort),
+			GRPC_PORT: "0",
+			...(wsPort ? { WS_PORT: String(wsPort) } : {}),
+			...extra,
+		});
+		return new ClusterProcess(services, env, healthPort, wsPort);
+	}
+
+	/** Starts the process; resolves with the milliseconds until its /readyz answered 200. */
+	async start(timeoutMs = 40_000): Promise<number> {
+		const startedAt = Date.now();
+		this.proc = startCameo({ ...this.env, NODE_ID: `${this.services.replace(/,/g, "+")}-${uniqueName("p")}` });
+		await waitForStatus(`http://127.0.0.1:${this.healthPort}/readyz`, 200, timeoutMs, this.proc);
+		return Date.now() - startedAt;
+	}
+
+	/** kill -9. */
+	async kill(): Promise<void> {
+		if (this.proc) await killHard(this.proc);
+	}
+
+	/** Its Prometheus metrics (METRICS_ENABLED is on in a cluster). */
+	async metrics(): Promise<string> {
+		return (await fetch(`http://127.0.0.1:${this.healthPort}/metrics`)).text();
+	}
 }
 
 /** Deletes everything the namespace left in Redis and RabbitMQ. */
