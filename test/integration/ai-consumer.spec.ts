@@ -54,6 +54,14 @@ describe("ai-consumer service", () => {
 		return { row, payload: { message_id: row.id, session_id, username, character_id: character.id, content } };
 	}
 
+	/** The session once it has a rolling summary. */
+	const summarised = (sessionId: string) =>
+		vi.waitFor(async () => {
+			const session = await store.getSession(sessionId);
+			if (!session?.summary) throw new Error("no summary yet");
+			return session;
+		});
+
 	const publishedFor = (messageId: string) => published.filter((m) => m.reply_to === messageId);
 
 	async function nextFor(messageId: string, count = 1): Promise<AiMsgPayload[]> {
@@ -213,11 +221,7 @@ describe("ai-consumer service", () => {
 		await withModel(recording, async () => {
 			await broker.sendToChannel(Chan.UserMsg, payload);
 			await nextFor(payload.message_id);
-			const session = await vi.waitFor(async () => {
-				const s = await store.getSession(sessionId);
-				if (!s?.summary) throw new Error("no summary yet");
-				return s;
-			});
+			const session = await summarised(sessionId);
 			// The oldest turns did not fit the 3,000-token budget: the summary holds them (its newest lines at least,
 			// within its own 300-token cap), the prompt does not.
 			expect(session.summary).toMatch(/turn \d+/);
@@ -246,11 +250,7 @@ describe("ai-consumer service", () => {
 		const { payload } = await userMessage("what happened so far?", sessionId);
 		await broker.sendToChannel(Chan.UserMsg, payload);
 		await nextFor(payload.message_id);
-		const session = await vi.waitFor(async () => {
-			const s = await store.getSession(sessionId);
-			if (!s?.summary) throw new Error("no summary yet");
-			return s;
-		});
+		const session = await summarised(sessionId);
 		// Nothing was dropped for the token budget; the oldest turns are simply older than the window. The summary
 		// (capped, so its newest lines) runs up to the last of them.
 		const all = await store.latestMessages(sessionId, 1000);

@@ -232,19 +232,24 @@ describe("chat over WebSocket, embedded", () => {
 		}
 	});
 
+	/** A new user's socket, after one message and its whole reply, with the deltas that came before it. */
+	async function askForAStory() {
+		const { token } = await login();
+		const socket = await ChatSocket.open(chatUrl(token));
+		await socket.next((f) => f.type === "connection");
+		socket.send({ content: "Tell me a story" });
+		const echo = await socket.next((f) => f.type === "echo");
+		const reply = await socket.next((f) => isAi(f) && f.reply_to === echo.id);
+		return { socket, echo, reply, deltas: socket.ofType("ai.delta") };
+	}
+
 	it("should stream the reply as deltas that add up to the final frame", async () => {
 		const consumer = broker.getLocalService("ai-consumer") as unknown as { model: ChatModel };
 		const original = consumer.model;
 		// Chunks a few milliseconds apart, as from a provider: each leaves as a delta of its own.
 		consumer.model = slowModel(8, 5);
 		try {
-			const { token } = await login();
-			const socket = await ChatSocket.open(chatUrl(token));
-			await socket.next((f) => f.type === "connection");
-			socket.send({ content: "Tell me a story" });
-			const echo = await socket.next((f) => f.type === "echo");
-			const reply = await socket.next((f) => isAi(f) && f.reply_to === echo.id);
-			const deltas = socket.ofType("ai.delta");
+			const { socket, echo, reply, deltas } = await askForAStory();
 			expect(deltas.length).toBeGreaterThan(3);
 			expect(deltas.every((d) => d.id === reply.id && d.reply_to === echo.id && d.variant === 0)).toBe(true);
 			expect(deltas.map((d) => d.delta).join("")).toBe(reply.content);
@@ -257,14 +262,8 @@ describe("chat over WebSocket, embedded", () => {
 	});
 
 	it("should send the chunks a model yields at once as one delta", async () => {
-		const { token } = await login();
-		const socket = await ChatSocket.open(chatUrl(token));
-		await socket.next((f) => f.type === "connection");
 		// The offline model at zero delay yields a reply's words in one go.
-		socket.send({ content: "Tell me a story" });
-		const echo = await socket.next((f) => f.type === "echo");
-		const reply = await socket.next((f) => isAi(f) && f.reply_to === echo.id);
-		const deltas = socket.ofType("ai.delta");
+		const { socket, reply, deltas } = await askForAStory();
 		expect(deltas.map((d) => d.delta)).toEqual([reply.content]);
 		await socket.close();
 	});
