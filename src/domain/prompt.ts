@@ -69,8 +69,10 @@ export function assemblePrompt(character: PromptCharacter, history: HistoryEntry
 
 	const post = fill(character.post_history_instructions);
 	const budget = opts.budgetTokens ?? Number.POSITIVE_INFINITY;
-	// Line by line: the summary changes from one message to the next, the rest of the system message does not.
-	let used = lines.reduce((sum, line) => sum + countTokens(line) + 1, MESSAGE_OVERHEAD_TOKENS) + (post ? cost(post) : 0);
+	// Line by line, the summary's lines too: each fold adds a few and drops a few, and a count of the whole summary
+	// would be a new one (and the costliest step here) every time it changed.
+	const textLines = lines.flatMap((line) => line.split("\n"));
+	let used = textLines.reduce((sum, line) => sum + countTokens(line) + 1, MESSAGE_OVERHEAD_TOKENS) + (post ? cost(post) : 0);
 
 	// Newest first; the message being answered is always kept, whatever its size.
 	let keptFrom = history.length;
