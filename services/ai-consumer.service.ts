@@ -242,7 +242,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				// say nothing.)
 				const unseen =
 					history.length >= config.chat.historyWindow && oldestSeen && BigInt(oldestSeen) > upto + 1n
-						? (await this.store.activeMessagesBetween(session.id, session.summary_upto_seq, oldestSeen, 200)).map(
+						? (await this.store.activeMessagesBetween({ session_id: session.id, after_seq: session.summary_upto_seq, before_seq: oldestSeen, limit: 200 })).map(
 								historyEntry,
 							)
 						: [];

@@ -39,6 +39,15 @@ export interface MessageRow {
 	created_at: Date;
 }
 
+export interface MessageRange {
+	session_id: string;
+	/** Exclusive; null: from the session's start. */
+	after_seq: string | null;
+	/** Exclusive. */
+	before_seq: string;
+	limit: number;
+}
+
 export interface NewUserMessage {
 	session_id: string;
 	username: string;
@@ -128,6 +137,18 @@ const INSERT_AI_MESSAGES: HotStatement = {
 		SELECT ${MESSAGE_COLUMNS.split(", ").map((c) => (c === "id" ? "id" : `NULL AS ${c}`)).join(", ")}, created_at FROM answered`,
 };
 
+/** For each range asked for (in order, `n`), its session's active messages in it, oldest first. */
+const ACTIVE_MESSAGES_BETWEEN: HotStatement = {
+	name: "cameo_active_messages_between",
+	text: `SELECT q.n, ${MESSAGE_COLUMNS.split(", ").map((c) => `m.${c}`).join(", ")}
+		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::int[]) WITH ORDINALITY AS q(session_id, after_seq, before_seq, max_rows, n)
+		CROSS JOIN LATERAL (
+			SELECT * FROM messages
+			WHERE session_id = q.session_id AND seq > COALESCE(q.after_seq, 0) AND seq < q.before_seq AND (role = 'user' OR active)
+			ORDER BY seq LIMIT q.max_rows) m
+		ORDER BY q.n, m.seq`,
+};
+
 const GET_SESSIONS: HotStatement = {
 	name: "cameo_get_sessions",
 	text: `SELECT ${SESSION_COLUMNS} FROM chat_sessions WHERE id = ANY($1::uuid[])`,
@@ -156,12 +177,18 @@ export class ChatStore {
 	 */
 	readonly insertAiMessage: (m: NewAiMessage) => Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }>;
 	readonly getSession: (id: string) => Promise<SessionRow | null>;
+	/**
+	 * Active messages of a session with `after_seq` < seq < `before_seq`, oldest first, at most `limit` (what the
+	 * rolling summary has not seen). Asked with every reply in a long chat, so batched like the writes.
+	 */
+	readonly activeMessagesBetween: (range: MessageRange) => Promise<MessageRow[]>;
 
 	constructor(private readonly sequelize: Sequelize) {
 		this.insertUserMessage = batched((messages) => this.insertUserMessages(messages), BATCHING);
 		// Two replies to one message (a redelivery, two regenerations) go in successive statements: each sees the other.
 		this.insertAiMessage = batched((messages) => this.insertAiMessages(messages), { ...BATCHING, conflictKey: (m) => m.reply_to ?? m.id });
 		this.getSession = batched((ids) => this.getSessions(ids), BATCHING);
+		this.activeMessagesBetween = batched((ranges) => this.activeMessagesInRanges(ranges), BATCHING);
 	}
 
 	async createSession(username: string, characterId: string): Promise<SessionRow> {
@@ -219,6 +246,18 @@ export class ChatStore {
 		);
 	}
 
+	private async activeMessagesInRanges(ranges: MessageRange[]): Promise<MessageRow[][]> {
+		const rows = await this.run<MessageRow & { n: string }>(ACTIVE_MESSAGES_BETWEEN, [
+			ranges.map((r) => r.session_id),
+			ranges.map((r) => r.after_seq),
+			ranges.map((r) => r.before_seq),
+			ranges.map((r) => r.limit),
+		]);
+		const found = ranges.map((): MessageRow[] => []);
+		for (const { n, ...row } of rows) found[Number(n) - 1].push(row);
+		return found;
+	}
+
 	private async getSessions(ids: string[]): Promise<(SessionRow | null)[]> {
 		const rows = await this.run<SessionRow>(GET_SESSIONS, [ids]);
 		const byId = new Map(rows.map((row) => [row.id, row]));
@@ -248,15 +287,6 @@ export class ChatStore {
 		return row.next;
 	}
 
-	/** Active messages of a session with `afterSeq` < seq < `beforeSeq`, oldest first (what the summary has not seen). */
-	async activeMessagesBetween(sessionId: string, afterSeq: string | null, beforeSeq: string, limit: number): Promise<MessageRow[]> {
-		return this.select<MessageRow>(
-			`SELECT ${MESSAGE_COLUMNS} FROM messages
-			 WHERE session_id = $1 AND seq > COALESCE($2::bigint, 0) AND seq < $3::bigint AND (role = 'user' OR active)
-			 ORDER BY seq LIMIT $4`,
-			[sessionId, afterSeq, beforeSeq, limit],
-		);
-	}
 
 	/** Stores a newer rolling summary; an older one (a slower concurrent fold) never overwrites it. */
 	async updateSummary(sessionId: string, summary: string, uptoSeq: string): Promise<void> {

@@ -96,4 +96,25 @@ describe("ChatStore batched writes", () => {
 		const sessions = await Promise.all([...ids, unknown].map((id) => store.getSession(id)));
 		expect(sessions.map((s) => s?.id ?? null)).toEqual([...ids, null]);
 	});
+
+	it("should answer the ranges of messages asked for in one turn each with its own, active ones only", async () => {
+		const sessions = await Promise.all([newSession(), newSession()]);
+		const stored = [];
+		for (const [i, session_id] of [sessions[0], sessions[1], sessions[0], sessions[1], sessions[0]].entries()) {
+			stored.push(await store.insertUserMessage({ session_id, username, character_id: characterId, content: `range ${i}` }));
+		}
+		const regenerated = await store.insertAiMessage(reply(stored[2].id, sessions[0]));
+		const newest = await store.insertAiMessage(reply(stored[2].id, sessions[0], { variant: 1, content: "the newest variant" }));
+		const last = await store.insertUserMessage({ session_id: sessions[0], username, character_id: characterId, content: "range end" });
+		const [first, second, capped] = await Promise.all([
+			store.activeMessagesBetween({ session_id: sessions[0], after_seq: null, before_seq: last.seq, limit: 10 }),
+			store.activeMessagesBetween({ session_id: sessions[1], after_seq: stored[1].seq, before_seq: stored[4].seq, limit: 10 }),
+			store.activeMessagesBetween({ session_id: sessions[0], after_seq: null, before_seq: last.seq, limit: 1 }),
+		]);
+		expect(first.map((m) => m.content)).toEqual(["range 0", "range 2", "range 4", "the newest variant"]);
+		expect(first.at(-1)?.id).toBe(newest.row.id);
+		expect(first.map((m) => m.id)).not.toContain(regenerated.row.id);
+		expect(second.map((m) => m.content)).toEqual(["range 3"]);
+		expect(capped.map((m) => m.content)).toEqual(["range 0"]);
+	});
 });
