@@ -54,6 +54,21 @@ describe("ai-consumer service", () => {
 		return { row, payload: { message_id: row.id, session_id, username, character_id: character.id, content } };
 	}
 
+	/** Turns 1 to `count - 1` of a session, each a user message (`said(i)`) and its reply "answer i". */
+	async function addTurns(sessionId: string, count: number, said: (i: number) => string): Promise<void> {
+		for (let i = 1; i < count; i++) {
+			const row = await store.insertUserMessage({ session_id: sessionId, username, character_id: character.id, content: said(i) });
+			await store.insertAiMessage({ id: replyId(row.id), reply_to: row.id, session_id: sessionId, username, character_id: character.id, content: `answer ${i}`, model: "offline" });
+		}
+	}
+
+	/** The offline model, keeping every prompt it is given. */
+	function recordingModel(): { recording: ChatModel; prompts: ChatMessage[][] } {
+		const prompts: ChatMessage[][] = [];
+		const offline = new OfflineModel();
+		return { prompts, recording: { name: "offline", stream: (messages) => (prompts.push(messages), offline.stream(messages)) } };
+	}
+
 	/** The session once it has a rolling summary. */
 	const summarised = (sessionId: string) =>
 		vi.waitFor(async () => {
@@ -135,9 +150,7 @@ describe("ai-consumer service", () => {
 		const { payload } = await userMessage("second question", firstPayload.session_id);
 		await userMessage("sent later", firstPayload.session_id);
 
-		const prompts: ChatMessage[][] = [];
-		const offline = new OfflineModel();
-		const recording: ChatModel = { name: "offline", stream: (messages) => (prompts.push(messages), offline.stream(messages)) };
+		const { recording, prompts } = recordingModel();
 		await withModel(recording, async () => {
 			await broker.sendToChannel(Chan.UserMsg, payload);
 			await nextFor(payload.message_id);
@@ -210,14 +223,9 @@ describe("ai-consumer service", () => {
 	it("should fold turns that outgrow the token budget into the session's rolling summary, and prompt with it", async () => {
 		const { payload: opening } = await userMessage("turn 0 " + "lorem ".repeat(150));
 		const sessionId = opening.session_id;
-		for (let i = 1; i < 24; i++) {
-			const row = await store.insertUserMessage({ session_id: sessionId, username, character_id: character.id, content: `turn ${i} ` + "lorem ".repeat(150) });
-			await store.insertAiMessage({ id: replyId(row.id), reply_to: row.id, session_id: sessionId, username, character_id: character.id, content: `answer ${i}`, model: "offline" });
-		}
+		await addTurns(sessionId, 24, (i) => `turn ${i} ` + "lorem ".repeat(150));
 		const { payload } = await userMessage("what happened so far?", sessionId);
-		const prompts: ChatMessage[][] = [];
-		const offline = new OfflineModel();
-		const recording: ChatModel = { name: "offline", stream: (messages) => (prompts.push(messages), offline.stream(messages)) };
+		const { recording, prompts } = recordingModel();
 		await withModel(recording, async () => {
 			await broker.sendToChannel(Chan.UserMsg, payload);
 			await nextFor(payload.message_id);
@@ -243,10 +251,7 @@ describe("ai-consumer service", () => {
 		const { payload: opening } = await userMessage("turn 0, short");
 		const sessionId = opening.session_id;
 		const turns = config.chat.historyWindow;
-		for (let i = 1; i < turns; i++) {
-			const row = await store.insertUserMessage({ session_id: sessionId, username, character_id: character.id, content: `turn ${i}, short` });
-			await store.insertAiMessage({ id: replyId(row.id), reply_to: row.id, session_id: sessionId, username, character_id: character.id, content: `answer ${i}`, model: "offline" });
-		}
+		await addTurns(sessionId, turns, (i) => `turn ${i}, short`);
 		const { payload } = await userMessage("what happened so far?", sessionId);
 		await broker.sendToChannel(Chan.UserMsg, payload);
 		await nextFor(payload.message_id);
