@@ -57,6 +57,7 @@ export type ErrorFrameCode =
 	| "quota_exceeded"
 	| "cannot_regenerate"
 	| "ai_unavailable"
+	| "ai_misconfigured"
 	| "character_unavailable"
 	| "internal_error";
 
