@@ -128,6 +128,14 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const
 
 /** Reads and validates the environment. Throws ConfigError with a one-line reason. */
 export function loadConfig(env: Env = process.env): Config {
+	/** Operator bounds on a character's own settings: its output tokens and temperature are clamped to these. */
+	maxOutputTokensLimit: number;
+	maxTemperature: number;
+	/**
+	 * Models a character may name besides the configured one (LLM_ALLOWED_MODELS, comma-separated); any other name
+	 * falls back to the configured model, so model names (and metric labels) come from a bounded set.
+	 */
+	allowedModels: string[];
 	const transporter = str(env.TRANSPORTER);
 	const mode = oneOf("CAMEO_MODE", env.CAMEO_MODE, ["embedded", "cluster"] as const, transporter ? "cluster" : "embedded");
 	const databaseUrl = str(env.DATABASE_URL) ?? databaseUrlFromParts(env);
@@ -191,7 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
 		},
 		dataDir: str(env.DATA_DIR) ?? ".data",
 		embeddedPgPort: port("EMBEDDED_PG_PORT", env.EMBEDDED_PG_PORT, 54329),
-		llm: loadLlmConfig(env),
+		llm: loadLlmConfig(env, mode),
 		authRateLimitPerMinute: int("AUTH_RATE_LIMIT", env.AUTH_RATE_LIMIT, 20, 1, 1_000_000),
 		loginFailuresPerUser: int("AUTH_LOGIN_FAILURES_PER_USER", env.AUTH_LOGIN_FAILURES_PER_USER, 10, 1, 1_000_000),
 		trustProxy: bool("TRUST_PROXY", env.TRUST_PROXY, false),
@@ -200,7 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
 	};
 }
 
-function loadLlmConfig(env: Env): LlmConfig {
+function loadLlmConfig(env: Env, mode: Mode): LlmConfig {
 	const googleApiKey = str(env.GOOGLE_API_KEY);
 	const openaiBaseUrl = httpUrl("OPENAI_BASE_URL", env.OPENAI_BASE_URL);
 	const openaiApiKey = str(env.OPENAI_API_KEY);
@@ -215,17 +223,22 @@ function loadLlmConfig(env: Env): LlmConfig {
 	return {
 		provider,
 		googleApiKey,
-		geminiModel: str(env.GEMINI_MODEL) ?? "gemini-2.5-flash",
+		// GA, no shutdown date announced (README, "Models"): gemini-2.5-flash was shut down on 2026-12-01.
+		geminiModel: str(env.GEMINI_MODEL) ?? "gemini-3.8-flash",
 		geminiBaseUrl: httpUrl("GEMINI_BASE_URL", env.GEMINI_BASE_URL),
 		openaiBaseUrl,
 		openaiApiKey,
 		openaiModel,
-		temperature: num("LLM_TEMPERATURE", env.LLM_TEMPERATURE, 0.8, 0, 2),
-		maxOutputTokens: int("LLM_MAX_OUTPUT_TOKENS", env.LLM_MAX_OUTPUT_TOKENS, 512, 1, 1_000_000),
+		temperature,
+		maxOutputTokens,
+		maxOutputTokensLimit,
+		maxTemperature,
+		allowedModels: (str(env.LLM_ALLOWED_MODELS) ?? "").split(",").map((m) => m.trim()).filter(Boolean),
 		timeoutMs: int("LLM_TIMEOUT_MS", env.LLM_TIMEOUT_MS, 60_000, 10, 3_600_000),
 		maxRetries: int("LLM_MAX_RETRIES", env.LLM_MAX_RETRIES, 3, 0, 10),
 		retryDelayMs: int("LLM_RETRY_DELAY_MS", env.LLM_RETRY_DELAY_MS, 500, 1, 60_000),
-		offlineDelayMs: int("OFFLINE_MODEL_DELAY_MS", env.OFFLINE_MODEL_DELAY_MS, 0, 0, 60_000),
+		// Paced in embedded mode (`npm start`), so a reply can be watched and stopped; tests and the bench set 0.
+		offlineDelayMs: int("OFFLINE_MODEL_DELAY_MS", env.OFFLINE_MODEL_DELAY_MS, mode === "embedded" ? 40 : 0, 0, 60_000),
 	};
 }
 
@@ -250,6 +263,10 @@ function int(name: string, value: string | undefined, fallback: number, min: num
 }
 
 function num(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+	const maxOutputTokensLimit = int("LLM_MAX_OUTPUT_TOKENS_LIMIT", env.LLM_MAX_OUTPUT_TOKENS_LIMIT, 2048, 1, 1_000_000);
+	const maxOutputTokens = int("LLM_MAX_OUTPUT_TOKENS", env.LLM_MAX_OUTPUT_TOKENS, Math.min(512, maxOutputTokensLimit), 1, maxOutputTokensLimit);
+	const maxTemperature = num("LLM_MAX_TEMPERATURE", env.LLM_MAX_TEMPERATURE, 1.5, 0, 2);
+	const temperature = num("LLM_TEMPERATURE", env.LLM_TEMPERATURE, Math.min(0.8, maxTemperature), 0, maxTemperature);
 	if (str(value) === undefined) return fallback;
 	const parsed = Number(value);
 	if (!Number.isFinite(parsed) || parsed < min || parsed > max) {

@@ -10,11 +10,13 @@ import { STATUS_CODES } from "node:http";
 import pRetry from "p-retry";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, SystemMessage, type AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
-import { ChatGoogleGenerativeAI } from "@langchain/google-genai";
+import { ChatGoogleGenerativeAI, type GoogleGenerativeAIChatInput } from "@langchain/google-genai";
 import { ChatOpenAI } from "@langchain/openai";
 import type { LlmConfig } from "../config.js";
 import type { Usage } from "../domain/chat-wire.js";
-import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type LlmFailureReason, type Provider, type StreamOptions } from "./llm.js";
+import { boundSettings, type ModelBounds, type ModelSettings } from "../domain/model-settings.js";
+import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatModelOptions, type ChatStream, type LlmFailureReason, type Provider, type StreamOptions } from "./llm.js";
+import { isMisconfiguration } from "./llm-check.js";
 
 const RETRYABLE: ReadonlySet<LlmFailureReason> = new Set(["rate_limited", "server_error", "network"]);
 
@@ -29,18 +31,14 @@ class AttemptFailed extends Error {
 	}
 }
 
-interface ModelSettings {
-	model: string;
-	temperature: number;
-	maxOutputTokens: number;
-}
-
 interface Policy {
 	timeoutMs: number;
 	maxRetries: number;
 	retryDelayMs: number;
 	/** Redacted from any error text we pass on. */
 	apiKey: string;
+	bounds: ModelBounds;
+	onRefusedModel?: (name: string) => void;
 }
 
 // Passed explicitly so that no environment variable (LangChain honours LANGSMITH_GATEWAY) reroutes the requests.
@@ -48,13 +46,27 @@ const GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com";
 const OPENAI_ENDPOINT = "https://api.openai.com/v1";
 // The OpenAI client refuses to start without a key; local servers ignore it.
 const NO_KEY = "not-needed";
-// Gemini 2.5 Flash thinks by default and counts the thinking against maxOutputTokens, which can leave a short reply
-// budget empty; a chat turn does not need it.
-const THINKS_BY_DEFAULT = /^gemini-2\.5-flash/;
+// A model name refused once is logged once; past this many names, the log says so no more (a user can invent many).
+const REFUSED_NAMES_LOGGED = 1000;
 
-export function geminiChatModel(llm: LlmConfig): ChatModel {
+/**
+ * Thinking kept low for chat: Gemini models think by default, billed as output tokens and counted against
+ * maxOutputTokens (a short reply budget can end up empty), and a chat turn does not need it. Gemini 3.x takes a
+ * level (LOW is the lowest every 3.x model accepts: 3.7+ Flash refuse MINIMAL), 2.5 a token budget (0 = off, but
+ * 2.5 Pro thinks at least 128). Sending both fields is a 400. Other models (Gemma...) get none.
+ */
+export function thinkingConfigFor(model: string): GoogleGenerativeAIChatInput["thinkingConfig"] {
+	const version = /^gemini-(\d+)(?:\.\d+)?-/.exec(model);
+	const major = version ? Number(version[1]) : /^gemini-[a-z-]+-latest$/.test(model) ? 3 : 0;
+	if (major >= 3) return { thinkingLevel: "LOW" };
+	if (/^gemini-2\.5-pro/.test(model)) return { thinkingBudget: 128 };
+	if (/^gemini-2\.5-flash/.test(model)) return { thinkingBudget: 0 };
+	return undefined;
+}
+
+export function geminiChatModel(llm: LlmConfig, opts: ChatModelOptions = {}): ChatModel {
 	const apiKey = llm.googleApiKey ?? "";
-	return new LangChainChatModel("gemini", defaults(llm, llm.geminiModel), policy(llm, apiKey), (s) =>
+	return new LangChainChatModel("gemini", defaults(llm, llm.geminiModel), policy(llm, apiKey, opts), (s) =>
 		observeDroppedResponses(
 			new ChatGoogleGenerativeAI({
 				model: s.model,
@@ -63,7 +75,7 @@ export function geminiChatModel(llm: LlmConfig): ChatModel {
 				apiKey,
 				baseUrl: llm.geminiBaseUrl ?? GEMINI_ENDPOINT,
 				maxRetries: 0,
-				...(THINKS_BY_DEFAULT.test(s.model) ? { thinkingConfig: { thinkingBudget: 0 } } : {}),
+				thinkingConfig: thinkingConfigFor(s.model),
 			}),
 		),
 	);
@@ -91,9 +103,9 @@ function observeDroppedResponses(model: ChatGoogleGenerativeAI): ChatGoogleGener
 	return model;
 }
 
-export function openaiChatModel(llm: LlmConfig): ChatModel {
+export function openaiChatModel(llm: LlmConfig, opts: ChatModelOptions = {}): ChatModel {
 	const apiKey = llm.openaiApiKey ?? NO_KEY;
-	return new LangChainChatModel("openai", defaults(llm, llm.openaiModel ?? ""), policy(llm, apiKey), (s) =>
+	return new LangChainChatModel("openai", defaults(llm, llm.openaiModel ?? ""), policy(llm, apiKey, opts), (s) =>
 		new ChatOpenAI({
 			model: s.model,
 			temperature: s.temperature,
@@ -109,8 +121,9 @@ function defaults(llm: LlmConfig, model: string): ModelSettings {
 	return { model, temperature: llm.temperature, maxOutputTokens: llm.maxOutputTokens };
 }
 
-function policy(llm: LlmConfig, apiKey: string): Policy {
-	return { timeoutMs: llm.timeoutMs, maxRetries: llm.maxRetries, retryDelayMs: llm.retryDelayMs, apiKey };
+function policy(llm: LlmConfig, apiKey: string, opts: ChatModelOptions): Policy {
+	const bounds = { maxOutputTokens: llm.maxOutputTokensLimit, maxTemperature: llm.maxTemperature, allowedModels: llm.allowedModels };
+	return { timeoutMs: llm.timeoutMs, maxRetries: llm.maxRetries, retryDelayMs: llm.retryDelayMs, apiKey, bounds, onRefusedModel: opts.onRefusedModel };
 }
 
 /** A stream that has produced its first text (or ended without any), ready to be read on. */
@@ -126,6 +139,7 @@ interface Opened {
 class LangChainChatModel implements ChatModel {
 	readonly name: string;
 	private readonly client: BaseChatModel;
+	private readonly refusedNames = new Set<string>();
 
 	constructor(
 		private readonly provider: Provider,
@@ -139,11 +153,11 @@ class LangChainChatModel implements ChatModel {
 
 	stream(messages: ChatMessage[], opts: StreamOptions = {}): ChatStream {
 		const { overrides = {}, signal } = opts;
-		const settings: ModelSettings = {
-			model: overrides.model ?? this.defaults.model,
-			temperature: overrides.temperature ?? this.defaults.temperature,
-			maxOutputTokens: overrides.maxOutputTokens ?? this.defaults.maxOutputTokens,
-		};
+		const { refusedModel, ...settings } = boundSettings(this.defaults, overrides, this.policy.bounds);
+		if (refusedModel !== undefined && this.refusedNames.size < REFUSED_NAMES_LOGGED && !this.refusedNames.has(refusedModel)) {
+			this.refusedNames.add(refusedModel);
+			this.policy.onRefusedModel?.(refusedModel);
+		}
 		// LangChain models take these settings only at construction; building one is cheap (no connection).
 		const same = (Object.keys(settings) as (keyof ModelSettings)[]).every((k) => settings[k] === this.defaults[k]);
 		const client = same ? this.client : this.build(settings);
@@ -239,9 +253,10 @@ class LangChainChatModel implements ChatModel {
 		if (attempt.timedOut) return new AttemptFailed("timeout", undefined, `no answer for ${this.policy.timeoutMs} ms`);
 		const status = httpStatus(err);
 		if (status !== undefined) {
-			const reason = status === 429 ? "rate_limited" : status >= 500 ? "server_error" : "rejected";
-			// The provider's own text is left out: a 401 may quote part of the key.
-			return new AttemptFailed(reason, status, STATUS_CODES[status] ?? "error");
+			// The provider's own words, the key redacted (OpenAI quotes a wrong key masked; the mask is kept).
+			const said = redact(providerMessage(err), this.policy.apiKey).slice(0, 300);
+			const reason = status === 429 ? "rate_limited" : status >= 500 ? "server_error" : isMisconfiguration(status, said) ? "misconfigured" : "rejected";
+			return new AttemptFailed(reason, status, said || (STATUS_CODES[status] ?? "error"));
 		}
 		// No HTTP status: the request never got an answer (refused, reset, DNS, broken stream).
 		const message = err instanceof Error ? err.message : String(err);
@@ -300,7 +315,9 @@ class UsageTally {
 		if (!usage) return;
 		this.seen = true;
 		this.input += usage.input_tokens;
-		this.output += usage.output_tokens;
+		// Gemini's thinking (thoughtsTokenCount) is billed as output but left out of output_tokens by LangChain; the
+		// total holds it. The totals are running ones on Gemini, so the increments sum to the final counts.
+		this.output += Math.max(usage.output_tokens, (usage.total_tokens ?? 0) - usage.input_tokens);
 	}
 
 	reported(): Usage | undefined {
@@ -333,6 +350,19 @@ function toLangChain(message: ChatMessage): BaseMessage {
 		case "assistant":
 			return new AIMessage(message.content);
 	}
+}
+
+/**
+ * The provider's message on the SDKs' errors: OpenAI's APIError carries the body's `error.message`; Google's
+ * GoogleGenerativeAIFetchError a text "…: [400 Bad Request] API key not valid. …" and the body's `errorDetails`.
+ */
+function providerMessage(err: unknown): string {
+	const e = err as { error?: { message?: unknown }; message?: unknown; errorDetails?: { reason?: unknown }[] } | null;
+	if (typeof e?.error?.message === "string") return e.error.message;
+	const text = typeof e?.message === "string" ? e.message : "";
+	const said = /\[\d{3}[^\]]*\]\s*(.*?)(?:\s*\[\{.*)?$/s.exec(text)?.[1] ?? text;
+	const reason = e?.errorDetails?.find((d) => typeof d.reason === "string")?.reason as string | undefined;
+	return reason && !said.includes(reason) ? `${said} (${reason})` : said;
 }
 
 /** The HTTP status on the SDKs' errors (OpenAI's APIError, Google's GoogleGenerativeAIFetchError). */

@@ -7,10 +7,16 @@ import type { Config } from "../config.js";
 import type { Usage } from "../domain/chat-wire.js";
 import { OfflineModel } from "../domain/offline-model.js";
 import { countTokens } from "../domain/token-count.js";
+import type { ModelOverrides } from "../domain/model-settings.js";
+import { checkModel } from "./llm-check.js";
 
 export type Provider = "gemini" | "openai";
 
-export type LlmFailureReason = "rate_limited" | "server_error" | "network" | "timeout" | "rejected" | "empty";
+/**
+ * Why a reply failed. `misconfigured`: the provider refused the key, the model name or the permission (Google's 400
+ * API_KEY_INVALID, 401, 403, 404): no retry helps, the operator must fix the configuration.
+ */
+export type LlmFailureReason = "rate_limited" | "server_error" | "network" | "timeout" | "rejected" | "empty" | "misconfigured";
 
 /** The provider could not produce a reply: retries are spent, or retrying cannot help. Safe to log: no keys, no prompt. */
 export class LlmUnavailableError extends Error {
@@ -21,7 +27,8 @@ export class LlmUnavailableError extends Error {
 		readonly status: number | undefined,
 		readonly attempts: number,
 		model: string,
-		detail: string,
+		/** What went wrong, in the provider's own words when it gave some (the key redacted). */
+		readonly detail: string,
 	) {
 		super(`${provider}:${model} unavailable (${reason}${status ? `, HTTP ${status}` : ""}) after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${detail}`);
 		this.name = "LlmUnavailableError";
@@ -35,12 +42,15 @@ export interface ChatMessage {
 	content: string;
 }
 
-/** A character's own settings, replacing the configured ones for its replies. */
-export interface ModelOverrides {
-	model?: string;
-	temperature?: number;
-	maxOutputTokens?: number;
-}
+export type { ModelOverrides };
+
+/** What a check of the configured key and model found (`ChatModel.check`). */
+export type ModelCheck =
+	| { status: "ok" }
+	/** The provider refused the key or the model: replies will fail until the operator fixes it. */
+	| { status: "misconfigured"; detail: string }
+	/** No answer (network, timeout, 5xx): says nothing about the configuration. */
+	| { status: "unknown"; detail: string };
 
 export interface StreamOptions {
 	/** Aborting it stops the reply (and its HTTP request); the stream then rejects with an AbortError. */
@@ -64,6 +74,13 @@ export interface ChatModel {
 	 * and with an `LlmUnavailableError` when the provider cannot answer.
 	 */
 	stream(messages: ChatMessage[], opts?: StreamOptions): ChatStream;
+	/** A cheap request that tells whether the key and the configured model are accepted; absent: nothing to check. */
+	check?(signal?: AbortSignal): Promise<ModelCheck>;
+}
+
+export interface ChatModelOptions {
+	/** Called once per model name a character asked for that is not allowed (LLM_ALLOWED_MODELS). */
+	onRefusedModel?: (name: string) => void;
 }
 
 /** What `createChatModel(config).name` will be, without building (or loading) anything. */
@@ -74,13 +91,13 @@ export function chatModelName(config: Config): string {
 	return "offline";
 }
 
-export function createChatModel(config: Config): ChatModel {
+export function createChatModel(config: Config, opts: ChatModelOptions = {}): ChatModel {
 	const { llm } = config;
 	if (llm.provider === "offline") return new OfflineModel({ chunkDelayMs: llm.offlineDelayMs });
 	// LangChain and the provider SDKs take over a second to load: only processes that call a real model pay for it.
 	const load = () =>
-		import("./llm-providers.js").then((m) => (llm.provider === "gemini" ? m.geminiChatModel(llm) : m.openaiChatModel(llm)));
-	return new LazyChatModel(chatModelName(config), load);
+		import("./llm-providers.js").then((m) => (llm.provider === "gemini" ? m.geminiChatModel(llm, opts) : m.openaiChatModel(llm, opts)));
+	return new LazyChatModel(chatModelName(config), load, (signal) => checkModel(llm, signal));
 }
 
 /** A model whose implementation is loaded at its first reply. */
@@ -90,6 +107,7 @@ class LazyChatModel implements ChatModel {
 	constructor(
 		readonly name: string,
 		private readonly load: () => Promise<ChatModel>,
+		readonly check: (signal?: AbortSignal) => Promise<ModelCheck>,
 	) {}
 
 	stream(messages: ChatMessage[], opts?: StreamOptions): ChatStream {

@@ -70,42 +70,62 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 		fake.script([{ text: REPLY, delayMs: 5 }]);
 		const stream = model.stream(prompt);
 		expect(await collect(stream)).toEqual(REPLY);
-		expect(model.name).toBe("gemini:gemini-2.5-flash");
-		expect(stream.model).toBe("gemini:gemini-2.5-flash");
+		expect(model.name).toBe("gemini:gemini-3.8-flash");
+		expect(stream.model).toBe("gemini:gemini-3.8-flash");
 		expect(fake.requests).toHaveLength(1);
 	});
 
 	it("should send the system instruction, then the conversation with Gemini's roles, to the streaming endpoint", async () => {
 		await collect(model.stream(prompt));
 		const [request] = fake.requests;
-		expect(request.path).toBe("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+		expect(request.path).toBe("/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse");
 		expect(request.headers["x-goog-api-key"]).toBe(GEMINI_KEY);
 		expect(request.body.systemInstruction.parts).toEqual([{ text: prompt[0].content }]);
 		expect(request.body.contents).toEqual([
 			{ role: "model", parts: [{ text: prompt[1].content }] },
 			{ role: "user", parts: [{ text: prompt[2].content }] },
 		]);
-		expect(request.body.generationConfig).toMatchObject({ temperature: 0.8, maxOutputTokens: 512, thinkingConfig: { thinkingBudget: 0 } });
+		// Gemini 3.x thinks by default; a chat turn asks for the lowest level, and for a level only (both is a 400).
+		expect(request.body.generationConfig).toMatchObject({ temperature: 0.8, maxOutputTokens: 512, thinkingConfig: { thinkingLevel: "LOW" } });
+		expect(request.body.generationConfig.thinkingConfig).not.toHaveProperty("thinkingBudget");
 	});
 
-	it("should apply a character's overrides to that request only", async () => {
-		const stream = model.stream(prompt, { overrides: { model: "gemini-2.5-pro", temperature: 0.2, maxOutputTokens: 64 } });
+	it("should apply a character's allowed overrides to that request only, with thinking set for that model's family", async () => {
+		const allowing = gemini({ LLM_ALLOWED_MODELS: "gemini-2.5-pro, gemini-2.5-flash-lite, gemma-3-27b-it" });
+		const stream = allowing.stream(prompt, { overrides: { model: "gemini-2.5-pro", temperature: 0.2, maxOutputTokens: 64 } });
 		await collect(stream);
-		await collect(model.stream(prompt));
-		const [overridden, plain] = fake.requests;
+		await collect(allowing.stream(prompt));
+		await collect(allowing.stream(prompt, { overrides: { model: "gemini-2.5-flash-lite" } }));
+		await collect(allowing.stream(prompt, { overrides: { model: "gemma-3-27b-it" } }));
+		const [overridden, plain, lite, gemma] = fake.requests;
 		expect(overridden.path).toBe("/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse");
-		expect(overridden.body.generationConfig).toMatchObject({ temperature: 0.2, maxOutputTokens: 64 });
-		expect(overridden.body.generationConfig.thinkingConfig).toBeUndefined();
+		expect(overridden.body.generationConfig).toMatchObject({ temperature: 0.2, maxOutputTokens: 64, thinkingConfig: { thinkingBudget: 128 } });
 		expect(stream.model).toBe("gemini:gemini-2.5-pro");
-		expect(plain.path).toContain("/models/gemini-2.5-flash:");
+		expect(plain.path).toContain("/models/gemini-3.8-flash:");
 		expect(plain.body.generationConfig).toMatchObject({ temperature: 0.8, maxOutputTokens: 512 });
+		expect(lite.body.generationConfig.thinkingConfig).toEqual({ thinkingBudget: 0 });
+		expect(gemma.body.generationConfig.thinkingConfig).toBeUndefined();
 	});
 
-	it("should report the usage Gemini sends, and none when it sends none", async () => {
-		fake.script([{ text: REPLY, usage: { input: 42, output: 9 } }, { text: REPLY }]);
+	it("should clamp a character's settings to the operator's bounds and refuse a model that is not allowed", async () => {
+		const refused: string[] = [];
+		const bounded = createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: fake.url, ...FAST }), { onRefusedModel: (name) => refused.push(name) });
+		const greedy = { model: "evil-model-xyz", maxOutputTokens: 65_536, temperature: 2 };
+		const stream = bounded.stream(prompt, { overrides: greedy });
+		await collect(stream);
+		await collect(bounded.stream(prompt, { overrides: greedy }));
+		expect(fake.requests[0].path).toBe("/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse");
+		expect(fake.requests[0].body.generationConfig).toMatchObject({ maxOutputTokens: 2048, temperature: 1.5 });
+		// The metric label: the configured model, not the name a user made up.
+		expect(stream.model).toBe("gemini:gemini-3.8-flash");
+		expect(refused).toEqual(["evil-model-xyz"]);
+	});
+
+	it("should report the usage Gemini sends, thinking counted as output, and none when it sends none", async () => {
+		fake.script([{ text: REPLY, usage: { input: 42, output: 9, thoughts: 30 } }, { text: REPLY }]);
 		const reported = model.stream(prompt);
 		await collect(reported);
-		expect(reported.usage).toEqual({ input_tokens: 42, output_tokens: 9 });
+		expect(reported.usage).toEqual({ input_tokens: 42, output_tokens: 39 });
 		const silent = model.stream(prompt);
 		await collect(silent);
 		expect(silent.usage).toBeUndefined();
@@ -124,12 +144,41 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 		expect(fake.requests).toHaveLength(MAX_RETRIES + 1);
 	});
 
-	it("should not retry a wrong API key, nor repeat the key in the error", async () => {
+	it("should not retry a wrong API key, call it a misconfiguration in Google's words, and not repeat the key", async () => {
 		const wrongKey = "AIza-wrong-key-9876543210";
 		const err = await failure(createChatModel(loadConfig({ GOOGLE_API_KEY: wrongKey, GEMINI_BASE_URL: fake.url, ...FAST })));
-		expect(err).toMatchObject({ reason: "rejected", status: 400, attempts: 1 });
+		expect(err).toMatchObject({ reason: "misconfigured", status: 400, attempts: 1 });
+		expect(err.detail).toContain("API key not valid. Please pass a valid API key.");
+		expect(err.message).toContain("API key not valid");
 		expect(err.message).not.toContain(wrongKey);
 		expect(fake.requests).toHaveLength(1);
+	});
+
+	it("should call an unknown model a misconfiguration, without retrying", async () => {
+		const strict = await startFakeGemini({ apiKey: GEMINI_KEY, models: ["gemini-3.8-flash"] });
+		try {
+			const err = await failure(createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: strict.url, GEMINI_MODEL: "gemini-9-nope", ...FAST })));
+			expect(err).toMatchObject({ reason: "misconfigured", status: 404, attempts: 1 });
+			expect(err.detail).toContain("models/gemini-9-nope is not found");
+		} finally {
+			await strict.stop();
+		}
+	});
+
+	it("should check the key and the model at start with one GET, and tell a bad key from no answer", async () => {
+		const strict = await startFakeGemini({ apiKey: GEMINI_KEY, models: ["gemini-3.8-flash"] });
+		const check = (env: Record<string, string>) => createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: strict.url, ...env })).check!();
+		try {
+			expect(await check({})).toEqual({ status: "ok" });
+			expect(strict.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1beta/models/gemini-3.8-flash"]);
+			const badKey = await check({ GOOGLE_API_KEY: "AIza-wrong-key-9876543210" });
+			expect(badKey).toMatchObject({ status: "misconfigured", detail: expect.stringContaining("API key not valid") });
+			expect(JSON.stringify(badKey)).not.toContain("AIza-wrong-key-9876543210");
+			expect(await check({ GEMINI_MODEL: "gemini-2.5-flash" })).toMatchObject({ status: "misconfigured", detail: expect.stringContaining("HTTP 404") });
+		} finally {
+			await strict.stop();
+		}
+		expect(await check({})).toMatchObject({ status: "unknown" });
 	});
 
 	it("should fail with a timeout when no chunk comes in time, without retrying", async () => {
@@ -223,7 +272,7 @@ describe("OpenAI-compatible through ChatOpenAI", () => {
 	});
 
 	it("should apply a character's overrides to the request", async () => {
-		const stream = model.stream(prompt, { overrides: { model: "mistral", temperature: 1.1, maxOutputTokens: 100 } });
+		const stream = openai({ LLM_ALLOWED_MODELS: "mistral" }).stream(prompt, { overrides: { model: "mistral", temperature: 1.1, maxOutputTokens: 100 } });
 		await collect(stream);
 		expect(fake.requests[0].body).toMatchObject({ model: "mistral", temperature: 1.1, max_tokens: 100 });
 		expect(stream.model).toBe("openai:mistral");
@@ -249,10 +298,18 @@ describe("OpenAI-compatible through ChatOpenAI", () => {
 		expect(fake.requests).toHaveLength(MAX_RETRIES + 1);
 	});
 
-	it("should not retry a wrong API key, nor repeat the key in the error", async () => {
+	it("should check the key and the model at start against the model list", async () => {
+		expect(await openai().check!()).toEqual({ status: "ok" });
+		expect(await openai({ OPENAI_API_KEY: "sk-wrong-key-9876543210" }).check!()).toMatchObject({ status: "misconfigured", detail: expect.stringContaining("Incorrect API key") });
+		// A local server may serve names it does not list: not a misconfiguration.
+		expect(await openai({ OPENAI_MODEL: "mistral" }).check!()).toMatchObject({ status: "unknown" });
+	});
+
+	it("should not retry a wrong API key, call it a misconfiguration, nor repeat the key in the error", async () => {
 		const wrongKey = "sk-wrong-key-9876543210";
 		const err = await failure(openai({ OPENAI_API_KEY: wrongKey }));
-		expect(err).toMatchObject({ reason: "rejected", status: 401, attempts: 1 });
+		expect(err).toMatchObject({ reason: "misconfigured", status: 401, attempts: 1 });
+		expect(err.detail).toContain("Incorrect API key provided");
 		expect(err.message).not.toContain(wrongKey.slice(3, -4));
 		expect(fake.requests).toHaveLength(1);
 	});

@@ -20,7 +20,12 @@ const RPC_STATUS: Record<number, string> = {
 	504: "DEADLINE_EXCEEDED",
 };
 
-export async function startFakeGemini(opts: { apiKey: string }): Promise<FakeServer> {
+const MODEL_RESOURCE = /^\/v1beta\/models\/([^/:]+)$/;
+
+/** `models`: the models that exist (a GET of another, or a reply from one, is a 404); any model when absent. */
+export async function startFakeGemini(opts: { apiKey: string; models?: string[] }): Promise<FakeServer> {
+	const exists = (model: string) => !opts.models || opts.models.includes(model);
+	const notFound = (model: string) => ({ status: 404, body: googleError(404, `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`) });
 	return startFakeServer({
 		eventEnd: "\r\n\r\n",
 		route(method, url) {
@@ -30,6 +35,21 @@ export async function startFakeGemini(opts: { apiKey: string }): Promise<FakeSer
 			// The SDK always asks for SSE; without alt=sse the API streams a JSON array instead, which we do not fake.
 			if (stream && url.searchParams.get("alt") !== "sse") return undefined;
 			return { stream, model: decodeURIComponent(match[1]) };
+		},
+		describe(method, url) {
+			const call = ROUTE.exec(url.pathname);
+			if (call && !exists(decodeURIComponent(call[1]))) return notFound(decodeURIComponent(call[1]));
+			const match = MODEL_RESOURCE.exec(url.pathname);
+			if (method !== "GET" || !match) return undefined;
+			const model = decodeURIComponent(match[1]);
+			if (!exists(model)) return notFound(model);
+			return { status: 200, body: { name: `models/${model}`, version: "001", displayName: model, inputTokenLimit: 1048576, outputTokenLimit: 65536, supportedGenerationMethods: ["generateContent", "countTokens"], thinking: true } };
+		},
+		invalid(body) {
+			const thinking = body?.generationConfig?.thinkingConfig;
+			// What the API answers to a request that sets both.
+			if (thinking?.thinkingLevel !== undefined && thinking?.thinkingBudget !== undefined) return "You can only set only one of thinking budget and thinking level.";
+			return undefined;
 		},
 		checkAuth(headers) {
 			const key = headers["x-goog-api-key"];
@@ -70,7 +90,14 @@ function response(text: string, last: boolean, usage: FakeUsage | undefined, mod
 	return {
 		candidates: [{ content: { parts: [{ text }], role: "model" }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
 		...(usage
-			? { usageMetadata: { promptTokenCount: usage.input, candidatesTokenCount: usage.output, totalTokenCount: usage.input + usage.output } }
+			? {
+					usageMetadata: {
+						promptTokenCount: usage.input,
+						candidatesTokenCount: usage.output,
+						...(usage.thoughts ? { thoughtsTokenCount: usage.thoughts } : {}),
+						totalTokenCount: usage.input + usage.output + (usage.thoughts ?? 0),
+					},
+				}
 			: {}),
 		modelVersion: model,
 	};

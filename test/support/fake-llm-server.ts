@@ -10,6 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 export interface FakeUsage {
 	input: number;
 	output: number;
+	/** Thinking tokens (Gemini's `thoughtsTokenCount`), billed as output but reported apart. */
+	thoughts?: number;
 }
 
 export type FakeStep =
@@ -61,6 +63,11 @@ export interface Dialect {
 	route(method: string, url: URL, body: any): { stream: boolean; model?: string } | undefined;
 	/** An error answer when the credentials are missing or wrong. */
 	checkAuth(headers: IncomingHttpHeaders): { status: number; body: unknown } | undefined;
+	/** Answers to metadata GETs (a model, the model list); `undefined` for the other requests. */
+	describe?(method: string, url: URL): { status: number; body: unknown } | undefined;
+	/** Why the provider would refuse this request body with a 400, if it would. */
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the request's own JSON
+	invalid?(body: any): string | undefined;
 	errorBody(status: number, message: string | undefined): unknown;
 	events(step: { text: string[]; usage?: FakeUsage }, ctx: ReplyContext): SseEvent[];
 	json(step: { text: string[]; usage?: FakeUsage }, ctx: ReplyContext): unknown;
@@ -94,11 +101,17 @@ export async function startFakeServer(dialect: Dialect): Promise<FakeServer> {
 			record.endedBy ??= res.writableFinished ? "server" : "client";
 		});
 
-		const route = dialect.route(record.method, new URL(record.path, "http://fake"), record.body);
-		if (!route) return sendJson(res, 404, dialect.errorBody(404, `No route for ${record.method} ${record.path}`));
+		const url = new URL(record.path, "http://fake");
+		const described = dialect.describe?.(record.method, url);
+		const route = dialect.route(record.method, url, record.body);
+		if (!route && !described) return sendJson(res, 404, dialect.errorBody(404, `No route for ${record.method} ${record.path}`));
 		const denied = dialect.checkAuth(req.headers);
 		if (denied) return sendJson(res, denied.status, denied.body);
+		if (described) return sendJson(res, described.status, described.body);
+		if (!route) return;
 		if (record.body === undefined) return sendJson(res, 400, dialect.errorBody(400, "Invalid JSON payload received."));
+		const invalid = dialect.invalid?.(record.body);
+		if (invalid) return sendJson(res, 400, dialect.errorBody(400, invalid));
 
 		const step = queue.shift() ?? DEFAULT_STEP;
 		if ("hang" in step) return;

@@ -8,11 +8,16 @@ import { startFakeServer, type FakeServer } from "./fake-llm-server.js";
 
 export type { FakeServer, FakeStep, RecordedRequest } from "./fake-llm-server.js";
 
-/** `apiKey` undefined: no key checked, like most local servers. */
-export async function startFakeOpenAI(opts: { apiKey?: string } = {}): Promise<FakeServer> {
+/** `apiKey` undefined: no key checked, like most local servers. `models`: what `GET /v1/models` lists. */
+export async function startFakeOpenAI(opts: { apiKey?: string; models?: string[] } = {}): Promise<FakeServer> {
 	let completions = 0;
 	return startFakeServer({
 		eventEnd: "\n\n",
+		describe(method, url) {
+			if (method !== "GET" || url.pathname !== "/v1/models") return undefined;
+			const data = (opts.models ?? ["llama3"]).map((id) => ({ id, object: "model", created: 1700000000, owned_by: "fake" }));
+			return { status: 200, body: { object: "list", data } };
+		},
 		route(method, url, body) {
 			return method === "POST" && url.pathname === "/v1/chat/completions" ? { stream: body?.stream === true } : undefined;
 		},

@@ -11,7 +11,7 @@ const prompt: ChatMessage[] = [
 describe("createChatModel", () => {
 	it("should pick the provider the config names", () => {
 		expect(createChatModel(loadConfig({}))).toBeInstanceOf(OfflineModel);
-		expect(createChatModel(loadConfig({ GOOGLE_API_KEY: "g-key" })).name).toBe("gemini:gemini-2.5-flash");
+		expect(createChatModel(loadConfig({ GOOGLE_API_KEY: "g-key" })).name).toBe("gemini:gemini-3.8-flash");
 		expect(createChatModel(loadConfig({ GOOGLE_API_KEY: "g-key", GEMINI_MODEL: "gemini-2.5-pro" })).name).toBe("gemini:gemini-2.5-pro");
 		const local = { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", OPENAI_MODEL: "llama3" };
 		expect(createChatModel(loadConfig(local)).name).toBe("openai:llama3");
