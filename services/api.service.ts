@@ -11,11 +11,12 @@ import { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
 import { RateLimited, Unauthorized, UnsupportedMediaType, ValidationFailed, withCardErrors } from "../src/errors.js";
 import { checkCardSize } from "../src/domain/character-card.js";
+import { clientAddress } from "../src/domain/client-address.js";
 import { toHttpError } from "../src/domain/http-errors.js";
 import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
-import type { AuthUser } from "./auth.service.js";
+import type { AuthMeta, AuthUser } from "./auth.service.js";
 
 interface GatewayRequest extends IncomingMessage {
 	$params: Record<string, unknown>;
@@ -98,9 +99,12 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						"POST /token": "auth.login",
 						"POST /validate": "auth.validate",
 					},
-					async onBeforeCall(this: ApiThis, _ctx: Context, _route: unknown, req: GatewayRequest) {
-						const { allowed, retryAfterSeconds } = await this.authLimiter.hit(this.clientIp(req));
+					async onBeforeCall(this: ApiThis, ctx: Context<unknown, AuthMeta>, _route: unknown, req: GatewayRequest) {
+						const clientIp = this.clientIp(req);
+						const { allowed, retryAfterSeconds } = await this.authLimiter.hit(clientIp);
 						if (!allowed) throw RateLimited(retryAfterSeconds);
+						// auth.login counts failures per username and client.
+						ctx.meta.clientIp = clientIp;
 						refuseHostileParams(req.$params);
 						// The OAuth2 form also carries grant_type/scope/client_id: pass on only what login takes.
 						if (req.$alias?.action === "auth.login") {
@@ -151,6 +155,12 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 		},
 
 		actions: {
+			/**
+			 * moleculer-web's request handler: a retry would run the whole request again (a second sign-up, a second
+			 * message). The actions it calls have retry policies of their own.
+			 */
+			rest: { retryPolicy: { enabled: false } },
+
 			/** Liveness of the gateway plus whether the services behind it are reachable. */
 			health: {
 				description: "Whether the gateway and the services behind it are up",
@@ -211,9 +221,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 			},
 
 			clientIp(req: IncomingMessage): string {
-				const forwarded = config.trustProxy ? req.headers["x-forwarded-for"] : undefined;
-				const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
-				return first || req.socket.remoteAddress || "unknown";
+				return clientAddress(req.headers["x-forwarded-for"], req.socket.remoteAddress, config.trustedProxyHops);
 			},
 
 			/**

@@ -12,9 +12,9 @@ import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { User } from "../models/index.js";
 import type { UserRole } from "../models/user.model.js";
 import { containsPattern } from "../src/domain/characters.js";
-import { dummyVerify, hashPassword, verifyPassword } from "../src/domain/passwords.js";
+import { dummyVerify, hashPassword, HashingBusyError, setHashingLimits, verifyPassword } from "../src/domain/passwords.js";
 import { InvalidTokenError, isUuid, signAccessToken, verifyAccessToken } from "../src/domain/tokens.js";
-import { InvalidCredentials, RateLimited, Unauthorized, UserDisabled, UserExists, UserNotFound } from "../src/errors.js";
+import { Busy, InvalidCredentials, RateLimited, Unauthorized, UserDisabled, UserExists, UserNotFound } from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
 
 export interface RegisterParams {
@@ -39,8 +39,16 @@ export interface AuthUser {
 }
 export interface AuthMeta {
 	user?: Pick<AuthUser, "id">;
+	/** The client's IP, set by the gateway: failed logins are counted per username and client. */
+	clientIp?: string;
 	$statusCode?: number;
 	$location?: string;
+}
+
+/** Broadcast events: chat-ws closes a disabled user's open sockets on every node. */
+export const UserEvent = { Disabled: "user.disabled" } as const;
+export interface UserDisabledPayload {
+	username: string;
 }
 
 /** A user as operators see it. */
@@ -56,6 +64,8 @@ export interface ListUsersParams {
 }
 
 interface AuthMethods {
+	/** Runs password hashing, turning a full hashing queue into 503 BUSY. */
+	hashing<T>(work: () => Promise<T>): Promise<T>;
 	toAuthUser(user: User): AuthUser;
 	toUserView(user: User): UserView;
 	updateUser(username: string, changes: Partial<Pick<User, "is_disabled" | "role">>): Promise<UserView>;
@@ -63,6 +73,10 @@ interface AuthMethods {
 type AuthThis = Service & DbThis & AuthMethods;
 
 const MAX_TOKEN_LENGTH = 4096;
+/** A timed-out register or login may still be running: calling it again would hash twice and answer a fresh sign-up 409. */
+const NO_RETRIES = { enabled: false };
+/** What BUSY tells the client to wait: a full queue drains in a few seconds. */
+const BUSY_RETRY_AFTER_SECONDS = 2;
 const USER_ATTRIBUTES = ["id", "username", "name", "role", "is_disabled", "created_at"];
 
 export default function authService(config: Config): ServiceSchema {
@@ -85,6 +99,7 @@ export default function authService(config: Config): ServiceSchema {
 			/** Creates an account. 201 `{ id, username, name }`; 409 USER_EXISTS. */
 			register: {
 				description: "Create an account",
+				retryPolicy: NO_RETRIES,
 				params: {
 					$$strict: "remove",
 					// A string, not a RegExp: it reaches other nodes' registries (and /openapi.json) as JSON.
@@ -97,7 +112,7 @@ export default function authService(config: Config): ServiceSchema {
 					const { User } = this.db.models;
 					// Cheap check first so a taken name does not cost a scrypt hash; the unique index settles races.
 					if (await User.findOne({ where: { username }, attributes: ["id"] })) throw UserExists(username);
-					const hashed_password = await hashPassword(password);
+					const hashed_password = await this.hashing(() => hashPassword(password));
 					let user: User;
 					try {
 						user = await User.create({ username, name, hashed_password });
@@ -114,24 +129,28 @@ export default function authService(config: Config): ServiceSchema {
 			/**
 			 * `{ access_token, token_type: "bearer" }`. Unknown user or wrong password: 401 INVALID_CREDENTIALS, in the
 			 * same time. A disabled account gets 403 USER_DISABLED, but only after the right password, so it tells an
-			 * attacker nothing. After AUTH_LOGIN_FAILURES_PER_USER failures for a username (from any IP), 429 RATE_LIMITED
-			 * until the window ends, whether or not the user exists and even with the right password.
+			 * attacker nothing. After AUTH_LOGIN_FAILURES_PER_USER failures for a username from one client IP, that client
+			 * gets 429 RATE_LIMITED for the username until the window ends, whether or not the user exists and even with
+			 * the right password; others still log in until AUTH_LOGIN_FAILURES_PER_USER_TOTAL failures from all clients.
+			 * 503 BUSY when too many password checks wait already (AUTH_HASH_QUEUE).
 			 */
 			login: {
 				description: "Log in: a Bearer access token (401 INVALID_CREDENTIALS for a wrong password)",
+				retryPolicy: NO_RETRIES,
 				params: {
 					$$strict: "remove",
 					username: { type: "string", min: 1, max: 64 },
 					password: { type: "string", min: 1, max: 256 },
 				},
-				async handler(this: AuthThis, ctx: Context<LoginParams>) {
+				async handler(this: AuthThis, ctx: Context<LoginParams, AuthMeta>) {
 					const { username, password } = ctx.params;
-					const { allowed, retryAfterSeconds } = await loginThrottle.attempt(username);
+					const client = ctx.meta.clientIp ?? "internal";
+					const { allowed, retryAfterSeconds } = await loginThrottle.attempt(username, client);
 					if (!allowed) throw RateLimited(retryAfterSeconds);
 					const user = await this.db.models.User.findOne({ where: { username } });
-					const ok = user ? await verifyPassword(password, user.hashed_password) : await dummyVerify(password);
+					const ok = await this.hashing(() => (user ? verifyPassword(password, user.hashed_password) : dummyVerify(password)));
 					if (!user || !ok) throw InvalidCredentials();
-					await loginThrottle.succeeded(username);
+					await loginThrottle.succeeded(username, client);
 					if (user.is_disabled) throw UserDisabled();
 					const access_token = signAccessToken({ userId: user.id, username: user.username }, secret, config.jwtTtlSeconds);
 					return { access_token, token_type: "bearer" };
@@ -200,7 +219,9 @@ export default function authService(config: Config): ServiceSchema {
 				visibility: "public",
 				params: { username: "string|max:64", disabled: "boolean" },
 				async handler(this: AuthThis, ctx: Context<{ username: string; disabled: boolean }>): Promise<UserView> {
-					return this.updateUser(ctx.params.username, { is_disabled: ctx.params.disabled });
+					const user = await this.updateUser(ctx.params.username, { is_disabled: ctx.params.disabled });
+					if (user.is_disabled) this.broker.broadcast(UserEvent.Disabled, { username: user.username } satisfies UserDisabledPayload);
+					return user;
 				},
 			},
 
@@ -215,6 +236,15 @@ export default function authService(config: Config): ServiceSchema {
 		},
 
 		methods: {
+			async hashing<T>(work: () => Promise<T>): Promise<T> {
+				try {
+					return await work();
+				} catch (err) {
+					if (err instanceof HashingBusyError) throw Busy(BUSY_RETRY_AFTER_SECONDS);
+					throw err;
+				}
+			},
+
 			toAuthUser(user: User): AuthUser {
 				return { id: user.id, username: user.username, name: user.name, role: user.role };
 			},
@@ -229,6 +259,10 @@ export default function authService(config: Config): ServiceSchema {
 				await user.update(changes);
 				return this.toUserView(user);
 			},
+		},
+
+		created() {
+			setHashingLimits({ concurrency: config.hashConcurrency, maxWaiting: config.hashQueue });
 		},
 
 		started() {

@@ -41,6 +41,8 @@ export interface Config {
 	grpcAdvertiseHost: string;
 	/** Per-process health server (/livez, /readyz, /metrics), whatever services run; 0 = OS-chosen. */
 	healthPort: number;
+	/** Interface the health server binds to (HEALTH_HOST, else API_HOST). */
+	healthHost: string;
 	/** Moleculer metrics, served in Prometheus text format at /metrics on the health port. */
 	metricsEnabled: boolean;
 	/** After SIGTERM, how long /readyz answers 503 before the services stop, so load balancers stop routing first. */
@@ -51,10 +53,18 @@ export interface Config {
 	llm: LlmConfig;
 	/** Login/register attempts per client IP per minute. */
 	authRateLimitPerMinute: number;
-	/** Failed logins per username within 15 minutes before that username gets 429 (from any IP). */
+	/** Failed logins per (username, client IP) within 15 minutes before that pair gets 429. */
 	loginFailuresPerUser: number;
+	/** Failed logins per username within 15 minutes, from all clients together, before that username gets 429. */
+	loginFailuresPerUserTotal: number;
+	/** Password hashes (scrypt) computed at once, per process. */
+	hashConcurrency: number;
+	/** Password hashes waiting for a slot, per process; beyond it logins and sign-ups get 503 BUSY. */
+	hashQueue: number;
 	/** Take the client IP from X-Forwarded-For (only behind a proxy/ingress you control). */
 	trustProxy: boolean;
+	/** Proxies in front of this process that append to X-Forwarded-For (0 unless trustProxy): the client IP is the entry that many from the right. */
+	trustedProxyHops: number;
 	logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 	logFormat: LogFormat;
 }
@@ -152,6 +162,9 @@ export function loadConfig(env: Env = process.env): Config {
 		throw new ConfigError("JWT_SECRET must be at least 32 characters long");
 	}
 
+	const loginFailuresPerUser = int("AUTH_LOGIN_FAILURES_PER_USER", env.AUTH_LOGIN_FAILURES_PER_USER, 10, 1, 1_000_000);
+	const trustedProxyHops = proxyHops(env);
+
 	const redisUrl = str(env.REDIS_URL) ?? (env.REDIS_HOST ? `redis://${env.REDIS_HOST}:${env.REDIS_PORT ?? "6379"}` : undefined);
 	const amqpUrl = str(env.AMQP_URL) ?? amqpUrlFromParts(env);
 	if (mode === "cluster" && services.some((s) => (CHAT_SERVICES as readonly string[]).includes(s))) {
@@ -177,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
 		grpcHost: str(env.GRPC_HOST) ?? "0.0.0.0",
 		grpcAdvertiseHost: str(env.GRPC_ADVERTISE_HOST) ?? str(env.POD_IP) ?? "127.0.0.1",
 		healthPort: port("HEALTH_PORT", env.HEALTH_PORT, 9090),
+		healthHost: str(env.HEALTH_HOST) ?? str(env.API_HOST) ?? "0.0.0.0",
 		// Off by default on a laptop, where nobody scrapes it; per-call metrics cost a little throughput.
 		metricsEnabled: bool("METRICS_ENABLED", env.METRICS_ENABLED, mode === "cluster"),
 		shutdownDelayMs: int("SHUTDOWN_DELAY_MS", env.SHUTDOWN_DELAY_MS, 0, 0, 120_000),
@@ -201,8 +215,12 @@ export function loadConfig(env: Env = process.env): Config {
 		embeddedPgPort: port("EMBEDDED_PG_PORT", env.EMBEDDED_PG_PORT, 54329),
 		llm: loadLlmConfig(env, mode),
 		authRateLimitPerMinute: int("AUTH_RATE_LIMIT", env.AUTH_RATE_LIMIT, 20, 1, 1_000_000),
-		loginFailuresPerUser: int("AUTH_LOGIN_FAILURES_PER_USER", env.AUTH_LOGIN_FAILURES_PER_USER, 10, 1, 1_000_000),
-		trustProxy: bool("TRUST_PROXY", env.TRUST_PROXY, false),
+		loginFailuresPerUser,
+		loginFailuresPerUserTotal: int("AUTH_LOGIN_FAILURES_PER_USER_TOTAL", env.AUTH_LOGIN_FAILURES_PER_USER_TOTAL, 10 * loginFailuresPerUser, 1, 100_000_000),
+		hashConcurrency: int("AUTH_HASH_CONCURRENCY", env.AUTH_HASH_CONCURRENCY, 2, 1, 64),
+		hashQueue: int("AUTH_HASH_QUEUE", env.AUTH_HASH_QUEUE, 16, 0, 100_000),
+		trustProxy: trustedProxyHops > 0,
+		trustedProxyHops,
 		logLevel: oneOf("LOGLEVEL", env.LOGLEVEL ?? env.LOG_LEVEL, LOG_LEVELS, "info"),
 		logFormat: oneOf("LOG_FORMAT", env.LOG_FORMAT, ["pretty", "json"] as const, mode === "cluster" ? "json" : "pretty"),
 	};
@@ -289,6 +307,14 @@ function bool(name: string, value: string | undefined, fallback: boolean): boole
 	if (["1", "true", "yes", "on"].includes(v)) return true;
 	if (["0", "false", "no", "off"].includes(v)) return false;
 	throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+/** TRUST_PROXY=true trusts one proxy (an ingress); TRUST_PROXY_HOPS=n trusts a chain of n. */
+function proxyHops(env: Env): number {
+	const trust = bool("TRUST_PROXY", env.TRUST_PROXY, str(env.TRUST_PROXY_HOPS) !== undefined);
+	const hops = int("TRUST_PROXY_HOPS", env.TRUST_PROXY_HOPS, trust ? 1 : 0, trust ? 1 : 0, 16);
+	if (!trust && hops > 0) throw new ConfigError("TRUST_PROXY_HOPS needs TRUST_PROXY=true (or no TRUST_PROXY)");
+	return hops;
 }
 
 function port(name: string, value: string | undefined, fallback: number): number {

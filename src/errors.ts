@@ -20,6 +20,7 @@ export const ErrorCode = {
 	NotFound: "NOT_FOUND",
 	ValidationFailed: "VALIDATION_ERROR",
 	RateLimited: "RATE_LIMITED",
+	Busy: "BUSY",
 	InvalidPng: "INVALID_PNG",
 	InvalidCard: "INVALID_CARD",
 	CardTooLarge: "CARD_TOO_LARGE",
@@ -51,6 +52,10 @@ export const SlugTaken = (slug: string) =>
 
 export const RateLimited = (retryAfterSeconds: number) =>
 	new MoleculerClientError("Too many requests, slow down", 429, ErrorCode.RateLimited, { retryAfter: retryAfterSeconds });
+
+/** Too much work queued already (password hashing): try again shortly. Not retryable by the broker. */
+export const Busy = (retryAfterSeconds: number) =>
+	new Errors.MoleculerError("The server is busy, try again shortly", 503, ErrorCode.Busy, { retryAfter: retryAfterSeconds });
 
 /** Same shape as the validator's own errors, for rules a params schema can't express. */
 export const ValidationFailed = (detail: string, data: Array<Record<string, unknown>> = []) =>

@@ -25,10 +25,13 @@ export interface ChatQuotas {
 }
 
 export interface LoginThrottle {
-	/** Counts a login attempt for `username`, before the password is checked; refused once the window's budget is spent. */
-	attempt(username: string): Promise<Verdict>;
-	/** The right password: the username's count starts again. */
-	succeeded(username: string): Promise<void>;
+	/**
+	 * Counts a login attempt for `username` from `client` (an IP), before the password is checked; refused once the
+	 * pair's budget, or the username's budget over all clients, is spent.
+	 */
+	attempt(username: string, client: string): Promise<Verdict>;
+	/** The right password: the pair's count starts again, and this attempt no longer counts for the username. */
+	succeeded(username: string, client: string): Promise<void>;
 	close(): Promise<void>;
 }
 
@@ -61,14 +64,23 @@ export function createChatQuotas(config: Config): ChatQuotas {
  * Every attempt counts and a success clears the count, so it is the failures since the last success. Counting before
  * the password check stops parallel guesses slipping past the limit, and refusing unknown usernames alike tells an
  * attacker nothing about which exist.
+ * Per (username, client), so a stranger's failures lock out only the stranger; the larger per-username budget still
+ * bounds guessing spread over many addresses. A client already refused spends none of the username's budget, so
+ * one client alone cannot lock the owner out.
  */
 export function createLoginThrottle(config: Config): LoginThrottle {
 	const store = limiterStore(config);
-	const attempts = store.limiter("login-user", config.loginFailuresPerUser, LOGIN_WINDOW_SECONDS);
+	const perClient = store.limiter("login-user-client", config.loginFailuresPerUser, LOGIN_WINDOW_SECONDS);
+	const perUser = store.limiter("login-user", config.loginFailuresPerUserTotal, LOGIN_WINDOW_SECONDS);
+	// JSON keeps the two parts apart whatever characters they hold.
+	const pair = (username: string, client: string) => JSON.stringify([username, client]);
 	return {
-		attempt: (username) => consume(attempts, username),
-		async succeeded(username) {
-			await attempts.delete(username);
+		async attempt(username, client) {
+			const own = await consume(perClient, pair(username, client));
+			return own.allowed ? consume(perUser, username) : own;
+		},
+		async succeeded(username, client) {
+			await Promise.all([perClient.delete(pair(username, client)), perUser.reward(username, 1)]);
 		},
 		close: store.close,
 	};

@@ -32,6 +32,12 @@ export function toHttpError(err: unknown): HttpErrorResponse {
 	const status = httpStatus(e);
 	const headers: Record<string, string> = {};
 
+	// Load shedding (password hashing full): the only 5xx whose code and Retry-After the client gets as sent.
+	if (status === 503 && e.type === "BUSY") {
+		const retryAfter = retryAfterSeconds(e, 1);
+		return { status, body: { detail: "The server is busy, try again shortly", code: "BUSY", retry_after: retryAfter }, headers: { "Retry-After": String(retryAfter) } };
+	}
+
 	if (status >= 500) {
 		const unavailable = status === 503;
 		return {
@@ -58,14 +64,19 @@ export function toHttpError(err: unknown): HttpErrorResponse {
 	}
 
 	if (status === 429) {
-		const retryAfter = Number((e.data as { retryAfter?: number } | undefined)?.retryAfter ?? 60);
-		headers["Retry-After"] = String(Math.max(1, Math.ceil(retryAfter)));
-		return { status, body: { detail: "Too many requests, slow down", code: "RATE_LIMITED", retry_after: Math.ceil(retryAfter) }, headers };
+		const retryAfter = retryAfterSeconds(e, 60);
+		headers["Retry-After"] = String(retryAfter);
+		return { status, body: { detail: "Too many requests, slow down", code: "RATE_LIMITED", retry_after: retryAfter }, headers };
 	}
 
 	const rawType = typeof e.type === "string" ? e.type : "";
 	const code = BODY_PARSER_CODES[rawType] ?? (rawType ? screamingSnake(rawType) : defaultCode(status));
 	return { status, body: { detail: detailFor(e, status, code), code }, headers };
+}
+
+function retryAfterSeconds(e: ErrorLike, fallback: number): number {
+	const value = Number((e.data as { retryAfter?: number } | undefined)?.retryAfter ?? fallback);
+	return Number.isFinite(value) ? Math.max(1, Math.ceil(value)) : fallback;
 }
 
 function httpStatus(e: ErrorLike): number {

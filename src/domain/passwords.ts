@@ -23,14 +23,38 @@ const MAX_P = 16;
 // scrypt needs 128 * N * r bytes; Node's default maxmem (32 MiB) is below the 128 MiB that N=2^17, r=8 takes.
 const memoryFor = (p: ScryptParams) => 128 * 2 ** p.logN * p.r + 16 * 1024 * 1024;
 
-// Each hash holds 128 MiB and a libuv thread (shared with fs and dns) for a few hundred ms: bound the parallelism.
-const MAX_CONCURRENT = 2;
+/** Refusal of a hash when the queue is full: the caller answers 503 rather than keep a client waiting for minutes. */
+export class HashingBusyError extends Error {
+	constructor() {
+		super("Too many password checks are waiting");
+		this.name = "HashingBusyError";
+	}
+}
+
+export interface HashingLimits {
+	/** Hashes computed at once. */
+	concurrency: number;
+	/** Hashes waiting for a free slot; one more is refused with HashingBusyError. */
+	maxWaiting: number;
+}
+
+// Each hash holds 128 MiB and a libuv thread (shared with fs and dns) for a few hundred ms: bound the parallelism, and
+// the queue, so a login flood costs a bounded wait rather than growing one (an unbounded queue made an 82 s login).
+// One queue per process, because those are per-process resources.
+let limits: HashingLimits = { concurrency: 2, maxWaiting: 32 };
 let running = 0;
 const waiting: (() => void)[] = [];
 
+/** Sets the process's hashing bounds (the auth service does, from HASH_CONCURRENCY and HASH_QUEUE). */
+export function setHashingLimits(next: HashingLimits): void {
+	limits = { ...next };
+}
+
 async function limited<T>(fn: () => Promise<T>): Promise<T> {
-	if (running >= MAX_CONCURRENT) await new Promise<void>((resolve) => waiting.push(resolve));
-	else running += 1;
+	if (running >= limits.concurrency) {
+		if (waiting.length >= limits.maxWaiting) throw new HashingBusyError();
+		await new Promise<void>((resolve) => waiting.push(resolve));
+	} else running += 1;
 	try {
 		return await fn();
 	} finally {
@@ -41,13 +65,10 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function derive(plain: string, salt: Buffer, keyLength: number, params: ScryptParams): Promise<Buffer> {
-	return limited(
-		() =>
-			new Promise((resolve, reject) => {
-				const options = { N: 2 ** params.logN, r: params.r, p: params.p, maxmem: memoryFor(params) };
-				scrypt(plain.normalize("NFKC"), salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
-			}),
-	);
+	return new Promise((resolve, reject) => {
+		const options = { N: 2 ** params.logN, r: params.r, p: params.p, maxmem: memoryFor(params) };
+		scrypt(plain.normalize("NFKC"), salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
+	});
 }
 
 function format(params: ScryptParams, salt: Buffer, hash: Buffer): string {
@@ -77,19 +98,24 @@ function parse(stored: unknown): Parsed | undefined {
 
 export async function hashPassword(plain: string, params: ScryptParams = DEFAULT_PARAMS): Promise<string> {
 	const salt = randomBytes(SALT_BYTES);
-	return format(params, salt, await derive(plain, salt, KEY_BYTES, params));
+	return format(params, salt, await limited(() => derive(plain, salt, KEY_BYTES, params)));
 }
 
-/** True when `plain` matches `stored`; false for a wrong password or a malformed stored hash (never throws). */
+/**
+ * True when `plain` matches `stored`; false for a wrong password or a malformed stored hash. Throws only
+ * HashingBusyError (as hashPassword does), when the queue is full.
+ */
 export async function verifyPassword(plain: string, stored: string): Promise<boolean> {
 	const parsed = parse(stored);
 	if (!parsed || typeof plain !== "string") return false;
-	try {
-		const candidate = await derive(plain, parsed.salt, parsed.hash.length, parsed.params);
-		return timingSafeEqual(candidate, parsed.hash);
-	} catch {
-		return false;
-	}
+	return limited(async () => {
+		try {
+			const candidate = await derive(plain, parsed.salt, parsed.hash.length, parsed.params);
+			return timingSafeEqual(candidate, parsed.hash);
+		} catch {
+			return false;
+		}
+	});
 }
 
 /** True when `stored` was made with other parameters than the current ones (or is unreadable). */

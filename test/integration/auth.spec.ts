@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, it, expect } from "vitest";
-import { Context, ServiceBroker, type Service } from "moleculer";
+import { Context, ServiceBroker, type Middleware, type Service } from "moleculer";
 import jwt from "jsonwebtoken";
 import authService from "../../services/auth.service.js";
+import { createBroker } from "../../src/broker.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import { signAccessToken } from "../../src/domain/tokens.js";
 import { testConfig, uniqueName, TEST_JWT_SECRET } from "../support/config.js";
@@ -198,5 +199,65 @@ describe("auth service", () => {
 
 	it("should refuse to build the service without a JWT secret", () => {
 		expect(() => authService({ ...testConfig(), jwtSecret: undefined })).toThrow(/JWT_SECRET/);
+	});
+});
+
+describe("auth under load, with the production broker options", () => {
+	// Counts each run of an auth action's handler, retries included (a retry calls the action again through the broker).
+	const runs = new Map<string, number>();
+	const counter: Middleware = {
+		localAction(handler: (ctx: Context) => Promise<unknown>, action: { name: string }) {
+			return (ctx: Context) => {
+				runs.set(action.name, (runs.get(action.name) ?? 0) + 1);
+				return handler(ctx);
+			};
+		},
+	} as unknown as Middleware;
+	// Shorter than one scrypt hash, so every register and login times out at the caller while it goes on running.
+	const broker = createBroker(testConfig({ NAMESPACE: uniqueName("authload"), SERVICES: "auth", AUTH_HASH_QUEUE: "2" }), {
+		logger: false,
+		requestTimeout: 50,
+		middlewares: [counter],
+	});
+	let service: Service & DbThis;
+	const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+	beforeAll(async () => {
+		await broker.start();
+		service = broker.getLocalService("auth") as Service & DbThis;
+	});
+	afterAll(() => broker.stop());
+
+	it("should not run a timed-out register or login again", async () => {
+		const username = uniqueName("slow");
+		await expect(broker.call("auth.register", { username, name: "Slow", password: PASSWORD })).rejects.toMatchObject({ name: "RequestTimeoutError" });
+		// The broker's retry policy (3 retries, 100-400 ms apart) would have called it again within this time.
+		await sleep(1500);
+		expect(runs.get("auth.register")).toBe(1);
+		expect(await service.db.models.User.count({ where: { username } })).toBe(1);
+
+		await expect(broker.call("auth.login", { username, password: PASSWORD })).rejects.toMatchObject({ name: "RequestTimeoutError" });
+		await sleep(1500);
+		expect(runs.get("auth.login")).toBe(1);
+	});
+
+	it("should answer a flood of logins beyond the hashing queue with 503 BUSY at once", async () => {
+		const started = performance.now();
+		const results = await Promise.allSettled(
+			Array.from({ length: 12 }, () =>
+				broker.call("auth.login", { username: uniqueName("flood"), password: PASSWORD }, { timeout: 30_000 }).catch((err: unknown) => {
+					throw Object.assign(err as object, { ms: performance.now() - started });
+				}),
+			),
+		);
+		const reasons = results.map((r) => (r as PromiseRejectedResult).reason as { code: number; type: string; data?: { retryAfter?: number }; ms: number });
+		const busy = reasons.filter((r) => r.type === "BUSY");
+		// 2 hashing and 2 waiting: the other 8 are refused without waiting for any hash.
+		expect(busy).toHaveLength(8);
+		expect(reasons.filter((r) => r.type === "INVALID_CREDENTIALS")).toHaveLength(4);
+		for (const refusal of busy) {
+			expect(refusal).toMatchObject({ code: 503, data: { retryAfter: expect.any(Number) } });
+			expect(refusal.ms).toBeLessThan(1000);
+		}
 	});
 });

@@ -1,6 +1,7 @@
 /**
  * Per-user limits over real sockets and HTTP: messages per minute over all of a user's sockets (embedded, and across
- * two chat-ws nodes on Redis), the daily token quota, and the login throttle per username and per IP.
+ * two chat-ws nodes on Redis), the daily token quota, and the login throttle per username and client, per username
+ * and per IP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
@@ -59,6 +60,7 @@ describe("per-user limits, embedded", () => {
 				TRUST_PROXY: "true",
 				AUTH_RATE_LIMIT: "5",
 				AUTH_LOGIN_FAILURES_PER_USER: "3",
+				AUTH_LOGIN_FAILURES_PER_USER_TOTAL: "6",
 			}),
 			{ logger: false },
 		);
@@ -91,25 +93,44 @@ describe("per-user limits, embedded", () => {
 		await Promise.all([first.close(), second.close(), other.close()]);
 	});
 
-	it("should answer 429 after N failed logins for a username from any IP, whether it exists or not", async () => {
+	it("should answer 429 to a client after N failed logins for a username, whether it exists or not", async () => {
 		const known = await register(broker);
 		const ghost = uniqueName("ghost");
 		for (const username of [known, ghost]) {
-			for (let i = 0; i < 3; i++) expect((await httpLogin(username, "wrong-password")).status).toBe(401);
+			for (let i = 0; i < 3; i++) expect((await httpLogin(username, "wrong-password", `198.51.100.${username === known ? 200 : 201}`)).status).toBe(401);
 		}
-		const rightPassword = await httpLogin(known, PASSWORD);
+		const rightPassword = await httpLogin(known, PASSWORD, "198.51.100.200");
 		expect(rightPassword).toMatchObject({ status: 429, body: { code: "RATE_LIMITED" } });
 		expect(rightPassword.retryAfter).toBeGreaterThan(0);
 		expect(rightPassword.retryAfter).toBeLessThanOrEqual(15 * 60);
-		expect(await httpLogin(ghost, PASSWORD)).toMatchObject({ status: 429, body: { code: "RATE_LIMITED", detail: rightPassword.body.detail } });
+		expect(await httpLogin(ghost, PASSWORD, "198.51.100.201")).toMatchObject({ status: 429, body: { code: "RATE_LIMITED", detail: rightPassword.body.detail } });
 	});
 
-	it("should start a username's count again after a successful login", async () => {
+	it("should let the owner in from another client while a stranger is locked out", async () => {
 		const username = await register(broker);
-		for (let i = 0; i < 2; i++) expect((await httpLogin(username, "wrong-password")).status).toBe(401);
-		expect((await httpLogin(username, PASSWORD)).status).toBe(200);
-		for (let i = 0; i < 3; i++) expect((await httpLogin(username, "wrong-password")).status).toBe(401);
-		expect((await httpLogin(username, PASSWORD)).status).toBe(429);
+		// A forged leftmost X-Forwarded-For entry changes nothing: the proxy's entry (the rightmost) is the client.
+		for (let i = 0; i < 3; i++) expect((await httpLogin(username, "wrong-password", `10.9.9.${i}, 203.0.113.50`)).status).toBe(401);
+		expect((await httpLogin(username, PASSWORD, "203.0.113.50")).status).toBe(429);
+		expect((await httpLogin(username, PASSWORD, "203.0.113.51")).status).toBe(200);
+		expect((await httpLogin(username, PASSWORD, "10.9.9.9, 203.0.113.50")).status).toBe(429);
+	});
+
+	it("should answer 429 to everyone after the username's total of failures from many clients", async () => {
+		const username = await register(broker);
+		// AUTH_LOGIN_FAILURES_PER_USER_TOTAL is 6: two each from three clients; a refused client spends none of it.
+		for (const client of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) {
+			for (let i = 0; i < 2; i++) expect((await httpLogin(username, "wrong-password", client)).status).toBe(401);
+		}
+		expect((await httpLogin(username, PASSWORD, "192.0.2.4")).status).toBe(429);
+	});
+
+	it("should start a client's count for a username again after a successful login", async () => {
+		const username = await register(broker);
+		const from = "198.51.100.202";
+		for (let i = 0; i < 2; i++) expect((await httpLogin(username, "wrong-password", from)).status).toBe(401);
+		expect((await httpLogin(username, PASSWORD, from)).status).toBe(200);
+		// Without the reset the next attempt would be the fourth of three.
+		for (let i = 0; i < 2; i++) expect((await httpLogin(username, "wrong-password", from)).status).toBe(401);
 	});
 
 	it("should answer 429 to one IP over the per-IP limit, whichever usernames it tries", async () => {

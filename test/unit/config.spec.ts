@@ -33,6 +33,9 @@ describe("loadConfig", () => {
 			{ CAMEO_MODE: "hybrid" },
 			{ LOGLEVEL: "loud" },
 			{ TRUST_PROXY: "maybe" },
+			{ TRUST_PROXY: "false", TRUST_PROXY_HOPS: "2" },
+			{ TRUST_PROXY_HOPS: "0" },
+			{ AUTH_HASH_QUEUE: "-1" },
 			{ NAMESPACE: "has spaces" },
 			{ CHAT_MAX_CONTENT_CHARS: "0" },
 			{ LLM_PROVIDER: "gemini" },
@@ -54,6 +57,18 @@ describe("loadConfig", () => {
 			expect(error, JSON.stringify(env)).toBeInstanceOf(ConfigError);
 			expect((error as Error).message).not.toContain("\n");
 		}
+	});
+
+	it("should trust one proxy hop for TRUST_PROXY=true, and as many as TRUST_PROXY_HOPS says", () => {
+		expect(loadConfig({})).toMatchObject({ trustProxy: false, trustedProxyHops: 0 });
+		expect(loadConfig({ TRUST_PROXY: "true" })).toMatchObject({ trustProxy: true, trustedProxyHops: 1 });
+		expect(loadConfig({ TRUST_PROXY_HOPS: "2" })).toMatchObject({ trustProxy: true, trustedProxyHops: 2 });
+	});
+
+	it("should bind the health server where the API binds unless HEALTH_HOST says otherwise", () => {
+		expect(loadConfig({}).healthHost).toBe("0.0.0.0");
+		expect(loadConfig({ API_HOST: "127.0.0.1" }).healthHost).toBe("127.0.0.1");
+		expect(loadConfig({ API_HOST: "127.0.0.1", HEALTH_HOST: "0.0.0.0" }).healthHost).toBe("0.0.0.0");
 	});
 
 	it("should build URLs from the seed's ConfigMap variable names", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Errors } from "moleculer";
 import { toHttpError } from "../../src/domain/http-errors.js";
-import { CharacterNotFound, RateLimited, Unauthorized } from "../../src/errors.js";
+import { Busy, CharacterNotFound, RateLimited, Unauthorized } from "../../src/errors.js";
 
 describe("toHttpError", () => {
 	it("should keep a client error's status, message and type", () => {
@@ -40,6 +40,14 @@ describe("toHttpError", () => {
 	it("should add Retry-After to 429", () => {
 		const res = toHttpError(RateLimited(12.2));
 		expect(res).toMatchObject({ status: 429, headers: { "Retry-After": "13" }, body: { code: "RATE_LIMITED", retry_after: 13 } });
+	});
+
+	it("should answer a full hashing queue with 503 BUSY and Retry-After", () => {
+		expect(toHttpError(Busy(2))).toEqual({
+			status: 503,
+			body: { detail: "The server is busy, try again shortly", code: "BUSY", retry_after: 2 },
+			headers: { "Retry-After": "2" },
+		});
 	});
 
 	it("should hide everything about a server error", () => {
