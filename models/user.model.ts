@@ -16,6 +16,7 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
 		return User.init(
 			{
 				id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 },
+				// Also unique regardless of case: migration 0008's index on lower(username).
 				username: { type: DataTypes.STRING(32), allowNull: false, unique: true },
 				name: { type: DataTypes.TEXT, allowNull: false },
 				hashed_password: { type: DataTypes.TEXT, allowNull: false },

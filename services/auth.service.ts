@@ -6,7 +6,7 @@
  * HTTP routes are the gateway's explicit aliases (services/api.service.ts), so the actions carry no `rest` keys.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { Op, UniqueConstraintError, type WhereOptions } from "sequelize";
+import { col, fn, Op, UniqueConstraintError, where as sqlWhere, type WhereOptions } from "sequelize";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { User } from "../models/index.js";
@@ -96,7 +96,10 @@ export default function authService(config: Config): ServiceSchema {
 		settings: { jwtTtlSeconds: config.jwtTtlSeconds },
 
 		actions: {
-			/** Creates an account. 201 `{ id, username, name }`; 409 USER_EXISTS. */
+			/**
+			 * Creates an account. 201 `{ id, username, name }`; 409 USER_EXISTS, also for a name that differs from a
+			 * taken one only in case (no lookalike accounts; a unique index on lower(username) settles races).
+			 */
 			register: {
 				description: "Create an account",
 				retryPolicy: NO_RETRIES,
@@ -111,7 +114,8 @@ export default function authService(config: Config): ServiceSchema {
 					const { username, name, password } = ctx.params;
 					const { User } = this.db.models;
 					// Cheap check first so a taken name does not cost a scrypt hash; the unique index settles races.
-					if (await User.findOne({ where: { username }, attributes: ["id"] })) throw UserExists(username);
+					const taken = await User.findOne({ where: sqlWhere(fn("lower", col("username")), username.toLowerCase()), attributes: ["id"] });
+					if (taken) throw UserExists(username);
 					const hashed_password = await this.hashing(() => hashPassword(password));
 					let user: User;
 					try {

@@ -54,6 +54,24 @@ describe("auth service", () => {
 			expect(await countUsers(alice.username)).toBe(1);
 		});
 
+		it("should refuse a username that differs from a taken one only in case", async () => {
+			const lookalike = alice.username.toUpperCase();
+			await expect(broker.call("auth.register", { ...alice, username: lookalike })).rejects.toMatchObject({ code: 409, type: "USER_EXISTS" });
+			expect(await countUsers(lookalike)).toBe(0);
+			// Login matches the username exactly as registered.
+			await expect(login(lookalike)).rejects.toMatchObject({ code: 401, type: "INVALID_CREDENTIALS" });
+		});
+
+		it("should let exactly one of two racing registrations win, also when they differ in case", async () => {
+			const username = uniqueName("race");
+			const results = await Promise.allSettled([
+				broker.call("auth.register", { username, name: "One", password: PASSWORD }),
+				broker.call("auth.register", { username: username.toUpperCase(), name: "Two", password: PASSWORD }),
+			]);
+			expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+			expect((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({ code: 409, type: "USER_EXISTS" });
+		});
+
 		it("should let exactly one of two racing registrations win", async () => {
 			const username = uniqueName("race");
 			const results = await Promise.allSettled([

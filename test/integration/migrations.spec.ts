@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Sequelize } from "sequelize";
 import pg from "pg";
 import { migrate } from "../../models/migrate.js";
+import * as caseInsensitiveUsernames from "../../models/migrations/0008-case-insensitive-usernames.js";
 
 // A database of its own: this file checks a schema built from nothing.
 const runUrl = new URL(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
@@ -38,7 +39,7 @@ describe("schema migrations", () => {
 	it("should apply once when several processes start at the same time", async () => {
 		const results = await Promise.all([connect(), connect(), connect()].map((s) => migrate(s)));
 		const applied = results.flat();
-		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants", "0004-character-cards", "0005-usage", "0006-last-message-from-messages"]);
+		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants", "0004-character-cards", "0005-usage", "0006-last-message-from-messages", "0008-case-insensitive-usernames"]);
 	});
 
 	it("should do nothing when run again", async () => {
@@ -73,5 +74,20 @@ describe("schema migrations", () => {
 		expect((nullable as { column_name: string }[]).map((c) => c.column_name)).toEqual([
 			"input_tokens", "last_published_at", "model", "output_tokens", "reply_to",
 		]);
+	});
+
+	it("should rename accounts that differ from an older one only in case, then keep such names apart", async () => {
+		const db = connect();
+		const qi = db.getQueryInterface();
+		await caseInsensitiveUsernames.down({ context: qi, name: "0008", path: undefined });
+		await db.query(`
+			INSERT INTO users (id, username, name, hashed_password, created_at, updated_at) VALUES
+				('00000000-0000-4000-8000-000000000001', 'dup_alice', 'First', 'x', now() - interval '1 day', now()),
+				('3f2a9c00-0000-4000-8000-000000000002', 'Dup_Alice', 'Second', 'x', now(), now());
+		`);
+		await caseInsensitiveUsernames.up({ context: qi, name: "0008", path: undefined });
+		const [users] = await db.query(`SELECT name, username FROM users WHERE lower(username) LIKE 'dup_alice%' ORDER BY name`);
+		expect(users).toEqual([{ name: "First", username: "dup_alice" }, { name: "Second", username: "Dup_Alice-3f2a9c" }]);
+		await expect(db.query(`INSERT INTO users (username, name, hashed_password, created_at, updated_at) VALUES ('DUP_ALICE', 'Third', 'x', now(), now())`)).rejects.toMatchObject({ name: "SequelizeUniqueConstraintError", parent: { constraint: "ux_users_username_lower" } });
 	});
 });
