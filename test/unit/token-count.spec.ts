@@ -3,19 +3,11 @@ import { Tiktoken } from "js-tiktoken/lite";
 import cl100kBase from "js-tiktoken/ranks/cl100k_base";
 import { describe, expect, it } from "vitest";
 import { countTokens } from "../../src/domain/token-count.js";
+import { randomCjk } from "../support/stalls.js";
 
 /** js-tiktoken on the whole text: the exact count the bounded pieces must match on ordinary text. */
 const reference = new Tiktoken(cl100kBase);
 const exactCount = (text: string) => reference.encode(text, [], []).length;
-
-/** `length` characters of CJK ideographs, different for each seed, no spaces: one pre-tokenizer piece. */
-function randomCjk(length: number, seed: number): string {
-	let state = seed;
-	return Array.from({ length }, () => {
-		state = (state * 1_103_515_245 + 12_345) & 0x7fffffff;
-		return String.fromCharCode(0x4e00 + (state % 20_902));
-	}).join("");
-}
 
 /** The fastest of a few counts of fresh texts (each new, so the memo never answers): the CPU is shared in tests. */
 function fastestCountMs(make: (attempt: number) => string): number {
