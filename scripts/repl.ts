@@ -5,8 +5,43 @@
  * An embedded `npm start` has no cluster to join: open its REPL with `npm start -- --repl`.
  */
 import { hostname } from "node:os";
+import type { ServiceBroker } from "moleculer";
 import { ConfigError, loadConfig, type Config } from "../src/config.js";
 import { createBroker } from "../src/broker.js";
+import { failureMessage } from "../src/domain/failure-message.js";
+
+/** How long the transporter may take to connect, and the cluster's nodes to answer our discovery, before we give up. */
+const CONNECT_TIMEOUT_MS = 5000;
+const DISCOVERY_TIMEOUT_MS = 5000;
+
+/** The transporter's address without its credentials, for a message. */
+function transporterAddress(transporter: string | undefined): string {
+	try {
+		const url = new URL(transporter ?? "");
+		url.username = "";
+		url.password = "";
+		return url.toString();
+	} catch {
+		return String(transporter);
+	}
+}
+
+/** The transporter keeps reconnecting forever: give up after a while, and when no node of the cluster answers. */
+async function joinCluster(broker: ServiceBroker, config: Config): Promise<string | undefined> {
+	const at = `on ${transporterAddress(config.transporter)} (TRANSPORTER)`;
+	const sleep = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms));
+	// Unref'd: once connected, the REPL must not wait for it to quit.
+	const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS).unref());
+	const started = await Promise.race([broker.start().then(() => true), timeout]);
+	if (!started) return `no transporter answers ${at} within ${CONNECT_TIMEOUT_MS / 1000} s`;
+	const deadline = Date.now() + DISCOVERY_TIMEOUT_MS;
+	while (Date.now() < deadline) {
+		const nodes = broker.registry.nodes.list({ onlyAvailable: true, withServices: false }) as { local: boolean }[];
+		if (nodes.some((node) => !node.local)) return undefined;
+		await sleep(100);
+	}
+	return `no cameo node answered in namespace "${config.namespace}" ${at} within ${DISCOVERY_TIMEOUT_MS / 1000} s`;
+}
 
 async function main(): Promise<void> {
 	let config: Config;
@@ -31,12 +66,16 @@ async function main(): Promise<void> {
 	}
 
 	const broker = createBroker(config);
-	await broker.start();
+	const noCluster = await joinCluster(broker, config);
+	if (noCluster) {
+		console.error(`cameo repl: no cluster to join: ${noCluster}. An embedded \`npm start\` has none: open its REPL with \`npm start -- --repl\`.`);
+		process.exit(1);
+	}
 	console.log(`Joined namespace "${config.namespace}" as ${broker.nodeID}. Type \`help\` for the commands, \`quit\` to leave.`);
 	broker.repl();
 }
 
-main().catch((err) => {
-	console.error("cameo repl: fatal:", err);
+main().catch((err: unknown) => {
+	console.error(`cameo repl: fatal: ${failureMessage(err)}`);
 	process.exit(1);
 });
