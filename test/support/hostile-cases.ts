@@ -10,6 +10,7 @@
  */
 import { createHmac, createSign, generateKeyPairSync } from "node:crypto";
 import { crc32, deflateSync, gzipSync } from "node:zlib";
+import { randomCjk } from "./stalls.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -957,6 +958,8 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 	add("ws_frames", "ideographic space and BOM only", json({ content: "\u3000\uFEFF" }), err("empty_content"));
 	add("ws_frames", "4,001 characters", json({ content: "x".repeat(4001) }), err("content_too_long"));
 	add("ws_frames", "2,001 emoji (4,002 UTF-16 units)", json({ content: "\u{1F600}".repeat(2001) }), err("content_too_long"));
+	// One tokenizer piece as long as allowed: its count froze the process 4 s (event-loop-stalls.spec.ts measures it).
+	add("unicode", "4,000 random CJK characters, no space", json({ content: randomCjk(4000) }), { echo: randomCjk(4000) });
 	add("huge_bodies", "60 kB content (under the frame limit)", json({ content: "y".repeat(60 * 1024) }), err("content_too_long"));
 	add("huge_bodies", "1 MB text frame", json({ content: "y".repeat(1024 * 1024) }), { close: [1009] });
 	add("huge_bodies", "64 kB + 1 text frame", json({ content: "y".repeat(64 * 1024) }), { close: [1009] });
