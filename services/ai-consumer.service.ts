@@ -1,19 +1,22 @@
 /**
  * The AI side of a chat: answers each `chat.user.msg` with a reply on `chat.ai.msg` (DESIGN.md, message flow 3 and 6).
- * It loads the character (cached action) and the recent history (Redis, else PostgreSQL), streams the model, and
- * publishes the finished reply before returning, so the user message is acked only once its reply is on its way.
+ * It loads the character (cached action), checks that the user may still view it, loads the recent history (Redis,
+ * else PostgreSQL), streams the model, and publishes the finished reply before returning, so the user message is
+ * acked only once its reply is on its way. A failure goes out as a `failure` the dispatcher turns into an error frame.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Validators, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
-import { historyEntry, type HistoryEntry } from "../src/adapters/history-cache.js";
+import { ChatStore } from "../src/adapters/chat-store.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
 import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
+import { ConversationMemory } from "../src/adapters/conversation-memory.js";
 import { createChatModel, LlmUnavailableError, usageOf, type ChatMessage, type ChatModel, type ModelOverrides } from "../src/adapters/llm.js";
+import { overridesOf } from "../src/domain/model-settings.js";
+import { LlmStatus } from "../src/adapters/llm-status.js";
 import { LRUCache } from "lru-cache";
-import { CharacterEvent, type CharacterView } from "../src/domain/characters.js";
+import { CharacterEvent, canView, type CharacterView, type Viewer } from "../src/domain/characters.js";
 import {
 	Chan,
 	ChatEvent,
@@ -26,22 +29,30 @@ import {
 	type Usage,
 	type UserMsgPayload,
 } from "../src/domain/chat-wire.js";
-import { assemblePrompt, foldSummary, historyUpTo, summaryPrompt } from "../src/domain/prompt.js";
+import { assemblePrompt } from "../src/domain/prompt.js";
+
+/** A chat's user as the visibility rules and `{{user}}` need them. */
+type Addressee = Viewer & { name: string };
 
 export interface AiConsumerThis extends Service, DbThis {
 	store: ChatStore;
 	runtime: ChatRuntime;
+	memory: ConversationMemory;
 	model: ChatModel;
+	/** The model's configuration as last seen (startup check, replies), for /readyz. */
+	llmStatus: LlmStatus;
 	metrics: ChatMetrics;
 	/**
 	 * Characters as `characters.resolve` answered, kept here: the broker's cacher sits with the action, so every
 	 * message was a round trip to the node running `characters`. Forgotten when any character changes.
 	 */
 	characters: LRUCache<string, { view: CharacterView | null }>;
+	/** Users by username (id, role, display name), for private characters and messages without `user_name`. */
+	users: LRUCache<string, { user: Addressee | null }>;
 	/** Generations in flight per session, so a stop request can abort them. */
 	inflight: Map<string, Set<AbortController>>;
-	history(payload: UserMsgPayload): Promise<HistoryEntry[]>;
-	foldSummary(session: SessionRow, history: HistoryEntry[], dropped: HistoryEntry[], names: { char: string; user: string }): Promise<void>;
+	addressee(payload: UserMsgPayload, character: CharacterView): Promise<Addressee | null>;
+	reportFailure(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
 	generate(
 		sessionId: string,
 		prompt: ChatMessage[],
@@ -55,10 +66,10 @@ export interface AiConsumerThis extends Service, DbThis {
 	publish(message: AiMsgPayload): Promise<void>;
 }
 
-const SUMMARY_BATCH_TURNS = 4;
 const CACHED_CHARACTERS = 10_000;
 const CHARACTER_TTL_MS = 60_000;
 const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
+const MISCONFIGURED_MESSAGE = "The AI model is not set up correctly (its key or model name is refused), so retrying will not help: the operator must fix the model configuration.";
 const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
 /**
  * Pause before a failed message goes back to the queue, which redelivers it at once: its attempts then span an outage
@@ -73,6 +84,7 @@ const checkPayload = new Validators.Fastest().compile({
 	character_id: "uuid",
 	content: "string|min:1",
 	variant: { type: "number", integer: true, min: 0, optional: true },
+	user_name: { type: "string", optional: true },
 }) as (value: unknown) => true | unknown[];
 
 /**
@@ -116,68 +128,34 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 					const pickedUpAt = performance.now();
 					try {
 						const character = (await this.characters.fetch(payload.character_id))?.view;
-						if (!character) {
+						// A character turned private or inactive answers only those who may still see it: its prompt
+						// must not reach the model on anyone else's behalf.
+						const user = character && (await this.addressee(payload, character));
+						if (!character || !user) {
 							await this.publish(failure(payload, "character_unavailable", CHARACTER_GONE_MESSAGE));
 							return;
 						}
 						const { message_id, session_id, username, character_id } = payload;
 						const session = await this.store.getSession(session_id);
-						const history = await this.history(payload);
-						const assembled = assemblePrompt(character, history, username, { budgetTokens: config.chat.promptTokens, summary: session?.summary });
-						const prompt = assembled.messages;
+						const history = await this.memory.history(payload);
+						const assembled = assemblePrompt(character, history, user.name, { budgetTokens: config.chat.promptTokens, summary: session?.summary });
 						const variant = payload.variant ?? 0;
 						const id = replyId(message_id, variant);
-						const overrides = {
-							model: character.llm_model ?? undefined,
-							temperature: character.temperature ?? undefined,
-							maxOutputTokens: character.max_output_tokens ?? undefined,
-						};
-						const { content, stopped, model, usage } = await this.generate(session_id, prompt, assembled.tokens, overrides, pickedUpAt, (delta) => ({
-							type: "ai.delta",
-							id,
-							reply_to: message_id,
-							variant,
-							delta,
-						}));
+						const toDelta = (delta: string): AiDeltaFrame => ({ type: "ai.delta", id, reply_to: message_id, variant, delta });
+						const { content, stopped, model, usage } = await this.generate(session_id, assembled.messages, assembled.tokens, overridesOf(character), pickedUpAt, toDelta);
 						// Spent even if the publish below fails and the message is answered again.
 						this.metrics.tokens(model, usage);
-						await this.publish({
-							kind: "reply",
-							id,
-							variant,
-							reply_to: message_id,
-							session_id,
-							username,
-							character_id,
-							content,
-							model,
-							usage,
-							...(stopped ? { stopped } : {}),
-						});
+						this.llmStatus.replied();
+						const reply = { id, variant, reply_to: message_id, session_id, username, character_id, content, model, usage };
+						await this.publish({ kind: "reply", ...reply, ...(stopped ? { stopped } : {}) });
 						this.logger.debug({ session_id, message_id, variant }, stopped ? "Stopped reply published" : "Reply published");
 						if (session) {
-							await this.foldSummary(session, history, assembled.dropped, { char: character.name, user: username }).catch((err: Error) =>
+							await this.memory.foldSummary(this.model, session, history, assembled.dropped, { char: character.name, user: user.name }).catch((err: Error) =>
 								this.logger.warn({ session_id }, `Summary update failed: ${err.message}`),
 							);
 						}
 					} catch (err) {
-						// The provider adapter already retried what was worth retrying: report it now and ack.
-						if (err instanceof LlmUnavailableError) {
-							this.metrics.llmError(err);
-							this.logger.warn({ session_id: payload.session_id, message_id: payload.message_id }, `No reply: ${err.message}`);
-							await this.publish(failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE));
-							return;
-						}
-						const last = isLastAttempt(raw, config.chat.maxRetries);
-						this.logger.warn({ session_id: payload.session_id, message_id: payload.message_id }, `Reply failed${last ? ", giving up" : ", will retry"}: ${(err as Error).message}`);
-						// The user hears about it once; the message itself goes to the dead-letter queue (cluster).
-						if (last) {
-							await this.publish(failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE)).catch((publishErr: Error) =>
-								// The outbox sweep reports it later; the original error is the one worth rethrowing.
-								this.logger.error({ session_id: payload.session_id, message_id: payload.message_id }, `Could not report the failed reply: ${publishErr.message}`),
-							);
-						} else await sleep(RETRY_PAUSE_MS);
-						throw err;
+						await this.reportFailure(payload, err, raw);
 					}
 				},
 			},
@@ -199,6 +177,41 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		},
 
 		methods: {
+			/**
+			 * Who the reply is for, or null if they may not view the character (any more). Public characters need no
+			 * lookup when chat-ws named the user; private ones are checked against the user's id and role.
+			 */
+			async addressee(this: AiConsumerThis, payload: UserMsgPayload, character: CharacterView): Promise<Addressee | null> {
+				const open = canView(character, null);
+				if (open && payload.user_name) return { id: "", role: "user", name: payload.user_name };
+				const user = (await this.users.fetch(payload.username))?.user ?? null;
+				if (!open && !canView(character, user)) return null;
+				return { id: user?.id ?? "", role: user?.role ?? "user", name: payload.user_name ?? user?.name ?? payload.username };
+			},
+
+			/** Reports a failed reply: a provider failure at once (the adapter retried what was worth it), others at the last attempt. */
+			async reportFailure(this: AiConsumerThis, payload: UserMsgPayload, err: unknown, raw: unknown) {
+				const ids = { session_id: payload.session_id, message_id: payload.message_id };
+				if (err instanceof LlmUnavailableError) {
+					this.metrics.llmError(err);
+					this.llmStatus.failed(err);
+					const misconfigured = err.reason === "misconfigured";
+					this.logger[misconfigured ? "error" : "warn"](ids, `No reply: ${err.message}`);
+					await this.publish(misconfigured ? failure(payload, "ai_misconfigured", MISCONFIGURED_MESSAGE) : failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE));
+					return;
+				}
+				const last = isLastAttempt(raw, config.chat.maxRetries);
+				this.logger.warn(ids, `Reply failed${last ? ", giving up" : ", will retry"}: ${(err as Error).message}`);
+				// The user hears about it once; the message itself goes to the dead-letter queue (cluster).
+				if (last) {
+					await this.publish(failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE)).catch((publishErr: Error) =>
+						// The outbox sweep reports it later; the original error is the one worth rethrowing.
+						this.logger.error(ids, `Could not report the failed reply: ${publishErr.message}`),
+					);
+				} else await sleep(RETRY_PAUSE_MS);
+				throw err;
+			},
+
 			/**
 			 * Streams the model, pushing each chunk to the session's sockets as a delta (best effort). A stop request
 			 * ends it early: the partial reply is returned, marked stopped.
@@ -231,46 +244,6 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				}
 			},
 
-			/**
-			 * Keeps the rolling summary up to date: turns that no longer fit the prompt, and any that fell out of the
-			 * history window unseen, are folded in (by the model when there is one, else extractively).
-			 */
-			async foldSummary(this: AiConsumerThis, session: SessionRow, history: HistoryEntry[], dropped: HistoryEntry[], names: { char: string; user: string }) {
-				const upto = session.summary_upto_seq ? BigInt(session.summary_upto_seq) : 0n;
-				const oldestSeen = history.find((e) => e.seq)?.seq;
-				// A window that is not full holds the session from its start. (seq counts across sessions: its gaps
-				// say nothing.)
-				const unseen =
-					history.length >= config.chat.historyWindow && oldestSeen && BigInt(oldestSeen) > upto + 1n
-						? (await this.store.activeMessagesBetween({ session_id: session.id, after_seq: session.summary_upto_seq, before_seq: oldestSeen, limit: 200 })).map(
-								historyEntry,
-							)
-						: [];
-				const turns = [...unseen, ...dropped.filter((e) => e.seq && BigInt(e.seq) > upto)];
-				// Folded a few turns at a time: a summary write (and with a model, a summary call) per message is waste.
-				if (turns.length < SUMMARY_BATCH_TURNS) return;
-				const max = config.chat.summaryTokens;
-				let summary = foldSummary(session.summary, turns, names, max);
-				if (this.model.name !== "offline") {
-					let written = "";
-					for await (const chunk of this.model.stream(summaryPrompt(session.summary, turns, names, max))) written += chunk;
-					if (written.trim()) summary = written.trim();
-				}
-				await this.store.updateSummary(session.id, summary, turns.at(-1)!.seq!);
-			},
-
-			/** The conversation up to this message, from the hot cache or (filling it) from PostgreSQL. */
-			async history(this: AiConsumerThis, payload: UserMsgPayload): Promise<HistoryEntry[]> {
-				let entries = await this.runtime.history.read(payload.session_id);
-				if (!entries) {
-					const rows = await this.store.latestMessages(payload.session_id, config.chat.historyWindow, undefined, true);
-					entries = rows.map(historyEntry);
-					await this.runtime.history.fill(payload.session_id, entries);
-				}
-				const current: HistoryEntry = { id: payload.message_id, role: "user", content: payload.content };
-				return historyUpTo(entries, payload.message_id, current, config.chat.historyWindow);
-			},
-
 			async publish(this: AiConsumerThis, message: AiMsgPayload): Promise<void> {
 				await this.broker.sendToChannel(Chan.AiMsg, message, { persistent: true });
 			},
@@ -280,6 +253,12 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		async started(this: AiConsumerThis) {
 			this.store = new ChatStore(this.db.sequelize);
 			this.inflight = new Map();
+			const { User } = this.db.models;
+			this.users = new LRUCache({
+				max: CACHED_CHARACTERS,
+				ttl: CHARACTER_TTL_MS,
+				fetchMethod: async (username) => ({ user: (await User.findOne({ where: { username }, attributes: ["id", "role", "name"], raw: true })) as Addressee | null }),
+			});
 			this.characters = new LRUCache({
 				max: CACHED_CHARACTERS,
 				// A safety net for a change whose broadcast was lost (a node reconnecting to the transporter).
@@ -287,9 +266,14 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				fetchMethod: async (id) => ({ view: await this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }) }),
 			});
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
-			this.model = createChatModel(config);
+			this.memory = new ConversationMemory(this.store, this.runtime.history, config.chat);
+			this.model = createChatModel(config, {
+				onRefusedModel: (name) => this.logger.warn(`A character asks for model "${name}", which LLM_ALLOWED_MODELS does not list: answering with ${this.model.name}`),
+			});
 			this.metrics = chatMetrics(this.broker);
 			this.logger.info(`Answering with the "${this.model.name}" model`);
+			this.llmStatus = new LlmStatus(this.model, this.logger);
+			this.llmStatus.checkAtStart();
 		},
 
 		async stopped(this: AiConsumerThis) {

@@ -135,8 +135,10 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 			},
 
 			async reportFailure(this: DispatcherThis, userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string, variant = 0) {
-				// A failed regeneration leaves the earlier replies standing; a failed first reply fails the message, once.
-				if (variant === 0 && !(await this.store.markReplyFailed(userMessageId))) return;
+				// A failed regeneration leaves the earlier replies standing; a failed first reply fails the message. Asking
+				// again after a failed first reply is variant 0 once more (nothing was stored): the message is already
+				// failed, and this failure must reach the user too. Only a message answered meanwhile drops the report.
+				if (variant === 0 && !(await this.store.markReplyFailed(userMessageId)) && (await this.store.getMessage(userMessageId))?.reply_status !== "failed") return;
 				this.metrics.errorFrame(code);
 				const frame: ErrorFrame = { type: "error", code, message, reply_to: userMessageId };
 				await this.runtime.delivery.send(sessionId, [frame]).catch((err) => this.logger.warn({ session_id: sessionId, message_id: userMessageId }, "Delivery failed:", err));

@@ -3,6 +3,7 @@
  * - `GET /livez`: 200 while the event loop turns and the broker is not stopping (a wedged loop cannot answer at all).
  * - `GET /readyz`: 200 once the broker and every local service have started, the transporter (cluster) and the
  *   channels adapter (chat services) are connected and the database answers; else 503 naming what is not ready.
+ *   Where ai-consumer runs, `llm` says whether the model's key and name are accepted (reported, not a 503).
  *   `markStopping()` turns it to 503 at SIGTERM, before the broker stops, so Kubernetes stops routing here first.
  * - `GET /metrics`: Moleculer's metrics in Prometheus text format, when METRICS_ENABLED.
  * Plain node:http, no Moleculer in the path: probes must keep working while the broker is busy or half started.
@@ -58,11 +59,12 @@ export async function startHealthServer(broker: ServiceBroker, config: Config): 
 			return isStopping(broker) ? send(res, 503, { status: "stopping" }) : send(res, 200, { status: "ok" });
 		}
 		if (path === "/readyz") {
+			const llm = modelStatus(broker);
 			return void notReady(broker, config, stopping)
 				.then((problems) =>
-					Object.keys(problems).length === 0 ? send(res, 200, { status: "ready" }) : send(res, 503, { status: "not_ready", not_ready: problems }),
+					Object.keys(problems).length === 0 ? send(res, 200, { status: "ready", ...llm }) : send(res, 503, { status: "not_ready", not_ready: problems, ...llm }),
 				)
-				.catch((err: Error) => send(res, 503, { status: "not_ready", not_ready: { health: err.message } }));
+				.catch((err: Error) => send(res, 503, { status: "not_ready", not_ready: { health: err.message }, ...llm }));
 		}
 		if (path === "/metrics" && metrics) return metrics.handler(req, res);
 		send(res, 404, { detail: "Not found", code: "NOT_FOUND" });
@@ -113,6 +115,16 @@ async function notReady(broker: ServiceBroker, config: Config, stopping: boolean
 		problems.database = `unreachable: ${(err as Error).message}`;
 	}
 	return problems;
+}
+
+/**
+ * The model's configuration as this process's ai-consumer last saw it (`LlmStatus`), e.g. `"misconfigured: API key
+ * not valid…"`. Reported, not made a readiness failure: restarting or rerouting cannot fix a refused key, and in
+ * embedded mode a 503 would take the whole API out with it.
+ */
+function modelStatus(broker: ServiceBroker): { llm?: string } {
+	const consumer = broker.getLocalService("ai-consumer") as { llmStatus?: { summary: string } } | undefined;
+	return consumer?.llmStatus ? { llm: consumer.llmStatus.summary } : {};
 }
 
 function isStopping(broker: ServiceBroker): boolean {

@@ -282,6 +282,50 @@ describe("ai-consumer service", () => {
 		expect(await ask()).toContain(renamed);
 	});
 
+	it("should refuse, without prompting the model, a user who can no longer view the character, yet answer its owner", async () => {
+		const ownerName = uniqueName("own");
+		const owner = await db.models.User.create({ username: ownerName, name: "Owner A", hashed_password: "not-a-real-hash" });
+		const asOwner = { meta: { user: { id: owner.id, username: ownerName, role: "user" as const } } };
+		const own = await broker.call<CharacterView, Record<string, string>>("characters.create", { name: `Keeper ${uniqueName("c")}`, system_prompt: "Public for now." }, asOwner);
+		const sessions = { [username]: await store.createSession(username, own.id), [ownerName]: await store.createSession(ownerName, own.id) };
+		const ask = async (who: string) => {
+			const row = await store.insertUserMessage({ session_id: sessions[who].id, username: who, character_id: own.id, content: "Still there?" });
+			await broker.sendToChannel(Chan.UserMsg, { message_id: row.id, session_id: sessions[who].id, username: who, character_id: own.id, content: row.content });
+			return (await nextFor(row.id))[0];
+		};
+		const { recording, prompts } = recordingModel();
+		await withModel(recording, async () => {
+			expect(await ask(username)).toMatchObject({ kind: "reply" });
+			await broker.call("characters.update", { id: own.id, is_public: false, system_prompt: "SECRET instructions" }, asOwner);
+			expect(await ask(username)).toMatchObject({ kind: "failure", code: "character_unavailable", username });
+			expect(prompts).toHaveLength(1);
+			expect(await ask(ownerName)).toMatchObject({ kind: "reply" });
+			expect(prompts[1][0].content).toContain("SECRET instructions");
+			await broker.call("characters.update", { id: own.id, is_public: true, is_active: false }, asOwner);
+			expect(await ask(username)).toMatchObject({ kind: "failure", code: "character_unavailable" });
+			expect(prompts).toHaveLength(2);
+		});
+	});
+
+	it("should call the user by the display name the message carries, else by the name they signed up with", async () => {
+		const login = uniqueName("login");
+		await db.models.User.create({ username: login, name: "Ada Lovelace", hashed_password: "not-a-real-hash" });
+		const session = await store.createSession(login, character.id);
+		const ask = async (user_name?: string) => {
+			const row = await store.insertUserMessage({ session_id: session.id, username: login, character_id: character.id, content: "Who am I?" });
+			await broker.sendToChannel(Chan.UserMsg, { message_id: row.id, session_id: session.id, username: login, character_id: character.id, content: row.content, ...(user_name ? { user_name } : {}) });
+			await nextFor(row.id);
+		};
+		const { recording, prompts } = recordingModel();
+		await withModel(recording, async () => {
+			await ask("Countess Ada");
+			await ask();
+		});
+		expect(prompts[0][0].content).toContain("The user is called Countess Ada.");
+		expect(prompts[1][0].content).toContain("The user is called Ada Lovelace.");
+		expect(prompts.flat().map((m) => m.content).join("\n")).not.toContain(login);
+	});
+
 	it("should ack a malformed payload without retrying or answering", async () => {
 		const sent = published.length;
 		await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, { message_id: "nope", content: 42 }, {})).resolves.toBeUndefined();

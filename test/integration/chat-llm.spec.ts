@@ -2,11 +2,12 @@
  * The whole chat flow with a real LangChain Gemini client talking to a fake Gemini server (the real REST wire format):
  * streamed deltas, the prompt actually sent under a small token budget, retries, failure and stop.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
 import { ChatStore } from "../../src/adapters/chat-store.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
+import type { AiConsumerThis } from "../../services/ai-consumer.service.js";
 import { startFakeGemini, type FakeServer } from "../support/fake-gemini.js";
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
@@ -56,7 +57,11 @@ beforeAll(async () => {
 		{ bind: [characterId, "<START>\n{{user}}: Sing!\n{{char}}: Tra-la, {{user}}!", "Answer {{user}} in rhyme."] },
 	);
 	await broker.cacher?.clean("characters.**");
+	// The key and model are checked at start (one GET), before any test counts requests.
+	await vi.waitFor(() => expect(consumer().llmStatus.summary).toBe("ok"));
 }, 60_000);
+
+const consumer = () => broker.getLocalService("ai-consumer") as unknown as AiConsumerThis;
 
 afterAll(async () => {
 	await broker?.stop();
@@ -69,7 +74,7 @@ describe("chat with Gemini (fake server, real client)", () => {
 	it("should name the model, stream the provider's chunks in order and store the final reply", async () => {
 		const { token } = await login();
 		const { socket, hello } = await open(token);
-		expect(hello.model).toBe("gemini:gemini-2.5-flash");
+		expect(hello.model).toBe("gemini:gemini-3.8-flash");
 		fake.script([{ text: ["Hark", ", a ", "traveller", " comes!"], delayMs: 20 }]);
 		socket.send({ content: "Hello bard" });
 		const echo = await socket.next((f) => f.type === "echo");
@@ -77,7 +82,7 @@ describe("chat with Gemini (fake server, real client)", () => {
 		expect(reply.content).toBe("Hark, a traveller comes!");
 		expect(socket.ofType("ai.delta").map((d) => d.delta)).toEqual(["Hark", ", a ", "traveller", " comes!"]);
 		const stored = await store.getMessage(reply.id as string);
-		expect(stored).toMatchObject({ model: "gemini:gemini-2.5-flash", content: "Hark, a traveller comes!" });
+		expect(stored).toMatchObject({ model: "gemini:gemini-3.8-flash", content: "Hark, a traveller comes!" });
 		expect(fake.requests[0].headers["x-goog-api-key"]).toBe(API_KEY);
 		await socket.close();
 	});
@@ -105,7 +110,10 @@ describe("chat with Gemini (fake server, real client)", () => {
 		// Newest history kept, oldest dropped, user's message last with the post-history instructions folded in.
 		expect(texts.some((t) => t.startsWith("old turn 0 "))).toBe(false);
 		expect(texts.some((t) => t.startsWith("old turn 11 "))).toBe(true);
-		expect(texts.at(-1)).toBe(`What now?\n\n[Answer ${username} in rhyme.]`);
+		// {{user}} is the display name given at sign-up, not the login.
+		expect(texts.at(-1)).toBe("What now?\n\n[Answer LLM User in rhyme.]");
+		expect(system).toContain("The user is called LLM User.");
+		expect(system).not.toContain(username);
 		expect(contents.at(-1)?.role).toBe("user");
 		const order = texts.filter((t) => t.startsWith("old turn")).map((t) => Number(t.split(" ")[2]));
 		expect(order).toEqual([...order].sort((a, b) => a - b));
@@ -139,6 +147,60 @@ describe("chat with Gemini (fake server, real client)", () => {
 			{ bind: [echo.id] },
 		);
 		expect(rows).toEqual([{ reply_status: "failed", replies: 0 }]);
+		await socket.close();
+	});
+
+	it("should report a refused key once as ai_misconfigured, in Google's words, and show it in the model status", async () => {
+		const { token } = await login();
+		const { socket } = await open(token);
+		fake.script([{ status: 400, message: "API key not valid. Please pass a valid API key." }]);
+		socket.send({ content: "Hello?" });
+		const echo = await socket.next((f) => f.type === "echo");
+		const error = await socket.next((f) => f.type === "error");
+		expect(error).toMatchObject({ code: "ai_misconfigured", reply_to: echo.id, message: expect.stringContaining("operator must fix the model configuration") });
+		expect(fake.requests).toHaveLength(1); // no retry: waiting cannot fix a key
+		expect(consumer().llmStatus.summary).toBe("misconfigured: API key not valid. Please pass a valid API key.");
+		// Fixed (here: the fake answers again): the next reply clears it.
+		socket.send({ content: "Better now?" });
+		const next = await socket.next((f) => f.type === "echo" && f.id !== echo.id);
+		await socket.next((f) => isReply(f) && f.reply_to === next.id);
+		expect(consumer().llmStatus.summary).toBe("ok");
+		await socket.close();
+	});
+
+	it("should send an error frame for every failed attempt at the same reply, regenerations included", async () => {
+		const { token } = await login();
+		const { socket } = await open(token);
+		fake.script(Array.from({ length: 9 }, () => ({ status: 500 })));
+		socket.send({ content: "Anyone home?" });
+		const echo = await socket.next((f) => f.type === "echo");
+		await socket.next((f) => f.type === "error");
+		socket.send({ type: "regenerate", reply_to: echo.id });
+		await socket.next(() => socket.ofType("error").length >= 2);
+		socket.send({ type: "regenerate", reply_to: echo.id });
+		await socket.next(() => socket.ofType("error").length >= 3);
+		expect(socket.ofType("error").map((e) => [e.code, e.reply_to])).toEqual(Array.from({ length: 3 }, () => ["ai_unavailable", echo.id]));
+		expect(fake.requests).toHaveLength(9);
+		await socket.close();
+	});
+
+	it("should clamp a character's model settings to the operator's bounds and keep to the configured model", async () => {
+		const greedy = await createTestCharacter(broker);
+		await (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize.query(
+			`UPDATE ai_characters SET llm_model = 'evil-model-xyz', max_output_tokens = 65536, temperature = 2 WHERE id = $1`,
+			{ bind: [greedy] },
+		);
+		await broker.cacher?.clean("characters.**");
+		const { token } = await login();
+		const socket = await ChatSocket.open(`${wsBase}/ws/${greedy}?token=${token}`);
+		await socket.next((f) => f.type === "connection");
+		fake.script([{ text: ["Within bounds."] }]);
+		socket.send({ content: "Spare no tokens" });
+		const echo = await socket.next((f) => f.type === "echo");
+		const reply = await socket.next((f) => isReply(f) && f.reply_to === echo.id);
+		expect(fake.requests[0].path).toBe("/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse");
+		expect(fake.requests[0].body.generationConfig).toMatchObject({ maxOutputTokens: 2048, temperature: 1.5 });
+		expect(await store.getMessage(reply.id as string)).toMatchObject({ model: "gemini:gemini-3.8-flash" });
 		await socket.close();
 	});
 

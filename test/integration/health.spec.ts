@@ -9,6 +9,7 @@ import { createBroker } from "../../src/broker.js";
 import { startHealthServer, type HealthServer } from "../../src/adapters/health-server.js";
 import { TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { freePort, startCameo, waitForStatus, type RunningProcess } from "../support/process.js";
+import { startFakeGemini, type FakeServer } from "../support/fake-gemini.js";
 
 interface Answer {
 	status: number;
@@ -30,6 +31,34 @@ async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise
 		await new Promise((r) => setTimeout(r, 100));
 	}
 }
+
+describe("Health server, where ai-consumer runs with a refused model key", () => {
+	let broker: ServiceBroker;
+	let health: HealthServer;
+	let fake: FakeServer;
+
+	beforeAll(async () => {
+		fake = await startFakeGemini({ apiKey: "the-right-key" });
+		const config = testConfig({ SERVICES: "characters,ai-consumer", NAMESPACE: uniqueName("hllm"), HEALTH_PORT: "0", GOOGLE_API_KEY: "a-wrong-key", GEMINI_BASE_URL: fake.url });
+		broker = createBroker(config, { logger: false });
+		health = await startHealthServer(broker, config);
+		await broker.start();
+	});
+
+	afterAll(async () => {
+		await broker.stop();
+		await health.close();
+		await fake.stop();
+	});
+
+	it("should stay ready but say in /readyz that the key is refused, as checked at start", async () => {
+		await until(async () => (await get(health, "/readyz")).json().llm !== "unchecked");
+		const ready = await get(health, "/readyz");
+		expect(ready.status).toBe(200);
+		expect(ready.json()).toEqual({ status: "ready", llm: "misconfigured: HTTP 400: API key not valid. Please pass a valid API key. (API_KEY_INVALID)" });
+		expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1beta/models/gemini-3.8-flash"]);
+	});
+});
 
 describe("Health server, embedded", () => {
 	let broker: ServiceBroker;
