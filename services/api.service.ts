@@ -13,6 +13,7 @@ import { RateLimited, Unauthorized, UnsupportedMediaType, ValidationFailed, with
 import { checkCardSize } from "../src/domain/character-card.js";
 import { clientAddress } from "../src/domain/client-address.js";
 import { toHttpError } from "../src/domain/http-errors.js";
+import { acceptedRequestId, SECURITY_HEADERS } from "../src/domain/http-hardening.js";
 import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
@@ -70,13 +71,22 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 			logRequest: null,
 			logResponse: null,
 			logRequestParams: null,
+			// A client's X-Request-ID reaches every log line of the request: only a short plain token is kept, else
+			// the gateway makes one.
+			rootCallOptions(options: { requestID?: string }, req: IncomingMessage) {
+				options.requestID = acceptedRequestId(req.headers["x-correlation-id"] ?? req.headers["x-request-id"]);
+			},
+			// Security headers on every routed answer; assets (below) and errors (onError) add them too.
+			use: [withSecurityHeaders],
 			// The web client at `/` (index.html). It routes by hash, so any other path that no alias serves is a JSON 404.
 			assets: {
 				folder: WEB_ROOT,
 				options: {
 					// Built assets have content hashes in their names; index.html must always be revalidated.
-					setHeaders: (res: ServerResponse, file: string) =>
-						res.setHeader("Cache-Control", file.startsWith(WEB_ASSETS) ? "public, max-age=31536000, immutable" : "no-cache"),
+					setHeaders: (res: ServerResponse, file: string) => {
+						res.setHeader("Cache-Control", file.startsWith(WEB_ASSETS) ? "public, max-age=31536000, immutable" : "no-cache");
+						for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+					},
 				},
 			},
 			routes: [
@@ -148,7 +158,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 			onError(this: ApiThis, req: GatewayRequest, res: ServerResponse, err: unknown) {
 				const { status, body, headers } = toHttpError(err);
 				if (status >= 500) this.logger.error({ requestID: req.$ctx?.requestID }, `${req.method} ${req.url} failed:`, err);
-				res.writeHead(status, { ...headers, "Content-Type": "application/json; charset=utf-8" });
+				res.writeHead(status, { ...SECURITY_HEADERS, ...headers, "Content-Type": "application/json; charset=utf-8" });
 				res.end(JSON.stringify(body));
 				this.logResponse(req, res);
 			},
@@ -218,6 +228,11 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				if (!token) throw Unauthorized("Not authenticated");
 				const user = await ctx.call<AuthUser, { token: string }>("auth.validate", { token });
 				return { id: user.id, username: user.username, name: user.name, role: user.role };
+			},
+
+			/** moleculer-web's, without its logging (with stacks, of client errors too): onError logs server errors once. */
+			errorHandler(this: ApiThis, req: GatewayRequest, res: ServerResponse, err: unknown) {
+				(this as ApiThis & { sendError(req: GatewayRequest, res: ServerResponse, err: unknown): void }).sendError(req, res, err);
 			},
 
 			clientIp(req: IncomingMessage): string {
@@ -294,6 +309,8 @@ const MAX_PARAMS_DEPTH = 32;
  * Refuses (422) params nested deeper than MAX_PARAMS_DEPTH, which the validator's error messages and the transporter's
  * serializer would overflow the stack on (a 500), and text with a NUL character, which PostgreSQL cannot store (the
  * driver would silently keep the two characters "\0"). Iterative, so no value can overflow this check itself.
+ * Inherited keys count too: moleculer-web merges a body's `__proto__` key into the params' prototype, where actions
+ * still read its fields.
  */
 function refuseHostileParams(params: unknown): void {
 	const pending: [unknown, string, number][] = [[params, "", 0]];
@@ -306,8 +323,13 @@ function refuseHostileParams(params: unknown): void {
 		if (depth >= MAX_PARAMS_DEPTH) {
 			throw ValidationFailed(`The request is nested more than ${MAX_PARAMS_DEPTH} levels deep`, [{ type: "object", field, message: `The '${field}' field is nested too deeply` }]);
 		}
-		for (const [key, child] of Object.entries(value)) pending.push([child, field ? `${field}.${key}` : key, depth + 1]);
+		for (const key in value) pending.push([(value as Record<string, unknown>)[key], field ? `${field}.${key}` : key, depth + 1]);
 	}
+}
+
+function withSecurityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
+	for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+	next();
 }
 
 function bearerToken(req: IncomingMessage): string | undefined {

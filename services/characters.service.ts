@@ -100,7 +100,7 @@ export default function charactersService(config: Config): ServiceSchema {
 				params: {
 					q: { type: "string", optional: true, trim: true, max: 100 },
 					limit: { type: "number", integer: true, min: 1, max: 100, default: 50, convert: true },
-					offset: { type: "number", integer: true, min: 0, default: 0, convert: true },
+					offset: { type: "number", integer: true, min: 0, max: 10_000, default: 0, convert: true },
 				},
 				cache: { keys: ["q", "limit", "offset", ...CALLER_KEYS], ttl: CACHE_TTL_SECONDS },
 				async handler(this: CharactersThis, ctx: Context<ListParams, CharactersMeta>): Promise<CharacterView[]> {

@@ -45,7 +45,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				description: "Your chat sessions, most recently active first",
 				params: {
 					limit: { type: "number", integer: true, min: 1, max: 100, default: 20, convert: true },
-					offset: { type: "number", integer: true, min: 0, default: 0, convert: true },
+					offset: { type: "number", integer: true, min: 0, max: 10_000, default: 0, convert: true },
 				},
 				async handler(this: SessionsThis, ctx: Context<ListParams, SessionsMeta>) {
 					const user = requireUser(ctx.meta);

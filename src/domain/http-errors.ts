@@ -27,6 +27,12 @@ const BODY_PARSER_CODES: Record<string, string> = {
 	"request.aborted": "REQUEST_ABORTED",
 };
 
+/**
+ * zlib's codes for a corrupt gzip or deflate body. moleculer-web wraps body-parser's 400 in an error that keeps only
+ * this code, so without it the client got a 500.
+ */
+const CORRUPT_BODY_ENCODING = new Set(["Z_DATA_ERROR", "Z_BUF_ERROR", "Z_NEED_DICT", "Z_STREAM_ERROR"]);
+
 export function toHttpError(err: unknown): HttpErrorResponse {
 	const e = (err ?? {}) as ErrorLike;
 	const status = httpStatus(e);
@@ -69,9 +75,15 @@ export function toHttpError(err: unknown): HttpErrorResponse {
 		return { status, body: { detail: "Too many requests, slow down", code: "RATE_LIMITED", retry_after: retryAfter }, headers };
 	}
 
+	if (isCorruptEncoding(e)) return { status, body: { detail: "Request body is not valid gzip or deflate data", code: "INVALID_CONTENT_ENCODING" }, headers };
+
 	const rawType = typeof e.type === "string" ? e.type : "";
 	const code = BODY_PARSER_CODES[rawType] ?? (rawType ? screamingSnake(rawType) : defaultCode(status));
 	return { status, body: { detail: detailFor(e, status, code), code }, headers };
+}
+
+function isCorruptEncoding(e: ErrorLike): boolean {
+	return typeof e.code === "string" && CORRUPT_BODY_ENCODING.has(e.code);
 }
 
 function retryAfterSeconds(e: ErrorLike, fallback: number): number {
@@ -80,6 +92,7 @@ function retryAfterSeconds(e: ErrorLike, fallback: number): number {
 }
 
 function httpStatus(e: ErrorLike): number {
+	if (isCorruptEncoding(e)) return 400;
 	for (const candidate of [e.code, e.status]) {
 		if (typeof candidate === "number" && candidate >= 400 && candidate <= 599) return candidate;
 	}

@@ -6,11 +6,13 @@ import type { ServiceBroker } from "moleculer";
 import type { Server } from "node:http";
 import { createBroker } from "../../src/broker.js";
 import { testConfig, uniqueName } from "../support/config.js";
+import { ensureWebBuild, launchChromium } from "../support/browser.js";
 
 let broker: ServiceBroker;
 let base = "";
 
 beforeAll(async () => {
+	await ensureWebBuild();
 	broker = createBroker(testConfig({ SERVICES: "api,auth,characters", AUTH_RATE_LIMIT: "1000" }), { logger: false });
 	await broker.start();
 	const server = (broker.getLocalService("api") as unknown as { server: Server }).server;
@@ -201,6 +203,52 @@ describe("rate limiting", () => {
 			expect(statuses).toEqual([401, 401, 401, 429, 429]);
 		} finally {
 			await limited.stop();
+		}
+	});
+});
+
+describe("browser hardening", () => {
+	const SECURITY = ["content-security-policy", "x-content-type-options", "referrer-policy"];
+
+	it("should send the security headers with the page, its assets, API answers and errors", async () => {
+		const page = await fetch(`${base}/`);
+		const html = await page.text();
+		const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+		expect(assets.length).toBeGreaterThan(0);
+		for (const path of ["/", ...assets, "/api-docs.html", "/health", "/openapi.json", "/no-such-path", "/characters"]) {
+			const res = await fetch(base + path);
+			const headers = Object.fromEntries(SECURITY.map((name) => [name, res.headers.get(name)]));
+			expect(headers, path).toEqual({
+				"content-security-policy": expect.stringContaining("frame-ancestors 'none'"),
+				"x-content-type-options": "nosniff",
+				"referrer-policy": "no-referrer",
+			});
+		}
+	});
+
+	it("should run the built web client under its Content-Security-Policy", async () => {
+		const browser = await launchChromium();
+		try {
+			const page = await browser.newPage();
+			const refusals: string[] = [];
+			page.on("console", (msg) => {
+				if (/Content Security Policy|Refused to/i.test(msg.text())) refusals.push(msg.text());
+			});
+			await page.goto(`${base}/`);
+			// The sign-up form is rendered by the bundle and styled by its stylesheet.
+			await page.getByRole("tab", { name: "Sign up" }).waitFor({ timeout: 10_000 });
+			expect(refusals).toEqual([]);
+		} finally {
+			await browser.close();
+		}
+	});
+
+	it("should keep a plain X-Request-ID and replace anything else with an id of its own", async () => {
+		const requestId = async (value: string) =>
+			(await fetch(`${base}/health`, { headers: { "X-Request-ID": value } })).headers.get("x-request-id");
+		expect(await requestId("trace-42.a_b")).toBe("trace-42.a_b");
+		for (const hostile of ['x" level="fatal', "a".repeat(65), "two words", "a,b"]) {
+			expect(await requestId(hostile), hostile).toMatch(/^[0-9a-f-]{36}$/);
 		}
 	});
 });

@@ -382,8 +382,15 @@ function malformedJson(ctx: HostileContext): RestCase[] {
 		{ kind: "empty body", body: "", expect: { status: ANY_4XX } },
 		{ kind: "top-level array", body: "[]", expect: { status: ANY_4XX } },
 	];
-	return JSON_ROUTES.flatMap((route) =>
-		kinds.map((k) => ({
+	// Bodies that do not decompress: 400, not a 500 with a stack trace in the log.
+	const corrupt = { status: [400], code: ["INVALID_CONTENT_ENCODING"] };
+	const encodings: [string, string, Buffer][] = [
+		["gzip", "not gzip at all", Buffer.from("not gzip at all")],
+		["gzip", "truncated gzip", gzipSync(Buffer.from('{"name": "a", "system_prompt": "x"}')).subarray(0, 14)],
+		["deflate", "a broken deflate stream", Buffer.from([0x78, 0x9c, 1, 2, 3])],
+	];
+	return JSON_ROUTES.flatMap((route) => [
+		...kinds.map((k) => ({
 			category: "malformed_json" as const,
 			name: `${route.label}: ${k.kind}`,
 			method: route.method,
@@ -392,7 +399,17 @@ function malformedJson(ctx: HostileContext): RestCase[] {
 			body: k.body,
 			...k.expect,
 		})),
-	);
+		...encodings.map(([encoding, kind, body]) => ({
+			category: "malformed_json" as const,
+			name: `${route.label}: Content-Encoding ${encoding} with ${kind}`,
+			method: route.method,
+			path: route.path(ctx),
+			auth: route.auth,
+			headers: { "Content-Encoding": encoding },
+			body,
+			...corrupt,
+		})),
+	]);
 }
 
 function wrongTypes(ctx: HostileContext): RestCase[] {
@@ -470,6 +487,13 @@ function wrongTypes(ctx: HostileContext): RestCase[] {
 		["GET /characters limit=1000000", "/characters?limit=1000000"],
 		["GET /characters limit=1.5", "/characters?limit=1.5"],
 		["GET /characters offset=-1", "/characters?offset=-1"],
+		// Past PostgreSQL's bigint, and past any page anyone reads.
+		["GET /characters offset=1e19", "/characters?offset=1e19"],
+		["GET /characters offset=9223372036854775808", "/characters?offset=9223372036854775808"],
+		["GET /characters offset=10001", "/characters?offset=10001"],
+		["GET /api/characters offset=1e19", "/api/characters?offset=1e19"],
+		["GET /sessions offset=1e19", "/sessions?offset=1e19"],
+		["GET /sessions offset=10001", "/sessions?offset=10001"],
 		["GET /characters q as an array", "/characters?q[]=a&q[]=b"],
 		["GET /characters q as an object", "/characters?q[$ne]=x"],
 		["GET /characters q of 101 characters", `/characters?q=${"q".repeat(101)}`],
@@ -594,6 +618,10 @@ function nullBytes(ctx: HostileContext): RestCase[] {
 		{ category: "null_bytes", name: "GET /characters?limit=1%00", method: "GET", path: "/characters?limit=1%00", ...refuse },
 		{ category: "null_bytes", name: "GET /characters/id/{uuid}%00", method: "GET", path: `/characters/id/${ctx.chatCharacterId}%00`, ...refuse },
 		{ category: "null_bytes", name: "GET /sessions/{own}/messages?before=%00", method: "GET", path: `/sessions/${ctx.ownSessionId}/messages?before=%00`, ...refuse },
+		// JSON.parse makes `__proto__` an own key; merged into the params it becomes their prototype, still read by actions.
+		{ category: "null_bytes", name: "POST /characters description under __proto__", method: "POST", path: "/characters", body: json(baseCharacter()).replace(/^\{/, `{"__proto__": {"description": ${json(nul)}}, `), ...refuse },
+		{ category: "null_bytes", name: "PATCH /characters/id greeting under __proto__", method: "PATCH", path: `/characters/id/${ctx.ownCharacterId}`, body: `{"__proto__": {"greeting": ${json(nul)}}, "description": "proto"}`, ...refuse },
+		{ category: "null_bytes", name: "POST /register name under __proto__", method: "POST", path: "/register", auth: "none", body: `{"__proto__": {"name": ${json(nul)}}, "username": "nul_${tag()}", "password": "password123"}`, ...refuse },
 	);
 	for (const field of [...STRING_FIELDS, ...LIST_FIELDS]) {
 		const value = (LIST_FIELDS as readonly string[]).includes(field) ? [nul] : field === "slug" ? "a\u0000b" : nul;

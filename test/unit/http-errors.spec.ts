@@ -37,6 +37,16 @@ describe("toHttpError", () => {
 		expect(toHttpError(tooLarge)).toMatchObject({ status: 413, body: { code: "PAYLOAD_TOO_LARGE" } });
 	});
 
+	it("should answer a corrupt gzip or deflate body with 400, as moleculer-web passes it on", () => {
+		const corrupt = new Errors.MoleculerError("incorrect header check", "Z_DATA_ERROR" as unknown as number);
+		expect(toHttpError(corrupt)).toEqual({
+			status: 400,
+			body: { detail: "Request body is not valid gzip or deflate data", code: "INVALID_CONTENT_ENCODING" },
+			headers: {},
+		});
+		expect(toHttpError(Object.assign(new Error("unexpected end of file"), { code: "Z_BUF_ERROR" })).status).toBe(400);
+	});
+
 	it("should add Retry-After to 429", () => {
 		const res = toHttpError(RateLimited(12.2));
 		expect(res).toMatchObject({ status: 429, headers: { "Retry-After": "13" }, body: { code: "RATE_LIMITED", retry_after: 13 } });
