@@ -12,7 +12,7 @@ import { ChatStore } from "../src/adapters/chat-store.js";
 import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
 import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
 import { ConversationMemory } from "../src/adapters/conversation-memory.js";
-import { createChatModel, LlmUnavailableError, usageOf, type ChatMessage, type ChatModel, type ModelOverrides } from "../src/adapters/llm.js";
+import { createChatModel, LlmUnavailableError, usageOf, type ChatMessage, type ChatModel, type StreamOptions } from "../src/adapters/llm.js";
 import { overridesOf } from "../src/domain/model-settings.js";
 import { LlmStatus } from "../src/adapters/llm-status.js";
 import { LRUCache } from "lru-cache";
@@ -58,7 +58,7 @@ export interface AiConsumerThis extends Service, DbThis {
 		prompt: ChatMessage[],
 		/** The prompt's tokens as counted when it was assembled: the usage unless the provider reports its own. */
 		promptTokens: number,
-		overrides: ModelOverrides,
+		opts: Pick<StreamOptions, "overrides" | "variant">,
 		/** `performance.now()` when the user message was picked up, for the time to first delta. */
 		pickedUpAt: number,
 		toDelta: (delta: string) => AiDeltaFrame,
@@ -142,7 +142,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						const variant = payload.variant ?? 0;
 						const id = replyId(message_id, variant);
 						const toDelta = (delta: string): AiDeltaFrame => ({ type: "ai.delta", id, reply_to: message_id, variant, delta });
-						const { content, stopped, model, usage } = await this.generate(session_id, assembled.messages, assembled.tokens, overridesOf(character), pickedUpAt, toDelta);
+						const { content, stopped, model, usage } = await this.generate(session_id, assembled.messages, assembled.tokens, { overrides: overridesOf(character), variant }, pickedUpAt, toDelta);
 						// Spent even if the publish below fails and the message is answered again.
 						this.metrics.tokens(model, usage);
 						this.llmStatus.replied();
@@ -216,13 +216,13 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			 * Streams the model, pushing each chunk to the session's sockets as a delta (best effort). A stop request
 			 * ends it early: the partial reply is returned, marked stopped.
 			 */
-			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], promptTokens: number, overrides: ModelOverrides, pickedUpAt: number, toDelta: (delta: string) => AiDeltaFrame) {
+			async generate(this: AiConsumerThis, sessionId: string, prompt: ChatMessage[], promptTokens: number, opts: Pick<StreamOptions, "overrides" | "variant">, pickedUpAt: number, toDelta: (delta: string) => AiDeltaFrame) {
 				const controller = new AbortController();
 				const running = this.inflight.get(sessionId) ?? new Set<AbortController>();
 				this.inflight.set(sessionId, running.add(controller));
 				const deltas = await this.runtime.delivery.openDeltaStream(sessionId);
 				let content = "";
-				const stream = this.model.stream(prompt, { signal: controller.signal, overrides });
+				const stream = this.model.stream(prompt, { ...opts, signal: controller.signal });
 				const result = (stopped: boolean) => ({ content, stopped, model: stream.model ?? this.model.name, usage: usageOf(promptTokens, content, stream.usage) });
 				let first = true;
 				try {

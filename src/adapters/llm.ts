@@ -56,6 +56,8 @@ export interface StreamOptions {
 	/** Aborting it stops the reply (and its HTTP request); the stream then rejects with an AbortError. */
 	signal?: AbortSignal;
 	overrides?: ModelOverrides;
+	/** Which attempt at this reply (0 the first, n the n-th regeneration): a model that would repeat itself varies by it. */
+	variant?: number;
 }
 
 /** A reply's chunks. Once they have all been read, what the provider said about them. */

@@ -1,21 +1,24 @@
 /**
  * The model used when no LLM is configured: a deterministic stand-in that answers in the character's name and says
- * plainly what it is, so the whole pipeline (streaming, replies, history) runs without an API key.
+ * plainly what it is, so the whole pipeline (streaming, stop, regenerations, history) runs without an API key.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ChatMessage, ChatModel } from "../adapters/llm.js";
+import type { ChatMessage, ChatModel, StreamOptions } from "../adapters/llm.js";
 import { personaOf } from "./prompt.js";
 
 export const OFFLINE_NOTICE = "(offline model — set GOOGLE_API_KEY for real replies)";
 
-const OPENER_CHARS = 120;
 const QUOTE_CHARS = 80;
 
-// Picked by a hash of the prompt: replies vary with the conversation yet stay reproducible.
-const REMARKS = ["considers that for a moment.", "leans in, wanting to hear more.", "nods slowly.", "smiles and waits for you to go on."];
+// Picked by the turn and the user's words, then shifted by the variant: a conversation reads as one, a regenerated
+// reply always reads differently (the opener changes with every variant up to OPENERS.length), and the same prompt
+// still gets the same reply. Nothing repeats the greeting: the user has read it.
+const OPENERS = ["looks up.", "pauses, thinking.", "turns toward you.", "takes a slow breath.", "brightens a little.", "tilts their head.", "sets down what they were holding."];
+
+const REMARKS = ["That deserves a proper answer.", "There is more to that than it seems.", "Go on, then.", "Tell me more.", "A fair question.", "Hm. Let me think on that."];
 
 export interface OfflineModelOptions {
-	/** Pause before each chunk, to make streaming visible (demos, tests). */
+	/** Pause before each word (OFFLINE_MODEL_DELAY_MS), so a reply can be watched and stopped. */
 	chunkDelayMs?: number;
 }
 
@@ -27,10 +30,10 @@ export class OfflineModel implements ChatModel {
 		this.chunkDelayMs = opts.chunkDelayMs ?? 0;
 	}
 
-	async *stream(messages: ChatMessage[], opts: { signal?: AbortSignal } = {}): AsyncIterable<string> {
+	async *stream(messages: ChatMessage[], opts: Pick<StreamOptions, "signal" | "variant"> = {}): AsyncIterable<string> {
 		const { signal } = opts;
 		// Word by word, each word with the spaces after it, so the chunks concatenate to the reply.
-		for (const chunk of offlineReply(messages).match(/\S+\s*/g) ?? []) {
+		for (const chunk of offlineReply(messages, opts.variant).match(/\S+\s*/g) ?? []) {
 			signal?.throwIfAborted();
 			if (this.chunkDelayMs > 0) await sleep(this.chunkDelayMs, undefined, { signal });
 			yield chunk;
@@ -38,19 +41,18 @@ export class OfflineModel implements ChatModel {
 	}
 }
 
-/** The whole reply: the greeting's opening sentence, a quote of the user's last message, a remark, the notice. */
-export function offlineReply(messages: ChatMessage[]): string {
-	const { name, greeting } = personaOf(messages);
+/** The whole reply: the character doing something, the user's last message quoted, a remark, the offline notice. */
+export function offlineReply(messages: ChatMessage[], variant = 0): string {
+	const { name } = personaOf(messages);
 	const said = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
-	const opener = clip(firstSentence(greeting), OPENER_CHARS) || `${name} here.`;
-	// The last message and the conversation's length pick the remark: hashing the whole prompt cost more than the rest.
-	const remark = `${name} ${REMARKS[fnv1a(`${messages.length}:${said}`) % REMARKS.length]}`;
-	const parts = [opener, said.trim() ? `You said "${clip(said, QUOTE_CHARS)}", and ${remark}` : remark, OFFLINE_NOTICE];
-	return parts.join(" ");
-}
-
-function firstSentence(text: string): string {
-	return /^.*?[.!?](?=\s|$)/.exec(text.trim())?.[0] ?? text;
+	const turn = messages.filter((m) => m.role === "user").length;
+	// Hashing the whole prompt cost more than the rest; the turn and the last message are enough to vary.
+	const seed = fnv1a(`${turn}:${said}`);
+	const pick = <T>(list: readonly T[], salt: number) => list[(((seed >>> salt) % list.length) + variant) % list.length];
+	const quote = clip(said, QUOTE_CHARS);
+	// A quote that ends its own sentence ("…tonight?") takes no more punctuation.
+	const quoted = quote ? `You said "${quote}"${/[.!?…]$/.test(quote) ? "" : "."}` : "";
+	return [`${name} ${pick(OPENERS, 0)}`, quoted, pick(REMARKS, 16), OFFLINE_NOTICE].filter(Boolean).join(" ");
 }
 
 function clip(text: string, max: number): string {

@@ -48,12 +48,13 @@ const NAME_LINE = /^You are (.+)\.$/;
 const GREETING_PREFIX = "You greeted the user with: ";
 const UNKNOWN_NAME = "The character";
 
-export function buildPrompt(character: PromptCharacter, history: HistoryEntry[], username: string, opts: PromptOptions = {}): ChatMessage[] {
-	return assemblePrompt(character, history, username, opts).messages;
+export function buildPrompt(character: PromptCharacter, history: HistoryEntry[], userName: string, opts: PromptOptions = {}): ChatMessage[] {
+	return assemblePrompt(character, history, userName, opts).messages;
 }
 
-export function assemblePrompt(character: PromptCharacter, history: HistoryEntry[], username: string, opts: PromptOptions = {}): AssembledPrompt {
-	const fill = (text: string | undefined) => applyMacros(text ?? "", character.name, username).trim();
+/** `userName`: what the character calls the user, `{{user}}` included: their display name, not their login. */
+export function assemblePrompt(character: PromptCharacter, history: HistoryEntry[], userName: string, opts: PromptOptions = {}): AssembledPrompt {
+	const fill = (text: string | undefined) => applyMacros(text ?? "", character.name, userName).trim();
 	const lines = [`You are ${oneLine(character.name)}.`];
 	const greeting = oneLine(fill(character.greeting));
 	if (greeting) lines.push(`${GREETING_PREFIX}${greeting}`);
@@ -64,7 +65,7 @@ export function assemblePrompt(character: PromptCharacter, history: HistoryEntry
 	section("About you", fill(character.description));
 	section("Personality", fill(character.personality));
 	section("Scenario", fill(character.scenario));
-	lines.push("", `The user is called ${username}.`);
+	lines.push("", `The user is called ${userName}.`);
 	section("Summary of the conversation so far", opts.summary?.trim() ?? "");
 
 	const post = fill(character.post_history_instructions);
@@ -122,11 +123,6 @@ export function historyUpTo(entries: HistoryEntry[], messageId: string, current:
 	const at = entries.findIndex((e) => e.id === messageId);
 	const upTo = at >= 0 ? entries.slice(0, at + 1) : [...entries, current];
 	return upTo.slice(-window);
-}
-
-/** `{{char}}`, `{{user}}` and the legacy `<BOT>`, `<USER>` placeholders of character cards. */
-export function applyMacros(text: string, charName: string, userName: string): string {
-	return text.replace(/\{\{\s*char\s*\}\}|<BOT>/gi, charName).replace(/\{\{\s*user\s*\}\}|<USER>/gi, userName);
 }
 
 /** The `<START>`-separated blocks of a card's example dialogue, trimmed, empty ones dropped. */

@@ -144,6 +144,17 @@ describe("ai-consumer service", () => {
 		expect(second).toEqual(first);
 	});
 
+	it("should word a regeneration differently with the offline model", async () => {
+		const { payload } = await userMessage("Swipe me");
+		await broker.sendToChannel(Chan.UserMsg, payload);
+		await broker.sendToChannel(Chan.UserMsg, { ...payload, variant: 1 });
+		const [first, second] = await nextFor(payload.message_id, 2);
+		if (first.kind !== "reply" || second.kind !== "reply") throw new Error("expected replies");
+		expect(second).toMatchObject({ variant: 1, id: replyId(payload.message_id, 1) });
+		expect(second.content).not.toBe(first.content);
+		expect(second.content.endsWith(OFFLINE_NOTICE)).toBe(true);
+	});
+
 	it("should prompt with the history up to the message answered, oldest first", async () => {
 		const { payload: firstPayload } = await userMessage("first question");
 		await store.insertAiMessage({ ...firstPayload, id: replyId(firstPayload.message_id), reply_to: firstPayload.message_id, content: "first answer", model: "offline" });

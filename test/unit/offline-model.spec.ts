@@ -32,16 +32,33 @@ describe("OfflineModel", () => {
 		expect(second).toBe(first);
 	});
 
-	it("should answer in character: the name, the greeting's voice, the user's words", () => {
+	it("should answer in character: the name and the user's words, without repeating the greeting", () => {
 		const reply = offlineReply(prompt("Will it storm tonight?"));
-		expect(reply).toContain("Agnes Thorne");
-		expect(reply.startsWith("Evening, and mind the gulls.")).toBe(true);
-		expect(reply).not.toContain("They bite.");
-		expect(reply).toContain('"Will it storm tonight?"');
+		expect(reply.startsWith("Agnes Thorne ")).toBe(true);
+		expect(reply).toContain('"Will it storm tonight?');
+		expect(reply).not.toContain("mind the gulls");
 	});
 
-	it("should open with its name when the character has no greeting", () => {
-		expect(offlineReply(prompt("Hi", { ...agnes, greeting: "" })).startsWith("Agnes Thorne here.")).toBe(true);
+	it("should word a regeneration differently from every earlier variant", () => {
+		const messages = prompt("Will it storm tonight?");
+		const variants = Array.from({ length: 5 }, (_, v) => offlineReply(messages, v));
+		expect(new Set(variants).size).toBe(5);
+		expect(new Set(variants.map((r) => r.split(".")[0])).size).toBe(5);
+	});
+
+	it("should vary from turn to turn, even when the user repeats themselves", () => {
+		const history = (turns: number) =>
+			Array.from({ length: turns }, (_, i) => [
+				{ id: `u${i}`, role: "user" as const, content: "And then?" },
+				{ id: `a${i}`, role: "ai" as const, content: "Something." },
+			]).flat().slice(0, -1);
+		const replies = [1, 2, 3, 4, 5, 6].map((turns) => offlineReply(buildPrompt(agnes, history(turns), "ada")));
+		expect(new Set(replies).size).toBeGreaterThanOrEqual(4);
+	});
+
+	it("should stream a regeneration as its own variant", async () => {
+		const messages = prompt("Go on.");
+		expect((await collect(model.stream(messages, { variant: 2 }))).join("")).toBe(offlineReply(messages, 2));
 	});
 
 	it("should say plainly that it is an offline model", () => {

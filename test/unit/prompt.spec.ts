@@ -100,6 +100,13 @@ describe("assemblePrompt", () => {
 		expect(messages.slice(1, -1).map((m) => m.content)).toEqual(["message 1", "message 2", "message 3"]);
 	});
 
+	it("should call the user by the display name it is given, spaces and all, everywhere {{user}} stands", () => {
+		const { messages } = assemblePrompt(card, entries(1), "Ada Lovelace");
+		expect(messages[0].content).toContain("Call the user Ada Lovelace. Agnes Thorne never lies to Ada Lovelace.");
+		expect(messages[0].content).toContain("The user is called Ada Lovelace.");
+		expect(messages[0].content).toContain("<START>\nAda Lovelace: Hello?");
+	});
+
 	it("should keep the newest history that fits the budget, drop the oldest, and never the current message", () => {
 		const long = (n: number): HistoryEntry => ({ id: `m${n}`, role: n % 2 ? "user" : "ai", content: `message ${n} `.repeat(20) });
 		const history = Array.from({ length: 12 }, (_, i) => long(i + 1));
