@@ -125,6 +125,11 @@ export function historyUpTo(entries: HistoryEntry[], messageId: string, current:
 	return upTo.slice(-window);
 }
 
+/** `{{char}}`, `{{user}}` and the legacy `<BOT>`, `<USER>` placeholders of character cards. */
+export function applyMacros(text: string, charName: string, userName: string): string {
+	return text.replace(/\{\{\s*char\s*\}\}|<BOT>/gi, charName).replace(/\{\{\s*user\s*\}\}|<USER>/gi, userName);
+}
+
 /** The `<START>`-separated blocks of a card's example dialogue, trimmed, empty ones dropped. */
 export function exampleBlocks(mesExample: string): string[] {
 	return mesExample
