@@ -81,7 +81,12 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		validator: true,
 		// Moleculer's metrics (https://moleculer.services/docs/0.14/metrics.html) in Prometheus format at /metrics on the
 		// health port. The registry takes a reporter instance at runtime; the typings only list names and option objects.
-		metrics: { enabled: config.metricsEnabled, reporter: [new HealthPortPrometheusReporter() as unknown as MetricsReporterOptions] },
+		// Process and host metrics whatever NODE_ENV says (moleculer skips them under "test"), so tests see what is served.
+		metrics: {
+			enabled: config.metricsEnabled,
+			collectProcessMetrics: true,
+			reporter: [new HealthPortPrometheusReporter() as unknown as MetricsReporterOptions],
+		},
 		tracing: { enabled: false },
 		middlewares: channelsMiddleware(config),
 		// Operator commands (sessions, queues, dlq, user, character, kick, say, stats) for `npm run repl` and `--repl`.

@@ -11,6 +11,7 @@ import * as replyVariants from "./migrations/0003-reply-variants.js";
 import * as characterCards from "./migrations/0004-character-cards.js";
 import * as usage from "./migrations/0005-usage.js";
 import * as lastMessageFromMessages from "./migrations/0006-last-message-from-messages.js";
+import * as characterAvatarsAndSlugs from "./migrations/0007-character-avatars-and-slugs.js";
 import * as caseInsensitiveUsernames from "./migrations/0008-case-insensitive-usernames.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
@@ -21,6 +22,7 @@ const MIGRATIONS = [
 	{ name: "0004-character-cards", ...characterCards },
 	{ name: "0005-usage", ...usage },
 	{ name: "0006-last-message-from-messages", ...lastMessageFromMessages },
+	{ name: "0007-character-avatars-and-slugs", ...characterAvatarsAndSlugs },
 	{ name: "0008-case-insensitive-usernames", ...caseInsensitiveUsernames },
 ];
 

@@ -10,7 +10,8 @@ import ApiGateway from "moleculer-web";
 import { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
 import { RateLimited, Unauthorized, UnsupportedMediaType, ValidationFailed, withCardErrors } from "../src/errors.js";
-import { checkCardSize } from "../src/domain/character-card.js";
+import { UPLOAD_TYPES, cardUpload, type UploadType } from "../src/domain/card-upload.js";
+import { MAX_PNG_BYTES } from "../src/domain/card-png.js";
 import { clientAddress } from "../src/domain/client-address.js";
 import { toHttpError } from "../src/domain/http-errors.js";
 import { acceptedRequestId, SECURITY_HEADERS } from "../src/domain/http-hardening.js";
@@ -31,6 +32,8 @@ interface GatewayRequest extends IncomingMessage {
 
 interface ApiThis extends Service {
 	authLimiter: RateLimiter;
+	/** Card imports per user (CHARACTER_IMPORTS_PER_MINUTE). */
+	importLimiter: RateLimiter;
 	redis?: Redis;
 	/** Built at the first GET /openapi.json, dropped when services change. */
 	openapiDocument?: OpenApiDocument;
@@ -151,7 +154,8 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					authentication: true,
 					// A PNG body is a Buffer: merging would copy it into the params byte by byte.
 					mergeParams: false,
-					bodyParsers: { json: { limit: "2mb", strict: true }, urlencoded: false, raw: { type: "image/png", limit: "8mb" } },
+					// A form carries the PNG plus its part headers.
+					bodyParsers: { json: { limit: "2mb", strict: true }, urlencoded: false, raw: { type: ["image/png", "multipart/form-data"], limit: MAX_PNG_BYTES + 64 * 1024 } },
 					aliases: { "POST /characters/import": [cardUploadParams, "characters.importCard"] },
 				},
 			],
@@ -270,6 +274,12 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				durationSeconds: 60,
 				redis: this.redis,
 			});
+			this.importLimiter = createRateLimiter({
+				keyPrefix: "cameo-rl-import",
+				points: config.characters.importsPerMinute,
+				durationSeconds: 60,
+				redis: this.redis,
+			});
 		},
 
 		async stopped(this: ApiThis) {
@@ -282,24 +292,35 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 const CARD_UPLOAD_BODY: Record<string, JsonSchema> = {
 	"application/json": { type: "object", description: "A Character Card V1, V2 or V3" },
 	"image/png": { type: "string", format: "binary", description: "A card PNG; its image becomes the avatar" },
+	"multipart/form-data": {
+		type: "object",
+		required: ["file"],
+		properties: { file: { type: "string", format: "binary", description: "A card PNG or JSON, recognised by its bytes" } },
+	},
 };
 
 /**
- * The import body as `characters.importCard` params: a JSON card as `card`, a PNG as base64 `png`. An alias
- * middleware rather than onBeforeCall because it runs after authentication: anonymous callers get 401, not 415.
+ * The import body as `characters.importCard` params (src/domain/card-upload.ts), `?public=true` as is_public, counted
+ * against the caller's import budget. An alias middleware rather than onBeforeCall because it runs after
+ * authentication: anonymous callers get 401, not 415.
  */
-function cardUploadParams(req: GatewayRequest, _res: ServerResponse, next: () => void): void {
+function cardUploadParams(this: ApiThis, req: GatewayRequest, _res: ServerResponse, next: (err?: unknown) => void): void {
 	const type = req.headers["content-type"]?.split(";")[0].trim().toLowerCase();
-	if (type === "image/png") {
-		req.$params = { png: Buffer.isBuffer(req.body) ? req.body.toString("base64") : "" };
-	} else if (type === "application/json") {
-		// Bounds nesting before anything serializes the card (a transporter would overflow the stack on it).
-		withCardErrors(() => checkCardSize(req.body));
-		req.$params = { card: req.body };
-	} else {
-		throw UnsupportedMediaType("Send a character card as application/json, or a card PNG as image/png");
+	if (!UPLOAD_TYPES.includes(type as UploadType)) {
+		throw UnsupportedMediaType("Send a character card as application/json, a card PNG as image/png, or either as the `file` part of multipart/form-data");
 	}
-	next();
+	const user = (req.$ctx?.meta as { user: AuthUser }).user;
+	const query = (req.$params.query ?? {}) as Record<string, unknown>;
+	this.importLimiter
+		.hit(user.id)
+		.then(({ allowed, retryAfterSeconds }) => {
+			if (!allowed) throw RateLimited(retryAfterSeconds);
+			return withCardErrors(() => cardUpload(type as UploadType, req.headers["content-type"] ?? "", req.body));
+		})
+		.then((upload) => {
+			req.$params = { ...upload, is_public: query.public === "true" };
+			next();
+		}, next);
 }
 
 /** Deepest nesting of objects and arrays in a request's params (a character card needs 20, checked on its own). */

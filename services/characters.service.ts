@@ -4,14 +4,15 @@
  * in a cluster); every write clears them all.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { ForeignKeyConstraintError, Op, col, fn, UniqueConstraintError, type CreationAttributes, type WhereOptions } from "sequelize";
+import { ForeignKeyConstraintError, Op, UniqueConstraintError, type CreationAttributes } from "sequelize";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { Character } from "../models/index.js";
-import { CharacterNotFound, Forbidden, SlugTaken, Unauthorized, ValidationFailed, withCardErrors } from "../src/errors.js";
+import { CharacterNotFound, Forbidden, QuotaExceeded, SlugTaken, Unauthorized, ValidationFailed, withCardErrors } from "../src/errors.js";
 import {
-	EDITABLE_FIELDS, SLUG_MAX_LENGTH, canEdit, canView, containsPattern, isAdmin, nextFreeSlug, pickChanges, slugFamilyPrefix,
-	slugify, toCharacterView, CharacterEvent, type Caller, type CharacterChanges, type CharacterView,
+	EDITABLE_FIELDS, SLUG_MAX_LENGTH, canEdit, canView, characterBytes, nextFreeSlug, pickChanges,
+	slugFamilyPrefix, slugify, toCharacterSummary, toCharacterView, CharacterEvent, type Caller, type CharacterChanges, type CharacterSummary,
+	type CharacterView,
 } from "../src/domain/characters.js";
 import { SEED_CHARACTERS, type SeedCharacter } from "../src/domain/seed-characters.js";
 import { LIST_LIMITS, TEXT_LIMITS, toCardV2, toCardV3, type CardV3 } from "../src/domain/character-card.js";
@@ -28,14 +29,15 @@ export interface ListParams { q?: string; limit: number; offset: number }
 export interface IdParams { id: string }
 export type CreateParams = Required<Pick<CharacterChanges, "name" | "system_prompt">> & CharacterChanges;
 export type UpdateParams = IdParams & CharacterChanges;
-/** Exactly one: a parsed card JSON, or a card PNG in base64. */
-export interface ImportCardParams { card?: unknown; png?: string }
+/** Exactly one: a parsed card JSON, or a card PNG in base64. Private unless `is_public`. */
+export interface ImportCardParams { card?: unknown; png?: string; is_public?: boolean }
 export interface ExportCardParams { id: string; format: "json" | "png" }
 
 interface CharactersMethods {
 	findVisible(id: string, user: Caller | undefined, withAvatar?: boolean): Promise<Character>;
 	findEditable(id: string, user: Caller): Promise<Character>;
 	insert(data: NewCharacter, explicitSlug: string | undefined): Promise<Character>;
+	checkQuota(user: Caller, addedBytes: number): Promise<void>;
 	seed(characters?: readonly SeedCharacter[]): Promise<void>;
 	clearCache(): Promise<void>;
 }
@@ -103,24 +105,8 @@ export default function charactersService(config: Config): ServiceSchema {
 					offset: { type: "number", integer: true, min: 0, max: 10_000, default: 0, convert: true },
 				},
 				cache: { keys: ["q", "limit", "offset", ...CALLER_KEYS], ttl: CACHE_TTL_SECONDS },
-				async handler(this: CharactersThis, ctx: Context<ListParams, CharactersMeta>): Promise<CharacterView[]> {
-					const { q, limit, offset } = ctx.params;
-					const user = ctx.meta.user;
-					const where: WhereOptions<Character>[] = [];
-					// The SQL form of canView, so paging happens in the database.
-					if (!isAdmin(user)) {
-						const listed = { is_public: true, is_active: true };
-						where.push(user ? { [Op.or]: [listed, { created_by: user.id }] } : listed);
-					}
-					if (q) where.push({ name: { [Op.iLike]: containsPattern(q) } });
-					const rows = await this.db.models.Character.findAll({
-						where: { [Op.and]: where },
-						// lower() so the order doesn't depend on the database's collation ("C" sorts "Bb" before "aa").
-						order: [[fn("lower", col("name")), "ASC"], ["name", "ASC"], ["id", "ASC"]],
-						limit,
-						offset,
-					});
-					return rows.map(toCharacterView);
+				async handler(this: CharactersThis, ctx: Context<ListParams, CharactersMeta>): Promise<CharacterSummary[]> {
+					return (await this.db.models.Character.listVisible(ctx.meta.user, ctx.params)).map(toCharacterSummary);
 				},
 			},
 
@@ -148,6 +134,7 @@ export default function charactersService(config: Config): ServiceSchema {
 					const user = requireUser(ctx.meta);
 					refuseNulls(ctx.params);
 					const { slug, ...fields } = pickChanges(ctx.params);
+					await this.checkQuota(user, characterBytes(ctx.params));
 					const row = await this.insert({ ...fields, name: ctx.params.name, system_prompt: ctx.params.system_prompt, created_by: user.id }, slug);
 					await this.clearCache();
 					ctx.meta.$statusCode = 201;
@@ -170,6 +157,8 @@ export default function charactersService(config: Config): ServiceSchema {
 						]);
 					}
 					const row = await this.findEditable(ctx.params.id, user);
+					const before = Object.fromEntries(Object.keys(changes).map((field) => [field, row.get(field)]));
+					await this.checkQuota(user, characterBytes(changes) - characterBytes(before));
 					try {
 						await row.update(changes);
 					} catch (err) {
@@ -183,15 +172,16 @@ export default function charactersService(config: Config): ServiceSchema {
 
 			/** A new character owned by the caller from a V1/V2/V3 card (JSON, or PNG whose image becomes the avatar). */
 			importCard: {
-				description: "Import a Character Card (JSON, or PNG whose image becomes the avatar)",
-				params: { card: { type: "any", optional: true }, png: { type: "string", optional: true } },
+				description: "Import a Character Card (JSON, or PNG whose image becomes the avatar); private unless is_public",
+				params: { card: { type: "any", optional: true }, png: { type: "string", optional: true }, is_public: { ...FIELDS.is_public, default: false } },
 				async handler(this: CharactersThis, ctx: Context<ImportCardParams, CharactersMeta>): Promise<CharacterView> {
 					const user = requireUser(ctx.meta);
 					if ((ctx.params.card === undefined) === (ctx.params.png === undefined)) {
 						throw ValidationFailed("Give either card or png", [{ type: "required", field: "card|png", message: "Exactly one of card, png is required" }]);
 					}
 					const { character, avatar } = withCardErrors(() => characterFromUpload(ctx.params));
-					const row = await this.insert({ ...character, avatar, created_by: user.id }, undefined);
+					await this.checkQuota(user, characterBytes(character, avatar));
+					const row = await this.insert({ ...character, avatar, is_public: ctx.params.is_public, created_by: user.id }, undefined);
 					await this.clearCache();
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/characters/id/${row.id}`;
@@ -262,9 +252,10 @@ export default function charactersService(config: Config): ServiceSchema {
 				for (let attempt = 0; attempt < DERIVED_SLUG_ATTEMPTS; attempt += 1) {
 					let slug = base;
 					if (!explicitSlug) {
+						// Slugs are unique per owner: others' characters, private ones included, never show here.
 						const family = await Character.findAll({
 							attributes: ["slug"],
-							where: { slug: { [Op.startsWith]: slugFamilyPrefix(base) } },
+							where: { created_by: data.created_by, slug: { [Op.startsWith]: slugFamilyPrefix(base) } },
 						});
 						slug = nextFreeSlug(base, new Set(family.map((row) => row.slug)));
 					}
@@ -279,16 +270,20 @@ export default function charactersService(config: Config): ServiceSchema {
 				throw SlugTaken(base);
 			},
 
+			/** Refuses (413) a write that would take the user's characters over their storage quota. */
+			async checkQuota(this: CharactersThis, user: Caller, addedBytes: number): Promise<void> {
+				if (addedBytes <= 0) return;
+				const used = await this.db.models.Character.bytesOwnedBy(user.id);
+				if (used + addedBytes > config.characters.maxBytesPerUser) throw QuotaExceeded(used, addedBytes, config.characters.maxBytesPerUser);
+			},
+
 			/**
-			 * Inserts the seed characters that are missing, by slug, and never touches existing rows, so admins' edits
-			 * survive restarts and concurrent starts are harmless. (An admin hides a seed with is_active=false: a deleted
-			 * one comes back at the next start.)
+			 * Inserts the seed characters that are missing, by slug among ownerless ones, and never touches existing rows,
+			 * so admins' edits survive restarts; a lock makes concurrent starts harmless. (An admin hides a seed with
+			 * is_active=false: a deleted one comes back at the next start.)
 			 */
 			async seed(this: CharactersThis, characters: readonly SeedCharacter[] = SEED_CHARACTERS): Promise<void> {
-				await this.db.models.Character.bulkCreate(
-					characters.map((c) => ({ ...c, created_by: null, is_public: true, is_active: true })),
-					{ ignoreDuplicates: true },
-				);
+				await this.db.models.Character.insertMissingSeeds(characters.map((c) => ({ ...c, created_by: null, is_public: true, is_active: true })));
 				await this.clearCache();
 			},
 

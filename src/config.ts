@@ -50,6 +50,15 @@ export interface Config {
 	chat: ChatLimits;
 	dataDir: string;
 	embeddedPgPort: number;
+	/** Per-user bounds on characters, and the embedded cache of character reads. */
+	characters: {
+		/** Bytes one user's characters may take, avatars included (src/domain/characters.ts characterBytes). */
+		maxBytesPerUser: number;
+		/** Card imports per user per minute. */
+		importsPerMinute: number;
+		/** Memory for cached reads in embedded mode, in bytes (a cluster caches in Redis, with the same TTLs). */
+		cacheBytes: number;
+	};
 	llm: LlmConfig;
 	/** Login/register attempts per client IP per minute. */
 	authRateLimitPerMinute: number;
@@ -234,6 +243,11 @@ function loadLlmConfig(env: Env, mode: Mode): LlmConfig {
 	const derived: LlmProvider = googleApiKey ? "gemini" : openaiBaseUrl || openaiApiKey ? "openai" : "offline";
 	const provider = oneOf("LLM_PROVIDER", env.LLM_PROVIDER, ["gemini", "openai", "offline"] as const, derived);
 	if (provider === "gemini" && !googleApiKey) throw new ConfigError("LLM_PROVIDER=gemini needs GOOGLE_API_KEY");
+		characters: {
+			maxBytesPerUser: int("CHARACTERS_MAX_MB_PER_USER", env.CHARACTERS_MAX_MB_PER_USER, 64, 1, 1_000_000) * 1024 * 1024,
+			importsPerMinute: int("CHARACTER_IMPORTS_PER_MINUTE", env.CHARACTER_IMPORTS_PER_MINUTE, 10, 1, 1_000_000),
+			cacheBytes: int("CHARACTERS_CACHE_MB", env.CHARACTERS_CACHE_MB, 64, 1, 65_536) * 1024 * 1024,
+		},
 	if (provider === "openai" && !openaiModel) throw new ConfigError("the openai provider needs OPENAI_MODEL (e.g. gpt-4o-mini, llama3)");
 	if (provider === "openai" && !openaiBaseUrl && !openaiApiKey) {
 		throw new ConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY (api.openai.com) or OPENAI_BASE_URL (a compatible server)");

@@ -23,7 +23,11 @@ export const ErrorCode = {
 	Busy: "BUSY",
 	InvalidPng: "INVALID_PNG",
 	InvalidCard: "INVALID_CARD",
+	InvalidForm: "INVALID_FORM",
 	CardTooLarge: "CARD_TOO_LARGE",
+	TooManyPngChunks: "TOO_MANY_PNG_CHUNKS",
+	ImageTooLarge: "IMAGE_TOO_LARGE",
+	QuotaExceeded: "STORAGE_QUOTA_EXCEEDED",
 	UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
 	Internal: "INTERNAL_ERROR",
 } as const;
@@ -50,6 +54,15 @@ export const CharacterNotFound = (id: string) =>
 export const SlugTaken = (slug: string) =>
 	new MoleculerClientError("A character with this slug already exists", 409, ErrorCode.SlugTaken, { slug });
 
+/** The user's characters would take more storage than CHARACTERS_MAX_MB_PER_USER allows. */
+export const QuotaExceeded = (usedBytes: number, addedBytes: number, maxBytes: number) =>
+	new MoleculerClientError(
+		`Your characters would take ${usedBytes + addedBytes} bytes; at most ${maxBytes} are allowed per user. Delete some, or import smaller cards.`,
+		413,
+		ErrorCode.QuotaExceeded,
+		{ usedBytes, addedBytes, maxBytes },
+	);
+
 export const RateLimited = (retryAfterSeconds: number) =>
 	new MoleculerClientError("Too many requests, slow down", 429, ErrorCode.RateLimited, { retryAfter: retryAfterSeconds });
 
@@ -68,7 +81,10 @@ export const SessionNotFound = (id: string) =>
 const CARD_PROBLEMS: Record<CardProblem, [number, ErrorCode]> = {
 	invalid_png: [400, ErrorCode.InvalidPng],
 	invalid_card: [422, ErrorCode.InvalidCard],
+	invalid_form: [422, ErrorCode.InvalidForm],
 	too_large: [413, ErrorCode.CardTooLarge],
+	too_many_chunks: [422, ErrorCode.TooManyPngChunks],
+	image_too_large: [422, ErrorCode.ImageTooLarge],
 };
 
 /** A character card or card PNG refused by the card domain (src/domain/character-card.ts, card-png.ts). */
@@ -77,12 +93,16 @@ export const CardRejected = (problem: CardProblem, detail: string, field?: strin
 
 export const UnsupportedMediaType = (detail: string) => new MoleculerClientError(detail, 415, ErrorCode.UnsupportedMediaType);
 
-/** Runs card domain code, turning its refusals (CardError) into client errors. */
+/** Runs card domain code, turning its refusals (CardError, thrown or rejected) into client errors. */
 export function withCardErrors<T>(fn: () => T): T {
-	try {
-		return fn();
-	} catch (err) {
+	const rethrow = (err: unknown): never => {
 		if (err instanceof CardError) throw CardRejected(err.problem, err.message, err.field);
 		throw err;
+	};
+	try {
+		const result = fn();
+		return (result instanceof Promise ? result.catch(rethrow) : result) as T;
+	} catch (err) {
+		return rethrow(err);
 	}
 }

@@ -24,10 +24,36 @@ type PrometheusReporterClass = new (opts?: object) => InstanceType<typeof Metric
 };
 
 /**
- * Moleculer's Prometheus reporter without the HTTP server it would open on :3030: the health server answers
- * `/metrics` with it, so a pod has one port for probes and scraping. Pass an instance as `metrics.reporter`.
+ * Moleculer's info series that describe the machine rather than the service: the command line, the user and their
+ * home directory, network addresses and MACs, host and CPU names, versions. Whoever can scrape needs none of them.
+ */
+export const PRIVATE_METRICS = [
+	"process.arguments",
+	"process.pid",
+	"process.ppid",
+	"process.versions.*",
+	"os.type",
+	"os.release",
+	"os.hostname",
+	"os.arch",
+	"os.platform",
+	"os.user.*",
+	"os.network.*",
+	"os.datetime.*",
+	"os.cpu.info.model",
+	"os.cpu.info.speed",
+];
+
+/**
+ * Moleculer's Prometheus reporter without the HTTP server it would open on :3030 and without PRIVATE_METRICS: the
+ * health server answers `/metrics` with it, so a pod has one port for probes and scraping. Pass an instance as
+ * `metrics.reporter`.
  */
 export class HealthPortPrometheusReporter extends (MetricReporters.Prometheus as unknown as PrometheusReporterClass) {
+	constructor(opts: { excludes?: string[] } = {}) {
+		super({ ...opts, excludes: [...PRIVATE_METRICS, ...(opts.excludes ?? [])] });
+	}
+
 	init(registry: MetricRegistry): void {
 		// What PrometheusReporter.init does, minus http.createServer().listen().
 		MetricReporters.Base.prototype.init.call(this, registry);
@@ -47,7 +73,7 @@ export interface HealthServer {
 	close(): Promise<void>;
 }
 
-/** Listens on `config.healthPort`; rejects if the port cannot be bound. */
+/** Listens on `config.healthHost`:`config.healthPort`; rejects if the port cannot be bound. */
 export async function startHealthServer(broker: ServiceBroker, config: Config): Promise<HealthServer> {
 	let stopping = false;
 	const metrics = broker.metrics.reporter?.find((r) => r instanceof HealthPortPrometheusReporter) as HealthPortPrometheusReporter | undefined;
@@ -72,7 +98,7 @@ export async function startHealthServer(broker: ServiceBroker, config: Config): 
 
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
-		server.listen(config.healthPort, () => {
+		server.listen(config.healthPort, config.healthHost, () => {
 			server.off("error", reject);
 			resolve();
 		});

@@ -4,7 +4,6 @@
  */
 import { createHash } from "node:crypto";
 import { crc32, deflateSync } from "node:zlib";
-import extractChunks from "png-chunks-extract";
 import { decode as decodeText, encode as encodeText } from "png-chunk-text";
 import { CardError, MAX_CARD_BYTES, characterFromCard, type CardCharacter, type CardV2, type CardV3 } from "./character-card.js";
 
@@ -13,18 +12,28 @@ interface Chunk {
 	data: Uint8Array;
 }
 
-interface FileChunk extends Chunk {
-	/** The chunk as it is in the file (length, type, data, CRC), copied as it is into the PNGs we write. */
-	bytes: Buffer;
+/** Where a chunk is in its file: `start` at its length field, `end` after its CRC. */
+interface ChunkSpan {
+	name: string;
+	start: number;
+	end: number;
 }
 
 /** Largest PNG accepted, the same as the gateway's upload limit. */
 export const MAX_PNG_BYTES = 8 * 1024 * 1024;
-/** Largest image kept as a character's avatar (the database enforces it too). */
+/** Largest image kept as a character's avatar (the database enforces it too); this bounds its IDAT data too. */
 export const MAX_AVATAR_BYTES = 4 * 1024 * 1024;
+/**
+ * Most chunks a PNG may have. Encoders split the image data into IDAT chunks of 8 kB (libpng) or more, so the largest
+ * avatar needs about 512; every chunk costs work at import, and 250,000 tiny ones blocked the event loop for seconds.
+ */
+export const MAX_PNG_CHUNKS = 1024;
+/** Widest and tallest avatar: card images are about 400-1,500 pixels a side; a 100,000-pixel claim is a decompression bomb. */
+export const MAX_IMAGE_SIDE = 4096;
 /** A tEXt chunk holding the largest card we accept: keyword, NUL, base64. */
 const MAX_CARD_CHUNK_BYTES = 80 + Math.ceil(MAX_CARD_BYTES / 3) * 4;
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const TEXT_CHUNKS = new Set(["tEXt", "zTXt", "iTXt"]);
 const CARD_KEYWORDS = new Set(["chara", "ccv3"]);
 const PLACEHOLDER_SIZE = 256;
 // Base64 as card writers emit it (standard or URL-safe alphabet, optional padding); Buffer.from would skip junk.
@@ -33,7 +42,7 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 export interface PngCard {
 	/** The parsed card JSON, not yet validated as a card. */
 	card: unknown;
-	/** The same PNG without its card chunks: the character's avatar. */
+	/** The character's avatar: the same PNG without any text chunk (see storedAvatar). */
 	image: Buffer;
 }
 
@@ -41,10 +50,9 @@ const invalidPng = (message: string) => new CardError("invalid_png", message);
 
 /** The card in a PNG (`ccv3` if present, else `chara`) and the image without it. Throws CardError with the reason. */
 export function readCardFromPng(png: Buffer): PngCard {
-	if (png.length > MAX_PNG_BYTES) throw new CardError("too_large", `The PNG is ${png.length} bytes; at most ${MAX_PNG_BYTES} are accepted`);
-	const chunks = pngChunks(png);
+	const { image, texts } = splitPng(png);
 	const found = new Map<string, Chunk>();
-	for (const chunk of chunks) {
+	for (const chunk of texts) {
 		const keyword = cardKeyword(chunk);
 		if (keyword && !found.has(keyword)) found.set(keyword, chunk);
 	}
@@ -59,7 +67,45 @@ export function readCardFromPng(png: Buffer): PngCard {
 	} catch {
 		throw invalidPng("The PNG's card chunk is not valid tEXt (it contains a NUL byte)");
 	}
-	return { card: decodeCardText(payload), image: Buffer.concat([SIGNATURE, ...chunks.filter((c) => !cardKeyword(c)).map((c) => c.bytes)]) };
+	const card = decodeCardText(payload);
+	if (image.length > MAX_AVATAR_BYTES) {
+		throw new CardError("too_large", `The card's image is ${image.length} bytes; at most ${MAX_AVATAR_BYTES} are kept`);
+	}
+	return { card, image };
+}
+
+/**
+ * An avatar as cameo keeps it, or null when the image breaks the import rules: at most MAX_PNG_CHUNKS chunks,
+ * IHDR within MAX_IMAGE_SIDE, CRCs right, no text chunks (so export only adds its own), within MAX_AVATAR_BYTES.
+ * For avatars stored before these rules (migration 0007).
+ */
+export function storedAvatar(png: Buffer): Buffer | null {
+	try {
+		const { image } = splitPng(png);
+		return image.length <= MAX_AVATAR_BYTES ? image : null;
+	} catch (err) {
+		if (err instanceof CardError) return null;
+		throw err;
+	}
+}
+
+/**
+ * The image without its text chunks, and those chunks. Counts chunks from their headers alone before anything else
+ * is done, then checks IHDR and the CRCs.
+ */
+function splitPng(png: Buffer): { image: Buffer; texts: Chunk[] } {
+	if (png.length > MAX_PNG_BYTES) throw new CardError("too_large", `The PNG is ${png.length} bytes; at most ${MAX_PNG_BYTES} are accepted`);
+	const spans = chunkSpans(png);
+	checkHeader(png, spans[0]);
+	const kept: Buffer[] = [SIGNATURE];
+	const texts: Chunk[] = [];
+	for (const span of spans) {
+		const typeAndData = png.subarray(span.start + 4, span.end - 4);
+		if (crc32(typeAndData) !== png.readUInt32BE(span.end - 4)) throw invalidPng("The PNG is corrupted (a chunk's checksum does not match)");
+		if (TEXT_CHUNKS.has(span.name)) texts.push({ name: span.name, data: typeAndData.subarray(4) });
+		else kept.push(png.subarray(span.start, span.end));
+	}
+	return { image: Buffer.concat(kept), texts };
 }
 
 /** base64 -> UTF-8 -> JSON, each step with its own reason. */
@@ -80,16 +126,18 @@ function decodeCardText(payload: string): unknown {
 }
 
 /**
- * A PNG carrying the card twice, `chara` = V2 and `ccv3` = V3, on `image` (its own card chunks replaced) or, for a
- * character without an avatar, on a solid placeholder whose colour comes from the name.
+ * A PNG carrying the card twice, `chara` = V2 and `ccv3` = V3, on `avatar` (as stored: no text chunks, IEND last, so
+ * its chunks are only copied) or, for a character without an avatar, on a solid placeholder whose colour comes from the name.
  */
-export function writeCardPng(cards: { v2: CardV2; v3: CardV3 }, image?: Buffer | null): Buffer {
-	const kept = image
-		? pngChunks(image).filter((c) => !cardKeyword(c)).map((c) => c.bytes)
-		: placeholderChunks(cards.v3.data.name).map(frame);
-	// Both end with IEND.
-	const iend = kept.pop() as Buffer;
-	return Buffer.concat([SIGNATURE, ...kept, frame(cardChunk("chara", cards.v2)), frame(cardChunk("ccv3", cards.v3)), iend]);
+export function writeCardPng(cards: { v2: CardV2; v3: CardV3 }, avatar?: Buffer | null): Buffer {
+	const cardChunks = [frame(cardChunk("chara", cards.v2)), frame(cardChunk("ccv3", cards.v3))];
+	if (!avatar) {
+		const [header, data, end] = placeholderChunks(cards.v3.data.name).map(frame);
+		return Buffer.concat([SIGNATURE, header, data, ...cardChunks, end]);
+	}
+	const iendAt = avatar.length - 12;
+	if (iendAt < SIGNATURE.length || avatar.toString("latin1", iendAt + 4, iendAt + 8) !== "IEND") throw new Error("A stored avatar does not end with IEND");
+	return Buffer.concat([avatar.subarray(0, iendAt), ...cardChunks, avatar.subarray(iendAt)]);
 }
 
 function cardChunk(keyword: string, card: CardV2 | CardV3): Chunk {
@@ -114,11 +162,7 @@ function frame({ name, data }: Chunk): Buffer {
 export function characterFromUpload(upload: { card?: unknown; png?: string }): { character: CardCharacter; avatar: Buffer | null } {
 	if (upload.png === undefined) return { character: characterFromCard(upload.card), avatar: null };
 	const { card, image } = readCardFromPng(pngFromBase64(upload.png));
-	const character = characterFromCard(card);
-	if (image.length > MAX_AVATAR_BYTES) {
-		throw new CardError("too_large", `The card's image is ${image.length} bytes; at most ${MAX_AVATAR_BYTES} are kept`);
-	}
-	return { character, avatar: image };
+	return { character: characterFromCard(card), avatar: image };
 }
 
 /** Decoded base64 PNG, for callers that send it as a string; bounded before decoding. */
@@ -131,33 +175,39 @@ export function pngFromBase64(base64: string): Buffer {
 }
 
 /**
- * The chunks up to IEND, CRCs checked. Lengths are checked first: png-chunks-extract would allocate whatever a
- * (hostile) length field claims and read past the end of the data.
+ * Where each chunk up to IEND is, from the length and type fields alone (no copies, no CRC yet), refusing more than
+ * MAX_PNG_CHUNKS as soon as it sees them and any length that runs past the end of the file.
  */
-function pngChunks(png: Buffer): FileChunk[] {
+function chunkSpans(png: Buffer): ChunkSpan[] {
 	if (png.length < SIGNATURE.length || !png.subarray(0, SIGNATURE.length).equals(SIGNATURE)) {
 		throw invalidPng("Not a PNG image (wrong signature)");
 	}
-	const spans: Buffer[] = [];
-	for (let offset = SIGNATURE.length, type = ""; type !== "IEND"; ) {
+	const spans: ChunkSpan[] = [];
+	for (let start = SIGNATURE.length, name = ""; name !== "IEND"; ) {
+		if (spans.length === MAX_PNG_CHUNKS) {
+			throw new CardError("too_many_chunks", `The PNG has more than ${MAX_PNG_CHUNKS} chunks; re-save the image with an ordinary encoder`);
+		}
 		// length (4), type (4), data, CRC (4)
-		if (offset + 12 > png.length) throw invalidPng("The PNG is truncated (it ends before its IEND chunk)");
-		const length = png.readUInt32BE(offset);
-		const end = offset + 12 + length;
+		if (start + 12 > png.length) throw invalidPng("The PNG is truncated (it ends before its IEND chunk)");
+		const length = png.readUInt32BE(start);
+		const end = start + 12 + length;
 		if (length > 0x7fff_ffff || end > png.length) throw invalidPng("The PNG is truncated (a chunk runs past the end of the file)");
-		type = png.toString("latin1", offset + 4, offset + 8);
-		spans.push(png.subarray(offset, end));
-		offset = end;
+		name = png.toString("latin1", start + 4, start + 8);
+		spans.push({ name, start, end });
+		start = end;
 	}
-	let chunks: Chunk[];
-	try {
-		chunks = extractChunks(png);
-	} catch (err) {
-		const message = (err as Error).message;
-		throw invalidPng(/CRC/.test(message) ? "The PNG is corrupted (a chunk's checksum does not match)" : `Not a valid PNG: ${message}`);
+	return spans;
+}
+
+/** IHDR first, as the PNG spec requires, with dimensions a viewer can decode without a bomb's worth of memory. */
+function checkHeader(png: Buffer, first: ChunkSpan): void {
+	if (first.name !== "IHDR" || first.end - first.start !== 12 + 13) throw invalidPng("The PNG does not start with a valid IHDR chunk");
+	const width = png.readUInt32BE(first.start + 8);
+	const height = png.readUInt32BE(first.start + 12);
+	if (width === 0 || height === 0) throw invalidPng(`The PNG claims ${width}x${height} pixels`);
+	if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
+		throw new CardError("image_too_large", `The image is ${width}x${height} pixels; at most ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE} are accepted`);
 	}
-	// Both stop at the first IEND, so they list the same chunks.
-	return chunks.map((chunk, i) => ({ ...chunk, bytes: spans[i] }));
 }
 
 function cardKeyword(chunk: Chunk): string | undefined {

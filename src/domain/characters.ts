@@ -54,6 +54,45 @@ export type CharacterView = Omit<CharacterRecord, "created_at" | "updated_at"> &
 	updated_at: string;
 };
 
+/**
+ * A character as the gallery lists it: what a card in a grid shows, with its two texts cut to a preview, so a page of
+ * 100 stays small whatever the characters hold. The whole character is `GET /characters/id/:id`.
+ */
+export type CharacterSummary = Pick<
+	CharacterView,
+	"id" | "name" | "slug" | "description" | "greeting" | "tags" | "creator" | "has_avatar" | "is_public" | "is_active" | "created_by" | "created_at" | "updated_at"
+>;
+
+/** Longest description and greeting in a CharacterSummary, in characters (an ellipsis marks a cut). */
+export const SUMMARY_TEXT_CHARS = 300;
+
+/** `text` cut to `max` characters at a code point boundary, with "…" when something was cut. */
+export function previewText(text: string, max = SUMMARY_TEXT_CHARS): string {
+	if (text.length <= max) return text;
+	const cut = text.slice(0, max - 1);
+	// Don't leave half of a surrogate pair.
+	return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
+export function toCharacterSummary(row: Pick<CharacterRecord, CharacterSummaryField>): CharacterSummary {
+	return {
+		id: row.id,
+		name: row.name,
+		slug: row.slug,
+		description: previewText(row.description),
+		greeting: previewText(row.greeting),
+		tags: row.tags,
+		creator: row.creator,
+		has_avatar: row.has_avatar,
+		is_public: row.is_public,
+		is_active: row.is_active,
+		created_by: row.created_by,
+		created_at: new Date(row.created_at).toISOString(),
+		updated_at: new Date(row.updated_at).toISOString(),
+	};
+}
+export type CharacterSummaryField = keyof CharacterSummary;
+
 /** The fields a client may set; everything else (id, owner, timestamps) is the server's. */
 export const EDITABLE_FIELDS = [
 	"name", "slug", "description", "system_prompt", "greeting", "is_public", "is_active",
@@ -65,6 +104,26 @@ export const EDITABLE_FIELDS = [
 ] as const;
 export type EditableField = (typeof EDITABLE_FIELDS)[number];
 export type CharacterChanges = Partial<Pick<CharacterRecord, EditableField>>;
+
+/** The columns characterBytes counts as text (UTF-8) and as JSON. */
+export const TEXT_COLUMNS = [
+	"name", "slug", "description", "system_prompt", "greeting", "personality", "scenario", "mes_example",
+	"post_history_instructions", "creator_notes", "creator", "character_version",
+] as const;
+export const JSON_COLUMNS = ["alternate_greetings", "tags", "extensions"] as const;
+type CountedColumn = (typeof TEXT_COLUMNS)[number] | (typeof JSON_COLUMNS)[number];
+
+/**
+ * About how many bytes `fields` of a character take in storage, as the per-user quota counts them: text in UTF-8,
+ * lists and extensions as JSON, plus the avatar. Missing fields count nothing, so the growth of an update is
+ * `characterBytes(changes) - characterBytes(the same fields before)`.
+ */
+export function characterBytes(fields: Partial<Pick<CharacterRecord, CountedColumn>>, avatar?: Uint8Array | null): number {
+	let bytes = avatar?.length ?? 0;
+	for (const column of TEXT_COLUMNS) bytes += Buffer.byteLength(fields[column] ?? "", "utf8");
+	for (const column of JSON_COLUMNS) if (fields[column] !== undefined) bytes += Buffer.byteLength(JSON.stringify(fields[column]), "utf8");
+	return bytes;
+}
 
 export const SLUG_MAX_LENGTH = 80;
 /** Used when a name has no Latin letters or digits at all (e.g. "クロ"), so a slug is never empty. */

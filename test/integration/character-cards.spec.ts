@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import type { Server } from "node:http";
+import { crc32 } from "node:zlib";
 import extractChunks from "png-chunks-extract";
 import encodeChunks from "png-chunks-encode";
 import { decode as decodeText, encode as encodeText } from "png-chunk-text";
@@ -107,7 +108,7 @@ function textChunks(png: Buffer): Record<string, unknown> {
 }
 
 describe("card import", () => {
-	it("should import a JSON card as a character owned by the caller", async () => {
+	it("should import a JSON card as a private character owned by the caller", async () => {
 		const { id, token } = await login();
 		const card = richCard();
 		const res = await call("POST", "/characters/import", { token, json: card });
@@ -115,12 +116,20 @@ describe("card import", () => {
 		expect(res.headers.get("location")).toBe(`/characters/id/${res.body.id}`);
 		expect(res.body).toMatchObject({
 			name: card.data.name, greeting: card.data.first_mes, personality: "meticulous", tags: ["archive", "mystery"],
-			extensions: card.data.extensions, has_avatar: false, created_by: id, is_public: true,
+			extensions: card.data.extensions, has_avatar: false, created_by: id, is_public: false,
 			slug: expect.stringMatching(/^card-n-[a-z0-9-]+$/),
 		});
 		expect(res.body).not.toHaveProperty("avatar");
-		// Visible in the gallery like any character.
 		expect((await call("GET", `/characters/id/${res.body.id}`, { token })).body).toEqual(res.body);
+		// Private until its owner shares it: nobody else sees it.
+		expect((await call("GET", `/characters/id/${res.body.id}`, { token: (await login()).token })).status).toBe(404);
+	});
+
+	it("should import a public character with ?public=true", async () => {
+		const { token } = await login();
+		const res = await call("POST", "/characters/import?public=true", { token, json: richCard() });
+		expect(res).toMatchObject({ status: 201, body: { is_public: true } });
+		expect((await call("GET", `/characters/id/${res.body.id}`, { token: (await login()).token })).status).toBe(200);
 	});
 
 	it("should import a SillyTavern V2 PNG and keep its image as the avatar", async () => {
@@ -268,5 +277,137 @@ describe("hostile imports", () => {
 		}
 		await expect(broker.call("characters.importCard", { png: "***" }, { meta: { user } })).rejects.toMatchObject({ code: 400, type: "INVALID_PNG" });
 		await expect(broker.call("characters.importCard", { card: richCard() })).rejects.toMatchObject({ code: 401 });
+	});
+});
+
+describe("multipart uploads", () => {
+	let token = "";
+	beforeAll(async () => {
+		token = (await login()).token;
+	});
+
+	/** POST /characters/import with a form as a browser or `curl -F` builds it. */
+	async function importForm(form: FormData, query = ""): Promise<Reply> {
+		const res = await fetch(`${base}/characters/import${query}`, { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
+		const bytes = Buffer.from(await res.arrayBuffer());
+		return { status: res.status, headers: res.headers, bytes, body: bytes.length ? JSON.parse(bytes.toString("utf8")) : null };
+	}
+
+	const formWith = (...parts: [string, Blob | string, string?][]) => {
+		const form = new FormData();
+		for (const [name, value, filename] of parts) {
+			if (typeof value === "string") form.append(name, value);
+			else form.append(name, value, filename);
+		}
+		return form;
+	};
+
+	it("should import a card PNG sent as the file part, whatever its declared type and name", async () => {
+		const name = `Form ${uniqueName("f")}`;
+		const png = sillyTavernV2Png({ spec: "chara_card_v2", data: { name, first_mes: "Hi!" } });
+		const res = await importForm(formWith(["file", new Blob([png], { type: "application/octet-stream" }), "../../card.json"], ["file_type", "png"]));
+		expect(res).toMatchObject({ status: 201, body: { name, greeting: "Hi!", has_avatar: true, is_public: false } });
+		const exported = await call("GET", `/characters/id/${res.body.id}/card.png`, { token });
+		expect(textChunks(exported.bytes).ccv3).toMatchObject({ data: { name } });
+	});
+
+	it("should import a JSON card sent as a file part or as a plain field, public with ?public=true", async () => {
+		const card = richCard();
+		const asFile = await importForm(formWith(["file", new Blob([JSON.stringify(card)], { type: "application/json" }), "card.json"]), "?public=true");
+		expect(asFile).toMatchObject({ status: 201, body: { name: card.data.name, has_avatar: false, is_public: true } });
+		const asField = await importForm(formWith(["file", JSON.stringify(richCard("Field card"))]));
+		expect(asField).toMatchObject({ status: 201, body: { name: "Field card" } });
+	});
+
+	it("should refuse a form without a file part, with several files, or with a part over the limit, saying why", async () => {
+		const png = () => new Blob([sillyTavernV2Png({ spec: "chara_card_v2", data: { name: "x" } })]);
+		const cases: [string, FormData, number, string, RegExp][] = [
+			["no file part", formWith(["avatar", png(), "a.png"]), 422, "INVALID_FORM", /no "file" part/],
+			["an empty form", formWith(["note", "hello"]), 422, "INVALID_FORM", /no "file" part/],
+			["two files", formWith(["file", png(), "a.png"], ["file", png(), "b.png"]), 422, "INVALID_FORM", /one card per request/],
+			["a file and another file", formWith(["file", png(), "a.png"], ["extra", png(), "b.png"]), 422, "INVALID_FORM", /one card per request/],
+			["a 9 MB file part", formWith(["file", new Blob([Buffer.alloc(9 * 1024 * 1024)]), "big.png"]), 413, "PAYLOAD_TOO_LARGE", /./],
+			["a 3 MB JSON file part", formWith(["file", new Blob([JSON.stringify({ name: "x".repeat(3 * 1024 * 1024) })]), "big.json"]), 413, "CARD_TOO_LARGE", /at most 2097152/],
+			["a file that is neither PNG nor JSON", formWith(["file", new Blob(["GIF89a..."]), "a.gif"]), 422, "INVALID_CARD", /neither a PNG image nor a JSON card/],
+		];
+		for (const [what, form, status, code, detail] of cases) {
+			const res = await importForm(form);
+			expect({ what, status: res.status, code: res.body?.code }).toEqual({ what, status, code });
+			expect(res.body.detail, what).toMatch(detail);
+		}
+	});
+});
+
+describe("import limits", () => {
+	let limited: ServiceBroker;
+	let limitedBase = "";
+	beforeAll(async () => {
+		limited = createBroker(testConfig({ SERVICES: "api,auth,characters", CHARACTERS_MAX_MB_PER_USER: "1", CHARACTER_IMPORTS_PER_MINUTE: "4" }), { logger: false, nodeID: `limits-${uniqueName("n")}` });
+		await limited.start();
+		const server = (limited.getLocalService("api") as unknown as { server: Server }).server;
+		limitedBase = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+	});
+	afterAll(() => limited.stop());
+
+	const post = async (path: string, token: string, body: Buffer | string, type: string) => {
+		const res = await fetch(limitedBase + path, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": type }, body });
+		return { status: res.status, body: (await res.json()) as Reply["body"] };
+	};
+	async function limitedLogin(): Promise<string> {
+		const username = uniqueName();
+		await post("/register", "", JSON.stringify({ username, name: "Limits", password: "a long enough password" }), "application/json");
+		return (await post("/login", "", JSON.stringify({ username, password: "a long enough password" }), "application/json")).body.access_token;
+	}
+	/** A card PNG whose image (an unknown ancillary chunk) takes `bytes`. */
+	const bigPng = (bytes: number) => {
+		const png = sillyTavernV2Png({ spec: "chara_card_v2", data: { name: `Big ${uniqueName("b")}` } });
+		const chunks = extractChunks(png);
+		return Buffer.from(encodeChunks([...chunks.slice(0, -1), { name: "zzZz", data: new Uint8Array(bytes) }, chunks[chunks.length - 1]]));
+	};
+
+	it("should refuse (413) an import that takes the user over their storage quota, avatar included", async () => {
+		const token = await limitedLogin();
+		expect((await post("/characters/import", token, bigPng(700 * 1024), "image/png")).status).toBe(201);
+		const over = await post("/characters/import", token, bigPng(400 * 1024), "image/png");
+		expect(over).toMatchObject({ status: 413, body: { code: "STORAGE_QUOTA_EXCEEDED", detail: expect.stringMatching(/at most 1048576 are allowed per user/) } });
+		// A small card still fits, and another user has a quota of their own.
+		expect((await post("/characters/import", token, JSON.stringify(richCard()), "application/json")).status).toBe(201);
+		expect((await post("/characters/import", await limitedLogin(), bigPng(400 * 1024), "image/png")).status).toBe(201);
+	});
+
+	it("should rate-limit imports per user (429 with Retry-After), not per server", async () => {
+		const token = await limitedLogin();
+		const statuses = [];
+		for (let i = 0; i < 6; i += 1) statuses.push((await post("/characters/import", token, JSON.stringify(richCard()), "application/json")).status);
+		expect(statuses).toEqual([201, 201, 201, 201, 429, 429]);
+		const refused = await fetch(`${limitedBase}/characters/import`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: "{}" });
+		expect(refused.status).toBe(429);
+		expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+		expect((await post("/characters/import", await limitedLogin(), JSON.stringify(richCard()), "application/json")).status).toBe(201);
+	});
+
+	it("should refuse a PNG of 250,000 chunks without stalling the event loop", async () => {
+		const token = await limitedLogin();
+		// An empty private chunk: length 0, type, CRC of the type.
+		const tiny = Buffer.alloc(12);
+		tiny.write("pRiV", 4, "latin1");
+		tiny.writeUInt32BE(crc32(Buffer.from("pRiV", "latin1")), 8);
+		const flood = sillyTavernV2Png({ spec: "chara_card_v2", data: { name: "Flood" } });
+		const body = Buffer.concat([flood.subarray(0, 33), Buffer.concat(Array<Buffer>(250_000).fill(tiny)), flood.subarray(33)]);
+		let worst = 0;
+		let done = false;
+		const probe = (async () => {
+			while (!done) {
+				const started = performance.now();
+				await fetch(`${limitedBase}/health`);
+				worst = Math.max(worst, performance.now() - started);
+			}
+		})();
+		const res = await post("/characters/import", token, body, "image/png");
+		done = true;
+		await probe;
+		expect(res).toMatchObject({ status: 422, body: { code: "TOO_MANY_PNG_CHUNKS" } });
+		// It blocked the loop for 1.5-2 s before the chunk limit.
+		expect(worst).toBeLessThan(200);
 	});
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type Service } from "moleculer";
 import charactersService from "../../services/characters.service.js";
 import { acquireDatabase, releaseDatabase, type Database } from "../../src/adapters/database.js";
-import type { Caller, CharacterView } from "../../src/domain/characters.js";
+import { SUMMARY_TEXT_CHARS, toCharacterSummary, type Caller, type CharacterView } from "../../src/domain/characters.js";
 import { SEED_CHARACTERS, type SeedCharacter } from "../../src/domain/seed-characters.js";
 import { testConfig, uniqueName } from "../support/config.js";
 
@@ -114,12 +114,14 @@ describe("characters service", () => {
 			await expect(broker.call("characters.get", { id: created.id }, as(owner))).rejects.toMatchObject({ code: 404, type: "CHARACTER_NOT_FOUND" });
 		});
 
-		it("should derive distinct slugs for the same name, even concurrently", async () => {
+		it("should derive distinct slugs among one owner's characters, even concurrently, whatever others have", async () => {
 			const name = `Twin ${token("t")}`;
-			const first = await create(owner, { name });
-			const rest = await Promise.all([create(owner, { name }), create(other, { name }), create(admin, { name })]);
+			const first = await create(owner, { name, is_public: false });
+			const rest = await Promise.all([create(owner, { name }), create(owner, { name }), create(owner, { name })]);
 			const base = first.slug;
 			expect(rest.map((c) => c.slug).sort()).toEqual([`${base}-2`, `${base}-3`, `${base}-4`]);
+			// Slugs are per owner: the owner's private one makes no difference to anyone else's.
+			expect((await Promise.all([create(other, { name }), create(admin, { name })])).map((c) => c.slug)).toEqual([base, base]);
 		});
 
 		it("should derive a slug from names with no Latin letters", async () => {
@@ -143,7 +145,7 @@ describe("characters service", () => {
 			}
 			await expect(broker.call("characters.get", { id: c.id })).rejects.toMatchObject({ code: 404 });
 			expect(await broker.call("characters.list", { q: c.name }, as(other))).toEqual([]);
-			expect(await broker.call("characters.list", { q: c.name }, as(owner))).toEqual([c]);
+			expect(await broker.call("characters.list", { q: c.name }, as(owner))).toEqual([toCharacterSummary(c)]);
 		});
 
 		it("should hide an inactive character from others but not from its owner", async () => {
@@ -154,7 +156,7 @@ describe("characters service", () => {
 
 		it("should let an admin see, change and delete anyone's private character", async () => {
 			const c = await create(owner, { is_public: false });
-			expect(await broker.call("characters.list", { q: c.name }, as(admin))).toEqual([c]);
+			expect(await broker.call("characters.list", { q: c.name }, as(admin))).toEqual([toCharacterSummary(c)]);
 			expect(await broker.call("characters.update", { id: c.id, description: "moderated" }, as(admin))).toMatchObject({ description: "moderated", created_by: owner.id });
 			expect(await broker.call("characters.remove", { id: c.id }, as(admin))).toBeNull();
 			await expect(broker.call("characters.get", { id: c.id }, as(owner))).rejects.toMatchObject({ code: 404 });
@@ -181,11 +183,13 @@ describe("characters service", () => {
 			await expect(broker.call("characters.update", { id: c.id }, as(owner))).rejects.toMatchObject({ code: 422, type: "VALIDATION_ERROR" });
 		});
 
-		it("should answer 409 for a taken explicit slug, on create and on update", async () => {
+		it("should answer 409 for an explicit slug the caller already uses, on create and on update, and only then", async () => {
 			const slug = token("slug");
-			const first = await create(owner, { slug });
+			const first = await create(owner, { slug, is_public: false });
 			expect(first.slug).toBe(slug);
-			await expect(create(other, { slug })).rejects.toMatchObject({ code: 409, type: "SLUG_TAKEN", data: { slug } });
+			await expect(create(owner, { slug })).rejects.toMatchObject({ code: 409, type: "SLUG_TAKEN", data: { slug } });
+			// Someone else's (private) character with that slug is none of the caller's business.
+			expect((await create(other, { slug })).slug).toBe(slug);
 			const second = await create(owner);
 			await expect(broker.call("characters.update", { id: second.id, slug }, as(owner))).rejects.toMatchObject({ code: 409, type: "SLUG_TAKEN" });
 		});
@@ -241,6 +245,57 @@ describe("characters service", () => {
 			const page = await broker.call<CharacterView[], object>("characters.list", { limit: 100 }, as(other));
 			expect(page.every((c) => c.is_public && c.is_active)).toBe(true);
 			expect(page.map((c) => c.id)).not.toContain(inactive.id);
+		});
+	});
+
+	describe("list summaries", () => {
+		it("should list summary fields only, with the description and greeting cut to a preview", async () => {
+			const long = "é".repeat(20_000);
+			const c = await create(owner, { name: `Big ${token("b")}`, description: long, greeting: long, system_prompt: long, mes_example: long, tags: ["big"] });
+			const [listed] = await broker.call<Record<string, unknown>[], object>("characters.list", { q: c.name }, as(owner));
+			expect(Object.keys(listed).sort()).toEqual(
+				["created_at", "created_by", "creator", "description", "greeting", "has_avatar", "id", "is_active", "is_public", "name", "slug", "tags", "updated_at"],
+			);
+			expect(listed).toMatchObject({ id: c.id, tags: ["big"], has_avatar: false, description: `${"é".repeat(SUMMARY_TEXT_CHARS - 1)}…` });
+			expect(listed.greeting).toBe(listed.description);
+			// The whole character stays one GET away.
+			expect(await broker.call("characters.get", { id: c.id }, as(owner))).toMatchObject({ description: long, system_prompt: long });
+		});
+
+		it("should keep a page of 100 big characters small", async () => {
+			const tag = token("page");
+			const long = "x".repeat(20_000);
+			const fields = { description: long, greeting: long, system_prompt: long, mes_example: long, personality: long.slice(0, 10_000), scenario: long.slice(0, 10_000) };
+			await Promise.all(Array.from({ length: 20 }, (_, i) => create(owner, { name: `${tag} ${i}`, ...fields })));
+			const page = await broker.call<unknown[], object>("characters.list", { q: tag, limit: 100 }, as(owner));
+			expect(page).toHaveLength(20);
+			// 20 x 120 kB of text before; about 1 kB each now.
+			expect(JSON.stringify(page).length).toBeLessThan(20 * 1024);
+		});
+	});
+
+	describe("storage quota", () => {
+		const quotaBroker = new ServiceBroker({ logger: false, cacher: "Memory", nodeID: `quota-${token("n")}` });
+		quotaBroker.createService(charactersService(testConfig({ CHARACTERS_MAX_MB_PER_USER: "1" })));
+		beforeAll(() => quotaBroker.start());
+		afterAll(() => quotaBroker.stop());
+
+		it("should refuse (413) a create or an update that takes the user over CHARACTERS_MAX_MB_PER_USER, and only the user", async () => {
+			const user = await insertUser("user");
+			const text = "x".repeat(20_000);
+			const big = { description: text, greeting: text, system_prompt: text, mes_example: text, post_history_instructions: text, creator_notes: text };
+			const made = [];
+			for (let i = 0; i < 8; i += 1) made.push(await quotaBroker.call<CharacterView, object>("characters.create", { name: `Quota ${token("q")}`, ...big }, as(user)));
+			// 8 x 120 kB: the ninth passes 1 MB.
+			await expect(quotaBroker.call("characters.create", { name: `Quota ${token("q")}`, ...big }, as(user))).rejects.toMatchObject({ code: 413, type: "STORAGE_QUOTA_EXCEEDED" });
+			const small = await quotaBroker.call<CharacterView, object>("characters.create", { name: `Quota ${token("q")}`, system_prompt: "short" }, as(user));
+			const grow = { description: text, greeting: text, mes_example: text, post_history_instructions: text, creator_notes: text };
+			await expect(quotaBroker.call("characters.update", { id: small.id, ...grow }, as(user))).rejects.toMatchObject({ code: 413 });
+			// Shrinking is always allowed, and frees room.
+			await quotaBroker.call("characters.update", { id: made[0].id, description: "", greeting: "" }, as(user));
+			await quotaBroker.call("characters.update", { id: small.id, scenario: "y".repeat(10_000) }, as(user));
+			// Another user has their own quota.
+			await quotaBroker.call("characters.create", { name: `Quota ${token("q")}`, ...big }, as(await insertUser("user")));
 		});
 	});
 

@@ -3,6 +3,7 @@
  * transporter and RabbitMQ), Moleculer's metrics in Prometheus format on the same port, and the SIGTERM drain of the
  * real process.
  */
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
@@ -178,6 +179,26 @@ describe("Health server, cluster", () => {
 		await starting;
 		await until(async () => (await get(health, "/readyz")).status === 200);
 		expect((await get(health, "/metrics")).body).toContain("moleculer_transit_connected");
+	});
+});
+
+// An address of this machine other than loopback, if it has one.
+const outsideAddress = Object.values(networkInterfaces())
+	.flat()
+	.find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+
+describe("Health server bind address", () => {
+	it.skipIf(!outsideAddress)("should listen only on HEALTH_HOST (else API_HOST), not on every interface", async () => {
+		for (const env of [{ HEALTH_HOST: "127.0.0.1" }, { API_HOST: "127.0.0.1" }]) {
+			const config = testConfig({ SERVICES: "auth", HEALTH_PORT: "0", ...env });
+			const health = await startHealthServer(createBroker(config, { logger: false }), config);
+			try {
+				expect((await fetch(`http://127.0.0.1:${health.port}/livez`)).status).toBe(200);
+				await expect(fetch(`http://${outsideAddress}:${health.port}/livez`)).rejects.toThrow();
+			} finally {
+				await health.close();
+			}
+		}
 	});
 });
 

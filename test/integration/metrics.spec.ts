@@ -3,6 +3,7 @@
  * real PostgreSQL), queue depths sampled from the real RabbitMQ by a cluster dispatcher, and a chat with metrics off.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { homedir } from "node:os";
 import amqp from "amqplib";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
@@ -101,6 +102,17 @@ describe("cameo metrics, embedded", () => {
 
 		await socket.close();
 		await until(async () => value(await scrape(env.health), "cameo_ws_open_sockets") === 0);
+	});
+
+	it("should serve process and host metrics, but nothing about the machine's user, command line or network", async () => {
+		const text = await scrape(env.health);
+		expect(value(text, "process_memory_rss")).toBeGreaterThan(0);
+		const names = new Set(text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0]));
+		const exposed = [...names].filter((n) => /^(process_(arguments|pid|ppid|versions)|os_(user|network|hostname|type|release|arch|platform|datetime|cpu_info_model))/.test(n));
+		expect(exposed).toEqual([]);
+		expect(text).not.toContain(homedir());
+		expect(text).not.toContain(process.argv[1]);
+		expect(text).not.toMatch(/\b[0-9a-f]{2}(:[0-9a-f]{2}){5}\b/i);
 	});
 
 	it("should count an LLM failure by provider and reason, and the ai_unavailable frame it causes", async () => {

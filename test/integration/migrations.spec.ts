@@ -39,7 +39,7 @@ describe("schema migrations", () => {
 	it("should apply once when several processes start at the same time", async () => {
 		const results = await Promise.all([connect(), connect(), connect()].map((s) => migrate(s)));
 		const applied = results.flat();
-		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants", "0004-character-cards", "0005-usage", "0006-last-message-from-messages", "0008-case-insensitive-usernames"]);
+		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants", "0004-character-cards", "0005-usage", "0006-last-message-from-messages", "0007-character-avatars-and-slugs", "0008-case-insensitive-usernames"]);
 	});
 
 	it("should do nothing when run again", async () => {

@@ -15,6 +15,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
 		GRPC_PORT: "0",
 		LOGLEVEL: "warn",
 		AUTH_RATE_LIMIT: "1000",
+		// The hostile suite imports many cards with one account: the import limit's own test sets it.
+		CHARACTER_IMPORTS_PER_MINUTE: "100000",
 		// Embedded mode paces the offline model by default; tests that want it paced say so.
 		OFFLINE_MODEL_DELAY_MS: "0",
 		...env,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { inflateSync } from "node:zlib";
+import { crc32, inflateSync } from "node:zlib";
 import extractChunks from "png-chunks-extract";
 import encodeChunks from "png-chunks-encode";
 import { decode as decodeText, encode as encodeText } from "png-chunk-text";
 import { CardError, characterFromCard, toCardV2, toCardV3, type CardV2 } from "../../src/domain/character-card.js";
-import { MAX_PNG_BYTES, characterFromUpload, pngFromBase64, readCardFromPng, writeCardPng } from "../../src/domain/card-png.js";
+import { MAX_PNG_BYTES, characterFromUpload, pngFromBase64, readCardFromPng, storedAvatar, writeCardPng } from "../../src/domain/card-png.js";
 
 const v2Card: CardV2 = {
 	spec: "chara_card_v2",
@@ -26,6 +26,29 @@ const textChunks = (png: Buffer) =>
 function pngWith(...extra: { name: string; data: Uint8Array }[]): Buffer {
 	const chunks = extractChunks(writeCardPng(cards)).filter((c) => c.name !== "tEXt");
 	return Buffer.from(encodeChunks([...chunks.slice(0, -1), ...extra, chunks[chunks.length - 1]]));
+}
+
+/** A chunk's bytes as they are in a file, CRC included. */
+function rawChunk(name: string, data: Buffer = Buffer.alloc(0)): Buffer {
+	const head = Buffer.alloc(8);
+	head.writeUInt32BE(data.length, 0);
+	head.write(name, 4, "latin1");
+	const crc = Buffer.alloc(4);
+	crc.writeUInt32BE(crc32(data, crc32(Buffer.from(name, "latin1"))), 0);
+	return Buffer.concat([head, data, crc]);
+}
+
+/** The placeholder image with `count` empty private chunks after IHDR (and, optionally, IHDR's size changed). */
+function manyChunks(count: number, size?: [number, number]): Buffer {
+	const good = writeCardPng(cards);
+	const ihdrEnd = 8 + 25;
+	const header = Buffer.from(good.subarray(8, ihdrEnd));
+	if (size) {
+		header.writeUInt32BE(size[0], 8);
+		header.writeUInt32BE(size[1], 12);
+		header.writeUInt32BE(crc32(header.subarray(4, 21)), 21);
+	}
+	return Buffer.concat([good.subarray(0, 8), header, Buffer.concat(Array<Buffer>(count).fill(rawChunk("pRiV"))), good.subarray(ihdrEnd)]);
 }
 
 function refusal(fn: () => unknown): CardError {
@@ -59,11 +82,13 @@ describe("writeCardPng and readCardFromPng", () => {
 		expect(Buffer.compare(writeCardPng(cards), writeCardPng(cards))).toBe(0);
 	});
 
-	it("should replace the card chunks of a given image and keep its other chunks", () => {
-		const image = pngWith({ name: "tIME", data: new Uint8Array(7) }, encodeText("Chara", "old"), encodeText("Comment", "kept"));
-		const png = writeCardPng(cards, image);
-		expect(extractChunks(png).map((c) => c.name)).toEqual(["IHDR", "IDAT", "tIME", "tEXt", "tEXt", "tEXt", "IEND"]);
-		expect(textChunks(png).map((t) => t.keyword)).toEqual(["Comment", "chara", "ccv3"]);
+	it("should keep the avatar without any text chunk, and export it by adding the two card chunks before IEND", () => {
+		const png = pngWith({ name: "tIME", data: new Uint8Array(7) }, encodeText("Chara", base64Json(v2Card)), encodeText("Comment", "dropped"), { name: "zTXt", data: Buffer.from("parameters\0\0x") });
+		const { image } = readCardFromPng(png);
+		expect(extractChunks(image).map((c) => c.name)).toEqual(["IHDR", "IDAT", "tIME", "IEND"]);
+		const exported = writeCardPng(cards, image);
+		expect(extractChunks(exported).map((c) => c.name)).toEqual(["IHDR", "IDAT", "tIME", "tEXt", "tEXt", "IEND"]);
+		expect(textChunks(exported).map((t) => t.keyword)).toEqual(["chara", "ccv3"]);
 	});
 
 	it("should prefer ccv3 over chara, whatever their order and case", () => {
@@ -109,10 +134,40 @@ describe("hostile PNGs", () => {
 		["a card chunk with a NUL in its text", pngWith({ name: "tEXt", data: Buffer.from("chara\0abc\0def", "latin1") }), "invalid_png", /NUL/],
 		["a card chunk over the cap", pngWith(encodeText("ccv3", "A".repeat(3 * 1024 * 1024))), "too_large", /larger than/],
 		["a PNG over 8 MB", Buffer.concat([good, Buffer.alloc(MAX_PNG_BYTES)]), "too_large", /at most 8388608/],
+		["a PNG of 1,100 chunks", manyChunks(1100), "too_many_chunks", /more than 1024 chunks/],
+		["an IHDR of 100000x100000 pixels", manyChunks(0, [100_000, 100_000]), "image_too_large", /100000x100000 pixels; at most 4096x4096/],
+		["an IHDR of 4097x1 pixels", manyChunks(0, [4097, 1]), "image_too_large", /4097x1/],
+		["an IHDR of 0x10 pixels", manyChunks(0, [0, 10]), "invalid_png", /0x10/],
 	])("should refuse %s with a reason", (_what, png, problem, reason) => {
 		const err = refusal(() => readCardFromPng(png as Buffer));
 		expect(err.problem).toBe(problem);
 		expect(err.message).toMatch(reason);
+	});
+
+	it("should refuse 250,000 tiny chunks from their headers alone, in milliseconds", () => {
+		const png = manyChunks(250_000);
+		const started = performance.now();
+		expect(refusal(() => readCardFromPng(png)).problem).toBe("too_many_chunks");
+		expect(performance.now() - started).toBeLessThan(20);
+	});
+
+	it("should accept 4096x4096 and 1,000 chunks", () => {
+		expect(storedAvatar(manyChunks(1000, [4096, 4096]))).not.toBeNull();
+	});
+
+	it("should make avatars stored before these rules storable: text chunks dropped, bombs and chunk floods dropped", () => {
+		const legacy = pngWith({ name: "tIME", data: new Uint8Array(7) }, encodeText("Comment", "old"));
+		expect(extractChunks(storedAvatar(legacy) as Buffer).map((c) => c.name)).toEqual(["IHDR", "IDAT", "tIME", "IEND"]);
+		expect(storedAvatar(manyChunks(250_000))).toBeNull();
+		expect(storedAvatar(manyChunks(0, [100_000, 100_000]))).toBeNull();
+	});
+
+	it("should export a stored avatar by concatenation alone", () => {
+		const avatar = readCardFromPng(pngWith(encodeText("chara", base64Json(v2Card)))).image;
+		const exported = writeCardPng(cards, avatar);
+		expect(exported.subarray(0, avatar.length - 12).equals(avatar.subarray(0, -12))).toBe(true);
+		expect(exported.subarray(-12).equals(avatar.subarray(-12))).toBe(true);
+		expect(() => writeCardPng(cards, avatar.subarray(0, -12))).toThrow(/IEND/);
 	});
 
 	it("should refuse a png param that is not base64, or too long, before decoding it", () => {

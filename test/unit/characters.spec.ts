@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-	FALLBACK_SLUG, SLUG_MAX_LENGTH, canEdit, canView, containsPattern, nextFreeSlug, pickChanges, slugCandidate, slugFamilyPrefix,
-	slugify, toCharacterView, type CharacterRecord, type Viewer,
+	FALLBACK_SLUG, SLUG_MAX_LENGTH, SUMMARY_TEXT_CHARS, canEdit, canView, characterBytes, containsPattern, nextFreeSlug, pickChanges,
+	previewText, slugCandidate, slugFamilyPrefix, slugify, toCharacterView, type CharacterRecord, type Viewer,
 } from "../../src/domain/characters.js";
 import { SEED_CHARACTERS } from "../../src/domain/seed-characters.js";
 
@@ -143,5 +143,26 @@ describe("seed characters", () => {
 			expect(c.greeting.length).toBeGreaterThan(20);
 			expect(c.greeting.length).toBeLessThanOrEqual(5000);
 		}
+	});
+});
+
+describe("list summaries", () => {
+	it("should cut a preview at a code point, marking the cut", () => {
+		expect(previewText("short")).toBe("short");
+		expect(previewText("x".repeat(SUMMARY_TEXT_CHARS))).toBe("x".repeat(SUMMARY_TEXT_CHARS));
+		expect(previewText("x".repeat(SUMMARY_TEXT_CHARS + 1))).toBe(`${"x".repeat(SUMMARY_TEXT_CHARS - 1)}…`);
+		// An emoji straddling the cut is dropped whole, not halved.
+		const cut = previewText(`${"x".repeat(SUMMARY_TEXT_CHARS - 2)}\u{1F600}tail`);
+		expect(cut).toBe(`${"x".repeat(SUMMARY_TEXT_CHARS - 2)}…`);
+		expect(cut.isWellFormed()).toBe(true);
+	});
+});
+
+describe("characterBytes", () => {
+	it("should count text in UTF-8, lists and extensions as JSON, and the avatar", () => {
+		expect(characterBytes({})).toBe(0);
+		expect(characterBytes({ name: "é", description: "ab" })).toBe(4);
+		expect(characterBytes({ tags: ["a"], extensions: {} })).toBe('["a"]'.length + 2);
+		expect(characterBytes({ name: "a" }, Buffer.alloc(1000))).toBe(1001);
 	});
 });
