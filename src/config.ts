@@ -49,7 +49,10 @@ export interface Config {
 	shutdownDelayMs: number;
 	chat: ChatLimits;
 	dataDir: string;
+	/** 0 = any free port. */
 	embeddedPgPort: number;
+	/** EMBEDDED_PG_PORT was set: a taken port stops the start instead of another port being picked. */
+	embeddedPgPortFixed: boolean;
 	/** Per-user bounds on characters, and the embedded cache of character reads. */
 	characters: {
 		/** Bytes one user's characters may take, avatars included (src/domain/characters.ts characterBytes). */
@@ -222,6 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
 		},
 		dataDir: str(env.DATA_DIR) ?? ".data",
 		embeddedPgPort: port("EMBEDDED_PG_PORT", env.EMBEDDED_PG_PORT, 54329),
+		embeddedPgPortFixed: str(env.EMBEDDED_PG_PORT) !== undefined && Number(env.EMBEDDED_PG_PORT) !== 0,
 		llm: loadLlmConfig(env, mode),
 		authRateLimitPerMinute: int("AUTH_RATE_LIMIT", env.AUTH_RATE_LIMIT, 20, 1, 1_000_000),
 		loginFailuresPerUser,

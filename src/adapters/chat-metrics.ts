@@ -121,8 +121,9 @@ interface ModelLabels {
 }
 
 /**
- * Labels per model name ("gemini:gemini-2.5-pro", "offline"), made once: no allocation per reply. Only models that
- * answered get here, so the set stays as small as the models in use.
+ * Labels per model name ("gemini:gemini-2.5-pro", "offline"), made once: no allocation per reply. The names are the
+ * configured model and those in LLM_ALLOWED_MODELS (a character's other names fall back, model-settings.ts), so the
+ * set is bounded by the operator, not by what users type.
  */
 const labelsByModel = new Map<string, ModelLabels>();
 
