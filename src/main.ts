@@ -5,6 +5,8 @@
 import { loadConfig, ConfigError, type Config } from "./config.js";
 import { createBroker, withLocalSecrets } from "./broker.js";
 import { startHealthServer } from "./adapters/health-server.js";
+import { watchLaunchers } from "./adapters/processes.js";
+import { failureMessage } from "./domain/failure-message.js";
 
 async function main(): Promise<void> {
 	let config: Config;
@@ -21,15 +23,17 @@ async function main(): Promise<void> {
 	// Signals are handled below, so readiness can turn 503 before the broker stops.
 	const broker = createBroker(config, { skipProcessEventRegistration: true });
 	// Up before the broker starts: Kubernetes sees a live process that is not ready yet.
-	const health = await startHealthServer(broker, config).catch((err: Error) => {
+	const health = await startHealthServer(broker, config).catch((err: unknown) => {
 		// Kubernetes' probes then fail and restart the pod; a laptop with something else on the port keeps working.
-		broker.logger.warn(`Health server not started on :${config.healthPort} (${err.message}); set HEALTH_PORT to another port`);
+		broker.logger.warn(`Health server not started on :${config.healthPort} (${failureMessage(err)}); set HEALTH_PORT to another port`);
 		return undefined;
 	});
 	let shuttingDown = false;
-	const shutdown = async (signal: NodeJS.Signals) => {
+	const shutdown = async (signal: string) => {
 		if (shuttingDown) return;
 		shuttingDown = true;
+		// After SIGHUP the terminal may be gone: a failed log line must not cut the shutdown short.
+		for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
 		health?.markStopping();
 		if (config.shutdownDelayMs > 0) {
 			broker.logger.info(`${signal}: not ready any more; stopping in ${config.shutdownDelayMs} ms`);
@@ -46,14 +50,15 @@ async function main(): Promise<void> {
 		await health?.close();
 		process.exit(0);
 	};
-	process.on("SIGTERM", (signal) => void shutdown(signal));
-	process.on("SIGINT", (signal) => void shutdown(signal));
+	// SIGHUP: the terminal was closed. Without a handler node dies at once and leaves PostgreSQL running.
+	for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, () => void shutdown(signal));
+	watchLaunchers((pid) => void shutdown(`npm start's process ${pid} exited`));
 
 	const startedAt = Date.now();
 	try {
 		await broker.start();
 	} catch (err) {
-		broker.logger.fatal(`cameo could not start: ${(err as Error).message}`);
+		broker.logger.fatal(`cameo could not start: ${failureMessage(err)}`);
 		await broker.stop().catch(() => undefined);
 		process.exit(1);
 	}
@@ -68,7 +73,7 @@ async function main(): Promise<void> {
 	if (process.argv.includes("--repl")) broker.repl();
 }
 
-main().catch((err) => {
-	console.error("cameo: fatal:", err);
+main().catch((err: unknown) => {
+	console.error(`cameo: fatal: ${err instanceof Error ? (err.stack ?? err.message) : failureMessage(err)}`);
 	process.exit(1);
 });

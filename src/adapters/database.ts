@@ -17,6 +17,7 @@ export interface Database {
 }
 
 interface Logger {
+	error?(...args: unknown[]): void;
 	info(...args: unknown[]): void;
 	warn(...args: unknown[]): void;
 	debug(...args: unknown[]): void;
@@ -66,11 +67,12 @@ async function open(config: Config, logger: Logger) {
 		embedded = await startEmbeddedPostgres({
 			dataDir: config.dataDir,
 			port: config.embeddedPgPort,
+			portFixed: config.embeddedPgPortFixed,
 			password: secrets.postgresPassword,
-			log: (line) => logger.debug(`[postgres] ${line}`),
+			logger: { error: logger.error ?? logger.warn, warn: logger.warn, debug: logger.debug },
 		});
 		url = embedded.url;
-		logger.info(`Embedded PostgreSQL is up on 127.0.0.1:${config.embeddedPgPort} (data in ${config.dataDir}/postgres)`);
+		logger.info(`Embedded PostgreSQL is up on 127.0.0.1:${embedded.port} (data in ${config.dataDir}/postgres)`);
 	}
 	const sequelize = new Sequelize(url, {
 		dialect: "postgres",
