@@ -135,10 +135,12 @@ describe("character endpoints", () => {
 		expect(list.status).toBe(200);
 		expect(list.body.length).toBeGreaterThanOrEqual(4);
 		const first = list.body[0];
-		expect(first).toMatchObject({ id: expect.any(String), name: expect.any(String), system_prompt: expect.any(String), greeting: expect.any(String) });
+		// The list has summaries; the whole character is one GET away.
+		expect(first).toMatchObject({ id: expect.any(String), name: expect.any(String), greeting: expect.any(String) });
+		expect(first).not.toHaveProperty("system_prompt");
 
 		const one = await call("GET", `/characters/id/${first.id}`, { token });
-		expect(one).toMatchObject({ status: 200, body: { id: first.id } });
+		expect(one).toMatchObject({ status: 200, body: { id: first.id, system_prompt: expect.any(String) } });
 		const legacy = await call("GET", `/api/characters/id/${first.id}`, { token });
 		expect(legacy).toMatchObject({ status: 200, body: { id: first.id } });
 		expect((await call("GET", "/api/characters", { token })).body.length).toBe(list.body.length);

@@ -103,7 +103,7 @@ describe("GET /openapi.json", () => {
 		expect(Object.keys(op.responses)).toEqual(["201", "400", "413", "422", "429", "default"]);
 		expect(doc.paths["/token"].post.requestBody).toEqual(doc.paths["/login"].post.requestBody);
 		expect(doc.paths["/characters/id/{id}"].delete.responses["204"]).toEqual({ description: "No content" });
-		expect(Object.keys(doc.paths["/characters/import"].post.requestBody?.content ?? {})).toEqual(["application/json", "image/png"]);
+		expect(Object.keys(doc.paths["/characters/import"].post.requestBody?.content ?? {})).toEqual(["application/json", "image/png", "multipart/form-data"]);
 	});
 
 	it("should declare the path parameter id as a UUID and answer 404 for it", () => {
