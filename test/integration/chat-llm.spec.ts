@@ -120,6 +120,20 @@ describe("chat with Gemini (fake server, real client)", () => {
 		await socket.close();
 	});
 
+	it("should store the model's thinking tokens as output, as Google bills them", async () => {
+		const { token } = await login();
+		const { socket } = await open(token);
+		fake.script([{ text: ["Hm, ", "yes."], usage: { input: 120, output: 3, thoughts: 57 } }]);
+		socket.send({ content: "Think first" });
+		const echo = await socket.next((f) => f.type === "echo");
+		const reply = await socket.next((f) => isReply(f) && f.reply_to === echo.id);
+		const [rows] = await (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize.query(`SELECT input_tokens, output_tokens FROM messages WHERE id = $1`, {
+			bind: [reply.id],
+		});
+		expect(rows).toEqual([{ input_tokens: 120, output_tokens: 60 }]);
+		await socket.close();
+	});
+
 	it("should retry a 429 and then answer", async () => {
 		const { token } = await login();
 		const { socket } = await open(token);
