@@ -55,6 +55,10 @@ function transporterUrl(url: string | undefined): string | null {
 	return `${url}${url.includes("?") ? "&" : "?"}disableClientInfo=true`;
 }
 
+function retriable(err: Error): boolean {
+	return Boolean((err as { retryable?: boolean }).retryable) && err.name !== "RequestTimeoutError";
+}
+
 export function createBrokerOptions(config: Config): BrokerOptions {
 	return {
 		namespace: config.namespace,
@@ -73,7 +77,10 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		// queue of 100 made embedded mode drop messages under load (QueueIsFullError, found by the benchmark).
 		// Unbounded here: every queued message is already stored, and per-user limits bound how many arrive.
 		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 0 },
-		retryPolicy: { enabled: true, retries: 3, delay: 100, maxDelay: 1000, factor: 2, check: (err) => Boolean((err as { retryable?: boolean }).retryable) },
+		// Retries for calls that failed on the way (no endpoint, node gone), never for a timeout: the action may still be
+		// running, and calling it again doubles its work under the very load that made it slow (an 82 s login) or repeats
+		// a side effect (a sign-up answered 409). auth.login/register and api.rest opt out of retries altogether.
+		retryPolicy: { enabled: true, retries: 3, delay: 100, maxDelay: 1000, factor: 2, check: retriable },
 		// A node that stops answering is taken out of the balancer until it recovers.
 		circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000 },
 		// Stop waits for in-flight requests before closing.
