@@ -223,6 +223,11 @@ export function loadConfig(env: Env = process.env): Config {
 			maxInFlight: int("CHANNEL_MAX_IN_FLIGHT", env.CHANNEL_MAX_IN_FLIGHT, 256, 1, 10_000),
 			maxRetries: int("CHANNEL_MAX_RETRIES", env.CHANNEL_MAX_RETRIES, 3, 0, 100),
 		},
+		characters: {
+			maxBytesPerUser: int("CHARACTERS_MAX_MB_PER_USER", env.CHARACTERS_MAX_MB_PER_USER, 64, 1, 1_000_000) * 1024 * 1024,
+			importsPerMinute: int("CHARACTER_IMPORTS_PER_MINUTE", env.CHARACTER_IMPORTS_PER_MINUTE, 10, 1, 1_000_000),
+			cacheBytes: int("CHARACTERS_CACHE_MB", env.CHARACTERS_CACHE_MB, 64, 1, 65_536) * 1024 * 1024,
+		},
 		dataDir: str(env.DATA_DIR) ?? ".data",
 		embeddedPgPort: port("EMBEDDED_PG_PORT", env.EMBEDDED_PG_PORT, 54329),
 		embeddedPgPortFixed: str(env.EMBEDDED_PG_PORT) !== undefined && Number(env.EMBEDDED_PG_PORT) !== 0,
@@ -247,11 +252,6 @@ function loadLlmConfig(env: Env, mode: Mode): LlmConfig {
 	const derived: LlmProvider = googleApiKey ? "gemini" : openaiBaseUrl || openaiApiKey ? "openai" : "offline";
 	const provider = oneOf("LLM_PROVIDER", env.LLM_PROVIDER, ["gemini", "openai", "offline"] as const, derived);
 	if (provider === "gemini" && !googleApiKey) throw new ConfigError("LLM_PROVIDER=gemini needs GOOGLE_API_KEY");
-		characters: {
-			maxBytesPerUser: int("CHARACTERS_MAX_MB_PER_USER", env.CHARACTERS_MAX_MB_PER_USER, 64, 1, 1_000_000) * 1024 * 1024,
-			importsPerMinute: int("CHARACTER_IMPORTS_PER_MINUTE", env.CHARACTER_IMPORTS_PER_MINUTE, 10, 1, 1_000_000),
-			cacheBytes: int("CHARACTERS_CACHE_MB", env.CHARACTERS_CACHE_MB, 64, 1, 65_536) * 1024 * 1024,
-		},
 	if (provider === "openai" && !openaiModel) throw new ConfigError("the openai provider needs OPENAI_MODEL (e.g. gpt-4o-mini, llama3)");
 	if (provider === "openai" && !openaiBaseUrl && !openaiApiKey) {
 		throw new ConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY (api.openai.com) or OPENAI_BASE_URL (a compatible server)");
