@@ -722,6 +722,8 @@ function otherUsers(ctx: HostileContext): RestCase[] {
 	const forbidden = { status: [403], code: ["FORBIDDEN"] };
 	const list: Omit<RestCase, "category">[] = [
 		{ name: "GET /sessions/{theirs}/messages", method: "GET", path: `/sessions/${s}/messages`, ...sessionNotFound },
+		// A lookalike of their account: usernames are unique regardless of case.
+		{ name: "POST /register their username in other case", method: "POST", path: "/register", auth: "none", body: json({ username: ctx.victim.username.toUpperCase(), name: "Lookalike", password: "password123" }), status: [409], code: ["USER_EXISTS"] },
 		{ name: "GET /sessions/{theirs}/messages?before={their message}", method: "GET", path: `/sessions/${s}/messages?before=${ctx.victimMessageId}`, ...sessionNotFound },
 		{ name: "GET /sessions/{theirs} (no such route)", method: "GET", path: `/sessions/${s}`, status: [404, 405] },
 		{ name: "DELETE /sessions/{theirs}", method: "DELETE", path: `/sessions/${s}`, ...sessionNotFound },
