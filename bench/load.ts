@@ -7,10 +7,12 @@
  * - chat: registers users, opens sockets to one character (round-robin over the chat-ws URLs), then runs a closed
  *   loop (each socket waits for its final `ai` before the next message) and an open loop at a fixed rate.
  * - idle: opens authenticated sockets and keeps them open until bench/run.ts has read the server's memory.
+ * - stalls: attacks that once froze the server, with /health probed meanwhile (bench/stalls.ts).
  */
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { signAccessToken } from "../src/domain/tokens.js";
+import { stallsJob, type StallsJob } from "./stalls.js";
 
 export interface EchoJob {
 	kind: "echo";
@@ -42,7 +44,7 @@ export interface IdleJob {
 	jwtSecret: string;
 }
 
-export type Job = EchoJob | ChatJob | IdleJob;
+export type Job = EchoJob | ChatJob | IdleJob | StallsJob;
 
 /** From bench/run.ts: a job, or `continue` after a checkpoint. */
 export type ToLoad = Job | { type: "continue" };
@@ -494,7 +496,7 @@ async function idleJob(job: IdleJob) {
 
 process.on("disconnect", () => process.exit(0));
 process.once("message", (job: Job) => {
-	const run = job.kind === "echo" ? echoJob(job) : job.kind === "chat" ? chatJob(job) : idleJob(job);
+	const run = job.kind === "echo" ? echoJob(job) : job.kind === "chat" ? chatJob(job) : job.kind === "idle" ? idleJob(job) : stallsJob(job);
 	run.then(
 		(result) => send({ type: "result", result }),
 		(err: Error) => send({ type: "failed", error: err.stack ?? String(err) }),

@@ -2,7 +2,7 @@
  * `npm run bench`: starts everything it measures on loopback, drives it from a separate load-generator process
  * (bench/load.ts), stops it all again and prints one JSON object on stdout; progress goes to stderr.
  *
- *   npm run bench -- [--quick] [--phases baseline,embedded,cluster,idle] [--sockets 1000] [--users 200]
+ *   npm run bench -- [--quick] [--phases baseline,embedded,cluster,idle,stalls] [--sockets 1000] [--users 200]
  *                    [--rate 500] [--echo-seconds 10] [--saturation-seconds 20] [--paced-seconds 15]
  *                    [--idle-sockets 10000] [--cpu-prof DIR]
  *
@@ -12,6 +12,8 @@
  * 3. cluster: the six roles of `npm run start:cluster` on the local PostgreSQL, Redis and RabbitMQ, in a namespace
  *    and database of their own (removed afterwards), sockets spread over both chat-ws nodes; peak RSS per role.
  * 4. idle: memory per idle authenticated socket on one embedded chat-ws node.
+ * 5. stalls: on one embedded cameo, attacks by one account that once froze the process (bench/stalls.ts), each
+ *    while GET /health is asked every 10 ms: the slowest and p99 answer per attack. The same in --quick runs.
  *
  * Every phase has a hard time limit; child processes are stopped at the end of their phase, on Ctrl-C and on errors.
  * A failed phase is null in the output, its reason under `errors`, and the exit code is 1.
@@ -30,6 +32,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { portOpen } from "../test/support/process.js";
 import type { FromLoad, Job, ToLoad } from "./load.js";
+import type { StallResult } from "./stalls.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -38,7 +41,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const FULL = { sockets: 1000, users: 200, rate: 500, "echo-seconds": 10, "saturation-seconds": 20, "paced-seconds": 15, "idle-sockets": 10_000 };
 const QUICK: typeof FULL = { sockets: 50, users: 10, rate: 50, "echo-seconds": 5, "saturation-seconds": 10, "paced-seconds": 10, "idle-sockets": 500 };
-const PHASES = ["baseline", "embedded", "cluster", "idle"] as const;
+const PHASES = ["baseline", "embedded", "cluster", "idle", "stalls"] as const;
 
 const { values: args } = parseArgs({
 	options: {
@@ -67,6 +70,7 @@ const BENCH_ENV = {
 	CHAT_USER_MESSAGES_PER_MINUTE: "1000000",
 	CHAT_USER_TOKENS_PER_DAY: "1000000000",
 	AUTH_RATE_LIMIT: "1000000",
+	CHARACTER_IMPORTS_PER_MINUTE: "1000000",
 	OFFLINE_MODEL_DELAY_MS: "0",
 	LOGLEVEL: "warn",
 	LOG_FORMAT: "json",
@@ -553,6 +557,12 @@ async function idlePhase() {
 	};
 }
 
+async function stallsPhase() {
+	const { cameo, api, ws, jwtSecret } = await startEmbedded();
+	const attacks = await runLoad<StallResult[]>({ kind: "stalls", api, ws, jwtSecret });
+	return { attacks, server_log: serverLog([cameo]) };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -575,6 +585,7 @@ async function main(): Promise<void> {
 		STARTUP_MS + registerBudget(IDLE_USERS) + connectBudget(options["idle-sockets"]) + seconds(60),
 		idlePhase,
 	);
+	const stalls = await phase("stalls", STARTUP_MS + seconds(120), stallsPhase);
 
 	const ratio = (chat: ChatResult | null) => (baseline && chat ? Number((chat.saturation.ai_round_trips_per_s / baseline).toFixed(4)) : null);
 	const report = {
@@ -584,6 +595,7 @@ async function main(): Promise<void> {
 		embedded,
 		cluster,
 		idle_sockets: idle,
+		stalls,
 		ratio_to_bare_ws: {
 			embedded: ratio(embedded),
 			cluster: ratio(cluster),

@@ -275,7 +275,7 @@ const IDAT = chunk("IDAT", deflateSync(Buffer.alloc(5)));
 const png = (...chunks: Buffer[]) => Buffer.concat([PNG_SIGNATURE, ...chunks]);
 const textChunk = (keyword: string, text: string) => chunk("tEXt", Buffer.concat([Buffer.from(keyword, "latin1"), Buffer.from([0]), Buffer.from(text, "latin1")]));
 const cardText = (card: unknown) => Buffer.from(json(card), "utf8").toString("base64");
-const v2Card = (name: string, extra: Record<string, unknown> = {}) => ({
+export const v2Card = (name: string, extra: Record<string, unknown> = {}) => ({
 	spec: "chara_card_v2",
 	spec_version: "2.0",
 	data: { name, description: "", personality: "", scenario: "", first_mes: "Hello.", mes_example: "", ...extra },
@@ -829,6 +829,11 @@ function pathTraversal(ctx: HostileContext): RestCase[] {
 	const assetsCard = { spec: "chara_card_v3", spec_version: "3.0", data: { ...v2Card(`${tag()} assets`).data, assets: [{ type: "icon", uri: "file:///etc/passwd", name: "../../../etc/passwd", ext: "png" }] } };
 	cases.push({ category: "path_traversal", name: "POST /characters/import V3 assets pointing at local files", method: "POST", path: "/characters/import", body: json(assetsCard), status: [422], stored: { name: assetsCard.data.name } });
 	return cases;
+}
+
+/** A 1x1 PNG with a V2 card named `name`, after `count` empty private chunks (bench/stalls.ts imports it). */
+export function tinyChunksPng(count: number, name: string): Buffer {
+	return png(ihdr(1, 1), Buffer.concat(Array<Buffer>(count).fill(chunk("pRiV", Buffer.alloc(0)))), IDAT, textChunk("chara", cardText(v2Card(name))), IEND);
 }
 
 function pngBombs(): RestCase[] {

@@ -40,7 +40,12 @@ export function probeHealth(url: string, everyMs = 10): HealthProbe {
 				latencies.push(performance.now() - due);
 				return;
 			}
-			const res = await fetch(url);
+			// Once more on a new connection: a server frozen past its keep-alive timeout resets the idle one on waking.
+			const res = await fetch(url)
+				.catch(() => fetch(url))
+				.catch((err: Error) => {
+					throw new Error(`GET ${url}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+				});
 			await res.arrayBuffer();
 			if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
 			latencies.push(performance.now() - due);
