@@ -9,7 +9,8 @@
  * - gallery_20_cards_2mb: GET /characters (five page sizes, so no cached answer) after importing 20 cards of ~2 MB;
  * - png_250k_chunks_import: POST /characters/import of a PNG of 250,000 empty chunks carrying a card.
  *
- * A first message, not measured, builds the tokenizer's tables (~0.2 s, once per process): a running server has.
+ * A first message, not measured, builds the tokenizer's tables (~0.2 s, once per process) and runs its merge code
+ * (twice as slow until the JIT compiles it): a server that has answered anything has done both.
  */
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
@@ -37,6 +38,8 @@ const GREETINGS = 100;
 const GREETING_CHARS = 20_000;
 const PNG_CHUNKS = 250_000;
 const REPLY_TIMEOUT_MS = 60_000;
+/** Ordinary chat with rare words and a little CJK, whose tokens take the merge code's every path. */
+const WARM_UP = "Hello! I read about the quetzalcoatlus and zygomorphic orchids today, 你好, and the keeper's logbook. ".repeat(20);
 
 const log = (line: string) => process.stderr.write(`[stalls] ${line}\n`);
 
@@ -129,7 +132,7 @@ function bigCard(name: string): string {
 export async function stallsJob(job: StallsJob): Promise<StallResult[]> {
 	const attacker = await Attacker.register(job);
 	const plain = await attacker.createCharacter("You keep the Skerry Light and speak in short, wry sentences.");
-	await attacker.chat(plain, "Hello there.");
+	await attacker.chat(plain, WARM_UP);
 	const results: StallResult[] = [];
 
 	results.push(await measure(job, "none", () => new Promise((resolve) => setTimeout(() => resolve("idle for 1 s"), 1000))));
