@@ -32,7 +32,7 @@ import {
 import { assemblePrompt } from "../src/domain/prompt.js";
 
 /** A chat's user as the visibility rules and `{{user}}` need them. */
-type Addressee = Viewer & { name: string };
+type ChatUser = Viewer & { name: string };
 
 export interface AiConsumerThis extends Service, DbThis {
 	store: ChatStore;
@@ -48,10 +48,10 @@ export interface AiConsumerThis extends Service, DbThis {
 	 */
 	characters: LRUCache<string, { view: CharacterView | null }>;
 	/** Users by username (id, role, display name), for private characters and messages without `user_name`. */
-	users: LRUCache<string, { user: Addressee | null }>;
+	users: LRUCache<string, { user: ChatUser | null }>;
 	/** Generations in flight per session, so a stop request can abort them. */
 	inflight: Map<string, Set<AbortController>>;
-	addressee(payload: UserMsgPayload, character: CharacterView): Promise<Addressee | null>;
+	userName(payload: UserMsgPayload, character: CharacterView): Promise<string | null>;
 	reportFailure(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
 	generate(
 		sessionId: string,
@@ -68,6 +68,8 @@ export interface AiConsumerThis extends Service, DbThis {
 
 const CACHED_CHARACTERS = 10_000;
 const CHARACTER_TTL_MS = 60_000;
+const CACHED_USERS = 10_000;
+const USER_TTL_MS = 60_000;
 const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
 const MISCONFIGURED_MESSAGE = "The AI model is not set up correctly (its key or model name is refused), so retrying will not help: the operator must fix the model configuration.";
 const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
@@ -130,15 +132,15 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						const character = (await this.characters.fetch(payload.character_id))?.view;
 						// A character turned private or inactive answers only those who may still see it: its prompt
 						// must not reach the model on anyone else's behalf.
-						const user = character && (await this.addressee(payload, character));
-						if (!character || !user) {
+						const userName = character && (await this.userName(payload, character));
+						if (!character || !userName) {
 							await this.publish(failure(payload, "character_unavailable", CHARACTER_GONE_MESSAGE));
 							return;
 						}
 						const { message_id, session_id, username, character_id } = payload;
 						const session = await this.store.getSession(session_id);
 						const history = await this.memory.history(payload);
-						const assembled = assemblePrompt(character, history, user.name, { budgetTokens: config.chat.promptTokens, summary: session?.summary });
+						const assembled = assemblePrompt(character, history, userName, { budgetTokens: config.chat.promptTokens, summary: session?.summary });
 						const variant = payload.variant ?? 0;
 						const id = replyId(message_id, variant);
 						const toDelta = (delta: string): AiDeltaFrame => ({ type: "ai.delta", id, reply_to: message_id, variant, delta });
@@ -150,7 +152,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						await this.publish({ kind: "reply", ...reply, ...(stopped ? { stopped } : {}) });
 						this.logger.debug({ session_id, message_id, variant }, stopped ? "Stopped reply published" : "Reply published");
 						if (session) {
-							await this.memory.foldSummary(this.model, session, history, assembled.dropped, { char: character.name, user: user.name }).catch((err: Error) =>
+							await this.memory.foldSummary(this.model, session, history, assembled.dropped, { char: character.name, user: userName }).catch((err: Error) =>
 								this.logger.warn({ session_id }, `Summary update failed: ${err.message}`),
 							);
 						}
@@ -178,15 +180,16 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 
 		methods: {
 			/**
-			 * Who the reply is for, or null if they may not view the character (any more). Public characters need no
-			 * lookup when chat-ws named the user; private ones are checked against the user's id and role.
+			 * What the character calls the user (`{{user}}`: the display name), or null if they may not view the
+			 * character (any more). Public characters need no lookup when chat-ws named the user; private and
+			 * inactive ones are checked against the user's id and role.
 			 */
-			async addressee(this: AiConsumerThis, payload: UserMsgPayload, character: CharacterView): Promise<Addressee | null> {
+			async userName(this: AiConsumerThis, payload: UserMsgPayload, character: CharacterView): Promise<string | null> {
 				const open = canView(character, null);
-				if (open && payload.user_name) return { id: "", role: "user", name: payload.user_name };
+				if (open && payload.user_name) return payload.user_name;
 				const user = (await this.users.fetch(payload.username))?.user ?? null;
 				if (!open && !canView(character, user)) return null;
-				return { id: user?.id ?? "", role: user?.role ?? "user", name: payload.user_name ?? user?.name ?? payload.username };
+				return payload.user_name ?? user?.name ?? payload.username;
 			},
 
 			/** Reports a failed reply: a provider failure at once (the adapter retried what was worth it), others at the last attempt. */
@@ -255,9 +258,9 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			this.inflight = new Map();
 			const { User } = this.db.models;
 			this.users = new LRUCache({
-				max: CACHED_CHARACTERS,
-				ttl: CHARACTER_TTL_MS,
-				fetchMethod: async (username) => ({ user: (await User.findOne({ where: { username }, attributes: ["id", "role", "name"], raw: true })) as Addressee | null }),
+				max: CACHED_USERS,
+				ttl: USER_TTL_MS,
+				fetchMethod: async (username) => ({ user: (await User.findOne({ where: { username }, attributes: ["id", "role", "name"], raw: true })) as ChatUser | null }),
 			});
 			this.characters = new LRUCache({
 				max: CACHED_CHARACTERS,
