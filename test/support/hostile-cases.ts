@@ -11,6 +11,7 @@
 import { createHmac, createSign, generateKeyPairSync } from "node:crypto";
 import { crc32, deflateSync, gzipSync } from "node:zlib";
 import { randomCjk } from "./stalls.js";
+import { slugify } from "../../src/domain/characters.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -772,6 +773,16 @@ function otherUsers(ctx: HostileContext): RestCase[] {
 			status: [422],
 			ok: { status: 200, check: (b) => (b.created_by === ctx.attacker.id ? undefined : `created_by is now ${b.created_by}`) },
 		},
+		// Slugs are unique per owner: a slug like theirs must neither fail nor get a suffix, or it tells that they exist.
+		// (One case only: a second would take the slug in the attacker's own namespace. An explicit slug: characters.spec.ts.)
+		{
+			name: "POST /characters/import of a card named like their private character",
+			method: "POST",
+			path: "/characters/import",
+			body: json(v2Card(ctx.victimPrivateCharacterName)),
+			status: [],
+			ok: { status: 201, check: (b) => (b.slug === slugify(ctx.victimPrivateCharacterName) ? undefined : `slug ${b.slug} (a suffix tells theirs exists)`) },
+		},
 		{
 			name: "POST /characters with the id of their public character",
 			method: "POST",
@@ -851,9 +862,10 @@ function pngBombs(): RestCase[] {
 	});
 	const hugeLength = Buffer.concat([PNG_SIGNATURE, Buffer.from([0xff, 0xff, 0xff, 0xf0]), Buffer.from("IHDR"), Buffer.alloc(16)]);
 	const tiny = chunk("pRiV", Buffer.alloc(0));
-	const hugeName = `Png ${tag()} huge`;
-	const zeroName = `Png ${tag()} zero`;
+	const manyName = `Png ${tag()} many`;
 	const bombName = `Png ${tag()} bomb`;
+	const imageTooLarge = { status: [422], code: ["IMAGE_TOO_LARGE"] };
+	const tooManyChunks = { status: [422], code: ["TOO_MANY_PNG_CHUNKS"] };
 	const zlibBomb = deflateSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
 	const badCrc = ihdr(1, 1);
 	badCrc[badCrc.length - 1] ^= 0xff;
@@ -861,11 +873,19 @@ function pngBombs(): RestCase[] {
 		withType("declared chunk length 0xFFFFFFF0", hugeLength, invalidPng),
 		withType("declared chunk length 0x7FFFFFFF after IHDR", png(ihdr(1, 1), chunk("tEXt", Buffer.from("chara\0x"), 0x7fffffff)), invalidPng),
 		withType("declared length 1 MB, file ends", png(ihdr(1, 1), chunk("IDAT", Buffer.alloc(10), 1024 * 1024)), invalidPng),
-		withType("IHDR of 2^31-1 x 2^31-1 with a card (the image is never decoded)", png(ihdr(0x7fffffff, 0x7fffffff), IDAT, card(hugeName), IEND), { status: [400, 413, 422], stored: { name: hugeName } }),
-		withType("IHDR of 0 x 0 with a card", png(ihdr(0, 0), IDAT, card(zeroName), IEND), { status: [400, 422], stored: { name: zeroName } }),
-		withType("IDAT zlib bomb (64 MB inflated) with a card", png(ihdr(8192, 8192), chunk("IDAT", zlibBomb), card(bombName), IEND), { status: [400, 413, 422], stored: { name: bombName } }),
-		withType("200,000 tiny chunks, no card", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(200_000).fill(tiny)), IDAT, IEND), noCard),
-		withType("600,000 tiny chunks (7 MB) with a card", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(600_000).fill(tiny)), IDAT, card(), IEND), { status: [413], code: ["CARD_TOO_LARGE"] }),
+		// An avatar is handed to every exporter: no image a viewer cannot decode without a bomb's worth of memory.
+		withType("IHDR of 2^31-1 x 2^31-1 with a card", png(ihdr(0x7fffffff, 0x7fffffff), IDAT, card(), IEND), imageTooLarge),
+		withType("IHDR of 100,000 x 100,000 with a card (decompression bomb)", png(ihdr(100_000, 100_000), IDAT, card(), IEND), imageTooLarge),
+		withType("IHDR of 4097 x 1 with a card (one over the side limit)", png(ihdr(4097, 1), IDAT, card(), IEND), imageTooLarge),
+		withType("IHDR of 0 x 0 with a card", png(ihdr(0, 0), IDAT, card(), IEND), invalidPng),
+		withType("IDAT zlib bomb (64 MB inflated) with a card", png(ihdr(8192, 8192), chunk("IDAT", zlibBomb), card(), IEND), imageTooLarge),
+		withType("IDAT zlib bomb in a 4096 x 4096 image, with a card (bounded by its dimensions)", png(ihdr(4096, 4096), chunk("IDAT", zlibBomb), card(bombName), IEND), { status: [], stored: { name: bombName } }),
+		// Refused from the chunk headers alone, before any other work: each chunk costs work at import and export.
+		withType("200,000 tiny chunks, no card", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(200_000).fill(tiny)), IDAT, IEND), tooManyChunks),
+		withType("250,000 tiny chunks with a card", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(250_000).fill(tiny)), IDAT, card(), IEND), tooManyChunks),
+		withType("600,000 tiny chunks (7 MB) with a card", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(600_000).fill(tiny)), IDAT, card(), IEND), tooManyChunks),
+		withType("1,100 chunks with a card (over the limit of 1,024)", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(1_100).fill(tiny)), IDAT, card(), IEND), tooManyChunks),
+		withType("1,000 chunks with a card (under the limit)", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(1_000).fill(tiny)), IDAT, card(manyName), IEND), { status: [], stored: { name: manyName } }),
 		withType("20 MB upload", Buffer.concat([png(ihdr(1, 1), IDAT), Buffer.alloc(20 * 1024 * 1024)]), TOO_LARGE),
 		withType("zTXt chara holding a zlib bomb", png(ihdr(1, 1), IDAT, chunk("zTXt", Buffer.concat([Buffer.from("chara\0\0"), zlibBomb])), IEND), noCard),
 		withType("compressed iTXt ccv3", png(ihdr(1, 1), IDAT, chunk("iTXt", Buffer.concat([Buffer.from("ccv3\0\x01\0\0\0"), deflateSync(Buffer.from(cardText(v2Card("x"))))])), IEND), noCard),
@@ -884,7 +904,53 @@ function pngBombs(): RestCase[] {
 		{ category: "png_bombs", name: "a PNG sent as application/json", method: "POST", path: "/characters/import", body: png(ihdr(1, 1), IDAT, card(), IEND), ...INVALID_JSON },
 		{ category: "png_bombs", name: "a PNG sent as text/plain", method: "POST", path: "/characters/import", type: "text/plain", body: png(ihdr(1, 1), IDAT, card(), IEND), status: [415], code: ["UNSUPPORTED_MEDIA_TYPE"] },
 		{ category: "png_bombs", name: "a PNG sent without Content-Type", method: "POST", path: "/characters/import", type: null, body: png(ihdr(1, 1), IDAT, card(), IEND), status: [415], code: ["UNSUPPORTED_MEDIA_TYPE"] },
-		{ category: "png_bombs", name: "a PNG sent as multipart/form-data", method: "POST", path: "/characters/import", type: "multipart/form-data; boundary=x", body: Buffer.concat([Buffer.from("--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../a.png\"\r\n\r\n"), png(ihdr(1, 1), IDAT, card(), IEND), Buffer.from("\r\n--x--\r\n")]), status: [415], code: ["UNSUPPORTED_MEDIA_TYPE"] },
+		...multipartUploads(),
+	];
+}
+
+/** POST /characters/import as forms send it: the card is the `file` part, recognised by its bytes. */
+function multipartUploads(): RestCase[] {
+	const boundary = "----hostile";
+	const part = (name: string, content: Buffer | string, filename?: string) => Buffer.concat([
+		Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? "" : `; filename="${filename}"`}\r\n\r\n`),
+		Buffer.from(content),
+		Buffer.from("\r\n"),
+	]);
+	const form = (...parts: Buffer[]) => Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]);
+	const upload = (name: string, body: Buffer, expect: Pick<RestCase, "status" | "code" | "stored">, extra: Partial<RestCase> = {}): RestCase => ({
+		category: "png_bombs",
+		name: `multipart: ${name}`,
+		method: "POST",
+		path: "/characters/import",
+		type: `multipart/form-data; boundary=${boundary}`,
+		body,
+		...expect,
+		...extra,
+	});
+	const cardPng = (name = `Form ${tag()}`) => png(ihdr(1, 1), IDAT, textChunk("chara", cardText(v2Card(name))), IEND);
+	const pngName = `Form ${tag()} png`;
+	const jsonName = `Form ${tag()} json`;
+	const invalidForm = { status: [422], code: ["INVALID_FORM"] };
+	const tiny = chunk("pRiV", Buffer.alloc(0));
+	return [
+		upload("a card PNG as the file part, named like a path and typed as JSON", form(part("file", cardPng(pngName), "../../etc/card.json"), part("file_type", "png")), { status: [], stored: { name: pngName, has_avatar: true } }),
+		upload("a JSON card as a plain field", form(part("file", json(v2Card(jsonName)))), { status: [], stored: { name: jsonName, has_avatar: false } }),
+		upload("no file part", form(part("avatar", cardPng(), "a.png")), invalidForm),
+		upload("no parts at all", form(), invalidForm),
+		upload("two file parts", form(part("file", cardPng(), "a.png"), part("file", cardPng(), "b.png")), invalidForm),
+		upload("a file part and a second file", form(part("file", cardPng(), "a.png"), part("other", cardPng(), "b.png")), invalidForm),
+		upload("10,000 empty parts", form(...Array<Buffer>(10_000).fill(part("x", ""))), invalidForm),
+		upload("no boundary in the Content-Type", form(part("file", cardPng(), "a.png")), invalidForm, { type: "multipart/form-data" }),
+		upload("a boundary that is not in the body", form(part("file", cardPng(), "a.png")), invalidForm, { type: "multipart/form-data; boundary=other" }),
+		upload("cut before its closing boundary", part("file", cardPng(), "a.png"), invalidForm),
+		upload("a 9 MB file part", form(part("file", Buffer.concat([cardPng(), Buffer.alloc(9 * 1024 * 1024)]), "big.png")), TOO_LARGE),
+		upload("gzip bomb (30 MB inflated)", gzipSync(form(part("file", Buffer.alloc(30 * 1024 * 1024), "a.png"))), TOO_LARGE, { headers: { "Content-Encoding": "gzip" } }),
+		upload("a 250,000-chunk PNG as the file", form(part("file", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(250_000).fill(tiny)), IDAT, IEND), "a.png")), { status: [422], code: ["TOO_MANY_PNG_CHUNKS"] }),
+		upload("a PNG claiming 100,000 x 100,000 pixels as the file", form(part("file", png(ihdr(100_000, 100_000), IDAT, textChunk("chara", cardText(v2Card("x"))), IEND), "a.png")), { status: [422], code: ["IMAGE_TOO_LARGE"] }),
+		upload("a JSON card nested 100,000 deep as the file", form(part("file", deepArray(100_000), "a.json")), { status: [422], code: ["INVALID_CARD"] }),
+		upload("a JSON card with a NUL in its name as the file", form(part("file", json(v2Card("a\u0000b")), "a.json")), { status: [422], code: ["INVALID_CARD", "VALIDATION_ERROR"] }),
+		upload("a file that is neither PNG nor JSON", form(part("file", "GIF89a\u0000\u0000", "a.gif")), { status: [422], code: ["INVALID_CARD"] }),
+		upload("a 3 MB JSON file", form(part("file", json({ name: "x".repeat(3 * 1024 * 1024) }), "a.json")), { status: [413], code: ["CARD_TOO_LARGE"] }),
 	];
 }
 
