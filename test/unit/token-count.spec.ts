@@ -9,14 +9,19 @@ import { randomCjk } from "../support/stalls.js";
 const reference = new Tiktoken(cl100kBase);
 const exactCount = (text: string) => reference.encode(text, [], []).length;
 
-/** The fastest of a few counts of fresh texts (each new, so the memo never answers): the CPU is shared in tests. */
+/**
+ * The fastest of up to five counts of fresh texts (the memo never answers), stopping at one under 50 ms or over 1 s
+ * (quadratic: no need to wait for more). Tests share two cores: one quiet moment is enough.
+ */
 function fastestCountMs(make: (attempt: number) => string): number {
 	let fastest = Number.POSITIVE_INFINITY;
-	for (let attempt = 0; attempt < 3 && fastest >= 50; attempt++) {
+	let last = 0;
+	for (let attempt = 0; attempt < 5 && fastest >= 50 && last < 1000; attempt++) {
 		const text = make(attempt);
 		const started = performance.now();
 		countTokens(text);
-		fastest = Math.min(fastest, performance.now() - started);
+		last = performance.now() - started;
+		fastest = Math.min(fastest, last);
 	}
 	return fastest;
 }
@@ -52,8 +57,8 @@ describe("countTokens", () => {
 
 	it("should count 8,000-character runs without spaces, of letters, punctuation or blanks, in under 50 ms", () => {
 		const runs: [string, (attempt: number) => string][] = [
-			["letters", (attempt) => "abcdefgh"[attempt].repeat(8000)],
-			["punctuation", (attempt) => "!?*"[attempt].repeat(8000)],
+			["letters", (attempt) => "bcdef"[attempt].repeat(8000)],
+			["punctuation", (attempt) => "!?*#%"[attempt].repeat(8000)],
 			["blanks", (attempt) => `${" ".repeat(8000)}${attempt}`],
 		];
 		for (const [name, make] of runs) expect(fastestCountMs(make), name).toBeLessThan(50);
