@@ -148,7 +148,8 @@ describe("ai-consumer service", () => {
 		const { payload } = await userMessage("Swipe me");
 		await broker.sendToChannel(Chan.UserMsg, payload);
 		await broker.sendToChannel(Chan.UserMsg, { ...payload, variant: 1 });
-		const [first, second] = await nextFor(payload.message_id, 2);
+		// Answered concurrently: in either order.
+		const [first, second] = (await nextFor(payload.message_id, 2)).sort((a, b) => (a.variant ?? 0) - (b.variant ?? 0));
 		if (first.kind !== "reply" || second.kind !== "reply") throw new Error("expected replies");
 		expect(second).toMatchObject({ variant: 1, id: replyId(payload.message_id, 1) });
 		expect(second.content).not.toBe(first.content);
