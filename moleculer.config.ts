@@ -55,6 +55,11 @@ function transporterUrl(url: string | undefined): string | null {
 	return `${url}${url.includes("?") ? "&" : "?"}disableClientInfo=true`;
 }
 
+function nodeFailure(err: Error): boolean {
+	const e = err as { code?: unknown; type?: unknown };
+	return typeof e.code === "number" && e.code >= 500 && e.type !== "BUSY";
+}
+
 function retriable(err: Error): boolean {
 	return Boolean((err as { retryable?: boolean }).retryable) && err.name !== "RequestTimeoutError";
 }
@@ -82,7 +87,9 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		// a side effect (a sign-up answered 409). auth.login/register and api.rest opt out of retries altogether.
 		retryPolicy: { enabled: true, retries: 3, delay: 100, maxDelay: 1000, factor: 2, check: retriable },
 		// A node that stops answering is taken out of the balancer until it recovers.
-		circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000 },
+		// A 503 BUSY (password hashing full) is load shed on purpose, not a failing node: counting it would take logins
+		// away (ServiceNotAvailable) for halfOpenTime after any flood.
+		circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000, check: nodeFailure },
 		// Stop waits for in-flight requests before closing.
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
 		validator: true,

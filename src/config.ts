@@ -236,7 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
 		loginFailuresPerUser,
 		loginFailuresPerUserTotal: int("AUTH_LOGIN_FAILURES_PER_USER_TOTAL", env.AUTH_LOGIN_FAILURES_PER_USER_TOTAL, 10 * loginFailuresPerUser, 1, 100_000_000),
 		hashConcurrency: int("AUTH_HASH_CONCURRENCY", env.AUTH_HASH_CONCURRENCY, 2, 1, 64),
-		hashQueue: int("AUTH_HASH_QUEUE", env.AUTH_HASH_QUEUE, 16, 0, 100_000),
+		hashQueue: int("AUTH_HASH_QUEUE", env.AUTH_HASH_QUEUE, 8, 0, 100_000),
 		trustProxy: trustedProxyHops > 0,
 		trustedProxyHops,
 		logLevel: oneOf("LOGLEVEL", env.LOGLEVEL ?? env.LOG_LEVEL, LOG_LEVELS, "info"),

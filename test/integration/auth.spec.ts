@@ -259,10 +259,10 @@ describe("auth under load, with the production broker options", () => {
 		expect(runs.get("auth.login")).toBe(1);
 	});
 
-	it("should answer a flood of logins beyond the hashing queue with 503 BUSY at once", async () => {
+	it("should answer a flood of logins beyond the hashing queue with 503 BUSY at once, and keep logins open", async () => {
 		const started = performance.now();
 		const results = await Promise.allSettled(
-			Array.from({ length: 12 }, () =>
+			Array.from({ length: 30 }, () =>
 				broker.call("auth.login", { username: uniqueName("flood"), password: PASSWORD }, { timeout: 30_000 }).catch((err: unknown) => {
 					throw Object.assign(err as object, { ms: performance.now() - started });
 				}),
@@ -270,12 +270,14 @@ describe("auth under load, with the production broker options", () => {
 		);
 		const reasons = results.map((r) => (r as PromiseRejectedResult).reason as { code: number; type: string; data?: { retryAfter?: number }; ms: number });
 		const busy = reasons.filter((r) => r.type === "BUSY");
-		// 2 hashing and 2 waiting: the other 8 are refused without waiting for any hash.
-		expect(busy).toHaveLength(8);
+		// 2 hashing and 2 waiting: the other 26 are refused without waiting for any hash.
+		expect(busy).toHaveLength(26);
 		expect(reasons.filter((r) => r.type === "INVALID_CREDENTIALS")).toHaveLength(4);
 		for (const refusal of busy) {
 			expect(refusal).toMatchObject({ code: 503, data: { retryAfter: expect.any(Number) } });
 			expect(refusal.ms).toBeLessThan(1000);
 		}
+		// Shedding load is not a fault: the circuit breaker must not take logins away (ServiceNotAvailable) for seconds.
+		await expect(broker.call("auth.login", { username: uniqueName("after"), password: PASSWORD }, { timeout: 30_000 })).rejects.toMatchObject({ type: "INVALID_CREDENTIALS" });
 	});
 });
