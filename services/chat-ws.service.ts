@@ -1,29 +1,34 @@
 /**
  * The WebSocket edge: `ws://host:8004/ws/{character_id}?token=JWT[&session_id=ID&after=MESSAGE_ID]`, also reachable
- * on the gateway's port when both run in one process. It authenticates during the upgrade (refusing with 401/403/404),
- * opens or resumes the session, replays what the client has not seen, stores and echoes user messages, sends them to
- * `chat.user.msg`, and in a cluster serves gRPC `Delivery` so replies reach the sockets it holds.
+ * on the gateway's port when both run in one process. It admits and authenticates during the upgrade (refusing with
+ * 401/403/404/429, see chat-access.ts), opens or resumes the session, replays what the client has not seen, stores
+ * and echoes user messages, sends them to `chat.user.msg`, and in a cluster serves gRPC `Delivery` so replies reach
+ * the sockets it holds. Sockets end when their user is disabled, their token expires or their character is no longer
+ * theirs to see (close codes in socket-hub.ts).
  */
 import http, { type IncomingMessage } from "node:http";
-import { randomUUID } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
+import { ChatStore } from "../src/adapters/chat-store.js";
+import { ChatAccess, type OpenedChat } from "../src/adapters/chat-access.js";
+import { acquireRedis, releaseRedis } from "../src/adapters/redis.js";
 import { createChatRuntime, ROUTE_TTL_SECONDS, type ChatRuntime } from "../src/adapters/chat-runtime.js";
-import { historyEntry } from "../src/adapters/history-cache.js";
+import { regenerateReply, storeUserMessage, type TurnDeps } from "../src/adapters/chat-turns.js";
 import { startDeliveryServer, type DeliveryServer, type SessionFrames } from "../src/adapters/grpc-delivery.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
 import { chatModelName } from "../src/adapters/llm.js";
-import { ChatClient, SocketHub } from "../src/adapters/socket-hub.js";
-import { answerClientError, refusal, refuseUpgrade, toRefusal } from "../src/adapters/ws-upgrade.js";
-import { isChatPath, parseChatHandshake, type ChatHandshake } from "../src/domain/chat-handshake.js";
+import { ChatClient, CloseCode, SocketHub, type SocketInfo } from "../src/adapters/socket-hub.js";
+
+export type { SocketInfo };
+import { chatUpgrades, listenForChat, refuseUpgrade, toRefusal } from "../src/adapters/ws-upgrade.js";
+import { CharacterEvent } from "../src/domain/characters.js";
 import {
-	Chan,
 	ChatEvent,
 	errorFrame,
 	messageFrame,
@@ -31,37 +36,21 @@ import {
 	type ConnectionFrame,
 	type ErrorFrame,
 	type StopRequestedPayload,
-	type UserMsgPayload,
 } from "../src/domain/chat-wire.js";
-import type { AuthUser } from "./auth.service.js";
+import { UserEvent, type UserDisabledPayload } from "./auth.service.js";
 
 /** Most messages replayed on connect; older history is paged over REST. */
 const REPLAY_LIMIT = 200;
-const CLOSE_RESTARTING = 1012;
 /** Longest wait at stop for frames already received to be stored and published. */
 const IN_FLIGHT_FRAMES_MS = 5000;
-/** Application close codes are 4000-4999 (RFC 6455). */
-const CLOSE_KICKED = 4000;
-
-export interface SocketInfo {
-	node_id: string;
-	session_id: string;
-	username: string;
-	character_id: string;
-	connected_at: string;
-}
-
-interface OpenedChat {
-	user: AuthUser;
-	character: { id: string; name: string; greeting: string; alternate_greetings?: string[] };
-	session: SessionRow;
-	resumed: boolean;
-}
 
 type ChatWsThis = Service &
 	DbThis & {
 		state: "running" | "closing";
 		store: ChatStore;
+		access: ChatAccess;
+		turns: TurnDeps;
+		redis?: Redis;
 		runtime: ChatRuntime;
 		hub: SocketHub;
 		wss: WebSocketServer;
@@ -77,11 +66,8 @@ type ChatWsThis = Service &
 		timers: NodeJS.Timeout[];
 		stopCatchingUp?: () => void;
 		upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
-		openChat(h: ChatHandshake): Promise<OpenedChat>;
-		onConnection(ws: WebSocket, chat: OpenedChat, h: ChatHandshake): Promise<void>;
+		onConnection(ws: WebSocket, chat: OpenedChat): Promise<void>;
 		onFrame(client: ChatClient, data: RawData, isBinary: boolean): Promise<void>;
-		userMessage(client: ChatClient, content: string): Promise<void>;
-		regenerate(client: ChatClient, replyTo: string): Promise<void>;
 		sendError(client: ChatClient, frame: ErrorFrame): void;
 		deliverLocal(items: SessionFrames[]): number;
 	};
@@ -105,15 +91,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				visibility: "public",
 				params: { username: { type: "string", optional: true, max: 64 } },
 				handler(this: ChatWsThis, ctx: Context<{ username?: string }>): SocketInfo[] {
-					return [...this.hub.clients()]
-						.filter((c) => !ctx.params.username || c.identity.username === ctx.params.username)
-						.map((c) => ({
-							node_id: this.broker.nodeID,
-							session_id: c.identity.sessionId,
-							username: c.identity.username,
-							character_id: c.identity.characterId,
-							connected_at: c.connectedAt.toISOString(),
-						}));
+					return this.hub.describe(this.broker.nodeID, ctx.params.username);
 				},
 			},
 
@@ -122,68 +100,52 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				visibility: "public",
 				params: { session_id: "uuid" },
 				handler(this: ChatWsThis, ctx: Context<{ session_id: string }>): number {
-					const clients = [...this.hub.clients()].filter((c) => c.identity.sessionId === ctx.params.session_id);
-					for (const c of clients) c.socket.close(CLOSE_KICKED, "Disconnected by an operator");
-					return clients.length;
+					return this.hub.closeWhere((c) => c.identity.sessionId === ctx.params.session_id, CloseCode.Kicked, "Disconnected by an operator");
 				},
+			},
+		},
+
+		/** Grants checked at the handshake are taken back from open sockets too. */
+		events: {
+			[UserEvent.Disabled](this: ChatWsThis, ctx: Context<UserDisabledPayload>) {
+				this.hub.closeWhere((c) => c.identity.username === ctx.params.username, CloseCode.AccountDisabled, "Account disabled");
+			},
+
+			async [CharacterEvent.Changed](this: ChatWsThis) {
+				const lost = await this.access.lostCharacters().catch((err) => void this.logger.warn("Could not recheck characters:", err));
+				for (const client of lost ?? []) {
+					this.sendError(client, errorFrame("character_unavailable", "This character is no longer available to you"));
+					client.end(CloseCode.CharacterUnavailable, "Character unavailable");
+				}
 			},
 		},
 
 		methods: {
 			/** Handles an HTTP upgrade: refuse with a status and JSON body, or hand the socket to `ws`. */
 			async upgrade(this: ChatWsThis, req: IncomingMessage, socket: Duplex, head: Buffer) {
-				// A client that hangs up mid-handshake must not take the node down.
-				socket.on("error", () => socket.destroy());
 				if (this.state !== "running") return refuseUpgrade(socket, { status: 503, code: "SHUTTING_DOWN", detail: "Server is restarting; retry" });
-				const parsed = parseChatHandshake(req.url ?? "", req.headers.authorization);
-				if (!parsed.ok) return refuseUpgrade(socket, parsed.refusal);
 				let chat: OpenedChat;
 				try {
-					chat = await this.openChat(parsed.value);
+					chat = await this.access.open(req, socket);
 				} catch (err) {
 					return refuseUpgrade(socket, toRefusal(err, this.logger));
 				}
 				this.wss.handleUpgrade(req, socket, head, (ws) => {
-					this.onConnection(ws, chat, parsed.value).catch((err) => {
+					this.onConnection(ws, chat).catch((err) => {
 						this.logger.error({ session_id: chat.session.id }, "Could not open chat:", err);
 						ws.close(1011, "Internal error");
 					});
 				});
 			},
 
-			async openChat(this: ChatWsThis, h: ChatHandshake): Promise<OpenedChat> {
-				const user = await this.broker.call<AuthUser, { token: string }>("auth.validate", { token: h.token });
-				const character = await this.broker.call<OpenedChat["character"], { id: string }>(
-					"characters.get",
-					{ id: h.characterId },
-					{ meta: { user: { id: user.id, username: user.username, role: user.role } } },
-				);
-				if (!h.sessionId) {
-					const session = await this.store.createSession(user.username, character.id);
-					const greeting = pickGreeting(character, h.greeting);
-					if (greeting) {
-						await this.store.insertAiMessage({
-							id: randomUUID(),
-							reply_to: null,
-							session_id: session.id,
-							username: user.username,
-							character_id: character.id,
-							content: greeting,
-							model: "greeting",
-						});
-					}
-					return { user, character, session, resumed: false };
-				}
-				const session = await this.store.getSession(h.sessionId);
-				if (!session) throw refusal(404, "SESSION_NOT_FOUND", "Chat session not found");
-				if (session.username !== user.username) throw refusal(403, "FORBIDDEN", "This chat session belongs to someone else");
-				if (session.character_id !== character.id) throw refusal(400, "VALIDATION_ERROR", "This chat session is with another character");
-				return { user, character, session, resumed: true };
-			},
-
-			async onConnection(this: ChatWsThis, ws: WebSocket, chat: OpenedChat, h: ChatHandshake) {
+			async onConnection(this: ChatWsThis, ws: WebSocket, chat: OpenedChat) {
 				const sessionId = chat.session.id;
-				const client = new ChatClient(ws, { userId: chat.user.id, username: chat.user.username, sessionId, characterId: chat.character.id }, h.after);
+				const { user, handshake: h } = chat;
+				const client = new ChatClient(
+					ws,
+					{ userId: user.id, username: user.username, name: user.name, role: user.role, sessionId, characterId: chat.character.id },
+					{ resumedAfter: h.after, limits: config.chat, expiresAt: chat.expiresAt },
+				);
 				// Registered before the backlog is read: a reply stored meanwhile is queued live, and the id check drops the overlap.
 				const firstOnNode = this.hub.add(client);
 				this.metrics.openSockets(this.hub.size);
@@ -191,7 +153,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				// and clients may send right after `open`. Their frames wait (client.work) until the replay is done.
 				ws.on("pong", () => (client.alive = true));
 				ws.on("message", (data, isBinary) => {
-					client.work = client.work.then(() => this.onFrame(client, data, isBinary)).catch((err) => this.logger.error({ session_id: sessionId }, "Frame handling failed:", err));
+					client.enqueue(() => this.onFrame(client, data, isBinary), (err) => this.logger.error({ session_id: sessionId }, "Frame handling failed:", err));
 				});
 				ws.on("close", () => {
 					const lastOfSession = this.hub.remove(client);
@@ -223,6 +185,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			},
 
 			async onFrame(this: ChatWsThis, client: ChatClient, data: RawData, isBinary: boolean) {
+				if (client.expired()) return client.end(CloseCode.TokenExpired, "Token expired");
 				const { allowed, retryAfterSeconds } = await this.limiter.hit(client.id);
 				if (!allowed) {
 					return this.sendError(client, errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds }));
@@ -236,51 +199,16 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				// Messages and regenerations cost a model call: they count against the user's limits on every node.
 				const refused = await this.quotas.admitMessage(client.identity.username);
 				if (refused) return this.sendError(client, refused);
-				if (frame.type === "regenerate") return this.regenerate(client, frame.reply_to);
-				return this.userMessage(client, frame.content);
+				if (frame.type === "regenerate") return regenerateReply(this.turns, client, frame.reply_to);
+				return storeUserMessage(this.turns, client, frame.content);
 			},
 
-			async userMessage(this: ChatWsThis, client: ChatClient, content: string) {
-				const { sessionId, username, characterId } = client.identity;
-				let row;
-				try {
-					row = await this.store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content });
-				} catch (err) {
-					this.logger.error({ session_id: sessionId }, "Could not store a user message:", err);
-					return this.sendError(client, errorFrame("internal_error", "Your message could not be saved; please send it again"));
-				}
-				this.metrics.messageIn();
-				await this.runtime.history.append(sessionId, historyEntry(row)).catch((err) => this.logger.warn({ session_id: sessionId, message_id: row.id }, "History append failed:", err));
-				const echo = messageFrame(row);
-				client.send(echo);
-				// Other devices on the same session see it too (this socket drops the duplicate by id).
-				this.hub.deliver([{ session_id: sessionId, frames: [JSON.stringify(echo)] }]);
-
-				const payload: UserMsgPayload = { message_id: row.id, session_id: sessionId, username, character_id: characterId, content: row.content };
-				// If this publish is lost, the dispatcher's outbox sweep publishes it again.
-				await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => this.logger.warn({ session_id: sessionId, message_id: row.id }, `Publish failed, outbox will retry: ${err.message}`));
-			},
-
-			/** Asks for another variant of the reply to the session's last user message. */
-			async regenerate(this: ChatWsThis, client: ChatClient, replyTo: string) {
-				const { sessionId, username, characterId } = client.identity;
-				const message = await this.store.getMessage(replyTo);
-				if (!message || message.session_id !== sessionId || message.role !== "user") {
-					return this.sendError(client, errorFrame("cannot_regenerate", "No such message of yours in this chat", { reply_to: replyTo }));
-				}
-				if ((await this.store.lastUserMessageId(sessionId)) !== message.id) {
-					return this.sendError(client, errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }));
-				}
-				const variant = await this.store.nextVariant(message.id);
-				const payload: UserMsgPayload = { message_id: message.id, session_id: sessionId, username, character_id: characterId, content: message.content, variant };
-				await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => {
-					this.logger.warn({ session_id: sessionId, message_id: message.id }, `Publish of a regeneration failed: ${err.message}`);
-					this.sendError(client, errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }));
-				});
-			},
-
-			/** The error frames this node decides on go out here, counted by code (the dispatcher counts its own). */
+			/**
+			 * The error frames this node decides on go out here, counted by code (the dispatcher counts its own). A refusal
+			 * for a limit (it has `retry_after`) counts as a breach: past the allowance the socket is closed instead.
+			 */
 			sendError(this: ChatWsThis, client: ChatClient, frame: ErrorFrame) {
+				if (frame.retry_after !== undefined && !client.breach()) return;
 				this.metrics.errorFrame(frame.code);
 				client.send(frame);
 			},
@@ -298,28 +226,23 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.store = new ChatStore(this.db.sequelize);
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.hub = new SocketHub();
+			if (config.mode === "cluster" && config.redisUrl) this.redis = acquireRedis(config.redisUrl);
+			this.access = new ChatAccess(config, this.broker, this.db.sequelize, this.store, this.hub, this.redis);
 			this.metrics = chatMetrics(this.broker);
 			this.metrics.openSockets(this.hub.size);
 			this.modelName = chatModelName(config);
 			this.limiter = createRateLimiter({ keyPrefix: "ws-msg", points: config.chat.messagesPerMinute, durationSeconds: 60 });
 			this.quotas = createChatQuotas(config);
-			this.wss = new WebSocketServer({ noServer: true, maxPayload: config.chat.maxFrameBytes });
-			const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-				if (isChatPath(req.url)) {
-					// Whatever goes wrong in a handshake, the client gets an answer and the socket is not left hanging.
-					return void this.upgrade(req, socket, head).catch((err) => refuseUpgrade(socket, toRefusal(err, this.logger)));
-				}
-				refuseUpgrade(socket, { status: 404, code: "NOT_FOUND", detail: "Connect to /ws/{character_id}" });
+			const { store, hub, metrics, logger } = this;
+			this.turns = {
+				store, hub, metrics, logger,
+				history: this.runtime.history,
+				sendToChannel: (channel, payload, opts) => this.broker.sendToChannel(channel, payload, opts),
+				refuse: (client, frame) => this.sendError(client, frame),
 			};
-
-			this.httpServer = http.createServer((req, res) => {
-				const healthy = req.method === "GET" && req.url === "/health";
-				res.writeHead(healthy ? 200 : 404, { "Content-Type": "application/json" });
-				res.end(JSON.stringify(healthy ? { status: "ok", sockets: this.hub.size } : { detail: "Not found", code: "NOT_FOUND" }));
-			});
-			this.httpServer.on("upgrade", onUpgrade);
-			this.httpServer.on("clientError", answerClientError);
-			await new Promise<void>((resolve) => this.httpServer.listen(config.wsPort, resolve));
+			this.wss = new WebSocketServer({ noServer: true, maxPayload: config.chat.maxFrameBytes });
+			const onUpgrade = chatUpgrades((req, socket, head) => this.upgrade(req, socket, head), this.logger);
+			this.httpServer = await listenForChat({ port: config.wsPort, host: config.wsHost, health: () => ({ sockets: this.hub.size }), onUpgrade });
 			this.settings.port = (this.httpServer.address() as { port: number }).port;
 
 			// Same process as the gateway: serve /ws on its port too, so a browser page needs one origin.
@@ -345,7 +268,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				this.timers = [];
 			}
 			this.timers.push(setInterval(() => this.hub.pingAll(), config.chat.pingIntervalMs));
-			this.logger.info(`WebSocket server on :${this.settings.port}${this.address ? `, gRPC delivery on ${this.address}` : ""}`);
+			this.logger.info(`WebSocket server on ${config.wsHost}:${this.settings.port}${this.address ? `, gRPC delivery on ${this.address}` : ""}`);
 		},
 
 		async stopped(this: ChatWsThis) {
@@ -354,7 +277,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.stopCatchingUp?.();
 			const clients = [...(this.hub?.clients() ?? [])];
 			// Clients reconnect with session_id + after and miss nothing: replies are stored, not held here.
-			for (const client of clients) client.socket.close(CLOSE_RESTARTING, "Server restarting; reconnect to resume");
+			for (const client of clients) client.socket.close(CloseCode.Restarting, "Server restarting; reconnect to resume");
 			if (this.address) {
 				await Promise.all(this.hub.sessionIds().map((id) => this.runtime.routes.remove(id, this.address!).catch(() => undefined)));
 			}
@@ -368,12 +291,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			await Promise.race([Promise.allSettled(clients.map((c) => c.work)), new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_FRAMES_MS).unref())]);
 			await this.runtime?.close();
 			await this.quotas?.close();
+			if (this.redis) await releaseRedis();
 		},
 	};
-}
-
-/** The greeting a new session opens with: the card's first message, or the alternate one the client asked for. */
-function pickGreeting(character: OpenedChat["character"], index = 0): string {
-	const greetings = [character.greeting, ...(character.alternate_greetings ?? [])];
-	return greetings[index] || greetings.find(Boolean) || "";
 }

@@ -40,9 +40,9 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 		mixins: [DbMixin(config)],
 
 		actions: {
-			/** My sessions, most recently active first. */
+			/** My sessions in which I said something (a character opened and left is not one), most recently active first. */
 			list: {
-				description: "Your chat sessions, most recently active first",
+				description: "Your chat sessions in which you have sent a message, most recently active first",
 				params: {
 					limit: { type: "number", integer: true, min: 1, max: 100, default: 20, convert: true },
 					offset: { type: "number", integer: true, min: 0, max: 10_000, default: 0, convert: true },

@@ -34,6 +34,8 @@ export interface Config {
 	apiPort: number;
 	apiHost: string;
 	wsPort: number;
+	/** Interface the WebSocket server binds to (WS_HOST, else API_HOST). */
+	wsHost: string;
 	grpcPort: number;
 	/** Interface the gRPC delivery server binds to. */
 	grpcHost: string;
@@ -48,11 +50,6 @@ export interface Config {
 	/** After SIGTERM, how long /readyz answers 503 before the services stop, so load balancers stop routing first. */
 	shutdownDelayMs: number;
 	chat: ChatLimits;
-	dataDir: string;
-	/** 0 = any free port. */
-	embeddedPgPort: number;
-	/** EMBEDDED_PG_PORT was set: a taken port stops the start instead of another port being picked. */
-	embeddedPgPortFixed: boolean;
 	/** Per-user bounds on characters, and the embedded cache of character reads. */
 	characters: {
 		/** Bytes one user's characters may take, avatars included (src/domain/characters.ts characterBytes). */
@@ -62,6 +59,11 @@ export interface Config {
 		/** Memory for cached reads in embedded mode, in bytes (a cluster caches in Redis, with the same TTLs). */
 		cacheBytes: number;
 	};
+	dataDir: string;
+	/** 0 = any free port. */
+	embeddedPgPort: number;
+	/** EMBEDDED_PG_PORT was set: a taken port stops the start instead of another port being picked. */
+	embeddedPgPortFixed: boolean;
 	llm: LlmConfig;
 	/** Login/register attempts per client IP per minute. */
 	authRateLimitPerMinute: number;
@@ -88,6 +90,17 @@ export interface ChatLimits {
 	maxFrameBytes: number;
 	/** Messages one socket may send per minute. */
 	messagesPerMinute: number;
+	/** `rate_limited` answers one socket may get within a minute; one more and it is closed with 1008. */
+	maxLimitBreaches: number;
+	/** Frames one socket may have received and not yet handled; one more and it is closed with 1008. */
+	maxQueuedFrames: number;
+	/** Bytes waiting to be sent to one socket (a client that does not read); beyond them it is terminated. */
+	maxBufferedBytes: number;
+	/** Open sockets one user may have on each chat-ws node; more handshakes get 429. */
+	maxSocketsPerUser: number;
+	/** Handshakes one user, and one client IP, may make per minute; more get 429. */
+	handshakesPerUserPerMinute: number;
+	handshakesPerIpPerMinute: number;
 	/** Messages (and regenerations) one user may send per minute, over all their sockets and nodes. */
 	userMessagesPerMinute: number;
 	/** Tokens (prompt + reply) one user's replies may use per 24 hours; 0 = unlimited. */
@@ -127,6 +140,14 @@ export interface LlmConfig {
 	openaiModel: string | undefined;
 	temperature: number;
 	maxOutputTokens: number;
+	/** Operator bounds on a character's own settings: its output tokens and temperature are clamped to these. */
+	maxOutputTokensLimit: number;
+	maxTemperature: number;
+	/**
+	 * Models a character may name besides the configured one (LLM_ALLOWED_MODELS, comma-separated); any other name
+	 * falls back to the configured model, so model names (and metric labels) come from a bounded set.
+	 */
+	allowedModels: string[];
 	/** Longest wait for the model's first or next chunk. */
 	timeoutMs: number;
 	/** Retries of a failed request before any text arrived (429, 5xx, network). */
@@ -150,14 +171,6 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const
 
 /** Reads and validates the environment. Throws ConfigError with a one-line reason. */
 export function loadConfig(env: Env = process.env): Config {
-	/** Operator bounds on a character's own settings: its output tokens and temperature are clamped to these. */
-	maxOutputTokensLimit: number;
-	maxTemperature: number;
-	/**
-	 * Models a character may name besides the configured one (LLM_ALLOWED_MODELS, comma-separated); any other name
-	 * falls back to the configured model, so model names (and metric labels) come from a bounded set.
-	 */
-	allowedModels: string[];
 	const transporter = str(env.TRANSPORTER);
 	const mode = oneOf("CAMEO_MODE", env.CAMEO_MODE, ["embedded", "cluster"] as const, transporter ? "cluster" : "embedded");
 	const databaseUrl = str(env.DATABASE_URL) ?? databaseUrlFromParts(env);
@@ -198,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
 		apiPort: port("API_PORT", env.API_PORT ?? env.PORT, 8000),
 		apiHost: str(env.API_HOST) ?? "0.0.0.0",
 		wsPort: port("WS_PORT", env.WS_PORT, 8004),
+		wsHost: str(env.WS_HOST) ?? str(env.API_HOST) ?? "0.0.0.0",
 		grpcPort: port("GRPC_PORT", env.GRPC_PORT, 50051),
 		grpcHost: str(env.GRPC_HOST) ?? "0.0.0.0",
 		grpcAdvertiseHost: str(env.GRPC_ADVERTISE_HOST) ?? str(env.POD_IP) ?? "127.0.0.1",
@@ -210,6 +224,12 @@ export function loadConfig(env: Env = process.env): Config {
 			maxContentChars: int("CHAT_MAX_CONTENT_CHARS", env.CHAT_MAX_CONTENT_CHARS, 4000, 1, 100_000),
 			maxFrameBytes: int("CHAT_MAX_FRAME_BYTES", env.CHAT_MAX_FRAME_BYTES, 64 * 1024, 1024, 16 * 1024 * 1024),
 			messagesPerMinute: int("CHAT_MESSAGES_PER_MINUTE", env.CHAT_MESSAGES_PER_MINUTE, 30, 1, 1_000_000),
+			maxLimitBreaches: int("CHAT_MAX_LIMIT_BREACHES", env.CHAT_MAX_LIMIT_BREACHES, 10, 1, 1_000_000),
+			maxQueuedFrames: int("CHAT_MAX_QUEUED_FRAMES", env.CHAT_MAX_QUEUED_FRAMES, 32, 1, 100_000),
+			maxBufferedBytes: int("CHAT_MAX_BUFFERED_BYTES", env.CHAT_MAX_BUFFERED_BYTES, 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+			maxSocketsPerUser: int("CHAT_MAX_SOCKETS_PER_USER", env.CHAT_MAX_SOCKETS_PER_USER, 10, 1, 100_000),
+			handshakesPerUserPerMinute: int("CHAT_HANDSHAKES_PER_MINUTE", env.CHAT_HANDSHAKES_PER_MINUTE, 30, 1, 1_000_000),
+			handshakesPerIpPerMinute: int("CHAT_HANDSHAKES_PER_IP_PER_MINUTE", env.CHAT_HANDSHAKES_PER_IP_PER_MINUTE, 120, 1, 1_000_000),
 			userMessagesPerMinute: int("CHAT_USER_MESSAGES_PER_MINUTE", env.CHAT_USER_MESSAGES_PER_MINUTE, 20, 1, 1_000_000),
 			userTokensPerDay: int("CHAT_USER_TOKENS_PER_DAY", env.CHAT_USER_TOKENS_PER_DAY, 200_000, 0, 1_000_000_000),
 			pingIntervalMs: int("CHAT_PING_INTERVAL_MS", env.CHAT_PING_INTERVAL_MS, 30_000, 100, 3_600_000),
@@ -256,6 +276,10 @@ function loadLlmConfig(env: Env, mode: Mode): LlmConfig {
 	if (provider === "openai" && !openaiBaseUrl && !openaiApiKey) {
 		throw new ConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY (api.openai.com) or OPENAI_BASE_URL (a compatible server)");
 	}
+	const maxOutputTokensLimit = int("LLM_MAX_OUTPUT_TOKENS_LIMIT", env.LLM_MAX_OUTPUT_TOKENS_LIMIT, 2048, 1, 1_000_000);
+	const maxOutputTokens = int("LLM_MAX_OUTPUT_TOKENS", env.LLM_MAX_OUTPUT_TOKENS, Math.min(512, maxOutputTokensLimit), 1, maxOutputTokensLimit);
+	const maxTemperature = num("LLM_MAX_TEMPERATURE", env.LLM_MAX_TEMPERATURE, 1.5, 0, 2);
+	const temperature = num("LLM_TEMPERATURE", env.LLM_TEMPERATURE, Math.min(0.8, maxTemperature), 0, maxTemperature);
 	return {
 		provider,
 		googleApiKey,
@@ -299,10 +323,6 @@ function int(name: string, value: string | undefined, fallback: number, min: num
 }
 
 function num(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-	const maxOutputTokensLimit = int("LLM_MAX_OUTPUT_TOKENS_LIMIT", env.LLM_MAX_OUTPUT_TOKENS_LIMIT, 2048, 1, 1_000_000);
-	const maxOutputTokens = int("LLM_MAX_OUTPUT_TOKENS", env.LLM_MAX_OUTPUT_TOKENS, Math.min(512, maxOutputTokensLimit), 1, maxOutputTokensLimit);
-	const maxTemperature = num("LLM_MAX_TEMPERATURE", env.LLM_MAX_TEMPERATURE, 1.5, 0, 2);
-	const temperature = num("LLM_TEMPERATURE", env.LLM_TEMPERATURE, Math.min(0.8, maxTemperature), 0, maxTemperature);
 	if (str(value) === undefined) return fallback;
 	const parsed = Number(value);
 	if (!Number.isFinite(parsed) || parsed < min || parsed > max) {

@@ -163,6 +163,11 @@ const GET_SESSIONS: HotStatement = {
  */
 const BATCHING = { maxBatchSize: 200, maxConcurrent: 2 };
 
+const INSERT_SESSION = `INSERT INTO chat_sessions (username, character_id) VALUES ($1, $2) RETURNING ${SESSION_COLUMNS}`;
+
+/** How many of a user's newest sessions with a character are looked through for one to reuse. */
+const REUSE_SCAN = 20;
+
 /** Sequelize's pool: its own queries cannot be named statements. */
 interface ConnectionPool {
 	getConnection(options: { type: "read" | "write" }): Promise<pg.ClientBase>;
@@ -195,11 +200,37 @@ export class ChatStore {
 	}
 
 	async createSession(username: string, characterId: string): Promise<SessionRow> {
-		const [row] = await this.select<SessionRow>(
-			`INSERT INTO chat_sessions (username, character_id) VALUES ($1, $2) RETURNING ${SESSION_COLUMNS}`,
-			[username, characterId],
-		);
+		const [row] = await this.select<SessionRow>(INSERT_SESSION, [username, characterId]);
 		return row;
+	}
+
+	/**
+	 * The session a handshake without `session_id` opens: the user's newest one with this character in which nothing
+	 * has been said yet and that opened with the same greeting, else a new one with the greeting stored. Handshakes of
+	 * one user and character take turns (an advisory lock), so a burst of them opens one session, not one each.
+	 */
+	async openFreshSession(username: string, characterId: string, greeting: string): Promise<SessionRow> {
+		return this.sequelize.transaction(async (transaction) => {
+			const query = <T extends object>(sql: string, bind: unknown[]) => this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction });
+			await query(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, [username, characterId]);
+			const [reusable] = await query<SessionRow>(
+				`SELECT ${SESSION_COLUMNS} FROM (
+					SELECT * FROM chat_sessions WHERE username = $1 AND character_id = $2 ORDER BY created_at DESC LIMIT ${REUSE_SCAN}) s
+				 WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id AND m.role = 'user')
+				   AND (SELECT content FROM messages g WHERE g.session_id = s.id ORDER BY seq LIMIT 1) IS NOT DISTINCT FROM $3
+				 ORDER BY created_at DESC LIMIT 1`,
+				[username, characterId, greeting || null],
+			);
+			if (reusable) return reusable;
+			const [session] = await query<SessionRow>(INSERT_SESSION, [username, characterId]);
+			if (greeting) {
+				await query(
+					`INSERT INTO messages (id, session_id, username, character_id, role, content, model) VALUES ($1, $2, $3, $4, 'ai', $5, 'greeting')`,
+					[randomUUID(), session.id, username, characterId, greeting],
+				);
+			}
+			return session;
+		});
 	}
 
 	private async insertUserMessages(messages: NewUserMessage[]): Promise<MessageRow[]> {
@@ -360,7 +391,7 @@ export class ChatStore {
 		);
 	}
 
-	/** A user's sessions, the one with the newest message first (a session without messages counts from its start). */
+	/** A user's sessions in which they said something, the one with the newest message first. */
 	async listSessions(username: string, limit: number, offset: number): Promise<SessionSummary[]> {
 		const rows = await this.select<SessionRow & { character_name: string; lm_id: string | null; lm_role: "user" | "ai"; lm_content: string; lm_created_at: Date | null }>(
 			`SELECT ${SESSION_COLUMNS.split(", ").map((c) => `s.${c}`).join(", ")}, c.name AS character_name,
@@ -368,7 +399,7 @@ export class ChatStore {
 			 FROM chat_sessions s
 			 JOIN ai_characters c ON c.id = s.character_id
 			 LEFT JOIN LATERAL (SELECT id, role, content, created_at FROM messages m WHERE m.session_id = s.id ORDER BY seq DESC LIMIT 1) lm ON true
-			 WHERE s.username = $1
+			 WHERE s.username = $1 AND EXISTS (SELECT 1 FROM messages u WHERE u.session_id = s.id AND u.role = 'user')
 			 ORDER BY COALESCE(lm.created_at, s.created_at) DESC, s.id
 			 LIMIT $2 OFFSET $3`,
 			[username, limit, offset],

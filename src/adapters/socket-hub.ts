@@ -2,14 +2,22 @@
  * The sockets a chat-ws node holds, by session. Each socket shows every frame id at most once (live delivery and
  * resume replay overlap by design), and frames that arrive while a socket is still replaying its backlog wait in a
  * queue so the client sees history in order.
+ *
+ * What one socket may cost is bounded: frames received and not yet handled (closed with 1008 beyond
+ * `maxQueuedFrames`), rate-limit breaches per minute (1008 beyond `maxLimitBreaches`), and bytes waiting to be sent
+ * to a client that does not read (terminated beyond `maxBufferedBytes`). A socket also ends when its token expires
+ * (4001, checked at each keep-alive round), and a user holds at most `maxSocketsPerUser` sockets on this node.
  */
 import { randomUUID } from "node:crypto";
+import type { Viewer } from "../domain/characters.js";
 import type { ServerFrame } from "../domain/chat-wire.js";
 import type { SessionFrames } from "./grpc-delivery.js";
 
 /** The part of a `ws` WebSocket the hub uses. */
 export interface SocketLike {
 	readonly readyState: number;
+	/** Bytes queued to be sent and not yet handed to the kernel. */
+	readonly bufferedAmount: number;
 	send(data: string): void;
 	ping(): void;
 	terminate(): void;
@@ -19,12 +27,53 @@ export interface SocketLike {
 const OPEN = 1;
 /** Ids remembered per socket for de-duplication: far more than can be in flight at once. */
 const RECENT_IDS = 512;
+const BREACH_WINDOW_MS = 60_000;
+/** A socket this hub closes is dropped this long after, should the client not answer the close (it may not read). */
+const CLOSE_GRACE_MS = 1000;
+
+/** Application close codes (4000-4999, RFC 6455) and the standard ones this hub uses. */
+export const CloseCode = {
+	PolicyViolation: 1008,
+	Restarting: 1012,
+	Kicked: 4000,
+	TokenExpired: 4001,
+	AccountDisabled: 4003,
+	CharacterUnavailable: 4004,
+} as const;
 
 export interface ClientIdentity {
 	userId: string;
 	username: string;
+	/** Display name: what `{{user}}` stands for. */
+	name: string;
+	role: Viewer["role"];
 	sessionId: string;
 	characterId: string;
+}
+
+/** A socket as operators see it (the `chat-ws.sockets` action). */
+export interface SocketInfo {
+	node_id: string;
+	session_id: string;
+	username: string;
+	character_id: string;
+	connected_at: string;
+}
+
+export interface ClientLimits {
+	maxQueuedFrames: number;
+	maxLimitBreaches: number;
+	maxBufferedBytes: number;
+}
+
+const NO_LIMITS: ClientLimits = { maxQueuedFrames: Infinity, maxLimitBreaches: Infinity, maxBufferedBytes: Infinity };
+
+export interface ClientOptions {
+	/** The message the client resumed after. */
+	resumedAfter?: string;
+	limits?: ClientLimits;
+	/** When the client's token expires (ms since the epoch). */
+	expiresAt?: number;
 }
 
 export class ChatClient {
@@ -36,22 +85,76 @@ export class ChatClient {
 	work: Promise<void> = Promise.resolve();
 	/** The last message this socket was shown in full (at first, the one the client resumed after): catch-ups start there. */
 	lastShownId: string | undefined;
+	readonly expiresAt: number | undefined;
+	private readonly limits: ClientLimits;
 	private replaying = true;
 	private queued: string[] = [];
+	private queuedBytes = 0;
 	private readonly recentIds = new Set<string>();
+	/** Frames received and not yet handled. */
+	private pending = 0;
+	private breaches: number[] = [];
+	/** Set when this hub ends the socket (a limit, a grant lost): frames still waiting are dropped, not handled. */
+	private ended = false;
 
 	constructor(
 		readonly socket: SocketLike,
 		readonly identity: ClientIdentity,
-		resumedAfter?: string,
+		options: ClientOptions = {},
 	) {
-		this.lastShownId = resumedAfter;
+		this.lastShownId = options.resumedAfter;
+		this.limits = options.limits ?? NO_LIMITS;
+		this.expiresAt = options.expiresAt;
+	}
+
+	/**
+	 * Queues `handle` after the frames before it. False, with the socket closed (1008), when too many are waiting
+	 * already: a client that sends faster than its frames can be handled.
+	 */
+	enqueue(handle: () => Promise<void>, onError: (err: unknown) => void): boolean {
+		if (this.ended) return false;
+		if (this.pending >= this.limits.maxQueuedFrames) {
+			this.end(CloseCode.PolicyViolation, "Too many frames waiting; slow down");
+			return false;
+		}
+		this.pending += 1;
+		this.work = this.work
+			.then(() => (this.ended ? undefined : handle()))
+			.catch(onError)
+			.finally(() => (this.pending -= 1));
+		return true;
+	}
+
+	/**
+	 * Counts a refusal for going over a rate limit. False, with the socket closed (1008), once it is one more than the
+	 * minute allows: a client that ignores `retry_after` gets no more error frames.
+	 */
+	breach(now = Date.now()): boolean {
+		this.breaches = this.breaches.filter((t) => t > now - BREACH_WINDOW_MS);
+		this.breaches.push(now);
+		if (this.breaches.length <= this.limits.maxLimitBreaches) return true;
+		this.end(CloseCode.PolicyViolation, "Too many frames over the rate limit");
+		return false;
+	}
+
+	/** Closes the socket and drops the frames still waiting to be handled. */
+	end(code: number, reason: string): void {
+		if (this.ended) return;
+		this.ended = true;
+		this.socket.close(code, reason);
+		setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref();
+	}
+
+	expired(now = Date.now()): boolean {
+		return this.expiresAt !== undefined && now >= this.expiresAt;
 	}
 
 	/** Sends a frame (object or serialized JSON) unless this socket already showed its id. */
 	send(frame: ServerFrame | string): boolean {
 		const text = typeof frame === "string" ? frame : JSON.stringify(frame);
 		if (this.replaying) {
+			this.queuedBytes += text.length;
+			if (this.queuedBytes > this.limits.maxBufferedBytes) return this.overflow();
 			this.queued.push(text);
 			return true;
 		}
@@ -77,18 +180,50 @@ export class ChatClient {
 			}
 		}
 		if (this.socket.readyState !== OPEN) return false;
+		if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) return this.overflow();
 		this.socket.send(text);
 		if (key.id && !key.delta) this.lastShownId = key.id;
 		return true;
+	}
+
+	/** The client does not read what it is sent: drop it (it resumes with `after` and misses nothing stored). */
+	private overflow(): false {
+		this.ended = true;
+		this.queued = [];
+		this.socket.terminate();
+		return false;
 	}
 }
 
 export class SocketHub {
 	private readonly bySession = new Map<string, Set<ChatClient>>();
 	private count = 0;
+	/** Sockets per username, counted from the handshake (claimSlot) to the close (releaseSlot). */
+	private readonly slots = new Map<string, number>();
 
 	get size(): number {
 		return this.count;
+	}
+
+	/** Takes one of the user's `max` socket slots; false when all are taken. */
+	claimSlot(username: string, max: number): boolean {
+		const taken = this.slots.get(username) ?? 0;
+		if (taken >= max) return false;
+		this.slots.set(username, taken + 1);
+		return true;
+	}
+
+	releaseSlot(username: string): void {
+		const taken = (this.slots.get(username) ?? 0) - 1;
+		if (taken > 0) this.slots.set(username, taken);
+		else this.slots.delete(username);
+	}
+
+	/** Closes the sockets `match` picks; returns how many. */
+	closeWhere(match: (client: ChatClient) => boolean, code: number, reason: string): number {
+		const clients = [...this.clients()].filter(match);
+		for (const client of clients) client.end(code, reason);
+		return clients.length;
 	}
 
 	/** Returns true when this is the node's first socket of the session (time to register the route). */
@@ -132,15 +267,32 @@ export class SocketHub {
 		}
 	}
 
-	/** Keep-alive: a socket that did not answer the last ping is gone (a phone that lost its network); ping the rest. */
-	pingAll(): void {
+	/**
+	 * Keep-alive: a socket that did not answer the last ping is gone (a phone that lost its network); one whose token
+	 * expired is closed with 4001 (the client logs in again); ping the rest.
+	 */
+	pingAll(now = Date.now()): void {
 		for (const client of this.clients()) {
 			if (!client.alive) client.socket.terminate();
+			else if (client.expired(now)) client.end(CloseCode.TokenExpired, "Token expired");
 			else {
 				client.alive = false;
 				client.socket.ping();
 			}
 		}
+	}
+
+	/** This node's sockets (of one user, when given) for operators. */
+	describe(nodeId: string, username?: string): SocketInfo[] {
+		return [...this.clients()]
+			.filter((c) => !username || c.identity.username === username)
+			.map((c) => ({
+				node_id: nodeId,
+				session_id: c.identity.sessionId,
+				username: c.identity.username,
+				character_id: c.identity.characterId,
+				connected_at: c.connectedAt.toISOString(),
+			}));
 	}
 
 	sessionIds(): string[] {

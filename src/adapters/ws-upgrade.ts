@@ -1,15 +1,15 @@
 /**
- * Refusing a WebSocket upgrade the way an HTTP client can read: a status line, JSON `{detail, code}`, and
- * `WWW-Authenticate: Bearer` on 401. Errors from the actions the handshake calls (auth.validate, characters.get)
+ * Refusing a WebSocket upgrade the way an HTTP client can read: a status line, JSON `{detail, code}`,
+ * `WWW-Authenticate: Bearer` on 401 and `Retry-After` on 429. Errors from the actions the handshake calls (auth.validate, characters.get)
  * map to the matching status; anything else is a 503 the client may retry, never a leaked message.
  */
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import type { HandshakeRefusal } from "../domain/chat-handshake.js";
+import { isChatPath, type HandshakeRefusal } from "../domain/chat-handshake.js";
 
 /** A refusal thrown while opening a chat, carrying its HTTP answer. */
-export function refusal(status: HandshakeRefusal["status"], code: string, detail: string): HandshakeRefusal & Error {
-	return Object.assign(new Error(detail), { status, code, detail });
+export function refusal(status: HandshakeRefusal["status"], code: string, detail: string, retryAfter?: number): HandshakeRefusal & Error {
+	return Object.assign(new Error(detail), { status, code, detail, retryAfter });
 }
 
 export function toRefusal(err: unknown, logger: { error(...a: unknown[]): void }): HandshakeRefusal {
@@ -28,6 +28,7 @@ export function refuseUpgrade(socket: Duplex, r: HandshakeRefusal): void {
 	socket.end(
 		`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n` +
 			(r.status === 401 ? "WWW-Authenticate: Bearer\r\n" : "") +
+			(r.retryAfter ? `Retry-After: ${r.retryAfter}\r\n` : "") +
 			`\r\n${body}`,
 	);
 }
@@ -53,4 +54,30 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
 		`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
 		() => socket.destroy(),
 	);
+}
+
+type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** Routes upgrades: `/ws/...` to `onChat` (whatever it throws is answered as a refusal), anything else 404. */
+export function chatUpgrades(onChat: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>, logger: { error(...a: unknown[]): void }): UpgradeHandler {
+	return (req, socket, head) => {
+		// A client that hangs up mid-handshake must not take the node down.
+		socket.on("error", () => socket.destroy());
+		if (!isChatPath(req.url)) return refuseUpgrade(socket, { status: 404, code: "NOT_FOUND", detail: "Connect to /ws/{character_id}" });
+		// Whatever goes wrong in a handshake, the client gets an answer and the socket is not left hanging.
+		onChat(req, socket, head).catch((err) => refuseUpgrade(socket, toRefusal(err, logger)));
+	};
+}
+
+/** The WebSocket node's own HTTP server, listening on `host:port`: `GET /health` (with `health()`) and upgrades. */
+export async function listenForChat(opts: { port: number; host: string; health: () => object; onUpgrade: UpgradeHandler }): Promise<http.Server> {
+	const server = http.createServer((req, res) => {
+		const healthy = req.method === "GET" && req.url === "/health";
+		res.writeHead(healthy ? 200 : 404, { "Content-Type": "application/json" });
+		res.end(JSON.stringify(healthy ? { status: "ok", ...opts.health() } : { detail: "Not found", code: "NOT_FOUND" }));
+	});
+	server.on("upgrade", opts.onUpgrade);
+	server.on("clientError", answerClientError);
+	await new Promise<void>((resolve) => server.listen(opts.port, opts.host, resolve));
+	return server;
 }

@@ -1,7 +1,10 @@
 /**
  * Reads a WebSocket upgrade request: `/ws/{character_id}?token=JWT[&session_id=ID][&after=MESSAGE_ID]`.
- * Every defect maps to the HTTP status the handshake is refused with.
+ * Every defect maps to the HTTP status the handshake is refused with. Also: which greeting a new session opens with.
  */
+import jwt from "jsonwebtoken";
+import { applyMacros } from "./macros.js";
+
 export interface ChatHandshake {
 	characterId: string;
 	token: string;
@@ -12,9 +15,17 @@ export interface ChatHandshake {
 }
 
 export interface HandshakeRefusal {
-	status: 400 | 401 | 403 | 404 | 503;
+	status: 400 | 401 | 403 | 404 | 429 | 503;
 	code: string;
 	detail: string;
+	/** With 429: seconds until a handshake may succeed. */
+	retryAfter?: number;
+}
+
+export interface GreetingSource {
+	name: string;
+	greeting: string;
+	alternate_greetings?: string[];
 }
 
 export type HandshakeParse = { ok: true; value: ChatHandshake } | { ok: false; refusal: HandshakeRefusal };
@@ -61,4 +72,19 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 
 function refuse(status: HandshakeRefusal["status"], code: string, detail: string): HandshakeParse {
 	return { ok: false, refusal: { status, code, detail } };
+}
+
+/**
+ * The greeting a new session opens with, its macros filled: the card's first message, or the alternate one asked
+ * for (the first non-empty one when that does not exist).
+ */
+export function pickGreeting(character: GreetingSource, index: number, userName: string): string {
+	const greetings = [character.greeting, ...(character.alternate_greetings ?? [])];
+	return applyMacros(greetings[index] || greetings.find(Boolean) || "", character.name, userName);
+}
+
+/** When a token auth.validate accepted expires (ms since the epoch); its signature is not checked again here. */
+export function tokenExpiry(token: string): number | undefined {
+	const claims = jwt.decode(token, { json: true });
+	return typeof claims?.exp === "number" ? claims.exp * 1000 : undefined;
 }

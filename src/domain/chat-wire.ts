@@ -47,6 +47,8 @@ export interface UserMsgPayload {
 	content: string;
 	/** Which reply variant to make: 0 for the first reply, n for the n-th regeneration ("swipe"). */
 	variant?: number;
+	/** The user's display name, what `{{user}}` stands for (absent in messages published before it existed). */
+	user_name?: string;
 }
 
 export interface Usage {

@@ -10,6 +10,7 @@
 import type { ChatMessage } from "../adapters/llm.js";
 import type { HistoryEntry } from "../adapters/history-cache.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "./token-count.js";
+import { applyMacros } from "./macros.js";
 
 export interface PromptCharacter {
 	name: string;
@@ -123,11 +124,6 @@ export function historyUpTo(entries: HistoryEntry[], messageId: string, current:
 	const at = entries.findIndex((e) => e.id === messageId);
 	const upTo = at >= 0 ? entries.slice(0, at + 1) : [...entries, current];
 	return upTo.slice(-window);
-}
-
-/** `{{char}}`, `{{user}}` and the legacy `<BOT>`, `<USER>` placeholders of character cards. */
-export function applyMacros(text: string, charName: string, userName: string): string {
-	return text.replace(/\{\{\s*char\s*\}\}|<BOT>/gi, charName).replace(/\{\{\s*user\s*\}\}|<USER>/gi, userName);
 }
 
 /** The `<START>`-separated blocks of a card's example dialogue, trimmed, empty ones dropped. */

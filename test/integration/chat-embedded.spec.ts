@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import type { Server } from "node:http";
 import { createBroker } from "../../src/broker.js";
-import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
+import { createTestCharacter, TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 import type { ChatModel } from "../../src/adapters/llm.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
+import type { UserMsgPayload } from "../../src/domain/chat-wire.js";
+import { signAccessToken } from "../../src/domain/tokens.js";
 
 /** A model that says `words` words, one every `delayMs`, and honours abort like a real provider. */
 function slowModel(words: number, delayMs: number): ChatModel {
@@ -31,15 +33,27 @@ let apiBase = "";
 let characterId = "";
 
 interface Login {
+	id: string;
 	username: string;
 	token: string;
 }
 
-async function login(): Promise<Login> {
+async function login(name = "Chatty"): Promise<Login> {
 	const username = uniqueName("chat");
-	await broker.call("auth.register", { username, name: "Chatty", password: "password123" });
+	const { id } = await broker.call<{ id: string }, object>("auth.register", { username, name, password: "password123" });
 	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
-	return { username, token: access_token };
+	return { id, username, token: access_token };
+}
+
+/** A character of a new owner's (who may then change it); returns both. */
+async function ownCharacter(fields: Record<string, unknown> = {}): Promise<{ owner: Login; id: string }> {
+	const owner = await login("Owner");
+	const { id } = await broker.call<{ id: string }, object>(
+		"characters.create",
+		{ name: `Keeper ${uniqueName("k")}`, system_prompt: "You keep a lighthouse.", greeting: "Hello.", ...fields },
+		{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+	);
+	return { owner, id };
 }
 
 function chatUrl(token: string, extra = "", base = wsBase, character = characterId) {
@@ -49,7 +63,7 @@ function chatUrl(token: string, extra = "", base = wsBase, character = character
 const isAi = (f: Frame) => f.type === "ai" && f.reply_to !== null;
 
 beforeAll(async () => {
-	const config = testConfig({ NAMESPACE: uniqueName("ns"), CHAT_MESSAGES_PER_MINUTE: "1000", CHAT_PING_INTERVAL_MS: "300" });
+	const config = testConfig({ NAMESPACE: uniqueName("ns"), CHAT_MESSAGES_PER_MINUTE: "1000", CHAT_PING_INTERVAL_MS: "300", API_HOST: "127.0.0.1" });
 	broker = createBroker(config, { logger: false });
 	await broker.start();
 	const wsPort = broker.getLocalService("chat-ws").settings.port as number;
@@ -360,5 +374,128 @@ describe("chat over WebSocket, embedded", () => {
 		await expect(broker.call("sessions.messages", { id: hello.session_id }, stranger)).rejects.toMatchObject({ code: 404 });
 		await broker.call("sessions.remove", { id: hello.session_id }, meta);
 		await expect(broker.call("sessions.messages", { id: hello.session_id }, meta)).rejects.toMatchObject({ code: 404 });
+	});
+});
+
+describe("sessions, greetings and grants", () => {
+	it("should listen on API_HOST (or WS_HOST), not on every interface", () => {
+		const server = (broker.getLocalService("chat-ws") as unknown as { httpServer: Server }).httpServer;
+		expect((server.address() as { address: string }).address).toBe("127.0.0.1");
+	});
+
+	it("should open one session for 50 handshakes, resume its greeting, and list it only once something is said", async () => {
+		const { username, token } = await login();
+		const sockets = await Promise.all(Array.from({ length: 50 }, () => ChatSocket.open(chatUrl(token))));
+		const hellos = await Promise.all(sockets.map((s) => s.next((f) => f.type === "connection")));
+		const greetings = await Promise.all(sockets.map((s) => s.next((f) => f.type === "ai")));
+		expect(new Set(hellos.map((h) => h.session_id)).size).toBe(1);
+		expect(new Set(greetings.map((g) => g.id)).size).toBe(1);
+		await Promise.all(sockets.map((s) => s.close()));
+		const sequelize = (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize;
+		const [rows] = await sequelize.query(`SELECT id FROM chat_sessions WHERE username = $1`, { bind: [username] });
+		expect(rows).toHaveLength(1);
+		const meta = { meta: { user: { username } } };
+		// Nothing said yet: not a chat to continue.
+		expect(await broker.call("sessions.list", {}, meta)).toEqual([]);
+
+		// Resuming it shows the same greeting; once the user speaks, it is listed and the next handshake opens a new one.
+		const sessionId = hellos[0].session_id;
+		const resumed = await ChatSocket.open(chatUrl(token, `&session_id=${sessionId}`));
+		expect(await resumed.next((f) => f.type === "ai")).toMatchObject({ id: greetings[0].id });
+		resumed.send({ content: "Hello" });
+		await resumed.next(isAi);
+		await resumed.close();
+		expect(await broker.call("sessions.list", {}, meta)).toEqual([expect.objectContaining({ id: sessionId })]);
+		const next = await ChatSocket.open(chatUrl(token));
+		expect((await next.next((f) => f.type === "connection")).session_id).not.toBe(sessionId);
+		await next.close();
+	}, 30_000);
+
+	it("should fill {{user}} with the display name and {{char}}, in any case, in the stored greeting and alternates", async () => {
+		const { id, owner } = await ownCharacter({
+			name: "Agnes",
+			greeting: "Shut the door behind you, {{User}}. {{CHAR}} does not like drafts.",
+			alternate_greetings: ["<USER>! <BOT> was expecting you, {{ user }}."],
+		});
+		expect(owner).toBeDefined();
+		const { username, token } = await login("Mira Vale");
+		const socket = await ChatSocket.open(chatUrl(token, "", wsBase, id));
+		const { session_id } = await socket.next((f) => f.type === "connection");
+		expect(await socket.next((f) => f.type === "ai")).toMatchObject({ content: "Shut the door behind you, Mira Vale. Agnes does not like drafts." });
+		const alternate = await ChatSocket.open(chatUrl(token, "&greeting=1", wsBase, id));
+		expect(await alternate.next((f) => f.type === "ai")).toMatchObject({ content: "Mira Vale! Agnes was expecting you, Mira Vale." });
+		const page = await broker.call<{ messages: { content: string }[] }, object>("sessions.messages", { id: session_id }, { meta: { user: { username } } });
+		expect(page.messages[0].content).toBe("Shut the door behind you, Mira Vale. Agnes does not like drafts.");
+		await Promise.all([socket.close(), alternate.close()]);
+	});
+
+	it("should publish the user's display name with each message and regeneration, for {{user}}", async () => {
+		const published: UserMsgPayload[] = [];
+		const original = broker.sendToChannel.bind(broker);
+		broker.sendToChannel = ((channel: string, payload: UserMsgPayload, opts?: object) => {
+			published.push(payload);
+			return original(channel, payload, opts);
+		}) as typeof broker.sendToChannel;
+		try {
+			const { token } = await login("Mira Vale");
+			const socket = await ChatSocket.open(chatUrl(token));
+			await socket.next((f) => f.type === "connection");
+			socket.send({ content: "Hi" });
+			const echo = await socket.next((f) => f.type === "echo");
+			await socket.next(isAi);
+			socket.send({ type: "regenerate", reply_to: echo.id });
+			await socket.next((f) => isAi(f) && f.variant === 1);
+			expect(published.filter((p) => p.message_id === echo.id).map((p) => p.user_name)).toEqual(["Mira Vale", "Mira Vale"]);
+			await socket.close();
+		} finally {
+			broker.sendToChannel = original;
+		}
+	});
+
+	it("should close a disabled user's open sockets with 4003", async () => {
+		const { username, token } = await login();
+		const bystander = await login();
+		const socket = await ChatSocket.open(chatUrl(token));
+		const other = await ChatSocket.open(chatUrl(bystander.token));
+		await Promise.all([socket, other].map((s) => s.next((f) => f.type === "connection")));
+		await broker.call("auth.setDisabled", { username, disabled: true });
+		expect(await Promise.race([socket.closed, new Promise((r) => setTimeout(() => r("open after 5 s"), 5000))])).toBe(4003);
+		other.send({ content: "still here" });
+		await other.next(isAi);
+		await other.close();
+	});
+
+	it("should close a socket with 4001 when its token expires", async () => {
+		const { id, username } = await login();
+		const token = signAccessToken({ userId: id, username }, TEST_JWT_SECRET, 2);
+		const socket = await ChatSocket.open(chatUrl(token));
+		await socket.next((f) => f.type === "connection");
+		socket.send({ content: "before expiry" });
+		await socket.next(isAi);
+		const closed = await Promise.race([socket.closed, new Promise((r) => setTimeout(() => r("open after 5 s"), 5000))]);
+		expect(closed).toBe(4001);
+		expect(socket.ofType("echo")).toHaveLength(1);
+	});
+
+	it("should tell a socket its character turned private, and store nothing it sends after", async () => {
+		const { owner, id } = await ownCharacter();
+		const { username, token } = await login();
+		const socket = await ChatSocket.open(chatUrl(token, "", wsBase, id));
+		const { session_id } = await socket.next((f) => f.type === "connection");
+		const ownerSocket = await ChatSocket.open(chatUrl(owner.token, "", wsBase, id));
+		await ownerSocket.next((f) => f.type === "connection");
+
+		await broker.call("characters.update", { id, is_public: false }, { meta: { user: { id: owner.id, username: owner.username, role: "user" } } });
+		expect(await socket.next((f) => f.type === "error")).toMatchObject({ code: "character_unavailable" });
+		socket.send({ content: "are you still there?" });
+		expect(await socket.closed).toBe(4004);
+		const page = await broker.call<{ messages: { role: string }[] }, object>("sessions.messages", { id: session_id }, { meta: { user: { username } } });
+		expect(page.messages.filter((m) => m.role === "user")).toEqual([]);
+		await expect(ChatSocket.open(chatUrl(token, `&session_id=${session_id}`, wsBase, id))).rejects.toMatchObject({ status: 404 });
+
+		// The owner may still see it: their socket stays.
+		ownerSocket.send({ content: "still mine" });
+		await ownerSocket.next(isAi);
+		await ownerSocket.close();
 	});
 });

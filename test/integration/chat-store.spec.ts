@@ -117,4 +117,28 @@ describe("ChatStore batched writes", () => {
 		expect(second.map((m) => m.content)).toEqual(["range 3"]);
 		expect(capped.map((m) => m.content)).toEqual(["range 0"]);
 	});
+
+	it("should open one fresh session for a burst of handshakes, reuse it while empty, and open another once used", async () => {
+		const greeting = "Shut the door behind you, Mira.";
+		const burst = await Promise.all(Array.from({ length: 20 }, () => store.openFreshSession(username, characterId, greeting)));
+		expect(new Set(burst.map((s) => s.id)).size).toBe(1);
+		const sessionId = burst[0].id;
+		expect((await store.latestMessages(sessionId, 10)).map((m) => [m.role, m.content, m.model])).toEqual([["ai", greeting, "greeting"]]);
+		// Another greeting asked for: a session of its own.
+		expect((await store.openFreshSession(username, characterId, "Another hello.")).id).not.toBe(sessionId);
+		expect((await store.openFreshSession(username, characterId, greeting)).id).toBe(sessionId);
+
+		await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "hi" });
+		expect((await store.openFreshSession(username, characterId, greeting)).id).not.toBe(sessionId);
+		expect((await store.listSessions(username, 100, 0)).map((s) => s.id)).toContain(sessionId);
+	});
+
+	it("should list only the sessions in which the user said something", async () => {
+		const quietOne = await newSession();
+		const spoken = await newSession();
+		await store.insertUserMessage({ session_id: spoken, username, character_id: characterId, content: "hello" });
+		const listed = (await store.listSessions(username, 100, 0)).map((s) => s.id);
+		expect(listed).toContain(spoken);
+		expect(listed).not.toContain(quietOne);
+	});
 });

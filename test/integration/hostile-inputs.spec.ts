@@ -7,17 +7,21 @@
  */
 import http, { type IncomingHttpHeaders, type Server } from "node:http";
 import { connect } from "node:net";
+import type { Duplex } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
+import { signAccessToken } from "../../src/domain/tokens.js";
 import { TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 import {
 	CATEGORIES,
 	buildFrameCases,
 	buildHandshakeCases,
+	buildHandshakeFloodCases,
+	HANDSHAKE_FLOOD_LIMITS,
 	buildRawHttpCases,
 	buildRestCases,
 	type Account,
@@ -218,8 +222,8 @@ function sendRaw(port: number, bytes: string): Promise<{ status: number; text: s
 
 // ---- WebSocket ----
 
-/** An upgrade request sent raw (paths as they are): 101, or the refusal's status and body. */
-function upgrade(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+/** An upgrade request sent raw (paths as they are): 101, or the refusal's status, headers and body. A socket that opens is closed at once, or pushed to `keep`. */
+function upgrade(port: number, path: string, headers: Record<string, string> = {}, keep?: Duplex[]): Promise<{ status: number; text: string; headers?: IncomingHttpHeaders }> {
 	return new Promise((resolve, reject) => {
 		const req = http.request({
 			host: "127.0.0.1",
@@ -230,14 +234,15 @@ function upgrade(port: number, path: string, headers: Record<string, string> = {
 		});
 		req.setTimeout(15_000, () => req.destroy(new Error("no answer to the upgrade within 15 s")));
 		req.on("upgrade", (_res, socket) => {
-			socket.destroy();
+			if (keep) keep.push(socket);
+			else socket.destroy();
 			resolve({ status: 101, text: "" });
 		});
 		req.on("response", (res) => {
 			let text = "";
 			res.setEncoding("utf8");
 			res.on("data", (d: string) => (text += d));
-			res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+			res.on("end", () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
 		});
 		req.on("error", reject);
 		req.end();
@@ -468,6 +473,55 @@ describe("hostile WebSocket handshakes", () => {
 		expect(socket.frames.some((f) => f.content === "my private thoughts")).toBe(false);
 		await socket.close();
 	});
+
+	it("should refuse handshake floods with 429, per account, per open socket and per address, and keep serving", async () => {
+		const limited = createBroker(testConfig({ NAMESPACE: uniqueName("hostile_hs"), SERVICES: "auth,characters,chat-ws", ...HANDSHAKE_FLOOD_LIMITS }), { logger: false });
+		await limited.start();
+		const kept: Duplex[] = [];
+		try {
+			const port = limited.getLocalService("chat-ws").settings.port as number;
+			const failures: string[] = [];
+			let address = 0;
+			for (const c of buildHandshakeFloodCases()) {
+				count(c.category);
+				const headers = { "X-Forwarded-For": `10.9.0.${++address}` };
+				// Accounts signed up, their tokens signed here: a login each would cost a password hash.
+				const newToken = async () => {
+					const user = await broker.call<{ id: string; username: string }, object>("auth.register", { username: uniqueName("hsflood"), name: "Flood", password: "password123" });
+					return signAccessToken({ userId: user.id, username: user.username }, TEST_JWT_SECRET, 600);
+				};
+				const one = c.accounts === "one" ? await newToken() : undefined;
+				const tokens: string[] = [];
+				for (let i = 0; i < c.handshakes; i++) tokens.push(one ?? (await newToken()));
+				const shake = (token: string) => upgrade(port, `/ws/${ctx.chatCharacterId}?token=${encodeURIComponent(token)}`, headers, c.keepOpen ? kept : undefined);
+				const replies: Awaited<ReturnType<typeof shake>>[] = [];
+				if (c.atOnce) replies.push(...(await Promise.all(tokens.map(shake))));
+				else {
+					for (const token of tokens) {
+						replies.push(await shake(token));
+						// The server frees the socket's slot when it sees the close.
+						await new Promise((r) => setTimeout(r, 50));
+					}
+				}
+				const opened = replies.filter((r) => r.status === 101).length;
+				if (opened !== c.opened) failures.push(`${c.name}: ${opened} opened, expected ${c.opened}`);
+				for (const r of replies.filter((x) => x.status !== 101)) {
+					outcome(`handshake ${r.status}`);
+					const failure = checkRefusal([429], c.codes, r, JSON.parse(r.text || "null")) ?? (Number(r.headers?.["retry-after"]) > 0 ? undefined : "no Retry-After");
+					if (failure) failures.push(`${c.name}: ${failure}`);
+				}
+				for (const socket of kept.splice(0)) socket.destroy();
+			}
+			expect(failures).toEqual([]);
+			// Other accounts and addresses are not held back.
+			const { socket } = await openChat((await account("hsafter")).token, "", port);
+			await socket.close();
+			await expectHealthy(port);
+		} finally {
+			for (const socket of kept) socket.destroy();
+			await limited.stop();
+		}
+	}, 60_000);
 });
 
 describe("hostile WebSocket frames", () => {
@@ -532,22 +586,53 @@ describe("hostile WebSocket frames", () => {
 				["regenerate with unknown ids", () => ({ frame: JSON.stringify({ type: "regenerate", reply_to: "00000000-0000-4000-8000-000000000000" }) }), "cannot_regenerate"],
 				["200 frames at once", (i) => ({ frame: JSON.stringify({ content: `burst ${i}` }) }), "echo"],
 			];
+			// 3 frames a minute, then `rate_limited` answers up to CHAT_MAX_LIMIT_BREACHES (10); the next breach closes the
+			// socket with 1008, and so does a 33rd frame waiting to be handled (CHAT_MAX_QUEUED_FRAMES).
 			const flood = async (label: string, make: (i: number) => { frame: string | Buffer; binary?: boolean }, first: string, n: number) => {
 				count("ws_flood");
 				const { socket } = await openChat(ctx.attacker.token, "", port);
-				for (let i = 0; i < n; i++) sendFrame(socket, make(i));
-				const answers = () => socket.frames.filter((f) => f.type === "echo" || f.type === "error");
-				await socket.next(() => answers().length >= n, 10_000);
+				const sent = Array.from({ length: n }, (_, i) => make(i));
+				for (const frame of sent) sendFrame(socket, frame);
+				// Sockets of one account share its fresh session: echoes of the others' messages are not answers to these.
+				const own = new Set(sent.map((f) => f.frame.toString()));
+				const answers = () => socket.frames.filter((f) => f.type === "error" || (f.type === "echo" && own.has(JSON.stringify({ content: f.content }))));
+				const expected = [...Array<string>(3).fill(first), ...Array<string>(Math.min(n, 13) - 3).fill("rate_limited")];
+				if (n > 13) expect(await socket.closed, label).toBe(1008);
+				else await socket.next(() => answers().length >= n, 10_000);
 				const kinds = answers().map((f) => (f.type === "echo" ? "echo" : (f.code as string)));
-				expect(kinds, label).toEqual([...Array<string>(3).fill(first), ...Array<string>(n - 3).fill("rate_limited")]);
+				// Frames that arrive faster than they are handled may be dropped with the close before any is answered.
+				expect(kinds, label).toEqual(n > 32 ? expected.slice(0, kinds.length) : expected);
 				expect(answers().filter((f) => f.code === "rate_limited").every((f) => (f.retry_after as number) > 0), label).toBe(true);
 				expect(frameLeak(socket.frames)).toBeUndefined();
-				expect(socket.closeCode, label).toBeUndefined();
+				if (n <= 13) expect(socket.closeCode, label).toBeUndefined();
 				await socket.close();
 			};
 			for (const [label, make, first] of floods) await flood(label, make, first, label.startsWith("200") ? 200 : 20);
 			// Several sockets at once: each has its own budget, none takes the node down.
 			await Promise.all(Array.from({ length: 5 }, (_, i) => flood(`parallel socket ${i}`, (j) => ({ frame: JSON.stringify({ content: `p${i}.${j}` }) }), "echo", 10)));
+
+			// A client that sends without ever reading: it is closed after the allowed breaches and dropped soon after,
+			// whatever it keeps sending; what waits to be sent to it stays small, and a bystander chats on.
+			count("ws_flood");
+			const hub = (limited.getLocalService("chat-ws") as unknown as { hub: { size: number; clients(): Iterable<{ socket: { bufferedAmount: number } }> } }).hub;
+			const bystander = (await openChat((await account("bystander")).token, "", port)).socket;
+			const { socket: deaf } = await openChat(ctx.attacker.token, "", port);
+			(deaf.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+			let maxBuffered = 0;
+			const sample = setInterval(() => {
+				for (const c of hub.clients()) maxBuffered = Math.max(maxBuffered, c.socket.bufferedAmount);
+			}, 5);
+			for (let i = 0; i < 20_000; i++) deaf.ws.send("garbage");
+			const deadline = Date.now() + 5000;
+			while (hub.size > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+			clearInterval(sample);
+			console.log(`A socket that never reads, 20,000 frames: the largest server-side bufferedAmount was ${maxBuffered} bytes`);
+			expect(hub.size).toBe(1);
+			expect(maxBuffered).toBeLessThan(64 * 1024);
+			bystander.send({ content: "still here" });
+			await bystander.next((f) => f.type === "echo");
+			await bystander.close();
+			deaf.ws.terminate();
 
 			// The login/register limit: 3 attempts per minute per client, then 429 with Retry-After, as JSON.
 			count("ws_flood");

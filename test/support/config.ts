@@ -15,6 +15,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
 		GRPC_PORT: "0",
 		LOGLEVEL: "warn",
 		AUTH_RATE_LIMIT: "1000",
+		// Many handshakes from one address and account: the tests of these limits set their own.
+		CHAT_HANDSHAKES_PER_MINUTE: "100000",
+		CHAT_HANDSHAKES_PER_IP_PER_MINUTE: "100000",
+		CHAT_MAX_SOCKETS_PER_USER: "1000",
 		// The hostile suite imports many cards with one account: the import limit's own test sets it.
 		CHARACTER_IMPORTS_PER_MINUTE: "100000",
 		// Embedded mode paces the offline model by default; tests that want it paced say so.

@@ -1137,3 +1137,38 @@ export function buildRawHttpCases(): RawHttpCase[] {
 	];
 	return cases.map(([name, bytes, status]) => ({ category: "malformed_http", name, bytes, status }));
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Handshake floods: many upgrades at once or in a loop, against a broker with HANDSHAKE_FLOOD_LIMITS that trusts one
+// proxy hop, so each case comes from an address of its own (its X-Forwarded-For) and the cases do not share budgets.
+
+export const HANDSHAKE_FLOOD_LIMITS = {
+	CHAT_MAX_SOCKETS_PER_USER: "3",
+	CHAT_HANDSHAKES_PER_MINUTE: "6",
+	CHAT_HANDSHAKES_PER_IP_PER_MINUTE: "10",
+	TRUST_PROXY: "true",
+} as const;
+
+export interface HandshakeFloodCase {
+	category: Category;
+	name: string;
+	handshakes: number;
+	/** All at once, or one after another. */
+	atOnce: boolean;
+	/** One account for all, or a new account for each (one address opening many accounts). */
+	accounts: "one" | "each";
+	/** Keep every socket that opens (tabs left open), or close it at once (a reconnect loop). */
+	keepOpen: boolean;
+	/** How many open; each of the others is a 429 with Retry-After and one of these codes. */
+	opened: number;
+	codes: string[];
+}
+
+export function buildHandshakeFloodCases(): HandshakeFloodCase[] {
+	const limited = (name: string, c: Omit<HandshakeFloodCase, "category" | "name">): HandshakeFloodCase => ({ category: "ws_flood", name, ...c });
+	return [
+		limited("20 handshakes at once by one account, kept open (sockets per user)", { handshakes: 20, atOnce: true, accounts: "one", keepOpen: true, opened: 3, codes: ["TOO_MANY_SOCKETS", "RATE_LIMITED"] }),
+		limited("20 reconnects in a loop by one account (handshakes per user)", { handshakes: 20, atOnce: false, accounts: "one", keepOpen: false, opened: 6, codes: ["RATE_LIMITED"] }),
+		limited("12 handshakes at once by 12 accounts from one address (handshakes per address)", { handshakes: 12, atOnce: true, accounts: "each", keepOpen: false, opened: 10, codes: ["RATE_LIMITED"] }),
+	];
+}

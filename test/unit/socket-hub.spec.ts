@@ -1,11 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { ChatClient, SocketHub, type SocketLike } from "../../src/adapters/socket-hub.js";
+import { ChatClient, CloseCode, SocketHub, type ClientIdentity, type SocketLike } from "../../src/adapters/socket-hub.js";
 import type { ServerFrame } from "../../src/domain/chat-wire.js";
 
-function fakeSocket(): SocketLike & { sent: string[] } {
+type FakeSocket = SocketLike & { sent: string[]; closed?: number; terminated: boolean; readyState: number; bufferedAmount: number };
+
+function fakeSocket(): FakeSocket {
 	const sent: string[] = [];
-	return { readyState: 1, sent, send: (data) => void sent.push(data), ping() {}, terminate() {}, close() {} };
+	const socket: FakeSocket = {
+		readyState: 1,
+		bufferedAmount: 0,
+		sent,
+		terminated: false,
+		send: (data) => void sent.push(data),
+		ping() {},
+		terminate: () => void ((socket.terminated = true), (socket.readyState = 3)),
+		close: (code) => void ((socket.closed = code), (socket.readyState = 2)),
+	};
+	return socket;
 }
+
+const identity: ClientIdentity = { userId: "u", username: "u", name: "U", role: "user", sessionId: "s", characterId: "c" };
+const limits = { maxQueuedFrames: 3, maxLimitBreaches: 2, maxBufferedBytes: 1000 };
 
 const echo = (id: string): ServerFrame => ({ type: "echo", role: "user", id, content: id, timestamp: new Date(0).toISOString() });
 
@@ -14,7 +29,7 @@ describe("SocketHub.catchUp", () => {
 		const hub = new SocketHub();
 		const socket = fakeSocket();
 		// Resumed after m1; the replay showed m2, then m3 was stored while no delivery could find this node.
-		const client = new ChatClient(socket, { userId: "u", username: "u", sessionId: "s", characterId: "c" }, "m1");
+		const client = new ChatClient(socket, identity, { resumedAfter: "m1" });
 		hub.add(client);
 		const asked: [string, string | undefined][] = [];
 		client.finishReplay([echo("m2")]);
@@ -31,7 +46,7 @@ describe("SocketHub.catchUp", () => {
 
 	it("should start from the message a resumed socket came back after when it has been shown nothing since", async () => {
 		const hub = new SocketHub();
-		const client = new ChatClient(fakeSocket(), { userId: "u", username: "u", sessionId: "s", characterId: "c" }, "m1");
+		const client = new ChatClient(fakeSocket(), identity, { resumedAfter: "m1" });
 		hub.add(client);
 		client.finishReplay([]);
 		const asked: (string | undefined)[] = [];
@@ -40,5 +55,83 @@ describe("SocketHub.catchUp", () => {
 			return [];
 		});
 		expect(asked).toEqual(["m1"]);
+	});
+});
+
+describe("ChatClient bounds", () => {
+	it("should close with 1008 when more frames wait than allowed, and drop those still waiting", async () => {
+		const socket = fakeSocket();
+		const client = new ChatClient(socket, identity, { limits });
+		let release!: () => void;
+		const handled: number[] = [];
+		const blocked = new Promise<void>((r) => (release = r));
+		const handle = (i: number) => async () => {
+			if (i === 0) await blocked;
+			handled.push(i);
+		};
+		expect(client.enqueue(handle(0), () => undefined)).toBe(true);
+		await Promise.resolve(); // frame 0 is being handled
+		const accepted = [1, 2, 3].map((i) => client.enqueue(handle(i), () => undefined));
+		expect(accepted).toEqual([true, true, false]);
+		expect(socket.closed).toBe(CloseCode.PolicyViolation);
+		release();
+		await client.work;
+		expect(handled).toEqual([0]);
+	});
+
+	it("should close with 1008 after more rate-limit breaches in a minute than allowed, and forget older ones", () => {
+		const socket = fakeSocket();
+		const client = new ChatClient(socket, identity, { limits });
+		expect([client.breach(0), client.breach(30_000)]).toEqual([true, true]);
+		expect(client.breach(61_000)).toBe(true);
+		expect(socket.closed).toBeUndefined();
+		expect(client.breach(61_001)).toBe(false);
+		expect(socket.closed).toBe(CloseCode.PolicyViolation);
+	});
+
+	it("should terminate a socket whose unread output passes the bound, during replay and after", () => {
+		const live = fakeSocket();
+		const client = new ChatClient(live, identity, { limits });
+		client.finishReplay([]);
+		expect(client.send(echo("a"))).toBe(true);
+		live.bufferedAmount = 1001;
+		expect(client.send(echo("b"))).toBe(false);
+		expect(live.terminated).toBe(true);
+
+		const replaying = fakeSocket();
+		const late = new ChatClient(replaying, identity, { limits });
+		for (let i = 0; i < 20 && !replaying.terminated; i++) late.send(echo(`m${i}`.padEnd(100, "x")));
+		expect(replaying.terminated).toBe(true);
+		late.finishReplay([]);
+		expect(replaying.sent).toEqual([]);
+	});
+});
+
+describe("SocketHub grants", () => {
+	it("should hand out at most `max` slots per user and take them back", () => {
+		const hub = new SocketHub();
+		expect([hub.claimSlot("a", 2), hub.claimSlot("a", 2), hub.claimSlot("a", 2), hub.claimSlot("b", 2)]).toEqual([true, true, false, true]);
+		hub.releaseSlot("a");
+		expect(hub.claimSlot("a", 2)).toBe(true);
+	});
+
+	it("should close sockets with an expired token with 4001 at the keep-alive round, and ping the others", () => {
+		const hub = new SocketHub();
+		const expired = fakeSocket();
+		const fresh = fakeSocket();
+		hub.add(new ChatClient(expired, identity, { expiresAt: 1000 }));
+		hub.add(new ChatClient(fresh, { ...identity, sessionId: "t" }, { expiresAt: 5000 }));
+		hub.pingAll(1000);
+		expect([expired.closed, fresh.closed]).toEqual([CloseCode.TokenExpired, undefined]);
+	});
+
+	it("should close the sockets picked, with the code given", () => {
+		const hub = new SocketHub();
+		const mine = fakeSocket();
+		const theirs = fakeSocket();
+		hub.add(new ChatClient(mine, identity));
+		hub.add(new ChatClient(theirs, { ...identity, username: "other", sessionId: "t" }));
+		expect(hub.closeWhere((c) => c.identity.username === "u", CloseCode.AccountDisabled, "Account disabled")).toBe(1);
+		expect([mine.closed, theirs.closed]).toEqual([CloseCode.AccountDisabled, undefined]);
 	});
 });

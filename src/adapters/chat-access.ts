@@ -1,0 +1,155 @@
+/**
+ * Who may chat, at the handshake and while the socket is open. A handshake is admitted within the handshakes per
+ * client IP and per user per minute (counted in Redis in a cluster) and the user's sockets on this node; then the
+ * token (auth.validate) and the character (characters.get, with its visibility rules) are checked and the session
+ * resumed or opened. Later, a character that changed is looked at again for every socket chatting with it.
+ * Refusals are thrown as HTTP answers (ws-upgrade.ts).
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { ServiceBroker } from "moleculer";
+import type { Redis } from "ioredis";
+import { QueryTypes, type Sequelize } from "sequelize";
+import type { Config } from "../config.js";
+import { canView, type Viewer } from "../domain/characters.js";
+import { clientAddress } from "../domain/client-address.js";
+import { parseChatHandshake, pickGreeting, tokenExpiry, type ChatHandshake, type GreetingSource } from "../domain/chat-handshake.js";
+import type { ChatStore, SessionRow } from "./chat-store.js";
+import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
+import { redisKey } from "./redis.js";
+import type { ChatClient, SocketHub } from "./socket-hub.js";
+import { refusal } from "./ws-upgrade.js";
+
+/** What auth.validate answers. */
+export interface ChatUser {
+	id: string;
+	username: string;
+	/** Display name. */
+	name: string;
+	role: Viewer["role"];
+}
+
+export interface ChatCharacter extends GreetingSource {
+	id: string;
+}
+
+export interface OpenedChat {
+	handshake: ChatHandshake;
+	user: ChatUser;
+	character: ChatCharacter;
+	session: SessionRow;
+	resumed: boolean;
+	/** When the token expires (ms since the epoch). */
+	expiresAt: number | undefined;
+}
+
+interface Grant {
+	id: string;
+	created_by: string | null;
+	is_public: boolean;
+	is_active: boolean;
+}
+
+export class ChatAccess {
+	private readonly perIp: RateLimiter;
+	private readonly perUser: RateLimiter;
+	/** A recheck running, and whether another change came in meanwhile (it runs again once, after). */
+	private rechecking?: Promise<void>;
+	private recheckAgain = false;
+
+	constructor(
+		private readonly config: Config,
+		private readonly broker: ServiceBroker,
+		private readonly sequelize: Sequelize,
+		private readonly store: ChatStore,
+		private readonly hub: SocketHub,
+		redis?: Redis,
+	) {
+		const limiter = (name: string, points: number) =>
+			createRateLimiter({ keyPrefix: redisKey(config.namespace, "limit", name), points, durationSeconds: 60, redis });
+		this.perIp = limiter("ws-handshake-ip", config.chat.handshakesPerIpPerMinute);
+		this.perUser = limiter("ws-handshake-user", config.chat.handshakesPerUserPerMinute);
+	}
+
+	/**
+	 * Checks a handshake and opens its chat. The user's socket slot on this node is held until `socket` closes,
+	 * whether or not the upgrade completes.
+	 */
+	async open(req: IncomingMessage, socket: Duplex): Promise<OpenedChat> {
+		await admit(this.perIp, clientAddress(req.headers["x-forwarded-for"], req.socket.remoteAddress, this.config.trustedProxyHops), "from your address");
+		const parsed = parseChatHandshake(req.url ?? "", req.headers.authorization);
+		if (!parsed.ok) throw Object.assign(new Error(parsed.refusal.detail), parsed.refusal);
+		const h = parsed.value;
+		const user = await this.broker.call<ChatUser, { token: string }>("auth.validate", { token: h.token });
+		await admit(this.perUser, user.username, "for your account");
+		this.claimSlot(user.username, socket);
+
+		const character = await this.broker.call<ChatCharacter, { id: string }>(
+			"characters.get",
+			{ id: h.characterId },
+			{ meta: { user: { id: user.id, username: user.username, role: user.role } } },
+		);
+		const opened = { handshake: h, user, character, expiresAt: tokenExpiry(h.token) };
+		if (!h.sessionId) {
+			const greeting = pickGreeting(character, h.greeting ?? 0, user.name);
+			return { ...opened, session: await this.store.openFreshSession(user.username, character.id, greeting), resumed: false };
+		}
+		const session = await this.store.getSession(h.sessionId);
+		if (!session) throw refusal(404, "SESSION_NOT_FOUND", "Chat session not found");
+		if (session.username !== user.username) throw refusal(403, "FORBIDDEN", "This chat session belongs to someone else");
+		if (session.character_id !== character.id) throw refusal(400, "VALIDATION_ERROR", "This chat session is with another character");
+		return { ...opened, session, resumed: true };
+	}
+
+	/**
+	 * After a change to characters: the sockets whose user may no longer see their character (made private or
+	 * inactive, deleted). One query for all the characters this node's sockets chat with; changes that come in while
+	 * it runs are covered by one more run.
+	 */
+	async lostCharacters(): Promise<ChatClient[]> {
+		if (this.rechecking) {
+			this.recheckAgain = true;
+			await this.rechecking;
+			return [];
+		}
+		const lost: ChatClient[] = [];
+		this.rechecking = (async () => {
+			do {
+				this.recheckAgain = false;
+				const clients = [...this.hub.clients()];
+				const ids = [...new Set(clients.map((c) => c.identity.characterId))];
+				if (ids.length === 0) continue;
+				const grants = await this.sequelize.query<Grant>(`SELECT id, created_by, is_public, is_active FROM ai_characters WHERE id = ANY($1::uuid[])`, {
+					bind: [ids],
+					type: QueryTypes.SELECT,
+				});
+				const byId = new Map(grants.map((g) => [g.id, g]));
+				for (const client of clients) {
+					const grant = byId.get(client.identity.characterId);
+					if (!grant || !canView(grant, { id: client.identity.userId, role: client.identity.role })) lost.push(client);
+				}
+			} while (this.recheckAgain);
+		})();
+		try {
+			await this.rechecking;
+		} finally {
+			this.rechecking = undefined;
+		}
+		return [...new Set(lost)];
+	}
+
+	private claimSlot(username: string, socket: Duplex): void {
+		const max = this.config.chat.maxSocketsPerUser;
+		if (!this.hub.claimSlot(username, max)) throw refusal(429, "TOO_MANY_SOCKETS", `You have ${max} chats open on this server; close one first`, 5);
+		if (socket.destroyed) {
+			this.hub.releaseSlot(username);
+			throw refusal(400, "BAD_REQUEST", "The connection closed during the handshake");
+		}
+		socket.once("close", () => this.hub.releaseSlot(username));
+	}
+}
+
+async function admit(limiter: RateLimiter, key: string, whose: string): Promise<void> {
+	const { allowed, retryAfterSeconds } = await limiter.hit(key);
+	if (!allowed) throw refusal(429, "RATE_LIMITED", `Too many connection attempts ${whose}; retry in ${retryAfterSeconds} s`, retryAfterSeconds);
+}

@@ -1,0 +1,61 @@
+/**
+ * What a user's turn does on chat-ws: a message is stored (pending its reply), appended to the hot history, echoed to
+ * every socket of the session and published to `chat.user.msg`; a regeneration of the last reply is checked and
+ * published as the next variant. Refusals go back through `refuse` (chat-ws counts them and bounds them).
+ */
+import { Chan, errorFrame, messageFrame, type ErrorFrame, type UserMsgPayload } from "../domain/chat-wire.js";
+import type { ChatMetrics } from "./chat-metrics.js";
+import type { ChatStore } from "./chat-store.js";
+import { historyEntry, type HistoryCache } from "./history-cache.js";
+import type { ChatClient, SocketHub } from "./socket-hub.js";
+
+export interface TurnDeps {
+	store: ChatStore;
+	history: HistoryCache;
+	hub: SocketHub;
+	metrics: ChatMetrics;
+	sendToChannel(channel: string, payload: UserMsgPayload, opts: { persistent: boolean }): Promise<unknown>;
+	refuse(client: ChatClient, frame: ErrorFrame): void;
+	logger: { error(...a: unknown[]): void; warn(...a: unknown[]): void };
+}
+
+export async function storeUserMessage(deps: TurnDeps, client: ChatClient, content: string): Promise<void> {
+	const { sessionId, username, name, characterId } = client.identity;
+	let row;
+	try {
+		row = await deps.store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content });
+	} catch (err) {
+		deps.logger.error({ session_id: sessionId }, "Could not store a user message:", err);
+		return deps.refuse(client, errorFrame("internal_error", "Your message could not be saved; please send it again"));
+	}
+	deps.metrics.messageIn();
+	await deps.history.append(sessionId, historyEntry(row)).catch((err) => deps.logger.warn({ session_id: sessionId, message_id: row.id }, "History append failed:", err));
+	const echo = messageFrame(row);
+	client.send(echo);
+	// Other devices on the same session see it too (this socket drops the duplicate by id).
+	deps.hub.deliver([{ session_id: sessionId, frames: [JSON.stringify(echo)] }]);
+
+	const payload: UserMsgPayload = { message_id: row.id, session_id: sessionId, username, user_name: name, character_id: characterId, content: row.content };
+	// If this publish is lost, the dispatcher's outbox sweep publishes it again.
+	await deps
+		.sendToChannel(Chan.UserMsg, payload, { persistent: true })
+		.catch((err: Error) => deps.logger.warn({ session_id: sessionId, message_id: row.id }, `Publish failed, outbox will retry: ${err.message}`));
+}
+
+/** Asks for another variant of the reply to the session's last user message. */
+export async function regenerateReply(deps: TurnDeps, client: ChatClient, replyTo: string): Promise<void> {
+	const { sessionId, username, name, characterId } = client.identity;
+	const message = await deps.store.getMessage(replyTo);
+	if (!message || message.session_id !== sessionId || message.role !== "user") {
+		return deps.refuse(client, errorFrame("cannot_regenerate", "No such message of yours in this chat", { reply_to: replyTo }));
+	}
+	if ((await deps.store.lastUserMessageId(sessionId)) !== message.id) {
+		return deps.refuse(client, errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }));
+	}
+	const variant = await deps.store.nextVariant(message.id);
+	const payload: UserMsgPayload = { message_id: message.id, session_id: sessionId, username, user_name: name, character_id: characterId, content: message.content, variant };
+	await deps.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => {
+		deps.logger.warn({ session_id: sessionId, message_id: message.id }, `Publish of a regeneration failed: ${err.message}`);
+		deps.refuse(client, errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }));
+	});
+}
