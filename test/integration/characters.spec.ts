@@ -2,6 +2,7 @@
  * The characters service against the run's real PostgreSQL, with the in-memory cacher. Other files share the
  * database, so every name and slug here is unique and assertions never assume an otherwise empty table.
  */
+import { crc32, deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type Service } from "moleculer";
 import charactersService from "../../services/characters.service.js";
@@ -9,6 +10,7 @@ import { acquireDatabase, releaseDatabase, type Database } from "../../src/adapt
 import { SUMMARY_TEXT_CHARS, toCharacterSummary, type Caller, type CharacterView } from "../../src/domain/characters.js";
 import { SEED_CHARACTERS, type SeedCharacter } from "../../src/domain/seed-characters.js";
 import { testConfig, uniqueName } from "../support/config.js";
+import { up } from "../../models/migrations/0007-character-avatars-and-slugs.js";
 
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
@@ -296,6 +298,43 @@ describe("characters service", () => {
 			await quotaBroker.call("characters.update", { id: small.id, scenario: "y".repeat(10_000) }, as(user));
 			// Another user has their own quota.
 			await quotaBroker.call("characters.create", { name: `Quota ${token("q")}`, ...big }, as(await insertUser("user")));
+		});
+	});
+
+	describe("migration 0007", () => {
+		/** A PNG as an older import stored it: the image with its other text chunks, plus `flood` empty chunks, `size` pixels a side. */
+		function storedPng(flood: number, size = 1): Buffer {
+			const chunk = (type: string, data: Buffer) => {
+				const head = Buffer.alloc(8);
+				head.writeUInt32BE(data.length, 0);
+				head.write(type, 4, "latin1");
+				const crc = Buffer.alloc(4);
+				crc.writeUInt32BE(crc32(data, crc32(Buffer.from(type, "latin1"))), 0);
+				return Buffer.concat([head, data, crc]);
+			};
+			const header = Buffer.alloc(13);
+			header.writeUInt32BE(size, 0);
+			header.writeUInt32BE(size, 4);
+			header.set([8, 6], 8);
+			const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+			return Buffer.concat([signature, chunk("IHDR", header), ...Array<Buffer>(flood).fill(chunk("pRiV", Buffer.alloc(0))), chunk("IDAT", deflateSync(Buffer.alloc(5))), chunk("tEXt", Buffer.from("Comment\0old")), chunk("IEND", Buffer.alloc(0))]);
+		}
+
+		it("should strip stored avatars of their text chunks once, and drop those the import would refuse", async () => {
+			const ids = await Promise.all([storedPng(0), storedPng(250_000), storedPng(0, 100_000)].map(async (avatar) => {
+				const c = await create(owner);
+				await db.models.Character.update({ avatar }, { where: { id: c.id } });
+				return c.id;
+			}));
+			await up({ name: "0007-character-avatars-and-slugs", context: db.sequelize.getQueryInterface() });
+			const rows = await Promise.all(ids.map((id) => db.models.Character.unscoped().findByPk(id)));
+			const [plain, flood, bomb] = rows.map((row) => row?.avatar ?? null);
+			expect(plain?.includes("tEXt")).toBe(false);
+			expect(plain?.subarray(-8, -4).toString("latin1")).toBe("IEND");
+			expect([flood, bomb]).toEqual([null, null]);
+			// Export is now a concatenation, whatever was stored.
+			const exported = await broker.call<Buffer, object>("characters.exportCard", { id: ids[1], format: "png" }, as(owner));
+			expect(exported.subarray(1, 4).toString("latin1")).toBe("PNG");
 		});
 	});
 
