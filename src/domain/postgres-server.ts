@@ -6,10 +6,11 @@
 export type PostgresLogLevel = "error" | "debug";
 
 /**
- * Lines that explain why the server (or initdb) cannot run are errors; the rest, including a client's statement
- * errors (a duplicate key the caller handles), is detail.
+ * Lines that explain why the server (or initdb) cannot run are errors; the rest is detail: a client's statement
+ * errors (a duplicate key the caller handles), and the connections a shutdown ends (Ctrl-C signals PostgreSQL too).
  */
 export function postgresLogLevel(line: string): PostgresLogLevel {
+	if (/FATAL: +(terminating connection due to administrator command|canceling statement due to user request)/.test(line)) return "debug";
 	return /\b(FATAL|PANIC):|^(\[STDERR\] )?initdb: error:|^(\[STDERR\] )?postgres: /.test(line) ? "error" : "debug";
 }
 

@@ -11,6 +11,8 @@ describe("PostgreSQL server output", () => {
 		["2026-12-07 05:57:29.777 GMT [3357] LOG:  database system is ready to accept connections", "debug"],
 		// A client's statement error is the client's to handle.
 		["2026-12-07 05:57:29.777 GMT [3357] ERROR:  duplicate key value violates unique constraint", "debug"],
+		// Ctrl-C in a terminal signals PostgreSQL too: it ends the pool's connections.
+		["2026-12-07 06:09:18.057 UTC [30060] FATAL:  terminating connection due to administrator command", "debug"],
 	] as const)("should log %j at %s level", (line, level) => {
 		expect(postgresLogLevel(line)).toBe(level);
 	});
