@@ -9,10 +9,13 @@ import type { Config } from "./src/config.js";
 import { ResilientAmqpAdapter } from "./src/adapters/amqp-channel-adapter.js";
 import { HealthPortPrometheusReporter } from "./src/adapters/health-server.js";
 import { RedactingConsoleLogger } from "./src/adapters/logger.js";
+import { SizedMemoryCacher } from "./src/adapters/sized-memory-cacher.js";
 import { configuredSecrets } from "./src/domain/log-redaction.js";
 import { operatorCommands } from "./src/repl/operator-commands.js";
 
 const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"];
+/** Longest life of a cached read, in seconds. */
+const CACHE_TTL_SECONDS = 300;
 
 /**
  * @moleculer/channels for the two chat queues: RabbitMQ in a cluster (durable exchanges and queues, persistent
@@ -70,8 +73,12 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		nodeID: config.nodeId,
 		// Redis pub/sub in a cluster; none (local calls only) in embedded mode.
 		transporter: transporterUrl(config.transporter),
-		// Character reads are cached; in a cluster the cache is shared so a write clears it everywhere.
-		cacher: config.mode === "cluster" && config.redisUrl ? { type: "Redis", options: { redis: config.redisUrl, prefix: `${config.namespace}-cache` } } : "Memory",
+		// Character reads are cached; in a cluster the cache is shared so a write clears it everywhere. Every entry has a
+		// TTL (the actions' own, else this one) and the in-process cache a size bound.
+		cacher:
+			config.mode === "cluster" && config.redisUrl
+				? { type: "Redis", options: { redis: config.redisUrl, prefix: `${config.namespace}-cache`, ttl: CACHE_TTL_SECONDS } }
+				: new SizedMemoryCacher({ maxBytes: config.characters.cacheBytes, ttlSeconds: CACHE_TTL_SECONDS }),
 		// JSON lines (cluster) or pretty (embedded), with secrets masked at every level (src/adapters/logger.ts).
 		logger: new RedactingConsoleLogger({ level: config.logLevel, format: config.logFormat, secrets: configuredSecrets(config) }),
 		// Max ms to wait for an action's reply.
