@@ -194,7 +194,8 @@ async function stopLeftoverServer(databaseDir: string, opts: EmbeddedPostgresOpt
 	// A pid reused by another program after a crash: PostgreSQL's own lock check deals with that.
 	if (!server.argv.some((arg) => path.basename(arg) === "postgres")) return;
 	const parent = server.ppid > 1 ? processInfo(server.ppid) : undefined;
-	if (parent && parent.argv.some((arg) => /(^|\/)node[\d.]*$/.test(arg))) {
+	// Its parent is a cameo (node running main.ts/js) while that runs; an orphan's is init or a subreaper.
+	if (parent && parent.argv.some((arg) => /(^|\/)(node|nodejs)[\d.]*$|(^|\/)main\.[jt]s$/.test(arg))) {
 		throw new Error(`${leftover}, started by another cameo (pid ${server.ppid}): stop that one first (\`kill ${server.ppid}\`) or give this one another DATA_DIR`);
 	}
 	opts.logger.warn(`${leftover}, left behind by an earlier start: stopping it`);

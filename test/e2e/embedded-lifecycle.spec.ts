@@ -153,8 +153,16 @@ describe("embedded PostgreSQL lifecycle", () => {
 		expect(second.output()).toMatch(new RegExp(`WARN .*A PostgreSQL server \\(pid ${leftover}\\) is still running from DATA_DIR=.*left behind by an earlier start: stopping it`));
 		expect(running(leftover as number)).toBe(false);
 
-		// A closed terminal: SIGHUP stops everything, PostgreSQL included.
+		// A second start from a data directory a running cameo uses is refused, and leaves that one alone.
 		const server = await postmasterPid(dataDir);
+		const intruder = startCameo(await envFor(dataDir, { EMBEDDED_PG_PORT: "0" }));
+		expect(await within(intruder.exited, 60_000, "a refused start")).toBe(1);
+		expect(intruder.output()).toContain(
+			`cameo could not start: A PostgreSQL server (pid ${server}) is still running from DATA_DIR=${dataDir}, started by another cameo (pid ${second.child.pid})`,
+		);
+		expect((await fetch(`http://127.0.0.1:${env.API_PORT}/health`)).status).toBe(200);
+
+		// A closed terminal: SIGHUP stops everything, PostgreSQL included.
 		second.child.kill("SIGHUP");
 		expect(await within(second.exited, 30_000, "SIGHUP to stop cameo")).toBe(0);
 		expect(second.output()).toContain("SIGHUP: stopping");
