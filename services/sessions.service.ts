@@ -40,7 +40,10 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 		mixins: [DbMixin(config)],
 
 		actions: {
-			/** My sessions in which I said something (a character opened and left is not one), most recently active first. */
+			/**
+			 * My sessions in which I said something (a character opened and left is not one), most recently active first;
+			 * not those with a character I may no longer see (made private or inactive since: its name is not mine to read).
+			 */
 			list: {
 				description: "Your chat sessions in which you have sent a message, most recently active first",
 				params: {
@@ -49,7 +52,8 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				},
 				async handler(this: SessionsThis, ctx: Context<ListParams, SessionsMeta>) {
 					const user = requireUser(ctx.meta);
-					const sessions = await this.store.listSessions(user.username, ctx.params.limit, ctx.params.offset);
+					const viewer = { username: user.username, id: user.id, isAdmin: user.role === "admin" };
+					const sessions = await this.store.listSessions(viewer, ctx.params.limit, ctx.params.offset);
 					return sessions.map((s) => ({
 						id: s.id,
 						character_id: s.character_id,

@@ -477,11 +477,15 @@ describe("sessions, greetings and grants", () => {
 		expect(socket.ofType("echo")).toHaveLength(1);
 	});
 
-	it("should tell a socket its character turned private, and store nothing it sends after", async () => {
+	it("should tell a socket its character turned private, store nothing it sends after, and list the chat no more", async () => {
 		const { owner, id } = await ownCharacter();
 		const { username, token } = await login();
 		const socket = await ChatSocket.open(chatUrl(token, "", wsBase, id));
 		const { session_id } = await socket.next((f) => f.type === "connection");
+		socket.send({ content: "before" });
+		await socket.next(isAi);
+		const meta = { meta: { user: { username } } };
+		expect(await broker.call("sessions.list", {}, meta)).toEqual([expect.objectContaining({ id: session_id })]);
 		const ownerSocket = await ChatSocket.open(chatUrl(owner.token, "", wsBase, id));
 		await ownerSocket.next((f) => f.type === "connection");
 
@@ -489,8 +493,10 @@ describe("sessions, greetings and grants", () => {
 		expect(await socket.next((f) => f.type === "error")).toMatchObject({ code: "character_unavailable" });
 		socket.send({ content: "are you still there?" });
 		expect(await socket.closed).toBe(4004);
-		const page = await broker.call<{ messages: { role: string }[] }, object>("sessions.messages", { id: session_id }, { meta: { user: { username } } });
-		expect(page.messages.filter((m) => m.role === "user")).toEqual([]);
+		const page = await broker.call<{ messages: { role: string; content: string }[] }, object>("sessions.messages", { id: session_id }, meta);
+		expect(page.messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["before"]);
+		// Its new name is not the user's to read.
+		expect(await broker.call("sessions.list", {}, meta)).toEqual([]);
 		await expect(ChatSocket.open(chatUrl(token, `&session_id=${session_id}`, wsBase, id))).rejects.toMatchObject({ status: 404 });
 
 		// The owner may still see it: their socket stays.

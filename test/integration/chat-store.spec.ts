@@ -130,14 +130,14 @@ describe("ChatStore batched writes", () => {
 
 		await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "hi" });
 		expect((await store.openFreshSession(username, characterId, greeting)).id).not.toBe(sessionId);
-		expect((await store.listSessions(username, 100, 0)).map((s) => s.id)).toContain(sessionId);
+		expect((await store.listSessions({ username }, 100, 0)).map((s) => s.id)).toContain(sessionId);
 	});
 
 	it("should list only the sessions in which the user said something", async () => {
 		const quietOne = await newSession();
 		const spoken = await newSession();
 		await store.insertUserMessage({ session_id: spoken, username, character_id: characterId, content: "hello" });
-		const listed = (await store.listSessions(username, 100, 0)).map((s) => s.id);
+		const listed = (await store.listSessions({ username }, 100, 0)).map((s) => s.id);
 		expect(listed).toContain(spoken);
 		expect(listed).not.toContain(quietOne);
 	});
