@@ -73,6 +73,14 @@ afterAll(async () => {
 }, 60_000);
 
 describe("chat pipeline, cluster", () => {
+	it("should close a disabled user's sockets on every chat-ws node with 4003", async () => {
+		const { username, token } = await login();
+		const [one, two] = await Promise.all([open(ws1, token), open(ws2, token)]);
+		await core.call("auth.setDisabled", { username, disabled: true });
+		const closed = (s: ChatSocket) => Promise.race([s.closed, new Promise((r) => setTimeout(() => r("open after 5 s"), 5000))]);
+		expect(await Promise.all([closed(one.socket), closed(two.socket)])).toEqual([4003, 4003]);
+	});
+
 	it("should carry a message through RabbitMQ to the other ws node's socket, and keep Redis history in order", async () => {
 		const { token } = await login();
 		const { socket, sessionId } = await open(ws2, token);
