@@ -1,6 +1,7 @@
 /**
  * Fixed-window rate limiting from rate-limiter-flexible: in memory in embedded mode, in Redis in a cluster so the
- * limit holds across gateway replicas (with an in-memory fallback while Redis is unreachable).
+ * limit holds across replicas (the gateway's per-client limits, chat-ws's handshake limits), with an in-memory
+ * fallback while Redis is unreachable.
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Redis } from "ioredis";
@@ -13,7 +14,8 @@ export interface RateLimiter {
 export function createRateLimiter(opts: { keyPrefix: string; points: number; durationSeconds: number; redis?: Redis }): RateLimiter {
 	const base = { keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.durationSeconds };
 	const limiter = opts.redis
-		? new RateLimiterRedis({ ...base, storeClient: opts.redis, insuranceLimiter: new RateLimiterMemory(base) })
+		? // Not waiting for a reconnect: while Redis is down, this node counts on its own.
+			new RateLimiterRedis({ ...base, storeClient: opts.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(base) })
 		: new RateLimiterMemory(base);
 	return {
 		async hit(key) {
