@@ -41,11 +41,11 @@ export interface HashingLimits {
 // Each hash holds 128 MiB and a libuv thread (shared with fs and dns) for a few hundred ms: bound the parallelism, and
 // the queue, so a login flood costs a bounded wait rather than growing one (an unbounded queue made an 82 s login).
 // One queue per process, because those are per-process resources.
-let limits: HashingLimits = { concurrency: 2, maxWaiting: 32 };
+let limits: HashingLimits = { concurrency: 2, maxWaiting: 8 };
 let running = 0;
 const waiting: (() => void)[] = [];
 
-/** Sets the process's hashing bounds (the auth service does, from HASH_CONCURRENCY and HASH_QUEUE). */
+/** Sets the process's hashing bounds (the auth service does, from AUTH_HASH_CONCURRENCY and AUTH_HASH_QUEUE). */
 export function setHashingLimits(next: HashingLimits): void {
 	limits = { ...next };
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { DEFAULT_PARAMS, dummyVerify, hashPassword, needsRehash, verifyPassword } from "../../src/domain/passwords.js";
+import { DEFAULT_PARAMS, dummyVerify, hashPassword, HashingBusyError, needsRehash, setHashingLimits, verifyPassword } from "../../src/domain/passwords.js";
 
 // Cheap parameters where the test is about the format, not the cost.
 const FAST = { logN: 10, r: 8, p: 1 };
@@ -68,5 +68,20 @@ describe("passwords", () => {
 		// Not a benchmark: N=2^17 scrypt takes hundreds of ms anywhere; an early return would take well under 1 ms.
 		expect(performance.now() - start).toBeGreaterThan(20);
 		expect(DEFAULT_PARAMS).toEqual({ logN: 17, r: 8, p: 1 });
+	});
+
+	it("should refuse a hash at once when the bounded queue is full, and serve the others", async () => {
+		setHashingLimits({ concurrency: 1, maxWaiting: 1 });
+		try {
+			const stored = await hashPassword("queued", FAST);
+			const results = await Promise.allSettled([hashPassword("a", FAST), verifyPassword("queued", stored), dummyVerify("c")]);
+			expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
+			expect((results[1] as PromiseFulfilledResult<boolean>).value).toBe(true);
+			expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(HashingBusyError);
+			// Slots and queue are free again afterwards.
+			await expect(Promise.all([hashPassword("d", FAST), hashPassword("e", FAST)])).resolves.toHaveLength(2);
+		} finally {
+			setHashingLimits({ concurrency: 2, maxWaiting: 8 });
+		}
 	});
 });
