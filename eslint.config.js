@@ -13,6 +13,6 @@ export default tseslint.config(
 			"@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
 		},
 	},
-	// The web client runs in the browser (its vite.config.ts runs in Node).
-	{ files: ["web/src/**"], languageOptions: { globals: { ...globals.browser } } },
+	// The web client and the API page's script run in the browser (web/vite.config.ts runs in Node).
+	{ files: ["web/src/**", "web/public/**"], languageOptions: { globals: { ...globals.browser } } },
 );

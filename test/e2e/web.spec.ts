@@ -1,8 +1,10 @@
 /**
  * The web client in headless Chromium against the whole system in one process (embedded mode, real PostgreSQL):
  * sign-up and login, the gallery, chatting with streamed replies, a reload mid-reply, a server restart, stop,
- * regenerate and variants, sessions, an expired login, creating and importing characters, and a phone-sized screen.
- * Screenshots of the main screens go to test/e2e/screenshots/.
+ * regenerate and variants, sessions, an expired login, creating and importing characters, and a phone-sized screen;
+ * card placeholders filled, continuing a chat, addresses that are not ids, and (with a second system whose model is a
+ * fake OpenAI server) failed replies and Retry. Every page runs under a strict Content-Security-Policy, and a
+ * violation fails the file. Screenshots of the main screens go to test/e2e/screenshots/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mkdir } from "node:fs/promises";
@@ -11,13 +13,22 @@ import type { Server } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { createBroker } from "../../src/broker.js";
+import type { DbThis } from "../../mixins/db.mixin.js";
 import { testConfig, uniqueName } from "../support/config.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
+import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
 
 const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const CHARACTER = "Wren Calloway";
 // expect.poll gives up after 1 s by default; a loaded machine (other test files in parallel) needs longer.
 const POLL = { timeout: 10_000 };
+/**
+ * The strictest policy the built client must run under: no inline script or style, no eval, nothing from elsewhere,
+ * sockets only to its own origin. Added to whatever policy the gateway sends (both are enforced).
+ */
+const CLIENT_CSP =
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let broker: ServiceBroker;
 let browser: Browser;
@@ -73,21 +84,34 @@ async function newUser(): Promise<{ id: string; username: string; token: string 
 }
 
 async function openPage(viewport = { width: 1280, height: 800 }, colorScheme: "light" | "dark" = "light"): Promise<Page> {
-	const context = await browser.newContext({ viewport, colorScheme });
+	// A document the test answers itself (to add the policy) counts as a public page, which Chromium then keeps
+	// from reaching 127.0.0.1; the page it stands for is served from there.
+	const context = await browser.newContext({ viewport, colorScheme, permissions: ["local-network-access"] });
 	contexts.push(context);
+	await context.route(
+		(url) => url.pathname === "/" || url.pathname.endsWith(".html"),
+		async (route) => {
+			const response = await route.fetch();
+			const served = response.headers()["content-security-policy"];
+			await route.fulfill({ response, headers: { ...response.headers(), "content-security-policy": served ? `${served}, ${CLIENT_CSP}` : CLIENT_CSP } });
+		},
+	);
 	const page = await context.newPage();
 	page.on("pageerror", (err) => pageErrors.push(err.message));
+	page.on("console", (msg) => {
+		if (msg.type() === "error" && msg.text().includes("Content Security Policy")) pageErrors.push(msg.text());
+	});
 	return page;
 }
 
-/** A page already logged in (token in this tab's sessionStorage), showing `hash`. */
+/** A page already logged in (token in this tab's sessionStorage), showing `hash` (of this file's system, or `origin`). */
 async function loggedInPage(
 	hash: string,
-	opts: { token?: string; viewport?: { width: number; height: number }; colorScheme?: "light" | "dark" } = {},
+	opts: { token?: string; origin?: string; viewport?: { width: number; height: number }; colorScheme?: "light" | "dark" } = {},
 ): Promise<Page> {
 	const token = opts.token ?? viewerToken;
 	const page = await openPage(opts.viewport, opts.colorScheme);
-	await page.goto(`${base}/${hash}`);
+	await page.goto(`${opts.origin ?? base}/${hash}`);
 	await page.evaluate(`sessionStorage.setItem("cameo.token", ${JSON.stringify(token)})`);
 	await page.reload();
 	return page;
@@ -98,9 +122,9 @@ const chatHash = (sessionId?: string) => `#/chat/${characterId}${sessionId ? `/$
 const replyTo = (page: Page, said: string): Locator => page.locator(".row-ai:not([data-streaming])", { hasText: `You said "${said}"` });
 
 /** Types into the composer and presses Enter once the socket is open. */
-async function send(page: Page, text: string): Promise<void> {
+async function send(page: Page, text: string, character = CHARACTER): Promise<void> {
 	await page.locator(".presence-open").waitFor();
-	const input = page.getByLabel(`Message ${CHARACTER}`);
+	const input = page.getByLabel(`Message ${character}`);
 	await input.fill(text);
 	await input.press("Enter");
 	await page.locator(".row-user", { hasText: text }).waitFor();
@@ -119,6 +143,24 @@ async function shot(page: Page, name: string): Promise<void> {
 
 function sessionIdOf(page: Page): string {
 	return new URL(page.url()).hash.split("/")[3] ?? "";
+}
+
+/**
+ * Waits until the address names a session (other than `not`). Watched from here: a polling waitForFunction would
+ * evaluate a string in the page, which its Content-Security-Policy forbids.
+ */
+async function inSession(page: Page, not?: string): Promise<void> {
+	await page.waitForURL((url) => {
+		const id = url.hash.split("/")[3] ?? "";
+		return UUID.test(id) && id !== not;
+	});
+}
+
+/** Every chat stored for `username`, empty ones included (GET /sessions may leave those out). */
+async function storedSessions(username: string): Promise<number> {
+	const { db } = broker.getLocalService("sessions") as unknown as DbThis;
+	const [rows] = (await db.sequelize.query("SELECT count(*)::int AS n FROM chat_sessions WHERE username = $1", { bind: [username] })) as [{ n: number }[], unknown];
+	return rows[0].n;
 }
 
 describe("web client", () => {
@@ -191,7 +233,7 @@ describe("web client", () => {
 	it("should show a reply exactly once after a reload mid-reply", async () => {
 		const page = await loggedInPage(chatHash());
 		await send(page, "Hold that thought");
-		await page.waitForFunction("location.hash.split('/').length === 4");
+		await inSession(page);
 		await page.reload();
 		const reply = replyTo(page, "Hold that thought");
 		await reply.waitFor();
@@ -256,7 +298,7 @@ describe("web client", () => {
 		const firstSession = sessionIdOf(page);
 
 		await page.getByRole("button", { name: "New chat" }).click();
-		await page.waitForFunction(`location.hash.split("/").length === 4 && !location.hash.endsWith(${JSON.stringify(firstSession)})`);
+		await inSession(page, firstSession);
 		await send(page, "second chat about gulls");
 		await replyTo(page, "second chat about gulls").waitFor();
 		const sessions = page.getByRole("list", { name: "Chat sessions" }).locator("li");
@@ -329,6 +371,174 @@ describe("web client", () => {
 		await page.getByRole("button", { name: "Show chats" }).click();
 		await page.locator(".sidebar.open").waitFor();
 		await shot(page, "phone-sessions");
+	});
+
+	it("should fill {{char}} and {{user}} wherever a card's text is read, with the display name", async () => {
+		const owner = await newUser();
+		await broker.call(
+			"characters.create",
+			{
+				name: "Tamsin Reed",
+				description: "{{char}} reads tide tables aloud to {{User}}. <BOT> never hurries, <user>.",
+				system_prompt: "You are Tamsin Reed, a harbour pilot.",
+				greeting: "Shut the door behind you, {{user}}. {{CHAR}} has the kettle on.",
+				is_public: true,
+			},
+			{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+		);
+		const page = await loggedInPage("#/");
+		await page.getByLabel("Search characters by name").fill("Tamsin");
+		const card = page.getByRole("link", { name: "Chat with Tamsin Reed" });
+		await expect.poll(() => page.locator(".character-card").count(), POLL).toBe(1);
+		await card.getByText("Tamsin Reed reads tide tables aloud to Robin Vale. Tamsin Reed never hurries, Robin Vale.").waitFor();
+		await shot(page, "gallery-macros");
+
+		await card.click();
+		await page.locator(".sidebar-character").getByText("Tamsin Reed reads tide tables aloud to Robin Vale.", { exact: false }).waitFor();
+		await page.getByRole("log").getByText("Shut the door behind you, Robin Vale. Tamsin Reed has the kettle on.").waitFor();
+		expect(await page.locator("body").innerText()).not.toMatch(/\{\{|<bot>|<user>/i);
+	});
+
+	it("should continue the latest chat when a character is opened again, and offer a new one", async () => {
+		const user = await newUser();
+		const page = await loggedInPage("#/", { token: user.token });
+		const open = async () => {
+			await page.getByRole("link", { name: `Chat with ${CHARACTER}` }).click();
+			await page.locator(".presence-open").waitFor();
+			await inSession(page);
+			return sessionIdOf(page);
+		};
+		const backToGallery = async () => {
+			const sessionsListed = page.waitForResponse((r) => new URL(r.url()).pathname === "/sessions");
+			await page.getByRole("link", { name: "Back to characters" }).first().click();
+			await sessionsListed;
+		};
+
+		const first = await open();
+		await backToGallery();
+		expect(await open()).toBe(first);
+		expect(await storedSessions(user.username)).toBe(1);
+
+		await send(page, "Where did we leave the charts?");
+		await replyTo(page, "Where did we leave the charts?").waitFor();
+		await backToGallery();
+		await page.getByRole("list", { name: "Chat sessions" }).waitFor({ state: "detached" });
+		expect(await open()).toBe(first);
+		await page.locator(".row-user", { hasText: "Where did we leave the charts?" }).waitFor();
+
+		await page.getByRole("button", { name: "New chat" }).click();
+		await inSession(page, first);
+		await page.locator(".presence-open").waitFor();
+		expect(await page.locator(".row-user").count()).toBe(0);
+		expect(await storedSessions(user.username)).toBe(2);
+	});
+
+	it("should keep chats nobody spoke in out of Continue", async () => {
+		const user = await newUser();
+		const page = await loggedInPage(chatHash(), { token: user.token });
+		await page.locator(".presence-open").waitFor();
+		await inSession(page);
+		const sessionsListed = page.waitForResponse((r) => new URL(r.url()).pathname === "/sessions");
+		await page.getByRole("link", { name: "Back to characters" }).first().click();
+		await sessionsListed;
+		await page.getByRole("link", { name: `Chat with ${CHARACTER}` }).waitFor();
+		expect(await page.getByRole("heading", { name: "Continue" }).count()).toBe(0);
+	});
+
+	it("should show not found for an address whose ids are not UUIDs, without a request for it", async () => {
+		const page = await loggedInPage("#/");
+		await page.getByRole("link", { name: `Chat with ${CHARACTER}` }).waitFor();
+		const asked: string[] = [];
+		// The browser fetches the tab's icon again on each change of address: not a request of the client's.
+		page.on("request", (r) => void (r.resourceType() !== "other" || !r.url().endsWith("/favicon.svg") ? asked.push(r.url()) : undefined));
+		page.on("websocket", (ws) => asked.push(ws.url()));
+		const bad = ["#/chat/not-a-uuid", "#/chat/..%2F..%2Fsessions", `#/chat/${characterId}/..%2F..%2Fme`, "#/chat/%E0%A4%A", `#/chat/${characterId}/${characterId}/more`, "#/nowhere"];
+		for (const hash of bad) {
+			await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+			await page.getByRole("heading", { name: "Not found" }).waitFor();
+		}
+		await page.waitForTimeout(300);
+		expect(asked).toEqual([]);
+		await shot(page, "not-found");
+		await page.getByRole("link", { name: "Back to characters" }).click();
+		await page.getByRole("link", { name: `Chat with ${CHARACTER}` }).waitFor();
+	});
+
+	it("should render the API reference page with no inline script or style", async () => {
+		const page = await openPage();
+		await page.goto(`${base}/api-docs.html`);
+		await page.locator("#content").getByText("/characters/import").first().waitFor();
+		// Its stylesheet applied (the table of contents stays in view).
+		expect(await page.evaluate("getComputedStyle(document.querySelector('nav')).position")).toBe("sticky");
+	});
+});
+
+describe("web client with a model that fails", () => {
+	const BARD = "Odile Marsh";
+	let fake: FakeServer;
+	let failing: ServiceBroker;
+	let origin = "";
+	let token = "";
+	let bardHash = "";
+
+	beforeAll(async () => {
+		fake = await startFakeOpenAI();
+		failing = createBroker(
+			testConfig({
+				NAMESPACE: uniqueName("webfail"),
+				OPENAI_BASE_URL: `${fake.url}/v1`,
+				OPENAI_MODEL: "llama3",
+				LLM_MAX_RETRIES: "0",
+				LLM_RETRY_DELAY_MS: "5",
+				CHAT_MESSAGES_PER_MINUTE: "1000",
+			}),
+			{ logger: false },
+		);
+		await failing.start();
+		const api = failing.getLocalService("api") as unknown as { server: Server };
+		origin = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+		const username = uniqueName("webf");
+		const user = await failing.call<{ id: string }, object>("auth.register", { username, name: "Robin Vale", password: "password123" });
+		({ access_token: token } = await failing.call<{ access_token: string }, object>("auth.login", { username, password: "password123" }));
+		const bard = await failing.call<{ id: string }, object>(
+			"characters.create",
+			{ name: BARD, system_prompt: "You are Odile Marsh, a ferry captain.", greeting: "Tickets, please.", is_public: true },
+			{ meta: { user: { id: user.id, username, role: "user" } } },
+		);
+		bardHash = `#/chat/${bard.id}`;
+	});
+
+	afterAll(async () => {
+		await failing?.stop();
+		await fake?.stop();
+	});
+
+	it("should show a failed reply under its message, and answer it on Retry", async () => {
+		fake.script([{ status: 500 }, { text: ["The tide ", "turned ", "at last."], delayMs: 30 }]);
+		const page = await loggedInPage(bardHash, { token, origin });
+		await send(page, "Will the ferry sail?", BARD);
+		const failure = page.locator(".row-user", { hasText: "Will the ferry sail?" }).getByRole("alert");
+		await failure.waitFor();
+		expect(await failure.textContent()).toContain("could not answer right now");
+		await shot(page, "reply-failed");
+
+		await page.getByRole("button", { name: "Retry" }).click();
+		await page.locator(".row-ai:not([data-streaming])", { hasText: "The tide turned at last." }).waitFor();
+		expect(await failure.count()).toBe(0);
+		expect(await page.getByRole("button", { name: "Retry" }).count()).toBe(0);
+		expect(fake.requests.filter((r) => r.path === "/v1/chat/completions")).toHaveLength(2);
+	});
+
+	it("should tell a misconfigured model apart from an outage", async () => {
+		fake.script([{ status: 401, message: "Incorrect API key provided: sk-wrong. You can find your API key at https://platform.openai.com/account/api-keys." }]);
+		const page = await loggedInPage(bardHash, { token, origin });
+		await send(page, "Anyone on the bridge?", BARD);
+		const failure = page.locator(".row-user", { hasText: "Anyone on the bridge?" }).getByRole("alert");
+		await failure.waitFor();
+		const text = (await failure.textContent()) ?? "";
+		expect(text).toContain("misconfigured");
+		expect(text).not.toMatch(/try again/i);
+		await shot(page, "reply-misconfigured");
 	});
 });
 

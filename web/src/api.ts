@@ -83,13 +83,13 @@ export interface User {
 	name: string;
 }
 
+/** What the client reads of a character: fields of the gallery's summaries (GET /characters) and of GET /characters/id/{id}. */
 export interface Character {
 	id: string;
 	name: string;
 	description: string;
-	greeting: string;
 	is_public: boolean;
-	created_by: string | null;
+	created_by?: string | null;
 }
 
 export interface SessionSummary {

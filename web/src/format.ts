@@ -1,4 +1,12 @@
-/** Small display helpers: avatar colours and initials, times. */
+/** Small display helpers: card placeholders, avatar colours and initials, times. */
+import { applyMacros } from "../../src/domain/macros";
+import type { User } from "./api";
+
+/** Text from a card or a chat as people read it: `{{char}}` is the character, `{{user}}` your display name. */
+export function filled(text: string, characterName: string, user: User | null): string {
+	// "you" only until GET /me answers.
+	return applyMacros(text, characterName, user?.name ?? "you");
+}
 
 /** A stable, calm hue per name, so a character keeps its colour everywhere. */
 export function avatarHue(name: string): number {

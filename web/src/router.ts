@@ -1,19 +1,28 @@
 /**
  * Hash routes, so the gateway only ever serves index.html at `/` and every unknown path stays a JSON 404:
  * `#/login`, `#/` (the gallery), `#/chat/{character_id}` (a new chat) and `#/chat/{character_id}/{session_id}`.
+ * Ids from the address end up in request paths and socket URLs, so anything but a UUID there is "not found".
  */
 import { useEffect, useState } from "preact/hooks";
 
 export type Route =
 	| { name: "login" }
 	| { name: "gallery" }
-	| { name: "chat"; characterId: string; sessionId?: string };
+	| { name: "chat"; characterId: string; sessionId?: string }
+	| { name: "not-found" };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseRoute(hash: string): Route {
-	const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
-	if (parts[0] === "login") return { name: "login" };
-	if (parts[0] === "chat" && parts[1]) return { name: "chat", characterId: parts[1], sessionId: parts[2] };
-	return { name: "gallery" };
+	const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+	if (parts.length === 0) return { name: "gallery" };
+	if (parts[0] === "login" && parts.length === 1) return { name: "login" };
+	const [, characterId, sessionId] = parts;
+	const ids = parts.slice(1);
+	if (parts[0] === "chat" && characterId && parts.length <= 3 && ids.every((id) => UUID.test(id))) {
+		return { name: "chat", characterId, sessionId };
+	}
+	return { name: "not-found" };
 }
 
 export function chatHash(characterId: string, sessionId?: string): string {

@@ -4,7 +4,7 @@
  * character is still writing.
  */
 import type { HistoryMessage } from "../api";
-import type { ServerFrame } from "../../../src/domain/chat-frames";
+import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames";
 
 export interface Message {
 	id: string;
@@ -35,6 +35,16 @@ export interface ChatState {
 	/** A stop was sent and not yet answered: an error without reply_to then answers the stop, not the message. */
 	stopSent: boolean;
 	hasMore: boolean;
+}
+
+/** The model is set up wrong (key, model name): only the operator can fix that, so this says whom to tell. */
+export const MISCONFIGURED_TEXT = "The server's model is misconfigured, so the character can't reply. Tell the operator of this server.";
+
+/** What a failed reply says under the message it answers, or undefined when the error is not about a reply. */
+export function replyFailure(frame: ErrorFrame): string | undefined {
+	if (frame.code === "ai_misconfigured") return MISCONFIGURED_TEXT;
+	if (frame.code === "ai_unavailable") return frame.message;
+	return undefined;
 }
 
 export const emptyChat: ChatState = { byId: {}, order: [], selected: {}, failures: {}, pending: null, stopSent: false, hasMore: false };
@@ -132,7 +142,8 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 		}
 		case "error": {
 			if (frame.reply_to) {
-				const failures = frame.code === "ai_unavailable" ? { ...state.failures, [frame.reply_to]: frame.message } : state.failures;
+				const failure = replyFailure(frame);
+				const failures = failure ? { ...state.failures, [frame.reply_to]: failure } : state.failures;
 				const ended = state.pending?.replyTo === frame.reply_to;
 				return { ...state, failures, ...(ended ? { pending: null, stopSent: false } : {}) };
 			}

@@ -7,7 +7,7 @@ import { api, ApiError, getToken, type HistoryPage } from "../api";
 import { toast } from "../toast";
 import { ChatConnection, type ConnectionStatus } from "./connection";
 import type { ServerFrame } from "../../../src/domain/chat-frames";
-import { chatReducer, emptyChat, lastShownId, type ChatAction, type ChatState } from "./state";
+import { chatReducer, emptyChat, lastShownId, replyFailure, type ChatAction, type ChatState } from "./state";
 
 const PAGE_SIZE = 50;
 
@@ -45,7 +45,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 				cb.current.onReply();
 			} else if (frame.type === "error") {
 				if (frame.code === "rate_limited") toast(`You're sending messages too fast. Try again in ${frame.retry_after ?? 60} s.`, "error");
-				else if (frame.code !== "ai_unavailable" || !frame.reply_to) toast(frame.message, "error");
+				// A failed reply is shown under its message, with Retry; other errors belong to no message.
+				else if (!frame.reply_to || !replyFailure(frame)) toast(frame.message, "error");
 			}
 			dispatch({ type: "frame", frame });
 		};

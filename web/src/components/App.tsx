@@ -48,7 +48,7 @@ export function App() {
 			/>
 		);
 	} else if (route.name === "chat") {
-		screen = <ChatPage key={route.characterId} characterId={route.characterId} sessionId={route.sessionId} visit={visit} />;
+		screen = <ChatPage key={route.characterId} characterId={route.characterId} sessionId={route.sessionId} visit={visit} user={user} />;
 	} else {
 		screen = (
 			<>
@@ -64,7 +64,7 @@ export function App() {
 						</button>
 					</div>
 				</header>
-				<Gallery user={user} />
+				{route.name === "not-found" ? <NotFound /> : <Gallery user={user} />}
 			</>
 		);
 	}
@@ -74,5 +74,19 @@ export function App() {
 			{screen}
 			<Toaster />
 		</>
+	);
+}
+
+/** An address that names nothing here (a mistyped or tampered link): no request is made for it. */
+function NotFound() {
+	return (
+		<main class="page">
+			<section class="empty">
+				<h1>Not found</h1>
+				<p>
+					Nothing lives at this address. <a href="#/">Back to characters</a>
+				</p>
+			</section>
+		</main>
 	);
 }

@@ -3,15 +3,15 @@
  * The conversation is keyed by the navigation, so switching chats starts a fresh socket and state.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, errorText, type Character, type SessionSummary } from "../api";
-import { timeAgo } from "../format";
+import { api, errorText, type Character, type SessionSummary, type User } from "../api";
+import { filled, timeAgo } from "../format";
 import { chatHash, navigate, replaceHash } from "../router";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { Conversation } from "./Conversation";
 import { BackIcon, CloseIcon, PlusIcon, TrashIcon } from "./icons";
 
-export function ChatPage({ characterId, sessionId, visit }: { characterId: string; sessionId?: string; visit: number }) {
+export function ChatPage({ characterId, sessionId, visit, user }: { characterId: string; sessionId?: string; visit: number; user: User | null }) {
 	const [character, setCharacter] = useState<Character | null>(null);
 	const [error, setError] = useState("");
 	const [sessions, setSessions] = useState<SessionSummary[]>([]);
@@ -99,7 +99,7 @@ export function ChatPage({ characterId, sessionId, visit }: { characterId: strin
 					<div class="sidebar-character">
 						<Avatar name={character.name} size="lg" />
 						<strong>{character.name}</strong>
-						{character.description && <p class="muted small">{character.description}</p>}
+						{character.description && <p class="muted small">{filled(character.description, character.name, user)}</p>}
 					</div>
 				)}
 				<button type="button" class="button primary wide" onClick={() => navigate(chatHash(characterId))}>
@@ -107,7 +107,7 @@ export function ChatPage({ characterId, sessionId, visit }: { characterId: strin
 				</button>
 				<ul class="session-list" aria-label="Chat sessions">
 					{sessions.map((s) => (
-						<SessionItem key={s.id} session={s} active={s.id === current} onDelete={() => void remove(s.id)} />
+						<SessionItem key={s.id} session={s} user={user} active={s.id === current} onDelete={() => void remove(s.id)} />
 					))}
 				</ul>
 			</aside>
@@ -116,6 +116,7 @@ export function ChatPage({ characterId, sessionId, visit }: { characterId: strin
 				<Conversation
 					key={visit}
 					character={character}
+					user={user}
 					sessionId={sessionId}
 					onSession={onSession}
 					onReply={onReply}
@@ -129,7 +130,7 @@ export function ChatPage({ characterId, sessionId, visit }: { characterId: strin
 	);
 }
 
-function SessionItem({ session, active, onDelete }: { session: SessionSummary; active: boolean; onDelete: () => void }) {
+function SessionItem({ session, user, active, onDelete }: { session: SessionSummary; user: User | null; active: boolean; onDelete: () => void }) {
 	const [confirming, setConfirming] = useState(false);
 	const when = session.last_message_at ?? session.created_at;
 	return (
@@ -147,7 +148,7 @@ function SessionItem({ session, active, onDelete }: { session: SessionSummary; a
 			) : (
 				<>
 					<a class="session-link" href={chatHash(session.character_id, session.id)} aria-current={active ? "page" : undefined}>
-						<span class="session-preview">{preview(session)}</span>
+						<span class="session-preview">{preview(session, user)}</span>
 						<time class="muted small" dateTime={when}>
 							{timeAgo(when)}
 						</time>
@@ -161,8 +162,9 @@ function SessionItem({ session, active, onDelete }: { session: SessionSummary; a
 	);
 }
 
-function preview(session: SessionSummary): string {
+function preview(session: SessionSummary, user: User | null): string {
 	const last = session.last_message;
 	if (!last) return "New chat";
-	return last.role === "user" ? `You: ${last.content}` : last.content;
+	const content = filled(last.content, session.character_name, user);
+	return last.role === "user" ? `You: ${content}` : content;
 }

@@ -1,6 +1,6 @@
 /** The open chat: header, messages (replies stream in live), the typing line and the composer. */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import type { Character } from "../api";
+import type { Character, User } from "../api";
 import { chatItems } from "../chat/state";
 import { useChat, type ChatCallbacks } from "../chat/use-chat";
 import { toast } from "../toast";
@@ -10,11 +10,12 @@ import { BackIcon, HistoryIcon, SendIcon, StopIcon } from "./icons";
 
 interface Props extends ChatCallbacks {
 	character: Character;
+	user: User | null;
 	sessionId?: string;
 	onOpenSessions: () => void;
 }
 
-export function Conversation({ character, sessionId, onOpenSessions, ...callbacks }: Props) {
+export function Conversation({ character, user, sessionId, onOpenSessions, ...callbacks }: Props) {
 	const chat = useChat(character.id, sessionId, callbacks);
 	const { state, status } = chat;
 	const items = chatItems(state);
@@ -22,6 +23,8 @@ export function Conversation({ character, sessionId, onOpenSessions, ...callback
 	const stickToBottom = useRef(true);
 	const generating = state.pending !== null;
 	const lastItem = items[items.length - 1];
+	const lastUserItem = items.findLast((item) => item.kind === "user");
+	const canAsk = !generating && status === "open";
 
 	// Follow new text while the reader is at the bottom; leave them alone when they scrolled up to read.
 	useLayoutEffect(() => {
@@ -67,7 +70,10 @@ export function Conversation({ character, sessionId, onOpenSessions, ...callback
 						key={item.kind === "user" ? item.message.id : (item.replyTo ?? item.variants[0].id)}
 						item={item}
 						characterName={character.name}
-						canRegenerate={item === lastItem && item.kind === "ai" && item.replyTo !== null && !generating && status === "open"}
+						user={user}
+						canRegenerate={item === lastItem && item.kind === "ai" && item.replyTo !== null && canAsk}
+						// Only the reply to the last message can be made again.
+						canRetry={item === lastUserItem && canAsk}
 						onRegenerate={chat.regenerate}
 						onSelect={chat.select}
 					/>

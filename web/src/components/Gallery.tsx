@@ -1,12 +1,18 @@
-/** The characters you can talk to, searchable by name, plus your recent chats and ways to add a character. */
-import { useEffect, useState } from "preact/hooks";
+/**
+ * The characters you can talk to, searchable by name, plus your recent chats and ways to add a character. A card
+ * opens your latest chat with that character when there is one (the chat page offers a new one), else a new chat.
+ */
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, errorText, type Character, type SessionSummary, type User } from "../api";
-import { timeAgo } from "../format";
+import { filled, timeAgo } from "../format";
 import { chatHash } from "../router";
 import { Avatar } from "./Avatar";
 import { CharacterForm } from "./CharacterForm";
 import { ImportCard } from "./ImportCard";
 import { PlusIcon, SearchIcon, UploadIcon } from "./icons";
+
+/** How many recent chats "Continue" shows. */
+const CONTINUE_COUNT = 4;
 
 export function Gallery({ user }: { user: User | null }) {
 	const [query, setQuery] = useState("");
@@ -37,10 +43,19 @@ export function Gallery({ user }: { user: User | null }) {
 	}, [query, reload]);
 
 	useEffect(() => {
-		api<SessionSummary[]>("/sessions?limit=4")
+		api<SessionSummary[]>("/sessions?limit=100")
 			.then(setRecent)
 			.catch(() => undefined);
 	}, []);
+
+	// Sessions come newest first, so the first one seen per character is its latest chat.
+	const latestChat = useMemo(() => {
+		const latest = new Map<string, string>();
+		for (const s of recent) if (!latest.has(s.character_id)) latest.set(s.character_id, s.id);
+		return latest;
+	}, [recent]);
+	// A chat nobody has said anything in is nothing to continue.
+	const continuable = recent.filter((s) => s.last_message !== null).slice(0, CONTINUE_COUNT);
 
 	function added() {
 		setDialog(null);
@@ -64,19 +79,19 @@ export function Gallery({ user }: { user: User | null }) {
 				</div>
 			</section>
 
-			{recent.length > 0 && (
+			{continuable.length > 0 && (
 				<section aria-labelledby="recent-title" class="recent">
 					<h2 id="recent-title" class="section-title">
 						Continue
 					</h2>
 					<ul class="recent-list">
-						{recent.map((s) => (
+						{continuable.map((s) => (
 							<li key={s.id}>
 								<a class="recent-item" href={chatHash(s.character_id, s.id)}>
 									<Avatar name={s.character_name} size="sm" />
 									<span class="recent-text">
 										<strong>{s.character_name}</strong>
-										<span class="muted">{s.last_message?.content ?? "New chat"}</span>
+										<span class="muted">{filled(s.last_message?.content ?? "", s.character_name, user)}</span>
 									</span>
 									<time class="muted small">{timeAgo(s.last_message_at ?? s.created_at)}</time>
 								</a>
@@ -101,7 +116,7 @@ export function Gallery({ user }: { user: User | null }) {
 				<ul class="grid">
 					{characters?.map((c) => (
 						<li key={c.id}>
-							<a class="character-card" href={chatHash(c.id)} aria-label={`Chat with ${c.name}`}>
+							<a class="character-card" href={chatHash(c.id, latestChat.get(c.id))} aria-label={`Chat with ${c.name}`}>
 								<Avatar name={c.name} size="lg" />
 								<span class="character-body">
 									<span class="character-name">
@@ -109,7 +124,7 @@ export function Gallery({ user }: { user: User | null }) {
 										{!c.is_public && <span class="badge">Private</span>}
 										{c.is_public && user && c.created_by === user.id && <span class="badge">Yours</span>}
 									</span>
-									<span class="character-description">{c.description || c.greeting || "No description yet."}</span>
+									<span class="character-description">{c.description ? filled(c.description, c.name, user) : "No description yet."}</span>
 								</span>
 							</a>
 						</li>

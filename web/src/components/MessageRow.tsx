@@ -1,30 +1,43 @@
-/** One row of the conversation: your message on the right, or a reply on the left with its variants (swipes). */
+/**
+ * One row of the conversation: your message on the right (with Retry when its reply failed), or a reply on the left
+ * with its variants (swipes).
+ */
+import type { User } from "../api";
 import type { ChatItem } from "../chat/state";
-import { clockTime } from "../format";
+import { clockTime, filled } from "../format";
 import { Avatar } from "./Avatar";
 import { ChevronLeft, ChevronRight, RegenerateIcon } from "./icons";
 
 interface Props {
 	item: ChatItem;
 	characterName: string;
+	user: User | null;
 	canRegenerate: boolean;
+	canRetry: boolean;
 	onRegenerate: (replyTo: string) => void;
 	onSelect: (replyTo: string, index: number) => void;
 }
 
-export function MessageRow({ item, characterName, canRegenerate, onRegenerate, onSelect }: Props) {
+export function MessageRow({ item, characterName, user, canRegenerate, canRetry, onRegenerate, onSelect }: Props) {
 	if (item.kind === "user") {
 		const m = item.message;
 		return (
 			<div class="row row-user" data-id={m.id}>
 				<div class="bubble bubble-user">
-					<p class="text">{m.content}</p>
+					<p class="text">{filled(m.content, characterName, user)}</p>
 					{m.timestamp && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
 				</div>
 				{item.failure && (
-					<p class="bubble-error" role="alert">
-						{item.failure}
-					</p>
+					<div class="reply-failure">
+						<p class="bubble-error" role="alert">
+							{item.failure}
+						</p>
+						{canRetry && (
+							<button type="button" class="link-button" onClick={() => onRegenerate(m.id)}>
+								<RegenerateIcon /> Retry
+							</button>
+						)}
+					</div>
 				)}
 			</div>
 		);
@@ -40,7 +53,7 @@ export function MessageRow({ item, characterName, canRegenerate, onRegenerate, o
 				<div class="bubble bubble-ai">
 					<span class="author">{characterName}</span>
 					<p class="text">
-						{m.content}
+						{filled(m.content, characterName, user)}
 						{m.streaming && <span class="caret" aria-hidden="true" />}
 					</p>
 				</div>
