@@ -189,7 +189,8 @@ const outsideAddress = Object.values(networkInterfaces())
 
 describe("Health server bind address", () => {
 	it.skipIf(!outsideAddress)("should listen only on HEALTH_HOST (else API_HOST), not on every interface", async () => {
-		for (const env of [{ HEALTH_HOST: "127.0.0.1" }, { API_HOST: "127.0.0.1" }]) {
+		const envs: Record<string, string>[] = [{ HEALTH_HOST: "127.0.0.1" }, { API_HOST: "127.0.0.1" }];
+		for (const env of envs) {
 			const config = testConfig({ SERVICES: "auth", HEALTH_PORT: "0", ...env });
 			const health = await startHealthServer(createBroker(config, { logger: false }), config);
 			try {
