@@ -25,7 +25,7 @@ const memo = new LRUCache<string, number>({ maxSize: MEMO_MAX_CHARS, sizeCalcula
 const MAX_PIECE_BYTES = 24;
 // Even linear, CJK costs ~2-4 µs a character: a 20,000-character field ~80 ms. Longer texts are counted exactly up
 // to this many UTF-8 bytes (4,000 CJK characters, the longest message, stay exact) and the rest at the tokens per
-// byte of that part: long texts are of a kind, and the estimate is within ~1% for prose, code or CJK.
+// byte of that part: a long text is mostly of one kind, and the estimate is a few percent off (README.md: 1.4%).
 const EXACT_BYTES = 12 * 1024;
 // The encoding's own pre-tokenizer: pieces are the units BPE never merges across.
 const PIECE = new RegExp(cl100kBase.pat_str, "gu");
@@ -49,7 +49,7 @@ function encode(text: string): number {
 	const extrapolated = () => count + Math.round(((totalBytes - bytes) * count) / bytes);
 	for (const match of text.matchAll(PIECE)) {
 		const piece = match[0];
-		// A UTF-16 unit is at most 3 UTF-8 bytes: the first test spares the byte count of nearly every piece.
+		// A UTF-16 unit is at most 3 UTF-8 bytes: under no limit, most pieces need no byte count.
 		const size = piece.length * 3 <= MAX_PIECE_BYTES && limit === Number.POSITIVE_INFINITY ? 0 : Buffer.byteLength(piece);
 		if (size <= MAX_PIECE_BYTES) {
 			if (bytes + size > limit) {
