@@ -89,7 +89,7 @@ export interface Character {
 	name: string;
 	description: string;
 	is_public: boolean;
-	created_by?: string | null;
+	created_by: string | null;
 }
 
 export interface SessionSummary {

@@ -54,8 +54,8 @@ export function Gallery({ user }: { user: User | null }) {
 		for (const s of recent) if (!latest.has(s.character_id)) latest.set(s.character_id, s.id);
 		return latest;
 	}, [recent]);
-	// A chat nobody has said anything in is nothing to continue.
-	const continuable = recent.filter((s) => s.last_message !== null).slice(0, CONTINUE_COUNT);
+	// GET /sessions lists only chats in which you said something: each one is worth continuing.
+	const continuable = recent.slice(0, CONTINUE_COUNT);
 
 	function added() {
 		setDialog(null);
