@@ -168,11 +168,12 @@ describe("GET /openapi.json", () => {
 });
 
 describe("GET /api-docs.html", () => {
-	it("should be served as HTML that loads /openapi.json", async () => {
+	it("should be served as HTML whose script (a file of its own, for the Content-Security-Policy) loads /openapi.json", async () => {
 		const res = await fetch(`${base}/api-docs.html`);
 		expect(res.status, "web/dist/api-docs.html is missing: run `npm run build:web`").toBe(200);
 		expect(res.headers.get("content-type")).toMatch(/^text\/html/);
-		expect(await res.text()).toContain('fetch("/openapi.json"');
+		expect(await res.text()).toContain('<script src="/api-docs.js"');
+		expect(await (await fetch(`${base}/api-docs.js`)).text()).toContain('fetch("/openapi.json"');
 	});
 
 	it("should render the endpoints grouped by tag, with parameters, bodies and responses", async () => {
