@@ -1,5 +1,6 @@
 /**
- * The AI side of a chat: answers each `chat.user.msg` with a reply on `chat.ai.msg` (DESIGN.md, message flow 3 and 6).
+ * The AI side of a chat: answers each `chat.user.msg` with a reply on `chat.ai.msg` (README, "How a message
+ * travels", steps 3 and 5).
  * It loads the character (cached action), checks that the user may still view it, loads the recent history (Redis,
  * else PostgreSQL), streams the model, and publishes the finished reply before returning, so the user message is
  * acked only once its reply is on its way. A failure goes out as a `failure` the dispatcher turns into an error frame.
