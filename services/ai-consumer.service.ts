@@ -8,12 +8,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Validators, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
-import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatStore } from "../src/adapters/chat-store.js";
-import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
-import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
+import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
 import { ConversationMemory } from "../src/adapters/conversation-memory.js";
-import { createChatModel, LlmUnavailableError, usageOf, type ChatMessage, type ChatModel, type StreamOptions } from "../src/adapters/llm.js";
+import { createChatModel, usageOf } from "../src/adapters/llm.js";
+import { LlmUnavailableError, type ChatMessage, type ChatModel, type StreamOptions } from "../src/domain/chat-model.js";
 import { overridesOf } from "../src/domain/model-settings.js";
 import { LlmStatus } from "../src/adapters/llm-status.js";
 import { LRUCache } from "lru-cache";
@@ -26,6 +24,7 @@ import {
 	type AiDeltaFrame,
 	type AiMsgPayload,
 	type ErrorFrameCode,
+	UNAVAILABLE_MESSAGE,
 	type StopRequestedPayload,
 	type Usage,
 	type UserMsgPayload,
@@ -35,14 +34,11 @@ import { assemblePrompt } from "../src/domain/prompt.js";
 /** A chat's user as the visibility rules and `{{user}}` need them. */
 type ChatUser = Viewer & { name: string };
 
-export interface AiConsumerThis extends Service, DbThis {
-	store: ChatStore;
-	runtime: ChatRuntime;
+export interface AiConsumerThis extends Service, ChatThis {
 	memory: ConversationMemory;
 	model: ChatModel;
 	/** The model's configuration as last seen (startup check, replies), for /readyz. */
 	llmStatus: LlmStatus;
-	metrics: ChatMetrics;
 	/**
 	 * Characters as `characters.resolve` answered, kept here: the broker's cacher sits with the action, so every
 	 * message was a round trip to the node running `characters`. Forgotten when any character changes.
@@ -64,14 +60,12 @@ export interface AiConsumerThis extends Service, DbThis {
 		pickedUpAt: number,
 		toDelta: (delta: string) => AiDeltaFrame,
 	): Promise<{ content: string; stopped: boolean; model: string; usage: Usage }>;
-	publish(message: AiMsgPayload): Promise<void>;
 }
 
 const CACHED_CHARACTERS = 10_000;
 const CHARACTER_TTL_MS = 60_000;
 const CACHED_USERS = 10_000;
 const USER_TTL_MS = 60_000;
-const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
 const MISCONFIGURED_MESSAGE = "The AI model is not set up correctly (its key or model name is refused), so retrying will not help: the operator must fix the model configuration.";
 const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
 /**
@@ -109,8 +103,8 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 	return {
 		name: "ai-consumer",
 
-		/** `this.db` (PostgreSQL, for history the cache does not hold). */
-		mixins: [DbMixin(config)],
+		/** `this.db` (PostgreSQL, for history the cache does not hold), the chat store, runtime and metrics, `publish`. */
+		mixins: [ChatMixin(config)],
 
 		/** Characters come from `characters.resolve`: no consuming before it can answer. */
 		dependencies: ["characters"],
@@ -135,7 +129,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						// must not reach the model on anyone else's behalf.
 						const userName = character && (await this.userName(payload, character));
 						if (!character || !userName) {
-							await this.publish(failure(payload, "character_unavailable", CHARACTER_GONE_MESSAGE));
+							await this.publish(Chan.AiMsg, failure(payload, "character_unavailable", CHARACTER_GONE_MESSAGE));
 							return;
 						}
 						const { message_id, session_id, username, character_id } = payload;
@@ -150,7 +144,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						this.metrics.tokens(model, usage);
 						this.llmStatus.replied();
 						const reply = { id, variant, reply_to: message_id, session_id, username, character_id, content, model, usage };
-						await this.publish({ kind: "reply", ...reply, ...(stopped ? { stopped } : {}) });
+						await this.publish(Chan.AiMsg, { kind: "reply", ...reply, ...(stopped ? { stopped } : {}) });
 						this.logger.debug({ session_id, message_id, variant }, stopped ? "Stopped reply published" : "Reply published");
 						if (session) {
 							await this.memory.foldSummary(this.model, session, history, assembled.dropped, { char: character.name, user: userName }).catch((err: Error) =>
@@ -201,14 +195,14 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 					this.llmStatus.failed(err);
 					const misconfigured = err.reason === "misconfigured";
 					this.logger[misconfigured ? "error" : "warn"](ids, `No reply: ${err.message}`);
-					await this.publish(misconfigured ? failure(payload, "ai_misconfigured", MISCONFIGURED_MESSAGE) : failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE));
+					await this.publish(Chan.AiMsg, misconfigured ? failure(payload, "ai_misconfigured", MISCONFIGURED_MESSAGE) : failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE));
 					return;
 				}
 				const last = isLastAttempt(raw, config.chat.maxRetries);
 				this.logger.warn(ids, `Reply failed${last ? ", giving up" : ", will retry"}: ${(err as Error).message}`);
 				// The user hears about it once; the message itself goes to the dead-letter queue (cluster).
 				if (last) {
-					await this.publish(failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE)).catch((publishErr: Error) =>
+					await this.publish(Chan.AiMsg, failure(payload, "ai_unavailable", UNAVAILABLE_MESSAGE)).catch((publishErr: Error) =>
 						// The outbox sweep reports it later; the original error is the one worth rethrowing.
 						this.logger.error(ids, `Could not report the failed reply: ${publishErr.message}`),
 					);
@@ -247,15 +241,10 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 					if (running.size === 0) this.inflight.delete(sessionId);
 				}
 			},
-
-			async publish(this: AiConsumerThis, message: AiMsgPayload): Promise<void> {
-				await this.broker.sendToChannel(Chan.AiMsg, message, { persistent: true });
-			},
 		},
 
-		/** After the mixin's `started` has opened the database. */
+		/** After the mixin's `started` (database, store, runtime, metrics). */
 		async started(this: AiConsumerThis) {
-			this.store = new ChatStore(this.db.sequelize);
 			this.inflight = new Map();
 			const { User } = this.db.models;
 			this.users = new LRUCache({
@@ -269,19 +258,13 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				ttl: CHARACTER_TTL_MS,
 				fetchMethod: async (id) => ({ view: await this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }) }),
 			});
-			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.memory = new ConversationMemory(this.store, this.runtime.history, config.chat);
 			this.model = createChatModel(config, {
 				onRefusedModel: (name) => this.logger.warn(`A character asks for model "${name}", which LLM_ALLOWED_MODELS does not list: answering with ${this.model.name}`),
 			});
-			this.metrics = chatMetrics(this.broker);
 			this.logger.info(`Answering with the "${this.model.name}" model`);
 			this.llmStatus = new LlmStatus(this.model, this.logger);
 			this.llmStatus.checkAtStart();
-		},
-
-		async stopped(this: AiConsumerThis) {
-			await this.runtime?.close();
 		},
 	};
 }

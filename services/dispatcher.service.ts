@@ -8,20 +8,23 @@
 import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
-import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatStore, type ChatStats, type MessageRow } from "../src/adapters/chat-store.js";
+import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
+import type { ChatStats, MessageRow } from "../src/adapters/chat-store.js";
 import { SessionNotFound } from "../src/errors.js";
-import { Chan, ConsumerGroup, messageFrame, type AiMsgPayload, type ErrorFrame, type UserMsgPayload } from "../src/domain/chat-wire.js";
-import { createChatRuntime, type ChatRuntime } from "../src/adapters/chat-runtime.js";
-import { historyEntry } from "../src/adapters/history-cache.js";
-import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
+import {
+	Chan,
+	ConsumerGroup,
+	messageFrame,
+	UNAVAILABLE_MESSAGE,
+	userMsgPayload,
+	type AiMsgPayload,
+	type ErrorFrame,
+} from "../src/domain/chat-wire.js";
+import { historyEntry } from "../src/domain/history.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 
 type DispatcherThis = Service &
-	DbThis & {
-		store: ChatStore;
-		runtime: ChatRuntime;
-		metrics: ChatMetrics;
+	ChatThis & {
 		quotas: ChatQuotas;
 		stopQueueSampling?: () => void;
 		sweepTimer?: NodeJS.Timeout;
@@ -38,14 +41,12 @@ export interface OperatorMessage {
 	delivered: number;
 }
 
-const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
-
 export default function dispatcherService(config: Config): ServiceSchema<ServiceSettingSchema, DispatcherThis> {
 	return {
 		name: "dispatcher",
 
-		/** `this.db` (PostgreSQL). */
-		mixins: [DbMixin(config)],
+		/** `this.db` (PostgreSQL), the chat store, runtime and metrics, `publish`. */
+		mixins: [ChatMixin(config)],
 
 		/** For operators (the REPL); `visibility: "public"` keeps them off the gateway. */
 		actions: {
@@ -155,15 +156,8 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 							await this.reportFailure(m.id, m.session_id, "ai_unavailable", UNAVAILABLE_MESSAGE);
 							continue;
 						}
-						const payload: UserMsgPayload = {
-							message_id: m.id,
-							session_id: m.session_id,
-							username: m.username,
-							character_id: m.character_id,
-							content: m.content,
-						};
 						this.logger.info({ session_id: m.session_id, message_id: m.id }, `Re-publishing a message without a reply (attempt ${m.publish_attempts})`);
-						await this.broker.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) =>
+						await this.publish(Chan.UserMsg, userMsgPayload(m)).catch((err: Error) =>
 							this.logger.warn({ session_id: m.session_id, message_id: m.id }, `Re-publish failed, next sweep retries: ${err.message}`),
 						);
 					}
@@ -175,10 +169,8 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 			},
 		},
 
+		/** After the mixin's `started` (store, runtime, metrics). */
 		async started(this: DispatcherThis) {
-			this.store = new ChatStore(this.db.sequelize);
-			this.runtime = createChatRuntime(config, this.broker, this.logger);
-			this.metrics = chatMetrics(this.broker);
 			this.quotas = createChatQuotas(config);
 			this.stopQueueSampling = this.metrics.sampleQueueDepths(config, this.logger);
 			this.sweeping = false;
@@ -190,7 +182,6 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 		async stopped(this: DispatcherThis) {
 			clearInterval(this.sweepTimer);
 			this.stopQueueSampling?.();
-			await this.runtime?.close();
 			await this.quotas?.close();
 		},
 	};

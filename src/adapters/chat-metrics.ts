@@ -9,7 +9,7 @@ import type { Config } from "../config.js";
 import type { ErrorFrameCode, Usage } from "../domain/chat-wire.js";
 import { queueStatus } from "./queue-inspector.js";
 import type { SessionFrames } from "./grpc-delivery.js";
-import type { LlmUnavailableError } from "./llm.js";
+import type { LlmUnavailableError } from "../domain/chat-model.js";
 
 export interface ChatMetrics {
 	/** chat-ws: a user message was stored (and will be answered). */

@@ -3,10 +3,11 @@
  * every socket of the session and published to `chat.user.msg`; a regeneration of the last reply is checked and
  * published as the next variant. Refusals go back through `refuse` (chat-ws counts them and bounds them).
  */
-import { Chan, errorFrame, messageFrame, type ErrorFrame, type UserMsgPayload } from "../domain/chat-wire.js";
+import { Chan, errorFrame, messageFrame, userMsgPayload, type ErrorFrame, type Publish } from "../domain/chat-wire.js";
 import type { ChatMetrics } from "./chat-metrics.js";
 import type { ChatStore } from "./chat-store.js";
-import { historyEntry, type HistoryCache } from "./history-cache.js";
+import type { HistoryCache } from "./history-cache.js";
+import { historyEntry } from "../domain/history.js";
 import type { ChatClient, SocketHub } from "./socket-hub.js";
 
 export interface TurnDeps {
@@ -14,7 +15,7 @@ export interface TurnDeps {
 	history: HistoryCache;
 	hub: SocketHub;
 	metrics: ChatMetrics;
-	sendToChannel(channel: string, payload: UserMsgPayload, opts: { persistent: boolean }): Promise<unknown>;
+	publish: Publish;
 	refuse(client: ChatClient, frame: ErrorFrame): void;
 	logger: { error(...a: unknown[]): void; warn(...a: unknown[]): void };
 }
@@ -35,16 +36,15 @@ export async function storeUserMessage(deps: TurnDeps, client: ChatClient, conte
 	// Other devices on the same session see it too (this socket drops the duplicate by id).
 	deps.hub.deliver([{ session_id: sessionId, frames: [JSON.stringify(echo)] }]);
 
-	const payload: UserMsgPayload = { message_id: row.id, session_id: sessionId, username, user_name: name, character_id: characterId, content: row.content };
 	// If this publish is lost, the dispatcher's outbox sweep publishes it again.
 	await deps
-		.sendToChannel(Chan.UserMsg, payload, { persistent: true })
+		.publish(Chan.UserMsg, userMsgPayload(row, { user_name: name }))
 		.catch((err: Error) => deps.logger.warn({ session_id: sessionId, message_id: row.id }, `Publish failed, outbox will retry: ${err.message}`));
 }
 
 /** Asks for another variant of the reply to the session's last user message. */
 export async function regenerateReply(deps: TurnDeps, client: ChatClient, replyTo: string): Promise<void> {
-	const { sessionId, username, name, characterId } = client.identity;
+	const { sessionId, name } = client.identity;
 	const message = await deps.store.getMessage(replyTo);
 	if (!message || message.session_id !== sessionId || message.role !== "user") {
 		return deps.refuse(client, errorFrame("cannot_regenerate", "No such message of yours in this chat", { reply_to: replyTo }));
@@ -53,8 +53,7 @@ export async function regenerateReply(deps: TurnDeps, client: ChatClient, replyT
 		return deps.refuse(client, errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }));
 	}
 	const variant = await deps.store.nextVariant(message.id);
-	const payload: UserMsgPayload = { message_id: message.id, session_id: sessionId, username, user_name: name, character_id: characterId, content: message.content, variant };
-	await deps.sendToChannel(Chan.UserMsg, payload, { persistent: true }).catch((err: Error) => {
+	await deps.publish(Chan.UserMsg, userMsgPayload(message, { user_name: name, variant })).catch((err: Error) => {
 		deps.logger.warn({ session_id: sessionId, message_id: message.id }, `Publish of a regeneration failed: ${err.message}`);
 		deps.refuse(client, errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }));
 	});

@@ -6,8 +6,9 @@ import type { ChatLimits } from "../config.js";
 import type { UserMsgPayload } from "../domain/chat-wire.js";
 import { foldSummary, historyUpTo, summaryPrompt } from "../domain/prompt.js";
 import type { ChatStore, SessionRow } from "./chat-store.js";
-import { historyEntry, type HistoryCache, type HistoryEntry } from "./history-cache.js";
-import type { ChatModel } from "./llm.js";
+import type { HistoryCache } from "./history-cache.js";
+import { historyEntry, type HistoryEntry } from "../domain/history.js";
+import type { ChatModel } from "../domain/chat-model.js";
 
 const SUMMARY_BATCH_TURNS = 4;
 

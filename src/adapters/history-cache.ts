@@ -8,22 +8,7 @@
 import type { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 import { redisKey } from "./redis.js";
-import { countTokens } from "../domain/token-count.js";
-
-export interface HistoryEntry {
-	id: string;
-	role: "user" | "ai";
-	content: string;
-	/** Position in the session (messages.seq), so the rolling summary knows what it already holds. */
-	seq?: string;
-	/** Tokens of `content`, counted once when the entry is made rather than for every prompt it goes into. */
-	tokens?: number;
-}
-
-/** A stored message as the history holds it. */
-export function historyEntry(m: { id: string; role: "user" | "ai"; content: string; seq: string }): HistoryEntry {
-	return { id: m.id, role: m.role, content: m.content, seq: m.seq, tokens: countTokens(m.content) };
-}
+import type { HistoryEntry } from "../domain/history.js";
 
 export interface HistoryCache {
 	/** Appends if the session is cached; otherwise does nothing (the next read fills from PostgreSQL). */

@@ -4,7 +4,7 @@
  * `/readyz` before any user meets it. Also what tells a permanent provider error from a passing one.
  */
 import type { LlmConfig } from "../config.js";
-import type { ModelCheck } from "./llm.js";
+import type { ModelCheck } from "../domain/chat-model.js";
 
 const CHECK_TIMEOUT_MS = 5000;
 const GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com";

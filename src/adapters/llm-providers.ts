@@ -15,7 +15,8 @@ import { ChatOpenAI } from "@langchain/openai";
 import type { LlmConfig } from "../config.js";
 import type { Usage } from "../domain/chat-wire.js";
 import { boundSettings, type ModelBounds, type ModelSettings } from "../domain/model-settings.js";
-import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatModelOptions, type ChatStream, type LlmFailureReason, type Provider, type StreamOptions } from "./llm.js";
+import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type LlmFailureReason, type Provider, type StreamOptions } from "../domain/chat-model.js";
+import type { ChatModelOptions } from "./llm.js";
 import { isMisconfiguration } from "./llm-check.js";
 
 const RETRYABLE: ReadonlySet<LlmFailureReason> = new Set(["rate_limited", "server_error", "network"]);

@@ -99,7 +99,7 @@ export const EDITABLE_FIELDS = [
 	// Character card fields (src/domain/character-card.ts).
 	"personality", "scenario", "mes_example", "post_history_instructions", "alternate_greetings", "creator_notes", "creator",
 	"character_version", "tags",
-	// The character's own model settings, over the configured ones (src/adapters/llm.ts ModelOverrides).
+	// The character's own model settings, over the configured ones (src/domain/model-settings.ts ModelOverrides).
 	"llm_model", "temperature", "max_output_tokens",
 ] as const;
 export type EditableField = (typeof EDITABLE_FIELDS)[number];

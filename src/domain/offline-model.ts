@@ -3,7 +3,7 @@
  * plainly what it is, so the whole pipeline (streaming, stop, regenerations, history) runs without an API key.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ChatMessage, ChatModel, StreamOptions } from "../adapters/llm.js";
+import type { ChatMessage, ChatModel, StreamOptions } from "./chat-model.js";
 import { personaOf } from "./prompt.js";
 
 export const OFFLINE_NOTICE = "(offline model — set GOOGLE_API_KEY for real replies)";

@@ -7,8 +7,8 @@
  * `{{char}}`/`{{user}}` (and the legacy `<BOT>`/`<USER>`) are replaced everywhere. The system message opens with two
  * fixed lines (name, greeting) that `personaOf` reads back, so the offline model can still answer in character.
  */
-import type { ChatMessage } from "../adapters/llm.js";
-import type { HistoryEntry } from "../adapters/history-cache.js";
+import type { ChatMessage } from "./chat-model.js";
+import type { HistoryEntry } from "./history.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "./token-count.js";
 import { applyMacros } from "./macros.js";
 

@@ -10,7 +10,7 @@ import charactersService from "../../services/characters.service.js";
 import aiConsumerService, { isLastAttempt, type AiConsumerThis } from "../../services/ai-consumer.service.js";
 import { acquireDatabase, releaseDatabase, type Database } from "../../src/adapters/database.js";
 import { ChatStore, type MessageRow } from "../../src/adapters/chat-store.js";
-import type { ChatMessage, ChatModel } from "../../src/adapters/llm.js";
+import type { ChatMessage, ChatModel } from "../../src/domain/chat-model.js";
 import { Chan, replyId, type AiMsgPayload, type UserMsgPayload } from "../../src/domain/chat-wire.js";
 import { OFFLINE_NOTICE, OfflineModel } from "../../src/domain/offline-model.js";
 import { SEED_CHARACTERS } from "../../src/domain/seed-characters.js";

@@ -8,7 +8,7 @@ import type { ServiceBroker } from "moleculer";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
 import { Chan, type UserMsgPayload } from "../../src/domain/chat-wire.js";
-import type { ChatModel } from "../../src/adapters/llm.js";
+import type { ChatModel } from "../../src/domain/chat-model.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import type { ChatRuntime } from "../../src/adapters/chat-runtime.js";
 import { createTestCharacter, uniqueName } from "../support/config.js";

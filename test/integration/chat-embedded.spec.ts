@@ -5,10 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import type { Server } from "node:http";
+import net from "node:net";
 import { createBroker } from "../../src/broker.js";
 import { createTestCharacter, TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
-import type { ChatModel } from "../../src/adapters/llm.js";
+import { gatewayPort } from "../support/gateway.js";
+import type { ChatModel } from "../../src/domain/chat-model.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import type { UserMsgPayload } from "../../src/domain/chat-wire.js";
 import { signAccessToken } from "../../src/domain/tokens.js";
@@ -68,8 +70,7 @@ beforeAll(async () => {
 	await broker.start();
 	const wsPort = broker.getLocalService("chat-ws").settings.port as number;
 	wsBase = `ws://127.0.0.1:${wsPort}`;
-	const api = broker.getLocalService("api") as unknown as { server: Server };
-	apiBase = `127.0.0.1:${(api.server.address() as { port: number }).port}`;
+	apiBase = `127.0.0.1:${gatewayPort(broker)}`;
 	// A character of this file's own: other files create characters in the same database at the same time.
 	characterId = await createTestCharacter(broker);
 });
@@ -246,6 +247,22 @@ describe("chat over WebSocket, embedded", () => {
 		}
 	});
 
+	it("should refuse to start, naming WS_PORT, when another program took the port", async () => {
+		const squatter = net.createServer();
+		await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+		const port = (squatter.address() as net.AddressInfo).port;
+		const blocked = createBroker(
+			testConfig({ NAMESPACE: uniqueName("taken"), SERVICES: "auth,characters,chat-ws", WS_HOST: "127.0.0.1", WS_PORT: String(port) }),
+			{ logger: false },
+		);
+		try {
+			await expect(blocked.start()).rejects.toThrow(`WS_PORT=${port} on 127.0.0.1 cannot be listened on: taken by another program`);
+		} finally {
+			await blocked.stop().catch(() => undefined);
+			squatter.close();
+		}
+	});
+
 	/** A new user's socket, after one message and its whole reply, with the deltas that came before it. */
 	async function askForAStory() {
 		const { token } = await login();
@@ -383,25 +400,35 @@ describe("sessions, greetings and grants", () => {
 		expect((server.address() as { address: string }).address).toBe("127.0.0.1");
 	});
 
-	it("should open one session for 50 handshakes, resume its greeting, and list it only once something is said", async () => {
+	it("should reuse one empty session for 30 reconnections, give open tabs a chat each, and list a chat once something is said", async () => {
 		const { username, token } = await login();
-		const sockets = await Promise.all(Array.from({ length: 50 }, () => ChatSocket.open(chatUrl(token))));
-		const hellos = await Promise.all(sockets.map((s) => s.next((f) => f.type === "connection")));
-		const greetings = await Promise.all(sockets.map((s) => s.next((f) => f.type === "ai")));
-		expect(new Set(hellos.map((h) => h.session_id)).size).toBe(1);
-		expect(new Set(greetings.map((g) => g.id)).size).toBe(1);
-		await Promise.all(sockets.map((s) => s.close()));
+		const greetingIds = new Set<string>();
+		const sessionIds = new Set<string>();
+		for (let i = 0; i < 30; i += 1) {
+			const socket = await ChatSocket.open(chatUrl(token));
+			sessionIds.add((await socket.next((f) => f.type === "connection")).session_id as string);
+			greetingIds.add((await socket.next((f) => f.type === "ai")).id as string);
+			await socket.close();
+		}
+		expect(sessionIds.size).toBe(1);
+		expect(greetingIds.size).toBe(1);
+		const [sessionId] = sessionIds;
+		// Three tabs open at once: the empty chat for one of them, a new one each for the others.
+		const tabs = await Promise.all(Array.from({ length: 3 }, () => ChatSocket.open(chatUrl(token))));
+		const tabSessions = await Promise.all(tabs.map(async (s) => (await s.next((f) => f.type === "connection")).session_id));
+		expect(new Set(tabSessions).size).toBe(3);
+		expect(tabSessions).toContain(sessionId);
+		await Promise.all(tabs.map((s) => s.close()));
 		const sequelize = (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize;
 		const [rows] = await sequelize.query(`SELECT id FROM chat_sessions WHERE username = $1`, { bind: [username] });
-		expect(rows).toHaveLength(1);
+		expect(rows).toHaveLength(3);
 		const meta = { meta: { user: { username } } };
 		// Nothing said yet: not a chat to continue.
 		expect(await broker.call("sessions.list", {}, meta)).toEqual([]);
 
-		// Resuming it shows the same greeting; once the user speaks, it is listed and the next handshake opens a new one.
-		const sessionId = hellos[0].session_id;
+		// Resuming it shows the same greeting; once the user speaks, it is listed and is not reused for a fresh handshake.
 		const resumed = await ChatSocket.open(chatUrl(token, `&session_id=${sessionId}`));
-		expect(await resumed.next((f) => f.type === "ai")).toMatchObject({ id: greetings[0].id });
+		expect(await resumed.next((f) => f.type === "ai")).toMatchObject({ id: [...greetingIds][0] });
 		resumed.send({ content: "Hello" });
 		await resumed.next(isAi);
 		await resumed.close();

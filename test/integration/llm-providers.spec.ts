@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { createChatModel, LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type StreamOptions } from "../../src/adapters/llm.js";
+import { createChatModel } from "../../src/adapters/llm.js";
+import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type StreamOptions } from "../../src/domain/chat-model.js";
 import { startFakeGemini } from "../support/fake-gemini.js";
 import { startFakeOpenAI } from "../support/fake-openai.js";
 import type { FakeServer } from "../support/fake-llm-server.js";

@@ -9,7 +9,7 @@ import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
 import { chatMetrics } from "../../src/adapters/chat-metrics.js";
 import { startHealthServer, type HealthServer } from "../../src/adapters/health-server.js";
-import { LlmUnavailableError, type ChatModel } from "../../src/adapters/llm.js";
+import { LlmUnavailableError, type ChatModel } from "../../src/domain/chat-model.js";
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { AMQP_URL, clusterEnv, clusterNamespace, removeNamespace } from "../support/cluster.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";

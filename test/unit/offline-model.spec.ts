@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ChatMessage } from "../../src/adapters/llm.js";
+import type { ChatMessage } from "../../src/domain/chat-model.js";
 import { OFFLINE_NOTICE, OfflineModel, offlineReply } from "../../src/domain/offline-model.js";
 import { buildPrompt } from "../../src/domain/prompt.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { HistoryEntry } from "../../src/adapters/history-cache.js";
+import type { HistoryEntry } from "../../src/domain/history.js";
 import { assemblePrompt, buildPrompt, foldSummary, historyUpTo, personaOf, summaryPrompt, type PromptCharacter } from "../../src/domain/prompt.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "../../src/domain/token-count.js";
 
