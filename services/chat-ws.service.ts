@@ -227,7 +227,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.hub = new SocketHub();
 			if (config.mode === "cluster" && config.redisUrl) this.redis = acquireRedis(config.redisUrl);
-			this.access = new ChatAccess(config, this.broker, this.db.sequelize, this.store, this.hub, this.redis);
+			this.access = new ChatAccess(config, this.broker, this.db.sequelize, this.store, this.hub, this.runtime.routes, this.redis);
 			this.metrics = chatMetrics(this.broker);
 			this.metrics.openSockets(this.hub.size);
 			this.modelName = chatModelName(config);

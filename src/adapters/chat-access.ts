@@ -14,7 +14,8 @@ import type { Config } from "../config.js";
 import { canView, type Viewer } from "../domain/characters.js";
 import { clientAddress } from "../domain/client-address.js";
 import { parseChatHandshake, pickGreeting, tokenExpiry, type ChatHandshake, type GreetingSource } from "../domain/chat-handshake.js";
-import type { ChatStore, SessionRow } from "./chat-store.js";
+import type { ChatStore, SessionClaims, SessionRow } from "./chat-store.js";
+import type { RouteRegistry } from "./route-registry.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
 import { redisKey } from "./redis.js";
 import type { ChatClient, SocketHub } from "./socket-hub.js";
@@ -56,6 +57,8 @@ export class ChatAccess {
 	/** A recheck running, and whether another change came in meanwhile (it runs again once, after). */
 	private rechecking?: Promise<void>;
 	private recheckAgain = false;
+	/** Fresh sessions handshakes on this node opened, until their socket closes (the hub has them only once upgraded). */
+	private readonly opening = new Set<string>();
 
 	constructor(
 		private readonly config: Config,
@@ -63,6 +66,7 @@ export class ChatAccess {
 		private readonly sequelize: Sequelize,
 		private readonly store: ChatStore,
 		private readonly hub: SocketHub,
+		private readonly routes: RouteRegistry,
 		redis?: Redis,
 	) {
 		const limiter = (name: string, points: number) =>
@@ -92,7 +96,7 @@ export class ChatAccess {
 		const opened = { handshake: h, user, character, expiresAt: tokenExpiry(h.token) };
 		if (!h.sessionId) {
 			const greeting = pickGreeting(character, h.greeting ?? 0, user.name);
-			return { ...opened, session: await this.store.openFreshSession(user.username, character.id, greeting), resumed: false };
+			return { ...opened, session: await this.store.openFreshSession(user.username, character.id, greeting, this.claims(socket)), resumed: false };
 		}
 		const session = await this.store.getSession(h.sessionId);
 		if (!session) throw refusal(404, "SESSION_NOT_FOUND", "Chat session not found");
@@ -136,6 +140,24 @@ export class ChatAccess {
 			this.rechecking = undefined;
 		}
 		return [...new Set(lost)];
+	}
+
+	/**
+	 * An empty session is taken while a socket holds it here, on another node (the route registry; a handshake there
+	 * that has not registered yet can slip through, and then two fresh tabs share an empty chat), or is opening here.
+	 */
+	private claims(socket: Duplex): SessionClaims {
+		return {
+			taken: async (ids) => {
+				const held = await Promise.all(ids.map(async (id) => this.opening.has(id) || this.hub.holds(id) || (await this.routes.lookup(id)).length > 0));
+				return new Set(ids.filter((_, i) => held[i]));
+			},
+			claim: (id) => {
+				if (socket.destroyed) return;
+				this.opening.add(id);
+				socket.once("close", () => this.opening.delete(id));
+			},
+		};
 	}
 
 	private claimSlot(username: string, socket: Duplex): void {

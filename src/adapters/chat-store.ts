@@ -168,6 +168,12 @@ const INSERT_SESSION = `INSERT INTO chat_sessions (username, character_id) VALUE
 /** How many of a user's newest sessions with a character are looked through for one to reuse. */
 const REUSE_SCAN = 20;
 
+/** Which sessions have a socket open or opening, and how a handshake marks the one it opens. */
+export interface SessionClaims {
+	taken(sessionIds: string[]): Promise<Set<string>>;
+	claim(sessionId: string): void;
+}
+
 /** Sequelize's pool: its own queries cannot be named statements. */
 interface ConnectionPool {
 	getConnection(options: { type: "read" | "write" }): Promise<pg.ClientBase>;
@@ -206,22 +212,29 @@ export class ChatStore {
 
 	/**
 	 * The session a handshake without `session_id` opens: the user's newest one with this character in which nothing
-	 * has been said yet and that opened with the same greeting, else a new one with the greeting stored. Handshakes of
-	 * one user and character take turns (an advisory lock), so a burst of them opens one session, not one each.
+	 * has been said yet, that opened with the same greeting and that no socket holds (`sockets.taken`), else a new one
+	 * with the greeting stored. Handshakes of one user and character take turns (an advisory lock) and the chosen
+	 * session is claimed (`sockets.claim`) before the next one looks, so reconnecting without a session id reuses one
+	 * empty chat, while two tabs opened at once still get a chat each.
 	 */
-	async openFreshSession(username: string, characterId: string, greeting: string): Promise<SessionRow> {
+	async openFreshSession(username: string, characterId: string, greeting: string, sockets: SessionClaims): Promise<SessionRow> {
 		return this.sequelize.transaction(async (transaction) => {
 			const query = <T extends object>(sql: string, bind: unknown[]) => this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction });
 			await query(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, [username, characterId]);
-			const [reusable] = await query<SessionRow>(
+			const empty = await query<SessionRow>(
 				`SELECT ${SESSION_COLUMNS} FROM (
 					SELECT * FROM chat_sessions WHERE username = $1 AND character_id = $2 ORDER BY created_at DESC LIMIT ${REUSE_SCAN}) s
 				 WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id AND m.role = 'user')
 				   AND (SELECT content FROM messages g WHERE g.session_id = s.id ORDER BY seq LIMIT 1) IS NOT DISTINCT FROM $3
-				 ORDER BY created_at DESC LIMIT 1`,
+				 ORDER BY created_at DESC`,
 				[username, characterId, greeting || null],
 			);
-			if (reusable) return reusable;
+			const taken = empty.length > 0 ? await sockets.taken(empty.map((s) => s.id)) : new Set<string>();
+			const reusable = empty.find((s) => !taken.has(s.id));
+			if (reusable) {
+				sockets.claim(reusable.id);
+				return reusable;
+			}
 			const [session] = await query<SessionRow>(INSERT_SESSION, [username, characterId]);
 			if (greeting) {
 				await query(
@@ -229,6 +242,7 @@ export class ChatStore {
 					[randomUUID(), session.id, username, characterId, greeting],
 				);
 			}
+			sockets.claim(session.id);
 			return session;
 		});
 	}

@@ -226,6 +226,11 @@ export class SocketHub {
 		return clients.length;
 	}
 
+	/** Whether this node holds a socket of the session. */
+	holds(sessionId: string): boolean {
+		return this.bySession.has(sessionId);
+	}
+
 	/** Returns true when this is the node's first socket of the session (time to register the route). */
 	add(client: ChatClient): boolean {
 		let set = this.bySession.get(client.identity.sessionId);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireDatabase, releaseDatabase, type Database } from "../../src/adapters/database.js";
-import { ChatStore, type NewAiMessage } from "../../src/adapters/chat-store.js";
+import { ChatStore, type NewAiMessage, type SessionClaims } from "../../src/adapters/chat-store.js";
 import { replyId } from "../../src/domain/chat-wire.js";
 import { testConfig, uniqueName } from "../support/config.js";
 
@@ -120,17 +120,30 @@ describe("ChatStore batched writes", () => {
 
 	it("should open one fresh session for a burst of handshakes, reuse it while empty, and open another once used", async () => {
 		const greeting = "Shut the door behind you, Mira.";
-		const burst = await Promise.all(Array.from({ length: 20 }, () => store.openFreshSession(username, characterId, greeting)));
+		// No socket holds any of them (each handshake of the burst hung up): one empty session serves them all.
+		const unheld: SessionClaims = { taken: async () => new Set(), claim: () => undefined };
+		const open = (text: string) => store.openFreshSession(username, characterId, text, unheld);
+		const burst = await Promise.all(Array.from({ length: 20 }, () => open(greeting)));
 		expect(new Set(burst.map((s) => s.id)).size).toBe(1);
 		const sessionId = burst[0].id;
 		expect((await store.latestMessages(sessionId, 10)).map((m) => [m.role, m.content, m.model])).toEqual([["ai", greeting, "greeting"]]);
 		// Another greeting asked for: a session of its own.
-		expect((await store.openFreshSession(username, characterId, "Another hello.")).id).not.toBe(sessionId);
-		expect((await store.openFreshSession(username, characterId, greeting)).id).toBe(sessionId);
+		expect((await open("Another hello.")).id).not.toBe(sessionId);
+		expect((await open(greeting)).id).toBe(sessionId);
 
 		await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "hi" });
-		expect((await store.openFreshSession(username, characterId, greeting)).id).not.toBe(sessionId);
+		expect((await open(greeting)).id).not.toBe(sessionId);
 		expect((await store.listSessions({ username }, 100, 0)).map((s) => s.id)).toContain(sessionId);
+	});
+
+	it("should give handshakes whose sockets stay open an empty session each, and reuse one once it is let go", async () => {
+		const greeting = `Two tabs ${uniqueName("g")}`;
+		const held = new Set<string>();
+		const claims: SessionClaims = { taken: async (ids) => new Set(ids.filter((id) => held.has(id))), claim: (id) => void held.add(id) };
+		const tabs = await Promise.all(Array.from({ length: 3 }, () => store.openFreshSession(username, characterId, greeting, claims)));
+		expect(new Set(tabs.map((s) => s.id)).size).toBe(3);
+		held.delete(tabs[1].id);
+		expect((await store.openFreshSession(username, characterId, greeting, claims)).id).toBe(tabs[1].id);
 	});
 
 	it("should list only the sessions in which the user said something", async () => {
