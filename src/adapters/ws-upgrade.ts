@@ -69,7 +69,10 @@ export function chatUpgrades(onChat: (req: http.IncomingMessage, socket: Duplex,
 	};
 }
 
-/** The WebSocket node's own HTTP server, listening on `host:port`: `GET /health` (with `health()`) and upgrades. */
+/**
+ * The WebSocket node's own HTTP server, listening on `host:port`: `GET /health` (with `health()`) and upgrades.
+ * Rejects, naming WS_PORT, when it cannot listen (another program took the port after main.ts checked it).
+ */
 export async function listenForChat(opts: { port: number; host: string; health: () => object; onUpgrade: UpgradeHandler }): Promise<http.Server> {
 	const server = http.createServer((req, res) => {
 		const healthy = req.method === "GET" && req.url === "/health";
@@ -78,6 +81,17 @@ export async function listenForChat(opts: { port: number; host: string; health: 
 	});
 	server.on("upgrade", opts.onUpgrade);
 	server.on("clientError", answerClientError);
-	await new Promise<void>((resolve) => server.listen(opts.port, opts.host, resolve));
+	await new Promise<void>((resolve, reject) => {
+		const refuse = (err: NodeJS.ErrnoException) => {
+			const why = err.code === "EADDRINUSE" ? "taken by another program (another cameo?)" : err.message;
+			const message = `WS_PORT=${opts.port} on ${opts.host} cannot be listened on: ${why}; set WS_PORT to a free port`;
+			reject(new Error(message, { cause: err }));
+		};
+		server.once("error", refuse);
+		server.listen(opts.port, opts.host, () => {
+			server.off("error", refuse);
+			resolve();
+		});
+	});
 	return server;
 }
