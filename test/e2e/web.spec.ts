@@ -9,12 +9,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import type { Server } from "node:http";
 import type { ServiceBroker } from "moleculer";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { createBroker } from "../../src/broker.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import { testConfig, uniqueName } from "../support/config.js";
+import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
 
@@ -46,8 +46,7 @@ beforeAll(async () => {
 		{ logger: false },
 	);
 	[browser] = await Promise.all([launchChromium(), broker.start()]);
-	const api = broker.getLocalService("api") as unknown as { server: Server };
-	base = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+	base = gatewayOrigin(broker);
 
 	const [owner, viewer] = await Promise.all([newUser(), newUser()]);
 	viewerToken = viewer.token;
@@ -495,8 +494,7 @@ describe("web client with a model that fails", () => {
 			{ logger: false },
 		);
 		await failing.start();
-		const api = failing.getLocalService("api") as unknown as { server: Server };
-		origin = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+		origin = gatewayOrigin(failing);
 		const username = uniqueName("webf");
 		const user = await failing.call<{ id: string }, object>("auth.register", { username, name: "Robin Vale", password: "password123" });
 		({ access_token: token } = await failing.call<{ access_token: string }, object>("auth.login", { username, password: "password123" }));

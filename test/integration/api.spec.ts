@@ -3,9 +3,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
-import type { Server } from "node:http";
 import { createBroker } from "../../src/broker.js";
 import { testConfig, uniqueName } from "../support/config.js";
+import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 
 let broker: ServiceBroker;
@@ -15,8 +15,7 @@ beforeAll(async () => {
 	await ensureWebBuild();
 	broker = createBroker(testConfig({ SERVICES: "api,auth,characters", AUTH_RATE_LIMIT: "1000" }), { logger: false });
 	await broker.start();
-	const server = (broker.getLocalService("api") as unknown as { server: Server }).server;
-	base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+	base = gatewayOrigin(broker);
 });
 
 afterAll(() => broker.stop());
@@ -191,8 +190,7 @@ describe("rate limiting", () => {
 		const limited = createBroker(testConfig({ SERVICES: "api,auth", AUTH_RATE_LIMIT: "3" }), { logger: false });
 		await limited.start();
 		try {
-			const server = (limited.getLocalService("api") as unknown as { server: Server }).server;
-			const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/login`;
+			const url = `${gatewayOrigin(limited)}/login`;
 			const statuses: number[] = [];
 			for (let i = 0; i < 5; i++) {
 				const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"username":"nobody","password":"nope-nope"}' });

@@ -3,13 +3,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
-import type { Server } from "node:http";
 import { crc32 } from "node:zlib";
 import extractChunks from "png-chunks-extract";
 import encodeChunks from "png-chunks-encode";
 import { decode as decodeText, encode as encodeText } from "png-chunk-text";
 import { createBroker } from "../../src/broker.js";
 import { testConfig, uniqueName } from "../support/config.js";
+import { gatewayOrigin } from "../support/gateway.js";
 
 let broker: ServiceBroker;
 let base = "";
@@ -17,8 +17,7 @@ let base = "";
 beforeAll(async () => {
 	broker = createBroker(testConfig({ SERVICES: "api,auth,characters" }), { logger: false });
 	await broker.start();
-	const server = (broker.getLocalService("api") as unknown as { server: Server }).server;
-	base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+	base = gatewayOrigin(broker);
 });
 
 afterAll(() => broker.stop());
@@ -344,8 +343,7 @@ describe("import limits", () => {
 	beforeAll(async () => {
 		limited = createBroker(testConfig({ SERVICES: "api,auth,characters", CHARACTERS_MAX_MB_PER_USER: "1", CHARACTER_IMPORTS_PER_MINUTE: "4" }), { logger: false, nodeID: `limits-${uniqueName("n")}` });
 		await limited.start();
-		const server = (limited.getLocalService("api") as unknown as { server: Server }).server;
-		limitedBase = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+		limitedBase = gatewayOrigin(limited);
 	});
 	afterAll(() => limited.stop());
 

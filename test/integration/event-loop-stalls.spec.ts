@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
-import type { Server } from "node:http";
 import { createBroker } from "../../src/broker.js";
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { probeHealth, randomCjk } from "../support/stalls.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
+import { gatewayOrigin } from "../support/gateway.js";
 
 /**
  * Generous: counting the 8,000 characters takes ~40 ms of CPU, but tests share two cores with each other; before the
@@ -53,8 +53,7 @@ beforeAll(async () => {
 	broker = createBroker(testConfig({ NAMESPACE: uniqueName("ns") }), { logger: false });
 	await broker.start();
 	wsBase = `ws://127.0.0.1:${broker.getLocalService("chat-ws").settings.port as number}`;
-	const api = broker.getLocalService("api") as unknown as { server: Server };
-	healthUrl = `http://127.0.0.1:${(api.server.address() as { port: number }).port}/health`;
+	healthUrl = `${gatewayOrigin(broker)}/health`;
 	// A process's first reply builds the tokenizer's tables (~0.2 s, once) and warms everything else: not an attack.
 	characterId = await createTestCharacter(broker);
 	await replyUnderProbe(characterId, (await login()).token, "Hello there.");

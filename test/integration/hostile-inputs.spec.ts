@@ -5,7 +5,7 @@
  * back exactly. None may crash the node, change another user's data, or leak a stack trace or SQL error.
  * A second broker with low limits takes the floods. The counts by category are printed for the CI log.
  */
-import http, { type IncomingHttpHeaders, type Server } from "node:http";
+import http, { type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { randomBytes } from "node:crypto";
@@ -16,6 +16,7 @@ import { createBroker } from "../../src/broker.js";
 import { signAccessToken } from "../../src/domain/tokens.js";
 import { TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
+import { gatewayPort } from "../support/gateway.js";
 import {
 	CATEGORIES,
 	buildFrameCases,
@@ -329,7 +330,7 @@ beforeAll(async () => {
 		{ logger: false },
 	);
 	await broker.start();
-	apiPort = ((broker.getLocalService("api") as unknown as { server: Server }).server.address() as { port: number }).port;
+	apiPort = gatewayPort(broker);
 	wsPort = broker.getLocalService("chat-ws").settings.port as number;
 
 	const [attacker, victim] = await Promise.all([account("atk"), account("vic")]);
@@ -578,7 +579,7 @@ describe("hostile WebSocket frames", () => {
 		await limited.start();
 		try {
 			const port = limited.getLocalService("chat-ws").settings.port as number;
-			const gateway = ((limited.getLocalService("api") as unknown as { server: Server }).server.address() as { port: number }).port;
+			const gateway = gatewayPort(limited);
 			const floods: [string, (i: number) => { frame: string | Buffer; binary?: boolean }, string][] = [
 				["valid messages", (i) => ({ frame: JSON.stringify({ content: `flood ${i}` }) }), "echo"],
 				["garbage", () => ({ frame: "garbage" }), "invalid_json"],

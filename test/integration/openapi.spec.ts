@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
-import type { Server } from "node:http";
 import { createBroker } from "../../src/broker.js";
 import { openApiPath, type OpenApiDocument, type Operation } from "../../src/domain/openapi.js";
 import { serviceFactories } from "../../services/index.js";
 import { testConfig } from "../support/config.js";
+import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -24,8 +24,7 @@ beforeAll(async () => {
 	const config = testConfig({ SERVICES: "api,auth,characters" });
 	broker = createBroker(config, { logger: false });
 	await Promise.all([broker.start(), ensureWebBuild()]);
-	const server = (broker.getLocalService("api") as unknown as { server: Server }).server;
-	base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+	base = gatewayOrigin(broker);
 	early = await getDocument();
 	broker.createService(serviceFactories.sessions(config));
 	await broker.waitForServices(["sessions"]);

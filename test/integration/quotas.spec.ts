@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
-import type { Server } from "node:http";
 import { createBroker } from "../../src/broker.js";
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
+import { gatewayOrigin } from "../support/gateway.js";
 import { clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
@@ -66,8 +66,7 @@ describe("per-user limits, embedded", () => {
 		);
 		await broker.start();
 		characterId = await createTestCharacter(broker);
-		const server = (broker.getLocalService("api") as unknown as { server: Server }).server;
-		loginUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/login`;
+		loginUrl = `${gatewayOrigin(broker)}/login`;
 	});
 
 	afterAll(() => broker?.stop());
