@@ -10,10 +10,10 @@ import { Validators, type Context, type Service, type ServiceSchema, type Servic
 import type { Config } from "../src/config.js";
 import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
 import { ConversationMemory } from "../src/adapters/conversation-memory.js";
-import { createChatModel, usageOf } from "../src/adapters/llm.js";
+import { createChatModel, usageOf } from "../src/adapters/llm/factory.js";
 import { LlmUnavailableError, type ChatMessage, type ChatModel, type StreamOptions } from "../src/domain/chat-model.js";
 import { overridesOf } from "../src/domain/model-settings.js";
-import { LlmStatus } from "../src/adapters/llm-status.js";
+import { LlmStatus } from "../src/adapters/llm/status.js";
 import { LRUCache } from "lru-cache";
 import { CharacterEvent, canView, type CharacterView, type Viewer } from "../src/domain/characters.js";
 import {

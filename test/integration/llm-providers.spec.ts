@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { createChatModel } from "../../src/adapters/llm.js";
+import { createChatModel } from "../../src/adapters/llm/factory.js";
 import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type StreamOptions } from "../../src/domain/chat-model.js";
 import { startFakeGemini } from "../support/fake-gemini.js";
 import { startFakeOpenAI } from "../support/fake-openai.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import { countTokens, createChatModel, usageOf } from "../../src/adapters/llm.js";
+import { countTokens, createChatModel, usageOf } from "../../src/adapters/llm/factory.js";
 import type { ChatMessage } from "../../src/domain/chat-model.js";
 import { OfflineModel } from "../../src/domain/offline-model.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { LoggerInstance } from "moleculer";
 import { boundSettings, overridesOf } from "../../src/domain/model-settings.js";
-import { LlmStatus } from "../../src/adapters/llm-status.js";
+import { LlmStatus } from "../../src/adapters/llm/status.js";
 import { LlmUnavailableError, type ChatModel, type ModelCheck } from "../../src/domain/chat-model.js";
 import { OfflineModel } from "../../src/domain/offline-model.js";
 

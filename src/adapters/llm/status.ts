@@ -4,7 +4,7 @@
  * date by the replies. A misconfiguration (refused key, unknown model) stays reported until a reply succeeds.
  */
 import type { LoggerInstance } from "moleculer";
-import { LlmUnavailableError, type ChatModel } from "../domain/chat-model.js";
+import { LlmUnavailableError, type ChatModel } from "../../domain/chat-model.js";
 
 export class LlmStatus {
 	/** "ok", "offline", "unchecked…" or "misconfigured: <the provider's words>". */

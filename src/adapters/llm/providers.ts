@@ -12,12 +12,16 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { AIMessage, HumanMessage, SystemMessage, type AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import { ChatGoogleGenerativeAI, type GoogleGenerativeAIChatInput } from "@langchain/google-genai";
 import { ChatOpenAI } from "@langchain/openai";
-import type { LlmConfig } from "../config.js";
-import type { Usage } from "../domain/chat-wire.js";
-import { boundSettings, type ModelBounds, type ModelSettings } from "../domain/model-settings.js";
-import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type LlmFailureReason, type Provider, type StreamOptions } from "../domain/chat-model.js";
-import type { ChatModelOptions } from "./llm.js";
-import { isMisconfiguration } from "./llm-check.js";
+import type { LlmConfig } from "../../config.js";
+import type { Usage } from "../../domain/chat-wire.js";
+import { boundSettings, type ModelBounds, type ModelSettings } from "../../domain/model-settings.js";
+import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type LlmFailureReason, type Provider, type StreamOptions } from "../../domain/chat-model.js";
+import { isMisconfiguration } from "./check.js";
+
+export interface ChatModelOptions {
+	/** Called once per model name a character asked for that is not allowed (LLM_ALLOWED_MODELS). */
+	onRefusedModel?: (name: string) => void;
+}
 
 const RETRYABLE: ReadonlySet<LlmFailureReason> = new Set(["rate_limited", "server_error", "network"]);
 

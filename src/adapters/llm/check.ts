@@ -3,8 +3,8 @@
  * model resource, the OpenAI-compatible model list) with a short deadline, so a bad key shows in the startup log and
  * `/readyz` before any user meets it. Also what tells a permanent provider error from a passing one.
  */
-import type { LlmConfig } from "../config.js";
-import type { ModelCheck } from "../domain/chat-model.js";
+import type { LlmConfig } from "../../config.js";
+import type { ModelCheck } from "../../domain/chat-model.js";
 
 const CHECK_TIMEOUT_MS = 5000;
 const GEMINI_ENDPOINT = "https://generativelanguage.googleapis.com";

@@ -2,20 +2,17 @@
  * Builds the language model the chat pipeline talks to (`ChatModel`, src/domain/chat-model.ts).
  * `createChatModel` picks the configured provider (Gemini, an OpenAI-compatible server, or the offline model), and
  * token counts come from a real tokenizer, so usage and prompt budgets do not depend on the provider.
+ * A new provider is this folder: its model in providers.ts, its key check in check.ts, its name and choice here.
  */
-import type { Config } from "../config.js";
-import type { Usage } from "../domain/chat-wire.js";
-import type { ChatMessage, ChatModel, ChatStream, ModelCheck, StreamOptions } from "../domain/chat-model.js";
-import { OfflineModel } from "../domain/offline-model.js";
-import { countTokens } from "../domain/token-count.js";
-import { checkModel } from "./llm-check.js";
+import type { Config } from "../../config.js";
+import type { Usage } from "../../domain/chat-wire.js";
+import type { ChatMessage, ChatModel, ChatStream, ModelCheck, StreamOptions } from "../../domain/chat-model.js";
+import { OfflineModel } from "../../domain/offline-model.js";
+import { countTokens } from "../../domain/token-count.js";
+import { checkModel } from "./check.js";
+import type { ChatModelOptions } from "./providers.js";
 
 export { countTokens };
-
-export interface ChatModelOptions {
-	/** Called once per model name a character asked for that is not allowed (LLM_ALLOWED_MODELS). */
-	onRefusedModel?: (name: string) => void;
-}
 
 /** What `createChatModel(config).name` will be, without building (or loading) anything. */
 export function chatModelName(config: Config): string {
@@ -30,7 +27,7 @@ export function createChatModel(config: Config, opts: ChatModelOptions = {}): Ch
 	if (llm.provider === "offline") return new OfflineModel({ chunkDelayMs: llm.offlineDelayMs });
 	// LangChain and the provider SDKs take over a second to load: only processes that call a real model pay for it.
 	const load = () =>
-		import("./llm-providers.js").then((m) => (llm.provider === "gemini" ? m.geminiChatModel(llm, opts) : m.openaiChatModel(llm, opts)));
+		import("./providers.js").then((m) => (llm.provider === "gemini" ? m.geminiChatModel(llm, opts) : m.openaiChatModel(llm, opts)));
 	return new LazyChatModel(chatModelName(config), load, (signal) => checkModel(llm, signal));
 }
 
