@@ -13,7 +13,8 @@ import type { User } from "../models/index.js";
 import type { UserRole } from "../models/user.model.js";
 import { containsPattern } from "../src/domain/characters.js";
 import { dummyVerify, hashPassword, HashingBusyError, setHashingLimits, verifyPassword } from "../src/domain/passwords.js";
-import { InvalidTokenError, isUuid, signAccessToken, verifyAccessToken } from "../src/domain/tokens.js";
+import { InvalidTokenError, signAccessToken, verifyAccessToken } from "../src/domain/tokens.js";
+import { isUuid } from "../src/domain/uuid.js";
 import { Busy, InvalidCredentials, RateLimited, Unauthorized, UserDisabled, UserExists, UserNotFound } from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
 

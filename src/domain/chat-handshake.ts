@@ -4,6 +4,7 @@
  */
 import jwt from "jsonwebtoken";
 import { applyMacros } from "./macros.js";
+import { isUuid } from "./uuid.js";
 
 export interface ChatHandshake {
 	characterId: string;
@@ -30,8 +31,6 @@ export interface GreetingSource {
 
 export type HandshakeParse = { ok: true; value: ChatHandshake } | { ok: false; refusal: HandshakeRefusal };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-
 export function isChatPath(url: string | undefined): boolean {
 	return typeof url === "string" && url.startsWith("/ws/");
 }
@@ -52,16 +51,16 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 		// A broken percent escape (`%zz`): thrown from here it would be an unhandled rejection and a socket left hanging.
 		return refuse(400, "BAD_REQUEST", "Malformed URL");
 	}
-	if (!UUID.test(characterId)) return refuse(404, "CHARACTER_NOT_FOUND", "Character not found");
+	if (!isUuid(characterId)) return refuse(404, "CHARACTER_NOT_FOUND", "Character not found");
 
 	const bearer = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined;
 	const token = parsed.searchParams.get("token") || bearer;
 	if (!token) return refuse(401, "UNAUTHORIZED", "Missing token: connect with ?token=<access_token>");
 
 	const sessionId = parsed.searchParams.get("session_id") || undefined;
-	if (sessionId && !UUID.test(sessionId)) return refuse(400, "VALIDATION_ERROR", "session_id must be a UUID");
+	if (sessionId && !isUuid(sessionId)) return refuse(400, "VALIDATION_ERROR", "session_id must be a UUID");
 	const after = parsed.searchParams.get("after") || undefined;
-	if (after && !UUID.test(after)) return refuse(400, "VALIDATION_ERROR", "after must be a message id (UUID)");
+	if (after && !isUuid(after)) return refuse(400, "VALIDATION_ERROR", "after must be a message id (UUID)");
 	if (after && !sessionId) return refuse(400, "VALIDATION_ERROR", "after needs session_id");
 	const greetingParam = parsed.searchParams.get("greeting");
 	if (greetingParam !== null && !/^\d{1,3}$/.test(greetingParam)) return refuse(400, "VALIDATION_ERROR", "greeting must be a number (0 = first message)");

@@ -4,6 +4,7 @@
  * token signed with our secret but missing `exp` would otherwise be valid forever.
  */
 import jwt from "jsonwebtoken";
+import { isUuid } from "./uuid.js";
 
 export interface AccessTokenSubject {
 	userId: string;
@@ -27,10 +28,6 @@ export class InvalidTokenError extends Error {
 }
 
 const ALGORITHM = "HS256";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const isUuid = (value: unknown): value is string => typeof value === "string" && UUID.test(value);
-
 function requireSecret(secret: string): void {
 	if (typeof secret !== "string" || secret.length === 0) throw new Error("JWT secret is empty");
 }

@@ -4,6 +4,7 @@
  * Ids from the address end up in request paths and socket URLs, so anything but a UUID there is "not found".
  */
 import { useEffect, useState } from "preact/hooks";
+import { isUuid } from "../../src/domain/uuid";
 
 export type Route =
 	| { name: "login" }
@@ -11,15 +12,13 @@ export type Route =
 	| { name: "chat"; characterId: string; sessionId?: string }
 	| { name: "not-found" };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function parseRoute(hash: string): Route {
 	const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean);
 	if (parts.length === 0) return { name: "gallery" };
 	if (parts[0] === "login" && parts.length === 1) return { name: "login" };
 	const [, characterId, sessionId] = parts;
 	const ids = parts.slice(1);
-	if (parts[0] === "chat" && characterId && parts.length <= 3 && ids.every((id) => UUID.test(id))) {
+	if (parts[0] === "chat" && characterId && parts.length <= 3 && ids.every(isUuid)) {
 		return { name: "chat", characterId, sessionId };
 	}
 	return { name: "not-found" };
