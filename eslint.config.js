@@ -15,4 +15,21 @@ export default tseslint.config(
 	},
 	// The web client and the API page's script run in the browser (web/vite.config.ts runs in Node).
 	{ files: ["web/src/**", "web/public/**"], languageOptions: { globals: { ...globals.browser } } },
+	// The bundle may take from the server's code only modules without imports, so no server module can slip in.
+	{
+		files: ["web/src/**"],
+		rules: {
+			"no-restricted-imports": [
+				"error",
+				{
+					patterns: [
+						{
+							regex: String.raw`(^|/)src/(?!domain/(chat-frames|macros|uuid)(\.js)?$)`,
+							message: "web/src may import only src/domain/chat-frames, macros and uuid, which import nothing.",
+						},
+					],
+				},
+			],
+		},
+	},
 );
