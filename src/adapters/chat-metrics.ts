@@ -6,9 +6,8 @@
  */
 import { METRIC, type LoggerInstance, type MetricRegistry, type MetricTypes, type ServiceBroker } from "moleculer";
 import type { Config } from "../config.js";
-import type { ErrorFrameCode, Usage } from "../domain/chat-wire.js";
+import type { ErrorFrameCode, SessionFrames, Usage } from "../domain/chat-wire.js";
 import { queueStatus } from "./queue-inspector.js";
-import type { SessionFrames } from "./grpc-delivery.js";
 import type { LlmUnavailableError } from "../domain/chat-model.js";
 
 export interface ChatMetrics {

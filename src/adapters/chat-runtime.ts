@@ -6,8 +6,8 @@
 import type { ServiceBroker } from "moleculer";
 import type { Config } from "../config.js";
 import { MemoryHistoryCache, RedisHistoryCache, type HistoryCache } from "./history-cache.js";
-import { GrpcDelivery, LocalDelivery, type Delivery } from "./delivery.js";
-import { DeliveryClientPool } from "./grpc-delivery.js";
+import { LocalDelivery, type Delivery } from "./delivery.js";
+import { DeliveryClientPool, GrpcDelivery } from "./grpc-delivery.js";
 import { LocalRouteRegistry, RedisRouteRegistry, type RouteRegistry } from "./route-registry.js";
 import { acquireRedis, releaseRedis } from "./redis.js";
 

@@ -1,14 +1,12 @@
 /**
  * Puts frames on the sockets of a chat session, wherever they are.
  * Embedded: the chat-ws service in this process writes them to its sockets.
- * Cluster: the route registry names the chat-ws nodes holding the session's sockets; each gets a gRPC call.
+ * Cluster: the route registry names the chat-ws nodes holding the session's sockets; each gets a gRPC call
+ * (`GrpcDelivery`, grpc-delivery.ts).
  * Best effort by design: every final message is stored first, and a client that misses one gets it on resume.
  */
 import type { ServiceBroker } from "moleculer";
-import { status } from "@grpc/grpc-js";
-import type { AiDeltaFrame, ServerFrame } from "../domain/chat-wire.js";
-import type { DeliveryClientPool, SessionFrames } from "./grpc-delivery.js";
-import type { RouteRegistry } from "./route-registry.js";
+import type { AiDeltaFrame, ServerFrame, SessionFrames } from "../domain/chat-wire.js";
 
 export interface Delivery {
 	/** Sends frames to every socket of the session; resolves with the number of socket sends made. */
@@ -41,43 +39,6 @@ export class LocalDelivery implements Delivery {
 
 	private sink(): LocalSocketSink | undefined {
 		return this.broker.getLocalService("chat-ws") as unknown as LocalSocketSink | undefined;
-	}
-}
-
-export class GrpcDelivery implements Delivery {
-	constructor(
-		private readonly routes: RouteRegistry,
-		private readonly clients: DeliveryClientPool,
-		private readonly logger: { warn(...args: unknown[]): void },
-	) {}
-
-	async send(sessionId: string, frames: ServerFrame[]): Promise<number> {
-		const addresses = await this.routes.lookup(sessionId);
-		if (addresses.length === 0) return 0;
-		const items = [{ session_id: sessionId, frames: frames.map((f) => JSON.stringify(f)) }];
-		const results = await Promise.all(
-			addresses.map(async (address) => {
-				try {
-					return await this.clients.deliver(address, items);
-				} catch (err) {
-					this.logger.warn(`Delivery to ${address} failed: ${(err as Error).message}`);
-					// A node that cannot be reached holds no live socket we can serve: forget it for this session.
-					// (A live node re-adds its routes at its next heartbeat anyway.)
-					if ((err as { code?: number }).code === status.UNAVAILABLE) {
-						await this.routes.remove(sessionId, address).catch(() => undefined);
-					}
-					return 0;
-				}
-			}),
-		);
-		return results.reduce((a, b) => a + b, 0);
-	}
-
-	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
-		const addresses = await this.routes.lookup(sessionId);
-		return coalescedDeltas((frame) => {
-			for (const address of addresses) this.clients.streamDeltas(address, [{ session_id: sessionId, frames: [frame] }]);
-		});
 	}
 }
 

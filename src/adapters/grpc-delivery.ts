@@ -3,17 +3,16 @@
  * Server: runs on every chat-ws node and hands each request to a synchronous `onFrames` that writes to local sockets.
  * Client: a pool of one channel per peer address; unary `Deliver` for final messages (the caller learns of failure),
  * one long-lived `StreamDeltas` call per peer for token deltas (best effort: dropped rather than queued).
+ * `GrpcDelivery`: the cluster's `Delivery`, which asks the route registry which nodes hold a session's sockets.
  * Traffic is cluster-internal (pod to pod), so both sides use insecure credentials; put a mesh or network policy in
  * front if the cluster network is not trusted.
  */
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
-
-export interface SessionFrames {
-	session_id: string;
-	frames: string[];
-}
+import type { ServerFrame, SessionFrames } from "../domain/chat-wire.js";
+import { coalescedDeltas, type Delivery, type DeltaStream } from "./delivery.js";
+import type { RouteRegistry } from "./route-registry.js";
 
 interface DeliverRequest {
 	items: SessionFrames[];
@@ -282,5 +281,43 @@ export class DeliveryClientPool {
 		if (peer.dropped === 0) return;
 		this.logger.warn(`Dropped ${peer.dropped} delta requests to ${address} under backpressure`);
 		peer.dropped = 0;
+	}
+}
+
+/** Delivery in a cluster: a gRPC call to each chat-ws node the route registry names for the session. */
+export class GrpcDelivery implements Delivery {
+	constructor(
+		private readonly routes: RouteRegistry,
+		private readonly clients: DeliveryClientPool,
+		private readonly logger: { warn(...args: unknown[]): void },
+	) {}
+
+	async send(sessionId: string, frames: ServerFrame[]): Promise<number> {
+		const addresses = await this.routes.lookup(sessionId);
+		if (addresses.length === 0) return 0;
+		const items = [{ session_id: sessionId, frames: frames.map((f) => JSON.stringify(f)) }];
+		const results = await Promise.all(
+			addresses.map(async (address) => {
+				try {
+					return await this.clients.deliver(address, items);
+				} catch (err) {
+					this.logger.warn(`Delivery to ${address} failed: ${(err as Error).message}`);
+					// A node that cannot be reached holds no live socket we can serve: forget it for this session.
+					// (A live node re-adds its routes at its next heartbeat anyway.)
+					if ((err as { code?: number }).code === grpc.status.UNAVAILABLE) {
+						await this.routes.remove(sessionId, address).catch(() => undefined);
+					}
+					return 0;
+				}
+			}),
+		);
+		return results.reduce((a, b) => a + b, 0);
+	}
+
+	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
+		const addresses = await this.routes.lookup(sessionId);
+		return coalescedDeltas((frame) => {
+			for (const address of addresses) this.clients.streamDeltas(address, [{ session_id: sessionId, frames: [frame] }]);
+		});
 	}
 }

@@ -10,8 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Viewer } from "../domain/characters.js";
-import type { ServerFrame } from "../domain/chat-wire.js";
-import type { SessionFrames } from "./grpc-delivery.js";
+import type { ServerFrame, SessionFrames } from "../domain/chat-wire.js";
 
 /** The part of a `ws` WebSocket the hub uses. */
 export interface SocketLike {

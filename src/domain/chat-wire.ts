@@ -7,6 +7,7 @@
 import { Validators } from "moleculer";
 import { v5 as uuidv5 } from "uuid";
 import type { AiFrame, ClientFrame, EchoFrame, ErrorFrame, ErrorFrameCode } from "./chat-frames.js";
+import { isUuid } from "./uuid.js";
 
 export type {
 	AiDeltaFrame,
@@ -89,7 +90,31 @@ export interface ChannelPayloads {
 	[Chan.AiMsg]: AiMsgPayload;
 }
 
+/** Sends a payload to a chat channel; the channel names its payload type. */
+export type Publish = <C extends keyof ChannelPayloads>(channel: C, payload: ChannelPayloads[C]) => Promise<void>;
+
+/** What a stored user message asks of ai-consumer: its first reply, or with `variant` another one. */
+export function userMsgPayload(
+	message: { id: string; session_id: string; username: string; character_id: string; content: string },
+	extra: { user_name?: string; variant?: number } = {},
+): UserMsgPayload {
+	const { id, session_id, username, character_id, content } = message;
+	const payload: UserMsgPayload = { message_id: id, session_id, username, character_id, content };
+	if (extra.user_name !== undefined) payload.user_name = extra.user_name;
+	if (extra.variant !== undefined) payload.variant = extra.variant;
+	return payload;
+}
+
+/** What the user is told when no reply could be made (a model outage, a message given up on). */
+export const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
+
 // ---- Frames sent to the client: building them (the types are in chat-frames.ts) ----
+
+/** Frames for the sockets of one session, serialized once for all of them (and for gRPC, proto/delivery.proto). */
+export interface SessionFrames {
+	session_id: string;
+	frames: string[];
+}
 
 export function errorFrame(code: ErrorFrameCode, message: string, extra: Partial<ErrorFrame> = {}): ErrorFrame {
 	return { type: "error", code, message, ...extra };
@@ -138,7 +163,7 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 	if (type === "stop") return { ok: true, frame: { type: "stop" } };
 	if (type === "regenerate") {
 		const replyTo = (parsed as { reply_to?: unknown }).reply_to;
-		if (typeof replyTo !== "string" || !UUID.test(replyTo)) {
+		if (!isUuid(replyTo)) {
 			return fail("invalid_message", 'Expected {"type": "regenerate", "reply_to": "<id of your message>"}');
 		}
 		return { ok: true, frame: { type: "regenerate", reply_to: replyTo } };
@@ -160,8 +185,6 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 	}
 	return { ok: true, frame: { type: "message", content } };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function fail(code: ErrorFrameCode, message: string): ParseResult {
 	return { ok: false, error: { type: "error", code, message } };

@@ -7,12 +7,8 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import {
-	DeliveryClientPool,
-	startDeliveryServer,
-	type DeliveryServer,
-	type SessionFrames,
-} from "../../src/adapters/grpc-delivery.js";
+import { DeliveryClientPool, startDeliveryServer, type DeliveryServer } from "../../src/adapters/grpc-delivery.js";
+import type { SessionFrames } from "../../src/domain/chat-wire.js";
 
 const logger = () => ({ warn: vi.fn(), info: vi.fn() });
 
