@@ -12,17 +12,15 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
-import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatStore } from "../src/adapters/chat-store.js";
+import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
 import { ChatAccess, type OpenedChat } from "../src/adapters/chat-access.js";
 import { acquireRedis, releaseRedis } from "../src/adapters/redis.js";
-import { createChatRuntime, ROUTE_TTL_SECONDS, type ChatRuntime } from "../src/adapters/chat-runtime.js";
+import { ROUTE_TTL_SECONDS } from "../src/adapters/chat-runtime.js";
 import { regenerateReply, storeUserMessage, type TurnDeps } from "../src/adapters/chat-turns.js";
-import { startDeliveryServer, type DeliveryServer, type SessionFrames } from "../src/adapters/grpc-delivery.js";
+import { startDeliveryServer, type DeliveryServer } from "../src/adapters/grpc-delivery.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
-import { chatMetrics, type ChatMetrics } from "../src/adapters/chat-metrics.js";
-import { chatModelName } from "../src/adapters/llm.js";
+import { chatModelName } from "../src/adapters/llm/factory.js";
 import { ChatClient, CloseCode, SocketHub, type SocketInfo } from "../src/adapters/socket-hub.js";
 
 export type { SocketInfo };
@@ -35,6 +33,7 @@ import {
 	parseClientFrame,
 	type ConnectionFrame,
 	type ErrorFrame,
+	type SessionFrames,
 	type StopRequestedPayload,
 } from "../src/domain/chat-wire.js";
 import { UserEvent, type UserDisabledPayload } from "./auth.service.js";
@@ -45,13 +44,11 @@ const REPLAY_LIMIT = 200;
 const IN_FLIGHT_FRAMES_MS = 5000;
 
 type ChatWsThis = Service &
-	DbThis & {
+	ChatThis & {
 		state: "running" | "closing";
-		store: ChatStore;
 		access: ChatAccess;
 		turns: TurnDeps;
 		redis?: Redis;
-		runtime: ChatRuntime;
 		hub: SocketHub;
 		wss: WebSocketServer;
 		httpServer: http.Server;
@@ -60,11 +57,11 @@ type ChatWsThis = Service &
 		address?: string;
 		limiter: RateLimiter;
 		quotas: ChatQuotas;
-		metrics: ChatMetrics;
 		/** Named in the `connection` frame, so nobody mistakes the offline model for an LLM. */
 		modelName: string;
 		timers: NodeJS.Timeout[];
 		stopCatchingUp?: () => void;
+		detachSockets?: () => void;
 		upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
 		onConnection(ws: WebSocket, chat: OpenedChat): Promise<void>;
 		onFrame(client: ChatClient, data: RawData, isBinary: boolean): Promise<void>;
@@ -76,8 +73,8 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 	return {
 		name: "chat-ws",
 
-		/** `this.db` (PostgreSQL). */
-		mixins: [DbMixin(config)],
+		/** `this.db` (PostgreSQL), the chat store, runtime and metrics, `publish`. */
+		mixins: [ChatMixin(config)],
 
 		settings: { port: config.wsPort },
 
@@ -223,12 +220,10 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 
 		async started(this: ChatWsThis) {
 			this.state = "running";
-			this.store = new ChatStore(this.db.sequelize);
-			this.runtime = createChatRuntime(config, this.broker, this.logger);
 			this.hub = new SocketHub();
+			this.detachSockets = this.runtime.delivery.attachLocal((items) => this.deliverLocal(items));
 			if (config.mode === "cluster" && config.redisUrl) this.redis = acquireRedis(config.redisUrl);
 			this.access = new ChatAccess(config, this.broker, this.db.sequelize, this.store, this.hub, this.runtime.routes, this.redis);
-			this.metrics = chatMetrics(this.broker);
 			this.metrics.openSockets(this.hub.size);
 			this.modelName = chatModelName(config);
 			this.limiter = createRateLimiter({ keyPrefix: "ws-msg", points: config.chat.messagesPerMinute, durationSeconds: 60 });
@@ -237,7 +232,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.turns = {
 				store, hub, metrics, logger,
 				history: this.runtime.history,
-				sendToChannel: (channel, payload, opts) => this.broker.sendToChannel(channel, payload, opts),
+				publish: (channel, payload) => this.publish(channel, payload),
 				refuse: (client, frame) => this.sendError(client, frame),
 			};
 			this.wss = new WebSocketServer({ noServer: true, maxPayload: config.chat.maxFrameBytes });
@@ -275,6 +270,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.state = "closing";
 			this.timers?.forEach(clearInterval);
 			this.stopCatchingUp?.();
+			this.detachSockets?.();
 			const clients = [...(this.hub?.clients() ?? [])];
 			// Clients reconnect with session_id + after and miss nothing: replies are stored, not held here.
 			for (const client of clients) client.socket.close(CloseCode.Restarting, "Server restarting; reconnect to resume");
@@ -289,7 +285,6 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			// Frames already received are stored and published before Redis, PostgreSQL and RabbitMQ close (else only the
 			// outbox would send them, a CHAT_REPLY_TIMEOUT later). Bounded: a stuck query must not hold the stop.
 			await Promise.race([Promise.allSettled(clients.map((c) => c.work)), new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_FRAMES_MS).unref())]);
-			await this.runtime?.close();
 			await this.quotas?.close();
 			if (this.redis) await releaseRedis();
 		},
