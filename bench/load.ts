@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import { signAccessToken } from "../src/domain/tokens.js";
+import { signAccessToken } from "../src/domain/access-tokens.js";
 import { stallsJob, type StallsJob } from "./stalls.js";
 
 export interface EchoJob {

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
-import { signAccessToken } from "../src/domain/tokens.js";
+import { signAccessToken } from "../src/domain/access-tokens.js";
 import { tinyChunksPng, v2Card } from "../test/support/hostile-cases.js";
 import { probeHealth, randomCjk, type HealthLatency } from "../test/support/stalls.js";
 

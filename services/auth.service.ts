@@ -2,7 +2,7 @@
  * Accounts and access tokens: register, login, token validation (for the gateway's `authenticate`) and `me`; and, for
  * operators only (`visibility: "public"`: other nodes may call them, the gateway never exposes them), list,
  * setDisabled and setRole.
- * Passwords are hashed in src/domain/passwords.ts, tokens made and checked in src/domain/tokens.ts.
+ * Passwords are hashed in src/domain/passwords.ts, tokens made and checked in src/domain/access-tokens.ts.
  * HTTP routes are the gateway's explicit aliases (services/api.service.ts), so the actions carry no `rest` keys.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
@@ -13,7 +13,7 @@ import type { User } from "../models/index.js";
 import type { UserRole } from "../models/user.model.js";
 import { containsPattern } from "../src/domain/characters.js";
 import { dummyVerify, hashPassword, HashingBusyError, setHashingLimits, verifyPassword } from "../src/domain/passwords.js";
-import { InvalidTokenError, signAccessToken, verifyAccessToken } from "../src/domain/tokens.js";
+import { InvalidTokenError, signAccessToken, verifyAccessToken } from "../src/domain/access-tokens.js";
 import { isUuid } from "../src/domain/uuid.js";
 import { Busy, InvalidCredentials, RateLimited, Unauthorized, UserDisabled, UserExists, UserNotFound } from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";

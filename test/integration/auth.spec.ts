@@ -4,7 +4,7 @@ import jwt from "jsonwebtoken";
 import authService from "../../services/auth.service.js";
 import { createBroker } from "../../src/broker.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
-import { signAccessToken } from "../../src/domain/tokens.js";
+import { signAccessToken } from "../../src/domain/access-tokens.js";
 import { testConfig, uniqueName, TEST_JWT_SECRET } from "../support/config.js";
 
 const PASSWORD = "s3cret-passw0rd";

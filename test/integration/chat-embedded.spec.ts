@@ -13,7 +13,7 @@ import { gatewayPort } from "../support/gateway.js";
 import type { ChatModel } from "../../src/domain/chat-model.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import type { UserMsgPayload } from "../../src/domain/chat-wire.js";
-import { signAccessToken } from "../../src/domain/tokens.js";
+import { signAccessToken } from "../../src/domain/access-tokens.js";
 
 /** A model that says `words` words, one every `delayMs`, and honours abort like a real provider. */
 function slowModel(words: number, delayMs: number): ChatModel {
@@ -161,7 +161,7 @@ describe("chat over WebSocket, embedded", () => {
 			[`${wsBase}/ws/${characterId}`, 401],
 			[chatUrl(owner.token, "", wsBase, "00000000-0000-4000-8000-000000000000"), 404],
 			[chatUrl(owner.token, "", wsBase, "nope"), 404],
-			[chatUrl(other.token, `&session_id=${session_id}`), 403],
+			[chatUrl(other.token, `&session_id=${session_id}`), 404],
 			[chatUrl(owner.token, "&session_id=00000000-0000-4000-8000-000000000000"), 404],
 			[chatUrl(owner.token, "&session_id=garbage"), 400],
 			[`${wsBase}/elsewhere`, 404],

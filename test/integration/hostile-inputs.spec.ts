@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
-import { signAccessToken } from "../../src/domain/tokens.js";
+import { signAccessToken } from "../../src/domain/access-tokens.js";
 import { TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 import { gatewayPort } from "../support/gateway.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { applyMacros } from "../../src/domain/macros.js";
 import { pickGreeting, tokenExpiry } from "../../src/domain/chat-handshake.js";
-import { signAccessToken } from "../../src/domain/tokens.js";
+import { signAccessToken } from "../../src/domain/access-tokens.js";
 
 describe("applyMacros", () => {
 	it("should fill {{char}} and {{user}} in any case and with inner spaces, and the legacy <BOT>/<USER>", () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, it, expect, vi } from "vitest";
 import { createHmac } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { InvalidTokenError, signAccessToken, verifyAccessToken } from "../../src/domain/tokens.js";
+import { InvalidTokenError, signAccessToken, verifyAccessToken } from "../../src/domain/access-tokens.js";
 
 const SECRET = "unit-test-secret-that-is-at-least-32-chars";
 const SUBJECT = { userId: "0b0c6a5e-4f7e-4a51-9d43-5a2f1f0d9c11", username: "alice" };
