@@ -14,7 +14,7 @@ import { UPLOAD_TYPES, cardUpload, type UploadType } from "../src/domain/card-up
 import { MAX_PNG_BYTES } from "../src/domain/card-png.js";
 import { clientAddress } from "../src/domain/client-address.js";
 import { toHttpError } from "../src/domain/http-errors.js";
-import { acceptedRequestId, SECURITY_HEADERS } from "../src/domain/http-hardening.js";
+import { acceptedRequestId, hostileParams, SECURITY_HEADERS } from "../src/domain/http-hardening.js";
 import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
@@ -323,29 +323,10 @@ function cardUploadParams(this: ApiThis, req: GatewayRequest, _res: ServerRespon
 		}, next);
 }
 
-/** Deepest nesting of objects and arrays in a request's params (a character card needs 20, checked on its own). */
-const MAX_PARAMS_DEPTH = 32;
-
-/**
- * Refuses (422) params nested deeper than MAX_PARAMS_DEPTH, which the validator's error messages and the transporter's
- * serializer would overflow the stack on (a 500), and text with a NUL character, which PostgreSQL cannot store (the
- * driver would silently keep the two characters "\0"). Iterative, so no value can overflow this check itself.
- * Inherited keys count too: moleculer-web merges a body's `__proto__` key into the params' prototype, where actions
- * still read its fields.
- */
+/** Refuses (422) what the validator or the database would choke on (src/domain/http-hardening.ts). */
 function refuseHostileParams(params: unknown): void {
-	const pending: [unknown, string, number][] = [[params, "", 0]];
-	while (pending.length > 0) {
-		const [value, field, depth] = pending.pop() as [unknown, string, number];
-		if (typeof value === "string" && value.includes("\u0000")) {
-			throw ValidationFailed("Text may not contain NUL characters", [{ type: "string", field, message: `The '${field}' field may not contain NUL characters` }]);
-		}
-		if (typeof value !== "object" || value === null) continue;
-		if (depth >= MAX_PARAMS_DEPTH) {
-			throw ValidationFailed(`The request is nested more than ${MAX_PARAMS_DEPTH} levels deep`, [{ type: "object", field, message: `The '${field}' field is nested too deeply` }]);
-		}
-		for (const key in value) pending.push([(value as Record<string, unknown>)[key], field ? `${field}.${key}` : key, depth + 1]);
-	}
+	const refusal = hostileParams(params);
+	if (refusal) throw ValidationFailed(refusal.detail, refusal.errors);
 }
 
 function withSecurityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
