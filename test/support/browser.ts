@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { chromium, type Browser } from "playwright-core";
+import { CHROMIUM_PATH } from "./services.js";
 
 /**
  * Flags known to work on these machines: without the background-networking ones Chromium keeps trying Google's
@@ -21,7 +22,7 @@ const CHROMIUM_ARGS = [
 ];
 
 export function launchChromium(): Promise<Browser> {
-	return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+	return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
 /** Builds web/dist when it is missing (CI builds it before the tests; a fresh checkout may not have). */

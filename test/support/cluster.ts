@@ -9,9 +9,9 @@ import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
 import { TEST_JWT_SECRET, testConfig, uniqueName } from "./config.js";
 import { freePort, killHard, startCameo, waitForStatus, type RunningProcess } from "./process.js";
+import { AMQP_URL, REDIS_URL } from "./services.js";
 
-export const REDIS_URL = "redis://127.0.0.1:6379";
-export const AMQP_URL = "amqp://guest:guest@127.0.0.1:5672";
+export { AMQP_URL, REDIS_URL };
 
 /** A namespace usable in queue names and Redis keys. */
 export function clusterNamespace(prefix: string): string {

