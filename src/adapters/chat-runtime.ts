@@ -29,11 +29,19 @@ interface Logger {
 
 /** Embedded: chat-ws, ai-consumer and the dispatcher of one broker append to and read the same cache. */
 const memoryHistoryCaches = new WeakMap<ServiceBroker, MemoryHistoryCache>();
+/** Embedded: the dispatcher and ai-consumer deliver to the sockets the broker's chat-ws attached. */
+const localDeliveries = new WeakMap<ServiceBroker, LocalDelivery>();
 
 function memoryHistoryCache(config: Config, broker: ServiceBroker): MemoryHistoryCache {
 	let cache = memoryHistoryCaches.get(broker);
 	if (!cache) memoryHistoryCaches.set(broker, (cache = new MemoryHistoryCache(config.chat.historyWindow, config.chat.historyCacheMb * 1024 * 1024)));
 	return cache;
+}
+
+function localDelivery(broker: ServiceBroker): LocalDelivery {
+	let delivery = localDeliveries.get(broker);
+	if (!delivery) localDeliveries.set(broker, (delivery = new LocalDelivery()));
+	return delivery;
 }
 
 export function createChatRuntime(config: Config, broker: ServiceBroker, logger: Logger): ChatRuntime {
@@ -54,7 +62,7 @@ export function createChatRuntime(config: Config, broker: ServiceBroker, logger:
 	return {
 		history: memoryHistoryCache(config, broker),
 		routes: new LocalRouteRegistry(),
-		delivery: new LocalDelivery(broker),
+		delivery: localDelivery(broker),
 		async close() {},
 	};
 }

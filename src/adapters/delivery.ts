@@ -1,11 +1,10 @@
 /**
  * Puts frames on the sockets of a chat session, wherever they are.
- * Embedded: the chat-ws service in this process writes them to its sockets.
+ * Embedded: the chat-ws service of this process attaches its sockets (`attachLocal`) and gets them.
  * Cluster: the route registry names the chat-ws nodes holding the session's sockets; each gets a gRPC call
  * (`GrpcDelivery`, grpc-delivery.ts).
  * Best effort by design: every final message is stored first, and a client that misses one gets it on resume.
  */
-import type { ServiceBroker } from "moleculer";
 import type { AiDeltaFrame, ServerFrame, SessionFrames } from "../domain/chat-wire.js";
 
 export interface Delivery {
@@ -13,32 +12,35 @@ export interface Delivery {
 	send(sessionId: string, frames: ServerFrame[]): Promise<number>;
 	/** A best-effort channel for the deltas of one reply: the session's sockets are looked up once, not per delta. */
 	openDeltaStream(sessionId: string): Promise<DeltaStream>;
+	/** chat-ws registers the sockets it holds; returns the function that unregisters them. */
+	attachLocal(sink: LocalSocketSink): () => void;
 }
 
 export interface DeltaStream {
 	push(frame: AiDeltaFrame): void;
 }
 
-/** What a chat-ws service offers for delivery to its own sockets. */
-export interface LocalSocketSink {
-	deliverLocal(items: SessionFrames[]): number;
-}
+/** Writes frames to a chat-ws node's own sockets; returns the number of socket sends. */
+export type LocalSocketSink = (items: SessionFrames[]) => number;
 
+/** Delivery within one process (embedded): to the sockets attached, or nowhere while no chat-ws runs here. */
 export class LocalDelivery implements Delivery {
-	constructor(private readonly broker: ServiceBroker) {}
+	private sink: LocalSocketSink | undefined;
+
+	attachLocal(sink: LocalSocketSink): () => void {
+		this.sink = sink;
+		return () => {
+			if (this.sink === sink) this.sink = undefined;
+		};
+	}
 
 	async send(sessionId: string, frames: ServerFrame[]): Promise<number> {
-		const sink = this.sink();
-		return sink ? sink.deliverLocal([{ session_id: sessionId, frames: frames.map((f) => JSON.stringify(f)) }]) : 0;
+		return this.sink?.([{ session_id: sessionId, frames: frames.map((f) => JSON.stringify(f)) }]) ?? 0;
 	}
 
 	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
-		const sink = this.sink();
-		return coalescedDeltas((frame) => sink?.deliverLocal([{ session_id: sessionId, frames: [frame] }]));
-	}
-
-	private sink(): LocalSocketSink | undefined {
-		return this.broker.getLocalService("chat-ws") as unknown as LocalSocketSink | undefined;
+		const sink = this.sink;
+		return coalescedDeltas((frame) => sink?.([{ session_id: sessionId, frames: [frame] }]));
 	}
 }
 

@@ -320,4 +320,9 @@ export class GrpcDelivery implements Delivery {
 			for (const address of addresses) this.clients.streamDeltas(address, [{ session_id: sessionId, frames: [frame] }]);
 		});
 	}
+
+	/** This node's own sockets are reached through its gRPC server (chat-ws starts it), as every other node's are. */
+	attachLocal(): () => void {
+		return () => undefined;
+	}
 }
