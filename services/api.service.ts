@@ -15,9 +15,11 @@ import { MAX_PNG_BYTES } from "../src/domain/card-png.js";
 import { clientAddress } from "../src/domain/client-address.js";
 import { toHttpError } from "../src/domain/http-errors.js";
 import { acceptedRequestId, hostileParams, SECURITY_HEADERS } from "../src/domain/http-hardening.js";
+import { authActionParams, bearerToken } from "../src/domain/auth-params.js";
 import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
+import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import type { AuthMeta, AuthUser } from "./auth.service.js";
 
 interface GatewayRequest extends IncomingMessage {
@@ -31,6 +33,8 @@ interface GatewayRequest extends IncomingMessage {
 }
 
 interface ApiThis extends Service {
+	/** moleculer-web's HTTP server, made in its own `created`. */
+	server?: Server;
 	authLimiter: RateLimiter;
 	/** Card imports per user (CHARACTER_IMPORTS_PER_MINUTE). */
 	importLimiter: RateLimiter;
@@ -119,15 +123,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						// auth.login counts failures per username and client.
 						ctx.meta.clientIp = clientIp;
 						refuseHostileParams(req.$params);
-						// The OAuth2 form also carries grant_type/scope/client_id: pass on only what login takes.
-						if (req.$alias?.action === "auth.login") {
-							const { username, password } = req.$params;
-							req.$params = { username, password };
-						}
-						// Seed clients send the token to validate as a Bearer header rather than in the body.
-						if (req.$alias?.action === "auth.validate" && req.$params.token === undefined) {
-							req.$params = { token: bearerToken(req) ?? "" };
-						}
+						req.$params = authActionParams(req.$alias?.action, req.$params, req.headers.authorization);
 					},
 				},
 				{
@@ -228,7 +224,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 		methods: {
 			/** Bearer JWT -> picked user in ctx.meta.user, via auth.validate (which checks the user still exists). */
 			async authenticate(ctx: Context, _route: unknown, req: IncomingMessage): Promise<AuthUser> {
-				const token = bearerToken(req);
+				const token = bearerToken(req.headers.authorization);
 				if (!token) throw Unauthorized("Not authenticated");
 				const user = await ctx.call<AuthUser, { token: string }>("auth.validate", { token });
 				return { id: user.id, username: user.username, name: user.name, role: user.role };
@@ -262,7 +258,8 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 
 		created(this: ApiThis) {
 			// moleculer-web made the server in its own `created`, which runs first. Malformed requests get JSON too.
-			(this as unknown as { server?: Server }).server?.on("clientError", answerClientError);
+			this.server?.on("clientError", answerClientError);
+			if (this.server) shareGatewayServer(this.broker, this.server);
 			if (config.mode === "cluster" && config.redisUrl) {
 				// rate-limiter-flexible wants no offline queue: a Redis outage falls back to its in-memory limiter.
 				this.redis = new Redis(config.redisUrl, { enableOfflineQueue: false, lazyConnect: false });
@@ -332,10 +329,4 @@ function refuseHostileParams(params: unknown): void {
 function withSecurityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
 	for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
 	next();
-}
-
-function bearerToken(req: IncomingMessage): string | undefined {
-	const header = req.headers.authorization;
-	const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-	return match?.[1];
 }
