@@ -4,6 +4,7 @@
  */
 import { Errors } from "moleculer";
 import { CardError, type CardProblem } from "./domain/character-card.js";
+import type { HandshakeProblem } from "./domain/chat-handshake.js";
 
 const { MoleculerClientError } = Errors;
 
@@ -18,8 +19,10 @@ export const ErrorCode = {
 	SlugTaken: "SLUG_TAKEN",
 	SessionNotFound: "SESSION_NOT_FOUND",
 	NotFound: "NOT_FOUND",
+	BadRequest: "BAD_REQUEST",
 	ValidationFailed: "VALIDATION_ERROR",
 	RateLimited: "RATE_LIMITED",
+	TooManySockets: "TOO_MANY_SOCKETS",
 	Busy: "BUSY",
 	InvalidPng: "INVALID_PNG",
 	InvalidCard: "INVALID_CARD",
@@ -63,8 +66,14 @@ export const QuotaExceeded = (usedBytes: number, addedBytes: number, maxBytes: n
 		{ usedBytes, addedBytes, maxBytes },
 	);
 
-export const RateLimited = (retryAfterSeconds: number) =>
-	new MoleculerClientError("Too many requests, slow down", 429, ErrorCode.RateLimited, { retryAfter: retryAfterSeconds });
+export const RateLimited = (retryAfterSeconds: number, detail = "Too many requests, slow down") =>
+	new MoleculerClientError(detail, 429, ErrorCode.RateLimited, { retryAfter: retryAfterSeconds });
+
+/** The user holds CHAT_MAX_SOCKETS_PER_USER sockets on this chat node already. */
+export const TooManySockets = (max: number) =>
+	new MoleculerClientError(`You have ${max} chats open on this server; close one first`, 429, ErrorCode.TooManySockets, {
+		retryAfter: 5,
+	});
 
 /** Too much work queued already (password hashing): try again shortly. Not retryable by the broker. */
 export const Busy = (retryAfterSeconds: number) =>
@@ -74,9 +83,26 @@ export const Busy = (retryAfterSeconds: number) =>
 export const ValidationFailed = (detail: string, data: Array<Record<string, unknown>> = []) =>
 	new Errors.ValidationError(detail, ErrorCode.ValidationFailed, data);
 
-/** Unknown, or someone else's: both answer 404 so session ids cannot be probed. */
+/** Unknown, or someone else's: both answer 404 (REST and chat handshake) so session ids cannot be probed. */
 export const SessionNotFound = (id: string) =>
 	new MoleculerClientError("Chat session not found", 404, ErrorCode.SessionNotFound, { id });
+
+export const BadRequest = (detail: string) => new MoleculerClientError(detail, 400, ErrorCode.BadRequest);
+
+export const NotFound = (detail = "Not found") => new MoleculerClientError(detail, 404, ErrorCode.NotFound);
+
+/** A WebSocket upgrade can only be answered with a status, so its malformed parameters are a 400, not a 422. */
+const HANDSHAKE_PROBLEMS: Record<HandshakeProblem, [number, ErrorCode]> = {
+	malformed_url: [400, ErrorCode.BadRequest],
+	not_a_chat_path: [404, ErrorCode.NotFound],
+	unknown_character: [404, ErrorCode.CharacterNotFound],
+	missing_token: [401, ErrorCode.Unauthorized],
+	invalid_param: [400, ErrorCode.ValidationFailed],
+};
+
+/** A chat handshake refused by its URL (src/domain/chat-handshake.ts). */
+export const HandshakeRejected = (problem: HandshakeProblem, detail: string) =>
+	new MoleculerClientError(detail, HANDSHAKE_PROBLEMS[problem][0], HANDSHAKE_PROBLEMS[problem][1]);
 
 const CARD_PROBLEMS: Record<CardProblem, [number, ErrorCode]> = {
 	invalid_png: [400, ErrorCode.InvalidPng],

@@ -3,7 +3,7 @@
  * client IP and per user per minute (counted in Redis in a cluster) and the user's sockets on this node; then the
  * token (auth.validate) and the character (characters.get, with its visibility rules) are checked and the session
  * resumed or opened. Later, a character that changed is looked at again for every socket chatting with it.
- * Refusals are thrown as HTTP answers (ws-upgrade.ts).
+ * Refusals are thrown as the errors of src/errors.ts, which ws-upgrade.ts answers with their HTTP status.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -11,6 +11,7 @@ import type { ServiceBroker } from "moleculer";
 import type { Redis } from "ioredis";
 import { QueryTypes, type Sequelize } from "sequelize";
 import type { Config } from "../config.js";
+import { BadRequest, HandshakeRejected, RateLimited, SessionNotFound, TooManySockets } from "../errors.js";
 import { canView, type Viewer } from "../domain/characters.js";
 import { clientAddress } from "../domain/client-address.js";
 import { parseChatHandshake, pickGreeting, tokenExpiry, type ChatHandshake, type GreetingSource } from "../domain/chat-handshake.js";
@@ -19,7 +20,6 @@ import type { RouteRegistry } from "./route-registry.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
 import { redisKey } from "./redis.js";
 import type { ChatClient, SocketHub } from "./socket-hub.js";
-import { refusal } from "./ws-upgrade.js";
 
 /** What auth.validate answers. */
 export interface ChatUser {
@@ -82,7 +82,7 @@ export class ChatAccess {
 	async open(req: IncomingMessage, socket: Duplex): Promise<OpenedChat> {
 		await admit(this.perIp, clientAddress(req.headers["x-forwarded-for"], req.socket.remoteAddress, this.config.trustedProxyHops), "from your address");
 		const parsed = parseChatHandshake(req.url ?? "", req.headers.authorization);
-		if (!parsed.ok) throw Object.assign(new Error(parsed.refusal.detail), parsed.refusal);
+		if (!parsed.ok) throw HandshakeRejected(parsed.problem, parsed.detail);
 		const h = parsed.value;
 		const user = await this.broker.call<ChatUser, { token: string }>("auth.validate", { token: h.token });
 		await admit(this.perUser, user.username, "for your account");
@@ -99,9 +99,11 @@ export class ChatAccess {
 			return { ...opened, session: await this.store.openFreshSession(user.username, character.id, greeting, this.claims(socket)), resumed: false };
 		}
 		const session = await this.store.getSession(h.sessionId);
-		if (!session) throw refusal(404, "SESSION_NOT_FOUND", "Chat session not found");
-		if (session.username !== user.username) throw refusal(403, "FORBIDDEN", "This chat session belongs to someone else");
-		if (session.character_id !== character.id) throw refusal(400, "VALIDATION_ERROR", "This chat session is with another character");
+		// Someone else's session is "not found" too, as over REST, so session ids cannot be probed.
+		if (!session || session.username !== user.username) throw SessionNotFound(h.sessionId);
+		if (session.character_id !== character.id) {
+			throw HandshakeRejected("invalid_param", "This chat session is with another character");
+		}
 		return { ...opened, session, resumed: true };
 	}
 
@@ -162,10 +164,10 @@ export class ChatAccess {
 
 	private claimSlot(username: string, socket: Duplex): void {
 		const max = this.config.chat.maxSocketsPerUser;
-		if (!this.hub.claimSlot(username, max)) throw refusal(429, "TOO_MANY_SOCKETS", `You have ${max} chats open on this server; close one first`, 5);
+		if (!this.hub.claimSlot(username, max)) throw TooManySockets(max);
 		if (socket.destroyed) {
 			this.hub.releaseSlot(username);
-			throw refusal(400, "BAD_REQUEST", "The connection closed during the handshake");
+			throw BadRequest("The connection closed during the handshake");
 		}
 		socket.once("close", () => this.hub.releaseSlot(username));
 	}
@@ -173,5 +175,6 @@ export class ChatAccess {
 
 async function admit(limiter: RateLimiter, key: string, whose: string): Promise<void> {
 	const { allowed, retryAfterSeconds } = await limiter.hit(key);
-	if (!allowed) throw refusal(429, "RATE_LIMITED", `Too many connection attempts ${whose}; retry in ${retryAfterSeconds} s`, retryAfterSeconds);
+	if (allowed) return;
+	throw RateLimited(retryAfterSeconds, `Too many connection attempts ${whose}; retry in ${retryAfterSeconds} s`);
 }

@@ -1,23 +1,33 @@
 /**
  * Refusing a WebSocket upgrade the way an HTTP client can read: a status line, JSON `{detail, code}`,
- * `WWW-Authenticate: Bearer` on 401 and `Retry-After` on 429. Errors from the actions the handshake calls (auth.validate, characters.get)
- * map to the matching status; anything else is a 503 the client may retry, never a leaked message.
+ * `WWW-Authenticate: Bearer` on 401 and `Retry-After` on 429. Client errors (src/errors.ts, thrown by the handshake or
+ * by the actions it calls: auth.validate, characters.get) keep their status and code; anything else is a 503 the
+ * client may retry, never a leaked message.
  */
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { isChatPath, type HandshakeRefusal } from "../domain/chat-handshake.js";
+import { isChatPath } from "../domain/chat-handshake.js";
+import { NotFound } from "../errors.js";
 
-/** A refusal thrown while opening a chat, carrying its HTTP answer. */
-export function refusal(status: HandshakeRefusal["status"], code: string, detail: string, retryAfter?: number): HandshakeRefusal & Error {
-	return Object.assign(new Error(detail), { status, code, detail, retryAfter });
+/** The HTTP answer to a refused handshake. */
+export interface HandshakeRefusal {
+	status: number;
+	code: string;
+	detail: string;
+	/** With 429: seconds until a handshake may succeed. */
+	retryAfter?: number;
 }
 
 export function toRefusal(err: unknown, logger: { error(...a: unknown[]): void }): HandshakeRefusal {
-	const e = err as { status?: number; code?: unknown; type?: string; detail?: string; message?: string };
-	if (typeof e.status === "number" && e.detail) return e as HandshakeRefusal;
-	if (e.code === 401) return { status: 401, code: "UNAUTHORIZED", detail: e.message ?? "Invalid token" };
-	if (e.code === 404) return { status: 404, code: e.type ?? "NOT_FOUND", detail: e.message ?? "Not found" };
-	if (e.code === 403) return { status: 403, code: e.type ?? "FORBIDDEN", detail: e.message ?? "Forbidden" };
+	type ErrorLike = { code?: unknown; type?: unknown; message?: string; data?: { retryAfter?: unknown }; retryable?: boolean };
+	const e = err as ErrorLike;
+	// A retryable 4xx (the broker's SERVICE_NOT_FOUND, say) is an outage: 503 below, so clients try again.
+	if (typeof e.code === "number" && e.code >= 400 && e.code < 500 && !e.retryable) {
+		const statusName = String(http.STATUS_CODES[e.code]).toUpperCase().replace(/\W+/g, "_");
+		const code = typeof e.type === "string" ? e.type : statusName;
+		const retryAfter = typeof e.data?.retryAfter === "number" ? e.data.retryAfter : undefined;
+		return { status: e.code, code, detail: e.message || code, retryAfter };
+	}
 	logger.error("Handshake failed:", err);
 	return { status: 503, code: "SERVICE_UNAVAILABLE", detail: "Chat is temporarily unavailable; retry shortly" };
 }
@@ -63,7 +73,9 @@ export function chatUpgrades(onChat: (req: http.IncomingMessage, socket: Duplex,
 	return (req, socket, head) => {
 		// A client that hangs up mid-handshake must not take the node down.
 		socket.on("error", () => socket.destroy());
-		if (!isChatPath(req.url)) return refuseUpgrade(socket, { status: 404, code: "NOT_FOUND", detail: "Connect to /ws/{character_id}" });
+		if (!isChatPath(req.url)) {
+			return refuseUpgrade(socket, toRefusal(NotFound("Connect to /ws/{character_id}"), logger));
+		}
 		// Whatever goes wrong in a handshake, the client gets an answer and the socket is not left hanging.
 		onChat(req, socket, head).catch((err) => refuseUpgrade(socket, toRefusal(err, logger)));
 	};

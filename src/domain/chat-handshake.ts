@@ -1,6 +1,7 @@
 /**
  * Reads a WebSocket upgrade request: `/ws/{character_id}?token=JWT[&session_id=ID][&after=MESSAGE_ID]`.
- * Every defect maps to the HTTP status the handshake is refused with. Also: which greeting a new session opens with.
+ * Every defect is named as a problem; src/errors.ts (HandshakeRejected) gives each its HTTP answer. Also: which
+ * greeting a new session opens with.
  */
 import jwt from "jsonwebtoken";
 import { applyMacros } from "./macros.js";
@@ -15,13 +16,13 @@ export interface ChatHandshake {
 	greeting?: number;
 }
 
-export interface HandshakeRefusal {
-	status: 400 | 401 | 403 | 404 | 429 | 503;
-	code: string;
-	detail: string;
-	/** With 429: seconds until a handshake may succeed. */
-	retryAfter?: number;
-}
+/** What is wrong with a handshake's URL: not a chat path, no token, an id that is no UUID, a malformed parameter. */
+export type HandshakeProblem =
+	| "malformed_url"
+	| "not_a_chat_path"
+	| "unknown_character"
+	| "missing_token"
+	| "invalid_param";
 
 export interface GreetingSource {
 	name: string;
@@ -29,7 +30,9 @@ export interface GreetingSource {
 	alternate_greetings?: string[];
 }
 
-export type HandshakeParse = { ok: true; value: ChatHandshake } | { ok: false; refusal: HandshakeRefusal };
+export type HandshakeParse =
+	| { ok: true; value: ChatHandshake }
+	| { ok: false; problem: HandshakeProblem; detail: string };
 
 export function isChatPath(url: string | undefined): boolean {
 	return typeof url === "string" && url.startsWith("/ws/");
@@ -40,37 +43,39 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 	try {
 		parsed = new URL(url, "http://localhost");
 	} catch {
-		return refuse(400, "BAD_REQUEST", "Malformed URL");
+		return refuse("malformed_url", "Malformed URL");
 	}
 	const match = /^\/ws\/([^/]+)\/?$/.exec(parsed.pathname);
-	if (!match) return refuse(404, "NOT_FOUND", "Connect to /ws/{character_id}?token=...");
+	if (!match) return refuse("not_a_chat_path", "Connect to /ws/{character_id}?token=...");
 	let characterId: string;
 	try {
 		characterId = decodeURIComponent(match[1]);
 	} catch {
 		// A broken percent escape (`%zz`): thrown from here it would be an unhandled rejection and a socket left hanging.
-		return refuse(400, "BAD_REQUEST", "Malformed URL");
+		return refuse("malformed_url", "Malformed URL");
 	}
-	if (!isUuid(characterId)) return refuse(404, "CHARACTER_NOT_FOUND", "Character not found");
+	if (!isUuid(characterId)) return refuse("unknown_character", "Character not found");
 
 	const bearer = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined;
 	const token = parsed.searchParams.get("token") || bearer;
-	if (!token) return refuse(401, "UNAUTHORIZED", "Missing token: connect with ?token=<access_token>");
+	if (!token) return refuse("missing_token", "Missing token: connect with ?token=<access_token>");
 
 	const sessionId = parsed.searchParams.get("session_id") || undefined;
-	if (sessionId && !isUuid(sessionId)) return refuse(400, "VALIDATION_ERROR", "session_id must be a UUID");
+	if (sessionId && !isUuid(sessionId)) return refuse("invalid_param", "session_id must be a UUID");
 	const after = parsed.searchParams.get("after") || undefined;
-	if (after && !isUuid(after)) return refuse(400, "VALIDATION_ERROR", "after must be a message id (UUID)");
-	if (after && !sessionId) return refuse(400, "VALIDATION_ERROR", "after needs session_id");
+	if (after && !isUuid(after)) return refuse("invalid_param", "after must be a message id (UUID)");
+	if (after && !sessionId) return refuse("invalid_param", "after needs session_id");
 	const greetingParam = parsed.searchParams.get("greeting");
-	if (greetingParam !== null && !/^\d{1,3}$/.test(greetingParam)) return refuse(400, "VALIDATION_ERROR", "greeting must be a number (0 = first message)");
+	if (greetingParam !== null && !/^\d{1,3}$/.test(greetingParam)) {
+		return refuse("invalid_param", "greeting must be a number (0 = first message)");
+	}
 	const greeting = greetingParam === null ? undefined : Number(greetingParam);
 
 	return { ok: true, value: { characterId, token, sessionId, after, greeting } };
 }
 
-function refuse(status: HandshakeRefusal["status"], code: string, detail: string): HandshakeParse {
-	return { ok: false, refusal: { status, code, detail } };
+function refuse(problem: HandshakeProblem, detail: string): HandshakeParse {
+	return { ok: false, problem, detail };
 }
 
 /**

@@ -1008,8 +1008,8 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 		["greeting with a leading space", `/ws/${c}?token=${t}&greeting=%201`, [400]],
 	];
 	for (const [name, path, status] of hs) add("ws_handshake", name, path, status);
-	add("other_users", "session_id of another user", `/ws/${c}?token=${t}&session_id=${ctx.victimSessionId}`, [403]);
-	add("other_users", "session_id of another user, with their character", `/ws/${ctx.victimPublicCharacterId}?token=${t}&session_id=${ctx.victimSessionId}`, [403]);
+	add("other_users", "session_id of another user", `/ws/${c}?token=${t}&session_id=${ctx.victimSessionId}`, [404]);
+	add("other_users", "session_id of another user, with their character", `/ws/${ctx.victimPublicCharacterId}?token=${t}&session_id=${ctx.victimSessionId}`, [404]);
 	add("other_users", "another user's private character", `/ws/${ctx.victimPrivateCharacterId}?token=${t}`, [404]);
 	return cases;
 }
