@@ -50,8 +50,10 @@ export interface ApiRoute {
 	/** Undefined while the action is not registered (its service has not joined yet). */
 	params?: ValidatorSchema;
 	summary?: string;
-	/** The route's onBeforeCall applies a rate limit (429). */
+	/** The route's onBeforeCall or alias middleware applies a rate limit (429). */
 	rateLimited?: boolean;
+	/** The action sheds load when its queue is full: 503 BUSY with Retry-After. */
+	busy?: boolean;
 	/** Media types the route's body parsers accept; JSON when not given. */
 	bodyTypes?: string[];
 	/** The body by media type, for an alias middleware that builds the params from it (the params are then not the body). */
@@ -234,7 +236,7 @@ const ERROR_SCHEMA: JsonSchema & { properties: Record<keyof HttpErrorResponse["b
 			description: "VALIDATION_ERROR only: one entry per invalid field.",
 			items: { type: "object", required: ["field", "message"], properties: { field: { type: "string" }, message: { type: "string" } } },
 		},
-		retry_after: { type: "integer", description: "RATE_LIMITED only: seconds to wait, as in the Retry-After header." },
+		retry_after: { type: "integer", description: "RATE_LIMITED and BUSY: seconds to wait (the Retry-After header)." },
 	},
 };
 
@@ -251,6 +253,9 @@ const ERROR_RESPONSES = {
 	PayloadTooLarge: errorResponse("The body is larger than the route accepts (PAYLOAD_TOO_LARGE)."),
 	ValidationError: errorResponse("A parameter breaks its rules (VALIDATION_ERROR, with `errors`)."),
 	RateLimited: errorResponse("Too many attempts; wait as long as Retry-After says (RATE_LIMITED).", {
+		"Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } },
+	}),
+	Busy: errorResponse("Too much work queued (password checks); retry after Retry-After seconds (BUSY).", {
 		"Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } },
 	}),
 	Error: errorResponse("Any other error, e.g. 403 FORBIDDEN, 409 USER_EXISTS, 415 UNSUPPORTED_MEDIA_TYPE, 500 INTERNAL_ERROR."),
@@ -338,6 +343,7 @@ function responsesOf(route: ApiRoute, hasParams: boolean, hasBody: boolean): Ope
 		...(route.path.includes(":") ? { 404: ref("NotFound") } : {}),
 		...(hasParams ? { 422: ref("ValidationError") } : {}),
 		...(route.rateLimited ? { 429: ref("RateLimited") } : {}),
+		...(route.busy ? { 503: ref("Busy") } : {}),
 		default: ref("Error"),
 	};
 }
@@ -375,8 +381,10 @@ export interface RegisteredAction {
 	action?: { params?: unknown; description?: unknown };
 }
 export interface GatewayDocOptions {
-	/** Names of the routes whose onBeforeCall rate-limits (429). */
+	/** Names of the routes whose onBeforeCall or alias middleware rate-limits (429). */
 	rateLimitedRoutes?: readonly string[];
+	/** Actions that answer 503 BUSY when their queue is full. */
+	busyActions?: readonly string[];
 	/** Alias middleware -> the body it reads, by media type (it builds the params, so they don't describe the body). */
 	bodies?: ReadonlyMap<unknown, Record<string, JsonSchema>>;
 }
@@ -403,6 +411,7 @@ export function gatewayRoutes(routes: readonly GatewayRoute[], actions: readonly
 				params: isPlainObject(def?.params) ? def.params : undefined,
 				summary: typeof def?.description === "string" ? def.description : undefined,
 				rateLimited: opts.rateLimitedRoutes?.includes(route.name ?? "") ?? false,
+				...(opts.busyActions?.includes(action) ? { busy: true } : {}),
 				bodyTypes: mediaTypes(route.bodyParsers),
 				...(body ? { body } : {}),
 			}];

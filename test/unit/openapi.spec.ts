@@ -187,6 +187,15 @@ describe("buildOpenApi", () => {
 		expect(op.responses["429"]).toEqual({ $ref: "#/components/responses/RateLimited" });
 	});
 
+	it("should declare 503 BUSY with Retry-After for an action that sheds load", () => {
+		const busyDoc = buildOpenApi([{ ...register, busy: true }], INFO);
+		const op = busyDoc.paths["/register"].post;
+		expect(Object.keys(op.responses)).toEqual(["201", "400", "413", "422", "429", "503", "default"]);
+		expect(op.responses["503"]).toEqual({ $ref: "#/components/responses/Busy" });
+		expect(busyDoc.components.responses.Busy).toMatchObject({ headers: { "Retry-After": { schema: { type: "integer" } } } });
+		expect(Object.keys(doc.paths["/register"].post.responses)).not.toContain("503");
+	});
+
 	it("should declare path parameters, GET params as query parameters, and bearer security", () => {
 		const op = doc.paths["/characters/id/{id}"].get;
 		expect(op.parameters).toEqual([{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }]);
@@ -289,5 +298,11 @@ describe("gatewayRoutes", () => {
 				summary: undefined, rateLimited: false, bodyTypes: ["application/json", "image/png"], body,
 			},
 		]);
+	});
+
+	it("should mark the actions named busy, and only those", () => {
+		const listed = gatewayRoutes(routes, actions, { busyActions: ["auth.login"] });
+		expect(listed.filter((r) => r.busy).map((r) => `${r.method} ${r.path}`)).toEqual(["POST /login", "POST /token"]);
+		expect(listed.find((r) => r.action === "api.health")).not.toHaveProperty("busy");
 	});
 });
