@@ -10,7 +10,8 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PG_ADMIN_URL, unreachable } from "./services.js";
+import type { TestProject } from "vitest/node";
+import { PG_ADMIN_URL, unknownSuites, unreachable } from "./services.js";
 
 interface AdminServer {
 	url: string;
@@ -77,7 +78,9 @@ async function createRunDatabase(): Promise<RunDatabase> {
 	};
 }
 
-export async function setup(): Promise<void> {
+export async function setup(project: TestProject): Promise<void> {
+	const unknown = unknownSuites(project.config.root);
+	if (unknown.length) throw new Error(`test/support/services.ts names suites that do not exist: ${unknown.join(", ")}`);
 	run.cameoTestDatabase ??= createRunDatabase();
 	const database = await run.cameoTestDatabase;
 	database.users++;

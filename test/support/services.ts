@@ -3,7 +3,7 @@
  * PostgreSQL (global-setup.ts always provides one, embedded when none answers). A suite whose needs are missing does
  * not run on a contributor's machine (skipping-runner.ts); under CI, which must run every suite, it fails.
  */
-import { constants } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import { access } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -83,6 +83,11 @@ const SUITE_NEEDS: Record<string, Need[]> = {
 	"test/e2e/web.spec.ts": [program(CHROMIUM_PATH)],
 	"test/chaos/chaos.spec.ts": [program("redis-server"), program(RABBITMQ_SERVER)],
 };
+
+/** Suites the table names that do not exist (renamed, removed): what they need would be forgotten. */
+export function unknownSuites(root: string): string[] {
+	return Object.keys(SUITE_NEEDS).filter((file) => !existsSync(path.join(root, file)));
+}
 
 /** What the suite at `file` (relative to the repository root) needs and this machine lacks. */
 export async function missingFor(file: string): Promise<string[]> {
