@@ -9,28 +9,21 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import ApiGateway from "moleculer-web";
 import { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
-import { RateLimited, Unauthorized, UnsupportedMediaType, ValidationFailed, withCardErrors } from "../src/errors.js";
+import { RateLimited, Unauthorized, UnsupportedMediaType, withCardErrors } from "../src/errors.js";
 import { UPLOAD_TYPES, cardUpload, type UploadType } from "../src/domain/card-upload.js";
 import { MAX_PNG_BYTES } from "../src/domain/card-png.js";
 import { clientAddress } from "../src/domain/client-address.js";
-import { toHttpError } from "../src/domain/http-errors.js";
-import { acceptedRequestId, hostileParams, SECURITY_HEADERS } from "../src/domain/http-hardening.js";
+import { acceptedRequestId } from "../src/domain/http-hardening.js";
 import { authActionParams, bearerToken } from "../src/domain/auth-params.js";
 import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
+import {
+	logRequestLine, logResponseLine, refuseHostileParams, sendJsonError, staticFileHeaders, withSecurityHeaders,
+	type GatewayRequest,
+} from "../src/adapters/gateway-http.js";
 import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import type { AuthMeta, AuthUser } from "./auth.service.js";
-
-interface GatewayRequest extends IncomingMessage {
-	$params: Record<string, unknown>;
-	$alias?: { action?: string };
-	body?: unknown;
-	$ctx?: Context;
-	$route?: { logging?: boolean };
-	$startTime?: [number, number];
-	originalUrl?: string;
-}
 
 interface ApiThis extends Service {
 	/** moleculer-web's HTTP server, made in its own `created`. */
@@ -88,13 +81,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 			// The web client at `/` (index.html). It routes by hash, so any other path that no alias serves is a JSON 404.
 			assets: {
 				folder: WEB_ROOT,
-				options: {
-					// Built assets have content hashes in their names; index.html must always be revalidated.
-					setHeaders: (res: ServerResponse, file: string) => {
-						res.setHeader("Cache-Control", file.startsWith(WEB_ASSETS) ? "public, max-age=31536000, immutable" : "no-cache");
-						for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-					},
-				},
+				options: { setHeaders: staticFileHeaders(WEB_ASSETS) },
 			},
 			routes: [
 				{
@@ -156,10 +143,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				},
 			],
 			onError(this: ApiThis, req: GatewayRequest, res: ServerResponse, err: unknown) {
-				const { status, body, headers } = toHttpError(err);
-				if (status >= 500) this.logger.error({ requestID: req.$ctx?.requestID }, `${req.method} ${req.url} failed:`, err);
-				res.writeHead(status, { ...SECURITY_HEADERS, ...headers, "Content-Type": "application/json; charset=utf-8" });
-				res.end(JSON.stringify(body));
+				sendJsonError(this.logger, req, res, err);
 				this.logResponse(req, res);
 			},
 		},
@@ -200,8 +184,10 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				handler(this: ApiThis): OpenApiDocument {
 					this.openapiDocument ??= buildOpenApi(
 						gatewayRoutes(this.settings.routes, this.broker.registry.getActionList({ skipInternal: true }), {
-							// The auth route's onBeforeCall applies authLimiter.
-							rateLimitedRoutes: ["auth"],
+							// authLimiter in the auth route's onBeforeCall, importLimiter in cardUploadParams.
+							rateLimitedRoutes: ["auth", "character-import"],
+							// Password hashing with a bounded queue (AUTH_HASH_QUEUE).
+							busyActions: ["auth.login", "auth.register"],
 							bodies: new Map([[cardUploadParams, CARD_UPLOAD_BODY]]),
 						}),
 						{
@@ -244,15 +230,11 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 			 * or the one the gateway made and sent back in that header.
 			 */
 			logRequest(this: ApiThis, req: GatewayRequest) {
-				if (req.$route && !req.$route.logging) return;
-				this.logger.debug({ requestID: req.$ctx?.requestID }, `=> ${req.method} ${req.originalUrl ?? req.url}`);
+				logRequestLine(this.logger, req);
 			},
 
 			logResponse(this: ApiThis, req: GatewayRequest, res: ServerResponse) {
-				if (req.$route && !req.$route.logging) return;
-				const [s, ns] = req.$startTime ? process.hrtime(req.$startTime) : [0, 0];
-				const ms = Math.round(s * 1e4 + ns / 1e5) / 10;
-				this.logger.debug({ requestID: req.$ctx?.requestID, status: res.statusCode, ms }, `<= ${res.statusCode} ${req.method} ${req.originalUrl ?? req.url}`);
+				logResponseLine(this.logger, req, res);
 			},
 		},
 
@@ -320,13 +302,3 @@ function cardUploadParams(this: ApiThis, req: GatewayRequest, _res: ServerRespon
 		}, next);
 }
 
-/** Refuses (422) what the validator or the database would choke on (src/domain/http-hardening.ts). */
-function refuseHostileParams(params: unknown): void {
-	const refusal = hostileParams(params);
-	if (refusal) throw ValidationFailed(refusal.detail, refusal.errors);
-}
-
-function withSecurityHeaders(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
-	for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-	next();
-}
