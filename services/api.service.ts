@@ -9,19 +9,20 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import ApiGateway from "moleculer-web";
 import { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
-import { RateLimited, Unauthorized, UnsupportedMediaType, withCardErrors } from "../src/errors.js";
-import { UPLOAD_TYPES, cardUpload, type UploadType } from "../src/domain/card-upload.js";
+import { RateLimited, Unauthorized } from "../src/errors.js";
+import { CARD_UPLOAD_BODY } from "../src/domain/card-upload.js";
 import { MAX_PNG_BYTES } from "../src/domain/card-png.js";
 import { clientAddress } from "../src/domain/client-address.js";
 import { acceptedRequestId } from "../src/domain/http-hardening.js";
 import { authActionParams, bearerToken } from "../src/domain/auth-params.js";
-import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
+import { buildOpenApi, gatewayRoutes, type OpenApiDocument } from "../src/domain/openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
 import {
 	logRequestLine, logResponseLine, refuseHostileParams, sendJsonError, staticFileHeaders, withSecurityHeaders,
 	type GatewayRequest,
 } from "../src/adapters/gateway-http.js";
+import { cardUploadParams } from "../src/adapters/card-upload-params.js";
 import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import type { AuthMeta, AuthUser } from "./auth.service.js";
 
@@ -266,39 +267,3 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 		},
 	};
 }
-
-/** What cardUploadParams reads, for /openapi.json (the params it makes are not the body). */
-const CARD_UPLOAD_BODY: Record<string, JsonSchema> = {
-	"application/json": { type: "object", description: "A Character Card V1, V2 or V3" },
-	"image/png": { type: "string", format: "binary", description: "A card PNG; its image becomes the avatar" },
-	"multipart/form-data": {
-		type: "object",
-		required: ["file"],
-		properties: { file: { type: "string", format: "binary", description: "A card PNG or JSON, recognised by its bytes" } },
-	},
-};
-
-/**
- * The import body as `characters.importCard` params (src/domain/card-upload.ts), `?public=true` as is_public, counted
- * against the caller's import budget. An alias middleware rather than onBeforeCall because it runs after
- * authentication: anonymous callers get 401, not 415.
- */
-function cardUploadParams(this: ApiThis, req: GatewayRequest, _res: ServerResponse, next: (err?: unknown) => void): void {
-	const type = req.headers["content-type"]?.split(";")[0].trim().toLowerCase();
-	if (!UPLOAD_TYPES.includes(type as UploadType)) {
-		throw UnsupportedMediaType("Send a character card as application/json, a card PNG as image/png, or either as the `file` part of multipart/form-data");
-	}
-	const user = (req.$ctx?.meta as { user: AuthUser }).user;
-	const query = (req.$params.query ?? {}) as Record<string, unknown>;
-	this.importLimiter
-		.hit(user.id)
-		.then(({ allowed, retryAfterSeconds }) => {
-			if (!allowed) throw RateLimited(retryAfterSeconds);
-			return withCardErrors(() => cardUpload(type as UploadType, req.headers["content-type"] ?? "", req.body));
-		})
-		.then((upload) => {
-			req.$params = { ...upload, is_public: query.public === "true" };
-			next();
-		}, next);
-}
-

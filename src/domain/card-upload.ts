@@ -5,12 +5,32 @@
  * otherwise), not by the type or name its sender gave it.
  */
 import { CardError, MAX_CARD_BYTES, checkCardSize } from "./character-card.js";
+import type { JsonSchema } from "./openapi.js";
 
 /** The import action's params, without `is_public`: a parsed card JSON, or a card PNG in base64. */
 export type CardUpload = { card: unknown } | { png: string };
 
 export const UPLOAD_TYPES = ["application/json", "image/png", "multipart/form-data"] as const;
 export type UploadType = (typeof UPLOAD_TYPES)[number];
+
+/** What an upload's body is, for /openapi.json (the params `cardUpload` makes of it are not the body). */
+export const CARD_UPLOAD_BODY: Readonly<Record<UploadType, JsonSchema>> = {
+	"application/json": { type: "object", description: "A Character Card V1, V2 or V3" },
+	"image/png": { type: "string", format: "binary", description: "A card PNG; its image becomes the avatar" },
+	"multipart/form-data": {
+		type: "object",
+		required: ["file"],
+		properties: {
+			file: { type: "string", format: "binary", description: "A card PNG or JSON, recognised by its bytes" },
+		},
+	},
+};
+
+/** The upload type a Content-Type header names (parameters and case aside), if it is one an import takes. */
+export function uploadType(contentType: string | undefined): UploadType | undefined {
+	const type = contentType?.split(";")[0].trim().toLowerCase();
+	return UPLOAD_TYPES.find((upload) => upload === type);
+}
 
 /** The form part that holds the card. */
 export const FILE_PART = "file";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CardError } from "../../src/domain/character-card.js";
-import { MAX_FORM_PARTS, cardUpload } from "../../src/domain/card-upload.js";
+import { MAX_FORM_PARTS, cardUpload, uploadType } from "../../src/domain/card-upload.js";
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
 const BOUNDARY = "----cameo";
@@ -23,6 +23,21 @@ async function refusal(promise: Promise<unknown>): Promise<CardError> {
 	if (err instanceof CardError) return err;
 	throw err;
 }
+
+describe("uploadType", () => {
+	it("should read the type of a Content-Type header, whatever its parameters and case", () => {
+		expect(uploadType("application/json")).toBe("application/json");
+		expect(uploadType("Application/JSON; charset=utf-8")).toBe("application/json");
+		expect(uploadType(" image/png ")).toBe("image/png");
+		expect(uploadType("multipart/form-data; boundary=x")).toBe("multipart/form-data");
+	});
+
+	it("should take no other type, nor a missing header", () => {
+		for (const header of [undefined, "", "text/plain", "image/jpeg", "application/json-seq", "multipart/mixed"]) {
+			expect(uploadType(header), String(header)).toBeUndefined();
+		}
+	});
+});
 
 describe("cardUpload", () => {
 	it("should pass a JSON body as the card and a PNG body as base64", async () => {
