@@ -102,15 +102,11 @@ function register(registry: MetricRegistry): ChatMetrics {
 }
 
 /**
- * Every frame of a delivery is a final `ai` frame, as `messageFrame` serializes it. Each `Delivery.send` carries one
- * reply, or deltas, or an error, so this tells what `sent` counted without parsing the frames.
+ * Every frame of a delivery is a final `ai` frame. Each `Delivery.send` carries one reply, or deltas, or an error, so
+ * this tells what `sent` counted.
  */
 function allReplies(item: SessionFrames): boolean {
-	return item.frames.every(isReply);
-}
-
-function isReply(frame: string): boolean {
-	return frame.startsWith('{"type":"ai",');
+	return item.frames.every((frame) => frame.type === "ai");
 }
 
 interface ModelLabels {

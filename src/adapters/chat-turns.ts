@@ -3,7 +3,7 @@
  * every socket of the session and published to `chat.user.msg`; a regeneration of the last reply is checked and
  * published as the next variant. Refusals go back through `refuse` (chat-ws counts them and bounds them).
  */
-import { Chan, errorFrame, messageFrame, userMsgPayload, type ErrorFrame, type Publish } from "../domain/chat-wire.js";
+import { Chan, errorFrame, messageFrame, serializeFrame, userMsgPayload, type ErrorFrame, type Publish } from "../domain/chat-wire.js";
 import type { ChatMetrics } from "./chat-metrics.js";
 import type { ChatStore } from "./chat-store.js";
 import type { HistoryCache } from "./history-cache.js";
@@ -34,7 +34,7 @@ export async function storeUserMessage(deps: TurnDeps, client: ChatClient, conte
 	const echo = messageFrame(row);
 	client.send(echo);
 	// Other devices on the same session see it too (this socket drops the duplicate by id).
-	deps.hub.deliver([{ session_id: sessionId, frames: [JSON.stringify(echo)] }]);
+	deps.hub.deliver([{ session_id: sessionId, frames: [serializeFrame(echo)] }]);
 
 	// If this publish is lost, the dispatcher's outbox sweep publishes it again.
 	await deps

@@ -5,7 +5,8 @@
  * (`GrpcDelivery`, grpc-delivery.ts).
  * Best effort by design: every final message is stored first, and a client that misses one gets it on resume.
  */
-import type { AiDeltaFrame, ServerFrame, SessionFrames } from "../domain/chat-wire.js";
+import { serializeFrame } from "../domain/chat-wire.js";
+import type { AiDeltaFrame, SerializedFrame, ServerFrame, SessionFrames } from "../domain/chat-wire.js";
 
 export interface Delivery {
 	/** Sends frames to every socket of the session; resolves with the number of socket sends made. */
@@ -35,7 +36,7 @@ export class LocalDelivery implements Delivery {
 	}
 
 	async send(sessionId: string, frames: ServerFrame[]): Promise<number> {
-		return this.sink?.([{ session_id: sessionId, frames: frames.map((f) => JSON.stringify(f)) }]) ?? 0;
+		return this.sink?.([{ session_id: sessionId, frames: frames.map(serializeFrame) }]) ?? 0;
 	}
 
 	async openDeltaStream(sessionId: string): Promise<DeltaStream> {
@@ -49,7 +50,7 @@ export class LocalDelivery implements Delivery {
  * model yields many chunks at once, and every frame is a write to every socket of the session. A chunk that arrives
  * on its own (a model streaming over the network) still leaves at once, in the next turn.
  */
-export function coalescedDeltas(send: (frame: string) => void): DeltaStream {
+export function coalescedDeltas(send: (frame: SerializedFrame) => void): DeltaStream {
 	let pending: AiDeltaFrame | null = null;
 	return {
 		push(frame) {
@@ -61,7 +62,7 @@ export function coalescedDeltas(send: (frame: string) => void): DeltaStream {
 			setImmediate(() => {
 				const joined = pending!;
 				pending = null;
-				send(JSON.stringify(joined));
+				send(serializeFrame(joined));
 			});
 		},
 	};

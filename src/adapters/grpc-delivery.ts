@@ -10,12 +10,19 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
-import type { ServerFrame, SessionFrames } from "../domain/chat-wire.js";
+import { serializeFrame, type ServerFrame, type SessionFrames } from "../domain/chat-wire.js";
 import { coalescedDeltas, type Delivery, type DeltaStream } from "./delivery.js";
 import type { RouteRegistry } from "./route-registry.js";
 
+/** SessionFrames as proto/delivery.proto carries them: the JSON texts, and beside them each one's type and id. */
+interface WireSessionFrames {
+	session_id: string;
+	frames: string[];
+	keys: { type: string; id: string }[];
+}
+
 interface DeliverRequest {
-	items: SessionFrames[];
+	items: WireSessionFrames[];
 }
 
 interface DeliverReply {
@@ -61,19 +68,54 @@ function deliveryService(): grpc.ServiceDefinition {
 	return service;
 }
 
-/** Requests come off the network: anything but `{ items: [{ session_id: non-empty, frames: string[] }] }` is refused. */
+/**
+ * Requests come off the network: anything but `{ items: [{ session_id: non-empty, frames: string[], keys }] }`, with
+ * one key per frame or none, is refused.
+ */
 function parseRequest(request: unknown): SessionFrames[] | undefined {
 	const items = (request as { items?: unknown } | null)?.items;
 	if (!Array.isArray(items)) return undefined;
-	const valid = items.every((item: Partial<SessionFrames> | null) => {
+	const valid = items.every((item: Partial<WireSessionFrames> | null) => {
+		const keys = item?.keys ?? [];
 		return (
 			typeof item?.session_id === "string" &&
 			item.session_id.length > 0 &&
 			Array.isArray(item.frames) &&
-			item.frames.every((frame) => typeof frame === "string")
+			item.frames.every((frame) => typeof frame === "string") &&
+			Array.isArray(keys) &&
+			(keys.length === 0 || keys.length === item.frames.length) &&
+			keys.every((key) => typeof key?.type === "string" && typeof key.id === "string")
 		);
 	});
-	return valid ? (items as SessionFrames[]) : undefined;
+	return valid ? (items as WireSessionFrames[]).map(fromWire) : undefined;
+}
+
+function toWire(items: SessionFrames[]): WireSessionFrames[] {
+	return items.map(({ session_id, frames }) => ({
+		session_id,
+		frames: frames.map((frame) => frame.json),
+		keys: frames.map((frame) => ({ type: frame.type, id: frame.id ?? "" })),
+	}));
+}
+
+function fromWire({ session_id, frames, keys = [] }: WireSessionFrames): SessionFrames {
+	return {
+		session_id,
+		frames: frames.map((json, i) => {
+			const { type, id } = keys[i] ?? parsedKey(json);
+			return { type, id: id || undefined, json };
+		}),
+	};
+}
+
+/** A frame from a sender older than `keys` (during a rolling update): its type and id are read from the JSON. */
+function parsedKey(json: string): { type: string; id: string } {
+	try {
+		const { type, id } = JSON.parse(json) as { type?: unknown; id?: unknown };
+		return { type: typeof type === "string" ? type : "", id: typeof id === "string" ? id : "" };
+	} catch {
+		return { type: "", id: "" };
+	}
 }
 
 function hostPort(host: string, port: number): string {
@@ -193,7 +235,7 @@ export class DeliveryClientPool {
 				method.path,
 				method.requestSerialize,
 				method.responseDeserialize,
-				{ items },
+				{ items: toWire(items) },
 				{ deadline: Date.now() + this.deadlineMs },
 				(err, reply) => {
 					if (err) {
@@ -219,7 +261,7 @@ export class DeliveryClientPool {
 			peer.dropped += 1;
 			return;
 		}
-		peer.stream.write({ items });
+		peer.stream.write({ items: toWire(items) });
 	}
 
 	close(): void {
@@ -295,7 +337,7 @@ export class GrpcDelivery implements Delivery {
 	async send(sessionId: string, frames: ServerFrame[]): Promise<number> {
 		const addresses = await this.routes.lookup(sessionId);
 		if (addresses.length === 0) return 0;
-		const items = [{ session_id: sessionId, frames: frames.map((f) => JSON.stringify(f)) }];
+		const items = [{ session_id: sessionId, frames: frames.map(serializeFrame) }];
 		const results = await Promise.all(
 			addresses.map(async (address) => {
 				try {

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Viewer } from "../domain/characters.js";
-import type { ServerFrame, SessionFrames } from "../domain/chat-wire.js";
+import { serializeFrame, type SerializedFrame, type ServerFrame, type SessionFrames } from "../domain/chat-wire.js";
 
 /** The part of a `ws` WebSocket the hub uses. */
 export interface SocketLike {
@@ -87,7 +87,7 @@ export class ChatClient {
 	readonly expiresAt: number | undefined;
 	private readonly limits: ClientLimits;
 	private replaying = true;
-	private queued: string[] = [];
+	private queued: SerializedFrame[] = [];
 	private queuedBytes = 0;
 	private readonly recentIds = new Set<string>();
 	/** Frames received and not yet handled. */
@@ -148,40 +148,41 @@ export class ChatClient {
 		return this.expiresAt !== undefined && now >= this.expiresAt;
 	}
 
-	/** Sends a frame (object or serialized JSON) unless this socket already showed its id. */
-	send(frame: ServerFrame | string): boolean {
-		const text = typeof frame === "string" ? frame : JSON.stringify(frame);
+	/** Sends a frame (as is, or serialized already) unless this socket already showed its id. */
+	send(frame: ServerFrame | SerializedFrame): boolean {
+		const serialized = "json" in frame ? frame : serializeFrame(frame);
 		if (this.replaying) {
-			this.queuedBytes += text.length;
+			this.queuedBytes += serialized.json.length;
 			if (this.queuedBytes > this.limits.maxBufferedBytes) return this.overflow();
-			this.queued.push(text);
+			this.queued.push(serialized);
 			return true;
 		}
-		return this.write(text, typeof frame === "string" ? frameKey(text) : keyOf(frame));
+		return this.write(serialized);
 	}
 
 	/** Sends the replayed backlog, then whatever arrived meanwhile (minus what the backlog already showed). */
 	finishReplay(backlog: ServerFrame[]): void {
-		for (const frame of backlog) this.write(JSON.stringify(frame), keyOf(frame));
+		for (const frame of backlog) this.write(serializeFrame(frame));
 		this.replaying = false;
 		const queued = this.queued;
 		this.queued = [];
-		for (const text of queued) this.write(text, frameKey(text));
+		for (const frame of queued) this.write(frame);
 	}
 
-	private write(text: string, key: FrameKey): boolean {
-		if (key.id) {
-			if (this.recentIds.has(key.id)) return false;
-			// Deltas share the id of their final frame: they are dropped once it is shown, but never remembered.
-			if (!key.delta) {
-				this.recentIds.add(key.id);
+	private write({ type, id, json }: SerializedFrame): boolean {
+		// Deltas share the id of their final frame: they are dropped once it is shown, but never remembered.
+		const delta = type === "ai.delta";
+		if (id) {
+			if (this.recentIds.has(id)) return false;
+			if (!delta) {
+				this.recentIds.add(id);
 				if (this.recentIds.size > RECENT_IDS) this.recentIds.delete(this.recentIds.values().next().value as string);
 			}
 		}
 		if (this.socket.readyState !== OPEN) return false;
 		if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) return this.overflow();
-		this.socket.send(text);
-		if (key.id && !key.delta) this.lastShownId = key.id;
+		this.socket.send(json);
+		if (id && !delta) this.lastShownId = id;
 		return true;
 	}
 
@@ -305,28 +306,5 @@ export class SocketHub {
 
 	*clients(): Iterable<ChatClient> {
 		for (const set of this.bySession.values()) yield* set;
-	}
-}
-
-interface FrameKey {
-	id?: string;
-	delta: boolean;
-}
-
-function keyOf(frame: ServerFrame): FrameKey {
-	return { id: "id" in frame ? frame.id : undefined, delta: frame.type === "ai.delta" };
-}
-
-// Our frames are serialized with `type` first and `id` right after it (or after `role`): read those without parsing.
-const LEADING_KEYS = /^\{"type":"([^"]+)",(?:"role":"[^"]*",)?"id":"([^"]+)"/;
-
-function frameKey(text: string): FrameKey {
-	const lead = LEADING_KEYS.exec(text);
-	if (lead) return { id: lead[2], delta: lead[1] === "ai.delta" };
-	try {
-		const { id, type } = JSON.parse(text) as { id?: unknown; type?: unknown };
-		return { id: typeof id === "string" ? id : undefined, delta: type === "ai.delta" };
-	} catch {
-		return { delta: false };
 	}
 }

@@ -6,7 +6,7 @@
  */
 import { Validators } from "moleculer";
 import { v5 as uuidv5 } from "uuid";
-import type { AiFrame, ClientFrame, EchoFrame, ErrorFrame, ErrorFrameCode } from "./chat-frames.js";
+import type { AiFrame, ClientFrame, EchoFrame, ErrorFrame, ErrorFrameCode, ServerFrame } from "./chat-frames.js";
 import { isUuid } from "./uuid.js";
 
 export type {
@@ -108,12 +108,47 @@ export function userMsgPayload(
 /** What the user is told when no reply could be made (a model outage, a message given up on). */
 export const UNAVAILABLE_MESSAGE = "The character could not answer right now. Try again in a moment.";
 
+/** A finished reply to a user message: its id follows from the message and variant, so a redelivery repeats it. */
+export function replyPayload(
+	to: UserMsgPayload,
+	reply: { content: string; stopped: boolean; model: string; usage: Usage },
+): AiMsgPayload {
+	const { message_id, session_id, username, character_id } = to;
+	const { content, stopped, model, usage } = reply;
+	const variant = to.variant ?? 0;
+	const id = replyId(message_id, variant);
+	const fields = { id, variant, reply_to: message_id, session_id, username, character_id, content, model, usage };
+	return { kind: "reply", ...fields, ...(stopped ? { stopped } : {}) };
+}
+
+/** The news that no reply to a user message can be made, for the dispatcher to turn into an error frame. */
+export function failurePayload(to: UserMsgPayload, code: ErrorFrameCode, message: string): AiMsgPayload {
+	const { message_id, session_id, username, character_id } = to;
+	const variant = to.variant ?? 0;
+	return { kind: "failure", reply_to: message_id, variant, session_id, username, character_id, code, message };
+}
+
 // ---- Frames sent to the client: building them (the types are in chat-frames.ts) ----
 
-/** Frames for the sockets of one session, serialized once for all of them (and for gRPC, proto/delivery.proto). */
+/**
+ * A server frame serialized once for every socket it goes to. Its type and id travel beside the JSON, so neither
+ * de-duplication nor metrics read them back out of it.
+ */
+export interface SerializedFrame {
+	type: string;
+	/** The message's id (a delta carries its reply's); absent for frames without one. */
+	id?: string;
+	json: string;
+}
+
+export function serializeFrame(frame: ServerFrame): SerializedFrame {
+	return { type: frame.type, id: "id" in frame ? frame.id : undefined, json: JSON.stringify(frame) };
+}
+
+/** Frames for the sockets of one session (also what gRPC delivery carries, proto/delivery.proto). */
 export interface SessionFrames {
 	session_id: string;
-	frames: string[];
+	frames: SerializedFrame[];
 }
 
 export function errorFrame(code: ErrorFrameCode, message: string, extra: Partial<ErrorFrame> = {}): ErrorFrame {

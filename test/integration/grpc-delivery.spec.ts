@@ -8,9 +8,11 @@ import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { DeliveryClientPool, startDeliveryServer, type DeliveryServer } from "../../src/adapters/grpc-delivery.js";
-import type { SessionFrames } from "../../src/domain/chat-wire.js";
+import { messageFrame, serializeFrame, type SerializedFrame, type SessionFrames } from "../../src/domain/chat-wire.js";
 
 const logger = () => ({ warn: vi.fn(), info: vi.fn() });
+/** A frame of any text: the transport neither parses nor checks it. */
+const text = (json: string): SerializedFrame => ({ type: "test", json });
 
 /** A server on 127.0.0.1 that records what it receives and counts one send per frame. */
 async function recordingServer(port = 0, onFrames?: (items: SessionFrames[]) => number) {
@@ -61,7 +63,8 @@ describe("Test 'Deliver' (unary)", () => {
 		const one = await track(recordingServer());
 		const two = await track(recordingServer());
 		const clients = pool();
-		const frame = (n: number) => JSON.stringify({ type: "ai", id: `m${n}`, content: `héllo "${n}" 👋\n` });
+		const message = { role: "ai" as const, created_at: new Date(0), reply_to: "u", variant: 0, stopped: false };
+		const frame = (n: number) => serializeFrame(messageFrame({ ...message, id: `m${n}`, content: `héllo "${n}" 👋\n` }));
 
 		expect(await clients.deliver(one.address, [{ session_id: "s-1", frames: [frame(1), frame(2)] }])).toBe(2);
 		expect(await clients.deliver(one.address, [{ session_id: "s-1", frames: [frame(3)] }, { session_id: "s-2", frames: [] }])).toBe(1);
@@ -84,12 +87,12 @@ describe("Test 'Deliver' (unary)", () => {
 			}),
 		);
 		const clients = pool();
-		await expect(clients.deliver(address, [{ session_id: "s", frames: ["x"] }])).rejects.toMatchObject({
+		await expect(clients.deliver(address, [{ session_id: "s", frames: [text("x")] }])).rejects.toMatchObject({
 			code: grpc.status.INTERNAL,
 		});
 		expect(log.warn).toHaveBeenCalled();
 		fail = false;
-		expect(await clients.deliver(address, [{ session_id: "s", frames: ["x"] }])).toBe(1);
+		expect(await clients.deliver(address, [{ session_id: "s", frames: [text("x")] }])).toBe(1);
 	});
 
 	it("should fail with DEADLINE_EXCEEDED against a peer that accepts TCP but never speaks HTTP/2", async () => {
@@ -98,7 +101,7 @@ describe("Test 'Deliver' (unary)", () => {
 		try {
 			const started = Date.now();
 			const address = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
-			await expect(pool(300).deliver(address, [{ session_id: "s", frames: ["x"] }])).rejects.toMatchObject({
+			await expect(pool(300).deliver(address, [{ session_id: "s", frames: [text("x")] }])).rejects.toMatchObject({
 				code: grpc.status.DEADLINE_EXCEEDED,
 			});
 			expect(Date.now() - started).toBeLessThan(2_000);
@@ -110,12 +113,12 @@ describe("Test 'Deliver' (unary)", () => {
 	it("should fail fast with UNAVAILABLE against a stopped server, and reconnect once it is back on the same port", async () => {
 		const first = await recordingServer();
 		const clients = pool(5_000);
-		expect(await clients.deliver(first.address, [{ session_id: "s", frames: ["before"] }])).toBe(1);
+		expect(await clients.deliver(first.address, [{ session_id: "s", frames: [text("before")] }])).toBe(1);
 		await first.server.stop();
 
 		for (let attempt = 0; attempt < 2; attempt++) {
 			const started = Date.now();
-			await expect(clients.deliver(first.address, [{ session_id: "s", frames: ["lost"] }])).rejects.toMatchObject({
+			await expect(clients.deliver(first.address, [{ session_id: "s", frames: [text("lost")] }])).rejects.toMatchObject({
 				code: grpc.status.UNAVAILABLE,
 			});
 			expect(Date.now() - started).toBeLessThan(1_000);
@@ -123,8 +126,8 @@ describe("Test 'Deliver' (unary)", () => {
 
 		// Right after a failure: a channel left in reconnect backoff would fail this call without dialing.
 		const second = await track(recordingServer(first.server.port));
-		expect(await clients.deliver(second.address, [{ session_id: "s", frames: ["after"] }])).toBe(1);
-		expect(second.received).toEqual([{ session_id: "s", frames: ["after"] }]);
+		expect(await clients.deliver(second.address, [{ session_id: "s", frames: [text("after")] }])).toBe(1);
+		expect(second.received).toEqual([{ session_id: "s", frames: [text("after")] }]);
 	});
 });
 
@@ -132,33 +135,33 @@ describe("Test 'StreamDeltas' (client stream)", () => {
 	it("should deliver many deltas in order on one stream", async () => {
 		const { address, received } = await track(recordingServer());
 		const clients = pool();
-		for (let i = 0; i < 500; i++) clients.streamDeltas(address, [{ session_id: "s", frames: [`d${i}`] }]);
+		for (let i = 0; i < 500; i++) clients.streamDeltas(address, [{ session_id: "s", frames: [text(`d${i}`)] }]);
 		await waitFor(() => received.length === 500);
-		expect(received.map((item) => item.frames[0])).toEqual(Array.from({ length: 500 }, (_, i) => `d${i}`));
+		expect(received.map((item) => item.frames[0].json)).toEqual(Array.from({ length: 500 }, (_, i) => `d${i}`));
 		expect(new Set(received.map((item) => item.session_id))).toEqual(new Set(["s"]));
 	});
 
 	it("should survive the server restarting: later deltas arrive", async () => {
 		const first = await recordingServer();
 		const clients = pool();
-		clients.streamDeltas(first.address, [{ session_id: "s", frames: ["before"] }]);
+		clients.streamDeltas(first.address, [{ session_id: "s", frames: [text("before")] }]);
 		await waitFor(() => first.received.length === 1);
 		// The server answers open delta streams itself instead of waiting out its grace period for them.
 		const stopping = Date.now();
 		await first.server.stop();
 		expect(Date.now() - stopping).toBeLessThan(1_000);
-		clients.streamDeltas(first.address, [{ session_id: "s", frames: ["while down"] }]);
+		clients.streamDeltas(first.address, [{ session_id: "s", frames: [text("while down")] }]);
 
 		const second = await track(recordingServer(first.server.port));
 		let n = 0;
 		await waitFor(() => {
-			clients.streamDeltas(second.address, [{ session_id: "s", frames: [`after${n++}`] }]);
+			clients.streamDeltas(second.address, [{ session_id: "s", frames: [text(`after${n++}`)] }]);
 			return second.received.length > 0;
 		});
 		const countAfterRestart = n;
-		for (let i = 0; i < 20; i++) clients.streamDeltas(second.address, [{ session_id: "s", frames: [`later${i}`] }]);
-		await waitFor(() => second.received.some((item) => item.frames[0] === "later19"));
-		const frames = second.received.map((item) => item.frames[0]);
+		for (let i = 0; i < 20; i++) clients.streamDeltas(second.address, [{ session_id: "s", frames: [text(`later${i}`)] }]);
+		await waitFor(() => second.received.some((item) => item.frames[0].json === "later19"));
+		const frames = second.received.map((item) => item.frames[0].json);
 		expect(frames.slice(-20)).toEqual(Array.from({ length: 20 }, (_, i) => `later${i}`));
 		expect(countAfterRestart).toBeLessThan(200);
 	});
@@ -170,7 +173,8 @@ describe("Test 'StreamDeltas' (client stream)", () => {
 		const clients = new DeliveryClientPool({ deadlineMs: 1_000, logger: log });
 		try {
 			const address = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
-			for (let i = 0; i < 5_000; i++) clients.streamDeltas(address, [{ session_id: "s", frames: ["x".repeat(100)] }]);
+			const items = [{ session_id: "s", frames: [text("x".repeat(100))] }];
+			for (let i = 0; i < 5_000; i++) clients.streamDeltas(address, items);
 		} finally {
 			clients.close();
 			silent.close();
@@ -183,13 +187,13 @@ describe("Test 'StreamDeltas' (client stream)", () => {
 		const received: string[] = [];
 		const { address, log } = await track(
 			recordingServer(0, (items) => {
-				if (items[0].frames[0] === "boom") throw new Error("socket exploded");
-				received.push(items[0].frames[0]);
+				if (items[0].frames[0].json === "boom") throw new Error("socket exploded");
+				received.push(items[0].frames[0].json);
 				return 1;
 			}),
 		);
 		const clients = pool();
-		for (const frame of ["a", "boom", "b"]) clients.streamDeltas(address, [{ session_id: "s", frames: [frame] }]);
+		for (const frame of ["a", "boom", "b"]) clients.streamDeltas(address, [{ session_id: "s", frames: [text(frame)] }]);
 		await waitFor(() => received.length === 2);
 		expect(received).toEqual(["a", "b"]);
 		expect(log.warn).toHaveBeenCalledWith("Delivering deltas failed", expect.any(Error));
@@ -244,12 +248,27 @@ describe("malformed requests from raw clients", () => {
 		stream.write({ items: [{ sessionId: "kept", frames: ["y"] }] });
 		await waitFor(() => target.received.length === 1);
 		stream.end();
-		expect(target.received).toEqual([{ session_id: "kept", frames: ["y"] }]);
+		expect(target.received).toEqual([{ session_id: "kept", frames: [{ type: "", json: "y" }] }]);
 		expect(target.log.warn).toHaveBeenCalledWith(expect.stringMatching(/malformed delta request/));
+	});
+
+	const keepCase = () =>
+		protoLoader.loadSync(protoPath, { keepCase: true })["cameo.delivery.Delivery"] as grpc.ServiceDefinition;
+
+	it("should read type and id from the frames of a sender older than `keys` (a rolling update)", async () => {
+		const json = JSON.stringify({ id: "m1", type: "ai", content: "keys in another order" });
+		const request = { items: [{ session_id: "old", frames: [json] }] };
+		expect(await rawDeliver(keepCase().Deliver.requestSerialize, request)).toBeNull();
+		expect(target.received.at(-1)).toEqual({ session_id: "old", frames: [{ type: "ai", id: "m1", json }] });
+	});
+
+	it("should refuse keys that do not match the frames one to one", async () => {
+		const request = { items: [{ session_id: "s", frames: ["a", "b"], keys: [{ type: "ai", id: "m1" }] }] };
+		expect((await rawDeliver(keepCase().Deliver.requestSerialize, request))?.code).toBe(grpc.status.INVALID_ARGUMENT);
 	});
 
 	it("should still serve well-formed requests afterwards", async () => {
 		const clients = pool();
-		expect(await clients.deliver(target.address, [{ session_id: "ok", frames: ["z"] }])).toBe(1);
+		expect(await clients.deliver(target.address, [{ session_id: "ok", frames: [text("z")] }])).toBe(1);
 	});
 });

@@ -8,7 +8,7 @@ const delta = (text: string): AiDeltaFrame => ({ type: "ai.delta", id: "r1", rep
 describe("coalescedDeltas", () => {
 	it("sends the deltas of one turn as one frame, with their text in order", async () => {
 		const sent: string[] = [];
-		const stream = coalescedDeltas((frame) => sent.push(frame));
+		const stream = coalescedDeltas((frame) => sent.push(frame.json));
 		for (const text of ["Hel", "lo", ", ", "world"]) stream.push(delta(text));
 		expect(sent).toEqual([]);
 		await nextTurn();
@@ -17,7 +17,7 @@ describe("coalescedDeltas", () => {
 
 	it("sends deltas of later turns as frames of their own, so a slow stream still streams", async () => {
 		const sent: string[] = [];
-		const stream = coalescedDeltas((frame) => sent.push(frame));
+		const stream = coalescedDeltas((frame) => sent.push(frame.json));
 		for (const text of ["one ", "two ", "three"]) {
 			stream.push(delta(text));
 			await nextTurn();

@@ -135,3 +135,23 @@ describe("SocketHub grants", () => {
 		expect([mine.closed, theirs.closed]).toEqual([CloseCode.AccountDisabled, undefined]);
 	});
 });
+
+describe("ChatClient de-duplication", () => {
+	it("should show each id once, read from beside the JSON (never from it), and drop a reply's deltas once it is shown", () => {
+		const hub = new SocketHub();
+		const socket = fakeSocket();
+		const client = new ChatClient(socket, identity);
+		hub.add(client);
+		client.finishReplay([echo("m1")]);
+		// The JSON's keys in an order messageFrame never uses: only the id carried beside it counts.
+		const frame = (type: string, id: string) => ({ type, id, json: JSON.stringify({ id, content: id, type }) });
+		const frames = [frame("echo", "m1"), frame("ai.delta", "m2"), frame("ai", "m2"), frame("ai.delta", "m2")];
+		expect(hub.deliver([{ session_id: "s", frames }])).toBe(2);
+		expect(socket.sent.map((text) => [JSON.parse(text).type, JSON.parse(text).id])).toEqual([
+			["echo", "m1"],
+			["ai.delta", "m2"],
+			["ai", "m2"],
+		]);
+		expect(client.lastShownId).toBe("m2");
+	});
+});
