@@ -25,6 +25,7 @@ import { ChatClient, CloseCode, SocketHub, type SocketInfo } from "../src/adapte
 
 export type { SocketInfo };
 import { chatUpgrades, listenForChat, refuseUpgrade, toRefusal } from "../src/adapters/ws-upgrade.js";
+import { gatewayServer } from "../src/adapters/gateway-server.js";
 import { CharacterEvent } from "../src/domain/characters.js";
 import {
 	ChatEvent,
@@ -241,7 +242,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.settings.port = (this.httpServer.address() as { port: number }).port;
 
 			// Same process as the gateway: serve /ws on its port too, so a browser page needs one origin.
-			this.gatewayServer = (this.broker.getLocalService("api") as unknown as { server?: http.Server } | undefined)?.server;
+			this.gatewayServer = gatewayServer(this.broker);
 			this.gatewayServer?.on("upgrade", onUpgrade);
 
 			if (config.mode === "cluster") {
