@@ -10,12 +10,15 @@ import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { Character } from "../models/index.js";
 import { CharacterNotFound, Forbidden, QuotaExceeded, SlugTaken, Unauthorized, ValidationFailed, withCardErrors } from "../src/errors.js";
 import {
-	EDITABLE_FIELDS, SLUG_MAX_LENGTH, canEdit, canView, characterBytes, nextFreeSlug, pickChanges,
-	slugFamilyPrefix, slugify, toCharacterSummary, toCharacterView, CharacterEvent, type Caller, type CharacterChanges, type CharacterSummary,
-	type CharacterView,
+	canEdit, canView, characterBytes, nextFreeSlug, pickChanges, slugFamilyPrefix, slugify, toCharacterSummary,
+	toCharacterView, CharacterEvent, type Caller, type CharacterChanges, type CharacterSummary, type CharacterView,
 } from "../src/domain/characters.js";
+import {
+	CHARACTER_FIELDS, OPTIONAL_CHARACTER_FIELDS, noChangesRefusal, nullFieldsRefusal, uploadChoiceRefusal,
+} from "../src/domain/character-params.js";
+import type { ParamsRefusal } from "../src/domain/params-refusal.js";
 import { SEED_CHARACTERS, type SeedCharacter } from "../src/domain/seed-characters.js";
-import { LIST_LIMITS, TEXT_LIMITS, toCardV2, toCardV3, type CardV3 } from "../src/domain/character-card.js";
+import { toCardV2, toCardV3, type CardV3 } from "../src/domain/character-card.js";
 import { characterFromUpload, writeCardPng } from "../src/domain/card-png.js";
 
 export interface CharactersMeta {
@@ -44,28 +47,6 @@ interface CharactersMethods {
 type CharactersThis = Service & DbThis & CharactersMethods;
 type NewCharacter = Omit<CreationAttributes<Character>, "slug">;
 
-const FIELDS = {
-	name: { type: "string", trim: true, min: 1, max: TEXT_LIMITS.name },
-	slug: { type: "string", min: 1, max: SLUG_MAX_LENGTH, pattern: "^[a-z0-9-]+$" },
-	description: { type: "string", trim: true, max: TEXT_LIMITS.description },
-	system_prompt: { type: "string", trim: true, min: 1, max: TEXT_LIMITS.system_prompt },
-	greeting: { type: "string", trim: true, max: TEXT_LIMITS.greeting },
-	is_public: { type: "boolean" },
-	is_active: { type: "boolean" },
-	// Character card fields, kept as written (mes_example's layout matters).
-	...Object.fromEntries(
-		(["personality", "scenario", "mes_example", "post_history_instructions", "creator_notes", "creator", "character_version"] as const)
-			.map((field) => [field, { type: "string", max: TEXT_LIMITS[field] }]),
-	),
-	...Object.fromEntries(
-		Object.entries(LIST_LIMITS).map(([field, limit]) => [field, { type: "array", max: limit.items, items: { type: "string", max: limit.chars } }]),
-	),
-	// null puts a setting back to the configured default.
-	llm_model: { type: "string", trim: true, min: 1, max: 100, pattern: "^[A-Za-z0-9._:/-]+$", nullable: true },
-	temperature: { type: "number", min: 0, max: 2, nullable: true },
-	max_output_tokens: { type: "number", integer: true, min: 1, max: 65_536, nullable: true },
-};
-const OPTIONAL_FIELDS = Object.fromEntries(Object.entries(FIELDS).map(([field, rule]) => [field, { ...rule, optional: true }]));
 // Results that depend on who asks are cached per caller; a role change gets fresh entries.
 const CALLER_KEYS = ["#user.id", "#user.role"];
 // Safety net for changes that bypass this service (e.g. a deleted user's characters losing their owner).
@@ -77,15 +58,9 @@ function requireUser(meta: CharactersMeta): Caller {
 	return meta.user;
 }
 
-// The validator lets null through for every optional field; only the model settings take it.
-const NOT_NULL_FIELDS = Object.entries(FIELDS).filter(([, rule]) => !(rule as { nullable?: boolean }).nullable).map(([field]) => field);
-
-/** A null for any other field would reach a NOT NULL column (a 500): refuse it like a wrong type. */
-function refuseNulls(params: object): void {
-	const fields = NOT_NULL_FIELDS.filter((field) => (params as Record<string, unknown>)[field] === null);
-	if (fields.length > 0) {
-		throw ValidationFailed(`${fields.join(", ")} may not be null`, fields.map((field) => ({ type: "required", field, message: `The '${field}' field may not be null` })));
-	}
+/** Throws (422) a refusal of the params rules (src/domain/character-params.ts). */
+function refuse(refusal: ParamsRefusal | undefined): void {
+	if (refusal) throw ValidationFailed(refusal.detail, refusal.errors);
 }
 
 export default function charactersService(config: Config): ServiceSchema {
@@ -124,15 +99,15 @@ export default function charactersService(config: Config): ServiceSchema {
 			create: {
 				description: "Create a character owned by you",
 				params: {
-					...OPTIONAL_FIELDS,
-					name: FIELDS.name,
-					system_prompt: FIELDS.system_prompt,
-					is_public: { ...FIELDS.is_public, default: true },
-					is_active: { ...FIELDS.is_active, default: true },
+					...OPTIONAL_CHARACTER_FIELDS,
+					name: CHARACTER_FIELDS.name,
+					system_prompt: CHARACTER_FIELDS.system_prompt,
+					is_public: { ...CHARACTER_FIELDS.is_public, default: true },
+					is_active: { ...CHARACTER_FIELDS.is_active, default: true },
 				},
 				async handler(this: CharactersThis, ctx: Context<CreateParams, CharactersMeta>): Promise<CharacterView> {
 					const user = requireUser(ctx.meta);
-					refuseNulls(ctx.params);
+					refuse(nullFieldsRefusal(ctx.params));
 					const { slug, ...fields } = pickChanges(ctx.params);
 					await this.checkQuota(user, characterBytes(ctx.params));
 					const row = await this.insert({ ...fields, name: ctx.params.name, system_prompt: ctx.params.system_prompt, created_by: user.id }, slug);
@@ -146,16 +121,12 @@ export default function charactersService(config: Config): ServiceSchema {
 			/** Changes the given fields; the creator or an admin only. The slug stays unless given. */
 			update: {
 				description: "Change a character (its creator or an admin only)",
-				params: { id: "uuid", ...OPTIONAL_FIELDS },
+				params: { id: "uuid", ...OPTIONAL_CHARACTER_FIELDS },
 				async handler(this: CharactersThis, ctx: Context<UpdateParams, CharactersMeta>): Promise<CharacterView> {
 					const user = requireUser(ctx.meta);
-					refuseNulls(ctx.params);
+					refuse(nullFieldsRefusal(ctx.params));
 					const changes = pickChanges(ctx.params);
-					if (Object.keys(changes).length === 0) {
-						throw ValidationFailed("Give at least one field to change", [
-							{ type: "required", field: EDITABLE_FIELDS.join("|"), message: `One of ${EDITABLE_FIELDS.join(", ")} is required` },
-						]);
-					}
+					refuse(noChangesRefusal(changes));
 					const row = await this.findEditable(ctx.params.id, user);
 					const before = Object.fromEntries(Object.keys(changes).map((field) => [field, row.get(field)]));
 					await this.checkQuota(user, characterBytes(changes) - characterBytes(before));
@@ -173,12 +144,14 @@ export default function charactersService(config: Config): ServiceSchema {
 			/** A new character owned by the caller from a V1/V2/V3 card (JSON, or PNG whose image becomes the avatar). */
 			importCard: {
 				description: "Import a Character Card (JSON, or PNG whose image becomes the avatar); private unless is_public",
-				params: { card: { type: "any", optional: true }, png: { type: "string", optional: true }, is_public: { ...FIELDS.is_public, default: false } },
+				params: {
+					card: { type: "any", optional: true },
+					png: { type: "string", optional: true },
+					is_public: { ...CHARACTER_FIELDS.is_public, default: false },
+				},
 				async handler(this: CharactersThis, ctx: Context<ImportCardParams, CharactersMeta>): Promise<CharacterView> {
 					const user = requireUser(ctx.meta);
-					if ((ctx.params.card === undefined) === (ctx.params.png === undefined)) {
-						throw ValidationFailed("Give either card or png", [{ type: "required", field: "card|png", message: "Exactly one of card, png is required" }]);
-					}
+					refuse(uploadChoiceRefusal(ctx.params));
 					const { character, avatar } = withCardErrors(() => characterFromUpload(ctx.params));
 					await this.checkQuota(user, characterBytes(character, avatar));
 					const row = await this.insert({ ...character, avatar, is_public: ctx.params.is_public, created_by: user.id }, undefined);
