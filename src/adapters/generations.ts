@@ -1,0 +1,79 @@
+/**
+ * The replies ai-consumer is streaming: each chunk goes to the session's sockets as a delta (best effort), and a stop
+ * request for the session aborts its generations, which then return the partial reply, marked stopped.
+ */
+import type { ChatModel, StreamOptions } from "../domain/chat-model.js";
+import { replyId, type Usage, type UserMsgPayload } from "../domain/chat-wire.js";
+import type { AssembledPrompt } from "../domain/prompt.js";
+import type { ChatMetrics } from "./chat-metrics.js";
+import type { Delivery } from "./delivery.js";
+import { usageOf } from "./llm/factory.js";
+
+/** One streaming call of the model for a user message. */
+export interface Generation {
+	/** The model as the service holds it now (tests and operators may swap it). */
+	model: ChatModel;
+	message: UserMsgPayload;
+	/** Its `tokens`, as counted when it was assembled, are the usage unless the provider reports its own. */
+	prompt: Pick<AssembledPrompt, "messages" | "tokens">;
+	overrides: StreamOptions["overrides"];
+	/** `performance.now()` when the user message was picked up, for the time to first delta. */
+	pickedUpAt: number;
+}
+
+export interface Generated {
+	content: string;
+	stopped: boolean;
+	model: string;
+	usage: Usage;
+}
+
+export class Generations {
+	/** Per session, so a stop request can abort them. */
+	private readonly inflight = new Map<string, Set<AbortController>>();
+
+	constructor(private readonly deps: { delivery: Delivery; metrics: ChatMetrics }) {}
+
+	/** Streams the model for one message; a stop request ends it early with what was written so far. */
+	async generate({ model, message, prompt, overrides, pickedUpAt }: Generation): Promise<Generated> {
+		const { session_id: sessionId, message_id: replyTo } = message;
+		const variant = message.variant ?? 0;
+		const id = replyId(replyTo, variant);
+		const controller = new AbortController();
+		const running = this.inflight.get(sessionId) ?? new Set<AbortController>();
+		this.inflight.set(sessionId, running.add(controller));
+		const deltas = await this.deps.delivery.openDeltaStream(sessionId);
+		let content = "";
+		const stream = model.stream(prompt.messages, { overrides, variant, signal: controller.signal });
+		const modelName = () => stream.model ?? model.name;
+		const result = (stopped: boolean): Generated => ({
+			content,
+			stopped,
+			model: modelName(),
+			usage: usageOf(prompt.tokens, content, stream.usage),
+		});
+		let first = true;
+		try {
+			for await (const chunk of stream) {
+				if (first) {
+					first = false;
+					this.deps.metrics.firstDelta(modelName(), (performance.now() - pickedUpAt) / 1000);
+				}
+				content += chunk;
+				deltas.push({ type: "ai.delta", id, reply_to: replyTo, variant, delta: chunk });
+			}
+			return result(false);
+		} catch (err) {
+			if (controller.signal.aborted) return result(true);
+			throw err;
+		} finally {
+			running.delete(controller);
+			if (running.size === 0) this.inflight.delete(sessionId);
+		}
+	}
+
+	/** Aborts the session's generations on this node (none: another node is generating, or nothing is). */
+	stop(sessionId: string): void {
+		for (const controller of this.inflight.get(sessionId) ?? []) controller.abort();
+	}
+}
