@@ -13,7 +13,8 @@ import type { ServiceBroker } from "moleculer";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { createBroker } from "../../src/broker.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
-import { testConfig, uniqueName } from "../support/config.js";
+import { signAccessToken } from "../../src/domain/access-tokens.js";
+import { TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
@@ -258,6 +259,80 @@ describe("web client", () => {
 		const ids = (await page.evaluate("[...document.querySelectorAll('[data-id]')].map((e) => e.dataset.id)")) as string[];
 		expect(new Set(ids).size).toBe(ids.length);
 		expect(ids).toHaveLength(5);
+	});
+
+	/** Records every chat socket `page` opens from now on. */
+	function socketsOpened(page: Page): string[] {
+		const urls: string[] = [];
+		page.on("websocket", (ws) => urls.push(ws.url()));
+		return urls;
+	}
+
+	it("should go to the login saying the session expired when the token runs out (4001), and not reconnect", async () => {
+		const user = await newUser();
+		const expiresAt = Date.now() + 4000;
+		const token = signAccessToken({ userId: user.id, username: user.username }, TEST_JWT_SECRET, 4);
+		const page = await loggedInPage(chatHash(), { token });
+		await page.locator(".presence-open").waitFor();
+		const reconnects = socketsOpened(page);
+		await page.waitForTimeout(expiresAt - Date.now() + 300);
+		// The server closes an expired socket at its next keep-alive round, or at once when it sends anything.
+		const input = page.getByLabel(`Message ${CHARACTER}`);
+		await input.fill("Still there?");
+		await input.press("Enter");
+		await page.getByText("Your session expired, please log in again").waitFor();
+		await page.waitForTimeout(2000);
+		expect(reconnects).toEqual([]);
+		expect(await page.evaluate(`sessionStorage.getItem("cameo.token")`)).toBeNull();
+	});
+
+	it("should log out saying so when an operator disables the account (4003), and not reconnect", async () => {
+		const user = await newUser();
+		const page = await loggedInPage(chatHash(), { token: user.token });
+		await page.locator(".presence-open").waitFor();
+		const reconnects = socketsOpened(page);
+		await broker.call("auth.setDisabled", { username: user.username, disabled: true });
+		await page.getByText("This account has been disabled").waitFor();
+		await shot(page, "account-disabled");
+		await page.waitForTimeout(2000);
+		expect(reconnects).toEqual([]);
+	});
+
+	it("should say the character is no longer available once it turns private (4004), and not reconnect", async () => {
+		const owner = await newUser();
+		const as = { meta: { user: { id: owner.id, username: owner.username, role: "user" } } };
+		const name = "Ilse Marrow";
+		const fields = { name, description: "Keeps the lighthouse.", system_prompt: "You keep a lighthouse.", greeting: "Mind the stairs." };
+		const { id } = await broker.call<{ id: string }, object>("characters.create", fields, as);
+		const page = await loggedInPage(`#/chat/${id}`);
+		await page.locator(".presence-open").waitFor();
+		const reconnects = socketsOpened(page);
+		await broker.call("characters.update", { id, is_public: false }, as);
+		const notice = page.getByRole("alert").filter({ hasText: `${name} is no longer available.` });
+		await notice.waitFor();
+		await page.waitForTimeout(2000);
+		expect(reconnects).toEqual([]);
+		expect(await page.locator(".presence-stopped").textContent()).toBe("Disconnected");
+		await notice.getByRole("link", { name: "Back to characters" }).click();
+		await page.getByRole("link", { name: `Chat with ${CHARACTER}` }).waitFor();
+	});
+
+	it("should stop reconnecting after a close for going over the limits (1008), until Reconnect is pressed", async () => {
+		const page = await loggedInPage(chatHash());
+		await page.locator(".presence-open").waitFor();
+		const reconnects = socketsOpened(page);
+		// What the server does to a socket past CHAT_MAX_QUEUED_FRAMES or CHAT_MAX_LIMIT_BREACHES.
+		for (const client of serverSockets()) client.socket.close(1008, "Too many messages");
+		const notice = page.getByRole("alert").filter({ hasText: "too many messages" });
+		await notice.waitFor();
+		await shot(page, "over-limits");
+		await page.waitForTimeout(2000);
+		expect(reconnects).toEqual([]);
+		expect(await page.getByRole("button", { name: "Send message" }).isDisabled()).toBe(true);
+		await notice.getByRole("button", { name: "Reconnect" }).click();
+		await page.locator(".presence-open").waitFor();
+		expect(reconnects).toHaveLength(1);
+		expect(await notice.count()).toBe(0);
 	});
 
 	it("should stop a reply and mark it stopped", async () => {

@@ -24,16 +24,17 @@ export class ApiError extends Error {
 	}
 }
 
-let onExpired: () => void = () => undefined;
+let onExpired: (notice?: string) => void = () => undefined;
 
-/** Called when the server no longer accepts the token (expired, or the user is gone). */
-export function onSessionExpired(handler: () => void): void {
+/** Called when the server no longer accepts the token (expired, the account disabled, the user gone). */
+export function onSessionExpired(handler: (notice?: string) => void): void {
 	onExpired = handler;
 }
 
-export function expireSession(): void {
+/** Ends the login; the login page shows `notice`, or that the session expired. */
+export function expireSession(notice?: string): void {
 	setToken(null);
-	onExpired();
+	onExpired(notice);
 }
 
 interface RequestOptions {

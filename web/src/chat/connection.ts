@@ -1,11 +1,18 @@
 /**
  * A chat socket that stays connected: after a drop it reconnects with backoff and resumes the same session after the
  * last message shown (`&session_id=…&after=…`), so the server replays exactly what was missed. Close code 1012 (the
- * server is restarting) is retried almost at once.
+ * server is restarting) is retried almost at once. It stops for good, until `reconnect()`, when the server closes for
+ * a reason a reconnect cannot cure (README, Chat over WebSocket: Closing) or keeps refusing the handshake.
  */
 import type { ClientFrame, ServerFrame } from "../../../src/domain/chat-frames";
 
-export type ConnectionStatus = "connecting" | "open" | "reconnecting";
+export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "stopped";
+
+/**
+ * Why the connection stopped: the token expired (4001), the account was disabled (4003), the character is no longer
+ * available (4004), the client went over its limits (1008), or handshakes were refused MAX_REFUSALS times in a row.
+ */
+export type StopReason = "expired" | "disabled" | "unavailable" | "over_limits" | "refused";
 
 export interface ConnectionOptions {
 	characterId: string;
@@ -17,16 +24,25 @@ export interface ConnectionOptions {
 	onStatus: (status: ConnectionStatus) => void;
 	/** The handshake failed before the socket opened; browsers hide the HTTP status, so the caller finds out why. */
 	onRefused: () => void;
+	/** The connection stopped and will not reconnect by itself. */
+	onStop: (reason: StopReason) => void;
 }
 
 const CLOSE_RESTARTING = 1012;
+const STOP_CODES: Record<number, StopReason> = { 1008: "over_limits", 4001: "expired", 4003: "disabled", 4004: "unavailable" };
+/** Refused handshakes in a row (rate limits, an outage) before giving up: about 15 s of backoff. */
+const MAX_REFUSALS = 5;
 const MAX_BACKOFF_MS = 10_000;
 
 export class ChatConnection {
 	private ws?: WebSocket;
 	private attempt = 0;
+	private refusals = 0;
 	private timer?: number;
+	/** Closed by its owner. */
 	private stopped = false;
+	/** Gave up (see StopReason) until `reconnect()`. */
+	private halted = false;
 	sessionId?: string;
 
 	constructor(private readonly opts: ConnectionOptions) {
@@ -35,7 +51,7 @@ export class ChatConnection {
 
 	connect(): void {
 		const token = this.opts.token();
-		if (this.stopped || !token) return;
+		if (this.stopped || this.halted || !token) return;
 		const params = new URLSearchParams({ token });
 		if (this.sessionId) {
 			params.set("session_id", this.sessionId);
@@ -50,6 +66,7 @@ export class ChatConnection {
 
 		ws.onopen = () => {
 			opened = true;
+			this.refusals = 0;
 		};
 		ws.onmessage = (event) => {
 			let frame: ServerFrame;
@@ -66,9 +83,11 @@ export class ChatConnection {
 			this.opts.onFrame(frame);
 		};
 		ws.onclose = (event) => {
-			if (this.ws !== ws || this.stopped) return;
+			if (this.ws !== ws || this.stopped || this.halted) return;
 			this.ws = undefined;
 			if (!opened) this.opts.onRefused();
+			const reason = opened ? STOP_CODES[event.code] : ++this.refusals >= MAX_REFUSALS ? "refused" : undefined;
+			if (reason) return this.halt(reason);
 			this.opts.onStatus("reconnecting");
 			this.schedule(event.code === CLOSE_RESTARTING ? 200 + Math.random() * 300 : this.backoff());
 		};
@@ -83,8 +102,28 @@ export class ChatConnection {
 
 	/** Reconnect now instead of waiting out the backoff (the browser came back online). */
 	retryNow(): void {
-		if (this.ws || this.stopped) return;
+		if (this.ws || this.stopped || this.halted) return;
 		window.clearTimeout(this.timer);
+		this.connect();
+	}
+
+	/** Stop reconnecting, e.g. once the caller learned the chat is gone. */
+	halt(reason: StopReason): void {
+		if (this.stopped || this.halted) return;
+		this.halted = true;
+		window.clearTimeout(this.timer);
+		this.ws?.close(1000);
+		this.ws = undefined;
+		this.opts.onStatus("stopped");
+		this.opts.onStop(reason);
+	}
+
+	/** Start again after a stop, at the user's request. */
+	reconnect(): void {
+		if (this.stopped || !this.halted) return;
+		this.halted = false;
+		this.attempt = 0;
+		this.refusals = 0;
 		this.connect();
 	}
 

@@ -1,15 +1,17 @@
 /**
  * One live conversation: loads the history of a session being continued, keeps the socket connected (resuming after
- * the last message shown), and turns frames into state. Errors that belong to no message become toasts.
+ * the last message shown), and turns frames into state. Errors that belong to no message become toasts. An expired
+ * token or a disabled account ends the login, with a notice; other stops are shown in the conversation.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, getToken, type HistoryPage } from "../api";
+import { api, ApiError, expireSession, getToken, type HistoryPage } from "../api";
 import { toast } from "../toast";
-import { ChatConnection, type ConnectionStatus } from "./connection";
+import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
 import type { ServerFrame } from "../../../src/domain/chat-frames";
 import { chatReducer, emptyChat, lastShownId, replyFailure, type ChatAction, type ChatState } from "./state";
 
 const PAGE_SIZE = 50;
+const DISABLED_NOTICE = "This account has been disabled. Ask the operator of this site.";
 
 export interface ChatCallbacks {
 	/** The server named the session (a new chat got its id). */
@@ -26,6 +28,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 	const [state, setState] = useState<ChatState>(emptyChat);
 	const [status, setStatus] = useState<ConnectionStatus>("connecting");
 	const [model, setModel] = useState("");
+	/** Why the socket stopped reconnecting, when it did and the conversation stays on screen. */
+	const [stopped, setStopped] = useState<Exclude<StopReason, "expired" | "disabled">>();
 	const connection = useRef<ChatConnection | null>(null);
 	const cb = useRef(callbacks);
 	cb.current = callbacks;
@@ -58,9 +62,17 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			onFrame,
 			onStatus: setStatus,
 			onRefused: () => {
-				explainRefusal(conn.sessionId).catch((err) => {
-					if (err instanceof ApiError && err.status === 404) cb.current.onMissing();
-				});
+				explainRefusal(characterId, conn.sessionId).then(
+					(gone) => gone && conn.halt("unavailable"),
+					(err) => {
+						if (err instanceof ApiError && err.status === 404) cb.current.onMissing();
+					},
+				);
+			},
+			onStop: (reason) => {
+				if (reason === "expired") expireSession();
+				else if (reason === "disabled") expireSession(DISABLED_NOTICE);
+				else setStopped(reason);
 			},
 		});
 		connection.current = conn;
@@ -112,6 +124,11 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 
 	const select = useCallback((replyTo: string, index: number) => dispatch({ type: "select", replyTo, index }), [dispatch]);
 
+	const reconnect = useCallback(() => {
+		setStopped(undefined);
+		connection.current?.reconnect();
+	}, []);
+
 	const loadOlder = useCallback(async () => {
 		const sessionId = connection.current?.sessionId;
 		const oldest = stateRef.current.order[0];
@@ -120,14 +137,22 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		dispatch({ type: "history", messages: page.messages, hasMore: page.has_more, older: true });
 	}, [dispatch]);
 
-	return { state, status, model, send, stop, regenerate, select, loadOlder };
+	return { state, status, model, stopped, send, stop, regenerate, select, loadOlder, reconnect };
 }
 
 /**
- * Browsers don't tell why a handshake was refused. Ask REST instead: a 401 ends the login (api() handles it), a 404
- * means the session is gone; anything else is left to the reconnect loop.
+ * Browsers don't tell why a handshake was refused. Ask REST instead: a 401 ends the login (api() handles it), true
+ * means the character is no longer there for this user, a 404 for the session (a rejection) that the chat is gone;
+ * anything else is left to the reconnect loop, which gives up after a few refusals.
  */
-async function explainRefusal(sessionId: string | undefined): Promise<void> {
+async function explainRefusal(characterId: string, sessionId: string | undefined): Promise<boolean> {
 	await api("/me");
+	try {
+		await api(`/characters/id/${encodeURIComponent(characterId)}`);
+	} catch (err) {
+		if (err instanceof ApiError && err.status === 404) return true;
+		throw err;
+	}
 	if (sessionId) await api(`/sessions/${encodeURIComponent(sessionId)}/messages?limit=1`);
+	return false;
 }

@@ -16,10 +16,10 @@ export function App() {
 	const [user, setUser] = useState<User | null>(null);
 
 	useEffect(() => {
-		onSessionExpired(() => {
+		onSessionExpired((reason) => {
 			setUser(null);
 			setLoggedIn(false);
-			setNotice(EXPIRED_NOTICE);
+			setNotice(reason ?? EXPIRED_NOTICE);
 		});
 	}, []);
 

@@ -2,6 +2,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Character, User } from "../api";
 import { chatItems } from "../chat/state";
+import type { ConnectionStatus, StopReason } from "../chat/connection";
 import { useChat, type ChatCallbacks } from "../chat/use-chat";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
@@ -42,7 +43,7 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				<div class="chat-title">
 					<h1>{character.name}</h1>
 					<span class={`presence presence-${status}`}>
-						{status === "open" ? (chat.model === "offline" ? "Online · offline model" : "Online") : status === "connecting" ? "Connecting…" : "Reconnecting…"}
+						{presence(status, chat.model)}
 					</span>
 				</div>
 				<button type="button" class="icon-button only-phone" aria-label="Show chats" onClick={onOpenSessions}>
@@ -93,6 +94,8 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				)}
 			</div>
 
+			{chat.stopped && <StoppedNotice reason={chat.stopped} characterName={character.name} onReconnect={chat.reconnect} />}
+
 			<Composer
 				characterName={character.name}
 				disabled={status !== "open"}
@@ -104,6 +107,34 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				onStop={chat.stop}
 			/>
 		</main>
+	);
+}
+
+function presence(status: ConnectionStatus, model: string): string {
+	if (status === "open") return model === "offline" ? "Online · offline model" : "Online";
+	if (status === "stopped") return "Disconnected";
+	return status === "connecting" ? "Connecting…" : "Reconnecting…";
+}
+
+const STOP_TEXT: Record<Exclude<StopReason, "expired" | "disabled">, (name: string) => string> = {
+	unavailable: (name) => `${name} is no longer available.`,
+	over_limits: () => "Disconnected: too many messages in a short time. Wait a moment, then reconnect.",
+	refused: () => "Can't connect to this chat right now.",
+};
+
+/** Why the chat stopped reconnecting, and the way on: back to the gallery, or Reconnect. */
+function StoppedNotice(props: { reason: keyof typeof STOP_TEXT; characterName: string; onReconnect: () => void }) {
+	return (
+		<div class="notice chat-stopped" role="alert">
+			<span>{STOP_TEXT[props.reason](props.characterName)}</span>
+			{props.reason === "unavailable" ? (
+				<a href="#/">Back to characters</a>
+			) : (
+				<button type="button" class="button small" onClick={props.onReconnect}>
+					Reconnect
+				</button>
+			)}
+		</div>
 	);
 }
 
