@@ -302,8 +302,8 @@ describe("web client", () => {
 		const owner = await newUser();
 		const as = { meta: { user: { id: owner.id, username: owner.username, role: "user" } } };
 		const name = "Ilse Marrow";
-		const fields = { name, description: "Keeps the lighthouse.", system_prompt: "You keep a lighthouse.", greeting: "Mind the stairs." };
-		const { id } = await broker.call<{ id: string }, object>("characters.create", fields, as);
+		const fields = { name, description: "Keeps the lighthouse.", system_prompt: "You keep a lighthouse." };
+		const { id } = await broker.call<{ id: string }, object>("characters.create", { ...fields, greeting: "Mind the stairs." }, as);
 		const page = await loggedInPage(`#/chat/${id}`);
 		await page.locator(".presence-open").waitFor();
 		const reconnects = socketsOpened(page);

@@ -29,7 +29,12 @@ export interface ConnectionOptions {
 }
 
 const CLOSE_RESTARTING = 1012;
-const STOP_CODES: Record<number, StopReason> = { 1008: "over_limits", 4001: "expired", 4003: "disabled", 4004: "unavailable" };
+const STOP_CODES: Record<number, StopReason> = {
+	1008: "over_limits",
+	4001: "expired",
+	4003: "disabled",
+	4004: "unavailable",
+};
 /** Refused handshakes in a row (rate limits, an outage) before giving up: about 15 s of backoff. */
 const MAX_REFUSALS = 5;
 const MAX_BACKOFF_MS = 10_000;
