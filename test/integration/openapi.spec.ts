@@ -99,10 +99,19 @@ describe("GET /openapi.json", () => {
 				password: { type: "string", minLength: 8, maxLength: 256 },
 			},
 		});
-		expect(Object.keys(op.responses)).toEqual(["201", "400", "413", "422", "429", "default"]);
+		expect(Object.keys(op.responses)).toEqual(["201", "400", "413", "422", "429", "503", "default"]);
 		expect(doc.paths["/token"].post.requestBody).toEqual(doc.paths["/login"].post.requestBody);
 		expect(doc.paths["/characters/id/{id}"].delete.responses["204"]).toEqual({ description: "No content" });
 		expect(Object.keys(doc.paths["/characters/import"].post.requestBody?.content ?? {})).toEqual(["application/json", "image/png", "multipart/form-data"]);
+	});
+
+	it("should declare 503 BUSY on the password routes and 429 wherever a rate limit applies", () => {
+		for (const path of ["/register", "/login", "/token"]) {
+			expect(doc.paths[path].post.responses["503"], path).toEqual({ $ref: "#/components/responses/Busy" });
+		}
+		expect(doc.paths["/characters/import"].post.responses["429"]).toEqual({ $ref: "#/components/responses/RateLimited" });
+		expect(doc.paths["/validate"].post.responses["503"]).toBeUndefined();
+		expect(doc.paths["/characters"].post.responses["429"]).toBeUndefined();
 	});
 
 	it("should declare the path parameter id as a UUID and answer 404 for it", () => {
