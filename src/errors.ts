@@ -24,6 +24,7 @@ export const ErrorCode = {
 	RateLimited: "RATE_LIMITED",
 	TooManySockets: "TOO_MANY_SOCKETS",
 	Busy: "BUSY",
+	ShuttingDown: "SHUTTING_DOWN",
 	InvalidPng: "INVALID_PNG",
 	InvalidCard: "INVALID_CARD",
 	InvalidForm: "INVALID_FORM",
@@ -78,6 +79,10 @@ export const TooManySockets = (max: number) =>
 /** Too much work queued already (password hashing): try again shortly. Not retryable by the broker. */
 export const Busy = (retryAfterSeconds: number) =>
 	new Errors.MoleculerError("The server is busy, try again shortly", 503, ErrorCode.Busy, { retryAfter: retryAfterSeconds });
+
+/** A chat node that is stopping refuses new handshakes; the client retries (another node, or this one restarted). */
+export const ShuttingDown = () =>
+	new Errors.MoleculerError("Server is restarting; retry", 503, ErrorCode.ShuttingDown, { retryAfter: 1 });
 
 /** Same shape as the validator's own errors, for rules a params schema can't express. */
 export const ValidationFailed = (detail: string, data: Array<Record<string, unknown>> = []) =>

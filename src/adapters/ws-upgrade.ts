@@ -1,13 +1,13 @@
 /**
  * Refusing a WebSocket upgrade the way an HTTP client can read: a status line, JSON `{detail, code}`,
  * `WWW-Authenticate: Bearer` on 401 and `Retry-After` on 429. Client errors (src/errors.ts, thrown by the handshake or
- * by the actions it calls: auth.validate, characters.get) keep their status and code; anything else is a 503 the
- * client may retry, never a leaked message.
+ * by the actions it calls: auth.validate, characters.get) keep their status and code, and so does SHUTTING_DOWN;
+ * anything else is a 503 the client may retry, never a leaked message.
  */
 import http from "node:http";
 import type { Duplex } from "node:stream";
 import { isChatPath } from "../domain/chat-handshake.js";
-import { NotFound } from "../errors.js";
+import { ErrorCode, NotFound } from "../errors.js";
 
 /** The HTTP answer to a refused handshake. */
 export interface HandshakeRefusal {
@@ -21,8 +21,9 @@ export interface HandshakeRefusal {
 export function toRefusal(err: unknown, logger: { error(...a: unknown[]): void }): HandshakeRefusal {
 	type ErrorLike = { code?: unknown; type?: unknown; message?: string; data?: { retryAfter?: unknown }; retryable?: boolean };
 	const e = err as ErrorLike;
+	const clientError = typeof e.code === "number" && e.code >= 400 && e.code < 500 && !e.retryable;
 	// A retryable 4xx (the broker's SERVICE_NOT_FOUND, say) is an outage: 503 below, so clients try again.
-	if (typeof e.code === "number" && e.code >= 400 && e.code < 500 && !e.retryable) {
+	if (typeof e.code === "number" && (clientError || e.type === ErrorCode.ShuttingDown)) {
 		const statusName = String(http.STATUS_CODES[e.code]).toUpperCase().replace(/\W+/g, "_");
 		const code = typeof e.type === "string" ? e.type : statusName;
 		const retryAfter = typeof e.data?.retryAfter === "number" ? e.data.retryAfter : undefined;

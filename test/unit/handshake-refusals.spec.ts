@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { Errors } from "moleculer";
 import { parseChatHandshake } from "../../src/domain/chat-handshake.js";
-import { HandshakeRejected, RateLimited, SessionNotFound, TooManySockets, Unauthorized } from "../../src/errors.js";
+import {
+	HandshakeRejected, RateLimited, SessionNotFound, ShuttingDown, TooManySockets, Unauthorized,
+} from "../../src/errors.js";
 import { toRefusal } from "../../src/adapters/ws-upgrade.js";
 
 const logger = { error: vi.fn() };
@@ -30,6 +32,7 @@ describe("handshake refusals", () => {
 		const limited = { status: 429, code: "RATE_LIMITED", retryAfter: 7 };
 		expect(toRefusal(RateLimited(7, "Too many connection attempts"), logger)).toMatchObject(limited);
 		expect(toRefusal(TooManySockets(3), logger)).toMatchObject({ status: 429, code: "TOO_MANY_SOCKETS", retryAfter: 5 });
+		expect(toRefusal(ShuttingDown(), logger)).toMatchObject({ status: 503, code: "SHUTTING_DOWN", retryAfter: 1 });
 		expect(logger.error).not.toHaveBeenCalled();
 	});
 
