@@ -4,14 +4,16 @@
  * in a cluster); every write clears them all.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { ForeignKeyConstraintError, Op, UniqueConstraintError, type CreationAttributes } from "sequelize";
+import { UniqueConstraintError } from "sequelize";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { Character } from "../models/index.js";
-import { CharacterNotFound, Forbidden, QuotaExceeded, SlugTaken, Unauthorized, ValidationFailed, withCardErrors } from "../src/errors.js";
 import {
-	canEdit, canView, characterBytes, nextFreeSlug, pickChanges, slugFamilyPrefix, slugify, toCharacterSummary,
-	toCharacterView, CharacterEvent, type Caller, type CharacterChanges, type CharacterSummary, type CharacterView,
+	CharacterNotFound, Forbidden, QuotaExceeded, SlugTaken, Unauthorized, ValidationFailed, withCardErrors,
+} from "../src/errors.js";
+import {
+	canEdit, canView, characterBytes, pickChanges, toCharacterSummary, toCharacterView, CharacterEvent, type Caller,
+	type CharacterChanges, type CharacterSummary, type CharacterView,
 } from "../src/domain/characters.js";
 import {
 	CHARACTER_FIELDS, OPTIONAL_CHARACTER_FIELDS, noChangesRefusal, nullFieldsRefusal, uploadChoiceRefusal,
@@ -20,6 +22,7 @@ import type { ParamsRefusal } from "../src/domain/params-refusal.js";
 import { SEED_CHARACTERS, type SeedCharacter } from "../src/domain/seed-characters.js";
 import { toCardV2, toCardV3, type CardV3 } from "../src/domain/character-card.js";
 import { characterFromUpload, writeCardPng } from "../src/domain/card-png.js";
+import { insertCharacter } from "../src/adapters/character-insert.js";
 
 export interface CharactersMeta {
 	user?: Caller;
@@ -39,19 +42,16 @@ export interface ExportCardParams { id: string; format: "json" | "png" }
 interface CharactersMethods {
 	findVisible(id: string, user: Caller | undefined, withAvatar?: boolean): Promise<Character>;
 	findEditable(id: string, user: Caller): Promise<Character>;
-	insert(data: NewCharacter, explicitSlug: string | undefined): Promise<Character>;
 	checkQuota(user: Caller, addedBytes: number): Promise<void>;
 	seed(characters?: readonly SeedCharacter[]): Promise<void>;
 	clearCache(): Promise<void>;
 }
 type CharactersThis = Service & DbThis & CharactersMethods;
-type NewCharacter = Omit<CreationAttributes<Character>, "slug">;
 
 // Results that depend on who asks are cached per caller; a role change gets fresh entries.
 const CALLER_KEYS = ["#user.id", "#user.role"];
 // Safety net for changes that bypass this service (e.g. a deleted user's characters losing their owner).
 const CACHE_TTL_SECONDS = 300;
-const DERIVED_SLUG_ATTEMPTS = 5;
 
 function requireUser(meta: CharactersMeta): Caller {
 	if (!meta.user) throw Unauthorized();
@@ -110,7 +110,9 @@ export default function charactersService(config: Config): ServiceSchema {
 					refuse(nullFieldsRefusal(ctx.params));
 					const { slug, ...fields } = pickChanges(ctx.params);
 					await this.checkQuota(user, characterBytes(ctx.params));
-					const row = await this.insert({ ...fields, name: ctx.params.name, system_prompt: ctx.params.system_prompt, created_by: user.id }, slug);
+					const { name, system_prompt } = ctx.params;
+					const data = { ...fields, name, system_prompt, created_by: user.id };
+					const row = await insertCharacter(this.db.models.Character, data, slug);
 					await this.clearCache();
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/characters/id/${row.id}`;
@@ -154,7 +156,8 @@ export default function charactersService(config: Config): ServiceSchema {
 					refuse(uploadChoiceRefusal(ctx.params));
 					const { character, avatar } = withCardErrors(() => characterFromUpload(ctx.params));
 					await this.checkQuota(user, characterBytes(character, avatar));
-					const row = await this.insert({ ...character, avatar, is_public: ctx.params.is_public, created_by: user.id }, undefined);
+					const data = { ...character, avatar, is_public: ctx.params.is_public, created_by: user.id };
+					const row = await insertCharacter(this.db.models.Character, data, undefined);
 					await this.clearCache();
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/characters/id/${row.id}`;
@@ -216,31 +219,6 @@ export default function charactersService(config: Config): ServiceSchema {
 				const row = await this.findVisible(id, user);
 				if (!canEdit(row, user)) throw Forbidden("Only the character's creator or an admin may change it");
 				return row;
-			},
-
-			async insert(this: CharactersThis, data: NewCharacter, explicitSlug: string | undefined): Promise<Character> {
-				const { Character } = this.db.models;
-				const base = explicitSlug ?? slugify(data.name);
-				// A derived slug can lose a race with a concurrent create between our read and our insert: look again.
-				for (let attempt = 0; attempt < DERIVED_SLUG_ATTEMPTS; attempt += 1) {
-					let slug = base;
-					if (!explicitSlug) {
-						// Slugs are unique per owner: others' characters, private ones included, never show here.
-						const family = await Character.findAll({
-							attributes: ["slug"],
-							where: { created_by: data.created_by, slug: { [Op.startsWith]: slugFamilyPrefix(base) } },
-						});
-						slug = nextFreeSlug(base, new Set(family.map((row) => row.slug)));
-					}
-					try {
-						return await Character.create({ ...data, slug });
-					} catch (err) {
-						if (err instanceof ForeignKeyConstraintError) throw Unauthorized("Your account no longer exists");
-						if (!(err instanceof UniqueConstraintError)) throw err;
-						if (explicitSlug) throw SlugTaken(explicitSlug);
-					}
-				}
-				throw SlugTaken(base);
 			},
 
 			/** Refuses (413) a write that would take the user's characters over their storage quota. */
