@@ -49,14 +49,20 @@ async function adminServer(): Promise<AdminServer> {
 	const dataDir = await mkdtemp(path.join(tmpdir(), "cameo-test-pg-"));
 	// Run as root, PostgreSQL runs as the `postgres` system user, which must enter the directory.
 	await chmod(dataDir, 0o755);
-	const quiet = { error: console.error, warn: console.warn, debug: () => {} };
+	const logger = { error: console.error, warn: console.warn, debug: () => {} };
 	const password = randomBytes(16).toString("hex");
-	const server = await startEmbeddedPostgres({ dataDir, port: 0, portFixed: false, password, logger: quiet });
+	const removeDataDir = () => rm(dataDir, { recursive: true, force: true });
+	const server = await startEmbeddedPostgres({ dataDir, port: 0, portFixed: false, password, logger }).catch(
+		async (err: unknown) => {
+			await removeDataDir();
+			throw err;
+		},
+	);
 	return {
 		url: server.url,
 		async stop() {
 			await server.stop();
-			await rm(dataDir, { recursive: true, force: true });
+			await removeDataDir();
 		},
 	};
 }

@@ -12,7 +12,7 @@ export const PG_ADMIN_URL = process.env.PG_ADMIN_URL ?? "postgres://postgres@127
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const AMQP_URL = process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/** Debian's rabbitmq-server without the wrapper in /usr/sbin, which would switch to the rabbitmq user (and its files). */
+/** Debian's rabbitmq-server without the /usr/sbin wrapper, which would switch to the rabbitmq user (and its files). */
 export const RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
 /** Something a suite needs; `missing` says why it is not there, or undefined. */
@@ -27,7 +27,8 @@ const DEFAULT_PORTS: Record<string, number> = { "postgres:": 5432, "postgresql:"
 export function unreachable(url: string): Promise<string | undefined> {
 	const { hostname, port, protocol } = new URL(url);
 	return new Promise((resolve) => {
-		const socket = net.connect({ host: hostname, port: Number(port || DEFAULT_PORTS[protocol]), timeout: PROBE_TIMEOUT_MS });
+		const target = { host: hostname, port: Number(port || DEFAULT_PORTS[protocol]) };
+		const socket = net.connect({ ...target, timeout: PROBE_TIMEOUT_MS });
 		const done = (why?: string) => {
 			socket.destroy();
 			resolve(why);
@@ -51,7 +52,8 @@ function server(name: string, url: string): Need {
 
 /** A program the suite starts: an absolute path, or a name on PATH. */
 function program(file: string): Need {
-	const candidates = path.isAbsolute(file) ? [file] : (process.env.PATH ?? "").split(path.delimiter).map((dir) => path.join(dir, file));
+	const dirs = (process.env.PATH ?? "").split(path.delimiter);
+	const candidates = path.isAbsolute(file) ? [file] : dirs.map((dir) => path.join(dir, file));
 	const executable = (candidate: string) => access(candidate, constants.X_OK).then(() => true, () => false);
 	return {
 		missing: async () => {
