@@ -37,6 +37,8 @@ interface ApiThis extends Service {
 	openapiDocument?: OpenApiDocument;
 	clientIp(req: IncomingMessage): string;
 	logResponse(req: GatewayRequest, res: ServerResponse): void;
+	/** moleculer-web's error answer, which onError (settings) makes. */
+	sendError(req: GatewayRequest, res: ServerResponse, err: unknown): void;
 }
 
 const CHARACTER_ALIASES = {
@@ -139,7 +141,11 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					// A PNG body is a Buffer: merging would copy it into the params byte by byte.
 					mergeParams: false,
 					// A form carries the PNG plus its part headers.
-					bodyParsers: { json: { limit: "2mb", strict: true }, urlencoded: false, raw: { type: ["image/png", "multipart/form-data"], limit: MAX_PNG_BYTES + 64 * 1024 } },
+					bodyParsers: {
+						json: { limit: "2mb", strict: true },
+						urlencoded: false,
+						raw: { type: ["image/png", "multipart/form-data"], limit: MAX_PNG_BYTES + 64 * 1024 },
+					},
 					aliases: { "POST /characters/import": [cardUploadParams, "characters.importCard"] },
 				},
 			],
@@ -192,7 +198,11 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 							bodies: new Map([[cardUploadParams, CARD_UPLOAD_BODY]]),
 						}),
 						{
-							info: { title: "cameo REST API", version: "1", description: "Chat with AI characters: accounts, characters, chat history. Errors are `{detail, code}`." },
+							info: {
+								title: "cameo REST API",
+								version: "1",
+								description: "Chat with AI characters: accounts, characters, chat history. Errors are `{detail, code}`.",
+							},
 							docsUrl: "/api-docs.html",
 						},
 					);
@@ -219,7 +229,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 
 			/** moleculer-web's, without its logging (with stacks, of client errors too): onError logs server errors once. */
 			errorHandler(this: ApiThis, req: GatewayRequest, res: ServerResponse, err: unknown) {
-				(this as ApiThis & { sendError(req: GatewayRequest, res: ServerResponse, err: unknown): void }).sendError(req, res, err);
+				this.sendError(req, res, err);
 			},
 
 			clientIp(req: IncomingMessage): string {

@@ -206,7 +206,7 @@ export default function charactersService(config: Config): ServiceSchema {
 		},
 
 		methods: {
-			async findVisible(this: CharactersThis, id: string, user: Caller | undefined, withAvatar = false): Promise<Character> {
+			async findVisible(this: CharactersThis, id: string, user?: Caller, withAvatar = false): Promise<Character> {
 				const { Character } = this.db.models;
 				// The default scope leaves the avatar's bytes out.
 				const row = await (withAvatar ? Character.unscoped() : Character).findByPk(id);
@@ -225,7 +225,8 @@ export default function charactersService(config: Config): ServiceSchema {
 			async checkQuota(this: CharactersThis, user: Caller, addedBytes: number): Promise<void> {
 				if (addedBytes <= 0) return;
 				const used = await this.db.models.Character.bytesOwnedBy(user.id);
-				if (used + addedBytes > config.characters.maxBytesPerUser) throw QuotaExceeded(used, addedBytes, config.characters.maxBytesPerUser);
+				const { maxBytesPerUser } = config.characters;
+				if (used + addedBytes > maxBytesPerUser) throw QuotaExceeded(used, addedBytes, maxBytesPerUser);
 			},
 
 			/**
@@ -234,7 +235,8 @@ export default function charactersService(config: Config): ServiceSchema {
 			 * is_active=false: a deleted one comes back at the next start.)
 			 */
 			async seed(this: CharactersThis, characters: readonly SeedCharacter[] = SEED_CHARACTERS): Promise<void> {
-				await this.db.models.Character.insertMissingSeeds(characters.map((c) => ({ ...c, created_by: null, is_public: true, is_active: true })));
+				const rows = characters.map((c) => ({ ...c, created_by: null, is_public: true, is_active: true }));
+				await this.db.models.Character.insertMissingSeeds(rows);
 				await this.clearCache();
 			},
 
