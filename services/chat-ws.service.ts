@@ -12,10 +12,11 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
+import { ShuttingDown } from "../src/errors.js";
 import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
 import { ChatAccess, type OpenedChat } from "../src/adapters/chat-access.js";
 import { acquireRedis, releaseRedis } from "../src/adapters/redis.js";
-import { ROUTE_TTL_SECONDS } from "../src/adapters/chat-runtime.js";
+import { keepRoutes } from "../src/adapters/chat-runtime.js";
 import { regenerateReply, storeUserMessage, type TurnDeps } from "../src/adapters/chat-turns.js";
 import { startDeliveryServer, type DeliveryServer } from "../src/adapters/grpc-delivery.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
@@ -53,16 +54,18 @@ type ChatWsThis = Service &
 		hub: SocketHub;
 		wss: WebSocketServer;
 		httpServer: http.Server;
-		gatewayServer?: http.Server;
 		grpc?: DeliveryServer;
 		address?: string;
 		limiter: RateLimiter;
 		quotas: ChatQuotas;
 		/** Named in the `connection` frame, so nobody mistakes the offline model for an LLM. */
 		modelName: string;
-		timers: NodeJS.Timeout[];
-		stopCatchingUp?: () => void;
+		keepAlive?: NodeJS.Timeout;
+		stopKeepingRoutes?: () => void;
 		detachSockets?: () => void;
+		listen(): Promise<void>;
+		joinCluster(): Promise<void>;
+		catchUp(): Promise<void>;
 		upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
 		onConnection(ws: WebSocket, chat: OpenedChat): Promise<void>;
 		onFrame(client: ChatClient, data: RawData, isBinary: boolean): Promise<void>;
@@ -121,7 +124,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 		methods: {
 			/** Handles an HTTP upgrade: refuse with a status and JSON body, or hand the socket to `ws`. */
 			async upgrade(this: ChatWsThis, req: IncomingMessage, socket: Duplex, head: Buffer) {
-				if (this.state !== "running") return refuseUpgrade(socket, { status: 503, code: "SHUTTING_DOWN", detail: "Server is restarting; retry" });
+				if (this.state !== "running") return refuseUpgrade(socket, toRefusal(ShuttingDown(), this.logger));
 				let chat: OpenedChat;
 				try {
 					chat = await this.access.open(req, socket);
@@ -217,6 +220,35 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				this.metrics.delivered(items, sent);
 				return sent;
 			},
+
+			/** The WebSocket server on WS_PORT (beside GET /health) and, one origin for a page, on the gateway's if here. */
+			async listen(this: ChatWsThis) {
+				this.wss = new WebSocketServer({ noServer: true, maxPayload: config.chat.maxFrameBytes });
+				const onUpgrade = chatUpgrades((req, socket, head) => this.upgrade(req, socket, head), this.logger);
+				const health = () => ({ sockets: this.hub.size });
+				this.httpServer = await listenForChat({ port: config.wsPort, host: config.wsHost, health, onUpgrade });
+				this.settings.port = (this.httpServer.address() as { port: number }).port;
+				gatewayServer(this.broker)?.on("upgrade", onUpgrade);
+			},
+
+			/** Cluster: the gRPC server that replies reach this node's sockets through, and this node's routes to it. */
+			async joinCluster(this: ChatWsThis) {
+				const onFrames = (items: SessionFrames[]) => this.deliverLocal(items);
+				const { grpcHost: host, grpcPort: port } = config;
+				this.grpc = await startDeliveryServer({ host, port, onFrames, logger: this.logger });
+				const address = (this.address = `${config.grpcAdvertiseHost}:${this.grpc.port}`);
+				this.stopKeepingRoutes = keepRoutes({
+					routes: this.runtime.routes, address, logger: this.logger,
+					sessionIds: () => this.hub.sessionIds(), afterReconnect: () => this.catchUp(),
+				});
+			},
+
+			/** Shows each socket what was stored while replies could not find this node (its routes lost with Redis). */
+			async catchUp(this: ChatWsThis) {
+				await this.hub.catchUp(async (sessionId, afterId) =>
+					(await this.store.messagesAfter(sessionId, afterId, REPLAY_LIMIT)).map(messageFrame),
+				);
+			},
 		},
 
 		async started(this: ChatWsThis) {
@@ -236,41 +268,16 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				publish: (channel, payload) => this.publish(channel, payload),
 				refuse: (client, frame) => this.sendError(client, frame),
 			};
-			this.wss = new WebSocketServer({ noServer: true, maxPayload: config.chat.maxFrameBytes });
-			const onUpgrade = chatUpgrades((req, socket, head) => this.upgrade(req, socket, head), this.logger);
-			this.httpServer = await listenForChat({ port: config.wsPort, host: config.wsHost, health: () => ({ sockets: this.hub.size }), onUpgrade });
-			this.settings.port = (this.httpServer.address() as { port: number }).port;
-
-			// Same process as the gateway: serve /ws on its port too, so a browser page needs one origin.
-			this.gatewayServer = gatewayServer(this.broker);
-			this.gatewayServer?.on("upgrade", onUpgrade);
-
-			if (config.mode === "cluster") {
-				this.grpc = await startDeliveryServer({ host: config.grpcHost, port: config.grpcPort, onFrames: (items) => this.deliverLocal(items), logger: this.logger });
-				this.address = `${config.grpcAdvertiseHost}:${this.grpc.port}`;
-				const refresh = setInterval(() => {
-					this.runtime.routes.refresh(this.hub.sessionIds(), this.address!).catch((err) => this.logger.warn("Route refresh failed:", err));
-				}, (ROUTE_TTL_SECONDS * 1000) / 3);
-				this.timers = [refresh];
-				// Redis is back, maybe empty (restarted): re-register now, not at the next heartbeat, and show each socket
-				// what was stored while replies could not find this node.
-				this.stopCatchingUp = this.runtime.routes.onReconnect(() => {
-					this.runtime.routes
-						.refresh(this.hub.sessionIds(), this.address!)
-						.then(() => this.hub.catchUp(async (sessionId, afterId) => (await this.store.messagesAfter(sessionId, afterId, REPLAY_LIMIT)).map(messageFrame)))
-						.catch((err) => this.logger.warn("Catching up after a Redis reconnection failed:", err));
-				});
-			} else {
-				this.timers = [];
-			}
-			this.timers.push(setInterval(() => this.hub.pingAll(), config.chat.pingIntervalMs));
+			await this.listen();
+			if (config.mode === "cluster") await this.joinCluster();
+			this.keepAlive = setInterval(() => this.hub.pingAll(), config.chat.pingIntervalMs);
 			this.logger.info(`WebSocket server on ${config.wsHost}:${this.settings.port}${this.address ? `, gRPC delivery on ${this.address}` : ""}`);
 		},
 
 		async stopped(this: ChatWsThis) {
 			this.state = "closing";
-			this.timers?.forEach(clearInterval);
-			this.stopCatchingUp?.();
+			clearInterval(this.keepAlive);
+			this.stopKeepingRoutes?.();
 			this.detachSockets?.();
 			const clients = [...(this.hub?.clients() ?? [])];
 			// Clients reconnect with session_id + after and miss nothing: replies are stored, not held here.

@@ -11,8 +11,8 @@ import { DeliveryClientPool, GrpcDelivery } from "./grpc-delivery.js";
 import { LocalRouteRegistry, RedisRouteRegistry, type RouteRegistry } from "./route-registry.js";
 import { acquireRedis, releaseRedis } from "./redis.js";
 
-/** A route not refreshed for this long is considered dead (chat-ws refreshes every third of it). */
-export const ROUTE_TTL_SECONDS = 60;
+/** A route not refreshed for this long is considered dead (keepRoutes refreshes every third of it). */
+const ROUTE_TTL_SECONDS = 60;
 const DELIVERY_DEADLINE_MS = 2000;
 
 export interface ChatRuntime {
@@ -64,5 +64,32 @@ export function createChatRuntime(config: Config, broker: ServiceBroker, logger:
 		routes: new LocalRouteRegistry(),
 		delivery: localDelivery(broker),
 		async close() {},
+	};
+}
+
+/**
+ * Keeps a chat-ws node findable: its sessions' routes are refreshed every third of their TTL, and at once when Redis
+ * is back (maybe empty, restarted), followed by `afterReconnect`. Returns the function that stops both.
+ */
+export function keepRoutes(opts: {
+	routes: RouteRegistry;
+	address: string;
+	sessionIds: () => string[];
+	afterReconnect: () => Promise<void>;
+	logger: Logger;
+}): () => void {
+	const { routes, address, sessionIds, logger } = opts;
+	const heartbeat = setInterval(() => {
+		routes.refresh(sessionIds(), address).catch((err) => logger.warn("Route refresh failed:", err));
+	}, (ROUTE_TTL_SECONDS * 1000) / 3);
+	const stopWatching = routes.onReconnect(() => {
+		routes
+			.refresh(sessionIds(), address)
+			.then(() => opts.afterReconnect())
+			.catch((err) => logger.warn("Catching up after a Redis reconnection failed:", err));
+	});
+	return () => {
+		clearInterval(heartbeat);
+		stopWatching();
 	};
 }
