@@ -13,6 +13,7 @@ import { RateLimited, Unauthorized } from "../src/errors.js";
 import { CARD_UPLOAD_BODY } from "../src/domain/card-upload.js";
 import { MAX_PNG_BYTES } from "../src/domain/card-png.js";
 import { clientAddress } from "../src/domain/client-address.js";
+import { gatewayHealth, type GatewayHealth } from "../src/domain/gateway-health.js";
 import { acceptedRequestId } from "../src/domain/http-hardening.js";
 import { authActionParams, bearerToken } from "../src/domain/auth-params.js";
 import { buildOpenApi, gatewayRoutes, type OpenApiDocument } from "../src/domain/openapi.js";
@@ -166,18 +167,12 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 			health: {
 				description: "Whether the gateway and the services behind it are up",
 				params: {},
-				handler(this: ApiThis, ctx: Context<unknown, { $statusCode?: number }>) {
-					const required = ["auth", "characters"];
-					const available = new Set(this.broker.registry.getServiceList({ onlyAvailable: true }).map((s) => s.name));
-					const missing = required.filter((name) => !available.has(name));
-					if (missing.length > 0) ctx.meta.$statusCode = 503;
-					return {
-						status: missing.length === 0 ? "ok" : "degraded",
-						mode: config.mode,
-						node: this.broker.nodeID,
-						uptime_s: Math.round(process.uptime()),
-						...(missing.length > 0 ? { missing_services: missing } : {}),
-					};
+				handler(this: ApiThis, ctx: Context<unknown, { $statusCode?: number }>): GatewayHealth {
+					const available = this.broker.registry.getServiceList({ onlyAvailable: true }).map((s) => s.name);
+					const self = { mode: config.mode, node: this.broker.nodeID, uptimeSeconds: process.uptime() };
+					const health = gatewayHealth(available, self);
+					if (health.status !== "ok") ctx.meta.$statusCode = 503;
+					return health;
 				},
 			},
 
