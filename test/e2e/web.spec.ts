@@ -18,6 +18,7 @@ import { TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
+import { ChatSocket } from "../support/ws-client.js";
 
 const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const CHARACTER = "Wren Calloway";
@@ -31,6 +32,8 @@ const CLIENT_CSP =
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+const SOCKETS_PER_USER = 20;
+
 let broker: ServiceBroker;
 let browser: Browser;
 let base = "";
@@ -43,7 +46,13 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
 	await Promise.all([ensureWebBuild(), mkdir(SHOTS, { recursive: true })]);
 	broker = createBroker(
-		testConfig({ NAMESPACE: uniqueName("web"), OFFLINE_MODEL_DELAY_MS: "40", CHAT_MESSAGES_PER_MINUTE: "1000" }),
+		testConfig({
+			NAMESPACE: uniqueName("web"),
+			OFFLINE_MODEL_DELAY_MS: "40",
+			CHAT_MESSAGES_PER_MINUTE: "1000",
+			// Far above what one test's pages open; the refused-handshake test takes them all.
+			CHAT_MAX_SOCKETS_PER_USER: String(SOCKETS_PER_USER),
+		}),
 		{ logger: false },
 	);
 	[browser] = await Promise.all([launchChromium(), broker.start()]);
@@ -334,6 +343,24 @@ describe("web client", () => {
 		expect(reconnects).toHaveLength(1);
 		expect(await notice.count()).toBe(0);
 	});
+
+	it("should stop after a few refused handshakes while the server answers, until Reconnect is pressed", async () => {
+		const user = await newUser();
+		// All of CHAT_MAX_SOCKETS_PER_USER taken elsewhere: every handshake of the page is refused with 429.
+		const url = `${base.replace("http:", "ws:")}/ws/${characterId}?token=${user.token}`;
+		const elsewhere = await Promise.all(Array.from({ length: SOCKETS_PER_USER }, () => ChatSocket.open(url)));
+		const page = await loggedInPage(chatHash(), { token: user.token });
+		const reconnects = socketsOpened(page);
+		const notice = page.getByRole("alert").filter({ hasText: "Can't connect to this chat right now." });
+		await notice.waitFor({ timeout: 30_000 });
+		const refused = reconnects.length;
+		expect(refused).toBeGreaterThanOrEqual(4);
+		await page.waitForTimeout(2000);
+		expect(reconnects).toHaveLength(refused);
+		await Promise.all(elsewhere.map((s) => s.close()));
+		await notice.getByRole("button", { name: "Reconnect" }).click();
+		await page.locator(".presence-open").waitFor();
+	}, 60_000);
 
 	it("should stop a reply and mark it stopped", async () => {
 		const page = await loggedInPage(chatHash());

@@ -35,7 +35,7 @@ const STOP_CODES: Record<number, StopReason> = {
 	4003: "disabled",
 	4004: "unavailable",
 };
-/** Refused handshakes in a row (rate limits, an outage) before giving up: about 15 s of backoff. */
+/** Handshakes refused in a row while REST answers (rate limits, say) before giving up: about 10 s of backoff. */
 const MAX_REFUSALS = 5;
 const MAX_BACKOFF_MS = 10_000;
 
@@ -91,7 +91,7 @@ export class ChatConnection {
 			if (this.ws !== ws || this.stopped || this.halted) return;
 			this.ws = undefined;
 			if (!opened) this.opts.onRefused();
-			const reason = opened ? STOP_CODES[event.code] : ++this.refusals >= MAX_REFUSALS ? "refused" : undefined;
+			const reason = opened ? STOP_CODES[event.code] : undefined;
 			if (reason) return this.halt(reason);
 			this.opts.onStatus("reconnecting");
 			this.schedule(event.code === CLOSE_RESTARTING ? 200 + Math.random() * 300 : this.backoff());
@@ -110,6 +110,14 @@ export class ChatConnection {
 		if (this.ws || this.stopped || this.halted) return;
 		window.clearTimeout(this.timer);
 		this.connect();
+	}
+
+	/**
+	 * The caller found that the server answers and nothing is wrong with the login, character or session, yet the
+	 * handshake was refused: after a few such refusals in a row, stop. (A server that is down does not count.)
+	 */
+	refused(): void {
+		if (++this.refusals >= MAX_REFUSALS) this.halt("refused");
 	}
 
 	/** Stop reconnecting, e.g. once the caller learned the chat is gone. */

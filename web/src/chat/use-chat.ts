@@ -63,7 +63,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			onStatus: setStatus,
 			onRefused: () => {
 				explainRefusal(characterId, conn.sessionId).then(
-					(gone) => gone && conn.halt("unavailable"),
+					(gone) => (gone ? conn.halt("unavailable") : conn.refused()),
 					(err) => {
 						if (err instanceof ApiError && err.status === 404) cb.current.onMissing();
 					},
@@ -142,8 +142,9 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 
 /**
  * Browsers don't tell why a handshake was refused. Ask REST instead: a 401 ends the login (api() handles it), true
- * means the character is no longer there for this user, a 404 for the session (a rejection) that the chat is gone;
- * anything else is left to the reconnect loop, which gives up after a few refusals.
+ * means the character is no longer there for this user, a 404 for the session (a rejection) that the chat is gone,
+ * and false that all is well (so the handshake itself is refused: rate limits); a server that does not answer
+ * rejects, and is left to the reconnect loop.
  */
 async function explainRefusal(characterId: string, sessionId: string | undefined): Promise<boolean> {
 	await api("/me");
