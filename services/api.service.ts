@@ -253,18 +253,10 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				this.redis = new Redis(config.redisUrl, { enableOfflineQueue: false, lazyConnect: false });
 				this.redis.on("error", (err) => this.logger.warn(`Rate-limit Redis: ${err.message}`));
 			}
-			this.authLimiter = createRateLimiter({
-				keyPrefix: "cameo-rl-auth",
-				points: config.authRateLimitPerMinute,
-				durationSeconds: 60,
-				redis: this.redis,
-			});
-			this.importLimiter = createRateLimiter({
-				keyPrefix: "cameo-rl-import",
-				points: config.characters.importsPerMinute,
-				durationSeconds: 60,
-				redis: this.redis,
-			});
+			const perMinute = (keyPrefix: string, points: number) =>
+				createRateLimiter({ keyPrefix, points, durationSeconds: 60, redis: this.redis });
+			this.authLimiter = perMinute("cameo-rl-auth", config.authRateLimitPerMinute);
+			this.importLimiter = perMinute("cameo-rl-import", config.characters.importsPerMinute);
 		},
 
 		async stopped(this: ApiThis) {
