@@ -4,6 +4,7 @@
  * greeting a new session opens with.
  */
 import jwt from "jsonwebtoken";
+import { bearerToken } from "./auth-params.js";
 import { applyMacros } from "./macros.js";
 import { isUuid } from "./uuid.js";
 
@@ -56,8 +57,7 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 	}
 	if (!isUuid(characterId)) return refuse("unknown_character", "Character not found");
 
-	const bearer = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization)?.[1] : undefined;
-	const token = parsed.searchParams.get("token") || bearer;
+	const token = parsed.searchParams.get("token") || bearerToken(authorization);
 	if (!token) return refuse("missing_token", "Missing token: connect with ?token=<access_token>");
 
 	const sessionId = parsed.searchParams.get("session_id") || undefined;

@@ -11,6 +11,7 @@ import { startHealthServer, type HealthServer } from "../../src/adapters/health-
 import { TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { freePort, startCameo, waitForStatus, type RunningProcess } from "../support/process.js";
 import { startFakeGemini, type FakeServer } from "../support/fake-gemini.js";
+import { REDIS_URL } from "../support/services.js";
 
 interface Answer {
 	status: number;
@@ -136,7 +137,6 @@ describe("Health server, embedded", () => {
 });
 
 describe("Health server, cluster", () => {
-	const REDIS_URL = "redis://127.0.0.1:6379";
 	const namespace = uniqueName("hc").replace(/_/g, "-");
 	const clusterConfig = (services: string) =>
 		testConfig({

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, killStarted, startProcess, within } from "../support/process.js";
 import { uniqueName } from "../support/config.js";
+import { REDIS_URL } from "../support/services.js";
 
 async function runRepl(env: Record<string, string>) {
 	const started = Date.now();
@@ -28,7 +29,7 @@ describe("npm run repl without a cluster", () => {
 
 	it("should give up when the transporter is up but no cameo node answers", async () => {
 		const namespace = uniqueName("nobody");
-		const { code, ms, output } = await runRepl({ TRANSPORTER: "redis://127.0.0.1:6379", NAMESPACE: namespace });
+		const { code, ms, output } = await runRepl({ TRANSPORTER: REDIS_URL, NAMESPACE: namespace });
 		expect(code).toBe(1);
 		expect(output).toContain(`no cameo node answered in namespace "${namespace}"`);
 		expect(output).toContain("`npm start -- --repl`");

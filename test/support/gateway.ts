@@ -1,10 +1,11 @@
 /** Where a test broker's gateway (the `api` service, listening on a port the OS picked) answers. */
-import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ServiceBroker } from "moleculer";
+import { gatewayServer } from "../../src/adapters/gateway-server.js";
 
 export function gatewayPort(broker: ServiceBroker): number {
-	const { server } = broker.getLocalService("api") as unknown as { server: Server };
+	const server = gatewayServer(broker);
+	if (!server) throw new Error("This broker runs no gateway (the api service)");
 	return (server.address() as AddressInfo).port;
 }
 
