@@ -77,10 +77,17 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		// TTL (the actions' own, else this one) and the in-process cache a size bound.
 		cacher:
 			config.mode === "cluster" && config.redisUrl
-				? { type: "Redis", options: { redis: config.redisUrl, prefix: `${config.namespace}-cache`, ttl: CACHE_TTL_SECONDS } }
+				? {
+						type: "Redis",
+						options: { redis: config.redisUrl, prefix: `${config.namespace}-cache`, ttl: CACHE_TTL_SECONDS },
+					}
 				: new SizedMemoryCacher({ maxBytes: config.characters.cacheBytes, ttlSeconds: CACHE_TTL_SECONDS }),
 		// JSON lines (cluster) or pretty (embedded), with secrets masked at every level (src/adapters/logger.ts).
-		logger: new RedactingConsoleLogger({ level: config.logLevel, format: config.logFormat, secrets: configuredSecrets(config) }),
+		logger: new RedactingConsoleLogger({
+			level: config.logLevel,
+			format: config.logFormat,
+			secrets: configuredSecrets(config),
+		}),
 		// Max ms to wait for an action's reply.
 		requestTimeout: 10_000,
 		// How often a service waiting for its dependencies looks again (default 1 s, a second of every start).
@@ -96,7 +103,14 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 		// A node that stops answering is taken out of the balancer until it recovers.
 		// A 503 BUSY (password hashing full) is load shed on purpose, not a failing node: counting it would take logins
 		// away (ServiceNotAvailable) for halfOpenTime after any flood.
-		circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000, check: nodeFailure },
+		circuitBreaker: {
+			enabled: true,
+			threshold: 0.5,
+			minRequestCount: 20,
+			windowTime: 60,
+			halfOpenTime: 10_000,
+			check: nodeFailure,
+		},
 		// Stop waits for in-flight requests before closing.
 		tracking: { enabled: true, shutdownTimeout: 10_000 },
 		validator: true,

@@ -105,7 +105,8 @@ function checkpoint(name: "before" | "holding"): Promise<void> {
 
 function summary(samples: number[]) {
 	const sorted = Float64Array.from(samples).sort();
-	const at = (p: number) => (sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]) : null);
+	const at = (p: number) =>
+		sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]) : null;
 	return { samples: sorted.length, p50: at(50), p95: at(95), p99: at(99), max: at(100) };
 }
 
@@ -135,7 +136,11 @@ interface Account {
 }
 
 async function postJson<T>(url: string, body: unknown): Promise<T> {
-	const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+	const res = await fetch(url, {
+		method: "POST",
+		headers: { "Content-Type": "application/json" },
+		body: JSON.stringify(body),
+	});
 	if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
 	return (await res.json()) as T;
 }
@@ -150,7 +155,11 @@ async function createAccounts(api: string, count: number, jwtSecret: string): Pr
 	const started = performance.now();
 	const accounts = await pool(count, REGISTER_CONCURRENCY, async (i) => {
 		const username = `bench_${run}_${i}`;
-		const user = await postJson<{ id: string; username: string }>(`${api}/register`, { username, name: `Bench ${i}`, password });
+		const user = await postJson<{ id: string; username: string }>(`${api}/register`, {
+			username,
+			name: `Bench ${i}`,
+			password,
+		});
 		return { token: signAccessToken({ userId: user.id, username: user.username }, jwtSecret, TOKEN_TTL_SECONDS) };
 	});
 	log(`registered ${count} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -171,7 +180,11 @@ async function firstCharacter(api: string, token: string): Promise<string> {
  */
 function openSocket(url: string, onFrame: (data: Buffer) => void, untilConnectionFrame: boolean): Promise<WebSocket> {
 	return new Promise((resolve, reject) => {
-		const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+		const ws = new WebSocket(url, {
+			perMessageDeflate: false,
+			skipUTF8Validation: true,
+			handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+		});
 		let ready = false;
 		ws.on("message", (data: Buffer) => {
 			if (!ready && untilConnectionFrame) {
@@ -196,7 +209,10 @@ function openSocket(url: string, onFrame: (data: Buffer) => void, untilConnectio
 }
 
 /** Opens `count` sockets with bounded concurrency; failures are counted, not fatal. */
-async function openMany<T>(count: number, open: (i: number) => Promise<T>): Promise<{ opened: T[]; failed: number; firstError?: string; seconds: number }> {
+async function openMany<T>(
+	count: number,
+	open: (i: number) => Promise<T>,
+): Promise<{ opened: T[]; failed: number; firstError?: string; seconds: number }> {
 	const started = performance.now();
 	let failed = 0;
 	let firstError: string | undefined;
@@ -248,7 +264,12 @@ async function echoJob(job: EchoJob) {
 	await sleep(to - performance.now());
 	send({ type: "load", active: false });
 	for (const ws of opened) ws.terminate();
-	return { sockets: opened.length, sockets_failed: failed, seconds: job.seconds, round_trips_per_s: Math.round(counted / job.seconds) };
+	return {
+		sockets: opened.length,
+		sockets_failed: failed,
+		seconds: job.seconds,
+		round_trips_per_s: Math.round(counted / job.seconds),
+	};
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -317,7 +338,15 @@ class ChatLoad {
 	/** False when the socket is closed. */
 	send(conn: Conn): boolean {
 		if (conn.ws.readyState !== WebSocket.OPEN) return false;
-		const message: Sent = { conn, stats: this.stats, id: "", sentAt: performance.now(), echoAt: 0, deltaAt: 0, done: false };
+		const message: Sent = {
+			conn,
+			stats: this.stats,
+			id: "",
+			sentAt: performance.now(),
+			echoAt: 0,
+			deltaAt: 0,
+			done: false,
+		};
 		conn.pending.push(message);
 		this.inflight.add(message);
 		this.stats.sent += 1;
@@ -418,7 +447,8 @@ class ChatLoad {
 				const elapsed = Math.min(performance.now() - started, seconds * 1000);
 				const due = Math.floor((elapsed / 1000) * rate);
 				// Closed sockets are skipped; once none is left, the rate is simply not reached.
-				for (let skipped = 0; stats.sent < due && skipped < conns.length; ) skipped = this.send(conns[next++ % conns.length]) ? 0 : skipped + 1;
+				for (let skipped = 0; stats.sent < due && skipped < conns.length;)
+					skipped = this.send(conns[next++ % conns.length]) ? 0 : skipped + 1;
 				if (elapsed >= seconds * 1000) {
 					clearInterval(timer);
 					resolve();
@@ -484,7 +514,11 @@ async function idleJob(job: IdleJob) {
 	const characterId = await firstCharacter(job.api, accounts[0].token);
 	await checkpoint("before");
 	const { opened, failed, firstError, seconds } = await openMany(job.sockets, (i) =>
-		openSocket(`${job.ws[i % job.ws.length]}/ws/${characterId}?token=${accounts[i % accounts.length].token}`, () => undefined, true),
+		openSocket(
+			`${job.ws[i % job.ws.length]}/ws/${characterId}?token=${accounts[i % accounts.length].token}`,
+			() => undefined,
+			true,
+		),
 	);
 	await checkpoint("holding");
 	const stillOpen = opened.filter((ws) => ws.readyState === WebSocket.OPEN).length;
@@ -496,7 +530,14 @@ async function idleJob(job: IdleJob) {
 
 process.on("disconnect", () => process.exit(0));
 process.once("message", (job: Job) => {
-	const run = job.kind === "echo" ? echoJob(job) : job.kind === "chat" ? chatJob(job) : job.kind === "idle" ? idleJob(job) : stallsJob(job);
+	const run =
+		job.kind === "echo"
+			? echoJob(job)
+			: job.kind === "chat"
+				? chatJob(job)
+				: job.kind === "idle"
+					? idleJob(job)
+					: stallsJob(job);
 	run.then(
 		(result) => send({ type: "result", result }),
 		(err: Error) => send({ type: "failed", error: err.stack ?? String(err) }),

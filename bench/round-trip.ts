@@ -28,12 +28,19 @@ async function json<T>(url: string, init: RequestInit): Promise<T> {
 }
 
 function percentile(sorted: number[], p: number): number {
-	return sorted.length ? Number(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(2)) : NaN;
+	return sorted.length
+		? Number(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(2))
+		: NaN;
 }
 
 function summary(samples: number[]) {
 	const sorted = [...samples].sort((a, b) => a - b);
-	return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: percentile(sorted, 100) };
+	return {
+		p50: percentile(sorted, 50),
+		p95: percentile(sorted, 95),
+		p99: percentile(sorted, 99),
+		max: percentile(sorted, 100),
+	};
 }
 
 async function main() {
@@ -41,7 +48,10 @@ async function main() {
 	const password = randomBytes(12).toString("hex");
 	const post = { method: "POST", headers: { "Content-Type": "application/json" } };
 	await json(`${values.api}/register`, { ...post, body: JSON.stringify({ username, name: "Bench", password }) });
-	const { access_token } = await json<{ access_token: string }>(`${values.api}/login`, { ...post, body: JSON.stringify({ username, password }) });
+	const { access_token } = await json<{ access_token: string }>(`${values.api}/login`, {
+		...post,
+		body: JSON.stringify({ username, password }),
+	});
 	const auth = { headers: { Authorization: `Bearer ${access_token}` } };
 	const [character] = await json<{ id: string }[]>(`${values.api}/characters`, auth);
 
@@ -95,7 +105,21 @@ async function main() {
 		}
 	}
 	ws.close();
-	console.log(JSON.stringify({ target: values.ws, model, messages: count, lost, errors, send_to_echo_ms: summary(echoMs), send_to_ai_ms: summary(aiMs) }, null, 2));
+	console.log(
+		JSON.stringify(
+			{
+				target: values.ws,
+				model,
+				messages: count,
+				lost,
+				errors,
+				send_to_echo_ms: summary(echoMs),
+				send_to_ai_ms: summary(aiMs),
+			},
+			null,
+			2,
+		),
+	);
 }
 
 main().catch((err) => {

@@ -39,8 +39,24 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 // ---------------------------------------------------------------------------------------------------------------
 // Options
 
-const FULL = { sockets: 1000, users: 200, rate: 500, "echo-seconds": 10, "saturation-seconds": 20, "paced-seconds": 15, "idle-sockets": 10_000 };
-const QUICK: typeof FULL = { sockets: 50, users: 10, rate: 50, "echo-seconds": 5, "saturation-seconds": 10, "paced-seconds": 10, "idle-sockets": 500 };
+const FULL = {
+	sockets: 1000,
+	users: 200,
+	rate: 500,
+	"echo-seconds": 10,
+	"saturation-seconds": 20,
+	"paced-seconds": 15,
+	"idle-sockets": 10_000,
+};
+const QUICK: typeof FULL = {
+	sockets: 50,
+	users: 10,
+	rate: 50,
+	"echo-seconds": 5,
+	"saturation-seconds": 10,
+	"paced-seconds": 10,
+	"idle-sockets": 500,
+};
 const PHASES = ["baseline", "embedded", "cluster", "idle", "stalls"] as const;
 
 const { values: args } = parseArgs({
@@ -48,7 +64,10 @@ const { values: args } = parseArgs({
 		quick: { type: "boolean", default: false },
 		phases: { type: "string", default: PHASES.join(",") },
 		"cpu-prof": { type: "string" },
-		...(Object.fromEntries(Object.keys(FULL).map((name) => [name, { type: "string" }])) as Record<keyof typeof FULL, { type: "string" }>),
+		...(Object.fromEntries(Object.keys(FULL).map((name) => [name, { type: "string" }])) as Record<
+			keyof typeof FULL,
+			{ type: "string" }
+		>),
 	},
 });
 const options = Object.fromEntries(
@@ -60,7 +79,9 @@ const options = Object.fromEntries(
 	}),
 ) as typeof FULL;
 const phases = new Set(args.phases.split(",").map((p) => p.trim()));
-for (const phase of phases) if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`unknown phase "${phase}"; known: ${PHASES.join(", ")}`);
+for (const phase of phases)
+	if (!(PHASES as readonly string[]).includes(phase))
+		throw new Error(`unknown phase "${phase}"; known: ${PHASES.join(", ")}`);
 
 /** Idle sockets send nothing, so no per-user limit applies: a few users (a few scrypt hashes) can own them all. */
 const IDLE_USERS = 10;
@@ -190,10 +211,14 @@ async function phase<T>(name: (typeof PHASES)[number], budgetMs: number, run: ()
 /** `n` distinct free loopback ports (all held at once while asking, so none is handed out twice). */
 async function freePorts(n: number): Promise<number[]> {
 	const servers = await Promise.all(
-		Array.from({ length: n }, () => new Promise<Server>((resolve, reject) => {
-			const server = createServer().on("error", reject);
-			server.listen(0, "127.0.0.1", () => resolve(server));
-		})),
+		Array.from(
+			{ length: n },
+			() =>
+				new Promise<Server>((resolve, reject) => {
+					const server = createServer().on("error", reject);
+					server.listen(0, "127.0.0.1", () => resolve(server));
+				}),
+		),
 	);
 	const ports = servers.map((s) => (s.address() as AddressInfo).port);
 	await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -242,7 +267,13 @@ function startCameo(name: string, env: Record<string, string>): Cameo {
 			lines.splice(0, Math.max(0, lines.length - 30));
 		});
 	}
-	const cameo: Cameo = { name, child, pid: child.pid!, logged, tail: () => lines.map((l) => `  [${name}] ${l}`).join("\n") };
+	const cameo: Cameo = {
+		name,
+		child,
+		pid: child.pid!,
+		logged,
+		tail: () => lines.map((l) => `  [${name}] ${l}`).join("\n"),
+	};
 	defer(() => stopCameo(cameo));
 	return cameo;
 }
@@ -260,8 +291,12 @@ async function stopCameo(cameo: Cameo): Promise<void> {
 async function waitReady(url: string, cameo: Cameo): Promise<void> {
 	const until = Date.now() + STARTUP_MS;
 	while (Date.now() < until) {
-		if (cameo.child.exitCode !== null) throw new Error(`${cameo.name} exited with ${cameo.child.exitCode} while starting:\n${cameo.tail()}`);
-		const status = await fetch(url).then((res) => res.status, () => 0);
+		if (cameo.child.exitCode !== null)
+			throw new Error(`${cameo.name} exited with ${cameo.child.exitCode} while starting:\n${cameo.tail()}`);
+		const status = await fetch(url).then(
+			(res) => res.status,
+			() => 0,
+		);
 		if (status === 200) return;
 		await sleep(200);
 	}
@@ -271,20 +306,30 @@ async function waitReady(url: string, cameo: Cameo): Promise<void> {
 /** A forked TypeScript module of ours; its stdout goes to our stderr, keeping stdout for the JSON alone. */
 function forkTs(file: string): ChildProcess {
 	assertPhaseRunning();
-	const child = fork(path.join(ROOT, file), [], { cwd: ROOT, execArgv: ["--import", "tsx"], stdio: ["ignore", 2, 2, "ipc"] });
+	const child = fork(path.join(ROOT, file), [], {
+		cwd: ROOT,
+		execArgv: ["--import", "tsx"],
+		stdio: ["ignore", 2, 2, "ipc"],
+	});
 	track(child, false);
 	defer(async () => kill(child, "SIGKILL", false));
 	return child;
 }
 
 /** Runs one job in a fresh load generator; `onCheckpoint` runs while the generator waits at a checkpoint. */
-function runLoad<T>(job: Job, hooks: { onLoad?: (active: boolean) => void; onCheckpoint?: (name: string) => Promise<void> } = {}): Promise<T> {
+function runLoad<T>(
+	job: Job,
+	hooks: { onLoad?: (active: boolean) => void; onCheckpoint?: (name: string) => Promise<void> } = {},
+): Promise<T> {
 	const child = forkTs("bench/load.ts");
 	return new Promise<T>((resolve, reject) => {
 		child.on("message", (message: FromLoad) => {
 			if (message.type === "load") hooks.onLoad?.(message.active);
 			else if (message.type === "checkpoint") {
-				void (hooks.onCheckpoint?.(message.name) ?? Promise.resolve()).then(() => child.send({ type: "continue" } satisfies ToLoad), reject);
+				void (hooks.onCheckpoint?.(message.name) ?? Promise.resolve()).then(
+					() => child.send({ type: "continue" } satisfies ToLoad),
+					reject,
+				);
 			} else if (message.type === "result") resolve(message.result as T);
 			else reject(new Error(`load generator: ${message.error}`));
 		});
@@ -456,7 +501,12 @@ async function baselinePhase(): Promise<number> {
 		server.once("message", (message: { port: number }) => resolve(message.port));
 		server.once("exit", (code) => reject(new Error(`echo server exited (${code})`)));
 	});
-	const result = await runLoad<{ round_trips_per_s: number }>({ kind: "echo", url: `ws://127.0.0.1:${port}`, sockets: options.sockets, seconds: options["echo-seconds"] });
+	const result = await runLoad<{ round_trips_per_s: number }>({
+		kind: "echo",
+		url: `ws://127.0.0.1:${port}`,
+		sockets: options.sockets,
+		seconds: options["echo-seconds"],
+	});
 	log(`baseline: ${result.round_trips_per_s} round trips/s`);
 	return result.round_trips_per_s;
 }
@@ -464,15 +514,22 @@ async function baselinePhase(): Promise<number> {
 async function embeddedPhase() {
 	const { cameo, api, ws, jwtSecret } = await startEmbedded();
 	const sampler = new RssSampler([cameo], cameo);
-	const result = await runLoad<ChatResult>(chatJob(api, [ws], jwtSecret), { onLoad: sampler.onLoad }).finally(sampler.stop);
+	const result = await runLoad<ChatResult>(chatJob(api, [ws], jwtSecret), { onLoad: sampler.onLoad }).finally(
+		sampler.stop,
+	);
 	return { ...result, peak_rss_mb: sampler.report(), server_log: serverLog([cameo]) };
 }
 
 async function clusterPhase() {
 	// Loaded here only: it pulls in the whole service tree, which the other phases do not need.
-	const { AMQP_URL, REDIS_URL, clusterEnv, clusterNamespace, removeNamespace } = await import("../test/support/cluster.js");
-	for (const [what, url] of [["Redis", REDIS_URL], ["RabbitMQ", AMQP_URL]]) {
-		if (!(await portOpen(Number(new URL(url).port)))) throw new Error(`${what} is not running at ${url} (README: npm test)`);
+	const { AMQP_URL, REDIS_URL, clusterEnv, clusterNamespace, removeNamespace } =
+		await import("../test/support/cluster.js");
+	for (const [what, url] of [
+		["Redis", REDIS_URL],
+		["RabbitMQ", AMQP_URL],
+	]) {
+		if (!(await portOpen(Number(new URL(url).port))))
+			throw new Error(`${what} is not running at ${url} (README: npm test)`);
 	}
 	const adminUrl = process.env.PG_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 	const admin = async (sql: string) => {
@@ -523,7 +580,9 @@ async function clusterPhase() {
 
 	const sampler = new RssSampler(processes);
 	const wsUrls = [`ws://127.0.0.1:${ws1Port}`, `ws://127.0.0.1:${ws2Port}`];
-	const result = await runLoad<ChatResult>(chatJob(api, wsUrls, jwtSecret), { onLoad: sampler.onLoad }).finally(sampler.stop);
+	const result = await runLoad<ChatResult>(chatJob(api, wsUrls, jwtSecret), { onLoad: sampler.onLoad }).finally(
+		sampler.stop,
+	);
 	return { ...result, peak_rss_mb: sampler.report(), server_log: serverLog(processes) };
 }
 
@@ -581,7 +640,11 @@ async function main(): Promise<void> {
 	};
 	log(`options: ${JSON.stringify({ quick: args.quick, phases: [...phases], ...options })}`);
 
-	const baseline = await phase("baseline", seconds(60 + options["echo-seconds"]) + connectBudget(options.sockets), baselinePhase);
+	const baseline = await phase(
+		"baseline",
+		seconds(60 + options["echo-seconds"]) + connectBudget(options.sockets),
+		baselinePhase,
+	);
 	const embedded = await phase("embedded", STARTUP_MS + chatBudget() + seconds(60), embeddedPhase);
 	const cluster = await phase("cluster", STARTUP_MS + chatBudget() + seconds(90), clusterPhase);
 	const idle = await phase(
@@ -591,7 +654,8 @@ async function main(): Promise<void> {
 	);
 	const stalls = await phase("stalls", STARTUP_MS + seconds(120), stallsPhase);
 
-	const ratio = (chat: ChatResult | null) => (baseline && chat ? Number((chat.saturation.ai_round_trips_per_s / baseline).toFixed(4)) : null);
+	const ratio = (chat: ChatResult | null) =>
+		baseline && chat ? Number((chat.saturation.ai_round_trips_per_s / baseline).toFixed(4)) : null;
 	const report = {
 		machine,
 		options: { quick: args.quick, phases: [...phases], ...options },

@@ -39,7 +39,8 @@ const GREETING_CHARS = 20_000;
 const PNG_CHUNKS = 250_000;
 const REPLY_TIMEOUT_MS = 60_000;
 /** Ordinary chat with rare words and a little CJK, whose tokens take the merge code's every path. */
-const WARM_UP = "Hello! I read about the quetzalcoatlus and zygomorphic orchids today, 你好, and the keeper's logbook. ".repeat(20);
+const WARM_UP =
+	"Hello! I read about the quetzalcoatlus and zygomorphic orchids today, 你好, and the keeper's logbook. ".repeat(20);
 
 const log = (line: string) => process.stderr.write(`[stalls] ${line}\n`);
 
@@ -63,7 +64,11 @@ class Attacker {
 	}
 
 	/** An HTTP request as this account; throws only if the request itself failed. */
-	async request(method: string, path: string, body?: { type: string; data: string | Buffer }): Promise<{ status: number; body: Buffer }> {
+	async request(
+		method: string,
+		path: string,
+		body?: { type: string; data: string | Buffer },
+	): Promise<{ status: number; body: Buffer }> {
 		const res = await fetch(`${this.job.api}${path}`, {
 			method,
 			headers: { Authorization: `Bearer ${this.token}`, ...(body ? { "Content-Type": body.type } : {}) },
@@ -74,7 +79,10 @@ class Attacker {
 
 	async createCharacter(systemPrompt: string): Promise<string> {
 		const name = `Stalls ${randomBytes(3).toString("hex")}`;
-		const res = await this.request("POST", "/characters", { type: "application/json", data: JSON.stringify({ name, system_prompt: systemPrompt, greeting: "Hello." }) });
+		const res = await this.request("POST", "/characters", {
+			type: "application/json",
+			data: JSON.stringify({ name, system_prompt: systemPrompt, greeting: "Hello." }),
+		});
 		if (res.status !== 201) throw new Error(`POST /characters: ${res.status} ${res.body.toString("utf8", 0, 300)}`);
 		return (JSON.parse(res.body.toString()) as { id: string }).id;
 	}
@@ -83,7 +91,10 @@ class Attacker {
 	chat(characterId: string, content: string): Promise<string> {
 		return new Promise((resolve, reject) => {
 			const ws = new WebSocket(`${this.job.ws}/ws/${characterId}?token=${encodeURIComponent(this.token)}`);
-			const timer = setTimeout(() => finish(new Error(`no reply within ${REPLY_TIMEOUT_MS / 1000} s`)), REPLY_TIMEOUT_MS);
+			const timer = setTimeout(
+				() => finish(new Error(`no reply within ${REPLY_TIMEOUT_MS / 1000} s`)),
+				REPLY_TIMEOUT_MS,
+			);
 			const finish = (outcome: string | Error) => {
 				clearTimeout(timer);
 				ws.terminate();
@@ -92,7 +103,12 @@ class Attacker {
 			};
 			let echoId: string | undefined;
 			ws.on("message", (data: Buffer) => {
-				const frame = JSON.parse(data.toString()) as { type: string; id?: string; reply_to?: string | null; code?: string };
+				const frame = JSON.parse(data.toString()) as {
+					type: string;
+					id?: string;
+					reply_to?: string | null;
+					code?: string;
+				};
 				if (frame.type === "connection") ws.send(JSON.stringify({ content }));
 				else if (frame.type === "echo") echoId = frame.id;
 				else if (frame.type === "error") finish(`error ${frame.code}`);
@@ -109,7 +125,9 @@ async function measure(job: StallsJob, attack: string, run: () => Promise<string
 	const probe = probeHealth(`${job.api}/health`);
 	const outcome = await run().catch((err: Error) => `failed: ${err.message}`);
 	const result = { attack, ...(await probe.stop()), outcome };
-	log(`${attack}: /health max ${result.health_max_ms} ms, p99 ${result.health_p99_ms} ms (${result.samples} answers); ${outcome}`);
+	log(
+		`${attack}: /health max ${result.health_max_ms} ms, p99 ${result.health_p99_ms} ms (${result.samples} answers); ${outcome}`,
+	);
 	return result;
 }
 
@@ -135,7 +153,9 @@ export async function stallsJob(job: StallsJob): Promise<StallResult[]> {
 	await attacker.chat(plain, WARM_UP);
 	const results: StallResult[] = [];
 
-	results.push(await measure(job, "none", () => new Promise((resolve) => setTimeout(() => resolve("idle for 1 s"), 1000))));
+	results.push(
+		await measure(job, "none", () => new Promise((resolve) => setTimeout(() => resolve("idle for 1 s"), 1000))),
+	);
 
 	results.push(await measure(job, "cjk_message_4000", () => attacker.chat(plain, randomCjk(4000))));
 
@@ -144,8 +164,12 @@ export async function stallsJob(job: StallsJob): Promise<StallResult[]> {
 
 	const run = randomBytes(3).toString("hex");
 	for (let i = 0; i < GALLERY_CARDS; i++) {
-		const res = await attacker.request("POST", "/characters/import", { type: "application/json", data: bigCard(`Gallery ${run} ${i}`) });
-		if (res.status !== 201) throw new Error(`POST /characters/import of a 2 MB card: ${res.status} ${res.body.toString("utf8", 0, 300)}`);
+		const res = await attacker.request("POST", "/characters/import", {
+			type: "application/json",
+			data: bigCard(`Gallery ${run} ${i}`),
+		});
+		if (res.status !== 201)
+			throw new Error(`POST /characters/import of a 2 MB card: ${res.status} ${res.body.toString("utf8", 0, 300)}`);
 	}
 	results.push(
 		await measure(job, "gallery_20_cards_2mb", async () => {

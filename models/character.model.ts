@@ -1,8 +1,26 @@
 import {
-	DataTypes, Model, Op, QueryTypes, col, fn, literal, type CreationAttributes, type CreationOptional, type InferAttributes,
-	type InferCreationAttributes, type Sequelize, type WhereOptions,
+	DataTypes,
+	Model,
+	Op,
+	QueryTypes,
+	col,
+	fn,
+	literal,
+	type CreationAttributes,
+	type CreationOptional,
+	type InferAttributes,
+	type InferCreationAttributes,
+	type Sequelize,
+	type WhereOptions,
 } from "sequelize";
-import { JSON_COLUMNS, SUMMARY_TEXT_CHARS, TEXT_COLUMNS, containsPattern, isAdmin, type Viewer } from "../src/domain/characters.js";
+import {
+	JSON_COLUMNS,
+	SUMMARY_TEXT_CHARS,
+	TEXT_COLUMNS,
+	containsPattern,
+	isAdmin,
+	type Viewer,
+} from "../src/domain/characters.js";
 
 // Arbitrary constant naming "cameo character seeding" in pg_advisory_xact_lock's key space.
 const SEED_LOCK_KEY = 0x6361_6d73;
@@ -40,7 +58,10 @@ export class Character extends Model<InferAttributes<Character>, InferCreationAt
 	 * A page of what `viewer` may see (the SQL form of canView, so paging happens in the database), by name, with only
 	 * a CharacterSummary's columns and its texts cut in the database (one past the preview, so a cut shows).
 	 */
-	static async listVisible(viewer: Viewer | undefined, page: { q?: string; limit: number; offset: number }): Promise<Character[]> {
+	static async listVisible(
+		viewer: Viewer | undefined,
+		page: { q?: string; limit: number; offset: number },
+	): Promise<Character[]> {
 		const where: WhereOptions<Character>[] = [];
 		if (!isAdmin(viewer)) {
 			const listed = { is_public: true, is_active: true };
@@ -49,14 +70,27 @@ export class Character extends Model<InferAttributes<Character>, InferCreationAt
 		if (page.q) where.push({ name: { [Op.iLike]: containsPattern(page.q) } });
 		return Character.unscoped().findAll({
 			attributes: [
-				"id", "name", "slug", "tags", "creator", "is_public", "is_active", "created_by", "created_at", "updated_at",
+				"id",
+				"name",
+				"slug",
+				"tags",
+				"creator",
+				"is_public",
+				"is_active",
+				"created_by",
+				"created_at",
+				"updated_at",
 				[literal(`left(description, ${SUMMARY_TEXT_CHARS + 1})`), "description"],
 				[literal(`left(greeting, ${SUMMARY_TEXT_CHARS + 1})`), "greeting"],
 				[literal("avatar IS NOT NULL"), "has_avatar"],
 			],
 			where: { [Op.and]: where },
 			// lower() so the order doesn't depend on the database's collation ("C" sorts "Bb" before "aa").
-			order: [[fn("lower", col("name")), "ASC"], ["name", "ASC"], ["id", "ASC"]],
+			order: [
+				[fn("lower", col("name")), "ASC"],
+				["name", "ASC"],
+				["id", "ASC"],
+			],
 			limit: page.limit,
 			offset: page.offset,
 		});
@@ -68,10 +102,20 @@ export class Character extends Model<InferAttributes<Character>, InferCreationAt
 	 */
 	static async insertMissingSeeds(seeds: CreationAttributes<Character>[]): Promise<void> {
 		await Character.sequelize!.transaction(async (transaction) => {
-			await Character.sequelize!.query("SELECT pg_advisory_xact_lock(:key)", { replacements: { key: SEED_LOCK_KEY }, transaction });
-			const present = await Character.findAll({ attributes: ["slug"], where: { created_by: null, slug: seeds.map((c) => c.slug) }, transaction });
+			await Character.sequelize!.query("SELECT pg_advisory_xact_lock(:key)", {
+				replacements: { key: SEED_LOCK_KEY },
+				transaction,
+			});
+			const present = await Character.findAll({
+				attributes: ["slug"],
+				where: { created_by: null, slug: seeds.map((c) => c.slug) },
+				transaction,
+			});
 			const slugs = new Set(present.map((row) => row.slug));
-			await Character.bulkCreate(seeds.filter((c) => !slugs.has(c.slug)), { transaction });
+			await Character.bulkCreate(
+				seeds.filter((c) => !slugs.has(c.slug)),
+				{ transaction },
+			);
 		});
 	}
 

@@ -1,4 +1,11 @@
-import { DataTypes, Model, type InferAttributes, type InferCreationAttributes, type CreationOptional, type Sequelize } from "sequelize";
+import {
+	DataTypes,
+	Model,
+	type InferAttributes,
+	type InferCreationAttributes,
+	type CreationOptional,
+	type Sequelize,
+} from "sequelize";
 
 export type SessionStatus = "active" | "closed" | "archived";
 

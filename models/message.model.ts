@@ -1,4 +1,11 @@
-import { DataTypes, Model, type InferAttributes, type InferCreationAttributes, type CreationOptional, type Sequelize } from "sequelize";
+import {
+	DataTypes,
+	Model,
+	type InferAttributes,
+	type InferCreationAttributes,
+	type CreationOptional,
+	type Sequelize,
+} from "sequelize";
 
 export type MessageRole = "user" | "ai";
 /** For user messages: whether a reply is awaited (the outbox), has arrived, or could not be made. */

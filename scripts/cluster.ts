@@ -56,7 +56,13 @@ async function main(): Promise<void> {
 	const children: ChildProcess[] = ROLES.map((role, i) => {
 		const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
 			// One machine, six processes: each its own health port (9090, 9091, ...).
-			env: { ...process.env, ...shared, NODE_ID: `${role.name}-${process.pid}`, HEALTH_PORT: String(9090 + i), ...role.env },
+			env: {
+				...process.env,
+				...shared,
+				NODE_ID: `${role.name}-${process.pid}`,
+				HEALTH_PORT: String(9090 + i),
+				...role.env,
+			},
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		const prefix = `[${role.name}] `;
@@ -80,7 +86,9 @@ async function main(): Promise<void> {
 	// One role dying takes the others down: a half-running local cluster only confuses.
 	await Promise.race(children.map((c) => new Promise((resolve) => c.on("exit", resolve))));
 	stopAll("SIGTERM");
-	await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((resolve) => c.on("exit", resolve)) : undefined)));
+	await Promise.all(
+		children.map((c) => (c.exitCode === null ? new Promise((resolve) => c.on("exit", resolve)) : undefined)),
+	);
 	process.exitCode = children.some((c) => c.exitCode !== 0 && c.signalCode === null) ? 1 : 0;
 }
 

@@ -68,10 +68,14 @@ async function main(): Promise<void> {
 	const broker = createBroker(config);
 	const noCluster = await joinCluster(broker, config);
 	if (noCluster) {
-		console.error(`cameo repl: no cluster to join: ${noCluster}. An embedded \`npm start\` has none: open its REPL with \`npm start -- --repl\`.`);
+		console.error(
+			`cameo repl: no cluster to join: ${noCluster}. An embedded \`npm start\` has none: open its REPL with \`npm start -- --repl\`.`,
+		);
 		process.exit(1);
 	}
-	console.log(`Joined namespace "${config.namespace}" as ${broker.nodeID}. Type \`help\` for the commands, \`quit\` to leave.`);
+	console.log(
+		`Joined namespace "${config.namespace}" as ${broker.nodeID}. Type \`help\` for the commands, \`quit\` to leave.`,
+	);
 	broker.repl();
 }
 

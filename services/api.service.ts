@@ -20,7 +20,12 @@ import { buildOpenApi, gatewayRoutes, type OpenApiDocument } from "../src/domain
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
 import {
-	logRequestLine, logResponseLine, refuseHostileParams, sendJsonError, staticFileHeaders, withSecurityHeaders,
+	logRequestLine,
+	logResponseLine,
+	refuseHostileParams,
+	sendJsonError,
+	staticFileHeaders,
+	withSecurityHeaders,
 	type GatewayRequest,
 } from "../src/adapters/gateway-http.js";
 import { cardUploadParams } from "../src/adapters/card-upload-params.js";
@@ -196,7 +201,8 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 							info: {
 								title: "cameo REST API",
 								version: "1",
-								description: "Chat with AI characters: accounts, characters, chat history. Errors are `{detail, code}`.",
+								description:
+									"Chat with AI characters: accounts, characters, chat history. Errors are `{detail, code}`.",
 							},
 							docsUrl: "/api-docs.html",
 						},

@@ -12,10 +12,24 @@ import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { User } from "../models/index.js";
 import type { UserRole } from "../models/user.model.js";
 import { containsPattern } from "../src/domain/characters.js";
-import { dummyVerify, hashPassword, HashingBusyError, setHashingLimits, verifyPassword } from "../src/domain/passwords.js";
+import {
+	dummyVerify,
+	hashPassword,
+	HashingBusyError,
+	setHashingLimits,
+	verifyPassword,
+} from "../src/domain/passwords.js";
 import { InvalidTokenError, signAccessToken, verifyAccessToken } from "../src/domain/access-tokens.js";
 import { isUuid } from "../src/domain/uuid.js";
-import { Busy, InvalidCredentials, RateLimited, Unauthorized, UserDisabled, UserExists, UserNotFound } from "../src/errors.js";
+import {
+	Busy,
+	InvalidCredentials,
+	RateLimited,
+	Unauthorized,
+	UserDisabled,
+	UserExists,
+	UserNotFound,
+} from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
 
 export interface RegisterParams {
@@ -115,7 +129,10 @@ export default function authService(config: Config): ServiceSchema {
 					const { username, name, password } = ctx.params;
 					const { User } = this.db.models;
 					// Cheap check first so a taken name does not cost a scrypt hash; the unique index settles races.
-					const taken = await User.findOne({ where: sqlWhere(fn("lower", col("username")), username.toLowerCase()), attributes: ["id"] });
+					const taken = await User.findOne({
+						where: sqlWhere(fn("lower", col("username")), username.toLowerCase()),
+						attributes: ["id"],
+					});
 					if (taken) throw UserExists(username);
 					const hashed_password = await this.hashing(() => hashPassword(password));
 					let user: User;
@@ -153,11 +170,17 @@ export default function authService(config: Config): ServiceSchema {
 					const { allowed, retryAfterSeconds } = await loginThrottle.attempt(username, client);
 					if (!allowed) throw RateLimited(retryAfterSeconds);
 					const user = await this.db.models.User.findOne({ where: { username } });
-					const ok = await this.hashing(() => (user ? verifyPassword(password, user.hashed_password) : dummyVerify(password)));
+					const ok = await this.hashing(() =>
+						user ? verifyPassword(password, user.hashed_password) : dummyVerify(password),
+					);
 					if (!user || !ok) throw InvalidCredentials();
 					await loginThrottle.succeeded(username, client);
 					if (user.is_disabled) throw UserDisabled();
-					const access_token = signAccessToken({ userId: user.id, username: user.username }, secret, config.jwtTtlSeconds);
+					const access_token = signAccessToken(
+						{ userId: user.id, username: user.username },
+						secret,
+						config.jwtTtlSeconds,
+					);
 					return { access_token, token_type: "bearer" };
 				},
 			},
@@ -213,8 +236,16 @@ export default function authService(config: Config): ServiceSchema {
 					const { q, username, limit } = ctx.params;
 					const where: WhereOptions<User>[] = [];
 					if (username) where.push({ username });
-					if (q) where.push({ [Op.or]: [{ username: { [Op.iLike]: containsPattern(q) } }, { name: { [Op.iLike]: containsPattern(q) } }] });
-					const users = await this.db.models.User.findAll({ where: { [Op.and]: where }, attributes: USER_ATTRIBUTES, order: [["username", "ASC"]], limit });
+					if (q)
+						where.push({
+							[Op.or]: [{ username: { [Op.iLike]: containsPattern(q) } }, { name: { [Op.iLike]: containsPattern(q) } }],
+						});
+					const users = await this.db.models.User.findAll({
+						where: { [Op.and]: where },
+						attributes: USER_ATTRIBUTES,
+						order: [["username", "ASC"]],
+						limit,
+					});
 					return users.map((u) => this.toUserView(u));
 				},
 			},
@@ -225,7 +256,8 @@ export default function authService(config: Config): ServiceSchema {
 				params: { username: "string|max:64", disabled: "boolean" },
 				async handler(this: AuthThis, ctx: Context<{ username: string; disabled: boolean }>): Promise<UserView> {
 					const user = await this.updateUser(ctx.params.username, { is_disabled: ctx.params.disabled });
-					if (user.is_disabled) this.broker.broadcast(UserEvent.Disabled, { username: user.username } satisfies UserDisabledPayload);
+					if (user.is_disabled)
+						this.broker.broadcast(UserEvent.Disabled, { username: user.username } satisfies UserDisabledPayload);
 					return user;
 				},
 			},
@@ -258,7 +290,11 @@ export default function authService(config: Config): ServiceSchema {
 				return { ...this.toAuthUser(user), is_disabled: user.is_disabled, created_at: user.created_at.toISOString() };
 			},
 
-			async updateUser(this: AuthThis, username: string, changes: Partial<Pick<User, "is_disabled" | "role">>): Promise<UserView> {
+			async updateUser(
+				this: AuthThis,
+				username: string,
+				changes: Partial<Pick<User, "is_disabled" | "role">>,
+			): Promise<UserView> {
 				const user = await this.db.models.User.findOne({ where: { username }, attributes: USER_ATTRIBUTES });
 				if (!user) throw UserNotFound(username);
 				await user.update(changes);

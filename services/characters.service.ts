@@ -9,14 +9,33 @@ import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { Character } from "../models/index.js";
 import {
-	CharacterNotFound, Forbidden, QuotaExceeded, SlugTaken, Unauthorized, ValidationFailed, withCardErrors,
+	CharacterNotFound,
+	Forbidden,
+	QuotaExceeded,
+	SlugTaken,
+	Unauthorized,
+	ValidationFailed,
+	withCardErrors,
 } from "../src/errors.js";
 import {
-	canEdit, canView, characterBytes, pickChanges, toCharacterSummary, toCharacterView, CharacterEvent, type Caller,
-	type CharacterChanges, type CharacterSummary, type CharacterView,
+	canEdit,
+	canView,
+	characterBytes,
+	pickChanges,
+	toCharacterSummary,
+	toCharacterView,
+	CharacterEvent,
+	type Caller,
+	type CharacterChanges,
+	type CharacterSummary,
+	type CharacterView,
 } from "../src/domain/characters.js";
 import {
-	CHARACTER_FIELDS, OPTIONAL_CHARACTER_FIELDS, noChangesRefusal, nullFieldsRefusal, uploadChoiceRefusal,
+	CHARACTER_FIELDS,
+	OPTIONAL_CHARACTER_FIELDS,
+	noChangesRefusal,
+	nullFieldsRefusal,
+	uploadChoiceRefusal,
 } from "../src/domain/character-params.js";
 import type { ParamsRefusal } from "../src/domain/params-refusal.js";
 import { SEED_CHARACTERS, type SeedCharacter } from "../src/domain/seed-characters.js";
@@ -31,13 +50,26 @@ export interface CharactersMeta {
 	$responseType?: string;
 	$responseHeaders?: Record<string, string>;
 }
-export interface ListParams { q?: string; limit: number; offset: number }
-export interface IdParams { id: string }
+export interface ListParams {
+	q?: string;
+	limit: number;
+	offset: number;
+}
+export interface IdParams {
+	id: string;
+}
 export type CreateParams = Required<Pick<CharacterChanges, "name" | "system_prompt">> & CharacterChanges;
 export type UpdateParams = IdParams & CharacterChanges;
 /** Exactly one: a parsed card JSON, or a card PNG in base64. Private unless `is_public`. */
-export interface ImportCardParams { card?: unknown; png?: string; is_public?: boolean }
-export interface ExportCardParams { id: string; format: "json" | "png" }
+export interface ImportCardParams {
+	card?: unknown;
+	png?: string;
+	is_public?: boolean;
+}
+export interface ExportCardParams {
+	id: string;
+	format: "json" | "png";
+}
 
 interface CharactersMethods {
 	findVisible(id: string, user: Caller | undefined, withAvatar?: boolean): Promise<Character>;

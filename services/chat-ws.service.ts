@@ -101,7 +101,11 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				visibility: "public",
 				params: { session_id: "uuid" },
 				handler(this: ChatWsThis, ctx: Context<{ session_id: string }>): number {
-					return this.hub.closeWhere((c) => c.identity.sessionId === ctx.params.session_id, CloseCode.Kicked, "Disconnected by an operator");
+					return this.hub.closeWhere(
+						(c) => c.identity.sessionId === ctx.params.session_id,
+						CloseCode.Kicked,
+						"Disconnected by an operator",
+					);
 				},
 			},
 		},
@@ -109,11 +113,17 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 		/** Grants checked at the handshake are taken back from open sockets too. */
 		events: {
 			[UserEvent.Disabled](this: ChatWsThis, ctx: Context<UserDisabledPayload>) {
-				this.hub.closeWhere((c) => c.identity.username === ctx.params.username, CloseCode.AccountDisabled, "Account disabled");
+				this.hub.closeWhere(
+					(c) => c.identity.username === ctx.params.username,
+					CloseCode.AccountDisabled,
+					"Account disabled",
+				);
 			},
 
 			async [CharacterEvent.Changed](this: ChatWsThis) {
-				const lost = await this.access.lostCharacters().catch((err) => void this.logger.warn("Could not recheck characters:", err));
+				const lost = await this.access
+					.lostCharacters()
+					.catch((err) => void this.logger.warn("Could not recheck characters:", err));
 				for (const client of lost ?? []) {
 					this.sendError(client, errorFrame("character_unavailable", "This character is no longer available to you"));
 					client.end(CloseCode.CharacterUnavailable, "Character unavailable");
@@ -144,7 +154,14 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				const { user, handshake: h } = chat;
 				const client = new ChatClient(
 					ws,
-					{ userId: user.id, username: user.username, name: user.name, role: user.role, sessionId, characterId: chat.character.id },
+					{
+						userId: user.id,
+						username: user.username,
+						name: user.name,
+						role: user.role,
+						sessionId,
+						characterId: chat.character.id,
+					},
 					{ resumedAfter: h.after, limits: config.chat, expiresAt: chat.expiresAt },
 				);
 				// Registered before the backlog is read: a reply stored meanwhile is queued live, and the id check drops the overlap.
@@ -154,7 +171,10 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				// and clients may send right after `open`. Their frames wait (client.work) until the replay is done.
 				ws.on("pong", () => (client.alive = true));
 				ws.on("message", (data, isBinary) => {
-					client.enqueue(() => this.onFrame(client, data, isBinary), (err) => this.logger.error({ session_id: sessionId }, "Frame handling failed:", err));
+					client.enqueue(
+						() => this.onFrame(client, data, isBinary),
+						(err) => this.logger.error({ session_id: sessionId }, "Frame handling failed:", err),
+					);
 				});
 				ws.on("close", () => {
 					const lastOfSession = this.hub.remove(client);
@@ -189,13 +209,18 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				if (client.expired()) return client.end(CloseCode.TokenExpired, "Token expired");
 				const { allowed, retryAfterSeconds } = await this.limiter.hit(client.id);
 				if (!allowed) {
-					return this.sendError(client, errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds }));
+					return this.sendError(
+						client,
+						errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds }),
+					);
 				}
 				const parsed = parseClientFrame(data as Buffer, isBinary, config.chat.maxContentChars);
 				if (!parsed.ok) return this.sendError(client, parsed.error);
 				const frame = parsed.frame;
 				if (frame.type === "stop") {
-					return void this.broker.broadcast(ChatEvent.StopRequested, { session_id: client.identity.sessionId } satisfies StopRequestedPayload);
+					return void this.broker.broadcast(ChatEvent.StopRequested, {
+						session_id: client.identity.sessionId,
+					} satisfies StopRequestedPayload);
 				}
 				// Messages and regenerations cost a model call: they count against the user's limits on every node.
 				const refused = await this.quotas.admitMessage(client.identity.username);
@@ -238,8 +263,11 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				this.grpc = await startDeliveryServer({ host, port, onFrames, logger: this.logger });
 				const address = (this.address = `${config.grpcAdvertiseHost}:${this.grpc.port}`);
 				this.stopKeepingRoutes = keepRoutes({
-					routes: this.runtime.routes, address, logger: this.logger,
-					sessionIds: () => this.hub.sessionIds(), afterReconnect: () => this.catchUp(),
+					routes: this.runtime.routes,
+					address,
+					logger: this.logger,
+					sessionIds: () => this.hub.sessionIds(),
+					afterReconnect: () => this.catchUp(),
 				});
 			},
 
@@ -256,14 +284,29 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			this.hub = new SocketHub();
 			this.detachSockets = this.runtime.delivery.attachLocal((items) => this.deliverLocal(items));
 			if (config.mode === "cluster" && config.redisUrl) this.redis = acquireRedis(config.redisUrl);
-			this.access = new ChatAccess(config, this.broker, this.db.sequelize, this.store, this.hub, this.runtime.routes, this.redis);
+			this.access = new ChatAccess(
+				config,
+				this.broker,
+				this.db.sequelize,
+				this.store,
+				this.hub,
+				this.runtime.routes,
+				this.redis,
+			);
 			this.metrics.openSockets(this.hub.size);
 			this.modelName = chatModelName(config);
-			this.limiter = createRateLimiter({ keyPrefix: "ws-msg", points: config.chat.messagesPerMinute, durationSeconds: 60 });
+			this.limiter = createRateLimiter({
+				keyPrefix: "ws-msg",
+				points: config.chat.messagesPerMinute,
+				durationSeconds: 60,
+			});
 			this.quotas = createChatQuotas(config);
 			const { store, hub, metrics, logger } = this;
 			this.turns = {
-				store, hub, metrics, logger,
+				store,
+				hub,
+				metrics,
+				logger,
 				history: this.runtime.history,
 				publish: (channel, payload) => this.publish(channel, payload),
 				refuse: (client, frame) => this.sendError(client, frame),
@@ -271,7 +314,9 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			await this.listen();
 			if (config.mode === "cluster") await this.joinCluster();
 			this.keepAlive = setInterval(() => this.hub.pingAll(), config.chat.pingIntervalMs);
-			this.logger.info(`WebSocket server on ${config.wsHost}:${this.settings.port}${this.address ? `, gRPC delivery on ${this.address}` : ""}`);
+			this.logger.info(
+				`WebSocket server on ${config.wsHost}:${this.settings.port}${this.address ? `, gRPC delivery on ${this.address}` : ""}`,
+			);
 		},
 
 		async stopped(this: ChatWsThis) {
@@ -283,7 +328,9 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			// Clients reconnect with session_id + after and miss nothing: replies are stored, not held here.
 			for (const client of clients) client.socket.close(CloseCode.Restarting, "Server restarting; reconnect to resume");
 			if (this.address) {
-				await Promise.all(this.hub.sessionIds().map((id) => this.runtime.routes.remove(id, this.address!).catch(() => undefined)));
+				await Promise.all(
+					this.hub.sessionIds().map((id) => this.runtime.routes.remove(id, this.address!).catch(() => undefined)),
+				);
 			}
 			await this.grpc?.stop();
 			await new Promise<void>((resolve) => setTimeout(resolve, 100));
@@ -292,7 +339,10 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			await new Promise<void>((resolve) => (this.httpServer ? this.httpServer.close(() => resolve()) : resolve()));
 			// Frames already received are stored and published before Redis, PostgreSQL and RabbitMQ close (else only the
 			// outbox would send them, a CHAT_REPLY_TIMEOUT later). Bounded: a stuck query must not hold the stop.
-			await Promise.race([Promise.allSettled(clients.map((c) => c.work)), new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_FRAMES_MS).unref())]);
+			await Promise.race([
+				Promise.allSettled(clients.map((c) => c.work)),
+				new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_FRAMES_MS).unref()),
+			]);
 			await this.quotas?.close();
 			if (this.redis) await releaseRedis();
 		},

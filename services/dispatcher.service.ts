@@ -30,7 +30,13 @@ type DispatcherThis = Service &
 		sweepTimer?: NodeJS.Timeout;
 		sweeping: boolean;
 		storeReply(payload: Extract<AiMsgPayload, { kind: "reply" }>): Promise<void>;
-		reportFailure(userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string, variant?: number): Promise<void>;
+		reportFailure(
+			userMessageId: string,
+			sessionId: string,
+			code: ErrorFrame["code"],
+			message: string,
+			variant?: number,
+		): Promise<void>;
 		sweepOutbox(): Promise<void>;
 	};
 
@@ -53,8 +59,14 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 			/** Stores a message from an operator in a chat and delivers it like a reply. */
 			say: {
 				visibility: "public",
-				params: { session_id: "uuid", content: { type: "string", trim: true, min: 1, max: config.chat.maxContentChars } },
-				async handler(this: DispatcherThis, ctx: Context<{ session_id: string; content: string }>): Promise<OperatorMessage> {
+				params: {
+					session_id: "uuid",
+					content: { type: "string", trim: true, min: 1, max: config.chat.maxContentChars },
+				},
+				async handler(
+					this: DispatcherThis,
+					ctx: Context<{ session_id: string; content: string }>,
+				): Promise<OperatorMessage> {
 					const session = await this.store.getSession(ctx.params.session_id);
 					if (!session) throw SessionNotFound(ctx.params.session_id);
 					const { row } = await this.store.insertAiMessage({
@@ -67,7 +79,11 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 						model: "operator",
 					});
 					// Stored is what counts: a failure past this point must not invite the operator to send it twice.
-					await this.runtime.history.append(row.session_id, historyEntry(row)).catch((err) => this.logger.warn({ session_id: row.session_id, message_id: row.id }, "History append failed:", err));
+					await this.runtime.history
+						.append(row.session_id, historyEntry(row))
+						.catch((err) =>
+							this.logger.warn({ session_id: row.session_id, message_id: row.id }, "History append failed:", err),
+						);
 					const delivered = await this.runtime.delivery.send(row.session_id, [messageFrame(row)]).catch((err) => {
 						this.logger.warn({ session_id: row.session_id, message_id: row.id }, "Delivery failed:", err);
 						return 0;
@@ -95,10 +111,18 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 				async handler(this: DispatcherThis, payload: AiMsgPayload) {
 					if (payload?.kind === "reply") return this.storeReply(payload);
 					if (payload?.kind === "failure") {
-						return this.reportFailure(payload.reply_to, payload.session_id, payload.code, payload.message, payload.variant ?? 0);
+						return this.reportFailure(
+							payload.reply_to,
+							payload.session_id,
+							payload.code,
+							payload.message,
+							payload.variant ?? 0,
+						);
 					}
 					// Retrying cannot fix a malformed message: log and ack it.
-					this.logger.error("Dropping a malformed chat.ai.msg payload", { kind: (payload as { kind?: unknown })?.kind });
+					this.logger.error("Dropping a malformed chat.ai.msg payload", {
+						kind: (payload as { kind?: unknown })?.kind,
+					});
 				},
 			},
 		},
@@ -119,12 +143,18 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					output_tokens: payload.usage?.output_tokens,
 				});
 				// A stopped reply ends when the user says so, not when the pipeline is done: like chatStats, leave it out.
-				if (answeredCreatedAt && !row.stopped) this.metrics.replyLatency((row.created_at.getTime() - answeredCreatedAt.getTime()) / 1000);
-				this.logger.debug({ session_id: row.session_id, message_id: payload.reply_to }, inserted ? "Reply stored" : "Reply already stored");
+				if (answeredCreatedAt && !row.stopped)
+					this.metrics.replyLatency((row.created_at.getTime() - answeredCreatedAt.getTime()) / 1000);
+				this.logger.debug(
+					{ session_id: row.session_id, message_id: payload.reply_to },
+					inserted ? "Reply stored" : "Reply already stored",
+				);
 				if (inserted) {
 					// Counted once (a redelivery inserts nothing) and before delivery, so the user's next message sees it.
 					const tokens = (payload.usage?.input_tokens ?? 0) + (payload.usage?.output_tokens ?? 0);
-					await this.quotas.addTokens(payload.username, tokens).catch((err) => this.logger.warn("Token quota update failed:", err));
+					await this.quotas
+						.addTokens(payload.username, tokens)
+						.catch((err) => this.logger.warn("Token quota update failed:", err));
 					// A new variant replaces the old one in what the model sees: let the cache refill from PostgreSQL.
 					if (row.variant > 0) await this.runtime.history.drop(row.session_id);
 					else await this.runtime.history.append(row.session_id, historyEntry(row));
@@ -132,17 +162,35 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 				// Delivered on redelivery too (the first delivery may not have happened); sockets drop ids they have shown.
 				await this.runtime.delivery
 					.send(row.session_id, [messageFrame(row)])
-					.catch((err) => this.logger.warn({ session_id: row.session_id, message_id: row.id }, "Delivery failed:", err));
+					.catch((err) =>
+						this.logger.warn({ session_id: row.session_id, message_id: row.id }, "Delivery failed:", err),
+					);
 			},
 
-			async reportFailure(this: DispatcherThis, userMessageId: string, sessionId: string, code: ErrorFrame["code"], message: string, variant = 0) {
+			async reportFailure(
+				this: DispatcherThis,
+				userMessageId: string,
+				sessionId: string,
+				code: ErrorFrame["code"],
+				message: string,
+				variant = 0,
+			) {
 				// A failed regeneration leaves the earlier replies standing; a failed first reply fails the message. Asking
 				// again after a failed first reply is variant 0 once more (nothing was stored): the message is already
 				// failed, and this failure must reach the user too. Only a message answered meanwhile drops the report.
-				if (variant === 0 && !(await this.store.markReplyFailed(userMessageId)) && (await this.store.getMessage(userMessageId))?.reply_status !== "failed") return;
+				if (
+					variant === 0 &&
+					!(await this.store.markReplyFailed(userMessageId)) &&
+					(await this.store.getMessage(userMessageId))?.reply_status !== "failed"
+				)
+					return;
 				this.metrics.errorFrame(code);
 				const frame: ErrorFrame = { type: "error", code, message, reply_to: userMessageId };
-				await this.runtime.delivery.send(sessionId, [frame]).catch((err) => this.logger.warn({ session_id: sessionId, message_id: userMessageId }, "Delivery failed:", err));
+				await this.runtime.delivery
+					.send(sessionId, [frame])
+					.catch((err) =>
+						this.logger.warn({ session_id: sessionId, message_id: userMessageId }, "Delivery failed:", err),
+					);
 			},
 
 			async sweepOutbox(this: DispatcherThis) {
@@ -152,13 +200,22 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					const stale: MessageRow[] = await this.store.claimStaleUserMessages(config.chat.replyTimeoutSeconds, 100);
 					for (const m of stale) {
 						if (m.publish_attempts > config.chat.replyMaxAttempts) {
-							this.logger.warn({ session_id: m.session_id, message_id: m.id }, `No reply after ${m.publish_attempts - 1} attempts; giving up`);
+							this.logger.warn(
+								{ session_id: m.session_id, message_id: m.id },
+								`No reply after ${m.publish_attempts - 1} attempts; giving up`,
+							);
 							await this.reportFailure(m.id, m.session_id, "ai_unavailable", UNAVAILABLE_MESSAGE);
 							continue;
 						}
-						this.logger.info({ session_id: m.session_id, message_id: m.id }, `Re-publishing a message without a reply (attempt ${m.publish_attempts})`);
+						this.logger.info(
+							{ session_id: m.session_id, message_id: m.id },
+							`Re-publishing a message without a reply (attempt ${m.publish_attempts})`,
+						);
 						await this.publish(Chan.UserMsg, userMsgPayload(m)).catch((err: Error) =>
-							this.logger.warn({ session_id: m.session_id, message_id: m.id }, `Re-publish failed, next sweep retries: ${err.message}`),
+							this.logger.warn(
+								{ session_id: m.session_id, message_id: m.id },
+								`Re-publish failed, next sweep retries: ${err.message}`,
+							),
 						);
 					}
 				} catch (err) {

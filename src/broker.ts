@@ -15,7 +15,10 @@ export async function withLocalSecrets(config: Config): Promise<Config> {
 	return { ...config, jwtSecret: secrets.jwtSecret };
 }
 
-export function createBroker(config: Config, overrides: Partial<ReturnType<typeof createBrokerOptions>> = {}): ServiceBroker {
+export function createBroker(
+	config: Config,
+	overrides: Partial<ReturnType<typeof createBrokerOptions>> = {},
+): ServiceBroker {
 	const broker = new ServiceBroker({ ...createBrokerOptions(config), ...overrides });
 	for (const name of config.services) broker.createService(serviceFactories[name](config));
 	return broker;

@@ -172,7 +172,12 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const
 /** Reads and validates the environment. Throws ConfigError with a one-line reason. */
 export function loadConfig(env: Env = process.env): Config {
 	const transporter = str(env.TRANSPORTER);
-	const mode = oneOf("CAMEO_MODE", env.CAMEO_MODE, ["embedded", "cluster"] as const, transporter ? "cluster" : "embedded");
+	const mode = oneOf(
+		"CAMEO_MODE",
+		env.CAMEO_MODE,
+		["embedded", "cluster"] as const,
+		transporter ? "cluster" : "embedded",
+	);
 	const databaseUrl = str(env.DATABASE_URL) ?? databaseUrlFromParts(env);
 	const jwtSecret = str(env.JWT_SECRET);
 
@@ -180,8 +185,12 @@ export function loadConfig(env: Env = process.env): Config {
 	if (mode === "cluster") {
 		if (!transporter) throw new ConfigError("cluster mode needs TRANSPORTER (e.g. redis://redis:6379)");
 		// A node without services (the operators' REPL) holds neither the secret nor the database.
-		if (!jwtSecret && services.length > 0) throw new ConfigError("cluster mode needs JWT_SECRET (at least 32 characters; e.g. `openssl rand -hex 32`)");
-		if (!databaseUrl && services.length > 0) throw new ConfigError("cluster mode needs a database: set DATABASE_URL (or DB_HOST, DB_NAME, DB_USER, DB_PASSWORD)");
+		if (!jwtSecret && services.length > 0)
+			throw new ConfigError("cluster mode needs JWT_SECRET (at least 32 characters; e.g. `openssl rand -hex 32`)");
+		if (!databaseUrl && services.length > 0)
+			throw new ConfigError(
+				"cluster mode needs a database: set DATABASE_URL (or DB_HOST, DB_NAME, DB_USER, DB_PASSWORD)",
+			);
 	}
 	if (jwtSecret !== undefined && jwtSecret.length < 32) {
 		throw new ConfigError("JWT_SECRET must be at least 32 characters long");
@@ -190,7 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
 	const loginFailuresPerUser = int("AUTH_LOGIN_FAILURES_PER_USER", env.AUTH_LOGIN_FAILURES_PER_USER, 10, 1, 1_000_000);
 	const trustedProxyHops = proxyHops(env);
 
-	const redisUrl = str(env.REDIS_URL) ?? (env.REDIS_HOST ? `redis://${env.REDIS_HOST}:${env.REDIS_PORT ?? "6379"}` : undefined);
+	const redisUrl =
+		str(env.REDIS_URL) ?? (env.REDIS_HOST ? `redis://${env.REDIS_HOST}:${env.REDIS_PORT ?? "6379"}` : undefined);
 	const amqpUrl = str(env.AMQP_URL) ?? amqpUrlFromParts(env);
 	if (mode === "cluster" && services.some((s) => (CHAT_SERVICES as readonly string[]).includes(s))) {
 		if (!amqpUrl) throw new ConfigError("cluster chat services need RabbitMQ: set AMQP_URL (or RABBITMQ_HOST)");
@@ -226,10 +236,22 @@ export function loadConfig(env: Env = process.env): Config {
 			messagesPerMinute: int("CHAT_MESSAGES_PER_MINUTE", env.CHAT_MESSAGES_PER_MINUTE, 30, 1, 1_000_000),
 			maxLimitBreaches: int("CHAT_MAX_LIMIT_BREACHES", env.CHAT_MAX_LIMIT_BREACHES, 10, 1, 1_000_000),
 			maxQueuedFrames: int("CHAT_MAX_QUEUED_FRAMES", env.CHAT_MAX_QUEUED_FRAMES, 32, 1, 100_000),
-			maxBufferedBytes: int("CHAT_MAX_BUFFERED_BYTES", env.CHAT_MAX_BUFFERED_BYTES, 4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+			maxBufferedBytes: int(
+				"CHAT_MAX_BUFFERED_BYTES",
+				env.CHAT_MAX_BUFFERED_BYTES,
+				4 * 1024 * 1024,
+				64 * 1024,
+				1024 * 1024 * 1024,
+			),
 			maxSocketsPerUser: int("CHAT_MAX_SOCKETS_PER_USER", env.CHAT_MAX_SOCKETS_PER_USER, 10, 1, 100_000),
 			handshakesPerUserPerMinute: int("CHAT_HANDSHAKES_PER_MINUTE", env.CHAT_HANDSHAKES_PER_MINUTE, 30, 1, 1_000_000),
-			handshakesPerIpPerMinute: int("CHAT_HANDSHAKES_PER_IP_PER_MINUTE", env.CHAT_HANDSHAKES_PER_IP_PER_MINUTE, 120, 1, 1_000_000),
+			handshakesPerIpPerMinute: int(
+				"CHAT_HANDSHAKES_PER_IP_PER_MINUTE",
+				env.CHAT_HANDSHAKES_PER_IP_PER_MINUTE,
+				120,
+				1,
+				1_000_000,
+			),
 			userMessagesPerMinute: int("CHAT_USER_MESSAGES_PER_MINUTE", env.CHAT_USER_MESSAGES_PER_MINUTE, 20, 1, 1_000_000),
 			userTokensPerDay: int("CHAT_USER_TOKENS_PER_DAY", env.CHAT_USER_TOKENS_PER_DAY, 200_000, 0, 1_000_000_000),
 			pingIntervalMs: int("CHAT_PING_INTERVAL_MS", env.CHAT_PING_INTERVAL_MS, 30_000, 100, 3_600_000),
@@ -244,7 +266,8 @@ export function loadConfig(env: Env = process.env): Config {
 			maxRetries: int("CHANNEL_MAX_RETRIES", env.CHANNEL_MAX_RETRIES, 3, 0, 100),
 		},
 		characters: {
-			maxBytesPerUser: int("CHARACTERS_MAX_MB_PER_USER", env.CHARACTERS_MAX_MB_PER_USER, 64, 1, 1_000_000) * 1024 * 1024,
+			maxBytesPerUser:
+				int("CHARACTERS_MAX_MB_PER_USER", env.CHARACTERS_MAX_MB_PER_USER, 64, 1, 1_000_000) * 1024 * 1024,
 			importsPerMinute: int("CHARACTER_IMPORTS_PER_MINUTE", env.CHARACTER_IMPORTS_PER_MINUTE, 10, 1, 1_000_000),
 			cacheBytes: int("CHARACTERS_CACHE_MB", env.CHARACTERS_CACHE_MB, 64, 1, 65_536) * 1024 * 1024,
 		},
@@ -254,7 +277,13 @@ export function loadConfig(env: Env = process.env): Config {
 		llm: loadLlmConfig(env, mode),
 		authRateLimitPerMinute: int("AUTH_RATE_LIMIT", env.AUTH_RATE_LIMIT, 20, 1, 1_000_000),
 		loginFailuresPerUser,
-		loginFailuresPerUserTotal: int("AUTH_LOGIN_FAILURES_PER_USER_TOTAL", env.AUTH_LOGIN_FAILURES_PER_USER_TOTAL, 10 * loginFailuresPerUser, 1, 100_000_000),
+		loginFailuresPerUserTotal: int(
+			"AUTH_LOGIN_FAILURES_PER_USER_TOTAL",
+			env.AUTH_LOGIN_FAILURES_PER_USER_TOTAL,
+			10 * loginFailuresPerUser,
+			1,
+			100_000_000,
+		),
 		hashConcurrency: int("AUTH_HASH_CONCURRENCY", env.AUTH_HASH_CONCURRENCY, 2, 1, 64),
 		hashQueue: int("AUTH_HASH_QUEUE", env.AUTH_HASH_QUEUE, 8, 0, 100_000),
 		trustProxy: trustedProxyHops > 0,
@@ -272,12 +301,21 @@ function loadLlmConfig(env: Env, mode: Mode): LlmConfig {
 	const derived: LlmProvider = googleApiKey ? "gemini" : openaiBaseUrl || openaiApiKey ? "openai" : "offline";
 	const provider = oneOf("LLM_PROVIDER", env.LLM_PROVIDER, ["gemini", "openai", "offline"] as const, derived);
 	if (provider === "gemini" && !googleApiKey) throw new ConfigError("LLM_PROVIDER=gemini needs GOOGLE_API_KEY");
-	if (provider === "openai" && !openaiModel) throw new ConfigError("the openai provider needs OPENAI_MODEL (e.g. gpt-4o-mini, llama3)");
+	if (provider === "openai" && !openaiModel)
+		throw new ConfigError("the openai provider needs OPENAI_MODEL (e.g. gpt-4o-mini, llama3)");
 	if (provider === "openai" && !openaiBaseUrl && !openaiApiKey) {
-		throw new ConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY (api.openai.com) or OPENAI_BASE_URL (a compatible server)");
+		throw new ConfigError(
+			"LLM_PROVIDER=openai needs OPENAI_API_KEY (api.openai.com) or OPENAI_BASE_URL (a compatible server)",
+		);
 	}
 	const maxOutputTokensLimit = int("LLM_MAX_OUTPUT_TOKENS_LIMIT", env.LLM_MAX_OUTPUT_TOKENS_LIMIT, 2048, 1, 1_000_000);
-	const maxOutputTokens = int("LLM_MAX_OUTPUT_TOKENS", env.LLM_MAX_OUTPUT_TOKENS, Math.min(512, maxOutputTokensLimit), 1, maxOutputTokensLimit);
+	const maxOutputTokens = int(
+		"LLM_MAX_OUTPUT_TOKENS",
+		env.LLM_MAX_OUTPUT_TOKENS,
+		Math.min(512, maxOutputTokensLimit),
+		1,
+		maxOutputTokensLimit,
+	);
 	const maxTemperature = num("LLM_MAX_TEMPERATURE", env.LLM_MAX_TEMPERATURE, 1.5, 0, 2);
 	const temperature = num("LLM_TEMPERATURE", env.LLM_TEMPERATURE, Math.min(0.8, maxTemperature), 0, maxTemperature);
 	return {
@@ -293,7 +331,10 @@ function loadLlmConfig(env: Env, mode: Mode): LlmConfig {
 		maxOutputTokens,
 		maxOutputTokensLimit,
 		maxTemperature,
-		allowedModels: (str(env.LLM_ALLOWED_MODELS) ?? "").split(",").map((m) => m.trim()).filter(Boolean),
+		allowedModels: (str(env.LLM_ALLOWED_MODELS) ?? "")
+			.split(",")
+			.map((m) => m.trim())
+			.filter(Boolean),
 		timeoutMs: int("LLM_TIMEOUT_MS", env.LLM_TIMEOUT_MS, 60_000, 10, 3_600_000),
 		maxRetries: int("LLM_MAX_RETRIES", env.LLM_MAX_RETRIES, 3, 0, 10),
 		retryDelayMs: int("LLM_RETRY_DELAY_MS", env.LLM_RETRY_DELAY_MS, 500, 1, 60_000),
@@ -309,7 +350,8 @@ function str(value: string | undefined): string | undefined {
 
 function namespace(value: string | undefined): string {
 	const v = str(value) ?? "cameo";
-	if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) throw new ConfigError(`NAMESPACE must be 1-64 of [A-Za-z0-9_-], got "${value}"`);
+	if (!/^[A-Za-z0-9_-]{1,64}$/.test(v))
+		throw new ConfigError(`NAMESPACE must be 1-64 of [A-Za-z0-9_-], got "${value}"`);
 	return v;
 }
 
@@ -335,7 +377,8 @@ function num(name: string, value: string | undefined, fallback: number, min: num
 function httpUrl(name: string, value: string | undefined): string | undefined {
 	const v = str(value);
 	if (v === undefined) return undefined;
-	if (!/^https?:\/\/[^\s/]+/i.test(v) || !URL.canParse(v)) throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
+	if (!/^https?:\/\/[^\s/]+/i.test(v) || !URL.canParse(v))
+		throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
 	return v.replace(/\/+$/, "");
 }
 
@@ -385,7 +428,10 @@ function parseServices(value: string | undefined): ServiceName[] {
 	const v = str(value);
 	if (v === undefined || v === "*" || v.toLowerCase() === "all") return [...ALL_SERVICES];
 	if (v.toLowerCase() === "none") return [];
-	const names = v.split(",").map((s) => s.trim()).filter(Boolean);
+	const names = v
+		.split(",")
+		.map((s) => s.trim())
+		.filter(Boolean);
 	const unknown = names.filter((n) => !(ALL_SERVICES as readonly string[]).includes(n));
 	if (unknown.length > 0) {
 		throw new ConfigError(`SERVICES has unknown service(s) ${unknown.join(", ")}; known: ${ALL_SERVICES.join(", ")}`);

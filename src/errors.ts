@@ -50,7 +50,8 @@ export const UserExists = (username: string) =>
 
 export const UserDisabled = () => new MoleculerClientError("This account is disabled", 403, ErrorCode.UserDisabled);
 
-export const UserNotFound = (username: string) => new MoleculerClientError("User not found", 404, ErrorCode.UserNotFound, { username });
+export const UserNotFound = (username: string) =>
+	new MoleculerClientError("User not found", 404, ErrorCode.UserNotFound, { username });
 
 export const CharacterNotFound = (id: string) =>
 	new MoleculerClientError("Character not found", 404, ErrorCode.CharacterNotFound, { id });
@@ -72,13 +73,20 @@ export const RateLimited = (retryAfterSeconds: number, detail = "Too many reques
 
 /** The user holds CHAT_MAX_SOCKETS_PER_USER sockets on this chat node already. */
 export const TooManySockets = (max: number) =>
-	new MoleculerClientError(`You have ${max} chats open on this server; close one first`, 429, ErrorCode.TooManySockets, {
-		retryAfter: 5,
-	});
+	new MoleculerClientError(
+		`You have ${max} chats open on this server; close one first`,
+		429,
+		ErrorCode.TooManySockets,
+		{
+			retryAfter: 5,
+		},
+	);
 
 /** Too much work queued already (password hashing): try again shortly. Not retryable by the broker. */
 export const Busy = (retryAfterSeconds: number) =>
-	new Errors.MoleculerError("The server is busy, try again shortly", 503, ErrorCode.Busy, { retryAfter: retryAfterSeconds });
+	new Errors.MoleculerError("The server is busy, try again shortly", 503, ErrorCode.Busy, {
+		retryAfter: retryAfterSeconds,
+	});
 
 /** A chat node that is stopping refuses new handshakes; the client retries (another node, or this one restarted). */
 export const ShuttingDown = () =>
@@ -122,7 +130,8 @@ const CARD_PROBLEMS: Record<CardProblem, [number, ErrorCode]> = {
 export const CardRejected = (problem: CardProblem, detail: string, field?: string) =>
 	new MoleculerClientError(detail, CARD_PROBLEMS[problem][0], CARD_PROBLEMS[problem][1], field ? { field } : undefined);
 
-export const UnsupportedMediaType = (detail: string) => new MoleculerClientError(detail, 415, ErrorCode.UnsupportedMediaType);
+export const UnsupportedMediaType = (detail: string) =>
+	new MoleculerClientError(detail, 415, ErrorCode.UnsupportedMediaType);
 
 /** Runs card domain code, turning its refusals (CardError, thrown or rejected) into client errors. */
 export function withCardErrors<T>(fn: () => T): T {

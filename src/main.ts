@@ -32,7 +32,9 @@ async function main(): Promise<void> {
 	if (taken.length > 0) {
 		const which = taken.map((l) => `${l.name}=${l.port}`).join(" and ");
 		const names = taken.map((l) => l.name).join(" and ");
-		console.error(`cameo: ${which} ${taken.length > 1 ? "are" : "is"} taken by another program (another cameo?): set ${names} to a free port`);
+		console.error(
+			`cameo: ${which} ${taken.length > 1 ? "are" : "is"} taken by another program (another cameo?): set ${names} to a free port`,
+		);
 		process.exit(1);
 	}
 
@@ -41,7 +43,9 @@ async function main(): Promise<void> {
 	// Up before the broker starts: Kubernetes sees a live process that is not ready yet.
 	const health = await startHealthServer(broker, config).catch((err: unknown) => {
 		// Kubernetes' probes then fail and restart the pod; a laptop with something else on the port keeps working.
-		broker.logger.warn(`Health server not started on :${config.healthPort} (${failureMessage(err)}); set HEALTH_PORT to another port`);
+		broker.logger.warn(
+			`Health server not started on :${config.healthPort} (${failureMessage(err)}); set HEALTH_PORT to another port`,
+		);
 		return undefined;
 	});
 	let shuttingDown = false;
@@ -85,7 +89,8 @@ async function main(): Promise<void> {
 			`cameo is up (${config.mode}, ${Date.now() - startedAt} ms). REST API: ${base}  health: ${base}/health  — see README.md for the next steps.`,
 		);
 	}
-	if (health) broker.logger.info(`Health on :${health.port}: /livez /readyz${config.metricsEnabled ? " /metrics" : ""}`);
+	if (health)
+		broker.logger.info(`Health on :${health.port}: /livez /readyz${config.metricsEnabled ? " /metrics" : ""}`);
 	if (process.argv.includes("--repl")) broker.repl();
 }
 

@@ -19,7 +19,7 @@ export const up: MigrationFn<QueryInterface> = async ({ context: qi }) => {
 		CREATE UNIQUE INDEX IF NOT EXISTS ux_ai_characters_owner_slug ON ai_characters (created_by, slug);
 		DROP INDEX IF EXISTS ix_ai_characters_created_by;
 	`);
-	for (let after = "00000000-0000-0000-0000-000000000000"; ; ) {
+	for (let after = "00000000-0000-0000-0000-000000000000"; ;) {
 		const [rows] = (await qi.sequelize.query(
 			`SELECT id, avatar FROM ai_characters WHERE avatar IS NOT NULL AND id > :after ORDER BY id LIMIT ${AVATAR_BATCH}`,
 			{ replacements: { after } },
@@ -28,7 +28,9 @@ export const up: MigrationFn<QueryInterface> = async ({ context: qi }) => {
 		for (const { id, avatar } of rows) {
 			const kept = storedAvatar(avatar);
 			if (kept?.equals(avatar)) continue;
-			await qi.sequelize.query(`UPDATE ai_characters SET avatar = :kept WHERE id = :id`, { replacements: { id, kept } });
+			await qi.sequelize.query(`UPDATE ai_characters SET avatar = :kept WHERE id = :id`, {
+				replacements: { id, kept },
+			});
 		}
 		after = rows[rows.length - 1].id;
 	}

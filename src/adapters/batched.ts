@@ -39,13 +39,18 @@ export function batched<I, O>(run: (items: I[]) => Promise<O[]>, options: BatchO
 		{
 			cache: false,
 			maxBatchSize: options.maxBatchSize,
-			batchScheduleFn: (dispatch) => setImmediate(() => (running < options.maxConcurrent ? dispatch() : ready.push(dispatch))),
+			batchScheduleFn: (dispatch) =>
+				setImmediate(() => (running < options.maxConcurrent ? dispatch() : ready.push(dispatch))),
 		},
 	);
 	return (item) => loader.load(item);
 }
 
-async function runInRounds<I, O>(items: readonly I[], run: (items: I[]) => Promise<O[]>, conflictKey?: (item: I) => string): Promise<(O | Error)[]> {
+async function runInRounds<I, O>(
+	items: readonly I[],
+	run: (items: I[]) => Promise<O[]>,
+	conflictKey?: (item: I) => string,
+): Promise<(O | Error)[]> {
 	const results = new Array<O | Error>(items.length);
 	let waiting = items.map((item, index) => ({ item, index }));
 	while (waiting.length > 0) {
@@ -60,7 +65,10 @@ async function runInRounds<I, O>(items: readonly I[], run: (items: I[]) => Promi
 				round.push(entry);
 			}
 		}
-		const answers = await runOrSplit(round.map((e) => e.item), run);
+		const answers = await runOrSplit(
+			round.map((e) => e.item),
+			run,
+		);
 		round.forEach((entry, i) => (results[entry.index] = answers[i]));
 		waiting = later;
 	}
@@ -72,6 +80,13 @@ async function runOrSplit<I, O>(items: I[], run: (items: I[]) => Promise<O[]>): 
 		return await run(items);
 	} catch (err) {
 		if (items.length === 1) return [err as Error];
-		return Promise.all(items.map((item) => run([item]).then(([answer]) => answer, (e: Error) => e)));
+		return Promise.all(
+			items.map((item) =>
+				run([item]).then(
+					([answer]) => answer,
+					(e: Error) => e,
+				),
+			),
+		);
 	}
 }

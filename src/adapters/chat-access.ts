@@ -14,7 +14,13 @@ import type { Config } from "../config.js";
 import { BadRequest, HandshakeRejected, RateLimited, SessionNotFound, TooManySockets } from "../errors.js";
 import { canView, type Viewer } from "../domain/characters.js";
 import { clientAddress } from "../domain/client-address.js";
-import { parseChatHandshake, pickGreeting, tokenExpiry, type ChatHandshake, type GreetingSource } from "../domain/chat-handshake.js";
+import {
+	parseChatHandshake,
+	pickGreeting,
+	tokenExpiry,
+	type ChatHandshake,
+	type GreetingSource,
+} from "../domain/chat-handshake.js";
 import type { ChatStore, SessionClaims, SessionRow } from "./chat-store.js";
 import type { RouteRegistry } from "./route-registry.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
@@ -80,7 +86,11 @@ export class ChatAccess {
 	 * whether or not the upgrade completes.
 	 */
 	async open(req: IncomingMessage, socket: Duplex): Promise<OpenedChat> {
-		await admit(this.perIp, clientAddress(req.headers["x-forwarded-for"], req.socket.remoteAddress, this.config.trustedProxyHops), "from your address");
+		await admit(
+			this.perIp,
+			clientAddress(req.headers["x-forwarded-for"], req.socket.remoteAddress, this.config.trustedProxyHops),
+			"from your address",
+		);
 		const parsed = parseChatHandshake(req.url ?? "", req.headers.authorization);
 		if (!parsed.ok) throw HandshakeRejected(parsed.problem, parsed.detail);
 		const h = parsed.value;
@@ -96,7 +106,11 @@ export class ChatAccess {
 		const opened = { handshake: h, user, character, expiresAt: tokenExpiry(h.token) };
 		if (!h.sessionId) {
 			const greeting = pickGreeting(character, h.greeting ?? 0, user.name);
-			return { ...opened, session: await this.store.openFreshSession(user.username, character.id, greeting, this.claims(socket)), resumed: false };
+			return {
+				...opened,
+				session: await this.store.openFreshSession(user.username, character.id, greeting, this.claims(socket)),
+				resumed: false,
+			};
 		}
 		const session = await this.store.getSession(h.sessionId);
 		// Someone else's session is "not found" too, as over REST, so session ids cannot be probed.
@@ -125,10 +139,13 @@ export class ChatAccess {
 				const clients = [...this.hub.clients()];
 				const ids = [...new Set(clients.map((c) => c.identity.characterId))];
 				if (ids.length === 0) continue;
-				const grants = await this.sequelize.query<Grant>(`SELECT id, created_by, is_public, is_active FROM ai_characters WHERE id = ANY($1::uuid[])`, {
-					bind: [ids],
-					type: QueryTypes.SELECT,
-				});
+				const grants = await this.sequelize.query<Grant>(
+					`SELECT id, created_by, is_public, is_active FROM ai_characters WHERE id = ANY($1::uuid[])`,
+					{
+						bind: [ids],
+						type: QueryTypes.SELECT,
+					},
+				);
 				const byId = new Map(grants.map((g) => [g.id, g]));
 				for (const client of clients) {
 					const grant = byId.get(client.identity.characterId);
@@ -151,7 +168,11 @@ export class ChatAccess {
 	private claims(socket: Duplex): SessionClaims {
 		return {
 			taken: async (ids) => {
-				const held = await Promise.all(ids.map(async (id) => this.opening.has(id) || this.hub.holds(id) || (await this.routes.lookup(id)).length > 0));
+				const held = await Promise.all(
+					ids.map(
+						async (id) => this.opening.has(id) || this.hub.holds(id) || (await this.routes.lookup(id)).length > 0,
+					),
+				);
 				return new Set(ids.filter((_, i) => held[i]));
 			},
 			claim: (id) => {

@@ -65,10 +65,21 @@ function register(registry: MetricRegistry): ChatMetrics {
 		registry.register({ type: METRIC.TYPE_GAUGE, name, description, labelNames }) as MetricTypes.Gauge;
 	// Moleculer's reporter prints a histogram's _sum and _count only along with quantiles.
 	const histogram = (name: string, description: string, buckets: number[], labelNames: string[] = []) =>
-		registry.register({ type: METRIC.TYPE_HISTOGRAM, name, description, labelNames, unit: "second", buckets, quantiles: true }) as MetricTypes.Histogram;
+		registry.register({
+			type: METRIC.TYPE_HISTOGRAM,
+			name,
+			description,
+			labelNames,
+			unit: "second",
+			buckets,
+			quantiles: true,
+		}) as MetricTypes.Histogram;
 
 	const messagesIn = counter("cameo_messages_in_total", "User messages stored by this chat-ws node");
-	const messagesOut = counter("cameo_messages_out_total", "Replies written live to sockets by this chat-ws node, one per socket (operator messages too)");
+	const messagesOut = counter(
+		"cameo_messages_out_total",
+		"Replies written live to sockets by this chat-ws node, one per socket (operator messages too)",
+	);
 	const sockets = gauge("cameo_ws_open_sockets", "WebSockets open on this chat-ws node");
 	const errorFrames = counter("cameo_ws_error_frames_total", "Error frames sent to clients, by code", ["code"]);
 	const firstDelta = histogram(
@@ -77,10 +88,26 @@ function register(registry: MetricRegistry): ChatMetrics {
 		FIRST_DELTA_BUCKETS,
 		["provider", "model"],
 	);
-	const tokens = counter("cameo_llm_tokens_total", "LLM tokens of replies, by provider, model and type (input or output)", ["provider", "model", "type"]);
-	const llmErrors = counter("cameo_llm_errors_total", "Replies the LLM provider could not make, by provider and reason", ["provider", "reason"]);
-	const replyLatency = histogram("cameo_reply_latency_seconds", "From a user message stored to its first reply stored", REPLY_BUCKETS);
-	const queueMessages = gauge("cameo_queue_messages", "Messages waiting in a chat queue or dead-letter queue (sampled every 15 s)", ["queue"]);
+	const tokens = counter(
+		"cameo_llm_tokens_total",
+		"LLM tokens of replies, by provider, model and type (input or output)",
+		["provider", "model", "type"],
+	);
+	const llmErrors = counter(
+		"cameo_llm_errors_total",
+		"Replies the LLM provider could not make, by provider and reason",
+		["provider", "reason"],
+	);
+	const replyLatency = histogram(
+		"cameo_reply_latency_seconds",
+		"From a user message stored to its first reply stored",
+		REPLY_BUCKETS,
+	);
+	const queueMessages = gauge(
+		"cameo_queue_messages",
+		"Messages waiting in a chat queue or dead-letter queue (sampled every 15 s)",
+		["queue"],
+	);
 
 	return {
 		messageIn: () => messagesIn.increment(undefined, 1),
@@ -97,7 +124,8 @@ function register(registry: MetricRegistry): ChatMetrics {
 		},
 		llmError: (err) => llmErrors.increment({ provider: err.provider, reason: err.reason }, 1),
 		replyLatency: (seconds) => replyLatency.observe(seconds),
-		sampleQueueDepths: (config, logger) => (config.mode === "cluster" ? sampleQueues(queueMessages, config, logger) : noop),
+		sampleQueueDepths: (config, logger) =>
+			config.mode === "cluster" ? sampleQueues(queueMessages, config, logger) : noop,
 	};
 }
 
@@ -126,8 +154,12 @@ function modelLabels(name: string): ModelLabels {
 	let labels = labelsByModel.get(name);
 	if (!labels) {
 		const colon = name.indexOf(":");
-		const base = colon < 0 ? { provider: name, model: name } : { provider: name.slice(0, colon), model: name.slice(colon + 1) };
-		labelsByModel.set(name, (labels = { base, input: { ...base, type: "input" }, output: { ...base, type: "output" } }));
+		const base =
+			colon < 0 ? { provider: name, model: name } : { provider: name.slice(0, colon), model: name.slice(colon + 1) };
+		labelsByModel.set(
+			name,
+			(labels = { base, input: { ...base, type: "input" }, output: { ...base, type: "output" } }),
+		);
 	}
 	return labels;
 }

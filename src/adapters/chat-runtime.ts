@@ -34,7 +34,11 @@ const localDeliveries = new WeakMap<ServiceBroker, LocalDelivery>();
 
 function memoryHistoryCache(config: Config, broker: ServiceBroker): MemoryHistoryCache {
 	let cache = memoryHistoryCaches.get(broker);
-	if (!cache) memoryHistoryCaches.set(broker, (cache = new MemoryHistoryCache(config.chat.historyWindow, config.chat.historyCacheMb * 1024 * 1024)));
+	if (!cache)
+		memoryHistoryCaches.set(
+			broker,
+			(cache = new MemoryHistoryCache(config.chat.historyWindow, config.chat.historyCacheMb * 1024 * 1024)),
+		);
 	return cache;
 }
 
@@ -79,9 +83,12 @@ export function keepRoutes(opts: {
 	logger: Logger;
 }): () => void {
 	const { routes, address, sessionIds, logger } = opts;
-	const heartbeat = setInterval(() => {
-		routes.refresh(sessionIds(), address).catch((err) => logger.warn("Route refresh failed:", err));
-	}, (ROUTE_TTL_SECONDS * 1000) / 3);
+	const heartbeat = setInterval(
+		() => {
+			routes.refresh(sessionIds(), address).catch((err) => logger.warn("Route refresh failed:", err));
+		},
+		(ROUTE_TTL_SECONDS * 1000) / 3,
+	);
 	const stopWatching = routes.onReconnect(() => {
 		routes
 			.refresh(sessionIds(), address)

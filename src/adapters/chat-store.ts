@@ -137,13 +137,17 @@ const INSERT_AI_MESSAGES: HotStatement = {
 			UPDATE messages SET reply_status = 'replied' WHERE id = ANY($6::uuid[]) AND reply_status <> 'replied' RETURNING id, created_at)
 		SELECT *, NULL::timestamptz AS answered_at FROM inserted
 		UNION ALL
-		SELECT ${MESSAGE_COLUMNS.split(", ").map((c) => (c === "id" ? "id" : `NULL AS ${c}`)).join(", ")}, created_at FROM answered`,
+		SELECT ${MESSAGE_COLUMNS.split(", ")
+			.map((c) => (c === "id" ? "id" : `NULL AS ${c}`))
+			.join(", ")}, created_at FROM answered`,
 };
 
 /** For each range asked for (in order, `n`), its session's active messages in it, oldest first. */
 const ACTIVE_MESSAGES_BETWEEN: HotStatement = {
 	name: "cameo_active_messages_between",
-	text: `SELECT q.n, ${MESSAGE_COLUMNS.split(", ").map((c) => `m.${c}`).join(", ")}
+	text: `SELECT q.n, ${MESSAGE_COLUMNS.split(", ")
+		.map((c) => `m.${c}`)
+		.join(", ")}
 		FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::int[]) WITH ORDINALITY AS q(session_id, after_seq, before_seq, max_rows, n)
 		CROSS JOIN LATERAL (
 			SELECT * FROM messages
@@ -189,7 +193,9 @@ export class ChatStore {
 	 * this call is what answered the user message (not a redelivery, not a regeneration), that message's
 	 * `created_at`: reply latency is measured from it.
 	 */
-	readonly insertAiMessage: (m: NewAiMessage) => Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }>;
+	readonly insertAiMessage: (
+		m: NewAiMessage,
+	) => Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }>;
 	readonly getSession: (id: string) => Promise<SessionRow | null>;
 	/**
 	 * Active messages of a session with `after_seq` < seq < `before_seq`, oldest first, at most `limit` (what the
@@ -200,7 +206,10 @@ export class ChatStore {
 	constructor(private readonly sequelize: Sequelize) {
 		this.insertUserMessage = batched((messages) => this.insertUserMessages(messages), BATCHING);
 		// Two replies to one message (a redelivery, two regenerations) go in successive statements: each sees the other.
-		this.insertAiMessage = batched((messages) => this.insertAiMessages(messages), { ...BATCHING, conflictKey: (m) => m.reply_to ?? m.id });
+		this.insertAiMessage = batched((messages) => this.insertAiMessages(messages), {
+			...BATCHING,
+			conflictKey: (m) => m.reply_to ?? m.id,
+		});
 		this.getSession = batched((ids) => this.getSessions(ids), BATCHING);
 		this.activeMessagesBetween = batched((ranges) => this.activeMessagesInRanges(ranges), BATCHING);
 	}
@@ -217,9 +226,15 @@ export class ChatStore {
 	 * session is claimed (`sockets.claim`) before the next one looks, so reconnecting without a session id reuses one
 	 * empty chat, while two tabs opened at once still get a chat each.
 	 */
-	async openFreshSession(username: string, characterId: string, greeting: string, sockets: SessionClaims): Promise<SessionRow> {
+	async openFreshSession(
+		username: string,
+		characterId: string,
+		greeting: string,
+		sockets: SessionClaims,
+	): Promise<SessionRow> {
 		return this.sequelize.transaction(async (transaction) => {
-			const query = <T extends object>(sql: string, bind: unknown[]) => this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction });
+			const query = <T extends object>(sql: string, bind: unknown[]) =>
+				this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction });
 			await query(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, [username, characterId]);
 			const empty = await query<SessionRow>(
 				`SELECT ${SESSION_COLUMNS} FROM (
@@ -260,7 +275,9 @@ export class ChatStore {
 		return ids.map((id) => byId.get(id)!);
 	}
 
-	private async insertAiMessages(messages: NewAiMessage[]): Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }[]> {
+	private async insertAiMessages(
+		messages: NewAiMessage[],
+	): Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }[]> {
 		const rows = await this.run<MessageRow & { answered_at: Date | null }>(INSERT_AI_MESSAGES, [
 			messages.map((m) => m.id),
 			messages.map((m) => m.session_id),
@@ -335,7 +352,6 @@ export class ChatStore {
 		return row.next;
 	}
 
-
 	/** Stores a newer rolling summary; an older one (a slower concurrent fold) never overwrites it. */
 	async updateSummary(sessionId: string, summary: string, uptoSeq: string): Promise<void> {
 		await this.sequelize.query(
@@ -409,9 +425,23 @@ export class ChatStore {
 	 * A user's sessions in which they said something, the one with the newest message first, leaving out those with a
 	 * character they may no longer see (the rule of `canView`: public and active, or theirs, or they are an admin).
 	 */
-	async listSessions(viewer: { username: string; id?: string; isAdmin?: boolean }, limit: number, offset: number): Promise<SessionSummary[]> {
-		const rows = await this.select<SessionRow & { character_name: string; lm_id: string | null; lm_role: "user" | "ai"; lm_content: string; lm_created_at: Date | null }>(
-			`SELECT ${SESSION_COLUMNS.split(", ").map((c) => `s.${c}`).join(", ")}, c.name AS character_name,
+	async listSessions(
+		viewer: { username: string; id?: string; isAdmin?: boolean },
+		limit: number,
+		offset: number,
+	): Promise<SessionSummary[]> {
+		const rows = await this.select<
+			SessionRow & {
+				character_name: string;
+				lm_id: string | null;
+				lm_role: "user" | "ai";
+				lm_content: string;
+				lm_created_at: Date | null;
+			}
+		>(
+			`SELECT ${SESSION_COLUMNS.split(", ")
+				.map((c) => `s.${c}`)
+				.join(", ")}, c.name AS character_name,
 			        lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at
 			 FROM chat_sessions s
 			 JOIN ai_characters c ON c.id = s.character_id

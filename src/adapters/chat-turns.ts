@@ -3,7 +3,15 @@
  * every socket of the session and published to `chat.user.msg`; a regeneration of the last reply is checked and
  * published as the next variant. Refusals go back through `refuse` (chat-ws counts them and bounds them).
  */
-import { Chan, errorFrame, messageFrame, serializeFrame, userMsgPayload, type ErrorFrame, type Publish } from "../domain/chat-wire.js";
+import {
+	Chan,
+	errorFrame,
+	messageFrame,
+	serializeFrame,
+	userMsgPayload,
+	type ErrorFrame,
+	type Publish,
+} from "../domain/chat-wire.js";
 import type { ChatMetrics } from "./chat-metrics.js";
 import type { ChatStore } from "./chat-store.js";
 import type { HistoryCache } from "./history-cache.js";
@@ -30,7 +38,9 @@ export async function storeUserMessage(deps: TurnDeps, client: ChatClient, conte
 		return deps.refuse(client, errorFrame("internal_error", "Your message could not be saved; please send it again"));
 	}
 	deps.metrics.messageIn();
-	await deps.history.append(sessionId, historyEntry(row)).catch((err) => deps.logger.warn({ session_id: sessionId, message_id: row.id }, "History append failed:", err));
+	await deps.history
+		.append(sessionId, historyEntry(row))
+		.catch((err) => deps.logger.warn({ session_id: sessionId, message_id: row.id }, "History append failed:", err));
 	const echo = messageFrame(row);
 	client.send(echo);
 	// Other devices on the same session see it too (this socket drops the duplicate by id).
@@ -39,7 +49,12 @@ export async function storeUserMessage(deps: TurnDeps, client: ChatClient, conte
 	// If this publish is lost, the dispatcher's outbox sweep publishes it again.
 	await deps
 		.publish(Chan.UserMsg, userMsgPayload(row, { user_name: name }))
-		.catch((err: Error) => deps.logger.warn({ session_id: sessionId, message_id: row.id }, `Publish failed, outbox will retry: ${err.message}`));
+		.catch((err: Error) =>
+			deps.logger.warn(
+				{ session_id: sessionId, message_id: row.id },
+				`Publish failed, outbox will retry: ${err.message}`,
+			),
+		);
 }
 
 /** Asks for another variant of the reply to the session's last user message. */
@@ -47,14 +62,26 @@ export async function regenerateReply(deps: TurnDeps, client: ChatClient, replyT
 	const { sessionId, name } = client.identity;
 	const message = await deps.store.getMessage(replyTo);
 	if (!message || message.session_id !== sessionId || message.role !== "user") {
-		return deps.refuse(client, errorFrame("cannot_regenerate", "No such message of yours in this chat", { reply_to: replyTo }));
+		return deps.refuse(
+			client,
+			errorFrame("cannot_regenerate", "No such message of yours in this chat", { reply_to: replyTo }),
+		);
 	}
 	if ((await deps.store.lastUserMessageId(sessionId)) !== message.id) {
-		return deps.refuse(client, errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }));
+		return deps.refuse(
+			client,
+			errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }),
+		);
 	}
 	const variant = await deps.store.nextVariant(message.id);
 	await deps.publish(Chan.UserMsg, userMsgPayload(message, { user_name: name, variant })).catch((err: Error) => {
-		deps.logger.warn({ session_id: sessionId, message_id: message.id }, `Publish of a regeneration failed: ${err.message}`);
-		deps.refuse(client, errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }));
+		deps.logger.warn(
+			{ session_id: sessionId, message_id: message.id },
+			`Publish of a regeneration failed: ${err.message}`,
+		);
+		deps.refuse(
+			client,
+			errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }),
+		);
 	});
 }

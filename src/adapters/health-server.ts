@@ -76,7 +76,8 @@ export interface HealthServer {
 /** Listens on `config.healthHost`:`config.healthPort`; rejects if the port cannot be bound. */
 export async function startHealthServer(broker: ServiceBroker, config: Config): Promise<HealthServer> {
 	let stopping = false;
-	const metrics = broker.metrics.reporter?.find((r) => r instanceof HealthPortPrometheusReporter) as HealthPortPrometheusReporter | undefined;
+	const metrics = broker.metrics.reporter?.find((r) => r instanceof HealthPortPrometheusReporter) as
+		HealthPortPrometheusReporter | undefined;
 
 	const server = http.createServer((req, res) => {
 		const path = new URL(req.url ?? "/", "http://health").pathname;
@@ -88,7 +89,9 @@ export async function startHealthServer(broker: ServiceBroker, config: Config): 
 			const llm = modelStatus(broker);
 			return void notReady(broker, config, stopping)
 				.then((problems) =>
-					Object.keys(problems).length === 0 ? send(res, 200, { status: "ready", ...llm }) : send(res, 503, { status: "not_ready", not_ready: problems, ...llm }),
+					Object.keys(problems).length === 0
+						? send(res, 200, { status: "ready", ...llm })
+						: send(res, 503, { status: "not_ready", not_ready: problems, ...llm }),
 				)
 				.catch((err: Error) => send(res, 503, { status: "not_ready", not_ready: { health: err.message }, ...llm }));
 		}
@@ -123,7 +126,9 @@ async function notReady(broker: ServiceBroker, config: Config, stopping: boolean
 	else if (!broker.started) problems.broker = "starting";
 
 	// A local service is registered once its `started` handler (and its dependencies' wait) is done.
-	const registered = new Set(broker.registry.getServiceList({ onlyLocal: true, skipInternal: true }).map((s) => s.name));
+	const registered = new Set(
+		broker.registry.getServiceList({ onlyLocal: true, skipInternal: true }).map((s) => s.name),
+	);
 	const missing = config.services.filter((name) => !registered.has(name));
 	if (missing.length > 0) problems.services = `not started: ${missing.join(", ")}`;
 

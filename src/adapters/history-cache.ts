@@ -32,7 +32,12 @@ export class RedisHistoryCache implements HistoryCache {
 	/** One round trip: trimming and expiring a key that RPUSHX did not find do nothing. */
 	async append(sessionId: string, entry: HistoryEntry): Promise<void> {
 		const key = this.key(sessionId);
-		const results = await this.redis.pipeline().rpushx(key, JSON.stringify(entry)).ltrim(key, -this.window, -1).expire(key, IDLE_TTL_SECONDS).exec();
+		const results = await this.redis
+			.pipeline()
+			.rpushx(key, JSON.stringify(entry))
+			.ltrim(key, -this.window, -1)
+			.expire(key, IDLE_TTL_SECONDS)
+			.exec();
 		const failed = results?.find(([err]) => err)?.[0];
 		if (failed) throw failed;
 	}

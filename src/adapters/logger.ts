@@ -15,8 +15,11 @@ import { redactText, redactValue } from "../domain/log-redaction.js";
 type Formatter = (type: string, args: unknown[]) => unknown[];
 
 // Moleculer's typings declare only the base logger class.
-const ConsoleLogger = (Loggers as unknown as { Console: new (opts: object) => Loggers.Base & { getFormatter(bindings: LoggerBindings): Formatter } })
-	.Console;
+const ConsoleLogger = (
+	Loggers as unknown as {
+		Console: new (opts: object) => Loggers.Base & { getFormatter(bindings: LoggerBindings): Formatter };
+	}
+).Console;
 
 /** Keys of the line itself, which a call's fields may not overwrite. */
 const RESERVED = new Set(["ts", "level", "msg", "nodeID", "ns", "mod", "svc", "ver"]);
@@ -34,7 +37,9 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 /** `[{ session_id }, "text", err]` -> fields `{ session_id }` and the rest; no fields unless text follows the object. */
 function splitFields(args: unknown[]): { fields: Record<string, unknown> | undefined; rest: unknown[] } {
 	const [first, second] = args;
-	return isPlainObject(first) && typeof second === "string" ? { fields: first, rest: args.slice(1) } : { fields: undefined, rest: args };
+	return isPlainObject(first) && typeof second === "string"
+		? { fields: first, rest: args.slice(1) }
+		: { fields: undefined, rest: args };
 }
 
 /** Objects are printed here, without colours, so the text pass sees what gets written (Moleculer prints them alike). */
@@ -51,12 +56,26 @@ export class RedactingConsoleLogger extends ConsoleLogger {
 	}
 
 	getFormatter(bindings: LoggerBindings): Formatter {
-		const text = (arg: unknown) => redactText(typeof arg === "object" && arg !== null ? printObject(redactValue(arg, this.secrets)) : String(arg ?? ""), this.secrets);
+		const text = (arg: unknown) =>
+			redactText(
+				typeof arg === "object" && arg !== null ? printObject(redactValue(arg, this.secrets)) : String(arg ?? ""),
+				this.secrets,
+			);
 		if (this.format === "json") {
 			return (type, args) => {
 				const { fields, rest } = splitFields(args);
-				const extra = Object.entries(redactValue(fields ?? {}, this.secrets) as Record<string, unknown>).filter(([key]) => !RESERVED.has(key));
-				return [JSON.stringify({ ts: new Date().toISOString(), level: type, ...bindings, msg: rest.map(text).join(" "), ...Object.fromEntries(extra) })];
+				const extra = Object.entries(redactValue(fields ?? {}, this.secrets) as Record<string, unknown>).filter(
+					([key]) => !RESERVED.has(key),
+				);
+				return [
+					JSON.stringify({
+						ts: new Date().toISOString(),
+						level: type,
+						...bindings,
+						msg: rest.map(text).join(" "),
+						...Object.fromEntries(extra),
+					}),
+				];
 			};
 		}
 		const pretty = super.getFormatter(bindings);

@@ -59,7 +59,7 @@ export function watchLaunchers(onGone: (pid: number) => void, everyMs = 1000): v
 	if (!process.env.npm_lifecycle_event) return;
 	const launchers: number[] = [];
 	let npmFound = false;
-	for (let pid = process.ppid; pid > 1 && launchers.length < 6 && !npmFound; ) {
+	for (let pid = process.ppid; pid > 1 && launchers.length < 6 && !npmFound;) {
 		const info = processInfo(pid);
 		if (!info) return;
 		launchers.push(pid);

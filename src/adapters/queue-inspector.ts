@@ -36,10 +36,10 @@ export function deadLetterQueue(config: Config, key: ChannelKey): string {
 
 export function amqpUrl(config: Config): string {
 	if (config.mode === "embedded") throw new Error(IN_PROCESS_CHANNELS);
-	if (!config.amqpUrl) throw new Error("RabbitMQ is not configured here: set AMQP_URL (or RABBITMQ_HOST) as the cluster has it");
+	if (!config.amqpUrl)
+		throw new Error("RabbitMQ is not configured here: set AMQP_URL (or RABBITMQ_HOST) as the cluster has it");
 	return config.amqpUrl;
 }
-
 
 export interface QueueDepth {
 	queue: string;
@@ -75,7 +75,12 @@ export async function queueDepths(url: string, queues: string[]): Promise<QueueD
  * where it was. At most the messages present at the start move, so one that fails again and comes back is not
  * replayed in a loop. Returns how many moved.
  */
-export async function moveMessages(url: string, queue: string, exchange: string, limit = Number.POSITIVE_INFINITY): Promise<number> {
+export async function moveMessages(
+	url: string,
+	queue: string,
+	exchange: string,
+	limit = Number.POSITIVE_INFINITY,
+): Promise<number> {
 	return withConnection(url, async (connection) => {
 		const check = await openChannel(connection);
 		let present: number;
@@ -93,7 +98,13 @@ export async function moveMessages(url: string, queue: string, exchange: string,
 				const message = await channel.get(queue, { noAck: false });
 				if (!message) break;
 				const { contentType, contentEncoding, correlationId, messageId } = message.properties;
-				channel.publish(exchange, "", message.content, { persistent: true, contentType, contentEncoding, correlationId, messageId });
+				channel.publish(exchange, "", message.content, {
+					persistent: true,
+					contentType,
+					contentEncoding,
+					correlationId,
+					messageId,
+				});
 				await channel.waitForConfirms();
 				channel.ack(message);
 				moved += 1;

@@ -47,9 +47,12 @@ export function createChatQuotas(config: Config): ChatQuotas {
 		async admitMessage(username) {
 			// Sent together, so the message waits one Redis round trip. The token count is only read here.
 			const [hit, used] = await Promise.all([consume(messages, username), tokens?.get(username)]);
-			if (!hit.allowed) return errorFrame("rate_limited", "You are sending messages too fast", { retry_after: hit.retryAfterSeconds });
+			if (!hit.allowed)
+				return errorFrame("rate_limited", "You are sending messages too fast", { retry_after: hit.retryAfterSeconds });
 			if (used && used.consumedPoints >= tokensPerDay) {
-				return errorFrame("quota_exceeded", "You have used up your daily token quota", { retry_after: seconds(used.msBeforeNext) });
+				return errorFrame("quota_exceeded", "You have used up your daily token quota", {
+					retry_after: seconds(used.msBeforeNext),
+				});
 			}
 			return undefined;
 		},
@@ -90,14 +93,22 @@ export function createLoginThrottle(config: Config): LoginThrottle {
 const memoryLimiters = new Map<string, RateLimiterMemory>();
 
 function limiterStore(config: Config) {
-	const redis: Redis | undefined = config.mode === "cluster" && config.redisUrl ? acquireRedis(config.redisUrl) : undefined;
+	const redis: Redis | undefined =
+		config.mode === "cluster" && config.redisUrl ? acquireRedis(config.redisUrl) : undefined;
 	return {
 		limiter(name: string, points: number, duration: number): RateLimiterAbstract {
 			const keyPrefix = redisKey(config.namespace, "limit", name);
 			const memory = () => new RateLimiterMemory({ keyPrefix, points, duration });
 			if (redis) {
 				// Not waiting for a reconnect on the hot path: while Redis is down, this node counts on its own.
-				return new RateLimiterRedis({ keyPrefix, points, duration, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: memory() });
+				return new RateLimiterRedis({
+					keyPrefix,
+					points,
+					duration,
+					storeClient: redis,
+					rejectIfRedisNotReady: true,
+					insuranceLimiter: memory(),
+				});
 			}
 			const id = `${keyPrefix}/${points}/${duration}`;
 			let limiter = memoryLimiters.get(id);
@@ -115,7 +126,8 @@ async function consume(limiter: RateLimiterAbstract, key: string): Promise<Verdi
 		await limiter.consume(key);
 		return { allowed: true, retryAfterSeconds: 0 };
 	} catch (rejection) {
-		if (rejection instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: seconds(rejection.msBeforeNext) };
+		if (rejection instanceof RateLimiterRes)
+			return { allowed: false, retryAfterSeconds: seconds(rejection.msBeforeNext) };
 		throw rejection;
 	}
 }

@@ -11,11 +11,21 @@ export interface RateLimiter {
 	hit(key: string): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
 }
 
-export function createRateLimiter(opts: { keyPrefix: string; points: number; durationSeconds: number; redis?: Redis }): RateLimiter {
+export function createRateLimiter(opts: {
+	keyPrefix: string;
+	points: number;
+	durationSeconds: number;
+	redis?: Redis;
+}): RateLimiter {
 	const base = { keyPrefix: opts.keyPrefix, points: opts.points, duration: opts.durationSeconds };
 	const limiter = opts.redis
 		? // Not waiting for a reconnect: while Redis is down, this node counts on its own.
-			new RateLimiterRedis({ ...base, storeClient: opts.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(base) })
+			new RateLimiterRedis({
+				...base,
+				storeClient: opts.redis,
+				rejectIfRedisNotReady: true,
+				insuranceLimiter: new RateLimiterMemory(base),
+			})
 		: new RateLimiterMemory(base);
 	return {
 		async hit(key) {

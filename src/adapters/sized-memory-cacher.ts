@@ -26,6 +26,11 @@ export class SizedMemoryCacher extends Cachers.MemoryLRU {
 		// The lru-cache (v6) moleculer pinned for this cacher, again with a length function: `max` then bounds their sum.
 		// Reads don't extend an entry's life: the TTL bounds how stale a read can be after a change made elsewhere.
 		const Lru = self.cache.constructor;
-		self.cache = new Lru({ max: opts.maxBytes, length: cachedBytes, maxAge: opts.ttlSeconds * 1000, updateAgeOnGet: false }) as typeof self.cache;
+		self.cache = new Lru({
+			max: opts.maxBytes,
+			length: cachedBytes,
+			maxAge: opts.ttlSeconds * 1000,
+			updateAgeOnGet: false,
+		}) as typeof self.cache;
 	}
 }

@@ -266,7 +266,9 @@ export class SocketHub {
 	 * Sends each socket what `missedAfter` finds after the last message it was shown, minus what it has seen: replies
 	 * stored while deliveries could not find this node (its routes lost with a Redis restart) reached no socket.
 	 */
-	async catchUp(missedAfter: (sessionId: string, afterId: string | undefined) => Promise<ServerFrame[]>): Promise<void> {
+	async catchUp(
+		missedAfter: (sessionId: string, afterId: string | undefined) => Promise<ServerFrame[]>,
+	): Promise<void> {
 		for (const client of [...this.clients()]) {
 			for (const frame of await missedAfter(client.identity.sessionId, client.lastShownId)) client.send(frame);
 		}

@@ -19,7 +19,13 @@ export interface HandshakeRefusal {
 }
 
 export function toRefusal(err: unknown, logger: { error(...a: unknown[]): void }): HandshakeRefusal {
-	type ErrorLike = { code?: unknown; type?: unknown; message?: string; data?: { retryAfter?: unknown }; retryable?: boolean };
+	type ErrorLike = {
+		code?: unknown;
+		type?: unknown;
+		message?: string;
+		data?: { retryAfter?: unknown };
+		retryable?: boolean;
+	};
 	const e = err as ErrorLike;
 	const clientError = typeof e.code === "number" && e.code >= 400 && e.code < 500 && !e.retryable;
 	// A retryable 4xx (the broker's SERVICE_NOT_FOUND, say) is an outage: 503 below, so clients try again.
@@ -70,7 +76,10 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
 type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** Routes upgrades: `/ws/...` to `onChat` (whatever it throws is answered as a refusal), anything else 404. */
-export function chatUpgrades(onChat: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>, logger: { error(...a: unknown[]): void }): UpgradeHandler {
+export function chatUpgrades(
+	onChat: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>,
+	logger: { error(...a: unknown[]): void },
+): UpgradeHandler {
 	return (req, socket, head) => {
 		// A client that hangs up mid-handshake must not take the node down.
 		socket.on("error", () => socket.destroy());
@@ -86,7 +95,12 @@ export function chatUpgrades(onChat: (req: http.IncomingMessage, socket: Duplex,
  * The WebSocket node's own HTTP server, listening on `host:port`: `GET /health` (with `health()`) and upgrades.
  * Rejects, naming WS_PORT, when it cannot listen (another program took the port after main.ts checked it).
  */
-export async function listenForChat(opts: { port: number; host: string; health: () => object; onUpgrade: UpgradeHandler }): Promise<http.Server> {
+export async function listenForChat(opts: {
+	port: number;
+	host: string;
+	health: () => object;
+	onUpgrade: UpgradeHandler;
+}): Promise<http.Server> {
 	const server = http.createServer((req, res) => {
 		const healthy = req.method === "GET" && req.url === "/health";
 		res.writeHead(healthy ? 200 : 404, { "Content-Type": "application/json" });

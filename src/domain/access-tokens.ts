@@ -34,7 +34,8 @@ function requireSecret(secret: string): void {
 
 export function signAccessToken(subject: AccessTokenSubject, secret: string, ttlSeconds: number): string {
 	requireSecret(secret);
-	if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new Error(`JWT ttl must be a positive integer, got ${ttlSeconds}`);
+	if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)
+		throw new Error(`JWT ttl must be a positive integer, got ${ttlSeconds}`);
 	const iat = Math.floor(Date.now() / 1000);
 	const claims: AccessTokenClaims = { sub: subject.username, uid: subject.userId, iat, exp: iat + ttlSeconds };
 	return jwt.sign(claims, secret, { algorithm: ALGORITHM });

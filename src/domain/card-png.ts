@@ -5,7 +5,14 @@
 import { createHash } from "node:crypto";
 import { crc32, deflateSync } from "node:zlib";
 import { decode as decodeText, encode as encodeText } from "png-chunk-text";
-import { CardError, MAX_CARD_BYTES, characterFromCard, type CardCharacter, type CardV2, type CardV3 } from "./character-card.js";
+import {
+	CardError,
+	MAX_CARD_BYTES,
+	characterFromCard,
+	type CardCharacter,
+	type CardV2,
+	type CardV3,
+} from "./character-card.js";
 
 interface Chunk {
 	name: string;
@@ -94,14 +101,16 @@ export function storedAvatar(png: Buffer): Buffer | null {
  * is done, then checks IHDR and the CRCs.
  */
 function splitPng(png: Buffer): { image: Buffer; texts: Chunk[] } {
-	if (png.length > MAX_PNG_BYTES) throw new CardError("too_large", `The PNG is ${png.length} bytes; at most ${MAX_PNG_BYTES} are accepted`);
+	if (png.length > MAX_PNG_BYTES)
+		throw new CardError("too_large", `The PNG is ${png.length} bytes; at most ${MAX_PNG_BYTES} are accepted`);
 	const spans = chunkSpans(png);
 	checkHeader(png, spans[0]);
 	const kept: Buffer[] = [SIGNATURE];
 	const texts: Chunk[] = [];
 	for (const span of spans) {
 		const typeAndData = png.subarray(span.start + 4, span.end - 4);
-		if (crc32(typeAndData) !== png.readUInt32BE(span.end - 4)) throw invalidPng("The PNG is corrupted (a chunk's checksum does not match)");
+		if (crc32(typeAndData) !== png.readUInt32BE(span.end - 4))
+			throw invalidPng("The PNG is corrupted (a chunk's checksum does not match)");
 		if (TEXT_CHUNKS.has(span.name)) texts.push({ name: span.name, data: typeAndData.subarray(4) });
 		else kept.push(png.subarray(span.start, span.end));
 	}
@@ -111,7 +120,8 @@ function splitPng(png: Buffer): { image: Buffer; texts: Chunk[] } {
 /** base64 -> UTF-8 -> JSON, each step with its own reason. */
 function decodeCardText(payload: string): unknown {
 	const base64 = payload.replace(/\s+/g, "");
-	if (!BASE64.test(base64) || base64.length % 4 === 1) throw new CardError("invalid_card", "The card in the PNG is not valid base64");
+	if (!BASE64.test(base64) || base64.length % 4 === 1)
+		throw new CardError("invalid_card", "The card in the PNG is not valid base64");
 	let json: string;
 	try {
 		json = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(base64, "base64"));
@@ -136,7 +146,8 @@ export function writeCardPng(cards: { v2: CardV2; v3: CardV3 }, avatar?: Buffer 
 		return Buffer.concat([SIGNATURE, header, data, ...cardChunks, end]);
 	}
 	const iendAt = avatar.length - 12;
-	if (iendAt < SIGNATURE.length || avatar.toString("latin1", iendAt + 4, iendAt + 8) !== "IEND") throw new Error("A stored avatar does not end with IEND");
+	if (iendAt < SIGNATURE.length || avatar.toString("latin1", iendAt + 4, iendAt + 8) !== "IEND")
+		throw new Error("A stored avatar does not end with IEND");
 	return Buffer.concat([avatar.subarray(0, iendAt), ...cardChunks, avatar.subarray(iendAt)]);
 }
 
@@ -159,7 +170,10 @@ function frame({ name, data }: Chunk): Buffer {
 }
 
 /** An upload as the import action takes it: a card JSON, or a card PNG in base64 whose image becomes the avatar. */
-export function characterFromUpload(upload: { card?: unknown; png?: string }): { character: CardCharacter; avatar: Buffer | null } {
+export function characterFromUpload(upload: { card?: unknown; png?: string }): {
+	character: CardCharacter;
+	avatar: Buffer | null;
+} {
 	if (upload.png === undefined) return { character: characterFromCard(upload.card), avatar: null };
 	const { card, image } = readCardFromPng(pngFromBase64(upload.png));
 	return { character: characterFromCard(card), avatar: image };
@@ -183,15 +197,19 @@ function chunkSpans(png: Buffer): ChunkSpan[] {
 		throw invalidPng("Not a PNG image (wrong signature)");
 	}
 	const spans: ChunkSpan[] = [];
-	for (let start = SIGNATURE.length, name = ""; name !== "IEND"; ) {
+	for (let start = SIGNATURE.length, name = ""; name !== "IEND";) {
 		if (spans.length === MAX_PNG_CHUNKS) {
-			throw new CardError("too_many_chunks", `The PNG has more than ${MAX_PNG_CHUNKS} chunks; re-save the image with an ordinary encoder`);
+			throw new CardError(
+				"too_many_chunks",
+				`The PNG has more than ${MAX_PNG_CHUNKS} chunks; re-save the image with an ordinary encoder`,
+			);
 		}
 		// length (4), type (4), data, CRC (4)
 		if (start + 12 > png.length) throw invalidPng("The PNG is truncated (it ends before its IEND chunk)");
 		const length = png.readUInt32BE(start);
 		const end = start + 12 + length;
-		if (length > 0x7fff_ffff || end > png.length) throw invalidPng("The PNG is truncated (a chunk runs past the end of the file)");
+		if (length > 0x7fff_ffff || end > png.length)
+			throw invalidPng("The PNG is truncated (a chunk runs past the end of the file)");
 		name = png.toString("latin1", start + 4, start + 8);
 		spans.push({ name, start, end });
 		start = end;
@@ -201,12 +219,16 @@ function chunkSpans(png: Buffer): ChunkSpan[] {
 
 /** IHDR first, as the PNG spec requires, with dimensions a viewer can decode without a bomb's worth of memory. */
 function checkHeader(png: Buffer, first: ChunkSpan): void {
-	if (first.name !== "IHDR" || first.end - first.start !== 12 + 13) throw invalidPng("The PNG does not start with a valid IHDR chunk");
+	if (first.name !== "IHDR" || first.end - first.start !== 12 + 13)
+		throw invalidPng("The PNG does not start with a valid IHDR chunk");
 	const width = png.readUInt32BE(first.start + 8);
 	const height = png.readUInt32BE(first.start + 12);
 	if (width === 0 || height === 0) throw invalidPng(`The PNG claims ${width}x${height} pixels`);
 	if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
-		throw new CardError("image_too_large", `The image is ${width}x${height} pixels; at most ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE} are accepted`);
+		throw new CardError(
+			"image_too_large",
+			`The image is ${width}x${height} pixels; at most ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE} are accepted`,
+		);
 	}
 }
 

@@ -59,7 +59,11 @@ export async function cardUpload(type: UploadType, contentType: string, body: un
 /** A file's bytes as a PNG upload if they start like one, else as a JSON card. */
 function fileUpload(file: Buffer): CardUpload {
 	if (file.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE)) return { png: file.toString("base64") };
-	if (file.length > MAX_CARD_BYTES) throw new CardError("too_large", `The card file is ${file.length} bytes; a JSON card may have at most ${MAX_CARD_BYTES}`);
+	if (file.length > MAX_CARD_BYTES)
+		throw new CardError(
+			"too_large",
+			`The card file is ${file.length} bytes; a JSON card may have at most ${MAX_CARD_BYTES}`,
+		);
 	let card: unknown;
 	try {
 		card = JSON.parse(file.toString("utf8"));
@@ -78,7 +82,8 @@ async function formFile(contentType: string, body: Buffer): Promise<Buffer> {
 	const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`, "latin1");
 	let parts = 0;
 	for (let at = body.indexOf(delimiter); at >= 0; at = body.indexOf(delimiter, at + delimiter.length)) {
-		if (++parts > MAX_FORM_PARTS + 1) throw invalidForm(`The form has more than ${MAX_FORM_PARTS} parts; send the card as its "${FILE_PART}" part`);
+		if (++parts > MAX_FORM_PARTS + 1)
+			throw invalidForm(`The form has more than ${MAX_FORM_PARTS} parts; send the card as its "${FILE_PART}" part`);
 	}
 	let form: FormData;
 	try {
@@ -90,6 +95,7 @@ async function formFile(contentType: string, body: Buffer): Promise<Buffer> {
 	const cards = form.getAll(FILE_PART);
 	if (files.length > 1 || cards.length > 1) throw invalidForm(`Send one card per request, as the "${FILE_PART}" part`);
 	const [card] = cards;
-	if (card === undefined) throw invalidForm(`The form has no "${FILE_PART}" part: send the card PNG or JSON as "${FILE_PART}"`);
+	if (card === undefined)
+		throw invalidForm(`The form has no "${FILE_PART}" part: send the card PNG or JSON as "${FILE_PART}"`);
 	return typeof card === "string" ? Buffer.from(card, "utf8") : Buffer.from(await card.arrayBuffer());
 }

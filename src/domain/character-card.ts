@@ -10,7 +10,8 @@
 import type { CharacterRecord } from "./characters.js";
 
 /** Why a card or a card PNG was refused; the service turns each into an HTTP status. */
-export type CardProblem = "invalid_png" | "invalid_card" | "invalid_form" | "too_large" | "too_many_chunks" | "image_too_large";
+export type CardProblem =
+	"invalid_png" | "invalid_card" | "invalid_form" | "too_large" | "too_many_chunks" | "image_too_large";
 
 export class CardError extends Error {
 	constructor(
@@ -268,7 +269,8 @@ export function characterFromCard(card: unknown): CardCharacter {
 	if (!columns.name) throw invalid(`The card has no name (${prefix}name)`, `${prefix}name`);
 
 	const extensions = read("extensions", object, {});
-	if (CARD_EXTRA_KEY in extensions) throw invalid(`${prefix}extensions.${CARD_EXTRA_KEY} is reserved`, `${prefix}extensions.${CARD_EXTRA_KEY}`);
+	if (CARD_EXTRA_KEY in extensions)
+		throw invalid(`${prefix}extensions.${CARD_EXTRA_KEY} is reserved`, `${prefix}extensions.${CARD_EXTRA_KEY}`);
 
 	// fromEntries (not assignment) so a "__proto__" key stays plain data.
 	const extraFields = Object.fromEntries(Object.entries(fields).filter(([field]) => !MODELED_FIELDS.has(field)));
@@ -325,5 +327,9 @@ export function toCardV2(character: CardCharacter): CardV2 {
 export function toCardV3(character: CardCharacter): CardV3 {
 	const data = cardData(character);
 	// group_only_greetings is required in V3; a card imported from V2 never had it.
-	return { spec: CARD_V3_SPEC, spec_version: "3.0", data: { ...data, group_only_greetings: (data.group_only_greetings as string[] | undefined) ?? [] } };
+	return {
+		spec: CARD_V3_SPEC,
+		spec_version: "3.0",
+		data: { ...data, group_only_greetings: (data.group_only_greetings as string[] | undefined) ?? [] },
+	};
 }

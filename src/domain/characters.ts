@@ -60,7 +60,19 @@ export type CharacterView = Omit<CharacterRecord, "created_at" | "updated_at"> &
  */
 export type CharacterSummary = Pick<
 	CharacterView,
-	"id" | "name" | "slug" | "description" | "greeting" | "tags" | "creator" | "has_avatar" | "is_public" | "is_active" | "created_by" | "created_at" | "updated_at"
+	| "id"
+	| "name"
+	| "slug"
+	| "description"
+	| "greeting"
+	| "tags"
+	| "creator"
+	| "has_avatar"
+	| "is_public"
+	| "is_active"
+	| "created_by"
+	| "created_at"
+	| "updated_at"
 >;
 
 /** Longest description and greeting in a CharacterSummary, in characters (an ellipsis marks a cut). */
@@ -95,20 +107,45 @@ export type CharacterSummaryField = keyof CharacterSummary;
 
 /** The fields a client may set; everything else (id, owner, timestamps) is the server's. */
 export const EDITABLE_FIELDS = [
-	"name", "slug", "description", "system_prompt", "greeting", "is_public", "is_active",
+	"name",
+	"slug",
+	"description",
+	"system_prompt",
+	"greeting",
+	"is_public",
+	"is_active",
 	// Character card fields (src/domain/character-card.ts).
-	"personality", "scenario", "mes_example", "post_history_instructions", "alternate_greetings", "creator_notes", "creator",
-	"character_version", "tags",
+	"personality",
+	"scenario",
+	"mes_example",
+	"post_history_instructions",
+	"alternate_greetings",
+	"creator_notes",
+	"creator",
+	"character_version",
+	"tags",
 	// The character's own model settings, over the configured ones (src/domain/model-settings.ts ModelOverrides).
-	"llm_model", "temperature", "max_output_tokens",
+	"llm_model",
+	"temperature",
+	"max_output_tokens",
 ] as const;
 export type EditableField = (typeof EDITABLE_FIELDS)[number];
 export type CharacterChanges = Partial<Pick<CharacterRecord, EditableField>>;
 
 /** The columns characterBytes counts as text (UTF-8) and as JSON. */
 export const TEXT_COLUMNS = [
-	"name", "slug", "description", "system_prompt", "greeting", "personality", "scenario", "mes_example",
-	"post_history_instructions", "creator_notes", "creator", "character_version",
+	"name",
+	"slug",
+	"description",
+	"system_prompt",
+	"greeting",
+	"personality",
+	"scenario",
+	"mes_example",
+	"post_history_instructions",
+	"creator_notes",
+	"creator",
+	"character_version",
 ] as const;
 export const JSON_COLUMNS = ["alternate_greetings", "tags", "extensions"] as const;
 type CountedColumn = (typeof TEXT_COLUMNS)[number] | (typeof JSON_COLUMNS)[number];
@@ -118,10 +155,14 @@ type CountedColumn = (typeof TEXT_COLUMNS)[number] | (typeof JSON_COLUMNS)[numbe
  * lists and extensions as JSON, plus the avatar. Missing fields count nothing, so the growth of an update is
  * `characterBytes(changes) - characterBytes(the same fields before)`.
  */
-export function characterBytes(fields: Partial<Pick<CharacterRecord, CountedColumn>>, avatar?: Uint8Array | null): number {
+export function characterBytes(
+	fields: Partial<Pick<CharacterRecord, CountedColumn>>,
+	avatar?: Uint8Array | null,
+): number {
 	let bytes = avatar?.length ?? 0;
 	for (const column of TEXT_COLUMNS) bytes += Buffer.byteLength(fields[column] ?? "", "utf8");
-	for (const column of JSON_COLUMNS) if (fields[column] !== undefined) bytes += Buffer.byteLength(JSON.stringify(fields[column]), "utf8");
+	for (const column of JSON_COLUMNS)
+		if (fields[column] !== undefined) bytes += Buffer.byteLength(JSON.stringify(fields[column]), "utf8");
 	return bytes;
 }
 
@@ -131,7 +172,16 @@ export const FALLBACK_SLUG = "character";
 
 // Latin letters that NFKD does not decompose into "base letter + mark".
 const TRANSLITERATIONS: Record<string, string> = {
-	ß: "ss", æ: "ae", œ: "oe", ø: "o", đ: "d", ð: "d", þ: "th", ł: "l", ı: "i", ħ: "h",
+	ß: "ss",
+	æ: "ae",
+	œ: "oe",
+	ø: "o",
+	đ: "d",
+	ð: "d",
+	þ: "th",
+	ł: "l",
+	ı: "i",
+	ħ: "h",
 };
 
 /** "Élodie's Café!" -> "elodies-cafe"; at most 80 characters of [a-z0-9-], never empty, no edge hyphens. */

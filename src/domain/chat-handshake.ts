@@ -19,11 +19,7 @@ export interface ChatHandshake {
 
 /** What is wrong with a handshake's URL: not a chat path, no token, an id that is no UUID, a malformed parameter. */
 export type HandshakeProblem =
-	| "malformed_url"
-	| "not_a_chat_path"
-	| "unknown_character"
-	| "missing_token"
-	| "invalid_param";
+	"malformed_url" | "not_a_chat_path" | "unknown_character" | "missing_token" | "invalid_param";
 
 export interface GreetingSource {
 	name: string;
@@ -32,8 +28,7 @@ export interface GreetingSource {
 }
 
 export type HandshakeParse =
-	| { ok: true; value: ChatHandshake }
-	| { ok: false; problem: HandshakeProblem; detail: string };
+	{ ok: true; value: ChatHandshake } | { ok: false; problem: HandshakeProblem; detail: string };
 
 export function isChatPath(url: string | undefined): boolean {
 	return typeof url === "string" && url.startsWith("/ws/");

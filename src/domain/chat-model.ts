@@ -11,7 +11,8 @@ export type Provider = "gemini" | "openai";
  * Why a reply failed. `misconfigured`: the provider refused the key, the model name or the permission (Google's 400
  * API_KEY_INVALID, 401, 403, 404): no retry helps, the operator must fix the configuration.
  */
-export type LlmFailureReason = "rate_limited" | "server_error" | "network" | "timeout" | "rejected" | "empty" | "misconfigured";
+export type LlmFailureReason =
+	"rate_limited" | "server_error" | "network" | "timeout" | "rejected" | "empty" | "misconfigured";
 
 /** The provider could not produce a reply: retries are spent, or retrying cannot help. Safe to log: no keys, no prompt. */
 export class LlmUnavailableError extends Error {
@@ -25,7 +26,9 @@ export class LlmUnavailableError extends Error {
 		/** What went wrong, in the provider's own words when it gave some (the key redacted). */
 		readonly detail: string,
 	) {
-		super(`${provider}:${model} unavailable (${reason}${status ? `, HTTP ${status}` : ""}) after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${detail}`);
+		super(
+			`${provider}:${model} unavailable (${reason}${status ? `, HTTP ${status}` : ""}) after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${detail}`,
+		);
 		this.name = "LlmUnavailableError";
 	}
 }

@@ -167,7 +167,15 @@ export function messageFrame(m: {
 }): EchoFrame | AiFrame {
 	const timestamp = m.created_at.toISOString();
 	if (m.role === "user") return { type: "echo", role: "user", id: m.id, content: m.content, timestamp };
-	const frame: AiFrame = { type: "ai", role: "ai", id: m.id, reply_to: m.reply_to, variant: m.variant, content: m.content, timestamp };
+	const frame: AiFrame = {
+		type: "ai",
+		role: "ai",
+		id: m.id,
+		reply_to: m.reply_to,
+		variant: m.variant,
+		content: m.content,
+		timestamp,
+	};
 	if (m.stopped) frame.stopped = true;
 	return frame;
 }
@@ -205,7 +213,10 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 	}
 	if (type !== undefined && type !== "message") {
 		// Only a string is shown: String() of a deeply nested array overflows the stack.
-		return fail("unknown_type", `Unknown frame type ${JSON.stringify(typeof type === "string" ? type : typeof type).slice(0, 40)}`);
+		return fail(
+			"unknown_type",
+			`Unknown frame type ${JSON.stringify(typeof type === "string" ? type : typeof type).slice(0, 40)}`,
+		);
 	}
 	// The type check first: the validator's error message stringifies the value, which a deeply nested one overflows.
 	if (typeof (parsed as { content?: unknown }).content !== "string" || checkMessage(parsed) !== true) {

@@ -6,7 +6,11 @@
  */
 import { isIP } from "node:net";
 
-export function clientAddress(forwardedFor: string | string[] | undefined, peer: string | undefined, trustedHops: number): string {
+export function clientAddress(
+	forwardedFor: string | string[] | undefined,
+	peer: string | undefined,
+	trustedHops: number,
+): string {
 	const fallback = peer || "unknown";
 	if (trustedHops <= 0 || forwardedFor === undefined) return fallback;
 	// Several X-Forwarded-For headers are one list, in order (RFC 7230 §3.2.2).

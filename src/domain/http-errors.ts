@@ -41,7 +41,11 @@ export function toHttpError(err: unknown): HttpErrorResponse {
 	// Load shedding (password hashing full): the only 5xx whose code and Retry-After the client gets as sent.
 	if (status === 503 && e.type === "BUSY") {
 		const retryAfter = retryAfterSeconds(e, 1);
-		return { status, body: { detail: "The server is busy, try again shortly", code: "BUSY", retry_after: retryAfter }, headers: { "Retry-After": String(retryAfter) } };
+		return {
+			status,
+			body: { detail: "The server is busy, try again shortly", code: "BUSY", retry_after: retryAfter },
+			headers: { "Retry-After": String(retryAfter) },
+		};
 	}
 
 	if (status >= 500) {
@@ -72,10 +76,19 @@ export function toHttpError(err: unknown): HttpErrorResponse {
 	if (status === 429) {
 		const retryAfter = retryAfterSeconds(e, 60);
 		headers["Retry-After"] = String(retryAfter);
-		return { status, body: { detail: "Too many requests, slow down", code: "RATE_LIMITED", retry_after: retryAfter }, headers };
+		return {
+			status,
+			body: { detail: "Too many requests, slow down", code: "RATE_LIMITED", retry_after: retryAfter },
+			headers,
+		};
 	}
 
-	if (isCorruptEncoding(e)) return { status, body: { detail: "Request body is not valid gzip or deflate data", code: "INVALID_CONTENT_ENCODING" }, headers };
+	if (isCorruptEncoding(e))
+		return {
+			status,
+			body: { detail: "Request body is not valid gzip or deflate data", code: "INVALID_CONTENT_ENCODING" },
+			headers,
+		};
 
 	const rawType = typeof e.type === "string" ? e.type : "";
 	const code = BODY_PARSER_CODES[rawType] ?? (rawType ? screamingSnake(rawType) : defaultCode(status));
@@ -107,10 +120,23 @@ function detailFor(e: ErrorLike, status: number, code: string): string {
 }
 
 function defaultCode(status: number): string {
-	const codes: Record<number, string> = { 400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR" };
+	const codes: Record<number, string> = {
+		400: "BAD_REQUEST",
+		401: "UNAUTHORIZED",
+		403: "FORBIDDEN",
+		404: "NOT_FOUND",
+		405: "METHOD_NOT_ALLOWED",
+		409: "CONFLICT",
+		413: "PAYLOAD_TOO_LARGE",
+		415: "UNSUPPORTED_MEDIA_TYPE",
+		422: "VALIDATION_ERROR",
+	};
 	return codes[status] ?? "BAD_REQUEST";
 }
 
 function screamingSnake(value: string): string {
-	return value.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "").toUpperCase();
+	return value
+		.replace(/[^A-Za-z0-9]+/g, "_")
+		.replace(/^_|_$/g, "")
+		.toUpperCase();
 }

@@ -18,7 +18,18 @@ const MIN_SECRET_LENGTH = 8;
 const MAX_DEPTH = 8;
 
 /** Key suffixes, compared lower-cased without `_`, `-` and `.`: `hashed_password`, `apiKey`, `X-Api-Key`, `access_token`. */
-const SENSITIVE_SUFFIXES = ["password", "passwd", "passwordhash", "secret", "apikey", "token", "authorization", "cookie", "credentials", "privatekey"];
+const SENSITIVE_SUFFIXES = [
+	"password",
+	"passwd",
+	"passwordhash",
+	"secret",
+	"apikey",
+	"token",
+	"authorization",
+	"cookie",
+	"credentials",
+	"privatekey",
+];
 
 /** Not secrets, but what users and characters write (chat payloads, deltas): it stays out of the logs too. */
 const PRIVATE_KEYS = ["content", "delta"];
@@ -31,7 +42,10 @@ export function isSensitiveKey(key: string): boolean {
 const KEY = String.raw`[A-Za-z0-9_.-]*?(?:password|passwd|secret|api[_-]?key|token|authorization|cookie|credentials)`;
 const QUOTED = String.raw`'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"`;
 /** `password: 'x'` (util.inspect), `"password":"x"` (JSON); a bare value only after `=` (forms, query strings). */
-const KEY_VALUE = new RegExp(String.raw`(?<![A-Za-z0-9_])(["']?)(${KEY})\1(\s*:\s*)(${QUOTED})|(?<![A-Za-z0-9_])(${KEY})=(${QUOTED}|(?!\[redacted\])[^\s&,;'"}\]]+)`, "gi");
+const KEY_VALUE = new RegExp(
+	String.raw`(?<![A-Za-z0-9_])(["']?)(${KEY})\1(\s*:\s*)(${QUOTED})|(?<![A-Za-z0-9_])(${KEY})=(${QUOTED}|(?!\[redacted\])[^\s&,;'"}\]]+)`,
+	"gi",
+);
 /** A base64url JSON object (`{"` is `eyJ`), with its payload and signature when present. */
 const JWT = /eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}/g;
 /** The stored password hash format (src/domain/passwords.ts). */
@@ -39,15 +53,18 @@ const SCRYPT_HASH = /scrypt\$[A-Za-z0-9+/=$]*/g;
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)[^\s/?#@]+@/gi;
 const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 
-const quotedMask = (value: string) => (value.startsWith('"') || value.startsWith("'") ? `${value[0]}${MASK}${value[0]}` : MASK);
+const quotedMask = (value: string) =>
+	value.startsWith('"') || value.startsWith("'") ? `${value[0]}${MASK}${value[0]}` : MASK;
 
 /** Masks secrets in a piece of text. `secrets` are exact values (JWT_SECRET, API keys, ...), see `configuredSecrets`. */
 export function redactText(text: string, secrets: readonly string[] = []): string {
 	let out = text;
 	for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(MASK);
 	return out
-		.replace(KEY_VALUE, (_match, quote: string, key: string, sep: string, value: string, bareKey: string, bareValue: string) =>
-			bareKey ? `${bareKey}=${quotedMask(bareValue)}` : `${quote}${key}${quote}${sep}${quotedMask(value)}`,
+		.replace(
+			KEY_VALUE,
+			(_match, quote: string, key: string, sep: string, value: string, bareKey: string, bareValue: string) =>
+				bareKey ? `${bareKey}=${quotedMask(bareValue)}` : `${quote}${key}${quote}${sep}${quotedMask(value)}`,
 		)
 		.replace(SCRYPT_HASH, MASK)
 		.replace(JWT, MASK)
@@ -67,7 +84,12 @@ export function redactValue(value: unknown, secrets: readonly string[] = [], dep
 	if (!Array.isArray(value) && !isPlainObject(value)) return value;
 	if (depth >= MAX_DEPTH) return "[Object]";
 	if (Array.isArray(value)) return value.map((item) => redactValue(item, secrets, depth + 1));
-	return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, isSensitiveKey(key) ? MASK : redactValue(item, secrets, depth + 1)]));
+	return Object.fromEntries(
+		Object.entries(value).map(([key, item]) => [
+			key,
+			isSensitiveKey(key) ? MASK : redactValue(item, secrets, depth + 1),
+		]),
+	);
 }
 
 function urlPassword(url: string | undefined): string | undefined {

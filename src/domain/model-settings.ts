@@ -31,17 +31,31 @@ export interface BoundedSettings extends ModelSettings {
 }
 
 /** A character's own settings (its stored columns), unset ones left to the configuration. */
-export function overridesOf(character: { llm_model: string | null; temperature: number | null; max_output_tokens: number | null }): ModelOverrides {
-	return { model: character.llm_model ?? undefined, temperature: character.temperature ?? undefined, maxOutputTokens: character.max_output_tokens ?? undefined };
+export function overridesOf(character: {
+	llm_model: string | null;
+	temperature: number | null;
+	max_output_tokens: number | null;
+}): ModelOverrides {
+	return {
+		model: character.llm_model ?? undefined,
+		temperature: character.temperature ?? undefined,
+		maxOutputTokens: character.max_output_tokens ?? undefined,
+	};
 }
 
-export function boundSettings(defaults: ModelSettings, overrides: ModelOverrides, bounds: ModelBounds): BoundedSettings {
+export function boundSettings(
+	defaults: ModelSettings,
+	overrides: ModelOverrides,
+	bounds: ModelBounds,
+): BoundedSettings {
 	const named = overrides.model;
 	const allowed = named === undefined || named === defaults.model || bounds.allowedModels.includes(named);
 	return {
 		model: allowed ? (named ?? defaults.model) : defaults.model,
 		temperature: clamp(overrides.temperature ?? defaults.temperature, 0, bounds.maxTemperature),
-		maxOutputTokens: Math.round(clamp(overrides.maxOutputTokens ?? defaults.maxOutputTokens, 1, bounds.maxOutputTokens)),
+		maxOutputTokens: Math.round(
+			clamp(overrides.maxOutputTokens ?? defaults.maxOutputTokens, 1, bounds.maxOutputTokens),
+		),
 		...(allowed ? {} : { refusedModel: named }),
 	};
 }

@@ -13,9 +13,24 @@ const QUOTE_CHARS = 80;
 // Picked by the turn and the user's words, then shifted by the variant: a conversation reads as one, a regenerated
 // reply always reads differently (the opener changes with every variant up to OPENERS.length), and the same prompt
 // still gets the same reply. Nothing repeats the greeting: the user has read it.
-const OPENERS = ["looks up.", "pauses, thinking.", "turns toward you.", "takes a slow breath.", "brightens a little.", "tilts their head.", "sets down what they were holding."];
+const OPENERS = [
+	"looks up.",
+	"pauses, thinking.",
+	"turns toward you.",
+	"takes a slow breath.",
+	"brightens a little.",
+	"tilts their head.",
+	"sets down what they were holding.",
+];
 
-const REMARKS = ["That deserves a proper answer.", "There is more to that than it seems.", "Go on, then.", "Tell me more.", "A fair question.", "Hm. Let me think on that."];
+const REMARKS = [
+	"That deserves a proper answer.",
+	"There is more to that than it seems.",
+	"Go on, then.",
+	"Tell me more.",
+	"A fair question.",
+	"Hm. Let me think on that.",
+];
 
 export interface OfflineModelOptions {
 	/** Pause before each word (OFFLINE_MODEL_DELAY_MS), so a reply can be watched and stopped. */

@@ -118,7 +118,9 @@ export function toJsonSchema(rule: ValidatorRule): JsonSchema {
 	if (r.default !== undefined) schema.default = r.default;
 	if (r.nullable !== true) return schema;
 	// An enum would still refuse null whatever the type says.
-	return typeof schema.type === "string" && !schema.enum ? { ...schema, type: [schema.type, "null"] } : { anyOf: [schema, { type: "null" }] };
+	return typeof schema.type === "string" && !schema.enum
+		? { ...schema, type: [schema.type, "null"] }
+		: { anyOf: [schema, { type: "null" }] };
 }
 
 /** What the client must send: neither `optional` nor filled in by a `default`. */
@@ -130,7 +132,8 @@ export function isRequired(rule: ValidatorRule): boolean {
 /** The same reading of a rule as fastest-validator's resolveType and parseShortHand. */
 function normalize(rule: ValidatorRule): ValidatorRuleObject {
 	if (typeof rule === "string") return parseShorthand(rule);
-	if (Array.isArray(rule)) return { type: "multi", rules: rule, optional: rule.every((r) => normalize(r).optional === true) };
+	if (Array.isArray(rule))
+		return { type: "multi", rules: rule, optional: rule.every((r) => normalize(r).optional === true) };
 	if (typeof rule.$$type === "string") {
 		// `{ $$type: "object|optional", name: "string" }`: the other keys are the object's props.
 		const props = Object.fromEntries(Object.entries(rule).filter(([key]) => key !== "$$type"));
@@ -149,7 +152,8 @@ function parseShorthand(text: string): ValidatorRuleObject {
 			else rule[flag] = true;
 		} else {
 			const value = flag.slice(colon + 1).trim();
-			rule[flag.slice(0, colon).trim()] = value === "true" || value === "false" ? value === "true" : Number.isNaN(Number(value)) ? value : Number(value);
+			rule[flag.slice(0, colon).trim()] =
+				value === "true" || value === "false" ? value === "true" : Number.isNaN(Number(value)) ? value : Number(value);
 		}
 	}
 	return rule;
@@ -190,7 +194,10 @@ const CONVERTERS: Record<string, (r: ValidatorRuleObject) => JsonSchema> = {
 function lengths<K extends keyof JsonSchema>(r: ValidatorRuleObject, minKey: K, maxKey: K): JsonSchema {
 	const min = typeof r.length === "number" ? r.length : r.min;
 	const max = typeof r.length === "number" ? r.length : r.max;
-	return { ...(typeof min === "number" ? { [minKey]: min } : {}), ...(typeof max === "number" ? { [maxKey]: max } : {}) };
+	return {
+		...(typeof min === "number" ? { [minKey]: min } : {}),
+		...(typeof max === "number" ? { [maxKey]: max } : {}),
+	};
 }
 
 /**
@@ -216,7 +223,10 @@ function objectSchema(r: ValidatorRuleObject): JsonSchema {
 }
 
 function fieldRules(params: ValidatorSchema | undefined): Record<string, ValidatorRule> {
-	return Object.fromEntries(Object.entries(params ?? {}).filter(([name]) => !name.startsWith("$$"))) as Record<string, ValidatorRule>;
+	return Object.fromEntries(Object.entries(params ?? {}).filter(([name]) => !name.startsWith("$$"))) as Record<
+		string,
+		ValidatorRule
+	>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -230,18 +240,30 @@ const ERROR_SCHEMA: JsonSchema & { properties: Record<keyof HttpErrorResponse["b
 	required: ["detail", "code"],
 	properties: {
 		detail: { type: "string", description: "What went wrong, for people." },
-		code: { type: "string", pattern: "^[A-Z0-9_]+$", description: "Stable and machine-readable, e.g. USER_EXISTS or CHARACTER_NOT_FOUND." },
+		code: {
+			type: "string",
+			pattern: "^[A-Z0-9_]+$",
+			description: "Stable and machine-readable, e.g. USER_EXISTS or CHARACTER_NOT_FOUND.",
+		},
 		errors: {
 			type: "array",
 			description: "VALIDATION_ERROR only: one entry per invalid field.",
-			items: { type: "object", required: ["field", "message"], properties: { field: { type: "string" }, message: { type: "string" } } },
+			items: {
+				type: "object",
+				required: ["field", "message"],
+				properties: { field: { type: "string" }, message: { type: "string" } },
+			},
 		},
 		retry_after: { type: "integer", description: "RATE_LIMITED and BUSY: seconds to wait (the Retry-After header)." },
 	},
 };
 
 function errorResponse(description: string, headers?: Response["headers"]): Response {
-	return { description, ...(headers ? { headers } : {}), content: { [JSON_TYPE]: { schema: { $ref: "#/components/schemas/Error" } } } };
+	return {
+		description,
+		...(headers ? { headers } : {}),
+		content: { [JSON_TYPE]: { schema: { $ref: "#/components/schemas/Error" } } },
+	};
 }
 
 const ERROR_RESPONSES = {
@@ -258,12 +280,17 @@ const ERROR_RESPONSES = {
 	Busy: errorResponse("Too much work queued (password checks); retry after Retry-After seconds (BUSY).", {
 		"Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } },
 	}),
-	Error: errorResponse("Any other error, e.g. 403 FORBIDDEN, 409 USER_EXISTS, 415 UNSUPPORTED_MEDIA_TYPE, 500 INTERNAL_ERROR."),
+	Error: errorResponse(
+		"Any other error, e.g. 403 FORBIDDEN, 409 USER_EXISTS, 415 UNSUPPORTED_MEDIA_TYPE, 500 INTERNAL_ERROR.",
+	),
 } satisfies Record<string, Response>;
 
 const SUCCESS_TEXT = { 200: "OK", 201: "Created", 204: "No content" } as const;
 
-export function buildOpenApi(routes: readonly ApiRoute[], meta: { info: OpenApiInfo; docsUrl?: string }): OpenApiDocument {
+export function buildOpenApi(
+	routes: readonly ApiRoute[],
+	meta: { info: OpenApiInfo; docsUrl?: string },
+): OpenApiDocument {
 	const doc: OpenApiDocument = {
 		openapi: "3.1.0",
 		info: meta.info,
@@ -280,7 +307,11 @@ export function buildOpenApi(routes: readonly ApiRoute[], meta: { info: OpenApiI
 	for (const route of routes) {
 		const tag = route.action.slice(0, route.action.lastIndexOf("."));
 		if (!doc.tags.some((t) => t.name === tag)) doc.tags.push({ name: tag });
-		(doc.paths[openApiPath(route.path)] ??= {})[route.method.toLowerCase()] = operation(route, tag, doc.components.schemas);
+		(doc.paths[openApiPath(route.path)] ??= {})[route.method.toLowerCase()] = operation(
+			route,
+			tag,
+			doc.components.schemas,
+		);
 	}
 	return doc;
 }
@@ -297,8 +328,20 @@ function operation(route: ApiRoute, tag: string, schemas: Record<string, JsonSch
 	const inQuery = route.method === "GET" || route.method === "HEAD";
 
 	const parameters: Parameter[] = [
-		...pathNames.map((name): Parameter => ({ name, in: "path", required: true, schema: rules[name] ? toJsonSchema(rules[name]) : { type: "string" } })),
-		...(inQuery ? Object.entries(fields).map(([name, rule]): Parameter => ({ name, in: "query", required: isRequired(rule), schema: toJsonSchema(rule) })) : []),
+		...pathNames.map((name): Parameter => ({
+			name,
+			in: "path",
+			required: true,
+			schema: rules[name] ? toJsonSchema(rules[name]) : { type: "string" },
+		})),
+		...(inQuery
+			? Object.entries(fields).map(([name, rule]): Parameter => ({
+					name,
+					in: "query",
+					required: isRequired(rule),
+					schema: toJsonSchema(rule),
+				}))
+			: []),
 	];
 	const requestBody = inQuery ? undefined : requestBodyOf(route, fields, schemas);
 
@@ -314,8 +357,16 @@ function operation(route: ApiRoute, tag: string, schemas: Record<string, JsonSch
 	};
 }
 
-function requestBodyOf(route: ApiRoute, fields: Record<string, ValidatorRule>, schemas: Record<string, JsonSchema>): RequestBody | undefined {
-	if (route.body) return { required: true, content: Object.fromEntries(Object.entries(route.body).map(([type, schema]) => [type, { schema }])) };
+function requestBodyOf(
+	route: ApiRoute,
+	fields: Record<string, ValidatorRule>,
+	schemas: Record<string, JsonSchema>,
+): RequestBody | undefined {
+	if (route.body)
+		return {
+			required: true,
+			content: Object.fromEntries(Object.entries(route.body).map(([type, schema]) => [type, { schema }])),
+		};
 	if (Object.keys(fields).length === 0) return undefined;
 	// `$$strict: true` refuses unknown fields (additionalProperties: false); "remove" only drops them.
 	const ref = addSchema(schemas, route.action, objectSchema({ props: fields, strict: route.params?.$$strict }));
@@ -393,7 +444,11 @@ export interface GatewayDocOptions {
  * Every `"METHOD /path": target` alias of `routes` whose target names an action (a string, or the string in a
  * middleware array), with that action's params and description from the registry.
  */
-export function gatewayRoutes(routes: readonly GatewayRoute[], actions: readonly RegisteredAction[], opts: GatewayDocOptions = {}): ApiRoute[] {
+export function gatewayRoutes(
+	routes: readonly GatewayRoute[],
+	actions: readonly RegisteredAction[],
+	opts: GatewayDocOptions = {},
+): ApiRoute[] {
 	const registered = new Map(actions.map((a) => [a.name, a.action]));
 	return routes.flatMap((route) =>
 		Object.entries(route.aliases ?? {}).flatMap(([key, target]): ApiRoute[] => {
@@ -403,18 +458,20 @@ export function gatewayRoutes(routes: readonly GatewayRoute[], actions: readonly
 			if (!aliasPath || !action) return [];
 			const def = registered.get(action);
 			const body = steps.map((step) => opts.bodies?.get(step)).find((b) => b !== undefined);
-			return [{
-				method: method.toUpperCase(),
-				path: `${(route.path ?? "/").replace(/\/+$/, "")}/${aliasPath.replace(/^\/+/, "")}`,
-				action,
-				auth: Boolean(route.authentication),
-				params: isPlainObject(def?.params) ? def.params : undefined,
-				summary: typeof def?.description === "string" ? def.description : undefined,
-				rateLimited: opts.rateLimitedRoutes?.includes(route.name ?? "") ?? false,
-				...(opts.busyActions?.includes(action) ? { busy: true } : {}),
-				bodyTypes: mediaTypes(route.bodyParsers),
-				...(body ? { body } : {}),
-			}];
+			return [
+				{
+					method: method.toUpperCase(),
+					path: `${(route.path ?? "/").replace(/\/+$/, "")}/${aliasPath.replace(/^\/+/, "")}`,
+					action,
+					auth: Boolean(route.authentication),
+					params: isPlainObject(def?.params) ? def.params : undefined,
+					summary: typeof def?.description === "string" ? def.description : undefined,
+					rateLimited: opts.rateLimitedRoutes?.includes(route.name ?? "") ?? false,
+					...(opts.busyActions?.includes(action) ? { busy: true } : {}),
+					bodyTypes: mediaTypes(route.bodyParsers),
+					...(body ? { body } : {}),
+				},
+			];
 		}),
 	);
 }

@@ -10,7 +10,10 @@ export type PostgresLogLevel = "error" | "debug";
  * errors (a duplicate key the caller handles), and the connections a shutdown ends (Ctrl-C signals PostgreSQL too).
  */
 export function postgresLogLevel(line: string): PostgresLogLevel {
-	if (/FATAL: +(terminating connection due to administrator command|canceling statement due to user request)/.test(line)) return "debug";
+	if (
+		/FATAL: +(terminating connection due to administrator command|canceling statement due to user request)/.test(line)
+	)
+		return "debug";
 	return /\b(FATAL|PANIC):|^(\[STDERR\] )?initdb: error:|^(\[STDERR\] )?postgres: /.test(line) ? "error" : "debug";
 }
 

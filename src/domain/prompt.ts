@@ -49,12 +49,22 @@ const NAME_LINE = /^You are (.+)\.$/;
 const GREETING_PREFIX = "You greeted the user with: ";
 const UNKNOWN_NAME = "The character";
 
-export function buildPrompt(character: PromptCharacter, history: HistoryEntry[], userName: string, opts: PromptOptions = {}): ChatMessage[] {
+export function buildPrompt(
+	character: PromptCharacter,
+	history: HistoryEntry[],
+	userName: string,
+	opts: PromptOptions = {},
+): ChatMessage[] {
 	return assemblePrompt(character, history, userName, opts).messages;
 }
 
 /** `userName`: what the character calls the user, `{{user}}` included: their display name, not their login. */
-export function assemblePrompt(character: PromptCharacter, history: HistoryEntry[], userName: string, opts: PromptOptions = {}): AssembledPrompt {
+export function assemblePrompt(
+	character: PromptCharacter,
+	history: HistoryEntry[],
+	userName: string,
+	opts: PromptOptions = {},
+): AssembledPrompt {
 	const fill = (text: string | undefined) => applyMacros(text ?? "", character.name, userName).trim();
 	const lines = [`You are ${oneLine(character.name)}.`];
 	const greeting = oneLine(fill(character.greeting));
@@ -74,7 +84,8 @@ export function assemblePrompt(character: PromptCharacter, history: HistoryEntry
 	// Line by line, the summary's lines too: each fold adds a few and drops a few, and a count of the whole summary
 	// would be a new one (and the costliest step here) every time it changed.
 	const textLines = lines.flatMap((line) => line.split("\n"));
-	let used = textLines.reduce((sum, line) => sum + countTokens(line) + 1, MESSAGE_OVERHEAD_TOKENS) + (post ? cost(post) : 0);
+	let used =
+		textLines.reduce((sum, line) => sum + countTokens(line) + 1, MESSAGE_OVERHEAD_TOKENS) + (post ? cost(post) : 0);
 
 	// Newest first; the message being answered is always kept, whatever its size.
 	let keptFrom = history.length;
@@ -96,7 +107,9 @@ export function assemblePrompt(character: PromptCharacter, history: HistoryEntry
 
 	const messages: ChatMessage[] = [
 		{ role: "system", content: lines.join("\n") },
-		...history.slice(keptFrom).map((e): ChatMessage => ({ role: e.role === "user" ? "user" : "assistant", content: e.content })),
+		...history
+			.slice(keptFrom)
+			.map((e): ChatMessage => ({ role: e.role === "user" ? "user" : "assistant", content: e.content })),
 	];
 	if (post) messages.push({ role: "system", content: post });
 	return { messages, dropped: history.slice(0, keptFrom), tokens: used };
@@ -120,7 +133,12 @@ export function personaOf(messages: ChatMessage[]): Persona {
  * anything sent after it. If it is missing (the history lags behind the queue), `current` is appended instead.
  * At most the latest `window` entries.
  */
-export function historyUpTo(entries: HistoryEntry[], messageId: string, current: HistoryEntry, window: number): HistoryEntry[] {
+export function historyUpTo(
+	entries: HistoryEntry[],
+	messageId: string,
+	current: HistoryEntry,
+	window: number,
+): HistoryEntry[] {
 	const at = entries.findIndex((e) => e.id === messageId);
 	const upTo = at >= 0 ? entries.slice(0, at + 1) : [...entries, current];
 	return upTo.slice(-window);
@@ -138,7 +156,12 @@ export function exampleBlocks(mesExample: string): string[] {
  * Folds turns that no longer fit into the rolling summary without a model: one short line per turn, appended to the
  * previous summary, oldest lines dropped first so it stays under `maxTokens`.
  */
-export function foldSummary(previous: string | null, turns: HistoryEntry[], names: { char: string; user: string }, maxTokens: number): string {
+export function foldSummary(
+	previous: string | null,
+	turns: HistoryEntry[],
+	names: { char: string; user: string },
+	maxTokens: number,
+): string {
 	const lines = (previous?.trim() ? previous.trim().split("\n") : []).concat(
 		turns.map((t) => `${t.role === "user" ? names.user : names.char}: ${clip(oneLine(t.content), 200)}`),
 	);
@@ -151,7 +174,12 @@ export function foldSummary(previous: string | null, turns: HistoryEntry[], name
 }
 
 /** A prompt asking a language model to fold `turns` into the running summary. */
-export function summaryPrompt(previous: string | null, turns: HistoryEntry[], names: { char: string; user: string }, maxTokens: number): ChatMessage[] {
+export function summaryPrompt(
+	previous: string | null,
+	turns: HistoryEntry[],
+	names: { char: string; user: string },
+	maxTokens: number,
+): ChatMessage[] {
 	const transcript = turns.map((t) => `${t.role === "user" ? names.user : names.char}: ${t.content}`).join("\n");
 	return [
 		{

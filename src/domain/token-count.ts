@@ -14,7 +14,10 @@ let encoder: Tiktoken | undefined;
 // least recently used forgotten first. The budget (~16 MB) holds the windows of about a thousand active chats.
 const MEMO_MAX_CHARS = 8 * 1024 * 1024;
 const MEMO_MAX_LENGTH = 32_768;
-const memo = new LRUCache<string, number>({ maxSize: MEMO_MAX_CHARS, sizeCalculation: (_count, text) => text.length + 32 });
+const memo = new LRUCache<string, number>({
+	maxSize: MEMO_MAX_CHARS,
+	sizeCalculation: (_count, text) => text.length + 32,
+});
 
 // js-tiktoken's byte-pair merge is quadratic in the length of one pre-tokenizer piece (a run of letters, punctuation
 // or spaces), and slow on multi-byte text: a 4,000-character CJK message, one piece, blocked the event loop 4.4 s.
@@ -50,7 +53,8 @@ function encode(text: string): number {
 	for (const match of text.matchAll(PIECE)) {
 		const piece = match[0];
 		// A UTF-16 unit is at most 3 UTF-8 bytes: under no limit, most pieces need no byte count.
-		const size = piece.length * 3 <= MAX_PIECE_BYTES && limit === Number.POSITIVE_INFINITY ? 0 : Buffer.byteLength(piece);
+		const size =
+			piece.length * 3 <= MAX_PIECE_BYTES && limit === Number.POSITIVE_INFINITY ? 0 : Buffer.byteLength(piece);
 		if (size <= MAX_PIECE_BYTES) {
 			if (bytes + size > limit) {
 				count += encodeWhole(text.slice(from, match.index));

@@ -40,15 +40,24 @@ export interface PerNode<T> {
 	failures: NodeFailure[];
 }
 
-
 /** Who characters.update sees when an operator disables a character. */
 const OPERATOR: Caller = { id: "00000000-0000-0000-0000-000000000000", username: "operator", role: "admin" };
 
 /** Calls `service.action` on every available node that runs `service`, in parallel. */
-async function callEveryNode<T>(broker: ServiceBroker, service: string, action: string, params: object): Promise<PerNode<T>> {
-	const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as unknown as { name: string; nodeID: string }[];
+async function callEveryNode<T>(
+	broker: ServiceBroker,
+	service: string,
+	action: string,
+	params: object,
+): Promise<PerNode<T>> {
+	const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as unknown as {
+		name: string;
+		nodeID: string;
+	}[];
 	const nodes = [...new Set(list.filter((s) => s.name === service).map((s) => s.nodeID))].sort();
-	const settled = await Promise.allSettled(nodes.map((nodeID) => broker.call<T, object>(`${service}.${action}`, params, { nodeID })));
+	const settled = await Promise.allSettled(
+		nodes.map((nodeID) => broker.call<T, object>(`${service}.${action}`, params, { nodeID })),
+	);
 	const outcome: PerNode<T> = { nodes, results: [], failures: [] };
 	settled.forEach((s, i) => {
 		if (s.status === "fulfilled") outcome.results.push({ node_id: nodes[i], value: s.value });
@@ -58,14 +67,25 @@ async function callEveryNode<T>(broker: ServiceBroker, service: string, action: 
 }
 
 /** Open sockets on every chat-ws node, optionally of one user. */
-export async function listSockets(broker: ServiceBroker, username?: string): Promise<{ nodes: string[]; sockets: SocketInfo[]; failures: NodeFailure[] }> {
-	const { nodes, results, failures } = await callEveryNode<SocketInfo[]>(broker, "chat-ws", "sockets", username ? { username } : {});
+export async function listSockets(
+	broker: ServiceBroker,
+	username?: string,
+): Promise<{ nodes: string[]; sockets: SocketInfo[]; failures: NodeFailure[] }> {
+	const { nodes, results, failures } = await callEveryNode<SocketInfo[]>(
+		broker,
+		"chat-ws",
+		"sockets",
+		username ? { username } : {},
+	);
 	const sockets = results.flatMap((r) => r.value).sort((a, b) => a.connected_at.localeCompare(b.connected_at));
 	return { nodes, sockets, failures };
 }
 
 /** Closes a session's sockets on every chat-ws node; `closed` per node that answered. */
-export async function kickSession(broker: ServiceBroker, sessionId: string): Promise<PerNode<number> & { total: number }> {
+export async function kickSession(
+	broker: ServiceBroker,
+	sessionId: string,
+): Promise<PerNode<number> & { total: number }> {
 	const outcome = await callEveryNode<number>(broker, "chat-ws", "kick", { session_id: sessionId });
 	return { ...outcome, total: outcome.results.reduce((sum, r) => sum + r.value, 0) };
 }
@@ -83,7 +103,11 @@ export function chatStats(broker: ServiceBroker, minutes?: number): Promise<Chat
  * Sends dead letters back through their channel (at most `limit`, else all present now), where their consumers get
  * them with a fresh count of retries.
  */
-export async function replayDeadLetters(config: Config, key: ChannelKey, limit?: number): Promise<{ from: string; to: string; moved: number }> {
+export async function replayDeadLetters(
+	config: Config,
+	key: ChannelKey,
+	limit?: number,
+): Promise<{ from: string; to: string; moved: number }> {
 	const from = deadLetterQueue(config, key);
 	const to = `${config.namespace}.${CHANNELS[key].channel}`;
 	return { from, to, moved: await moveMessages(amqpUrl(config), from, to, limit) };
@@ -116,7 +140,11 @@ export interface NewCharacterInput {
 /** A public character owned by `owner`, created as if they had made it. */
 export async function addCharacter(broker: ServiceBroker, input: NewCharacterInput): Promise<CharacterView> {
 	const owner = await findUser(broker, input.owner);
-	const params = { name: input.name, system_prompt: input.prompt, ...(input.greeting ? { greeting: input.greeting } : {}) };
+	const params = {
+		name: input.name,
+		system_prompt: input.prompt,
+		...(input.greeting ? { greeting: input.greeting } : {}),
+	};
 	return broker.call("characters.create", params, { meta: { user: owner } });
 }
 

@@ -75,7 +75,8 @@ function define(def: Definition): OperatorCommand {
 			try {
 				await def.run(broker, args, out);
 			} catch (err) {
-				if (err instanceof UsageError) out.line(def.usage.map((u, i) => `${i === 0 ? "Usage:" : "      "} ${u}`).join("\n"));
+				if (err instanceof UsageError)
+					out.line(def.usage.map((u, i) => `${i === 0 ? "Usage:" : "      "} ${u}`).join("\n"));
 				else out.line(`Error: ${(err as Error).message}`);
 			}
 		},
@@ -128,7 +129,10 @@ export function operatorCommands(config: Config): OperatorCommand[] {
 				const { nodes, sockets, failures } = await ops.listSockets(broker, args.options.user);
 				if (nodes.length === 0) return out.line("No chat-ws node is running.");
 				if (sockets.length > 0) {
-					out.table(["Node", "Session", "User", "Character", "Connected since"], sockets.map((s) => [s.node_id, s.session_id, s.username, s.character_id, s.connected_at]));
+					out.table(
+						["Node", "Session", "User", "Character", "Connected since"],
+						sockets.map((s) => [s.node_id, s.session_id, s.username, s.character_id, s.connected_at]),
+					);
 				}
 				out.line(`${sockets.length} socket(s) on ${nodes.length} chat-ws node(s)`);
 				for (const f of failures) out.line(`${f.node_id} did not answer: ${f.error}`);
@@ -143,7 +147,10 @@ export function operatorCommands(config: Config): OperatorCommand[] {
 				expectWords(args, 0);
 				const depths = await ops.queueStatus(config);
 				if (!depths) return out.line(ops.IN_PROCESS_CHANNELS);
-				out.table(["Queue", "Messages", "Consumers"], depths.map((d) => [d.queue, d.messages ?? "missing", d.consumers]));
+				out.table(
+					["Queue", "Messages", "Consumers"],
+					depths.map((d) => [d.queue, d.messages ?? "missing", d.consumers]),
+				);
 			},
 		}),
 
@@ -155,7 +162,11 @@ export function operatorCommands(config: Config): OperatorCommand[] {
 			async run(_broker, args, out) {
 				const [action, key] = expectWords(args, 2);
 				if (action === "replay") {
-					const { from, to, moved } = await ops.replayDeadLetters(config, channelKey(key), positiveInt(args.options.limit));
+					const { from, to, moved } = await ops.replayDeadLetters(
+						config,
+						channelKey(key),
+						positiveInt(args.options.limit),
+					);
 					return out.table(["From", "To", "Replayed"], [[from, to, moved]]);
 				}
 				if (action !== "purge" || args.options.limit !== undefined) throw new UsageError();
@@ -180,7 +191,8 @@ export function operatorCommands(config: Config): OperatorCommand[] {
 				expectWords(args, 2);
 				if (args.options.q !== undefined) throw new UsageError();
 				let user: UserView;
-				if (action === "disable" || action === "enable") user = await ops.setUserDisabled(broker, username, action === "disable");
+				if (action === "disable" || action === "enable")
+					user = await ops.setUserDisabled(broker, username, action === "disable");
 				else if (action === "promote") user = await ops.promoteUser(broker, username);
 				else throw new UsageError();
 				out.table(USER_HEADER, [userRow(user)]);
@@ -224,7 +236,10 @@ export function operatorCommands(config: Config): OperatorCommand[] {
 				const sessionId = uuid(expectWords(args, 1)[0]);
 				const { nodes, results, failures, total } = await ops.kickSession(broker, sessionId);
 				if (nodes.length === 0) return out.line("No chat-ws node is running.");
-				out.table(["Node", "Closed"], [...results.map((r) => [r.node_id, r.value]), ...failures.map((f) => [f.node_id, `failed: ${f.error}`])]);
+				out.table(
+					["Node", "Closed"],
+					[...results.map((r) => [r.node_id, r.value]), ...failures.map((f) => [f.node_id, `failed: ${f.error}`])],
+				);
 				out.line(`Closed ${total} socket(s) of session ${sessionId}`);
 			},
 		}),

@@ -81,7 +81,14 @@ function storedMessages(sessionIds: string[]): Promise<StoredMessage[]> {
 }
 
 async function isStored(sessionId: string, content: string): Promise<boolean> {
-	return (await query(`SELECT 1 FROM messages WHERE session_id = $1 AND role = 'user' AND content = $2`, [sessionId, content])).length > 0;
+	return (
+		(
+			await query(`SELECT 1 FROM messages WHERE session_id = $1 AND role = 'user' AND content = $2`, [
+				sessionId,
+				content,
+			])
+		).length > 0
+	);
 }
 
 /** Messages the victim's channel handlers are working on now (moleculer-channels' gauge, on its /metrics). */
@@ -104,7 +111,10 @@ function crashed(): string[] {
 async function openConversation(index: number, characterId: string): Promise<Conversation> {
 	const username = uniqueName("chaos");
 	await core.call("auth.register", { username, name: `Chaos ${index}`, password: "password123" });
-	const { access_token } = await core.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	const { access_token } = await core.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
 	const conversation = new Conversation({
 		name: `user ${index}`,
 		token: access_token,
@@ -174,7 +184,13 @@ describe("chaos", () => {
 		 * kill -9, then start again; resolves once the restart is done and every user has had a round trip since the
 		 * kill. `ports`: the chat-ws nodes whose users count as mid-reply; `evidence` goes into the report.
 		 */
-		const inject = async (fault: string, ports: number[], kill: () => Promise<void>, restart: () => Promise<unknown>, evidence: Partial<FaultReport> = {}) => {
+		const inject = async (
+			fault: string,
+			ports: number[],
+			kill: () => Promise<void>,
+			restart: () => Promise<unknown>,
+			evidence: Partial<FaultReport> = {},
+		) => {
 			const midReply = conversations.filter((c) => ports.includes(c.port()) && c.midReply()).length;
 			const at = Date.now();
 			await kill();
@@ -184,30 +200,66 @@ describe("chaos", () => {
 		};
 		/** Until a user on one of `ports` has a reply streaming (bounded). */
 		const replyStreaming = (ports: number[]) =>
-			eventually(() => conversations.some((c) => ports.includes(c.port()) && c.midReply()), 10_000, "a reply to be streaming", 10);
+			eventually(
+				() => conversations.some((c) => ports.includes(c.port()) && c.midReply()),
+				10_000,
+				"a reply to be streaming",
+				10,
+			);
 		const allPorts = chatWs.map((node) => node.wsPort!);
 		const victimPorts = [chatWs[0].wsPort!];
 
 		try {
 			await sleep(STEADY_MS);
 			let handling = 0;
-			await eventually(async () => (handling = await activeMessages(consumers[0], "chat.user.msg")) > 0, 10_000, "the consumer to be writing a reply", 20);
-			await inject("kill -9 ai-consumer", allPorts, () => consumers[0].kill(), () => consumers[0].start(60_000), { victim_handling: handling });
+			await eventually(
+				async () => (handling = await activeMessages(consumers[0], "chat.user.msg")) > 0,
+				10_000,
+				"the consumer to be writing a reply",
+				20,
+			);
+			await inject(
+				"kill -9 ai-consumer",
+				allPorts,
+				() => consumers[0].kill(),
+				() => consumers[0].start(60_000),
+				{ victim_handling: handling },
+			);
 
 			await replyStreaming(allPorts);
-			await inject("kill -9 dispatcher", allPorts, () => dispatcher.kill(), () => dispatcher.start(60_000));
+			await inject(
+				"kill -9 dispatcher",
+				allPorts,
+				() => dispatcher.kill(),
+				() => dispatcher.start(60_000),
+			);
 
 			await replyStreaming(victimPorts);
-			await inject("kill -9 chat-ws", victimPorts, () => chatWs[0].kill(), () => chatWs[0].start(60_000));
+			await inject(
+				"kill -9 chat-ws",
+				victimPorts,
+				() => chatWs[0].kill(),
+				() => chatWs[0].start(60_000),
+			);
 
 			await replyStreaming(allPorts);
-			await inject("kill -9 RabbitMQ, start", allPorts, () => rabbitMq.kill(), () => rabbitMq.start(60_000));
+			await inject(
+				"kill -9 RabbitMQ, start",
+				allPorts,
+				() => rabbitMq.kill(),
+				() => rabbitMq.start(60_000),
+			);
 
 			await replyStreaming(allPorts);
-			await inject("kill -9 Redis, start empty", allPorts, () => redis.kill(), async () => {
-				await sleep(REDIS_DOWN_MS);
-				await redis.start();
-			});
+			await inject(
+				"kill -9 Redis, start empty",
+				allPorts,
+				() => redis.kill(),
+				async () => {
+					await sleep(REDIS_DOWN_MS);
+					await redis.start();
+				},
+			);
 
 			for (const c of conversations) c.stop();
 			await within(load, RECOVERY_TIMEOUT_MS, "the last turns to end");

@@ -103,7 +103,9 @@ describe("embedded PostgreSQL lifecycle", () => {
 		await healthy(second, envB);
 		// Whichever got 54329, the other says where it went.
 		expect(`${first.output()}${second.output()}`).toMatch(
-			new RegExp(`Port ${DEFAULT_PG_PORT} is taken by another program: the embedded PostgreSQL listens on 127\\.0\\.0\\.1:\\d+ instead`),
+			new RegExp(
+				`Port ${DEFAULT_PG_PORT} is taken by another program: the embedded PostgreSQL listens on 127\\.0\\.0\\.1:\\d+ instead`,
+			),
 		);
 		// No Unix socket (its lock in /tmp is what stopped the second checkout, even in another network namespace):
 		// the lock file's socket directory line is empty.
@@ -122,7 +124,9 @@ describe("embedded PostgreSQL lifecycle", () => {
 			const env = await envFor(dataDir);
 			const proc = startCameo(env);
 			await healthy(proc, env);
-			expect(proc.output()).toMatch(/WARN .*Port 54329 is taken by another program: the embedded PostgreSQL listens on 127\.0\.0\.1:(\d+) instead/);
+			expect(proc.output()).toMatch(
+				/WARN .*Port 54329 is taken by another program: the embedded PostgreSQL listens on 127\.0\.0\.1:(\d+) instead/,
+			);
 			const picked = Number(/listens on 127\.0\.0\.1:(\d+) instead/.exec(proc.output())?.[1]);
 			expect(proc.output()).toContain(`Embedded PostgreSQL is up on 127.0.0.1:${picked}`);
 			proc.child.kill("SIGINT");
@@ -130,13 +134,17 @@ describe("embedded PostgreSQL lifecycle", () => {
 
 			const fixed = startCameo(await envFor(dataDir, { EMBEDDED_PG_PORT: String(takenPort) }));
 			expect(await within(fixed.exited, 60_000, "a refused start")).toBe(1);
-			expect(fixed.output()).toContain(`cameo could not start: EMBEDDED_PG_PORT=${takenPort} is taken by another program`);
+			expect(fixed.output()).toContain(
+				`cameo could not start: EMBEDDED_PG_PORT=${takenPort} is taken by another program`,
+			);
 			expect(fixed.output()).not.toContain("TypeError");
 
 			// The gateway's and chat-ws' ports too (the gateway waited forever, chat-ws crashed and left PostgreSQL).
 			const busy = startCameo(await envFor(dataDir, { API_PORT: String(takenPort), EMBEDDED_PG_PORT: "0" }));
 			expect(await within(busy.exited, 30_000, "a refused start")).toBe(1);
-			expect(busy.output()).toContain(`cameo: API_PORT=${takenPort} is taken by another program (another cameo?): set API_PORT to a free port`);
+			expect(busy.output()).toContain(
+				`cameo: API_PORT=${takenPort} is taken by another program (another cameo?): set API_PORT to a free port`,
+			);
 			expect(await postmasterPid(dataDir)).toBeUndefined();
 		} finally {
 			holder?.close();
@@ -156,7 +164,11 @@ describe("embedded PostgreSQL lifecycle", () => {
 
 		const second = startCameo(env);
 		await healthy(second, env);
-		expect(second.output()).toMatch(new RegExp(`WARN .*A PostgreSQL server \\(pid ${leftover}\\) is still running from DATA_DIR=.*left behind by an earlier start: stopping it`));
+		expect(second.output()).toMatch(
+			new RegExp(
+				`WARN .*A PostgreSQL server \\(pid ${leftover}\\) is still running from DATA_DIR=.*left behind by an earlier start: stopping it`,
+			),
+		);
 		expect(running(leftover as number)).toBe(false);
 
 		// A second start from a data directory a running cameo uses is refused, and leaves that one alone.
@@ -178,8 +190,12 @@ describe("embedded PostgreSQL lifecycle", () => {
 		await writeFile(path.join(dataDir, "postgres", "postgresql.auto.conf"), "no_such_setting = 1\n");
 		const third = startCameo(env);
 		expect(await within(third.exited, 60_000, "a failed start")).toBe(1);
-		expect(third.output()).toMatch(/ERROR .*\[postgres\] .*FATAL: +configuration file .*postgresql\.auto\.conf.* contains errors/);
-		expect(third.output()).toMatch(/cameo could not start: Embedded PostgreSQL did not start: FATAL: configuration file .*postgresql\.auto\.conf.* contains errors/);
+		expect(third.output()).toMatch(
+			/ERROR .*\[postgres\] .*FATAL: +configuration file .*postgresql\.auto\.conf.* contains errors/,
+		);
+		expect(third.output()).toMatch(
+			/cameo could not start: Embedded PostgreSQL did not start: FATAL: configuration file .*postgresql\.auto\.conf.* contains errors/,
+		);
 		expect(third.output()).not.toContain("TypeError");
 	}, 180_000);
 
@@ -192,7 +208,11 @@ describe("embedded PostgreSQL lifecycle", () => {
 			await healthy(npm, env);
 			const server = await postmasterPid(dataDir);
 			process.kill(npm.child.pid as number, signal);
-			await eventually(async () => !(await portOpen(Number(env.API_PORT))) && !running(server as number), 30_000, `cameo and PostgreSQL to stop after ${signal} to npm`);
+			await eventually(
+				async () => !(await portOpen(Number(env.API_PORT))) && !running(server as number),
+				30_000,
+				`cameo and PostgreSQL to stop after ${signal} to npm`,
+			);
 			expect(npm.output()).toMatch(/(SIGTERM|npm start's process \d+ exited): stopping/);
 			expect(npm.output()).toContain("ServiceBroker is stopped");
 		}
@@ -205,7 +225,11 @@ describe("embedded PostgreSQL lifecycle", () => {
 		// The password exists before the first start: secrets.json, as an earlier start leaves it.
 		const secret = "not-a-real-password-but-unique-" + Math.random().toString(36).slice(2);
 		await mkdir(dataDir, { recursive: true });
-		await writeFile(path.join(dataDir, "secrets.json"), JSON.stringify({ jwtSecret: "x".repeat(64), postgresPassword: secret }), { mode: 0o600 });
+		await writeFile(
+			path.join(dataDir, "secrets.json"),
+			JSON.stringify({ jwtSecret: "x".repeat(64), postgresPassword: secret }),
+			{ mode: 0o600 },
+		);
 
 		// While initdb runs, look at every password file in /tmp.
 		const seen: Awaited<ReturnType<typeof passwordFiles>> = [];
@@ -224,28 +248,38 @@ describe("embedded PostgreSQL lifecycle", () => {
 		const broken = await newDataDir();
 		await mkdir(path.join(broken, "postgres"), { recursive: true });
 		await writeFile(path.join(broken, "postgres", "stray-file"), "x");
-		await writeFile(path.join(broken, "secrets.json"), JSON.stringify({ jwtSecret: "x".repeat(64), postgresPassword: secret }), { mode: 0o600 });
+		await writeFile(
+			path.join(broken, "secrets.json"),
+			JSON.stringify({ jwtSecret: "x".repeat(64), postgresPassword: secret }),
+			{ mode: 0o600 },
+		);
 		const failed = startCameo(await envFor(broken, { EMBEDDED_PG_PORT: "0" }));
 		expect(await within(failed.exited, 60_000, "a failed initdb")).toBe(1);
 		expect(failed.output()).toMatch(/ERROR .*\[postgres\] .*initdb: error:/);
 
 		// None holds the password, and none of those made meanwhile is readable by others (another run's start may be
 		// making one right now: it is not counted as left behind).
-		expect((await passwordFiles(secret)).filter((f) => f.holdsSecret || (!before.has(f.name) && (f.mode & 0o077) !== 0))).toEqual([]);
+		expect(
+			(await passwordFiles(secret)).filter((f) => f.holdsSecret || (!before.has(f.name) && (f.mode & 0o077) !== 0)),
+		).toEqual([]);
 		expect((await readdir(broken)).filter((name) => name.includes("password"))).toEqual([]);
 		expect((await readdir(dataDir)).filter((name) => name.includes("password"))).toEqual([]);
 	}, 180_000);
 
-	it.runIf(process.getuid?.() === 0)("should refuse, in one line naming DATA_DIR, a data directory the postgres user cannot enter (root)", async () => {
-		const closed = await mkdtemp(path.join(tmpdir(), "cameo-0700-"));
-		dirs.push(closed);
-		expect((await stat(closed)).mode & 0o777).toBe(0o700);
-		const dataDir = path.join(closed, "data");
-		const proc = startCameo(await envFor(dataDir, { EMBEDDED_PG_PORT: "0" }));
-		expect(await within(proc.exited, 60_000, "a refused start")).toBe(1);
-		expect(proc.output()).toContain(
-			`cameo could not start: DATA_DIR=${dataDir}: the "postgres" system user, which runs the embedded PostgreSQL when cameo runs as root, cannot enter ${closed} (mode 0700)`,
-		);
-		expect(proc.output()).not.toContain("TypeError");
-	}, 90_000);
+	it.runIf(process.getuid?.() === 0)(
+		"should refuse, in one line naming DATA_DIR, a data directory the postgres user cannot enter (root)",
+		async () => {
+			const closed = await mkdtemp(path.join(tmpdir(), "cameo-0700-"));
+			dirs.push(closed);
+			expect((await stat(closed)).mode & 0o777).toBe(0o700);
+			const dataDir = path.join(closed, "data");
+			const proc = startCameo(await envFor(dataDir, { EMBEDDED_PG_PORT: "0" }));
+			expect(await within(proc.exited, 60_000, "a refused start")).toBe(1);
+			expect(proc.output()).toContain(
+				`cameo could not start: DATA_DIR=${dataDir}: the "postgres" system user, which runs the embedded PostgreSQL when cameo runs as root, cannot enter ${closed} (mode 0700)`,
+			);
+			expect(proc.output()).not.toContain("TypeError");
+		},
+		90_000,
+	);
 });

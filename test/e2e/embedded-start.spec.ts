@@ -19,7 +19,13 @@ describe("embedded start", () => {
 
 	async function boot(apiPort: number, pgPort: number) {
 		const started = Date.now();
-		running = startCameo({ DATA_DIR: dataDir, API_PORT: String(apiPort), EMBEDDED_PG_PORT: String(pgPort), HEALTH_PORT: "0", LOGLEVEL: "info" });
+		running = startCameo({
+			DATA_DIR: dataDir,
+			API_PORT: String(apiPort),
+			EMBEDDED_PG_PORT: String(pgPort),
+			HEALTH_PORT: "0",
+			LOGLEVEL: "info",
+		});
 		const ms = await waitForStatus(`http://127.0.0.1:${apiPort}/health`, 200, 60_000, running);
 		// Every service is up once the start line is printed.
 		const proc = running;
@@ -65,7 +71,9 @@ describe("embedded start", () => {
 		});
 		expect(login.status).toBe(200);
 		const { access_token } = (await login.json()) as { access_token: string };
-		const characters = await fetch(`http://127.0.0.1:${apiPort}/characters`, { headers: { Authorization: `Bearer ${access_token}` } });
+		const characters = await fetch(`http://127.0.0.1:${apiPort}/characters`, {
+			headers: { Authorization: `Bearer ${access_token}` },
+		});
 		expect(((await characters.json()) as unknown[]).length).toBeGreaterThanOrEqual(4);
 		expect(await stop(second.proc)).toBe(0);
 		console.log(

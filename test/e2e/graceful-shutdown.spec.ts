@@ -27,7 +27,11 @@ let characterId = "";
 
 /** A cameo process running `services` in the test cluster, once its /readyz answers 200. */
 async function startChild(services: string, extra: Record<string, string> = {}): Promise<ClusterProcess> {
-	const child = await ClusterProcess.create(namespace, services, { LOGLEVEL: "debug", CHAT_MESSAGES_PER_MINUTE: "1000", ...extra });
+	const child = await ClusterProcess.create(namespace, services, {
+		LOGLEVEL: "debug",
+		CHAT_MESSAGES_PER_MINUTE: "1000",
+		...extra,
+	});
 	await child.start();
 	return child;
 }
@@ -53,7 +57,8 @@ function terminate(child: ClusterProcess, ms = 30_000): Promise<number | null> {
 async function login(): Promise<string> {
 	const username = uniqueName("gs");
 	await core.call("auth.register", { username, name: "Shutdown Tester", password: "password123" });
-	return (await core.call<{ access_token: string }, object>("auth.login", { username, password: "password123" })).access_token;
+	return (await core.call<{ access_token: string }, object>("auth.login", { username, password: "password123" }))
+		.access_token;
 }
 
 async function open(port: number, token: string, resume = "") {
@@ -124,7 +129,9 @@ describe("graceful shutdown", () => {
 		const back = await open(inProcessWsPort(), token, `&session_id=${sessionId}&after=${messageId}`);
 		await back.socket.next(replyTo(messageId));
 		await settle();
-		expect(back.socket.frames.filter(replyTo(messageId))).toEqual([expect.objectContaining({ id: reply.id, content: reply.content })]);
+		expect(back.socket.frames.filter(replyTo(messageId))).toEqual([
+			expect.objectContaining({ id: reply.id, content: reply.content }),
+		]);
 		await back.socket.close();
 	}, 90_000);
 

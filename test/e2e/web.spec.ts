@@ -87,12 +87,22 @@ afterAll(async () => {
 
 async function newUser(): Promise<{ id: string; username: string; token: string }> {
 	const username = uniqueName("web");
-	const user = await broker.call<{ id: string }, object>("auth.register", { username, name: "Robin Vale", password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	const user = await broker.call<{ id: string }, object>("auth.register", {
+		username,
+		name: "Robin Vale",
+		password: "password123",
+	});
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
 	return { id: user.id, username, token: access_token };
 }
 
-async function openPage(viewport = { width: 1280, height: 800 }, colorScheme: "light" | "dark" = "light"): Promise<Page> {
+async function openPage(
+	viewport = { width: 1280, height: 800 },
+	colorScheme: "light" | "dark" = "light",
+): Promise<Page> {
 	// A document the test answers itself (to add the policy) counts as a public page, which Chromium then keeps
 	// from reaching 127.0.0.1; the page it stands for is served from there.
 	const context = await browser.newContext({ viewport, colorScheme, permissions: ["local-network-access"] });
@@ -102,7 +112,10 @@ async function openPage(viewport = { width: 1280, height: 800 }, colorScheme: "l
 		async (route) => {
 			const response = await route.fetch();
 			const served = response.headers()["content-security-policy"];
-			await route.fulfill({ response, headers: { ...response.headers(), "content-security-policy": served ? `${served}, ${CLIENT_CSP}` : CLIENT_CSP } });
+			await route.fulfill({
+				response,
+				headers: { ...response.headers(), "content-security-policy": served ? `${served}, ${CLIENT_CSP}` : CLIENT_CSP },
+			});
 		},
 	);
 	const page = await context.newPage();
@@ -116,7 +129,12 @@ async function openPage(viewport = { width: 1280, height: 800 }, colorScheme: "l
 /** A page already logged in (token in this tab's sessionStorage), showing `hash` (of this file's system, or `origin`). */
 async function loggedInPage(
 	hash: string,
-	opts: { token?: string; origin?: string; viewport?: { width: number; height: number }; colorScheme?: "light" | "dark" } = {},
+	opts: {
+		token?: string;
+		origin?: string;
+		viewport?: { width: number; height: number };
+		colorScheme?: "light" | "dark";
+	} = {},
 ): Promise<Page> {
 	const token = opts.token ?? viewerToken;
 	const page = await openPage(opts.viewport, opts.colorScheme);
@@ -128,7 +146,8 @@ async function loggedInPage(
 
 const chatHash = (sessionId?: string) => `#/chat/${characterId}${sessionId ? `/${sessionId}` : ""}`;
 /** The finished reply to `said` (the offline model quotes the message it answers). */
-const replyTo = (page: Page, said: string): Locator => page.locator(".row-ai:not([data-streaming])", { hasText: `You said "${said}"` });
+const replyTo = (page: Page, said: string): Locator =>
+	page.locator(".row-ai:not([data-streaming])", { hasText: `You said "${said}"` });
 
 /** Types into the composer and presses Enter once the socket is open. */
 async function send(page: Page, text: string, character = CHARACTER): Promise<void> {
@@ -141,7 +160,9 @@ async function send(page: Page, text: string, character = CHARACTER): Promise<vo
 
 /** The server's side of the open chat sockets (this file's broker is the only chat-ws node). */
 function serverSockets(): { socket: { close(code: number, reason: string): void } }[] {
-	const chatWs = broker.getLocalService("chat-ws") as unknown as { hub: { clients(): Iterable<{ socket: { close(code: number, reason: string): void } }> } };
+	const chatWs = broker.getLocalService("chat-ws") as unknown as {
+		hub: { clients(): Iterable<{ socket: { close(code: number, reason: string): void } }> };
+	};
 	return [...chatWs.hub.clients()];
 }
 
@@ -168,7 +189,9 @@ async function inSession(page: Page, not?: string): Promise<void> {
 /** Every chat stored for `username`, empty ones included (GET /sessions may leave those out). */
 async function storedSessions(username: string): Promise<number> {
 	const { db } = broker.getLocalService("sessions") as unknown as DbThis;
-	const [rows] = (await db.sequelize.query("SELECT count(*)::int AS n FROM chat_sessions WHERE username = $1", { bind: [username] })) as [{ n: number }[], unknown];
+	const [rows] = (await db.sequelize.query("SELECT count(*)::int AS n FROM chat_sessions WHERE username = $1", {
+		bind: [username],
+	})) as [{ n: number }[], unknown];
 	return rows[0].n;
 }
 
@@ -249,7 +272,9 @@ describe("web client", () => {
 		await page.waitForTimeout(500);
 		expect(await reply.count()).toBe(1);
 		expect(await page.locator(".row-user", { hasText: "Hold that thought" }).count()).toBe(1);
-		const ids = (await page.evaluate("[...document.querySelectorAll('[data-id]')].map((e) => e.dataset.id)")) as string[];
+		const ids = (await page.evaluate(
+			"[...document.querySelectorAll('[data-id]')].map((e) => e.dataset.id)",
+		)) as string[];
 		expect(new Set(ids).size).toBe(ids.length);
 		expect(ids).toHaveLength(3); // greeting, message, reply
 	});
@@ -265,7 +290,9 @@ describe("web client", () => {
 		await send(page, "Good, you're back");
 		await replyTo(page, "Good, you're back").waitFor();
 		expect(await replyTo(page, "Are you still there?").count()).toBe(1);
-		const ids = (await page.evaluate("[...document.querySelectorAll('[data-id]')].map((e) => e.dataset.id)")) as string[];
+		const ids = (await page.evaluate(
+			"[...document.querySelectorAll('[data-id]')].map((e) => e.dataset.id)",
+		)) as string[];
 		expect(new Set(ids).size).toBe(ids.length);
 		expect(ids).toHaveLength(5);
 	});
@@ -312,7 +339,11 @@ describe("web client", () => {
 		const as = { meta: { user: { id: owner.id, username: owner.username, role: "user" } } };
 		const name = "Ilse Marrow";
 		const fields = { name, description: "Keeps the lighthouse.", system_prompt: "You keep a lighthouse." };
-		const { id } = await broker.call<{ id: string }, object>("characters.create", { ...fields, greeting: "Mind the stairs." }, as);
+		const { id } = await broker.call<{ id: string }, object>(
+			"characters.create",
+			{ ...fields, greeting: "Mind the stairs." },
+			as,
+		);
 		const page = await loggedInPage(`#/chat/${id}`);
 		await page.locator(".presence-open").waitFor();
 		const reconnects = socketsOpened(page);
@@ -442,14 +473,22 @@ describe("web client", () => {
 		await page.getByRole("link", { name: "Chat with Pip the Ferryman" }).getByText("Private").waitFor();
 
 		await page.getByRole("button", { name: "Import card" }).click();
-		await page.getByLabel("Character card file").setInputFiles({ name: "broken.json", mimeType: "application/json", buffer: Buffer.from("{not json") });
+		await page
+			.getByLabel("Character card file")
+			.setInputFiles({ name: "broken.json", mimeType: "application/json", buffer: Buffer.from("{not json") });
 		const error = page.getByRole("dialog").getByRole("alert");
 		await error.waitFor();
 		await shot(page, "import-error");
 		expect((await error.textContent())?.length).toBeGreaterThan(0);
 
-		const card = { spec: "chara_card_v2", spec_version: "2.0", data: { name: "Moss the Gardener", description: "Grows moss on purpose.", first_mes: "Careful, that's a moss." } };
-		await page.getByLabel("Character card file").setInputFiles({ name: "moss.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(card)) });
+		const card = {
+			spec: "chara_card_v2",
+			spec_version: "2.0",
+			data: { name: "Moss the Gardener", description: "Grows moss on purpose.", first_mes: "Careful, that's a moss." },
+		};
+		await page
+			.getByLabel("Character card file")
+			.setInputFiles({ name: "moss.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(card)) });
 		await page.getByRole("link", { name: "Chat with Moss the Gardener" }).waitFor();
 		expect(await page.getByRole("dialog").count()).toBe(0);
 	});
@@ -491,12 +530,20 @@ describe("web client", () => {
 		await page.getByLabel("Search characters by name").fill("Tamsin");
 		const card = page.getByRole("link", { name: "Chat with Tamsin Reed" });
 		await expect.poll(() => page.locator(".character-card").count(), POLL).toBe(1);
-		await card.getByText("Tamsin Reed reads tide tables aloud to Robin Vale. Tamsin Reed never hurries, Robin Vale.").waitFor();
+		await card
+			.getByText("Tamsin Reed reads tide tables aloud to Robin Vale. Tamsin Reed never hurries, Robin Vale.")
+			.waitFor();
 		await shot(page, "gallery-macros");
 
 		await card.click();
-		await page.locator(".sidebar-character").getByText("Tamsin Reed reads tide tables aloud to Robin Vale.", { exact: false }).waitFor();
-		await page.getByRole("log").getByText("Shut the door behind you, Robin Vale. Tamsin Reed has the kettle on.").waitFor();
+		await page
+			.locator(".sidebar-character")
+			.getByText("Tamsin Reed reads tide tables aloud to Robin Vale.", { exact: false })
+			.waitFor();
+		await page
+			.getByRole("log")
+			.getByText("Shut the door behind you, Robin Vale. Tamsin Reed has the kettle on.")
+			.waitFor();
 		expect(await page.locator("body").innerText()).not.toMatch(/\{\{|<bot>|<user>/i);
 	});
 
@@ -551,9 +598,19 @@ describe("web client", () => {
 		await page.getByRole("link", { name: `Chat with ${CHARACTER}` }).waitFor();
 		const asked: string[] = [];
 		// The browser fetches the tab's icon again on each change of address: not a request of the client's.
-		page.on("request", (r) => void (r.resourceType() !== "other" || !r.url().endsWith("/favicon.svg") ? asked.push(r.url()) : undefined));
+		page.on(
+			"request",
+			(r) => void (r.resourceType() !== "other" || !r.url().endsWith("/favicon.svg") ? asked.push(r.url()) : undefined),
+		);
 		page.on("websocket", (ws) => asked.push(ws.url()));
-		const bad = ["#/chat/not-a-uuid", "#/chat/..%2F..%2Fsessions", `#/chat/${characterId}/..%2F..%2Fme`, "#/chat/%E0%A4%A", `#/chat/${characterId}/${characterId}/more`, "#/nowhere"];
+		const bad = [
+			"#/chat/not-a-uuid",
+			"#/chat/..%2F..%2Fsessions",
+			`#/chat/${characterId}/..%2F..%2Fme`,
+			"#/chat/%E0%A4%A",
+			`#/chat/${characterId}/${characterId}/more`,
+			"#/nowhere",
+		];
 		for (const hash of bad) {
 			await page.evaluate(`location.hash = ${JSON.stringify(hash)}`);
 			await page.getByRole("heading", { name: "Not found" }).waitFor();
@@ -598,11 +655,23 @@ describe("web client with a model that fails", () => {
 		await failing.start();
 		origin = gatewayOrigin(failing);
 		const username = uniqueName("webf");
-		const user = await failing.call<{ id: string }, object>("auth.register", { username, name: "Robin Vale", password: "password123" });
-		({ access_token: token } = await failing.call<{ access_token: string }, object>("auth.login", { username, password: "password123" }));
+		const user = await failing.call<{ id: string }, object>("auth.register", {
+			username,
+			name: "Robin Vale",
+			password: "password123",
+		});
+		({ access_token: token } = await failing.call<{ access_token: string }, object>("auth.login", {
+			username,
+			password: "password123",
+		}));
 		const bard = await failing.call<{ id: string }, object>(
 			"characters.create",
-			{ name: BARD, system_prompt: "You are Odile Marsh, a ferry captain.", greeting: "Tickets, please.", is_public: true },
+			{
+				name: BARD,
+				system_prompt: "You are Odile Marsh, a ferry captain.",
+				greeting: "Tickets, please.",
+				is_public: true,
+			},
 			{ meta: { user: { id: user.id, username, role: "user" } } },
 		);
 		bardHash = `#/chat/${bard.id}`;
@@ -630,7 +699,13 @@ describe("web client with a model that fails", () => {
 	});
 
 	it("should tell a misconfigured model apart from an outage", async () => {
-		fake.script([{ status: 401, message: "Incorrect API key provided: sk-wrong. You can find your API key at https://platform.openai.com/account/api-keys." }]);
+		fake.script([
+			{
+				status: 401,
+				message:
+					"Incorrect API key provided: sk-wrong. You can find your API key at https://platform.openai.com/account/api-keys.",
+			},
+		]);
 		const page = await loggedInPage(bardHash, { token, origin });
 		await send(page, "Anyone on the bridge?", BARD);
 		const failure = page.locator(".row-user", { hasText: "Anyone on the bridge?" }).getByRole("alert");

@@ -26,7 +26,9 @@ const config = testConfig({ SERVICES: "characters,ai-consumer", NAMESPACE: uniqu
 describe("ai-consumer service", () => {
 	const broker = new ServiceBroker({ ...createBrokerOptions(config), logger: false });
 	broker.createService(charactersService(config));
-	const consumer = broker.createService(aiConsumerService(config) as unknown as ServiceSchema) as unknown as AiConsumerThis & {
+	const consumer = broker.createService(
+		aiConsumerService(config) as unknown as ServiceSchema,
+	) as unknown as AiConsumerThis & {
 		emitLocalChannelHandler(channel: string, payload: unknown, raw: unknown): Promise<void>;
 	};
 	const published: AiMsgPayload[] = [];
@@ -48,7 +50,10 @@ describe("ai-consumer service", () => {
 	let username: string;
 
 	/** A new session with one user message in it, and the payload chat-ws would send for it. */
-	async function userMessage(content = "Will it storm tonight?", sessionId?: string): Promise<{ row: MessageRow; payload: UserMsgPayload }> {
+	async function userMessage(
+		content = "Will it storm tonight?",
+		sessionId?: string,
+	): Promise<{ row: MessageRow; payload: UserMsgPayload }> {
 		const session_id = sessionId ?? (await store.createSession(username, character.id)).id;
 		const row = await store.insertUserMessage({ session_id, username, character_id: character.id, content });
 		return { row, payload: { message_id: row.id, session_id, username, character_id: character.id, content } };
@@ -57,8 +62,21 @@ describe("ai-consumer service", () => {
 	/** Turns 1 to `count - 1` of a session, each a user message (`said(i)`) and its reply "answer i". */
 	async function addTurns(sessionId: string, count: number, said: (i: number) => string): Promise<void> {
 		for (let i = 1; i < count; i++) {
-			const row = await store.insertUserMessage({ session_id: sessionId, username, character_id: character.id, content: said(i) });
-			await store.insertAiMessage({ id: replyId(row.id), reply_to: row.id, session_id: sessionId, username, character_id: character.id, content: `answer ${i}`, model: "offline" });
+			const row = await store.insertUserMessage({
+				session_id: sessionId,
+				username,
+				character_id: character.id,
+				content: said(i),
+			});
+			await store.insertAiMessage({
+				id: replyId(row.id),
+				reply_to: row.id,
+				session_id: sessionId,
+				username,
+				character_id: character.id,
+				content: `answer ${i}`,
+				model: "offline",
+			});
 		}
 	}
 
@@ -66,7 +84,10 @@ describe("ai-consumer service", () => {
 	function recordingModel(): { recording: ChatModel; prompts: ChatMessage[][] } {
 		const prompts: ChatMessage[][] = [];
 		const offline = new OfflineModel();
-		return { prompts, recording: { name: "offline", stream: (messages) => (prompts.push(messages), offline.stream(messages)) } };
+		return {
+			prompts,
+			recording: { name: "offline", stream: (messages) => (prompts.push(messages), offline.stream(messages)) },
+		};
 	}
 
 	/** The session once it has a rolling summary. */
@@ -158,7 +179,13 @@ describe("ai-consumer service", () => {
 
 	it("should prompt with the history up to the message answered, oldest first", async () => {
 		const { payload: firstPayload } = await userMessage("first question");
-		await store.insertAiMessage({ ...firstPayload, id: replyId(firstPayload.message_id), reply_to: firstPayload.message_id, content: "first answer", model: "offline" });
+		await store.insertAiMessage({
+			...firstPayload,
+			id: replyId(firstPayload.message_id),
+			reply_to: firstPayload.message_id,
+			content: "first answer",
+			model: "offline",
+		});
 		const { payload } = await userMessage("second question", firstPayload.session_id);
 		await userMessage("sent later", firstPayload.session_id);
 
@@ -180,7 +207,13 @@ describe("ai-consumer service", () => {
 	});
 
 	it("should report an unknown or deleted character as character_unavailable", async () => {
-		const gone = await db.models.Character.create({ name: "Gone", slug: uniqueName("gone").toLowerCase().replace(/[^a-z0-9]/g, ""), system_prompt: "x" });
+		const gone = await db.models.Character.create({
+			name: "Gone",
+			slug: uniqueName("gone")
+				.toLowerCase()
+				.replace(/[^a-z0-9]/g, ""),
+			system_prompt: "x",
+		});
 		await gone.destroy();
 		const { payload } = await userMessage("Anyone there?");
 		const orphan = { ...payload, character_id: gone.id };
@@ -210,7 +243,12 @@ describe("ai-consumer service", () => {
 			await broker.sendToChannel(Chan.UserMsg, payload);
 			return nextFor(payload.message_id);
 		});
-		expect(failure).toMatchObject({ kind: "failure", code: "ai_unavailable", reply_to: payload.message_id, session_id: payload.session_id });
+		expect(failure).toMatchObject({
+			kind: "failure",
+			code: "ai_unavailable",
+			reply_to: payload.message_id,
+			session_id: payload.session_id,
+		});
 		expect(publishedFor(payload.message_id)).toHaveLength(1);
 	});
 
@@ -220,7 +258,9 @@ describe("ai-consumer service", () => {
 			name: "broken",
 			stream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("LLM down")) }) }),
 		};
-		const delivery = (count?: number) => ({ properties: { headers: count === undefined ? {} : { "x-redelivered-count": count } } });
+		const delivery = (count?: number) => ({
+			properties: { headers: count === undefined ? {} : { "x-redelivered-count": count } },
+		});
 		await withModel(broken, async () => {
 			await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, payload, delivery())).rejects.toThrow("LLM down");
 			await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, payload, delivery(1))).rejects.toThrow("LLM down");
@@ -246,7 +286,10 @@ describe("ai-consumer service", () => {
 			// within its own 300-token cap), the prompt does not.
 			expect(session.summary).toMatch(/turn \d+/);
 			expect(countTokens(session.summary!)).toBeLessThanOrEqual(config.chat.summaryTokens);
-			const history = prompts[0].slice(1).map((m) => m.content).join("\n");
+			const history = prompts[0]
+				.slice(1)
+				.map((m) => m.content)
+				.join("\n");
 			expect(history).not.toContain("turn 0 ");
 			expect(history).toContain("what happened so far?");
 			expect(prompts[0].reduce((n, m) => n + countTokens(m.content), 0)).toBeLessThan(config.chat.promptTokens);
@@ -280,11 +323,26 @@ describe("ai-consumer service", () => {
 	it("should answer as the character is now, once it has been changed", async () => {
 		const user = await db.models.User.findOne({ where: { username } });
 		const admin = { id: user!.id, username, role: "admin" as const };
-		const own = await broker.call<CharacterView, Record<string, string>>("characters.create", { name: `Old Name ${uniqueName("c")}`, system_prompt: "You test caching." }, { meta: { user: admin } });
+		const own = await broker.call<CharacterView, Record<string, string>>(
+			"characters.create",
+			{ name: `Old Name ${uniqueName("c")}`, system_prompt: "You test caching." },
+			{ meta: { user: admin } },
+		);
 		const session = await store.createSession(username, own.id);
 		const ask = async () => {
-			const row = await store.insertUserMessage({ session_id: session.id, username, character_id: own.id, content: "Who are you?" });
-			await broker.sendToChannel(Chan.UserMsg, { message_id: row.id, session_id: session.id, username, character_id: own.id, content: row.content });
+			const row = await store.insertUserMessage({
+				session_id: session.id,
+				username,
+				character_id: own.id,
+				content: "Who are you?",
+			});
+			await broker.sendToChannel(Chan.UserMsg, {
+				message_id: row.id,
+				session_id: session.id,
+				username,
+				character_id: own.id,
+				content: row.content,
+			});
 			const [reply] = await nextFor(row.id);
 			return reply.kind === "reply" ? reply.content : "";
 		};
@@ -296,19 +354,45 @@ describe("ai-consumer service", () => {
 
 	it("should refuse, without prompting the model, a user who can no longer view the character, yet answer its owner", async () => {
 		const ownerName = uniqueName("own");
-		const owner = await db.models.User.create({ username: ownerName, name: "Owner A", hashed_password: "not-a-real-hash" });
+		const owner = await db.models.User.create({
+			username: ownerName,
+			name: "Owner A",
+			hashed_password: "not-a-real-hash",
+		});
 		const asOwner = { meta: { user: { id: owner.id, username: ownerName, role: "user" as const } } };
-		const own = await broker.call<CharacterView, Record<string, string>>("characters.create", { name: `Keeper ${uniqueName("c")}`, system_prompt: "Public for now." }, asOwner);
-		const sessions = { [username]: await store.createSession(username, own.id), [ownerName]: await store.createSession(ownerName, own.id) };
+		const own = await broker.call<CharacterView, Record<string, string>>(
+			"characters.create",
+			{ name: `Keeper ${uniqueName("c")}`, system_prompt: "Public for now." },
+			asOwner,
+		);
+		const sessions = {
+			[username]: await store.createSession(username, own.id),
+			[ownerName]: await store.createSession(ownerName, own.id),
+		};
 		const ask = async (who: string) => {
-			const row = await store.insertUserMessage({ session_id: sessions[who].id, username: who, character_id: own.id, content: "Still there?" });
-			await broker.sendToChannel(Chan.UserMsg, { message_id: row.id, session_id: sessions[who].id, username: who, character_id: own.id, content: row.content });
+			const row = await store.insertUserMessage({
+				session_id: sessions[who].id,
+				username: who,
+				character_id: own.id,
+				content: "Still there?",
+			});
+			await broker.sendToChannel(Chan.UserMsg, {
+				message_id: row.id,
+				session_id: sessions[who].id,
+				username: who,
+				character_id: own.id,
+				content: row.content,
+			});
 			return (await nextFor(row.id))[0];
 		};
 		const { recording, prompts } = recordingModel();
 		await withModel(recording, async () => {
 			expect(await ask(username)).toMatchObject({ kind: "reply" });
-			await broker.call("characters.update", { id: own.id, is_public: false, system_prompt: "SECRET instructions" }, asOwner);
+			await broker.call(
+				"characters.update",
+				{ id: own.id, is_public: false, system_prompt: "SECRET instructions" },
+				asOwner,
+			);
 			expect(await ask(username)).toMatchObject({ kind: "failure", code: "character_unavailable", username });
 			expect(prompts).toHaveLength(1);
 			expect(await ask(ownerName)).toMatchObject({ kind: "reply" });
@@ -324,8 +408,20 @@ describe("ai-consumer service", () => {
 		await db.models.User.create({ username: login, name: "Ada Lovelace", hashed_password: "not-a-real-hash" });
 		const session = await store.createSession(login, character.id);
 		const ask = async (user_name?: string) => {
-			const row = await store.insertUserMessage({ session_id: session.id, username: login, character_id: character.id, content: "Who am I?" });
-			await broker.sendToChannel(Chan.UserMsg, { message_id: row.id, session_id: session.id, username: login, character_id: character.id, content: row.content, ...(user_name ? { user_name } : {}) });
+			const row = await store.insertUserMessage({
+				session_id: session.id,
+				username: login,
+				character_id: character.id,
+				content: "Who am I?",
+			});
+			await broker.sendToChannel(Chan.UserMsg, {
+				message_id: row.id,
+				session_id: session.id,
+				username: login,
+				character_id: character.id,
+				content: row.content,
+				...(user_name ? { user_name } : {}),
+			});
 			await nextFor(row.id);
 		};
 		const { recording, prompts } = recordingModel();
@@ -335,12 +431,19 @@ describe("ai-consumer service", () => {
 		});
 		expect(prompts[0][0].content).toContain("The user is called Countess Ada.");
 		expect(prompts[1][0].content).toContain("The user is called Ada Lovelace.");
-		expect(prompts.flat().map((m) => m.content).join("\n")).not.toContain(login);
+		expect(
+			prompts
+				.flat()
+				.map((m) => m.content)
+				.join("\n"),
+		).not.toContain(login);
 	});
 
 	it("should ack a malformed payload without retrying or answering", async () => {
 		const sent = published.length;
-		await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, { message_id: "nope", content: 42 }, {})).resolves.toBeUndefined();
+		await expect(
+			consumer.emitLocalChannelHandler(Chan.UserMsg, { message_id: "nope", content: 42 }, {}),
+		).resolves.toBeUndefined();
 		await expect(consumer.emitLocalChannelHandler(Chan.UserMsg, null, {})).resolves.toBeUndefined();
 		expect(published.length).toBe(sent);
 	});

@@ -25,9 +25,14 @@ afterAll(async () => {
 
 describe("ResilientAmqpAdapter", () => {
 	it("should keep consuming after a handler outlasts a reconnection (its ack must not go to the new channel)", async () => {
-		const adapter = new ResilientAmqpAdapter({ amqp: { url: rabbitMq.url, queueOptions: { durable: true }, messageOptions: { persistent: true } } });
+		const adapter = new ResilientAmqpAdapter({
+			amqp: { url: rabbitMq.url, queueOptions: { durable: true }, messageOptions: { persistent: true } },
+		});
 		type ChannelsOptions = Parameters<typeof channels.Middleware>[0];
-		broker = new ServiceBroker({ logger: false, middlewares: [channels.Middleware({ adapter } as unknown as ChannelsOptions) as unknown as Middleware] });
+		broker = new ServiceBroker({
+			logger: false,
+			middlewares: [channels.Middleware({ adapter } as unknown as ChannelsOptions) as unknown as Middleware],
+		});
 		const started: string[] = [];
 		const handled: string[] = [];
 		let release: () => void = () => undefined;

@@ -20,7 +20,11 @@ beforeAll(async () => {
 
 afterAll(() => broker.stop());
 
-async function call(method: string, path: string, opts: { token?: string; json?: unknown; form?: string; raw?: string } = {}) {
+async function call(
+	method: string,
+	path: string,
+	opts: { token?: string; json?: unknown; form?: string; raw?: string } = {},
+) {
 	const headers: Record<string, string> = {};
 	let body: string | undefined;
 	if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
@@ -45,7 +49,9 @@ async function registerAndLogin(name = uniqueName()) {
 	const password = "a long enough password";
 	const reg = await call("POST", "/register", { json: { username: name, name: "Test User", password } });
 	expect(reg.status).toBe(201);
-	const login = await call("POST", "/login", { form: `username=${name}&password=${encodeURIComponent(password)}&grant_type=password` });
+	const login = await call("POST", "/login", {
+		form: `username=${name}&password=${encodeURIComponent(password)}&grant_type=password`,
+	});
 	expect(login.status).toBe(200);
 	return { username: name, id: reg.body.id as string, token: login.body.access_token as string };
 }
@@ -57,7 +63,9 @@ describe("auth endpoints", () => {
 		expect(reg).toMatchObject({ status: 201, body: { username, name: "Ada", id: expect.any(String) } });
 		expect(reg.body).not.toHaveProperty("hashed_password");
 
-		const form = await call("POST", "/login", { form: `grant_type=password&username=${username}&password=password123&scope=` });
+		const form = await call("POST", "/login", {
+			form: `grant_type=password&username=${username}&password=password123&scope=`,
+		});
 		expect(form).toMatchObject({ status: 200, body: { token_type: "bearer", access_token: expect.any(String) } });
 		const json = await call("POST", "/login", { json: { username, password: "password123" } });
 		expect(json.status).toBe(200);
@@ -95,15 +103,39 @@ describe("auth endpoints", () => {
 			{ path: "/register", raw: '{"username": "abc",', status: 400, code: "INVALID_JSON" },
 			{ path: "/register", json: {}, status: 422, code: "VALIDATION_ERROR" },
 			{ path: "/register", json: { username: 42, name: [], password: true }, status: 422, code: "VALIDATION_ERROR" },
-			{ path: "/register", json: { username: "x".repeat(10_000), name: "n", password: "password123" }, status: 422, code: "VALIDATION_ERROR" },
-			{ path: "/register", json: { username: "ünïcødé", name: "n", password: "password123" }, status: 422, code: "VALIDATION_ERROR" },
-			{ path: "/register", json: { username: "x'; DROP TABLE users;--", name: "n", password: "password123" }, status: 422, code: "VALIDATION_ERROR" },
-			{ path: "/register", raw: JSON.stringify({ username: "big", name: "x".repeat(20_000), password: "password123" }), status: 413, code: "PAYLOAD_TOO_LARGE" },
+			{
+				path: "/register",
+				json: { username: "x".repeat(10_000), name: "n", password: "password123" },
+				status: 422,
+				code: "VALIDATION_ERROR",
+			},
+			{
+				path: "/register",
+				json: { username: "ünïcødé", name: "n", password: "password123" },
+				status: 422,
+				code: "VALIDATION_ERROR",
+			},
+			{
+				path: "/register",
+				json: { username: "x'; DROP TABLE users;--", name: "n", password: "password123" },
+				status: 422,
+				code: "VALIDATION_ERROR",
+			},
+			{
+				path: "/register",
+				raw: JSON.stringify({ username: "big", name: "x".repeat(20_000), password: "password123" }),
+				status: 413,
+				code: "PAYLOAD_TOO_LARGE",
+			},
 			{ path: "/login", json: { username: ["a"], password: {} }, status: 422, code: "VALIDATION_ERROR" },
 		];
 		for (const c of cases) {
 			const res = await call("POST", c.path, { raw: c.raw, json: c.json });
-			expect({ path: c.path, status: res.status, code: res.body?.code }).toEqual({ path: c.path, status: c.status, code: c.code });
+			expect({ path: c.path, status: res.status, code: res.body?.code }).toEqual({
+				path: c.path,
+				status: c.status,
+				code: c.code,
+			});
 			expect(typeof res.body.detail).toBe("string");
 			expect(res.text).not.toMatch(/at .*\.(js|ts):\d+|node_modules/);
 		}
@@ -158,16 +190,27 @@ describe("character endpoints", () => {
 		const other = await registerAndLogin();
 		const created = await call("POST", "/characters", {
 			token: owner.token,
-			json: { name: "Quiet Archivist", system_prompt: "You are a quiet archivist.", greeting: "Shh. Welcome.", is_public: false },
+			json: {
+				name: "Quiet Archivist",
+				system_prompt: "You are a quiet archivist.",
+				greeting: "Shh. Welcome.",
+				is_public: false,
+			},
 		});
-		expect(created).toMatchObject({ status: 201, body: { name: "Quiet Archivist", is_public: false, created_by: owner.id } });
+		expect(created).toMatchObject({
+			status: 201,
+			body: { name: "Quiet Archivist", is_public: false, created_by: owner.id },
+		});
 		const id = created.body.id as string;
 
 		expect((await call("GET", `/characters/id/${id}`, { token: other.token })).status).toBe(404);
 		const othersList = await call("GET", "/characters", { token: other.token });
 		expect(othersList.body.map((c: { id: string }) => c.id)).not.toContain(id);
 
-		const patch = await call("PATCH", `/characters/id/${id}`, { token: owner.token, json: { is_public: true, description: "Keeper of records" } });
+		const patch = await call("PATCH", `/characters/id/${id}`, {
+			token: owner.token,
+			json: { is_public: true, description: "Keeper of records" },
+		});
 		expect(patch).toMatchObject({ status: 200, body: { is_public: true, description: "Keeper of records" } });
 		const forbidden = await call("PATCH", `/characters/id/${id}`, { token: other.token, json: { name: "Mine now" } });
 		expect(forbidden).toMatchObject({ status: 403, body: { code: "FORBIDDEN" } });
@@ -180,8 +223,14 @@ describe("character endpoints", () => {
 
 	it("should create through the seed's POST /api/characters", async () => {
 		const { token } = await registerAndLogin();
-		const res = await call("POST", "/api/characters", { token, json: { name: "Legacy Bard", system_prompt: "You sing." } });
-		expect(res).toMatchObject({ status: 201, body: { name: "Legacy Bard", slug: expect.stringMatching(/^legacy-bard/) } });
+		const res = await call("POST", "/api/characters", {
+			token,
+			json: { name: "Legacy Bard", system_prompt: "You sing." },
+		});
+		expect(res).toMatchObject({
+			status: 201,
+			body: { name: "Legacy Bard", slug: expect.stringMatching(/^legacy-bard/) },
+		});
 	});
 });
 
@@ -193,7 +242,11 @@ describe("rate limiting", () => {
 			const url = `${gatewayOrigin(limited)}/login`;
 			const statuses: number[] = [];
 			for (let i = 0; i < 5; i++) {
-				const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"username":"nobody","password":"nope-nope"}' });
+				const res = await fetch(url, {
+					method: "POST",
+					headers: { "Content-Type": "application/json" },
+					body: '{"username":"nobody","password":"nope-nope"}',
+				});
 				statuses.push(res.status);
 				if (res.status === 429) {
 					expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);

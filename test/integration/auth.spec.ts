@@ -56,7 +56,10 @@ describe("auth service", () => {
 
 		it("should refuse a username that differs from a taken one only in case", async () => {
 			const lookalike = alice.username.toUpperCase();
-			await expect(broker.call("auth.register", { ...alice, username: lookalike })).rejects.toMatchObject({ code: 409, type: "USER_EXISTS" });
+			await expect(broker.call("auth.register", { ...alice, username: lookalike })).rejects.toMatchObject({
+				code: 409,
+				type: "USER_EXISTS",
+			});
 			expect(await countUsers(lookalike)).toBe(0);
 			// Login matches the username exactly as registered.
 			await expect(login(lookalike)).rejects.toMatchObject({ code: 401, type: "INVALID_CREDENTIALS" });
@@ -69,7 +72,10 @@ describe("auth service", () => {
 				broker.call("auth.register", { username: username.toUpperCase(), name: "Two", password: PASSWORD }),
 			]);
 			expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-			expect((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({ code: 409, type: "USER_EXISTS" });
+			expect((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({
+				code: 409,
+				type: "USER_EXISTS",
+			});
 		});
 
 		it("should let exactly one of two racing registrations win", async () => {
@@ -129,8 +135,12 @@ describe("auth service", () => {
 		it("should answer 422 for missing or mistyped fields", async () => {
 			const validation = { code: 422, type: "VALIDATION_ERROR" };
 			await expect(broker.call("auth.login", { username: alice.username })).rejects.toMatchObject(validation);
-			await expect(broker.call("auth.login", { username: alice.username, password: 1 })).rejects.toMatchObject(validation);
-			await expect(broker.call("auth.login", { username: "u".repeat(65), password: PASSWORD })).rejects.toMatchObject(validation);
+			await expect(broker.call("auth.login", { username: alice.username, password: 1 })).rejects.toMatchObject(
+				validation,
+			);
+			await expect(broker.call("auth.login", { username: "u".repeat(65), password: PASSWORD })).rejects.toMatchObject(
+				validation,
+			);
 		});
 	});
 
@@ -174,7 +184,11 @@ describe("auth service", () => {
 
 		it("should refuse the token of a deleted user", async () => {
 			const username = uniqueName("gone");
-			const { id } = await broker.call<{ id: string }, object>("auth.register", { username, name: "Gone", password: PASSWORD });
+			const { id } = await broker.call<{ id: string }, object>("auth.register", {
+				username,
+				name: "Gone",
+				password: PASSWORD,
+			});
 			const token = await login(username);
 			await expect(broker.call("auth.validate", { token })).resolves.toMatchObject({ id });
 			await service.db.models.User.destroy({ where: { id } });
@@ -184,7 +198,11 @@ describe("auth service", () => {
 
 		it("should refuse a disabled user: tokens 401, login 403 only with the right password", async () => {
 			const username = uniqueName("off");
-			const { id } = await broker.call<{ id: string }, object>("auth.register", { username, name: "Off", password: PASSWORD });
+			const { id } = await broker.call<{ id: string }, object>("auth.register", {
+				username,
+				name: "Off",
+				password: PASSWORD,
+			});
 			const token = await login(username);
 			await service.db.models.User.update({ is_disabled: true }, { where: { id } });
 			await expect(broker.call("auth.validate", { token })).rejects.toMatchObject(unauthorized("Invalid token"));
@@ -201,14 +219,22 @@ describe("auth service", () => {
 	describe("Test 'auth.me' action", () => {
 		it("should return the profile of the user in ctx.meta", async () => {
 			const me = await broker.call("auth.me", {}, { meta: { user: { id: aliceId } } });
-			expect(me).toEqual({ id: aliceId, username: alice.username, name: "Alice", role: "user", created_at: expect.any(String) });
+			expect(me).toEqual({
+				id: aliceId,
+				username: alice.username,
+				name: "Alice",
+				role: "user",
+				created_at: expect.any(String),
+			});
 			expect(Date.parse((me as { created_at: string }).created_at)).not.toBeNaN();
 		});
 
 		it("should answer 401 without a (known, well-formed) user in meta", async () => {
 			const unauthorized = { code: 401, type: "UNAUTHORIZED" };
 			await expect(broker.call("auth.me", {})).rejects.toMatchObject(unauthorized);
-			await expect(broker.call("auth.me", {}, { meta: { user: { id: "not-a-uuid" } } })).rejects.toMatchObject(unauthorized);
+			await expect(broker.call("auth.me", {}, { meta: { user: { id: "not-a-uuid" } } })).rejects.toMatchObject(
+				unauthorized,
+			);
 			await expect(
 				broker.call("auth.me", {}, { meta: { user: { id: "00000000-0000-4000-8000-000000000000" } } }),
 			).rejects.toMatchObject(unauthorized);
@@ -232,11 +258,14 @@ describe("auth under load, with the production broker options", () => {
 		},
 	} as unknown as Middleware;
 	// Shorter than one scrypt hash, so every register and login times out at the caller while it goes on running.
-	const broker = createBroker(testConfig({ NAMESPACE: uniqueName("authload"), SERVICES: "auth", AUTH_HASH_QUEUE: "2" }), {
-		logger: false,
-		requestTimeout: 50,
-		middlewares: [counter],
-	});
+	const broker = createBroker(
+		testConfig({ NAMESPACE: uniqueName("authload"), SERVICES: "auth", AUTH_HASH_QUEUE: "2" }),
+		{
+			logger: false,
+			requestTimeout: 50,
+			middlewares: [counter],
+		},
+	);
 	let service: Service & DbThis;
 	const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -248,13 +277,17 @@ describe("auth under load, with the production broker options", () => {
 
 	it("should not run a timed-out register or login again", async () => {
 		const username = uniqueName("slow");
-		await expect(broker.call("auth.register", { username, name: "Slow", password: PASSWORD })).rejects.toMatchObject({ name: "RequestTimeoutError" });
+		await expect(broker.call("auth.register", { username, name: "Slow", password: PASSWORD })).rejects.toMatchObject({
+			name: "RequestTimeoutError",
+		});
 		// The broker's retry policy (3 retries, 100-400 ms apart) would have called it again within this time.
 		await sleep(1500);
 		expect(runs.get("auth.register")).toBe(1);
 		expect(await service.db.models.User.count({ where: { username } })).toBe(1);
 
-		await expect(broker.call("auth.login", { username, password: PASSWORD })).rejects.toMatchObject({ name: "RequestTimeoutError" });
+		await expect(broker.call("auth.login", { username, password: PASSWORD })).rejects.toMatchObject({
+			name: "RequestTimeoutError",
+		});
 		await sleep(1500);
 		expect(runs.get("auth.login")).toBe(1);
 	});
@@ -263,12 +296,22 @@ describe("auth under load, with the production broker options", () => {
 		const started = performance.now();
 		const results = await Promise.allSettled(
 			Array.from({ length: 30 }, () =>
-				broker.call("auth.login", { username: uniqueName("flood"), password: PASSWORD }, { timeout: 30_000 }).catch((err: unknown) => {
-					throw Object.assign(err as object, { ms: performance.now() - started });
-				}),
+				broker
+					.call("auth.login", { username: uniqueName("flood"), password: PASSWORD }, { timeout: 30_000 })
+					.catch((err: unknown) => {
+						throw Object.assign(err as object, { ms: performance.now() - started });
+					}),
 			),
 		);
-		const reasons = results.map((r) => (r as PromiseRejectedResult).reason as { code: number; type: string; data?: { retryAfter?: number }; ms: number });
+		const reasons = results.map(
+			(r) =>
+				(r as PromiseRejectedResult).reason as {
+					code: number;
+					type: string;
+					data?: { retryAfter?: number };
+					ms: number;
+				},
+		);
 		const busy = reasons.filter((r) => r.type === "BUSY");
 		// 2 hashing and 2 waiting: the other 26 are refused without waiting for any hash.
 		expect(busy).toHaveLength(26);
@@ -278,6 +321,8 @@ describe("auth under load, with the production broker options", () => {
 			expect(refusal.ms).toBeLessThan(1000);
 		}
 		// Shedding load is not a fault: the circuit breaker must not take logins away (ServiceNotAvailable) for seconds.
-		await expect(broker.call("auth.login", { username: uniqueName("after"), password: PASSWORD }, { timeout: 30_000 })).rejects.toMatchObject({ type: "INVALID_CREDENTIALS" });
+		await expect(
+			broker.call("auth.login", { username: uniqueName("after"), password: PASSWORD }, { timeout: 30_000 }),
+		).rejects.toMatchObject({ type: "INVALID_CREDENTIALS" });
 	});
 });

@@ -19,7 +19,11 @@ import { ChatSocket, type Frame } from "../support/ws-client.js";
 const namespace = clusterNamespace("cl");
 
 function node(services: string): ServiceBroker {
-	return clusterNode(namespace, services, { CHAT_REPLY_TIMEOUT: "2", CHAT_REPLY_MAX_ATTEMPTS: "30", CHAT_MESSAGES_PER_MINUTE: "1000" });
+	return clusterNode(namespace, services, {
+		CHAT_REPLY_TIMEOUT: "2",
+		CHAT_REPLY_MAX_ATTEMPTS: "30",
+		CHAT_MESSAGES_PER_MINUTE: "1000",
+	});
 }
 
 let core: ServiceBroker;
@@ -36,7 +40,10 @@ const isReply = (f: Frame) => f.type === "ai" && f.reply_to !== null;
 async function login() {
 	const username = uniqueName("cl");
 	await core.call("auth.register", { username, name: "Cluster User", password: "password123" });
-	const { access_token } = await core.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	const { access_token } = await core.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
 	return { username, token: access_token };
 }
 
@@ -77,7 +84,8 @@ describe("chat pipeline, cluster", () => {
 		const { username, token } = await login();
 		const [one, two] = await Promise.all([open(ws1, token), open(ws2, token)]);
 		await core.call("auth.setDisabled", { username, disabled: true });
-		const closed = (s: ChatSocket) => Promise.race([s.closed, new Promise((r) => setTimeout(() => r("open after 5 s"), 5000))]);
+		const closed = (s: ChatSocket) =>
+			Promise.race([s.closed, new Promise((r) => setTimeout(() => r("open after 5 s"), 5000))]);
 		expect(await Promise.all([closed(one.socket), closed(two.socket)])).toEqual([4003, 4003]);
 	});
 
@@ -91,7 +99,10 @@ describe("chat pipeline, cluster", () => {
 		expect(await repliesTo(echo.id as string)).toBe(1);
 		// Deltas come over the gRPC delta stream from the consumer's node, in order; the final frame travels another
 		// path (RabbitMQ, dispatcher) and may overtake the last ones, which the socket then drops: a prefix arrives.
-		const streamed = socket.ofType("ai.delta").map((d) => d.delta).join("");
+		const streamed = socket
+			.ofType("ai.delta")
+			.map((d) => d.delta)
+			.join("");
 		expect(streamed.length).toBeGreaterThan(0);
 		expect((reply.content as string).startsWith(streamed)).toBe(true);
 
@@ -112,7 +123,9 @@ describe("chat pipeline, cluster", () => {
 			await new Promise((r) => setTimeout(r, 300));
 			return add(...args);
 		};
-		const socket = await ChatSocket.open(`${wsUrl(ws1)}/ws/${characterId}?token=${token}`).finally(() => setTimeout(() => (routes.add = add), 400));
+		const socket = await ChatSocket.open(`${wsUrl(ws1)}/ws/${characterId}?token=${token}`).finally(() =>
+			setTimeout(() => (routes.add = add), 400),
+		);
 		socket.send({ content: "Right away" });
 		const echo = await socket.next((f) => f.type === "echo");
 		await socket.next((f) => isReply(f) && f.reply_to === echo.id);
@@ -191,7 +204,13 @@ describe("chat pipeline, cluster", () => {
 		socket.send({ content: "Say it once" });
 		const echo = await socket.next((f) => f.type === "echo");
 		await socket.next((f) => isReply(f) && f.reply_to === echo.id);
-		const payload: UserMsgPayload = { message_id: echo.id as string, session_id: sessionId, username, character_id: characterId, content: "Say it once" };
+		const payload: UserMsgPayload = {
+			message_id: echo.id as string,
+			session_id: sessionId,
+			username,
+			character_id: characterId,
+			content: "Say it once",
+		};
 		await dispatcher.sendToChannel(Chan.UserMsg, payload, { persistent: true });
 		await dispatcher.sendToChannel(Chan.UserMsg, payload, { persistent: true });
 		await new Promise((r) => setTimeout(r, 1500));
@@ -251,7 +270,11 @@ describe("chat pipeline, cluster", () => {
 		}
 		for (let i = 0; i < 3; i++) await send(`after restart ${i}`);
 
-		await eventually(async () => (await Promise.all(echoes.map(repliesTo))).every((n) => n === 1), 60_000, "a reply to every message");
+		await eventually(
+			async () => (await Promise.all(echoes.map(repliesTo))).every((n) => n === 1),
+			60_000,
+			"a reply to every message",
+		);
 		for (const id of echoes) {
 			await socket.next((f) => isReply(f) && f.reply_to === id, 20_000);
 		}
@@ -259,7 +282,9 @@ describe("chat pipeline, cluster", () => {
 		expect(shown).toHaveLength(echoes.length);
 		expect((await Promise.all(echoes.map(repliesTo))).every((n) => n === 1)).toBe(true);
 		// The consumers resubscribed under the same dead-letter queue names (the adapter used to prefix them again).
-		const queues = execFileSync("rabbitmqctl", ["list_queues", "-q", "--no-table-headers", "name"], { encoding: "utf8" });
+		const queues = execFileSync("rabbitmqctl", ["list_queues", "-q", "--no-table-headers", "name"], {
+			encoding: "utf8",
+		});
 		expect(queues).not.toContain(`${namespace}.${namespace}.`);
 		await socket.close();
 	}, 120_000);

@@ -42,8 +42,15 @@ interface Login {
 
 async function login(name = "Chatty"): Promise<Login> {
 	const username = uniqueName("chat");
-	const { id } = await broker.call<{ id: string }, object>("auth.register", { username, name, password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	const { id } = await broker.call<{ id: string }, object>("auth.register", {
+		username,
+		name,
+		password: "password123",
+	});
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
 	return { id, username, token: access_token };
 }
 
@@ -65,7 +72,12 @@ function chatUrl(token: string, extra = "", base = wsBase, character = character
 const isAi = (f: Frame) => f.type === "ai" && f.reply_to !== null;
 
 beforeAll(async () => {
-	const config = testConfig({ NAMESPACE: uniqueName("ns"), CHAT_MESSAGES_PER_MINUTE: "1000", CHAT_PING_INTERVAL_MS: "300", API_HOST: "127.0.0.1" });
+	const config = testConfig({
+		NAMESPACE: uniqueName("ns"),
+		CHAT_MESSAGES_PER_MINUTE: "1000",
+		CHAT_PING_INTERVAL_MS: "300",
+		API_HOST: "127.0.0.1",
+	});
 	broker = createBroker(config, { logger: false });
 	await broker.start();
 	const wsPort = broker.getLocalService("chat-ws").settings.port as number;
@@ -82,7 +94,13 @@ describe("chat over WebSocket, embedded", () => {
 		const { username, token } = await login();
 		const socket = await ChatSocket.open(chatUrl(token));
 		const hello = await socket.next((f) => f.type === "connection");
-		expect(hello).toMatchObject({ message: "Connected to chat", username, character_id: characterId, model: "offline", resumed: false });
+		expect(hello).toMatchObject({
+			message: "Connected to chat",
+			username,
+			character_id: characterId,
+			model: "offline",
+			resumed: false,
+		});
 		const greeting = await socket.next((f) => f.type === "ai");
 		expect(greeting).toMatchObject({ role: "ai", reply_to: null });
 
@@ -110,7 +128,10 @@ describe("chat over WebSocket, embedded", () => {
 		await broker.cacher?.clean("characters.**");
 		const { token } = await login();
 		const second = await ChatSocket.open(chatUrl(token, "&greeting=2"));
-		expect(await second.next((f) => f.type === "ai")).toMatchObject({ content: "A third, rarer hello.", reply_to: null });
+		expect(await second.next((f) => f.type === "ai")).toMatchObject({
+			content: "A third, rarer hello.",
+			reply_to: null,
+		});
 		const fallback = await ChatSocket.open(chatUrl(token, "&greeting=9"));
 		expect(await fallback.next((f) => f.type === "ai")).toMatchObject({ content: expect.stringContaining("Well met") });
 		await expect(ChatSocket.open(chatUrl(token, "&greeting=-1"))).rejects.toMatchObject({ status: 400 });
@@ -139,7 +160,10 @@ describe("chat over WebSocket, embedded", () => {
 		await first.close();
 
 		const resumed = await ChatSocket.open(chatUrl(token, `&session_id=${hello.session_id}&after=${echo1.id}`));
-		expect(await resumed.next((f) => f.type === "connection")).toMatchObject({ session_id: hello.session_id, resumed: true });
+		expect(await resumed.next((f) => f.type === "connection")).toMatchObject({
+			session_id: hello.session_id,
+			resumed: true,
+		});
 		await resumed.next((f) => f.id === reply2.id);
 		await new Promise((r) => setTimeout(r, 200));
 		const replayedIds = resumed.frames.filter((f) => f.id).map((f) => f.id);
@@ -252,11 +276,18 @@ describe("chat over WebSocket, embedded", () => {
 		await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
 		const port = (squatter.address() as net.AddressInfo).port;
 		const blocked = createBroker(
-			testConfig({ NAMESPACE: uniqueName("taken"), SERVICES: "auth,characters,chat-ws", WS_HOST: "127.0.0.1", WS_PORT: String(port) }),
+			testConfig({
+				NAMESPACE: uniqueName("taken"),
+				SERVICES: "auth,characters,chat-ws",
+				WS_HOST: "127.0.0.1",
+				WS_PORT: String(port),
+			}),
 			{ logger: false },
 		);
 		try {
-			await expect(blocked.start()).rejects.toThrow(`WS_PORT=${port} on 127.0.0.1 cannot be listened on: taken by another program`);
+			await expect(blocked.start()).rejects.toThrow(
+				`WS_PORT=${port} on 127.0.0.1 cannot be listened on: taken by another program`,
+			);
 		} finally {
 			await blocked.stop().catch(() => undefined);
 			squatter.close();
@@ -343,7 +374,10 @@ describe("chat over WebSocket, embedded", () => {
 		const variant = await socket.next((f) => isAi(f) && f.reply_to === second.id && f.variant === 1);
 		expect(variant.id).not.toBe(original.id);
 		socket.send({ type: "regenerate", reply_to: first.id });
-		expect(await socket.next((f) => f.type === "error")).toMatchObject({ code: "cannot_regenerate", reply_to: first.id });
+		expect(await socket.next((f) => f.type === "error")).toMatchObject({
+			code: "cannot_regenerate",
+			reply_to: first.id,
+		});
 
 		const page = await broker.call<{ messages: { id: string; variant: number; active: boolean }[] }, object>(
 			"sessions.messages",
@@ -369,8 +403,16 @@ describe("chat over WebSocket, embedded", () => {
 		}
 		await socket.close();
 		const meta = { meta: { user: { username } } };
-		const sessions = await broker.call<{ id: string; last_message: { role: string } }[], object>("sessions.list", {}, meta);
-		expect(sessions[0]).toMatchObject({ id: hello.session_id, character_id: characterId, last_message: { role: "ai" } });
+		const sessions = await broker.call<{ id: string; last_message: { role: string } }[], object>(
+			"sessions.list",
+			{},
+			meta,
+		);
+		expect(sessions[0]).toMatchObject({
+			id: hello.session_id,
+			character_id: characterId,
+			last_message: { role: "ai" },
+		});
 
 		const newest = await broker.call<{ has_more: boolean; messages: { id: string; content: string }[] }, object>(
 			"sessions.messages",
@@ -388,7 +430,9 @@ describe("chat over WebSocket, embedded", () => {
 		expect(older.messages).toHaveLength(3); // greeting, "a", reply to "a"
 
 		const stranger = { meta: { user: { username: "someone_else" } } };
-		await expect(broker.call("sessions.messages", { id: hello.session_id }, stranger)).rejects.toMatchObject({ code: 404 });
+		await expect(broker.call("sessions.messages", { id: hello.session_id }, stranger)).rejects.toMatchObject({
+			code: 404,
+		});
 		await broker.call("sessions.remove", { id: hello.session_id }, meta);
 		await expect(broker.call("sessions.messages", { id: hello.session_id }, meta)).rejects.toMatchObject({ code: 404 });
 	});
@@ -415,7 +459,9 @@ describe("sessions, greetings and grants", () => {
 		const [sessionId] = sessionIds;
 		// Three tabs open at once: the empty chat for one of them, a new one each for the others.
 		const tabs = await Promise.all(Array.from({ length: 3 }, () => ChatSocket.open(chatUrl(token))));
-		const tabSessions = await Promise.all(tabs.map(async (s) => (await s.next((f) => f.type === "connection")).session_id));
+		const tabSessions = await Promise.all(
+			tabs.map(async (s) => (await s.next((f) => f.type === "connection")).session_id),
+		);
 		expect(new Set(tabSessions).size).toBe(3);
 		expect(tabSessions).toContain(sessionId);
 		await Promise.all(tabs.map((s) => s.close()));
@@ -448,10 +494,18 @@ describe("sessions, greetings and grants", () => {
 		const { username, token } = await login("Mira Vale");
 		const socket = await ChatSocket.open(chatUrl(token, "", wsBase, id));
 		const { session_id } = await socket.next((f) => f.type === "connection");
-		expect(await socket.next((f) => f.type === "ai")).toMatchObject({ content: "Shut the door behind you, Mira Vale. Agnes does not like drafts." });
+		expect(await socket.next((f) => f.type === "ai")).toMatchObject({
+			content: "Shut the door behind you, Mira Vale. Agnes does not like drafts.",
+		});
 		const alternate = await ChatSocket.open(chatUrl(token, "&greeting=1", wsBase, id));
-		expect(await alternate.next((f) => f.type === "ai")).toMatchObject({ content: "Mira Vale! Agnes was expecting you, Mira Vale." });
-		const page = await broker.call<{ messages: { content: string }[] }, object>("sessions.messages", { id: session_id }, { meta: { user: { username } } });
+		expect(await alternate.next((f) => f.type === "ai")).toMatchObject({
+			content: "Mira Vale! Agnes was expecting you, Mira Vale.",
+		});
+		const page = await broker.call<{ messages: { content: string }[] }, object>(
+			"sessions.messages",
+			{ id: session_id },
+			{ meta: { user: { username } } },
+		);
 		expect(page.messages[0].content).toBe("Shut the door behind you, Mira Vale. Agnes does not like drafts.");
 		await Promise.all([socket.close(), alternate.close()]);
 	});
@@ -472,7 +526,10 @@ describe("sessions, greetings and grants", () => {
 			await socket.next(isAi);
 			socket.send({ type: "regenerate", reply_to: echo.id });
 			await socket.next((f) => isAi(f) && f.variant === 1);
-			expect(published.filter((p) => p.message_id === echo.id).map((p) => p.user_name)).toEqual(["Mira Vale", "Mira Vale"]);
+			expect(published.filter((p) => p.message_id === echo.id).map((p) => p.user_name)).toEqual([
+				"Mira Vale",
+				"Mira Vale",
+			]);
 			await socket.close();
 		} finally {
 			broker.sendToChannel = original;
@@ -486,7 +543,9 @@ describe("sessions, greetings and grants", () => {
 		const other = await ChatSocket.open(chatUrl(bystander.token));
 		await Promise.all([socket, other].map((s) => s.next((f) => f.type === "connection")));
 		await broker.call("auth.setDisabled", { username, disabled: true });
-		expect(await Promise.race([socket.closed, new Promise((r) => setTimeout(() => r("open after 5 s"), 5000))])).toBe(4003);
+		expect(await Promise.race([socket.closed, new Promise((r) => setTimeout(() => r("open after 5 s"), 5000))])).toBe(
+			4003,
+		);
 		other.send({ content: "still here" });
 		await other.next(isAi);
 		await other.close();
@@ -516,15 +575,25 @@ describe("sessions, greetings and grants", () => {
 		const ownerSocket = await ChatSocket.open(chatUrl(owner.token, "", wsBase, id));
 		await ownerSocket.next((f) => f.type === "connection");
 
-		await broker.call("characters.update", { id, is_public: false }, { meta: { user: { id: owner.id, username: owner.username, role: "user" } } });
+		await broker.call(
+			"characters.update",
+			{ id, is_public: false },
+			{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+		);
 		expect(await socket.next((f) => f.type === "error")).toMatchObject({ code: "character_unavailable" });
 		socket.send({ content: "are you still there?" });
 		expect(await socket.closed).toBe(4004);
-		const page = await broker.call<{ messages: { role: string; content: string }[] }, object>("sessions.messages", { id: session_id }, meta);
+		const page = await broker.call<{ messages: { role: string; content: string }[] }, object>(
+			"sessions.messages",
+			{ id: session_id },
+			meta,
+		);
 		expect(page.messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["before"]);
 		// Its new name is not the user's to read.
 		expect(await broker.call("sessions.list", {}, meta)).toEqual([]);
-		await expect(ChatSocket.open(chatUrl(token, `&session_id=${session_id}`, wsBase, id))).rejects.toMatchObject({ status: 404 });
+		await expect(ChatSocket.open(chatUrl(token, `&session_id=${session_id}`, wsBase, id))).rejects.toMatchObject({
+			status: 404,
+		});
 
 		// The owner may still see it: their socket stays.
 		ownerSocket.send({ content: "still mine" });

@@ -24,7 +24,10 @@ const isReply = (f: Frame) => f.type === "ai" && f.reply_to !== null;
 async function login() {
 	const username = uniqueName("llm");
 	await broker.call("auth.register", { username, name: "LLM User", password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
 	return { username, token: access_token };
 }
 
@@ -92,8 +95,21 @@ describe("chat with Gemini (fake server, real client)", () => {
 		const { socket, sessionId } = await open(token);
 		// A long chat: twelve turns of ~120 tokens each cannot all fit a 900-token prompt.
 		for (let i = 0; i < 12; i++) {
-			const row = await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: `old turn ${i} ${"la ".repeat(110)}` });
-			await store.insertAiMessage({ id: crypto.randomUUID(), reply_to: row.id, session_id: sessionId, username, character_id: characterId, content: `old answer ${i}`, model: "test" });
+			const row = await store.insertUserMessage({
+				session_id: sessionId,
+				username,
+				character_id: characterId,
+				content: `old turn ${i} ${"la ".repeat(110)}`,
+			});
+			await store.insertAiMessage({
+				id: crypto.randomUUID(),
+				reply_to: row.id,
+				session_id: sessionId,
+				username,
+				character_id: characterId,
+				content: `old answer ${i}`,
+				model: "test",
+			});
 		}
 		await store.updateSummary(sessionId, "The bard and the traveller met at an inn.", "1");
 		fake.script([{ text: ["Fine rhymes."] }]);
@@ -127,9 +143,12 @@ describe("chat with Gemini (fake server, real client)", () => {
 		socket.send({ content: "Think first" });
 		const echo = await socket.next((f) => f.type === "echo");
 		const reply = await socket.next((f) => isReply(f) && f.reply_to === echo.id);
-		const [rows] = await (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize.query(`SELECT input_tokens, output_tokens FROM messages WHERE id = $1`, {
-			bind: [reply.id],
-		});
+		const [rows] = await (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize.query(
+			`SELECT input_tokens, output_tokens FROM messages WHERE id = $1`,
+			{
+				bind: [reply.id],
+			},
+		);
 		expect(rows).toEqual([{ input_tokens: 120, output_tokens: 60 }]);
 		await socket.close();
 	});
@@ -171,7 +190,11 @@ describe("chat with Gemini (fake server, real client)", () => {
 		socket.send({ content: "Hello?" });
 		const echo = await socket.next((f) => f.type === "echo");
 		const error = await socket.next((f) => f.type === "error");
-		expect(error).toMatchObject({ code: "ai_misconfigured", reply_to: echo.id, message: expect.stringContaining("operator must fix the model configuration") });
+		expect(error).toMatchObject({
+			code: "ai_misconfigured",
+			reply_to: echo.id,
+			message: expect.stringContaining("operator must fix the model configuration"),
+		});
 		expect(fake.requests).toHaveLength(1); // no retry: waiting cannot fix a key
 		expect(consumer().llmStatus.summary).toBe("misconfigured: API key not valid. Please pass a valid API key.");
 		// Fixed (here: the fake answers again): the next reply clears it.
@@ -193,7 +216,9 @@ describe("chat with Gemini (fake server, real client)", () => {
 		await socket.next(() => socket.ofType("error").length >= 2);
 		socket.send({ type: "regenerate", reply_to: echo.id });
 		await socket.next(() => socket.ofType("error").length >= 3);
-		expect(socket.ofType("error").map((e) => [e.code, e.reply_to])).toEqual(Array.from({ length: 3 }, () => ["ai_unavailable", echo.id]));
+		expect(socket.ofType("error").map((e) => [e.code, e.reply_to])).toEqual(
+			Array.from({ length: 3 }, () => ["ai_unavailable", echo.id]),
+		);
 		expect(fake.requests).toHaveLength(9);
 		await socket.close();
 	});

@@ -21,7 +21,11 @@ describe("ChatStore batched writes", () => {
 		store = new ChatStore(db.sequelize);
 		username = uniqueName("store");
 		await db.models.User.create({ username, name: username, hashed_password: "not-a-real-hash" });
-		const character = await db.models.Character.create({ name: "Batch Tester", slug: uniqueName("batch"), system_prompt: "You test batches." });
+		const character = await db.models.Character.create({
+			name: "Batch Tester",
+			slug: uniqueName("batch"),
+			system_prompt: "You test batches.",
+		});
 		characterId = character.id;
 	});
 
@@ -43,7 +47,9 @@ describe("ChatStore batched writes", () => {
 		const sessions = await Promise.all([newSession(), newSession()]);
 		const contents = Array.from({ length: 40 }, (_, i) => `message ${i}`);
 		const rows = await Promise.all(
-			contents.map((content, i) => store.insertUserMessage({ session_id: sessions[i % 2], username, character_id: characterId, content })),
+			contents.map((content, i) =>
+				store.insertUserMessage({ session_id: sessions[i % 2], username, character_id: characterId, content }),
+			),
 		);
 		expect(rows.map((r) => r.content)).toEqual(contents);
 		expect(rows.map((r) => r.session_id)).toEqual(contents.map((_, i) => sessions[i % 2]));
@@ -56,8 +62,16 @@ describe("ChatStore batched writes", () => {
 
 	it("should store a reply delivered twice in one turn once, and say which call stored it", async () => {
 		const sessionId = await newSession();
-		const user = await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "hello" });
-		const [first, second] = await Promise.all([store.insertAiMessage(reply(user.id, sessionId)), store.insertAiMessage(reply(user.id, sessionId))]);
+		const user = await store.insertUserMessage({
+			session_id: sessionId,
+			username,
+			character_id: characterId,
+			content: "hello",
+		});
+		const [first, second] = await Promise.all([
+			store.insertAiMessage(reply(user.id, sessionId)),
+			store.insertAiMessage(reply(user.id, sessionId)),
+		]);
 		expect([first.inserted, second.inserted]).toEqual([true, false]);
 		expect(second.row).toEqual(first.row);
 		expect(first.answeredCreatedAt).toEqual(user.created_at);
@@ -68,9 +82,18 @@ describe("ChatStore batched writes", () => {
 
 	it("should leave only the newest variant active when regenerations land in one turn", async () => {
 		const sessionId = await newSession();
-		const user = await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "again" });
+		const user = await store.insertUserMessage({
+			session_id: sessionId,
+			username,
+			character_id: characterId,
+			content: "again",
+		});
 		await store.insertAiMessage(reply(user.id, sessionId));
-		await Promise.all([1, 2].map((variant) => store.insertAiMessage(reply(user.id, sessionId, { variant, content: `variant ${variant}` }))));
+		await Promise.all(
+			[1, 2].map((variant) =>
+				store.insertAiMessage(reply(user.id, sessionId, { variant, content: `variant ${variant}` })),
+			),
+		);
 		const replies = (await store.latestMessages(sessionId, 10)).filter((m) => m.role === "ai");
 		expect(replies.map((r) => [r.variant, r.active])).toEqual([
 			[0, false],
@@ -84,7 +107,9 @@ describe("ChatStore batched writes", () => {
 		const gone = await newSession();
 		await store.deleteSession(gone);
 		const results = await Promise.allSettled(
-			[sessionId, gone, sessionId].map((session_id) => store.insertUserMessage({ session_id, username, character_id: characterId, content: "still here?" })),
+			[sessionId, gone, sessionId].map((session_id) =>
+				store.insertUserMessage({ session_id, username, character_id: characterId, content: "still here?" }),
+			),
 		);
 		expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
 		expect(await store.latestMessages(sessionId, 10)).toHaveLength(2);
@@ -101,14 +126,28 @@ describe("ChatStore batched writes", () => {
 		const sessions = await Promise.all([newSession(), newSession()]);
 		const stored = [];
 		for (const [i, session_id] of [sessions[0], sessions[1], sessions[0], sessions[1], sessions[0]].entries()) {
-			stored.push(await store.insertUserMessage({ session_id, username, character_id: characterId, content: `range ${i}` }));
+			stored.push(
+				await store.insertUserMessage({ session_id, username, character_id: characterId, content: `range ${i}` }),
+			);
 		}
 		const regenerated = await store.insertAiMessage(reply(stored[2].id, sessions[0]));
-		const newest = await store.insertAiMessage(reply(stored[2].id, sessions[0], { variant: 1, content: "the newest variant" }));
-		const last = await store.insertUserMessage({ session_id: sessions[0], username, character_id: characterId, content: "range end" });
+		const newest = await store.insertAiMessage(
+			reply(stored[2].id, sessions[0], { variant: 1, content: "the newest variant" }),
+		);
+		const last = await store.insertUserMessage({
+			session_id: sessions[0],
+			username,
+			character_id: characterId,
+			content: "range end",
+		});
 		const [first, second, capped] = await Promise.all([
 			store.activeMessagesBetween({ session_id: sessions[0], after_seq: null, before_seq: last.seq, limit: 10 }),
-			store.activeMessagesBetween({ session_id: sessions[1], after_seq: stored[1].seq, before_seq: stored[4].seq, limit: 10 }),
+			store.activeMessagesBetween({
+				session_id: sessions[1],
+				after_seq: stored[1].seq,
+				before_seq: stored[4].seq,
+				limit: 10,
+			}),
 			store.activeMessagesBetween({ session_id: sessions[0], after_seq: null, before_seq: last.seq, limit: 1 }),
 		]);
 		expect(first.map((m) => m.content)).toEqual(["range 0", "range 2", "range 4", "the newest variant"]);
@@ -126,7 +165,9 @@ describe("ChatStore batched writes", () => {
 		const burst = await Promise.all(Array.from({ length: 20 }, () => open(greeting)));
 		expect(new Set(burst.map((s) => s.id)).size).toBe(1);
 		const sessionId = burst[0].id;
-		expect((await store.latestMessages(sessionId, 10)).map((m) => [m.role, m.content, m.model])).toEqual([["ai", greeting, "greeting"]]);
+		expect((await store.latestMessages(sessionId, 10)).map((m) => [m.role, m.content, m.model])).toEqual([
+			["ai", greeting, "greeting"],
+		]);
 		// Another greeting asked for: a session of its own.
 		expect((await open("Another hello.")).id).not.toBe(sessionId);
 		expect((await open(greeting)).id).toBe(sessionId);
@@ -139,8 +180,13 @@ describe("ChatStore batched writes", () => {
 	it("should give handshakes whose sockets stay open an empty session each, and reuse one once it is let go", async () => {
 		const greeting = `Two tabs ${uniqueName("g")}`;
 		const held = new Set<string>();
-		const claims: SessionClaims = { taken: async (ids) => new Set(ids.filter((id) => held.has(id))), claim: (id) => void held.add(id) };
-		const tabs = await Promise.all(Array.from({ length: 3 }, () => store.openFreshSession(username, characterId, greeting, claims)));
+		const claims: SessionClaims = {
+			taken: async (ids) => new Set(ids.filter((id) => held.has(id))),
+			claim: (id) => void held.add(id),
+		};
+		const tabs = await Promise.all(
+			Array.from({ length: 3 }, () => store.openFreshSession(username, characterId, greeting, claims)),
+		);
 		expect(new Set(tabs.map((s) => s.id)).size).toBe(3);
 		held.delete(tabs[1].id);
 		expect((await store.openFreshSession(username, characterId, greeting, claims)).id).toBe(tabs[1].id);

@@ -26,8 +26,15 @@ let healthUrl = "";
 
 async function login(): Promise<{ id: string; username: string; token: string }> {
 	const username = uniqueName("stall");
-	const user = await broker.call<{ id: string }, object>("auth.register", { username, name: "Staller", password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	const user = await broker.call<{ id: string }, object>("auth.register", {
+		username,
+		name: "Staller",
+		password: "password123",
+	});
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
 	return { id: user.id, username, token: access_token };
 }
 
@@ -40,7 +47,10 @@ async function replyUnderProbe(characterId: string, token: string, content: stri
 		socket.send({ content });
 		const echo = await socket.next((f) => f.type === "echo" || f.type === "error");
 		expect(echo.type).toBe("echo");
-		const reply = await socket.next((f: Frame) => (f.type === "ai" && f.reply_to === echo.id) || f.type === "error", 20_000);
+		const reply = await socket.next(
+			(f: Frame) => (f.type === "ai" && f.reply_to === echo.id) || f.type === "error",
+			20_000,
+		);
 		expect(reply).toMatchObject({ type: "ai", content: expect.any(String) });
 		return await probe.stop();
 	} finally {

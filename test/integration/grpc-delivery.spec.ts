@@ -64,10 +64,16 @@ describe("Test 'Deliver' (unary)", () => {
 		const two = await track(recordingServer());
 		const clients = pool();
 		const message = { role: "ai" as const, created_at: new Date(0), reply_to: "u", variant: 0, stopped: false };
-		const frame = (n: number) => serializeFrame(messageFrame({ ...message, id: `m${n}`, content: `héllo "${n}" 👋\n` }));
+		const frame = (n: number) =>
+			serializeFrame(messageFrame({ ...message, id: `m${n}`, content: `héllo "${n}" 👋\n` }));
 
 		expect(await clients.deliver(one.address, [{ session_id: "s-1", frames: [frame(1), frame(2)] }])).toBe(2);
-		expect(await clients.deliver(one.address, [{ session_id: "s-1", frames: [frame(3)] }, { session_id: "s-2", frames: [] }])).toBe(1);
+		expect(
+			await clients.deliver(one.address, [
+				{ session_id: "s-1", frames: [frame(3)] },
+				{ session_id: "s-2", frames: [] },
+			]),
+		).toBe(1);
 		expect(await clients.deliver(two.address, [{ session_id: "s-3", frames: [frame(4)] }])).toBe(1);
 
 		expect(one.received).toEqual([
@@ -118,9 +124,11 @@ describe("Test 'Deliver' (unary)", () => {
 
 		for (let attempt = 0; attempt < 2; attempt++) {
 			const started = Date.now();
-			await expect(clients.deliver(first.address, [{ session_id: "s", frames: [text("lost")] }])).rejects.toMatchObject({
-				code: grpc.status.UNAVAILABLE,
-			});
+			await expect(clients.deliver(first.address, [{ session_id: "s", frames: [text("lost")] }])).rejects.toMatchObject(
+				{
+					code: grpc.status.UNAVAILABLE,
+				},
+			);
 			expect(Date.now() - started).toBeLessThan(1_000);
 		}
 
@@ -159,7 +167,8 @@ describe("Test 'StreamDeltas' (client stream)", () => {
 			return second.received.length > 0;
 		});
 		const countAfterRestart = n;
-		for (let i = 0; i < 20; i++) clients.streamDeltas(second.address, [{ session_id: "s", frames: [text(`later${i}`)] }]);
+		for (let i = 0; i < 20; i++)
+			clients.streamDeltas(second.address, [{ session_id: "s", frames: [text(`later${i}`)] }]);
 		await waitFor(() => second.received.some((item) => item.frames[0].json === "later19"));
 		const frames = second.received.map((item) => item.frames[0].json);
 		expect(frames.slice(-20)).toEqual(Array.from({ length: 20 }, (_, i) => `later${i}`));
@@ -217,8 +226,12 @@ describe("malformed requests from raw clients", () => {
 
 	function rawDeliver(serialize: (value: unknown) => Buffer, request: unknown): Promise<grpc.ServiceError | null> {
 		return new Promise((resolve) => {
-			raw.makeUnaryRequest("/cameo.delivery.Delivery/Deliver", serialize, (b: Buffer) => b, request, (err) =>
-				resolve(err),
+			raw.makeUnaryRequest(
+				"/cameo.delivery.Delivery/Deliver",
+				serialize,
+				(b: Buffer) => b,
+				request,
+				(err) => resolve(err),
 			);
 		});
 	}

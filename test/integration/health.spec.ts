@@ -23,7 +23,12 @@ interface Answer {
 async function get(health: HealthServer, path: string, init: RequestInit = {}): Promise<Answer> {
 	const res = await fetch(`http://127.0.0.1:${health.port}${path}`, init);
 	const body = await res.text();
-	return { status: res.status, type: res.headers.get("content-type"), body, json: () => JSON.parse(body) as Record<string, unknown> };
+	return {
+		status: res.status,
+		type: res.headers.get("content-type"),
+		body,
+		json: () => JSON.parse(body) as Record<string, unknown>,
+	};
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -41,7 +46,13 @@ describe("Health server, where ai-consumer runs with a refused model key", () =>
 
 	beforeAll(async () => {
 		fake = await startFakeGemini({ apiKey: "the-right-key" });
-		const config = testConfig({ SERVICES: "characters,ai-consumer", NAMESPACE: uniqueName("hllm"), HEALTH_PORT: "0", GOOGLE_API_KEY: "a-wrong-key", GEMINI_BASE_URL: fake.url });
+		const config = testConfig({
+			SERVICES: "characters,ai-consumer",
+			NAMESPACE: uniqueName("hllm"),
+			HEALTH_PORT: "0",
+			GOOGLE_API_KEY: "a-wrong-key",
+			GEMINI_BASE_URL: fake.url,
+		});
 		broker = createBroker(config, { logger: false });
 		health = await startHealthServer(broker, config);
 		await broker.start();
@@ -57,7 +68,10 @@ describe("Health server, where ai-consumer runs with a refused model key", () =>
 		await until(async () => (await get(health, "/readyz")).json().llm !== "unchecked");
 		const ready = await get(health, "/readyz");
 		expect(ready.status).toBe(200);
-		expect(ready.json()).toEqual({ status: "ready", llm: "misconfigured: HTTP 400: API key not valid. Please pass a valid API key. (API_KEY_INVALID)" });
+		expect(ready.json()).toEqual({
+			status: "ready",
+			llm: "misconfigured: HTTP 400: API key not valid. Please pass a valid API key. (API_KEY_INVALID)",
+		});
 		expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1beta/models/gemini-3.8-flash"]);
 	});
 });
@@ -82,7 +96,10 @@ describe("Health server, embedded", () => {
 		const ready = await get(health, "/readyz");
 		expect(ready.status).toBe(503);
 		expect(ready.type).toBe("application/json");
-		expect(ready.json()).toEqual({ status: "not_ready", not_ready: { broker: "starting", services: "not started: auth" } });
+		expect(ready.json()).toEqual({
+			status: "not_ready",
+			not_ready: { broker: "starting", services: "not started: auth" },
+		});
 	});
 
 	it("should be ready once the broker has started and the database answers", async () => {
@@ -132,7 +149,9 @@ describe("Health server, embedded", () => {
 
 	it("should reject when its port is taken", async () => {
 		const config = testConfig({ SERVICES: "auth", HEALTH_PORT: String(health.port) });
-		await expect(startHealthServer(createBroker(config, { logger: false }), config)).rejects.toMatchObject({ code: "EADDRINUSE" });
+		await expect(startHealthServer(createBroker(config, { logger: false }), config)).rejects.toMatchObject({
+			code: "EADDRINUSE",
+		});
 	});
 });
 
@@ -170,9 +189,13 @@ describe("Health server, cluster", () => {
 	it("should wait for the services a local service depends on, then be ready with transporter and channels up", async () => {
 		const starting = chat.start();
 		// Connected to Redis, but chat-ws waits for auth and characters, which run on no node yet.
-		await until(async () => (await get(health, "/readyz")).json().not_ready !== undefined && chat.transit?.connected === true);
+		await until(
+			async () => (await get(health, "/readyz")).json().not_ready !== undefined && chat.transit?.connected === true,
+		);
 		const waiting = (await get(health, "/readyz")).json();
-		expect(waiting).toMatchObject({ not_ready: { broker: "starting", services: "not started: chat-ws", channels: "disconnected" } });
+		expect(waiting).toMatchObject({
+			not_ready: { broker: "starting", services: "not started: chat-ws", channels: "disconnected" },
+		});
 		expect(waiting.not_ready).not.toHaveProperty("transporter");
 
 		await accounts.start();

@@ -9,7 +9,12 @@ import { REDIS_URL } from "../support/cluster.js";
 const WINDOW = 3;
 const redis = new Redis(REDIS_URL);
 const namespace = uniqueName("hist");
-const entry = (n: number) => ({ id: `m${n}`, role: n % 2 ? ("ai" as const) : ("user" as const), content: `message ${n}`, seq: String(n) });
+const entry = (n: number) => ({
+	id: `m${n}`,
+	role: n % 2 ? ("ai" as const) : ("user" as const),
+	content: `message ${n}`,
+	seq: String(n),
+});
 
 afterAll(async () => {
 	const keys = await redis.keys(`${namespace}:*`);

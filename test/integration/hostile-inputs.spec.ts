@@ -89,35 +89,49 @@ interface Reply {
 	ms: number;
 }
 
-function send(port: number, opts: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<Reply> {
+function send(
+	port: number,
+	opts: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<Reply> {
 	const started = Date.now();
 	// Node's client sends a GET body without a length (the server would read it as the next request): always give one.
-	const headers = opts.body === undefined ? opts.headers : { ...opts.headers, "Content-Length": String(Buffer.byteLength(opts.body)) };
+	const headers =
+		opts.body === undefined
+			? opts.headers
+			: { ...opts.headers, "Content-Length": String(Buffer.byteLength(opts.body)) };
 	return new Promise((resolve, reject) => {
-		const req = http.request({ host: "127.0.0.1", port, method: opts.method, path: opts.path, headers, agent: false }, (res) => {
-			const chunks: Buffer[] = [];
-			res.on("data", (c: Buffer) => chunks.push(c));
-			res.on("error", reject);
-			res.on("end", () => {
-				const bytes = Buffer.concat(chunks);
-				const isJson = /json/.test(res.headers["content-type"] ?? "");
-				const text = isJson || !/image/.test(res.headers["content-type"] ?? "") ? bytes.toString("utf8") : "";
-				let body: Json;
-				try {
-					body = isJson && text ? JSON.parse(text) : undefined;
-				} catch {
-					body = undefined;
-				}
-				resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body, ms: Date.now() - started });
-			});
-		});
-		req.setTimeout(20_000, () => req.destroy(new Error(`no answer within 20 s: ${opts.method} ${opts.path.slice(0, 100)}`)));
+		const req = http.request(
+			{ host: "127.0.0.1", port, method: opts.method, path: opts.path, headers, agent: false },
+			(res) => {
+				const chunks: Buffer[] = [];
+				res.on("data", (c: Buffer) => chunks.push(c));
+				res.on("error", reject);
+				res.on("end", () => {
+					const bytes = Buffer.concat(chunks);
+					const isJson = /json/.test(res.headers["content-type"] ?? "");
+					const text = isJson || !/image/.test(res.headers["content-type"] ?? "") ? bytes.toString("utf8") : "";
+					let body: Json;
+					try {
+						body = isJson && text ? JSON.parse(text) : undefined;
+					} catch {
+						body = undefined;
+					}
+					resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body, ms: Date.now() - started });
+				});
+			},
+		);
+		req.setTimeout(20_000, () =>
+			req.destroy(new Error(`no answer within 20 s: ${opts.method} ${opts.path.slice(0, 100)}`)),
+		);
 		req.on("error", reject);
 		req.end(opts.body);
 	});
 }
 
-function rest(c: Pick<RestCase, "method" | "path" | "auth" | "type" | "headers" | "body">, token = ctx.attacker.token): Promise<Reply> {
+function rest(
+	c: Pick<RestCase, "method" | "path" | "auth" | "type" | "headers" | "body">,
+	token = ctx.attacker.token,
+): Promise<Reply> {
 	const headers: Record<string, string> = { ...c.headers };
 	const auth = c.auth ?? "attacker";
 	if (auth === "attacker") headers.Authorization = `Bearer ${token}`;
@@ -130,9 +144,16 @@ const asUser = (token: string, method: string, path: string, body?: unknown) =>
 	rest({ method, path, body: body === undefined ? undefined : JSON.stringify(body) }, token);
 
 /** A refusal: the status the case allows, JSON `{detail, code}`, the code it names. */
-function checkRefusal(status: number[], code: string[] | undefined, reply: { status: number; text: string }, body: Json): string | undefined {
-	if (!status.includes(reply.status)) return `status ${reply.status}, expected ${status.join("|")}: ${reply.text.slice(0, 300)}`;
-	if (typeof body?.detail !== "string" || typeof body?.code !== "string") return `not {detail, code}: ${JSON.stringify(reply.text.slice(0, 300))}`;
+function checkRefusal(
+	status: number[],
+	code: string[] | undefined,
+	reply: { status: number; text: string },
+	body: Json,
+): string | undefined {
+	if (!status.includes(reply.status))
+		return `status ${reply.status}, expected ${status.join("|")}: ${reply.text.slice(0, 300)}`;
+	if (typeof body?.detail !== "string" || typeof body?.code !== "string")
+		return `not {detail, code}: ${JSON.stringify(reply.text.slice(0, 300))}`;
 	if (code && !code.includes(body.code)) return `code ${body.code}, expected ${code.join("|")} (${body.detail})`;
 	return undefined;
 }
@@ -161,7 +182,8 @@ async function runRestCase(c: RestCase): Promise<string | undefined> {
 	if (refused) return refused;
 	if (c.field && reply.body.code === "VALIDATION_ERROR") {
 		const fields: string[] = (reply.body.errors ?? []).map((e: { field: string }) => e.field);
-		if (!fields.some((f) => f.startsWith(c.field!))) return `validation names ${JSON.stringify(fields)}, not ${c.field}`;
+		if (!fields.some((f) => f.startsWith(c.field!)))
+			return `validation names ${JSON.stringify(fields)}, not ${c.field}`;
 	}
 	return undefined;
 }
@@ -171,12 +193,19 @@ async function checkStored(expected: Record<string, unknown>, body: Json): Promi
 	if (typeof body?.id !== "string") return `201 without an id: ${JSON.stringify(body).slice(0, 200)}`;
 	created.add(body.id);
 	const back = await rest({ method: "GET", path: `/characters/id/${body.id}` });
-	if (back.status !== 200 || !/^application\/json/.test(back.headers["content-type"] ?? "")) return `read back ${back.status} ${back.headers["content-type"]}`;
+	if (back.status !== 200 || !/^application\/json/.test(back.headers["content-type"] ?? ""))
+		return `read back ${back.status} ${back.headers["content-type"]}`;
 	if (back.body.created_by !== ctx.attacker.id) return `stored as created_by ${back.body.created_by}`;
-	if (![ctx.ownCharacterId, ctx.victimPublicCharacterId, ctx.victimPrivateCharacterId, ctx.chatCharacterId].every((id) => id !== body.id)) return "reused an existing id";
+	if (
+		![ctx.ownCharacterId, ctx.victimPublicCharacterId, ctx.victimPrivateCharacterId, ctx.chatCharacterId].every(
+			(id) => id !== body.id,
+		)
+	)
+		return "reused an existing id";
 	if (!/^[a-z0-9-]+$/.test(back.body.slug)) return `unsafe slug ${JSON.stringify(back.body.slug)}`;
 	for (const [field, value] of Object.entries(expected)) {
-		if (!isDeepStrictEqual(back.body[field], value)) return `${field} reads back as ${JSON.stringify(back.body[field])}, sent ${JSON.stringify(value)}`;
+		if (!isDeepStrictEqual(back.body[field], value))
+			return `${field} reads back as ${JSON.stringify(back.body[field])}, sent ${JSON.stringify(value)}`;
 	}
 	// At once: imported cards are public, and other test files list the gallery meanwhile.
 	if ((await rest({ method: "DELETE", path: `/characters/id/${body.id}` })).status === 204) created.delete(body.id);
@@ -214,7 +243,8 @@ function sendRaw(port: number, bytes: string): Promise<{ status: number; text: s
 			let text = rest.join("\r\n\r\n");
 			// The first response only: a chunked body is its first chunk (the small JSON bodies fit one).
 			if (/transfer-encoding: *chunked/i.test(head)) text = /^[0-9a-f]+\r\n([^]*?)\r\n/i.exec(text)?.[1] ?? text;
-			else if (/content-length: *(\d+)/i.test(head)) text = text.slice(0, Number(/content-length: *(\d+)/i.exec(head)![1]));
+			else if (/content-length: *(\d+)/i.test(head))
+				text = text.slice(0, Number(/content-length: *(\d+)/i.exec(head)![1]));
 			resolve({ status, text });
 		});
 		socket.end(bytes);
@@ -224,14 +254,25 @@ function sendRaw(port: number, bytes: string): Promise<{ status: number; text: s
 // ---- WebSocket ----
 
 /** An upgrade request sent raw (paths as they are): 101, or the refusal's status, headers and body. A socket that opens is closed at once, or pushed to `keep`. */
-function upgrade(port: number, path: string, headers: Record<string, string> = {}, keep?: Duplex[]): Promise<{ status: number; text: string; headers?: IncomingHttpHeaders }> {
+function upgrade(
+	port: number,
+	path: string,
+	headers: Record<string, string> = {},
+	keep?: Duplex[],
+): Promise<{ status: number; text: string; headers?: IncomingHttpHeaders }> {
 	return new Promise((resolve, reject) => {
 		const req = http.request({
 			host: "127.0.0.1",
 			port,
 			path,
 			agent: false,
-			headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": randomBytes(16).toString("base64"), ...headers },
+			headers: {
+				Connection: "Upgrade",
+				Upgrade: "websocket",
+				"Sec-WebSocket-Version": "13",
+				"Sec-WebSocket-Key": randomBytes(16).toString("base64"),
+				...headers,
+			},
 		});
 		req.setTimeout(15_000, () => req.destroy(new Error("no answer to the upgrade within 15 s")));
 		req.on("upgrade", (_res, socket) => {
@@ -253,7 +294,12 @@ function upgrade(port: number, path: string, headers: Record<string, string> = {
 const chatUrl = (token: string, character = ctx.chatCharacterId, extra = "", port = wsPort) =>
 	`ws://127.0.0.1:${port}/ws/${character}?token=${encodeURIComponent(token)}${extra}`;
 
-async function openChat(token: string, extra = "", port = wsPort, character = ctx?.chatCharacterId): Promise<{ socket: ChatSocket; hello: Frame }> {
+async function openChat(
+	token: string,
+	extra = "",
+	port = wsPort,
+	character = ctx?.chatCharacterId,
+): Promise<{ socket: ChatSocket; hello: Frame }> {
 	const socket = await ChatSocket.open(chatUrl(token, character, extra, port));
 	// A socket the server closes mid-send may report EPIPE/ECONNRESET more than once.
 	socket.ws.on("error", () => undefined);
@@ -275,7 +321,8 @@ function frameLeak(frames: Frame[]): string | undefined {
 		if (f.type !== "error") continue;
 		const leak = leakIn(JSON.stringify(f));
 		if (leak) return `error frame leaks ${leak}: ${JSON.stringify(f).slice(0, 300)}`;
-		if (typeof f.message !== "string" || typeof f.code !== "string") return `malformed error frame ${JSON.stringify(f).slice(0, 300)}`;
+		if (typeof f.message !== "string" || typeof f.code !== "string")
+			return `malformed error frame ${JSON.stringify(f).slice(0, 300)}`;
 	}
 	return undefined;
 }
@@ -284,8 +331,15 @@ function frameLeak(frames: Frame[]): string | undefined {
 
 async function account(prefix: string): Promise<Account> {
 	const username = uniqueName(prefix);
-	const { id } = await broker.call<{ id: string }, object>("auth.register", { username, name: `${prefix} user`, password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	const { id } = await broker.call<{ id: string }, object>("auth.register", {
+		username,
+		name: `${prefix} user`,
+		password: "password123",
+	});
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
 	return { id, username, token: access_token };
 }
 
@@ -339,7 +393,11 @@ beforeAll(async () => {
 		createCharacter(attacker, { name: `Own ${uniqueName("o")}`, is_public: false }),
 		createCharacter(attacker, { name: `Chat ${uniqueName("c")}`, is_public: true }),
 		createCharacter(victim, { name: victimPrivateCharacterName, is_public: false, description: "Private notes" }),
-		createCharacter(victim, { name: `Victim Bard ${uniqueName("b")}`, is_public: true, description: "Public, but theirs" }),
+		createCharacter(victim, {
+			name: `Victim Bard ${uniqueName("b")}`,
+			is_public: true,
+			description: "Public, but theirs",
+		}),
 	]);
 	ctx = {
 		secret: TEST_JWT_SECRET,
@@ -373,9 +431,16 @@ beforeAll(async () => {
 afterAll(async () => {
 	const total = [...counts.values()].reduce((a, b) => a + b, 0);
 	const lines = CATEGORIES.map((c) => `  ${c.padEnd(16)} ${String(counts.get(c) ?? 0).padStart(5)}`);
-	const slowest = [...timings].sort((a, b) => b.ms - a.ms).slice(0, 3).map((t) => `  ${t.ms} ms  ${t.name}`);
-	const answers = [...outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => `  ${String(n).padStart(5)}  ${kind}`);
-	console.log(`hostile inputs: ${total} cases run\n${lines.join("\n")}\nanswered with:\n${answers.join("\n")}\nslowest REST cases:\n${slowest.join("\n")}`);
+	const slowest = [...timings]
+		.sort((a, b) => b.ms - a.ms)
+		.slice(0, 3)
+		.map((t) => `  ${t.ms} ms  ${t.name}`);
+	const answers = [...outcomes]
+		.sort(([a], [b]) => a.localeCompare(b))
+		.map(([kind, n]) => `  ${String(n).padStart(5)}  ${kind}`);
+	console.log(
+		`hostile inputs: ${total} cases run\n${lines.join("\n")}\nanswered with:\n${answers.join("\n")}\nslowest REST cases:\n${slowest.join("\n")}`,
+	);
 	if (ctx) {
 		for (const id of created) await rest({ method: "DELETE", path: `/characters/id/${id}` }).catch(() => undefined);
 	}
@@ -408,7 +473,10 @@ describe("malformed HTTP", () => {
 	it("should answer what the HTTP parser refuses with its status and a JSON body, on both ports", async () => {
 		const failures: string[] = [];
 		for (const c of buildRawHttpCases()) {
-			for (const [target, port] of [["gateway", apiPort], ["chat-ws", wsPort]] as const) {
+			for (const [target, port] of [
+				["gateway", apiPort],
+				["chat-ws", wsPort],
+			] as const) {
 				count(c.category);
 				try {
 					const reply = await sendRaw(port, c.bytes);
@@ -457,7 +525,9 @@ describe("hostile WebSocket handshakes", () => {
 				body = undefined;
 			}
 			outcome(`handshake ${reply.status}`);
-			const failure = leak ? `leaks ${leak}: ${reply.text.slice(0, 300)}` : checkRefusal(c.status, undefined, reply, body);
+			const failure = leak
+				? `leaks ${leak}: ${reply.text.slice(0, 300)}`
+				: checkRefusal(c.status, undefined, reply, body);
 			if (failure) failures.push(`${target} ${c.name}: ${failure}`);
 		});
 		expect(failures).toEqual([]);
@@ -467,7 +537,10 @@ describe("hostile WebSocket handshakes", () => {
 
 	it("should replay only the attacker's own messages when `after` names another session's message", async () => {
 		count("other_users");
-		const { socket } = await openChat(ctx.attacker.token, `&session_id=${ctx.ownSessionId}&after=${ctx.victimMessageId}`);
+		const { socket } = await openChat(
+			ctx.attacker.token,
+			`&session_id=${ctx.ownSessionId}&after=${ctx.victimMessageId}`,
+		);
 		await new Promise((r) => setTimeout(r, 200));
 		const ids = socket.frames.filter((f) => f.id).map((f) => f.id);
 		expect(ids).not.toContain(ctx.victimMessageId);
@@ -476,7 +549,14 @@ describe("hostile WebSocket handshakes", () => {
 	});
 
 	it("should refuse handshake floods with 429, per account, per open socket and per address, and keep serving", async () => {
-		const limited = createBroker(testConfig({ NAMESPACE: uniqueName("hostile_hs"), SERVICES: "auth,characters,chat-ws", ...HANDSHAKE_FLOOD_LIMITS }), { logger: false });
+		const limited = createBroker(
+			testConfig({
+				NAMESPACE: uniqueName("hostile_hs"),
+				SERVICES: "auth,characters,chat-ws",
+				...HANDSHAKE_FLOOD_LIMITS,
+			}),
+			{ logger: false },
+		);
 		await limited.start();
 		const kept: Duplex[] = [];
 		try {
@@ -488,13 +568,23 @@ describe("hostile WebSocket handshakes", () => {
 				const headers = { "X-Forwarded-For": `10.9.0.${++address}` };
 				// Accounts signed up, their tokens signed here: a login each would cost a password hash.
 				const newToken = async () => {
-					const user = await broker.call<{ id: string; username: string }, object>("auth.register", { username: uniqueName("hsflood"), name: "Flood", password: "password123" });
+					const user = await broker.call<{ id: string; username: string }, object>("auth.register", {
+						username: uniqueName("hsflood"),
+						name: "Flood",
+						password: "password123",
+					});
 					return signAccessToken({ userId: user.id, username: user.username }, TEST_JWT_SECRET, 600);
 				};
 				const one = c.accounts === "one" ? await newToken() : undefined;
 				const tokens: string[] = [];
 				for (let i = 0; i < c.handshakes; i++) tokens.push(one ?? (await newToken()));
-				const shake = (token: string) => upgrade(port, `/ws/${ctx.chatCharacterId}?token=${encodeURIComponent(token)}`, headers, c.keepOpen ? kept : undefined);
+				const shake = (token: string) =>
+					upgrade(
+						port,
+						`/ws/${ctx.chatCharacterId}?token=${encodeURIComponent(token)}`,
+						headers,
+						c.keepOpen ? kept : undefined,
+					);
 				const replies: Awaited<ReturnType<typeof shake>>[] = [];
 				if (c.atOnce) replies.push(...(await Promise.all(tokens.map(shake))));
 				else {
@@ -508,7 +598,9 @@ describe("hostile WebSocket handshakes", () => {
 				if (opened !== c.opened) failures.push(`${c.name}: ${opened} opened, expected ${c.opened}`);
 				for (const r of replies.filter((x) => x.status !== 101)) {
 					outcome(`handshake ${r.status}`);
-					const failure = checkRefusal([429], c.codes, r, JSON.parse(r.text || "null")) ?? (Number(r.headers?.["retry-after"]) > 0 ? undefined : "no Retry-After");
+					const failure =
+						checkRefusal([429], c.codes, r, JSON.parse(r.text || "null")) ??
+						(Number(r.headers?.["retry-after"]) > 0 ? undefined : "no Retry-After");
 					if (failure) failures.push(`${c.name}: ${failure}`);
 				}
 				for (const socket of kept.splice(0)) socket.destroy();
@@ -541,10 +633,21 @@ describe("hostile WebSocket frames", () => {
 				if ("ignored" in c.expect) socket.send({});
 				const answer = await answerAfter(socket, from);
 				const e = c.expect;
-				outcome("ignored" in e ? "WS frame ignored (stop)" : answer.type === "echo" ? "WS echoed as plain text, exactly" : `WS error frame ${answer.code}`);
-				if ("error" in e && !(answer.type === "error" && answer.code === e.error)) failures.push(`${c.name}: expected error ${e.error}, got ${JSON.stringify(answer).slice(0, 200)}`);
-				if ("ignored" in e && !(answer.type === "error" && answer.code === "invalid_message")) failures.push(`${c.name}: answered ${JSON.stringify(answer).slice(0, 200)}`);
-				if ("echo" in e && !(answer.type === "echo" && answer.content === e.echo)) failures.push(`${c.name}: expected the echo ${JSON.stringify(e.echo)}, got ${JSON.stringify(answer).slice(0, 200)}`);
+				outcome(
+					"ignored" in e
+						? "WS frame ignored (stop)"
+						: answer.type === "echo"
+							? "WS echoed as plain text, exactly"
+							: `WS error frame ${answer.code}`,
+				);
+				if ("error" in e && !(answer.type === "error" && answer.code === e.error))
+					failures.push(`${c.name}: expected error ${e.error}, got ${JSON.stringify(answer).slice(0, 200)}`);
+				if ("ignored" in e && !(answer.type === "error" && answer.code === "invalid_message"))
+					failures.push(`${c.name}: answered ${JSON.stringify(answer).slice(0, 200)}`);
+				if ("echo" in e && !(answer.type === "echo" && answer.content === e.echo))
+					failures.push(
+						`${c.name}: expected the echo ${JSON.stringify(e.echo)}, got ${JSON.stringify(answer).slice(0, 200)}`,
+					);
 			} catch (err) {
 				failures.push(`${c.name}: ${(err as Error).message.slice(0, 300)}`);
 			}
@@ -555,25 +658,39 @@ describe("hostile WebSocket frames", () => {
 		await socket.close();
 
 		// Frames that end the socket: each on a socket of its own.
-		await pool(cases.filter((x) => "close" in x.expect), 4, async (c) => {
-			count(c.category);
-			const { socket: own } = await openChat(ctx.attacker.token);
-			sendFrame(own, c);
-			const code = await Promise.race([own.closed, new Promise<string>((r) => setTimeout(() => r("still open after 5 s"), 5000))]);
-			const allowed = "close" in c.expect ? c.expect.close : [];
-			outcome(`WS closed ${code}`);
-			if (!allowed.includes(code as number)) failures.push(`${c.name}: closed with ${code}, expected ${allowed.join("|")}`);
-			const ownLeak = frameLeak(own.frames);
-			if (ownLeak) failures.push(`${c.name}: ${ownLeak}`);
-			own.ws.terminate();
-		});
+		await pool(
+			cases.filter((x) => "close" in x.expect),
+			4,
+			async (c) => {
+				count(c.category);
+				const { socket: own } = await openChat(ctx.attacker.token);
+				sendFrame(own, c);
+				const code = await Promise.race([
+					own.closed,
+					new Promise<string>((r) => setTimeout(() => r("still open after 5 s"), 5000)),
+				]);
+				const allowed = "close" in c.expect ? c.expect.close : [];
+				outcome(`WS closed ${code}`);
+				if (!allowed.includes(code as number))
+					failures.push(`${c.name}: closed with ${code}, expected ${allowed.join("|")}`);
+				const ownLeak = frameLeak(own.frames);
+				if (ownLeak) failures.push(`${c.name}: ${ownLeak}`);
+				own.ws.terminate();
+			},
+		);
 		expect(failures).toEqual([]);
 		await expectHealthy(wsPort);
 	}, 60_000);
 
 	it("should answer floods with rate_limited frames and 429s, and keep serving", async () => {
 		const limited = createBroker(
-			testConfig({ NAMESPACE: uniqueName("hostile_rl"), SERVICES: "api,auth,characters,chat-ws", CHAT_MESSAGES_PER_MINUTE: "3", CHAT_USER_MESSAGES_PER_MINUTE: "100000", AUTH_RATE_LIMIT: "3" }),
+			testConfig({
+				NAMESPACE: uniqueName("hostile_rl"),
+				SERVICES: "api,auth,characters,chat-ws",
+				CHAT_MESSAGES_PER_MINUTE: "3",
+				CHAT_USER_MESSAGES_PER_MINUTE: "100000",
+				AUTH_RATE_LIMIT: "3",
+			}),
 			{ logger: false },
 		);
 		await limited.start();
@@ -584,38 +701,63 @@ describe("hostile WebSocket frames", () => {
 				["valid messages", (i) => ({ frame: JSON.stringify({ content: `flood ${i}` }) }), "echo"],
 				["garbage", () => ({ frame: "garbage" }), "invalid_json"],
 				["binary frames", () => ({ frame: Buffer.from([1, 2, 3]), binary: true }), "binary_not_supported"],
-				["regenerate with unknown ids", () => ({ frame: JSON.stringify({ type: "regenerate", reply_to: "00000000-0000-4000-8000-000000000000" }) }), "cannot_regenerate"],
+				[
+					"regenerate with unknown ids",
+					() => ({ frame: JSON.stringify({ type: "regenerate", reply_to: "00000000-0000-4000-8000-000000000000" }) }),
+					"cannot_regenerate",
+				],
 				["200 frames at once", (i) => ({ frame: JSON.stringify({ content: `burst ${i}` }) }), "echo"],
 			];
 			// 3 frames a minute, then `rate_limited` answers up to CHAT_MAX_LIMIT_BREACHES (10); the next breach closes the
 			// socket with 1008, and so does a 33rd frame waiting to be handled (CHAT_MAX_QUEUED_FRAMES).
-			const flood = async (label: string, make: (i: number) => { frame: string | Buffer; binary?: boolean }, first: string, n: number) => {
+			const flood = async (
+				label: string,
+				make: (i: number) => { frame: string | Buffer; binary?: boolean },
+				first: string,
+				n: number,
+			) => {
 				count("ws_flood");
 				const { socket } = await openChat(ctx.attacker.token, "", port);
 				const sent = Array.from({ length: n }, (_, i) => make(i));
 				for (const frame of sent) sendFrame(socket, frame);
 				// Sockets of one account share its fresh session: echoes of the others' messages are not answers to these.
 				const own = new Set(sent.map((f) => f.frame.toString()));
-				const answers = () => socket.frames.filter((f) => f.type === "error" || (f.type === "echo" && own.has(JSON.stringify({ content: f.content }))));
+				const answers = () =>
+					socket.frames.filter(
+						(f) => f.type === "error" || (f.type === "echo" && own.has(JSON.stringify({ content: f.content }))),
+					);
 				const expected = [...Array<string>(3).fill(first), ...Array<string>(Math.min(n, 13) - 3).fill("rate_limited")];
 				if (n > 13) expect(await socket.closed, label).toBe(1008);
 				else await socket.next(() => answers().length >= n, 10_000);
 				const kinds = answers().map((f) => (f.type === "echo" ? "echo" : (f.code as string)));
 				// Frames that arrive faster than they are handled may be dropped with the close before any is answered.
 				expect(kinds, label).toEqual(n > 32 ? expected.slice(0, kinds.length) : expected);
-				expect(answers().filter((f) => f.code === "rate_limited").every((f) => (f.retry_after as number) > 0), label).toBe(true);
+				expect(
+					answers()
+						.filter((f) => f.code === "rate_limited")
+						.every((f) => (f.retry_after as number) > 0),
+					label,
+				).toBe(true);
 				expect(frameLeak(socket.frames)).toBeUndefined();
 				if (n <= 13) expect(socket.closeCode, label).toBeUndefined();
 				await socket.close();
 			};
 			for (const [label, make, first] of floods) await flood(label, make, first, label.startsWith("200") ? 200 : 20);
 			// Several sockets at once: each has its own budget, none takes the node down.
-			await Promise.all(Array.from({ length: 5 }, (_, i) => flood(`parallel socket ${i}`, (j) => ({ frame: JSON.stringify({ content: `p${i}.${j}` }) }), "echo", 10)));
+			await Promise.all(
+				Array.from({ length: 5 }, (_, i) =>
+					flood(`parallel socket ${i}`, (j) => ({ frame: JSON.stringify({ content: `p${i}.${j}` }) }), "echo", 10),
+				),
+			);
 
 			// A client that sends without ever reading: it is closed after the allowed breaches and dropped soon after,
 			// whatever it keeps sending; what waits to be sent to it stays small, and a bystander chats on.
 			count("ws_flood");
-			const hub = (limited.getLocalService("chat-ws") as unknown as { hub: { size: number; clients(): Iterable<{ socket: { bufferedAmount: number } }> } }).hub;
+			const hub = (
+				limited.getLocalService("chat-ws") as unknown as {
+					hub: { size: number; clients(): Iterable<{ socket: { bufferedAmount: number } }> };
+				}
+			).hub;
 			const bystander = (await openChat((await account("bystander")).token, "", port)).socket;
 			const { socket: deaf } = await openChat(ctx.attacker.token, "", port);
 			(deaf.ws as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -627,7 +769,9 @@ describe("hostile WebSocket frames", () => {
 			const deadline = Date.now() + 5000;
 			while (hub.size > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 			clearInterval(sample);
-			console.log(`A socket that never reads, 20,000 frames: the largest server-side bufferedAmount was ${maxBuffered} bytes`);
+			console.log(
+				`A socket that never reads, 20,000 frames: the largest server-side bufferedAmount was ${maxBuffered} bytes`,
+			);
 			expect(hub.size).toBe(1);
 			expect(maxBuffered).toBeLessThan(64 * 1024);
 			bystander.send({ content: "still here" });
@@ -639,7 +783,12 @@ describe("hostile WebSocket frames", () => {
 			count("ws_flood");
 			const statuses: number[] = [];
 			for (let i = 0; i < 8; i++) {
-				const res = await send(gateway, { method: "POST", path: i < 5 ? "/login" : "/register", headers: { "Content-Type": "application/json" }, body: "{}" });
+				const res = await send(gateway, {
+					method: "POST",
+					path: i < 5 ? "/login" : "/register",
+					headers: { "Content-Type": "application/json" },
+					body: "{}",
+				});
 				statuses.push(res.status);
 				if (res.status === 429) {
 					expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
@@ -665,9 +814,19 @@ describe("after the storm", () => {
 		await expectHealthy(wsPort);
 
 		const username = uniqueName("after");
-		const reg = await send(apiPort, { method: "POST", path: "/register", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, name: "Survivor", password: "password123" }) });
+		const reg = await send(apiPort, {
+			method: "POST",
+			path: "/register",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify({ username, name: "Survivor", password: "password123" }),
+		});
 		expect(reg.status, reg.text).toBe(201);
-		const login = await send(apiPort, { method: "POST", path: "/login", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: `username=${username}&password=password123` });
+		const login = await send(apiPort, {
+			method: "POST",
+			path: "/login",
+			headers: { "Content-Type": "application/x-www-form-urlencoded" },
+			body: `username=${username}&password=password123`,
+		});
 		expect(login.status, login.text).toBe(200);
 		const token = JSON.parse(login.text).access_token as string;
 		const me = await asUser(token, "GET", "/me");

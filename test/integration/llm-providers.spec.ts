@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { createChatModel } from "../../src/adapters/llm/factory.js";
-import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type StreamOptions } from "../../src/domain/chat-model.js";
+import {
+	LlmUnavailableError,
+	type ChatMessage,
+	type ChatModel,
+	type ChatStream,
+	type StreamOptions,
+} from "../../src/domain/chat-model.js";
 import { startFakeGemini } from "../support/fake-gemini.js";
 import { startFakeOpenAI } from "../support/fake-openai.js";
 import type { FakeServer } from "../support/fake-llm-server.js";
@@ -87,20 +93,30 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 			{ role: "user", parts: [{ text: prompt[2].content }] },
 		]);
 		// Gemini 3.x thinks by default; a chat turn asks for the lowest level, and for a level only (both is a 400).
-		expect(request.body.generationConfig).toMatchObject({ temperature: 0.8, maxOutputTokens: 512, thinkingConfig: { thinkingLevel: "LOW" } });
+		expect(request.body.generationConfig).toMatchObject({
+			temperature: 0.8,
+			maxOutputTokens: 512,
+			thinkingConfig: { thinkingLevel: "LOW" },
+		});
 		expect(request.body.generationConfig.thinkingConfig).not.toHaveProperty("thinkingBudget");
 	});
 
 	it("should apply a character's allowed overrides to that request only, with thinking set for that model's family", async () => {
 		const allowing = gemini({ LLM_ALLOWED_MODELS: "gemini-2.5-pro, gemini-2.5-flash-lite, gemma-3-27b-it" });
-		const stream = allowing.stream(prompt, { overrides: { model: "gemini-2.5-pro", temperature: 0.2, maxOutputTokens: 64 } });
+		const stream = allowing.stream(prompt, {
+			overrides: { model: "gemini-2.5-pro", temperature: 0.2, maxOutputTokens: 64 },
+		});
 		await collect(stream);
 		await collect(allowing.stream(prompt));
 		await collect(allowing.stream(prompt, { overrides: { model: "gemini-2.5-flash-lite" } }));
 		await collect(allowing.stream(prompt, { overrides: { model: "gemma-3-27b-it" } }));
 		const [overridden, plain, lite, gemma] = fake.requests;
 		expect(overridden.path).toBe("/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse");
-		expect(overridden.body.generationConfig).toMatchObject({ temperature: 0.2, maxOutputTokens: 64, thinkingConfig: { thinkingBudget: 128 } });
+		expect(overridden.body.generationConfig).toMatchObject({
+			temperature: 0.2,
+			maxOutputTokens: 64,
+			thinkingConfig: { thinkingBudget: 128 },
+		});
 		expect(stream.model).toBe("gemini:gemini-2.5-pro");
 		expect(plain.path).toContain("/models/gemini-3.8-flash:");
 		expect(plain.body.generationConfig).toMatchObject({ temperature: 0.8, maxOutputTokens: 512 });
@@ -110,7 +126,9 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 
 	it("should clamp a character's settings to the operator's bounds and refuse a model that is not allowed", async () => {
 		const refused: string[] = [];
-		const bounded = createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: fake.url, ...FAST }), { onRefusedModel: (name) => refused.push(name) });
+		const bounded = createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: fake.url, ...FAST }), {
+			onRefusedModel: (name) => refused.push(name),
+		});
 		const greedy = { model: "evil-model-xyz", maxOutputTokens: 65_536, temperature: 2 };
 		const stream = bounded.stream(prompt, { overrides: greedy });
 		await collect(stream);
@@ -147,7 +165,9 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 
 	it("should not retry a wrong API key, call it a misconfiguration in Google's words, and not repeat the key", async () => {
 		const wrongKey = "AIza-wrong-key-9876543210";
-		const err = await failure(createChatModel(loadConfig({ GOOGLE_API_KEY: wrongKey, GEMINI_BASE_URL: fake.url, ...FAST })));
+		const err = await failure(
+			createChatModel(loadConfig({ GOOGLE_API_KEY: wrongKey, GEMINI_BASE_URL: fake.url, ...FAST })),
+		);
 		expect(err).toMatchObject({ reason: "misconfigured", status: 400, attempts: 1 });
 		expect(err.detail).toContain("API key not valid. Please pass a valid API key.");
 		expect(err.message).toContain("API key not valid");
@@ -158,7 +178,16 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 	it("should call an unknown model a misconfiguration, without retrying", async () => {
 		const strict = await startFakeGemini({ apiKey: GEMINI_KEY, models: ["gemini-3.8-flash"] });
 		try {
-			const err = await failure(createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: strict.url, GEMINI_MODEL: "gemini-9-nope", ...FAST })));
+			const err = await failure(
+				createChatModel(
+					loadConfig({
+						GOOGLE_API_KEY: GEMINI_KEY,
+						GEMINI_BASE_URL: strict.url,
+						GEMINI_MODEL: "gemini-9-nope",
+						...FAST,
+					}),
+				),
+			);
 			expect(err).toMatchObject({ reason: "misconfigured", status: 404, attempts: 1 });
 			expect(err.detail).toContain("models/gemini-9-nope is not found");
 		} finally {
@@ -168,14 +197,18 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 
 	it("should check the key and the model at start with one GET, and tell a bad key from no answer", async () => {
 		const strict = await startFakeGemini({ apiKey: GEMINI_KEY, models: ["gemini-3.8-flash"] });
-		const check = (env: Record<string, string>) => createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: strict.url, ...env })).check!();
+		const check = (env: Record<string, string>) =>
+			createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: strict.url, ...env })).check!();
 		try {
 			expect(await check({})).toEqual({ status: "ok" });
 			expect(strict.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1beta/models/gemini-3.8-flash"]);
 			const badKey = await check({ GOOGLE_API_KEY: "AIza-wrong-key-9876543210" });
 			expect(badKey).toMatchObject({ status: "misconfigured", detail: expect.stringContaining("API key not valid") });
 			expect(JSON.stringify(badKey)).not.toContain("AIza-wrong-key-9876543210");
-			expect(await check({ GEMINI_MODEL: "gemini-2.5-flash" })).toMatchObject({ status: "misconfigured", detail: expect.stringContaining("HTTP 404") });
+			expect(await check({ GEMINI_MODEL: "gemini-2.5-flash" })).toMatchObject({
+				status: "misconfigured",
+				detail: expect.stringContaining("HTTP 404"),
+			});
 		} finally {
 			await strict.stop();
 		}
@@ -195,7 +228,9 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 	it("should retry when the server cannot be reached, then give up", async () => {
 		const closed = await startFakeGemini({ apiKey: GEMINI_KEY });
 		await closed.stop();
-		const err = await failure(createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: closed.url, ...FAST })));
+		const err = await failure(
+			createChatModel(loadConfig({ GOOGLE_API_KEY: GEMINI_KEY, GEMINI_BASE_URL: closed.url, ...FAST })),
+		);
 		expect(err).toMatchObject({ reason: "network", attempts: MAX_RETRIES + 1 });
 		expect(err.message).not.toContain(GEMINI_KEY);
 	});
@@ -230,7 +265,9 @@ describe("Gemini through ChatGoogleGenerativeAI", () => {
 	});
 
 	it("should not send anything when already aborted", async () => {
-		await expect(collect(model.stream(prompt, { signal: AbortSignal.abort() }))).rejects.toMatchObject({ name: "AbortError" });
+		await expect(collect(model.stream(prompt, { signal: AbortSignal.abort() }))).rejects.toMatchObject({
+			name: "AbortError",
+		});
 		expect(fake.requests).toHaveLength(0);
 	});
 
@@ -244,7 +281,15 @@ describe("OpenAI-compatible through ChatOpenAI", () => {
 	let fake: FakeServer;
 	let model: ChatModel;
 	const openai = (env: Record<string, string> = {}) =>
-		createChatModel(loadConfig({ OPENAI_BASE_URL: `${fake.url}/v1`, OPENAI_API_KEY: OPENAI_KEY, OPENAI_MODEL: "llama3", ...FAST, ...env }));
+		createChatModel(
+			loadConfig({
+				OPENAI_BASE_URL: `${fake.url}/v1`,
+				OPENAI_API_KEY: OPENAI_KEY,
+				OPENAI_MODEL: "llama3",
+				...FAST,
+				...env,
+			}),
+		);
 
 	beforeAll(async () => {
 		fake = await startFakeOpenAI({ apiKey: OPENAI_KEY });
@@ -273,7 +318,9 @@ describe("OpenAI-compatible through ChatOpenAI", () => {
 	});
 
 	it("should apply a character's overrides to the request", async () => {
-		const stream = openai({ LLM_ALLOWED_MODELS: "mistral" }).stream(prompt, { overrides: { model: "mistral", temperature: 1.1, maxOutputTokens: 100 } });
+		const stream = openai({ LLM_ALLOWED_MODELS: "mistral" }).stream(prompt, {
+			overrides: { model: "mistral", temperature: 1.1, maxOutputTokens: 100 },
+		});
 		await collect(stream);
 		expect(fake.requests[0].body).toMatchObject({ model: "mistral", temperature: 1.1, max_tokens: 100 });
 		expect(stream.model).toBe("openai:mistral");
@@ -295,13 +342,21 @@ describe("OpenAI-compatible through ChatOpenAI", () => {
 
 	it("should give up on repeated 503s after exactly LLM_MAX_RETRIES + 1 attempts", async () => {
 		fake.script(Array.from({ length: MAX_RETRIES + 3 }, () => ({ status: 503 })));
-		expect(await failure(model)).toMatchObject({ provider: "openai", reason: "server_error", status: 503, attempts: MAX_RETRIES + 1 });
+		expect(await failure(model)).toMatchObject({
+			provider: "openai",
+			reason: "server_error",
+			status: 503,
+			attempts: MAX_RETRIES + 1,
+		});
 		expect(fake.requests).toHaveLength(MAX_RETRIES + 1);
 	});
 
 	it("should check the key and the model at start against the model list", async () => {
 		expect(await openai().check!()).toEqual({ status: "ok" });
-		expect(await openai({ OPENAI_API_KEY: "sk-wrong-key-9876543210" }).check!()).toMatchObject({ status: "misconfigured", detail: expect.stringContaining("Incorrect API key") });
+		expect(await openai({ OPENAI_API_KEY: "sk-wrong-key-9876543210" }).check!()).toMatchObject({
+			status: "misconfigured",
+			detail: expect.stringContaining("Incorrect API key"),
+		});
 		// A local server may serve names it does not list: not a misconfiguration.
 		expect(await openai({ OPENAI_MODEL: "mistral" }).check!()).toMatchObject({ status: "unknown" });
 	});
@@ -343,7 +398,9 @@ describe("OpenAI-compatible through ChatOpenAI", () => {
 		const keyless = await startFakeOpenAI();
 		try {
 			keyless.script([{ text: REPLY }]);
-			const local = createChatModel(loadConfig({ OPENAI_BASE_URL: `${keyless.url}/v1`, OPENAI_MODEL: "llama3", ...FAST }));
+			const local = createChatModel(
+				loadConfig({ OPENAI_BASE_URL: `${keyless.url}/v1`, OPENAI_MODEL: "llama3", ...FAST }),
+			);
 			expect((await collect(local.stream(prompt))).join("")).toBe(REPLY.join(""));
 		} finally {
 			await keyless.stop();

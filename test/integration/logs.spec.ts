@@ -45,7 +45,10 @@ function post(path: string, body: string, headers: Record<string, string> = { "C
 
 /** Resolves to the exit code, or rejects when the process outlives `ms`. */
 function exitWithin(ms: number): Promise<number | null> {
-	return Promise.race([proc.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms`)), ms))]);
+	return Promise.race([
+		proc.exited,
+		new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms`)), ms)),
+	]);
 }
 
 beforeAll(async () => {
@@ -71,11 +74,18 @@ beforeAll(async () => {
 	const register = JSON.stringify({ username, name: "Log Reader", password: PASSWORD });
 	expect((await post("/register", register)).status).toBe(201);
 	expect((await post("/register", register)).status).toBe(409);
-	expect((await post("/register", JSON.stringify({ username: uniqueName("logs"), name: "Short", password: SHORT_PASSWORD }))).status).toBe(422);
+	expect(
+		(await post("/register", JSON.stringify({ username: uniqueName("logs"), name: "Short", password: SHORT_PASSWORD })))
+			.status,
+	).toBe(422);
 
-	const form = await post("/login", new URLSearchParams({ username, password: PASSWORD, grant_type: "password" }).toString(), {
-		"Content-Type": "application/x-www-form-urlencoded",
-	});
+	const form = await post(
+		"/login",
+		new URLSearchParams({ username, password: PASSWORD, grant_type: "password" }).toString(),
+		{
+			"Content-Type": "application/x-www-form-urlencoded",
+		},
+	);
 	expect(form.status).toBe(200);
 	loginRequestId = form.headers.get("x-request-id") ?? "";
 	const token = ((await form.json()) as { access_token: string }).access_token;
@@ -99,7 +109,9 @@ beforeAll(async () => {
 	sessionId = (await socket.next((f) => f.type === "connection")).session_id as string;
 	socket.send({ content: CHAT_CONTENT });
 	messageId = (await socket.next((f) => f.type === "echo")).id as string;
-	expect(await socket.next((f) => f.type === "error" && f.reply_to === messageId, 20_000)).toMatchObject({ code: "ai_unavailable" });
+	expect(await socket.next((f) => f.type === "error" && f.reply_to === messageId, 20_000)).toMatchObject({
+		code: "ai_unavailable",
+	});
 	socket.send("{not json");
 	await socket.next((f) => f.type === "error" && f.code === "invalid_json");
 	await socket.close();
@@ -130,13 +142,21 @@ describe("logs of the cameo process", () => {
 		});
 		expect(unparseable).toEqual([]);
 		for (const line of parsed()) {
-			expect(line).toMatchObject({ ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/), level: expect.any(String), msg: expect.any(String), nodeID: expect.any(String), mod: expect.any(String) });
+			expect(line).toMatchObject({
+				ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
+				level: expect.any(String),
+				msg: expect.any(String),
+				nodeID: expect.any(String),
+				mod: expect.any(String),
+			});
 			expect(["fatal", "error", "warn", "info", "debug", "trace"]).toContain(line.level);
 		}
 	});
 
 	it("should contain no password, password hash, token, JWT secret or API key", () => {
-		const leaks = lines().filter((line) => line.includes("scrypt$") || line.includes("eyJ") || secrets.some((s) => line.includes(s)));
+		const leaks = lines().filter(
+			(line) => line.includes("scrypt$") || line.includes("eyJ") || secrets.some((s) => line.includes(s)),
+		);
 		expect(leaks).toEqual([]);
 		// The masks show the redaction ran where these would have been (the 404's query string).
 		expect(output).toContain("token=[redacted]");

@@ -50,8 +50,13 @@ async function embedded(env: Record<string, string>) {
 	const openChat = async () => {
 		const username = uniqueName("met");
 		await broker.call("auth.register", { username, name: "Metered", password: "password123" });
-		const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
-		const socket = await ChatSocket.open(`ws://127.0.0.1:${wsPort}/ws/${characterId}?token=${encodeURIComponent(access_token)}`);
+		const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+			username,
+			password: "password123",
+		});
+		const socket = await ChatSocket.open(
+			`ws://127.0.0.1:${wsPort}/ws/${characterId}?token=${encodeURIComponent(access_token)}`,
+		);
 		await socket.next((f) => f.type === "ai" && f.reply_to === null);
 		return socket;
 	};
@@ -82,11 +87,14 @@ describe("cameo metrics, embedded", () => {
 		await socket.next(replyTo(echo));
 		const after = await scrape(env.health);
 
-		const moved = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+		const moved = (name: string, labels: Record<string, string> = {}) =>
+			value(after, name, labels) - value(before, name, labels);
 		expect(moved("cameo_messages_in_total")).toBe(1);
 		expect(moved("cameo_messages_out_total")).toBe(1);
 		expect(moved("cameo_reply_latency_seconds_count")).toBe(1);
-		expect(value(after, "cameo_reply_latency_seconds_bucket", { le: "+Inf" })).toBe(value(after, "cameo_reply_latency_seconds_count"));
+		expect(value(after, "cameo_reply_latency_seconds_bucket", { le: "+Inf" })).toBe(
+			value(after, "cameo_reply_latency_seconds_count"),
+		);
 		const offline = { provider: "offline", model: "offline" };
 		expect(moved("cameo_llm_first_delta_seconds_count", offline)).toBe(1);
 		expect(moved("cameo_llm_tokens_total", { ...offline, type: "input" })).toBeGreaterThan(0);
@@ -107,8 +115,17 @@ describe("cameo metrics, embedded", () => {
 	it("should serve process and host metrics, but nothing about the machine's user, command line or network", async () => {
 		const text = await scrape(env.health);
 		expect(value(text, "process_memory_rss")).toBeGreaterThan(0);
-		const names = new Set(text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0]));
-		const exposed = [...names].filter((n) => /^(process_(arguments|pid|ppid|versions)|os_(user|network|hostname|type|release|arch|platform|datetime|cpu_info_model))/.test(n));
+		const names = new Set(
+			text
+				.split("\n")
+				.filter((l) => l && !l.startsWith("#"))
+				.map((l) => l.split(/[{ ]/)[0]),
+		);
+		const exposed = [...names].filter((n) =>
+			/^(process_(arguments|pid|ppid|versions)|os_(user|network|hostname|type|release|arch|platform|datetime|cpu_info_model))/.test(
+				n,
+			),
+		);
 		expect(exposed).toEqual([]);
 		expect(text).not.toContain(homedir());
 		expect(text).not.toContain(process.argv[1]);
@@ -119,7 +136,10 @@ describe("cameo metrics, embedded", () => {
 		const consumer = env.broker.getLocalService("ai-consumer") as unknown as { model: ChatModel };
 		const original = consumer.model;
 		const quotaGone = new LlmUnavailableError("gemini", "rate_limited", 429, 3, "gemini-test", "quota exhausted");
-		consumer.model = { name: "gemini:gemini-test", stream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(quotaGone) }) }) };
+		consumer.model = {
+			name: "gemini:gemini-test",
+			stream: () => ({ [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(quotaGone) }) }),
+		};
 		try {
 			const socket = await env.openChat();
 			socket.send({ content: "Are you there?" });
@@ -150,7 +170,9 @@ describe("cameo metrics, cluster dispatcher", () => {
 		await channel.waitForConfirms();
 		await connection.close();
 
-		const config = testConfig(clusterEnv(namespace, { SERVICES: "dispatcher", NODE_ID: `dispatcher-${uniqueName("n")}`, HEALTH_PORT: "0" }));
+		const config = testConfig(
+			clusterEnv(namespace, { SERVICES: "dispatcher", NODE_ID: `dispatcher-${uniqueName("n")}`, HEALTH_PORT: "0" }),
+		);
 		broker = createBroker(config, { logger: false });
 		health = await startHealthServer(broker, config);
 		await broker.start();

@@ -39,7 +39,16 @@ describe("schema migrations", () => {
 	it("should apply once when several processes start at the same time", async () => {
 		const results = await Promise.all([connect(), connect(), connect()].map((s) => migrate(s)));
 		const applied = results.flat();
-		expect(applied).toEqual(["0001-initial-schema", "0002-chat-pipeline", "0003-reply-variants", "0004-character-cards", "0005-usage", "0006-last-message-from-messages", "0007-character-avatars-and-slugs", "0008-case-insensitive-usernames"]);
+		expect(applied).toEqual([
+			"0001-initial-schema",
+			"0002-chat-pipeline",
+			"0003-reply-variants",
+			"0004-character-cards",
+			"0005-usage",
+			"0006-last-message-from-messages",
+			"0007-character-avatars-and-slugs",
+			"0008-case-insensitive-usernames",
+		]);
 	});
 
 	it("should do nothing when run again", async () => {
@@ -64,7 +73,14 @@ describe("schema migrations", () => {
 		);
 		const [indexes] = await connect().query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'public'`);
 		const names = (indexes as { indexname: string }[]).map((i) => i.indexname);
-		for (const seedIndex of ["idx_user_character_session", "idx_user_sessions", "idx_active_sessions", "idx_user_character", "idx_session_messages", "idx_message_role"]) {
+		for (const seedIndex of [
+			"idx_user_character_session",
+			"idx_user_sessions",
+			"idx_active_sessions",
+			"idx_user_character",
+			"idx_session_messages",
+			"idx_message_role",
+		]) {
 			expect(names).toContain(seedIndex);
 		}
 		const [nullable] = await connect().query(
@@ -72,7 +88,11 @@ describe("schema migrations", () => {
 		);
 		// Only the columns that are absent by nature: reply_to/model/token counts on user messages, never-published outbox rows.
 		expect((nullable as { column_name: string }[]).map((c) => c.column_name)).toEqual([
-			"input_tokens", "last_published_at", "model", "output_tokens", "reply_to",
+			"input_tokens",
+			"last_published_at",
+			"model",
+			"output_tokens",
+			"reply_to",
 		]);
 	});
 
@@ -86,8 +106,20 @@ describe("schema migrations", () => {
 				('3f2a9c00-0000-4000-8000-000000000002', 'Dup_Alice', 'Second', 'x', now(), now());
 		`);
 		await caseInsensitiveUsernames.up({ context: qi, name: "0008", path: undefined });
-		const [users] = await db.query(`SELECT name, username FROM users WHERE lower(username) LIKE 'dup_alice%' ORDER BY name`);
-		expect(users).toEqual([{ name: "First", username: "dup_alice" }, { name: "Second", username: "Dup_Alice-3f2a9c" }]);
-		await expect(db.query(`INSERT INTO users (username, name, hashed_password, created_at, updated_at) VALUES ('DUP_ALICE', 'Third', 'x', now(), now())`)).rejects.toMatchObject({ name: "SequelizeUniqueConstraintError", parent: { constraint: "ux_users_username_lower" } });
+		const [users] = await db.query(
+			`SELECT name, username FROM users WHERE lower(username) LIKE 'dup_alice%' ORDER BY name`,
+		);
+		expect(users).toEqual([
+			{ name: "First", username: "dup_alice" },
+			{ name: "Second", username: "Dup_Alice-3f2a9c" },
+		]);
+		await expect(
+			db.query(
+				`INSERT INTO users (username, name, hashed_password, created_at, updated_at) VALUES ('DUP_ALICE', 'Third', 'x', now(), now())`,
+			),
+		).rejects.toMatchObject({
+			name: "SequelizeUniqueConstraintError",
+			parent: { constraint: "ux_users_username_lower" },
+		});
 	});
 });

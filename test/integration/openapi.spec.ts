@@ -41,14 +41,18 @@ async function getDocument(): Promise<OpenApiDocument> {
 }
 
 function operations(d: OpenApiDocument): { path: string; method: string; op: Operation }[] {
-	return Object.entries(d.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+	return Object.entries(d.paths).flatMap(([path, item]) =>
+		Object.entries(item).map(([method, op]) => ({ path, method, op })),
+	);
 }
 
 describe("GET /openapi.json", () => {
 	it("should list every alias of the gateway with its method, path and action, and nothing else", async () => {
 		const aliases = await broker.call<{ actionName: string; fullPath: string; methods: string }[]>("api.listAliases");
 		expect(aliases.length).toBeGreaterThanOrEqual(20);
-		const documented = operations(doc).map(({ path, method, op }) => `${method.toUpperCase()} ${path} ${op["x-moleculer-action"]}`);
+		const documented = operations(doc).map(
+			({ path, method, op }) => `${method.toUpperCase()} ${path} ${op["x-moleculer-action"]}`,
+		);
 		const served = aliases.map((a) => `${a.methods} ${openApiPath(a.fullPath.replace(/^\/+/, "/"))} ${a.actionName}`);
 		expect(documented.sort()).toEqual(served.sort());
 		expect(documented).toContain("GET /characters/id/{id}/card.{format} characters.exportCard");
@@ -65,24 +69,45 @@ describe("GET /openapi.json", () => {
 			const body = op.requestBody?.content["application/json"]?.schema;
 			const bodySchema = body?.$ref ? doc.components.schemas[body.$ref.split("/").pop() as string] : body;
 			const fields = [...(op.parameters ?? []).map((p) => p.name), ...Object.keys(bodySchema?.properties ?? {})];
-			expect(fields.sort(), `${method} ${path}`).toEqual(Object.keys(params).filter((k) => !k.startsWith("$$")).sort());
+			expect(fields.sort(), `${method} ${path}`).toEqual(
+				Object.keys(params)
+					.filter((k) => !k.startsWith("$$"))
+					.sort(),
+			);
 			if (method === "get") expect(op.requestBody, `${method} ${path}`).toBeUndefined();
 		}
 		expect(doc.paths["/characters"].get.parameters?.map((p) => [p.name, p.in, p.required])).toEqual([
-			["q", "query", false], ["limit", "query", false], ["offset", "query", false],
+			["q", "query", false],
+			["limit", "query", false],
+			["offset", "query", false],
 		]);
 		expect(doc.paths["/sessions/{id}/messages"].get.parameters?.find((p) => p.name === "limit")?.schema).toEqual({
-			type: "integer", minimum: 1, maximum: 200, default: 50,
+			type: "integer",
+			minimum: 1,
+			maximum: 200,
+			default: 50,
 		});
 	});
 
 	it("should put the bearer scheme on authenticated routes only", () => {
 		expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
-		for (const [path, method] of [["/me", "get"], ["/characters", "post"], ["/sessions/{id}", "delete"], ["/characters/import", "post"]]) {
+		for (const [path, method] of [
+			["/me", "get"],
+			["/characters", "post"],
+			["/sessions/{id}", "delete"],
+			["/characters/import", "post"],
+		]) {
 			expect(doc.paths[path][method].security, `${method} ${path}`).toEqual([{ bearerAuth: [] }]);
-			expect(doc.paths[path][method].responses["401"], `${method} ${path}`).toEqual({ $ref: "#/components/responses/Unauthorized" });
+			expect(doc.paths[path][method].responses["401"], `${method} ${path}`).toEqual({
+				$ref: "#/components/responses/Unauthorized",
+			});
 		}
-		for (const [path, method] of [["/register", "post"], ["/login", "post"], ["/health", "get"], ["/openapi.json", "get"]]) {
+		for (const [path, method] of [
+			["/register", "post"],
+			["/login", "post"],
+			["/health", "get"],
+			["/openapi.json", "get"],
+		]) {
 			expect(doc.paths[path][method].security, `${method} ${path}`).toBeUndefined();
 		}
 	});
@@ -90,7 +115,10 @@ describe("GET /openapi.json", () => {
 	it("should describe POST /register's body with the username's pattern and lengths, as JSON or a form", async () => {
 		const op = doc.paths["/register"].post;
 		expect(op.summary).toBe("Create an account");
-		expect(Object.keys(op.requestBody?.content ?? {})).toEqual(["application/json", "application/x-www-form-urlencoded"]);
+		expect(Object.keys(op.requestBody?.content ?? {})).toEqual([
+			"application/json",
+			"application/x-www-form-urlencoded",
+		]);
 		expect(doc.components.schemas["auth.register"]).toMatchObject({
 			type: "object",
 			required: ["username", "name", "password"],
@@ -102,32 +130,50 @@ describe("GET /openapi.json", () => {
 		expect(Object.keys(op.responses)).toEqual(["201", "400", "413", "422", "429", "503", "default"]);
 		expect(doc.paths["/token"].post.requestBody).toEqual(doc.paths["/login"].post.requestBody);
 		expect(doc.paths["/characters/id/{id}"].delete.responses["204"]).toEqual({ description: "No content" });
-		expect(Object.keys(doc.paths["/characters/import"].post.requestBody?.content ?? {})).toEqual(["application/json", "image/png", "multipart/form-data"]);
+		expect(Object.keys(doc.paths["/characters/import"].post.requestBody?.content ?? {})).toEqual([
+			"application/json",
+			"image/png",
+			"multipart/form-data",
+		]);
 	});
 
 	it("should declare 503 BUSY on the password routes and 429 wherever a rate limit applies", () => {
 		for (const path of ["/register", "/login", "/token"]) {
 			expect(doc.paths[path].post.responses["503"], path).toEqual({ $ref: "#/components/responses/Busy" });
 		}
-		expect(doc.paths["/characters/import"].post.responses["429"]).toEqual({ $ref: "#/components/responses/RateLimited" });
+		expect(doc.paths["/characters/import"].post.responses["429"]).toEqual({
+			$ref: "#/components/responses/RateLimited",
+		});
 		expect(doc.paths["/validate"].post.responses["503"]).toBeUndefined();
 		expect(doc.paths["/characters"].post.responses["429"]).toBeUndefined();
 	});
 
 	it("should declare the path parameter id as a UUID and answer 404 for it", () => {
 		for (const { path, method, op } of operations(doc).filter(({ path }) => path.includes("{id}"))) {
-			expect(op.parameters?.find((p) => p.name === "id"), `${method} ${path}`).toEqual({
-				name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" },
+			expect(
+				op.parameters?.find((p) => p.name === "id"),
+				`${method} ${path}`,
+			).toEqual({
+				name: "id",
+				in: "path",
+				required: true,
+				schema: { type: "string", format: "uuid" },
 			});
 			expect(op.responses["404"], `${method} ${path}`).toBeDefined();
 		}
 		expect(doc.paths["/characters/id/{id}/card.{format}"].get.parameters?.[1]).toEqual({
-			name: "format", in: "path", required: true, schema: { enum: ["json", "png"] },
+			name: "format",
+			in: "path",
+			required: true,
+			schema: { enum: ["json", "png"] },
 		});
 	});
 
 	it("should be a well-formed document: top-level fields, resolvable $refs, declared path parameters, unique ids", () => {
-		expect(doc).toMatchObject({ openapi: expect.stringMatching(/^3\.1\.\d+$/), info: { title: expect.any(String), version: expect.any(String) } });
+		expect(doc).toMatchObject({
+			openapi: expect.stringMatching(/^3\.1\.\d+$/),
+			info: { title: expect.any(String), version: expect.any(String) },
+		});
 		expect(doc.externalDocs?.url).toBe("/api-docs.html");
 
 		const refs: string[] = [];
@@ -144,7 +190,10 @@ describe("GET /openapi.json", () => {
 		expect(refs.length).toBeGreaterThan(0);
 		for (const ref of refs) {
 			expect(ref, ref).toMatch(/^#\//);
-			const target = ref.slice(2).split("/").reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], doc);
+			const target = ref
+				.slice(2)
+				.split("/")
+				.reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], doc);
 			expect(target, ref).toBeTypeOf("object");
 		}
 
@@ -153,7 +202,10 @@ describe("GET /openapi.json", () => {
 			expect(METHODS, path).toContain(method);
 			expect(path).toMatch(/^\//);
 			const templated = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-			const declared = (op.parameters ?? []).filter((p) => p.in === "path").map((p) => p.name).sort();
+			const declared = (op.parameters ?? [])
+				.filter((p) => p.in === "path")
+				.map((p) => p.name)
+				.sort();
 			expect(declared, `${method} ${path}`).toEqual(templated);
 			expect(ids.has(op.operationId), op.operationId).toBe(false);
 			ids.add(op.operationId);
@@ -165,7 +217,9 @@ describe("GET /openapi.json", () => {
 	it("should rebuild once a service joins, and serve the cached document until then", async () => {
 		// Before sessions joined, its routes were listed without params; the first build is not kept forever.
 		expect(early.paths["/sessions"].get.parameters).toBeUndefined();
-		expect(early.paths["/sessions/{id}"].delete.parameters).toEqual([{ name: "id", in: "path", required: true, schema: { type: "string" } }]);
+		expect(early.paths["/sessions/{id}"].delete.parameters).toEqual([
+			{ name: "id", in: "path", required: true, schema: { type: "string" } },
+		]);
 		expect(doc.paths["/sessions"].get.parameters?.map((p) => p.name)).toEqual(["limit", "offset"]);
 
 		const api = broker.getLocalService("api") as unknown as { openapiDocument?: OpenApiDocument };
@@ -192,14 +246,25 @@ describe("GET /api-docs.html", () => {
 			page.on("pageerror", (err) => errors.push(err.message));
 			await page.goto(`${base}/api-docs.html`);
 			await page.locator("#postRegister").waitFor({ timeout: 10_000 });
-			expect(await page.locator("main h2").allTextContents()).toEqual(expect.arrayContaining(["api", "auth", "characters", "sessions", "Errors"]));
+			expect(await page.locator("main h2").allTextContents()).toEqual(
+				expect.arrayContaining(["api", "auth", "characters", "sessions", "Errors"]),
+			);
 			const register = page.locator("#postRegister");
 			expect(await register.textContent()).toContain("^[A-Za-z0-9_.-]+$");
 			expect(await register.textContent()).toContain("3–32 chars");
-			expect(await register.locator(".type-chip").allTextContents()).toEqual(["application/json", "application/x-www-form-urlencoded"]);
+			expect(await register.locator(".type-chip").allTextContents()).toEqual([
+				"application/json",
+				"application/x-www-form-urlencoded",
+			]);
 			expect(await page.locator("#getCharactersIdId .badge").textContent()).toBe("Bearer token");
 			expect(await page.locator("#getCharactersIdId").textContent()).toContain("string (uuid)");
-			expect(await page.locator("#deleteSessionsId .status").allTextContents()).toEqual(["204", "401", "404", "422", "default"]);
+			expect(await page.locator("#deleteSessionsId .status").allTextContents()).toEqual([
+				"204",
+				"401",
+				"404",
+				"422",
+				"default",
+			]);
 
 			await page.fill("#filter", "card.");
 			expect(await page.locator(".op[data-search]:visible").count()).toBe(1);

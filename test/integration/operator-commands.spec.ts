@@ -21,7 +21,6 @@ import { AMQP_URL, clusterEnv, clusterNamespace, clusterNode, removeNamespace } 
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
-
 const isReplyTo = (id: unknown) => (f: Frame) => f.type === "ai" && f.reply_to === id;
 
 function db(broker: ServiceBroker, service: string) {
@@ -30,8 +29,15 @@ function db(broker: ServiceBroker, service: string) {
 
 async function register(broker: ServiceBroker) {
 	const username = uniqueName("op");
-	const user = await broker.call<{ id: string }, object>("auth.register", { username, name: "Operator Test", password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: "password123" });
+	const user = await broker.call<{ id: string }, object>("auth.register", {
+		username,
+		name: "Operator Test",
+		password: "password123",
+	});
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
 	return { id: user.id, username, token: access_token };
 }
 
@@ -43,13 +49,23 @@ async function openChat(broker: ServiceBroker, token: string, characterId: strin
 }
 
 /** Runs a command definition's action as moleculer-repl would, with a `table` that joins cells; returns what it printed. */
-async function run(broker: ServiceBroker, config: Config, name: string, words: string[], options: ReplArgs["options"] = {}) {
+async function run(
+	broker: ServiceBroker,
+	config: Config,
+	name: string,
+	words: string[],
+	options: ReplArgs["options"] = {},
+) {
 	const command = operatorCommands(config).find((c) => c.command.split(" ")[0] === name);
 	if (!command) throw new Error(`no command ${name}`);
 	const printed: string[] = [];
 	const log = vi.spyOn(console, "log").mockImplementation((text: string) => void printed.push(text));
 	try {
-		await command.action(broker, { words, options }, { table: (rows) => rows.map((row) => row.join(" | ")).join("\n") });
+		await command.action(
+			broker,
+			{ words, options },
+			{ table: (rows) => rows.map((row) => row.join(" | ")).join("\n") },
+		);
 	} finally {
 		log.mockRestore();
 	}
@@ -82,7 +98,12 @@ describe("operator commands, embedded", () => {
 		expect(all.sockets.map((s) => s.session_id)).toEqual(expect.arrayContaining([phone.sessionId, other.sessionId]));
 		const alices = await ops.listSockets(broker, alice.username);
 		expect(alices.sockets).toHaveLength(2);
-		expect(alices.sockets[0]).toMatchObject({ node_id: broker.nodeID, session_id: phone.sessionId, username: alice.username, character_id: characterId });
+		expect(alices.sockets[0]).toMatchObject({
+			node_id: broker.nodeID,
+			session_id: phone.sessionId,
+			username: alice.username,
+			character_id: characterId,
+		});
 		expect(Date.parse(alices.sockets[0].connected_at)).toBeLessThanOrEqual(Date.now());
 
 		const kicked = await ops.kickSession(broker, phone.sessionId);
@@ -105,7 +126,10 @@ describe("operator commands, embedded", () => {
 		const stored = await new ChatStore(db(broker, "dispatcher")).getMessage(said.id);
 		expect(stored).toMatchObject({ role: "ai", model: "operator", reply_to: null, session_id: sessionId });
 
-		await expect(ops.sayInSession(broker, "00000000-0000-4000-8000-000000000000", "anyone?")).rejects.toMatchObject({ code: 404, type: "SESSION_NOT_FOUND" });
+		await expect(ops.sayInSession(broker, "00000000-0000-4000-8000-000000000000", "anyone?")).rejects.toMatchObject({
+			code: 404,
+			type: "SESSION_NOT_FOUND",
+		});
 		await socket.close();
 	});
 
@@ -116,13 +140,21 @@ describe("operator commands, embedded", () => {
 		socket.send({ content: "Count my tokens, please." });
 		const echo = await socket.next((f) => f.type === "echo");
 		const reply = await socket.next(isReplyTo(echo.id));
-		const [usage] = await db(broker, "dispatcher").query(`SELECT input_tokens, output_tokens FROM messages WHERE id = $1`, { bind: [reply.id] });
+		const [usage] = await db(broker, "dispatcher").query(
+			`SELECT input_tokens, output_tokens FROM messages WHERE id = $1`,
+			{ bind: [reply.id] },
+		);
 		const { input_tokens, output_tokens } = (usage as { input_tokens: number; output_tokens: number }[])[0];
 		expect(input_tokens).toBeGreaterThan(0);
 		expect(output_tokens).toBeGreaterThan(0);
 		// A message the pipeline gave up on.
 		const store = new ChatStore(db(broker, "dispatcher"));
-		const failed = await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "lost" });
+		const failed = await store.insertUserMessage({
+			session_id: sessionId,
+			username,
+			character_id: characterId,
+			content: "lost",
+		});
 		expect(await store.markReplyFailed(failed.id)).toBe(true);
 
 		const after = await ops.chatStats(broker, 5);
@@ -143,47 +175,90 @@ describe("operator commands, embedded", () => {
 	it("should list users without their hashes, disable and enable them, and promote them", async () => {
 		const { username, token } = await register(broker);
 		const listed = await ops.listUsers(broker, username);
-		expect(listed).toEqual([{ id: expect.any(String), username, name: "Operator Test", role: "user", is_disabled: false, created_at: expect.any(String) }]);
+		expect(listed).toEqual([
+			{
+				id: expect.any(String),
+				username,
+				name: "Operator Test",
+				role: "user",
+				is_disabled: false,
+				created_at: expect.any(String),
+			},
+		]);
 
 		expect(await ops.setUserDisabled(broker, username, true)).toMatchObject({ username, is_disabled: true });
-		await expect(broker.call("auth.login", { username, password: "password123" })).rejects.toMatchObject({ type: "USER_DISABLED" });
+		await expect(broker.call("auth.login", { username, password: "password123" })).rejects.toMatchObject({
+			type: "USER_DISABLED",
+		});
 		await expect(broker.call("auth.validate", { token })).rejects.toMatchObject({ code: 401 });
 		expect(await ops.setUserDisabled(broker, username, false)).toMatchObject({ is_disabled: false });
 		await broker.call("auth.login", { username, password: "password123" });
 
 		expect(await ops.promoteUser(broker, username)).toMatchObject({ username, role: "admin" });
 		expect((await broker.call<{ role: string }, object>("auth.validate", { token })).role).toBe("admin");
-		await expect(ops.promoteUser(broker, "nobody-by-that-name")).rejects.toMatchObject({ code: 404, type: "USER_NOT_FOUND" });
+		await expect(ops.promoteUser(broker, "nobody-by-that-name")).rejects.toMatchObject({
+			code: 404,
+			type: "USER_NOT_FOUND",
+		});
 	});
 
 	it("should add, import (JSON and PNG) and disable characters for their owner", async () => {
 		const owner = await register(broker);
-		const added = await ops.addCharacter(broker, { owner: owner.username, name: "Operator's Owl", prompt: "You are a wise owl.", greeting: "Hoo?" });
-		expect(added).toMatchObject({ name: "Operator's Owl", system_prompt: "You are a wise owl.", greeting: "Hoo?", created_by: owner.id, is_active: true });
+		const added = await ops.addCharacter(broker, {
+			owner: owner.username,
+			name: "Operator's Owl",
+			prompt: "You are a wise owl.",
+			greeting: "Hoo?",
+		});
+		expect(added).toMatchObject({
+			name: "Operator's Owl",
+			system_prompt: "You are a wise owl.",
+			greeting: "Hoo?",
+			created_by: owner.id,
+			is_active: true,
+		});
 
 		const dir = await mkdtemp(join(tmpdir(), "cameo-op-"));
 		try {
-			const card = { spec: "chara_card_v2", spec_version: "2.0", data: { name: "Card Crow", description: "A crow.", first_mes: "Caw.", extensions: {} } };
+			const card = {
+				spec: "chara_card_v2",
+				spec_version: "2.0",
+				data: { name: "Card Crow", description: "A crow.", first_mes: "Caw.", extensions: {} },
+			};
 			await writeFile(join(dir, "crow.json"), JSON.stringify(card));
 			const fromJson = await ops.importCharacter(broker, join(dir, "crow.json"), owner.username);
 			expect(fromJson).toMatchObject({ name: "Card Crow", greeting: "Caw.", created_by: owner.id });
 
-			const png = await broker.call<Buffer, object>("characters.exportCard", { id: added.id, format: "png" }, { meta: { user: { id: owner.id, username: owner.username, role: "user" } } });
+			const png = await broker.call<Buffer, object>(
+				"characters.exportCard",
+				{ id: added.id, format: "png" },
+				{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+			);
 			await writeFile(join(dir, "owl.png"), Buffer.from(png));
 			const fromPng = await ops.importCharacter(broker, join(dir, "owl.png"), owner.username);
 			expect(fromPng).toMatchObject({ name: "Operator's Owl", greeting: "Hoo?", created_by: owner.id });
 			expect(fromPng.id).not.toBe(added.id);
 
 			await writeFile(join(dir, "junk.txt"), "not a card");
-			await expect(ops.importCharacter(broker, join(dir, "junk.txt"), owner.username)).rejects.toThrow(/neither a card PNG nor JSON/);
+			await expect(ops.importCharacter(broker, join(dir, "junk.txt"), owner.username)).rejects.toThrow(
+				/neither a card PNG nor JSON/,
+			);
 		} finally {
 			await rm(dir, { recursive: true, force: true });
 		}
-		await expect(ops.addCharacter(broker, { owner: "nobody-by-that-name", name: "X", prompt: "Y" })).rejects.toMatchObject({ type: "USER_NOT_FOUND" });
+		await expect(
+			ops.addCharacter(broker, { owner: "nobody-by-that-name", name: "X", prompt: "Y" }),
+		).rejects.toMatchObject({ type: "USER_NOT_FOUND" });
 
 		expect(await ops.disableCharacter(broker, added.id)).toMatchObject({ id: added.id, is_active: false });
 		const stranger = await register(broker);
-		await expect(broker.call("characters.get", { id: added.id }, { meta: { user: { id: stranger.id, username: stranger.username, role: "user" } } })).rejects.toMatchObject({
+		await expect(
+			broker.call(
+				"characters.get",
+				{ id: added.id },
+				{ meta: { user: { id: stranger.id, username: stranger.username, role: "user" } } },
+			),
+		).rejects.toMatchObject({
 			code: 404,
 		});
 	});
@@ -191,7 +266,14 @@ describe("operator commands, embedded", () => {
 	it("should print tables, and the usage when the arguments are wrong", async () => {
 		// What `broker.repl()` registers (`npm start -- --repl`).
 		expect((broker.options.replCommands as { command: string }[]).map((c) => c.command.split(" ")[0])).toEqual([
-			"sessions", "queues", "dlq", "user", "character", "kick", "say", "stats",
+			"sessions",
+			"queues",
+			"dlq",
+			"user",
+			"character",
+			"kick",
+			"say",
+			"stats",
 		]);
 		const { username, token } = await register(broker);
 		const { socket, sessionId } = await openChat(broker, token, characterId);
@@ -202,22 +284,34 @@ describe("operator commands, embedded", () => {
 		expect(sessions).toContain("1 socket(s) on 1 chat-ws node(s)");
 
 		const said = await run(broker, config, "say", [sessionId, "Hello", "from", "the", "operator"]);
-		expect(said).toMatch(new RegExp(`^Message \\| Session \\| Sockets reached\\n[0-9a-f-]{36} \\| ${sessionId} \\| 1$`));
+		expect(said).toMatch(
+			new RegExp(`^Message \\| Session \\| Sockets reached\\n[0-9a-f-]{36} \\| ${sessionId} \\| 1$`),
+		);
 		expect((await socket.next((f) => f.content === "Hello from the operator")).type).toBe("ai");
 
-		expect(await run(broker, config, "user", ["list"], { q: username })).toMatch(new RegExp(`\\n${username} \\| Operator Test \\| user \\| no \\| `));
+		expect(await run(broker, config, "user", ["list"], { q: username })).toMatch(
+			new RegExp(`\\n${username} \\| Operator Test \\| user \\| no \\| `),
+		);
 		expect(await run(broker, config, "queues", [])).toBe(ops.IN_PROCESS_CHANNELS);
-		expect(await run(broker, config, "stats", [], { minutes: "10" })).toContain("Last 10 min | Value\nUser messages / min | ");
+		expect(await run(broker, config, "stats", [], { minutes: "10" })).toContain(
+			"Last 10 min | Value\nUser messages / min | ",
+		);
 
 		expect(await run(broker, config, "kick", [])).toBe("Usage: kick <session_id>");
 		expect(await run(broker, config, "kick", ["not-a-session"])).toBe("Usage: kick <session_id>");
 		expect(await run(broker, config, "say", [sessionId])).toBe("Usage: say <session_id> <text...>");
 		expect(await run(broker, config, "stats", [], { minutes: "ten" })).toBe("Usage: stats [--minutes <n>]");
-		expect(await run(broker, config, "dlq", ["replay", "everything"])).toBe("Usage: dlq replay <user|ai> [--limit <n>]\n       dlq purge <user|ai>");
-		expect(await run(broker, config, "character", ["add"], { owner: username })).toMatch(/^Usage: character add --owner/);
+		expect(await run(broker, config, "dlq", ["replay", "everything"])).toBe(
+			"Usage: dlq replay <user|ai> [--limit <n>]\n       dlq purge <user|ai>",
+		);
+		expect(await run(broker, config, "character", ["add"], { owner: username })).toMatch(
+			/^Usage: character add --owner/,
+		);
 		expect(await run(broker, config, "user", ["promote", "nobody-by-that-name"])).toBe("Error: User not found");
 
-		expect(await run(broker, config, "kick", [sessionId])).toBe(`Node | Closed\n${broker.nodeID} | 1\nClosed 1 socket(s) of session ${sessionId}`);
+		expect(await run(broker, config, "kick", [sessionId])).toBe(
+			`Node | Closed\n${broker.nodeID} | 1\nClosed 1 socket(s) of session ${sessionId}`,
+		);
 		expect(await socket.closed).toBe(4000);
 	});
 });
@@ -280,12 +374,27 @@ describe("operator commands, cluster", () => {
 		const { token, username } = await register(core);
 		const { socket, sessionId } = await openChat(ws, token, characterId);
 		// A message stored like chat-ws stores one, whose publish ended in the dead-letter queue.
-		const message = await new ChatStore(db(core, "auth")).insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "Back from the dead" });
-		const payload: UserMsgPayload = { message_id: message.id, session_id: sessionId, username, character_id: characterId, content: message.content };
+		const message = await new ChatStore(db(core, "auth")).insertUserMessage({
+			session_id: sessionId,
+			username,
+			character_id: characterId,
+			content: "Back from the dead",
+		});
+		const payload: UserMsgPayload = {
+			message_id: message.id,
+			session_id: sessionId,
+			username,
+			character_id: characterId,
+			content: message.content,
+		};
 		await publishDead([payload, { junk: 1 }, { junk: 2 }]);
 		expect((await ops.queueStatus(config))?.find((d) => d.queue === deadUser)?.messages).toBe(3);
 
-		expect(await ops.replayDeadLetters(config, "user", 1)).toEqual({ from: deadUser, to: `${namespace}.chat.user.msg`, moved: 1 });
+		expect(await ops.replayDeadLetters(config, "user", 1)).toEqual({
+			from: deadUser,
+			to: `${namespace}.chat.user.msg`,
+			moved: 1,
+		});
 		const reply = await socket.next(isReplyTo(message.id), 15_000);
 		expect(reply.content).toEqual(expect.stringContaining("offline"));
 		expect((await ops.queueStatus(config))?.find((d) => d.queue === deadUser)?.messages).toBe(2);

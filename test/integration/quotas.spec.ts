@@ -21,7 +21,10 @@ async function register(broker: ServiceBroker): Promise<string> {
 
 async function token(broker: ServiceBroker): Promise<string> {
 	const username = await register(broker);
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", { username, password: PASSWORD });
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: PASSWORD,
+	});
 	return access_token;
 }
 
@@ -41,7 +44,10 @@ async function expectUserLimitAcross(first: ChatSocket, second: ChatSocket) {
 	second.send({ content: "two" });
 	await second.next(echoOf("two"));
 	first.send({ content: "three" });
-	expect(await first.next((f) => f.type === "error")).toMatchObject({ code: "rate_limited", retry_after: expect.any(Number) });
+	expect(await first.next((f) => f.type === "error")).toMatchObject({
+		code: "rate_limited",
+		retry_after: expect.any(Number),
+	});
 	expect(first.frames.some(echoOf("three"))).toBe(false);
 }
 
@@ -78,12 +84,19 @@ describe("per-user limits, embedded", () => {
 			headers: { "Content-Type": "application/json", "X-Forwarded-For": from },
 			body: JSON.stringify({ username, password }),
 		});
-		return { status: res.status, retryAfter: Number(res.headers.get("retry-after")), body: (await res.json()) as { code: string; detail: string } };
+		return {
+			status: res.status,
+			retryAfter: Number(res.headers.get("retry-after")),
+			body: (await res.json()) as { code: string; detail: string },
+		};
 	}
 
 	it("should limit a user's messages over all of their sockets", async () => {
 		const accessToken = await token(broker);
-		const [first, second] = await Promise.all([openChat(broker, accessToken, characterId), openChat(broker, accessToken, characterId)]);
+		const [first, second] = await Promise.all([
+			openChat(broker, accessToken, characterId),
+			openChat(broker, accessToken, characterId),
+		]);
 		await expectUserLimitAcross(first, second);
 		// Another user has a budget of their own.
 		const other = await openChat(broker, await token(broker), characterId);
@@ -96,19 +109,26 @@ describe("per-user limits, embedded", () => {
 		const known = await register(broker);
 		const ghost = uniqueName("ghost");
 		for (const username of [known, ghost]) {
-			for (let i = 0; i < 3; i++) expect((await httpLogin(username, "wrong-password", `198.51.100.${username === known ? 200 : 201}`)).status).toBe(401);
+			for (let i = 0; i < 3; i++)
+				expect(
+					(await httpLogin(username, "wrong-password", `198.51.100.${username === known ? 200 : 201}`)).status,
+				).toBe(401);
 		}
 		const rightPassword = await httpLogin(known, PASSWORD, "198.51.100.200");
 		expect(rightPassword).toMatchObject({ status: 429, body: { code: "RATE_LIMITED" } });
 		expect(rightPassword.retryAfter).toBeGreaterThan(0);
 		expect(rightPassword.retryAfter).toBeLessThanOrEqual(15 * 60);
-		expect(await httpLogin(ghost, PASSWORD, "198.51.100.201")).toMatchObject({ status: 429, body: { code: "RATE_LIMITED", detail: rightPassword.body.detail } });
+		expect(await httpLogin(ghost, PASSWORD, "198.51.100.201")).toMatchObject({
+			status: 429,
+			body: { code: "RATE_LIMITED", detail: rightPassword.body.detail },
+		});
 	});
 
 	it("should let the owner in from another client while a stranger is locked out", async () => {
 		const username = await register(broker);
 		// A forged leftmost X-Forwarded-For entry changes nothing: the proxy's entry (the rightmost) is the client.
-		for (let i = 0; i < 3; i++) expect((await httpLogin(username, "wrong-password", `10.9.9.${i}, 203.0.113.50`)).status).toBe(401);
+		for (let i = 0; i < 3; i++)
+			expect((await httpLogin(username, "wrong-password", `10.9.9.${i}, 203.0.113.50`)).status).toBe(401);
 		expect((await httpLogin(username, PASSWORD, "203.0.113.50")).status).toBe(429);
 		expect((await httpLogin(username, PASSWORD, "203.0.113.51")).status).toBe(200);
 		expect((await httpLogin(username, PASSWORD, "10.9.9.9, 203.0.113.50")).status).toBe(429);
@@ -134,7 +154,8 @@ describe("per-user limits, embedded", () => {
 
 	it("should answer 429 to one IP over the per-IP limit, whichever usernames it tries", async () => {
 		const statuses: number[] = [];
-		for (let i = 0; i < 6; i++) statuses.push((await httpLogin(uniqueName("ip"), "wrong-password", "203.0.113.7")).status);
+		for (let i = 0; i < 6; i++)
+			statuses.push((await httpLogin(uniqueName("ip"), "wrong-password", "203.0.113.7")).status);
 		expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
 	});
 });
@@ -145,7 +166,11 @@ describe("daily token quota, embedded", () => {
 
 	beforeAll(async () => {
 		broker = createBroker(
-			testConfig({ NAMESPACE: uniqueName("tokens"), SERVICES: "auth,characters,chat-ws,ai-consumer,dispatcher", CHAT_USER_TOKENS_PER_DAY: "1" }),
+			testConfig({
+				NAMESPACE: uniqueName("tokens"),
+				SERVICES: "auth,characters,chat-ws,ai-consumer,dispatcher",
+				CHAT_USER_TOKENS_PER_DAY: "1",
+			}),
 			{ logger: false },
 		);
 		await broker.start();
@@ -195,7 +220,10 @@ describe("per-user limits, cluster", () => {
 
 	it("should limit a user's messages across chat-ws nodes", async () => {
 		const accessToken = await token(core);
-		const [first, second] = await Promise.all([openChat(ws1, accessToken, characterId), openChat(ws2, accessToken, characterId)]);
+		const [first, second] = await Promise.all([
+			openChat(ws1, accessToken, characterId),
+			openChat(ws2, accessToken, characterId),
+		]);
 		await expectUserLimitAcross(first, second);
 		await Promise.all([first.close(), second.close()]);
 	});

@@ -28,5 +28,8 @@ export function launchChromium(): Promise<Browser> {
 /** Builds web/dist when it is missing (CI builds it before the tests; a fresh checkout may not have). */
 export async function ensureWebBuild(): Promise<void> {
 	if (existsSync(fileURLToPath(new URL("../../web/dist/index.html", import.meta.url)))) return;
-	await promisify(execFile)("npm", ["run", "build:web"], { cwd: fileURLToPath(new URL("../..", import.meta.url)), timeout: 120_000 });
+	await promisify(execFile)("npm", ["run", "build:web"], {
+		cwd: fileURLToPath(new URL("../..", import.meta.url)),
+		timeout: 120_000,
+	});
 }

@@ -20,13 +20,23 @@ export function clusterNamespace(prefix: string): string {
 
 /** The environment of a cluster-mode node in `namespace`. */
 export function clusterEnv(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
-	return { CAMEO_MODE: "cluster", TRANSPORTER: REDIS_URL, REDIS_URL, AMQP_URL, NAMESPACE: namespace, GRPC_HOST: "127.0.0.1", ...extra };
+	return {
+		CAMEO_MODE: "cluster",
+		TRANSPORTER: REDIS_URL,
+		REDIS_URL,
+		AMQP_URL,
+		NAMESPACE: namespace,
+		GRPC_HOST: "127.0.0.1",
+		...extra,
+	};
 }
 
 /** A broker running `services` (comma-separated) in `namespace`; not started. */
 export function clusterNode(namespace: string, services: string, extra: Record<string, string> = {}): ServiceBroker {
 	const nodeId = `${services.replace(/,/g, "+")}-${uniqueName("n")}`;
-	return createBroker(testConfig(clusterEnv(namespace, { SERVICES: services, NODE_ID: nodeId, ...extra })), { logger: false });
+	return createBroker(testConfig(clusterEnv(namespace, { SERVICES: services, NODE_ID: nodeId, ...extra })), {
+		logger: false,
+	});
 }
 
 /**
@@ -44,7 +54,11 @@ export class ClusterProcess {
 		readonly wsPort: number | undefined,
 	) {}
 
-	static async create(namespace: string, services: string, extra: Record<string, string> = {}): Promise<ClusterProcess> {
+	static async create(
+		namespace: string,
+		services: string,
+		extra: Record<string, string> = {},
+	): Promise<ClusterProcess> {
 		const healthPort = await freePort();
 		const wsPort = services.split(",").includes("chat-ws") ? await freePort() : undefined;
 		const env = clusterEnv(namespace, {

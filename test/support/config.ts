@@ -6,7 +6,8 @@ export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long"
 
 export function testConfig(env: Record<string, string> = {}): Config {
 	const databaseUrl = process.env.TEST_DATABASE_URL;
-	if (!databaseUrl) throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test` (vitest global setup creates it)");
+	if (!databaseUrl)
+		throw new Error("TEST_DATABASE_URL is not set: run the tests with `npm test` (vitest global setup creates it)");
 	return loadConfig({
 		DATABASE_URL: databaseUrl,
 		JWT_SECRET: TEST_JWT_SECRET,

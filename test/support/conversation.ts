@@ -64,7 +64,9 @@ export class Conversation {
 				() => this.resendIfLost(turn),
 			);
 			turn.echoId = echo.id;
-			const answer = await this.awaitFrame((f) => (f.type === "ai" || f.type === "error") && f.reply_to === turn.echoId);
+			const answer = await this.awaitFrame(
+				(f) => (f.type === "ai" || f.type === "error") && f.reply_to === turn.echoId,
+			);
 			if (answer.type === "error") turn.failed = answer.code as string;
 			else turn.repliedAt = Date.now();
 		}
@@ -125,9 +127,13 @@ export class Conversation {
 		const after = this.lastShownId();
 		const resume = this.sessionId ? `&session_id=${this.sessionId}${after ? `&after=${after}` : ""}` : "";
 		const port = this.opts.wsPorts[node];
-		const socket = await ChatSocket.open(`ws://127.0.0.1:${port}/ws/${this.opts.characterId}?token=${this.opts.token}${resume}`);
+		const socket = await ChatSocket.open(
+			`ws://127.0.0.1:${port}/ws/${this.opts.characterId}?token=${this.opts.token}${resume}`,
+		);
 		try {
-			const closed = socket.closed.then((code) => Promise.reject(new Error(`closed with ${code} before the connection frame`)));
+			const closed = socket.closed.then((code) =>
+				Promise.reject(new Error(`closed with ${code} before the connection frame`)),
+			);
 			const hello = await Promise.race([socket.next((f) => f.type === "connection", HANDSHAKE_MS), closed]);
 			this.sessionId = hello.session_id as string;
 		} catch (err) {
@@ -162,10 +168,18 @@ export class Conversation {
 			if (seen) return seen;
 			const socket = this.socket();
 			const remaining = deadline - Date.now();
-			const frame = remaining > 0 ? await Promise.race([socket.next(match, remaining).catch(() => undefined), socket.closed.then(() => undefined)]) : undefined;
+			const frame =
+				remaining > 0
+					? await Promise.race([
+							socket.next(match, remaining).catch(() => undefined),
+							socket.closed.then(() => undefined),
+						])
+					: undefined;
 			if (frame) return frame;
 			if (socket.ws.readyState === OPEN || remaining <= 0) {
-				throw new Error(`${this.opts.name}: no matching frame within ${this.opts.timeoutMs} ms; last frames ${JSON.stringify(this.frames().slice(-5))}`);
+				throw new Error(
+					`${this.opts.name}: no matching frame within ${this.opts.timeoutMs} ms; last frames ${JSON.stringify(this.frames().slice(-5))}`,
+				);
 			}
 			await this.reconnect(deadline);
 			await afterReconnect?.();

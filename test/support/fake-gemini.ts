@@ -25,7 +25,13 @@ const MODEL_RESOURCE = /^\/v1beta\/models\/([^/:]+)$/;
 /** `models`: the models that exist (a GET of another, or a reply from one, is a 404); any model when absent. */
 export async function startFakeGemini(opts: { apiKey: string; models?: string[] }): Promise<FakeServer> {
 	const exists = (model: string) => !opts.models || opts.models.includes(model);
-	const notFound = (model: string) => ({ status: 404, body: googleError(404, `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`) });
+	const notFound = (model: string) => ({
+		status: 404,
+		body: googleError(
+			404,
+			`models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`,
+		),
+	});
 	return startFakeServer({
 		eventEnd: "\r\n\r\n",
 		route(method, url) {
@@ -43,12 +49,24 @@ export async function startFakeGemini(opts: { apiKey: string; models?: string[] 
 			if (method !== "GET" || !match) return undefined;
 			const model = decodeURIComponent(match[1]);
 			if (!exists(model)) return notFound(model);
-			return { status: 200, body: { name: `models/${model}`, version: "001", displayName: model, inputTokenLimit: 1048576, outputTokenLimit: 65536, supportedGenerationMethods: ["generateContent", "countTokens"], thinking: true } };
+			return {
+				status: 200,
+				body: {
+					name: `models/${model}`,
+					version: "001",
+					displayName: model,
+					inputTokenLimit: 1048576,
+					outputTokenLimit: 65536,
+					supportedGenerationMethods: ["generateContent", "countTokens"],
+					thinking: true,
+				},
+			};
 		},
 		invalid(body) {
 			const thinking = body?.generationConfig?.thinkingConfig;
 			// What the API answers to a request that sets both.
-			if (thinking?.thinkingLevel !== undefined && thinking?.thinkingBudget !== undefined) return "You can only set only one of thinking budget and thinking level.";
+			if (thinking?.thinkingLevel !== undefined && thinking?.thinkingBudget !== undefined)
+				return "You can only set only one of thinking budget and thinking level.";
 			return undefined;
 		},
 		checkAuth(headers) {
@@ -56,7 +74,10 @@ export async function startFakeGemini(opts: { apiKey: string; models?: string[] 
 			if (key === undefined) {
 				return {
 					status: 403,
-					body: googleError(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."),
+					body: googleError(
+						403,
+						"Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+					),
 				};
 			}
 			if (key !== opts.apiKey) {
@@ -64,7 +85,12 @@ export async function startFakeGemini(opts: { apiKey: string; models?: string[] 
 				return {
 					status: 400,
 					body: googleError(400, "API key not valid. Please pass a valid API key.", [
-						{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", domain: "googleapis.com", metadata: { service: "generativelanguage.googleapis.com" } },
+						{
+							"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+							reason: "API_KEY_INVALID",
+							domain: "googleapis.com",
+							metadata: { service: "generativelanguage.googleapis.com" },
+						},
 					]),
 				};
 			}
@@ -77,7 +103,10 @@ export async function startFakeGemini(opts: { apiKey: string; models?: string[] 
 			const chunks = step.text.length > 0 ? step.text : [""];
 			return chunks.map((text, i) => {
 				const last = i === chunks.length - 1;
-				return { paced: i < step.text.length, data: JSON.stringify(response(text, last, last ? step.usage : undefined, ctx.model)) };
+				return {
+					paced: i < step.text.length,
+					data: JSON.stringify(response(text, last, last ? step.usage : undefined, ctx.model)),
+				};
 			});
 		},
 		json(step, ctx) {
@@ -88,7 +117,9 @@ export async function startFakeGemini(opts: { apiKey: string; models?: string[] 
 
 function response(text: string, last: boolean, usage: FakeUsage | undefined, model: string) {
 	return {
-		candidates: [{ content: { parts: [{ text }], role: "model" }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
+		candidates: [
+			{ content: { parts: [{ text }], role: "model" }, ...(last ? { finishReason: "STOP" } : {}), index: 0 },
+		],
 		...(usage
 			? {
 					usageMetadata: {
@@ -109,7 +140,8 @@ function googleError(code: number, message: string, details?: unknown[]) {
 
 function defaultMessage(status: number): string {
 	if (status === 429) return "Resource has been exhausted (e.g. check quota).";
-	if (status === 500) return "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting";
+	if (status === 500)
+		return "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting";
 	if (status === 503) return "The model is overloaded. Please try again later.";
 	return STATUS_CODES[status] ?? "Error";
 }

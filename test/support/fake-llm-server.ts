@@ -95,7 +95,12 @@ export async function startFakeServer(dialect: Dialect): Promise<FakeServer> {
 
 	async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
 		const raw = await readBody(req);
-		const record: RecordedRequest = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: parseJson(raw) };
+		const record: RecordedRequest = {
+			method: req.method ?? "",
+			path: req.url ?? "",
+			headers: req.headers,
+			body: parseJson(raw),
+		};
 		requests.push(record);
 		res.on("close", () => {
 			record.endedBy ??= res.writableFinished ? "server" : "client";
@@ -104,7 +109,8 @@ export async function startFakeServer(dialect: Dialect): Promise<FakeServer> {
 		const url = new URL(record.path, "http://fake");
 		const described = dialect.describe?.(record.method, url);
 		const route = dialect.route(record.method, url, record.body);
-		if (!route && !described) return sendJson(res, 404, dialect.errorBody(404, `No route for ${record.method} ${record.path}`));
+		if (!route && !described)
+			return sendJson(res, 404, dialect.errorBody(404, `No route for ${record.method} ${record.path}`));
 		const denied = dialect.checkAuth(req.headers);
 		if (denied) return sendJson(res, denied.status, denied.body);
 		if (described) return sendJson(res, described.status, described.body);

@@ -151,13 +151,36 @@ const JSON_ROUTES: JsonRoute[] = [
 	{ label: "POST /validate", method: "POST", path: () => "/validate", auth: "none", limit: 16 * 1024 },
 	{ label: "POST /characters", method: "POST", path: () => "/characters", auth: "attacker", limit: 64 * 1024 },
 	{ label: "POST /api/characters", method: "POST", path: () => "/api/characters", auth: "attacker", limit: 64 * 1024 },
-	{ label: "PATCH /characters/id/{own}", method: "PATCH", path: (c) => `/characters/id/${c.ownCharacterId}`, auth: "attacker", limit: 64 * 1024 },
-	{ label: "POST /characters/import", method: "POST", path: () => "/characters/import", auth: "attacker", limit: 2 * 1024 * 1024 },
+	{
+		label: "PATCH /characters/id/{own}",
+		method: "PATCH",
+		path: (c) => `/characters/id/${c.ownCharacterId}`,
+		auth: "attacker",
+		limit: 64 * 1024,
+	},
+	{
+		label: "POST /characters/import",
+		method: "POST",
+		path: () => "/characters/import",
+		auth: "attacker",
+		limit: 2 * 1024 * 1024,
+	},
 ];
 
 const STRING_FIELDS = [
-	"name", "slug", "description", "system_prompt", "greeting", "personality", "scenario", "mes_example",
-	"post_history_instructions", "creator_notes", "creator", "character_version", "llm_model",
+	"name",
+	"slug",
+	"description",
+	"system_prompt",
+	"greeting",
+	"personality",
+	"scenario",
+	"mes_example",
+	"post_history_instructions",
+	"creator_notes",
+	"creator",
+	"character_version",
+	"llm_model",
 ] as const;
 const BOOLEAN_FIELDS = ["is_public", "is_active"] as const;
 const LIST_FIELDS = ["alternate_greetings", "tags"] as const;
@@ -165,13 +188,36 @@ const NUMBER_FIELDS = ["temperature", "max_output_tokens"] as const;
 /** Fields that take null (back to the configured default). */
 const NULLABLE = new Set(["llm_model", "temperature", "max_output_tokens"]);
 
-const WRONG_STRING: [string, unknown][] = [["number", 42], ["boolean", true], ["array", ["x"]], ["operator object", { $ne: "" }]];
-const WRONG_BOOLEAN: [string, unknown][] = [["string", "true"], ["number", 1], ["array", [true]]];
-const WRONG_LIST: [string, unknown][] = [["string", "not a list"], ["list of numbers", [42]], ["nested list", [["x"]]], ["object", { 0: "a" }]];
-const WRONG_NUMBER: [string, unknown][] = [["string", "0.5"], ["boolean", true], ["array", [1]], ["operator object", { $gt: 0 }]];
+const WRONG_STRING: [string, unknown][] = [
+	["number", 42],
+	["boolean", true],
+	["array", ["x"]],
+	["operator object", { $ne: "" }],
+];
+const WRONG_BOOLEAN: [string, unknown][] = [
+	["string", "true"],
+	["number", 1],
+	["array", [true]],
+];
+const WRONG_LIST: [string, unknown][] = [
+	["string", "not a list"],
+	["list of numbers", [42]],
+	["nested list", [["x"]]],
+	["object", { 0: "a" }],
+];
+const WRONG_NUMBER: [string, unknown][] = [
+	["string", "0.5"],
+	["boolean", true],
+	["array", [1]],
+	["operator object", { $gt: 0 }],
+];
 
 /** A valid new character: private, so the accepted cases stay out of other test files' galleries. */
-const baseCharacter = () => ({ name: `Hostile ${tag()}`, system_prompt: "You are a test character.", is_public: false });
+const baseCharacter = () => ({
+	name: `Hostile ${tag()}`,
+	system_prompt: "You are a test character.",
+	is_public: false,
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Forged tokens
@@ -179,12 +225,18 @@ const baseCharacter = () => ({ name: `Hostile ${tag()}`, system_prompt: "You are
 const b64url = (value: Buffer | string) => Buffer.from(value).toString("base64url");
 
 /** A JWT from parts of our choosing: HMAC-SHA-`bits` with `key`, an RSA signature, or none. */
-function forge(header: object | string, payload: object | string, sign: { hmac: string | Buffer; bits?: 256 | 384 | 512 } | { rsa: string } | null): string {
+function forge(
+	header: object | string,
+	payload: object | string,
+	sign: { hmac: string | Buffer; bits?: 256 | 384 | 512 } | { rsa: string } | null,
+): string {
 	const part = (v: object | string) => b64url(typeof v === "string" ? v : json(v));
 	const input = `${part(header)}.${part(payload)}`;
 	if (!sign) return `${input}.`;
 	if ("rsa" in sign) return `${input}.${createSign("RSA-SHA256").update(input).sign(sign.rsa, "base64url")}`;
-	return `${input}.${createHmac(`sha${sign.bits ?? 256}`, sign.hmac).update(input).digest("base64url")}`;
+	return `${input}.${createHmac(`sha${sign.bits ?? 256}`, sign.hmac)
+		.update(input)
+		.digest("base64url")}`;
 }
 
 const forgedCache = new WeakMap<HostileContext, { name: string; token: string }[]>();
@@ -213,16 +265,40 @@ function makeForgedTokens(ctx: HostileContext): { name: string; token: string }[
 		{ name: "alg none, no signature", token: forge({ alg: "none", typ: "JWT" }, me, null) },
 		{ name: "alg NONE", token: forge({ alg: "NONE" }, me, null) },
 		{ name: "alg nOnE with a valid HS256 signature", token: forge({ alg: "nOnE" }, me, right) },
-		{ name: "alg HS512 with the right secret", token: forge({ alg: "HS512", typ: "JWT" }, me, { hmac: ctx.secret, bits: 512 }) },
-		{ name: "alg HS384 with the right secret", token: forge({ alg: "HS384", typ: "JWT" }, me, { hmac: ctx.secret, bits: 384 }) },
-		{ name: "alg RS256 header, HMAC-signed with the secret (alg confusion)", token: forge({ alg: "RS256", typ: "JWT" }, me, right) },
+		{
+			name: "alg HS512 with the right secret",
+			token: forge({ alg: "HS512", typ: "JWT" }, me, { hmac: ctx.secret, bits: 512 }),
+		},
+		{
+			name: "alg HS384 with the right secret",
+			token: forge({ alg: "HS384", typ: "JWT" }, me, { hmac: ctx.secret, bits: 384 }),
+		},
+		{
+			name: "alg RS256 header, HMAC-signed with the secret (alg confusion)",
+			token: forge({ alg: "RS256", typ: "JWT" }, me, right),
+		},
 		{ name: "RS256 with the attacker's RSA key", token: forge({ alg: "RS256", typ: "JWT" }, me, { rsa: rsaPem }) },
 		{ name: "embedded jwk header (CVE-2018-0114)", token: forge({ alg: "RS256", jwk }, me, { rsa: rsaPem }) },
-		{ name: "jku header to the attacker's key set", token: forge({ alg: "RS256", jku: "http://127.0.0.1:1/jwks.json" }, me, { rsa: rsaPem }) },
-		{ name: "kid ../../etc/passwd, signed with an empty key", token: forge({ ...hs256, kid: "../../etc/passwd" }, me, { hmac: "" }) },
-		{ name: "kid ../../../../dev/null, signed with an empty key", token: forge({ ...hs256, kid: "../../../../dev/null" }, me, { hmac: "" }) },
-		{ name: "kid with SQL, signed with the selected value", token: forge({ ...hs256, kid: "x' UNION SELECT 'key' --" }, me, { hmac: "key" }) },
-		{ name: "kid |cat /etc/passwd, signed with its output", token: forge({ ...hs256, kid: "|cat /etc/passwd" }, me, { hmac: "root:x:0:0:root:/root:/bin/bash" }) },
+		{
+			name: "jku header to the attacker's key set",
+			token: forge({ alg: "RS256", jku: "http://127.0.0.1:1/jwks.json" }, me, { rsa: rsaPem }),
+		},
+		{
+			name: "kid ../../etc/passwd, signed with an empty key",
+			token: forge({ ...hs256, kid: "../../etc/passwd" }, me, { hmac: "" }),
+		},
+		{
+			name: "kid ../../../../dev/null, signed with an empty key",
+			token: forge({ ...hs256, kid: "../../../../dev/null" }, me, { hmac: "" }),
+		},
+		{
+			name: "kid with SQL, signed with the selected value",
+			token: forge({ ...hs256, kid: "x' UNION SELECT 'key' --" }, me, { hmac: "key" }),
+		},
+		{
+			name: "kid |cat /etc/passwd, signed with its output",
+			token: forge({ ...hs256, kid: "|cat /etc/passwd" }, me, { hmac: "root:x:0:0:root:/root:/bin/bash" }),
+		},
 		{ name: "expired", token: forge(hs256, { ...me, iat: now - 7200, exp: now - 3600 }, right) },
 		{ name: "not yet valid (nbf in an hour)", token: forge(hs256, { ...me, nbf: now + 3600 }, right) },
 		{ name: "no exp", token: forge(hs256, { sub: me.sub, uid: me.uid, iat: now }, right) },
@@ -230,16 +306,31 @@ function makeForgedTokens(ctx: HostileContext): { name: string; token: string }[
 		{ name: "missing sub", token: forge(hs256, { uid: me.uid, iat: now, exp: now + 600 }, right) },
 		{ name: "missing uid", token: forge(hs256, { sub: me.sub, iat: now, exp: now + 600 }, right) },
 		{ name: "uid with SQL", token: forge(hs256, { ...me, uid: "1' OR '1'='1" }, right) },
-		{ name: "uid of another user with the attacker's username", token: forge(hs256, { ...me, uid: ctx.victim.id }, right) },
-		{ name: "another user's username with the attacker's uid", token: forge(hs256, { ...me, sub: ctx.victim.username }, right) },
-		{ name: "another user's claims, wrong secret", token: forge(hs256, { ...me, sub: ctx.victim.username, uid: ctx.victim.id }, { hmac: "guess" }) },
-		{ name: "unknown user", token: forge(hs256, { ...me, sub: "ghost_user", uid: "00000000-0000-4000-8000-000000000000" }, right) },
+		{
+			name: "uid of another user with the attacker's username",
+			token: forge(hs256, { ...me, uid: ctx.victim.id }, right),
+		},
+		{
+			name: "another user's username with the attacker's uid",
+			token: forge(hs256, { ...me, sub: ctx.victim.username }, right),
+		},
+		{
+			name: "another user's claims, wrong secret",
+			token: forge(hs256, { ...me, sub: ctx.victim.username, uid: ctx.victim.id }, { hmac: "guess" }),
+		},
+		{
+			name: "unknown user",
+			token: forge(hs256, { ...me, sub: "ghost_user", uid: "00000000-0000-4000-8000-000000000000" }, right),
+		},
 		{ name: "payload is a JSON string", token: forge(hs256, json("just a string"), right) },
 		{ name: "payload is not JSON", token: forge(hs256, "{not json", right) },
 		{ name: "valid token, signature stripped", token: `${vh}.${vp}.` },
 		{ name: "valid token, two parts", token: `${vh}.${vp}` },
 		{ name: "valid token, four parts", token: `${valid}.${vs}` },
-		{ name: "valid token, signature bit flipped", token: `${vh}.${vp}.${vs.slice(0, -2)}${vs.at(-2) === "A" ? "B" : "A"}${vs.at(-1)}` },
+		{
+			name: "valid token, signature bit flipped",
+			token: `${vh}.${vp}.${vs.slice(0, -2)}${vs.at(-2) === "A" ? "B" : "A"}${vs.at(-1)}`,
+		},
 		{ name: "valid token with its header swapped for alg none", token: `${b64url(json({ alg: "none" }))}.${vp}.${vs}` },
 		{ name: "huge token (8 kB, over the length limit)", token: forge(hs256, { ...me, pad: "p".repeat(6000) }, right) },
 		{ name: "not a JWT at all", token: "definitely-not-a-jwt" },
@@ -274,7 +365,8 @@ const IEND = chunk("IEND", Buffer.alloc(0));
 // One RGBA pixel: filter byte + 4 bytes.
 const IDAT = chunk("IDAT", deflateSync(Buffer.alloc(5)));
 const png = (...chunks: Buffer[]) => Buffer.concat([PNG_SIGNATURE, ...chunks]);
-const textChunk = (keyword: string, text: string) => chunk("tEXt", Buffer.concat([Buffer.from(keyword, "latin1"), Buffer.from([0]), Buffer.from(text, "latin1")]));
+const textChunk = (keyword: string, text: string) =>
+	chunk("tEXt", Buffer.concat([Buffer.from(keyword, "latin1"), Buffer.from([0]), Buffer.from(text, "latin1")]));
 const cardText = (card: unknown) => Buffer.from(json(card), "utf8").toString("base64");
 export const v2Card = (name: string, extra: Record<string, unknown> = {}) => ({
 	spec: "chara_card_v2",
@@ -321,7 +413,7 @@ const RAW_UTF8: [string, number[]][] = [
 const SQL: string[] = [
 	"' OR '1'='1",
 	"Robert'); DROP TABLE users;--",
-	"\" OR \"\"=\"",
+	'" OR ""="',
 	"1; SELECT pg_sleep(5)--",
 	"') UNION SELECT hashed_password FROM users--",
 	"%' OR name LIKE '%",
@@ -331,7 +423,7 @@ const SQL: string[] = [
 const HTML: string[] = [
 	"<script>alert(1)</script>",
 	"<img src=x onerror=alert(document.cookie)>",
-	"\"><svg onload=alert(1)>",
+	'"><svg onload=alert(1)>',
 	"javascript:alert(1)",
 	"{{constructor.constructor('alert(1)')()}}",
 	"${7*7} {{7*7}} <%= 7*7 %>",
@@ -422,17 +514,32 @@ function wrongTypes(ctx: HostileContext): RestCase[] {
 	const account = { username: "typed_user", name: "Typed", password: "password123" };
 	for (const field of ["username", "name", "password"] as const) {
 		for (const [label, value] of [...WRONG_STRING, ["null", null] as [string, unknown]]) {
-			add(`POST /register ${field} as ${label}`, "POST", "/register", "none", json({ ...account, [field]: value }), field);
+			add(
+				`POST /register ${field} as ${label}`,
+				"POST",
+				"/register",
+				"none",
+				json({ ...account, [field]: value }),
+				field,
+			);
 		}
 	}
 	for (const path of ["/login", "/token"]) {
 		for (const field of ["username", "password"] as const) {
 			for (const [label, value] of WRONG_STRING) {
-				add(`POST ${path} ${field} as ${label}`, "POST", path, "none", json({ username: "nobody_here", password: "whatever1", [field]: value }), field);
+				add(
+					`POST ${path} ${field} as ${label}`,
+					"POST",
+					path,
+					"none",
+					json({ username: "nobody_here", password: "whatever1", [field]: value }),
+					field,
+				);
 			}
 		}
 	}
-	for (const [label, value] of WRONG_STRING) add(`POST /validate token as ${label}`, "POST", "/validate", "none", json({ token: value }), "token");
+	for (const [label, value] of WRONG_STRING)
+		add(`POST /validate token as ${label}`, "POST", "/validate", "none", json({ token: value }), "token");
 
 	// Every character field, on create and on update; null too where null is not "back to the default".
 	const own = `/characters/id/${ctx.ownCharacterId}`;
@@ -448,7 +555,14 @@ function wrongTypes(ctx: HostileContext): RestCase[] {
 	};
 	for (const field of [...STRING_FIELDS, ...BOOLEAN_FIELDS, ...LIST_FIELDS, ...NUMBER_FIELDS]) {
 		for (const [label, value] of wrongFor(field)) {
-			add(`POST /characters ${field} as ${label}`, "POST", "/characters", "attacker", json({ ...baseCharacter(), [field]: value }), field);
+			add(
+				`POST /characters ${field} as ${label}`,
+				"POST",
+				"/characters",
+				"attacker",
+				json({ ...baseCharacter(), [field]: value }),
+				field,
+			);
 			add(`PATCH /characters/id ${field} as ${label}`, "PATCH", own, "attacker", json({ [field]: value }), field);
 		}
 	}
@@ -466,20 +580,49 @@ function wrongTypes(ctx: HostileContext): RestCase[] {
 		["slug with ../", json({ ...baseCharacter(), slug: "../etc" }), "slug"],
 		["101 tags", json({ ...baseCharacter(), tags: Array.from({ length: 101 }, (_, i) => `t${i}`) }), "tags"],
 		["a tag of 101 characters", json({ ...baseCharacter(), tags: ["t".repeat(101)] }), "tags"],
-		["101 alternate greetings", json({ ...baseCharacter(), alternate_greetings: Array.from({ length: 101 }, () => "hi") }), "alternate_greetings"],
+		[
+			"101 alternate greetings",
+			json({ ...baseCharacter(), alternate_greetings: Array.from({ length: 101 }, () => "hi") }),
+			"alternate_greetings",
+		],
 		["temperature 2.5", json({ ...baseCharacter(), temperature: 2.5 }), "temperature"],
 		["temperature -0.1", json({ ...baseCharacter(), temperature: -0.1 }), "temperature"],
-		["temperature 1e400 (Infinity)", json({ ...baseCharacter(), system_prompt: "x" }).replace(/}$/, ', "temperature": 1e400}'), "temperature"],
+		[
+			"temperature 1e400 (Infinity)",
+			json({ ...baseCharacter(), system_prompt: "x" }).replace(/}$/, ', "temperature": 1e400}'),
+			"temperature",
+		],
 		["max_output_tokens 0", json({ ...baseCharacter(), max_output_tokens: 0 }), "max_output_tokens"],
 		["max_output_tokens 1.5", json({ ...baseCharacter(), max_output_tokens: 1.5 }), "max_output_tokens"],
 		["max_output_tokens 65537", json({ ...baseCharacter(), max_output_tokens: 65_537 }), "max_output_tokens"],
 		["llm_model with spaces", json({ ...baseCharacter(), llm_model: "gpt 4; rm -rf /" }), "llm_model"],
 	];
-	for (const [label, body, field] of range) add(`POST /characters ${label}`, "POST", "/characters", "attacker", body, field);
+	for (const [label, body, field] of range)
+		add(`POST /characters ${label}`, "POST", "/characters", "attacker", body, field);
 	add("PATCH /characters/id with no field", "PATCH", own, "attacker", "{}");
-	add("PATCH /characters/id with only unknown fields", "PATCH", own, "attacker", json({ created_by: ctx.victim.id, role: "admin" }));
-	add("POST /register username too short", "POST", "/register", "none", json({ ...account, username: "ab" }), "username");
-	add("POST /register password too short", "POST", "/register", "none", json({ ...account, password: "short" }), "password");
+	add(
+		"PATCH /characters/id with only unknown fields",
+		"PATCH",
+		own,
+		"attacker",
+		json({ created_by: ctx.victim.id, role: "admin" }),
+	);
+	add(
+		"POST /register username too short",
+		"POST",
+		"/register",
+		"none",
+		json({ ...account, username: "ab" }),
+		"username",
+	);
+	add(
+		"POST /register password too short",
+		"POST",
+		"/register",
+		"none",
+		json({ ...account, password: "short" }),
+		"password",
+	);
 
 	// Query parameters and path parameters.
 	const query: [string, string][] = [
@@ -510,7 +653,13 @@ function wrongTypes(ctx: HostileContext): RestCase[] {
 		["GET /characters/id/{id}/card.xml", `/characters/id/${ctx.chatCharacterId}/card.xml`],
 	];
 	for (const [name, path] of query) {
-		cases.push({ category: "wrong_types", name, method: name.startsWith("DELETE") ? "DELETE" : "GET", path, ...VALIDATION });
+		cases.push({
+			category: "wrong_types",
+			name,
+			method: name.startsWith("DELETE") ? "DELETE" : "GET",
+			path,
+			...VALIDATION,
+		});
 	}
 	return cases;
 }
@@ -528,16 +677,94 @@ function hugeBodies(ctx: HostileContext): RestCase[] {
 	}));
 	const bomb = gzipSync(Buffer.from(over(10 * 1024 * 1024)));
 	cases.push(
-		{ category: "huge_bodies", name: "POST /login: form over 16 kB", method: "POST", path: "/login", auth: "none", type: "application/x-www-form-urlencoded", body: `username=a&password=${"p".repeat(17 * 1024)}`, ...TOO_LARGE },
-		{ category: "huge_bodies", name: "POST /characters: gzip bomb (10 MB inflated)", method: "POST", path: "/characters", headers: { "Content-Encoding": "gzip" }, body: bomb, ...TOO_LARGE },
-		{ category: "huge_bodies", name: "POST /register: deflate bomb", method: "POST", path: "/register", auth: "none", headers: { "Content-Encoding": "deflate" }, body: deflateSync(Buffer.from(over(4 * 1024 * 1024))), ...TOO_LARGE },
-		{ category: "huge_bodies", name: "POST /characters/import: gzip bomb (30 MB inflated)", method: "POST", path: "/characters/import", headers: { "Content-Encoding": "gzip" }, body: gzipSync(Buffer.from(over(30 * 1024 * 1024))), ...TOO_LARGE },
-		{ category: "huge_bodies", name: "POST /characters: Content-Encoding br", method: "POST", path: "/characters", headers: { "Content-Encoding": "br" }, body: json(baseCharacter()), status: [415], code: ["UNSUPPORTED_ENCODING"] },
-		{ category: "huge_bodies", name: "POST /characters: charset utf-32", method: "POST", path: "/characters", type: "application/json; charset=utf-32", body: json(baseCharacter()), status: [415], code: ["UNSUPPORTED_CHARSET"] },
-		{ category: "huge_bodies", name: "GET /me with a 70 kB JSON body", method: "GET", path: "/me", body: over(70 * 1024), ...TOO_LARGE },
-		{ category: "huge_bodies", name: "GET /characters with q of 12 kB", method: "GET", path: `/characters?q=${"q".repeat(12 * 1024)}`, ...VALIDATION },
-		{ category: "huge_bodies", name: "GET /characters/id with an id of 8 kB", method: "GET", path: `/characters/id/${"a".repeat(8 * 1024)}`, ...VALIDATION },
-		{ category: "huge_bodies", name: "POST /characters: 10,000 alternate greetings", method: "POST", path: "/characters", body: json({ ...baseCharacter(), alternate_greetings: Array<string>(10_000).fill("") }), status: [413, 422] },
+		{
+			category: "huge_bodies",
+			name: "POST /login: form over 16 kB",
+			method: "POST",
+			path: "/login",
+			auth: "none",
+			type: "application/x-www-form-urlencoded",
+			body: `username=a&password=${"p".repeat(17 * 1024)}`,
+			...TOO_LARGE,
+		},
+		{
+			category: "huge_bodies",
+			name: "POST /characters: gzip bomb (10 MB inflated)",
+			method: "POST",
+			path: "/characters",
+			headers: { "Content-Encoding": "gzip" },
+			body: bomb,
+			...TOO_LARGE,
+		},
+		{
+			category: "huge_bodies",
+			name: "POST /register: deflate bomb",
+			method: "POST",
+			path: "/register",
+			auth: "none",
+			headers: { "Content-Encoding": "deflate" },
+			body: deflateSync(Buffer.from(over(4 * 1024 * 1024))),
+			...TOO_LARGE,
+		},
+		{
+			category: "huge_bodies",
+			name: "POST /characters/import: gzip bomb (30 MB inflated)",
+			method: "POST",
+			path: "/characters/import",
+			headers: { "Content-Encoding": "gzip" },
+			body: gzipSync(Buffer.from(over(30 * 1024 * 1024))),
+			...TOO_LARGE,
+		},
+		{
+			category: "huge_bodies",
+			name: "POST /characters: Content-Encoding br",
+			method: "POST",
+			path: "/characters",
+			headers: { "Content-Encoding": "br" },
+			body: json(baseCharacter()),
+			status: [415],
+			code: ["UNSUPPORTED_ENCODING"],
+		},
+		{
+			category: "huge_bodies",
+			name: "POST /characters: charset utf-32",
+			method: "POST",
+			path: "/characters",
+			type: "application/json; charset=utf-32",
+			body: json(baseCharacter()),
+			status: [415],
+			code: ["UNSUPPORTED_CHARSET"],
+		},
+		{
+			category: "huge_bodies",
+			name: "GET /me with a 70 kB JSON body",
+			method: "GET",
+			path: "/me",
+			body: over(70 * 1024),
+			...TOO_LARGE,
+		},
+		{
+			category: "huge_bodies",
+			name: "GET /characters with q of 12 kB",
+			method: "GET",
+			path: `/characters?q=${"q".repeat(12 * 1024)}`,
+			...VALIDATION,
+		},
+		{
+			category: "huge_bodies",
+			name: "GET /characters/id with an id of 8 kB",
+			method: "GET",
+			path: `/characters/id/${"a".repeat(8 * 1024)}`,
+			...VALIDATION,
+		},
+		{
+			category: "huge_bodies",
+			name: "POST /characters: 10,000 alternate greetings",
+			method: "POST",
+			path: "/characters",
+			body: json({ ...baseCharacter(), alternate_greetings: Array<string>(10_000).fill("") }),
+			status: [413, 422],
+		},
 	);
 	return cases;
 }
@@ -545,21 +772,89 @@ function hugeBodies(ctx: HostileContext): RestCase[] {
 function deepNesting(ctx: HostileContext): RestCase[] {
 	const cases: RestCase[] = [];
 	for (const route of JSON_ROUTES) {
-		const field = route.label.includes("register") || route.label.includes("login") || route.label.includes("token") ? "username" : route.label.includes("validate") ? "token" : "name";
+		const field =
+			route.label.includes("register") || route.label.includes("login") || route.label.includes("token")
+				? "username"
+				: route.label.includes("validate")
+					? "token"
+					: "name";
 		// 5,000 levels fit the auth routes' 16 kB, 10,000 the others' limits.
 		const depth = route.limit <= 16 * 1024 ? 5000 : 10_000;
 		cases.push(
-			{ category: "deep_nesting", name: `${route.label}: ${field} as ${depth}-deep arrays`, method: route.method, path: route.path(ctx), auth: route.auth, body: `{"${field}": ${deepArray(depth)}}`, status: [401, 413, 422] },
-			{ category: "deep_nesting", name: `${route.label}: body as ${depth}-deep objects`, method: route.method, path: route.path(ctx), auth: route.auth, body: deepObject(depth), status: [401, 413, 422] },
-			{ category: "deep_nesting", name: `${route.label}: ${depth}-deep bare array`, method: route.method, path: route.path(ctx), auth: route.auth, body: deepArray(depth), status: [401, 413, 422] },
+			{
+				category: "deep_nesting",
+				name: `${route.label}: ${field} as ${depth}-deep arrays`,
+				method: route.method,
+				path: route.path(ctx),
+				auth: route.auth,
+				body: `{"${field}": ${deepArray(depth)}}`,
+				status: [401, 413, 422],
+			},
+			{
+				category: "deep_nesting",
+				name: `${route.label}: body as ${depth}-deep objects`,
+				method: route.method,
+				path: route.path(ctx),
+				auth: route.auth,
+				body: deepObject(depth),
+				status: [401, 413, 422],
+			},
+			{
+				category: "deep_nesting",
+				name: `${route.label}: ${depth}-deep bare array`,
+				method: route.method,
+				path: route.path(ctx),
+				auth: route.auth,
+				body: deepArray(depth),
+				status: [401, 413, 422],
+			},
 		);
 	}
 	cases.push(
-		{ category: "deep_nesting", name: "POST /characters/import: card extensions 10,000 deep", method: "POST", path: "/characters/import", body: json(v2Card("Deep")).replace('"data":{', `"data":{"extensions":{"x":${deepArray(10_000)}},`), status: [422], code: ["INVALID_CARD"] },
-		{ category: "deep_nesting", name: "POST /characters/import: 100,000-deep arrays (200 kB)", method: "POST", path: "/characters/import", body: deepArray(100_000), status: [422], code: ["INVALID_CARD"] },
-		{ category: "deep_nesting", name: "POST /characters/import: 21 levels (one over the limit)", method: "POST", path: "/characters/import", body: json(v2Card("Deep", { extensions: JSON.parse(deepArray(19)) })), status: [422], code: ["INVALID_CARD"] },
-		{ category: "deep_nesting", name: "POST /characters/import: PNG card 10,000 deep", method: "POST", path: "/characters/import", type: "image/png", body: png(ihdr(1, 1), IDAT, textChunk("chara", Buffer.from(deepArray(10_000)).toString("base64")), IEND), status: [422], code: ["INVALID_CARD"] },
-		{ category: "deep_nesting", name: "GET /characters q nested by qs brackets", method: "GET", path: `/characters?${"q" + "[a]".repeat(50)}=1`, ...VALIDATION },
+		{
+			category: "deep_nesting",
+			name: "POST /characters/import: card extensions 10,000 deep",
+			method: "POST",
+			path: "/characters/import",
+			body: json(v2Card("Deep")).replace('"data":{', `"data":{"extensions":{"x":${deepArray(10_000)}},`),
+			status: [422],
+			code: ["INVALID_CARD"],
+		},
+		{
+			category: "deep_nesting",
+			name: "POST /characters/import: 100,000-deep arrays (200 kB)",
+			method: "POST",
+			path: "/characters/import",
+			body: deepArray(100_000),
+			status: [422],
+			code: ["INVALID_CARD"],
+		},
+		{
+			category: "deep_nesting",
+			name: "POST /characters/import: 21 levels (one over the limit)",
+			method: "POST",
+			path: "/characters/import",
+			body: json(v2Card("Deep", { extensions: JSON.parse(deepArray(19)) })),
+			status: [422],
+			code: ["INVALID_CARD"],
+		},
+		{
+			category: "deep_nesting",
+			name: "POST /characters/import: PNG card 10,000 deep",
+			method: "POST",
+			path: "/characters/import",
+			type: "image/png",
+			body: png(ihdr(1, 1), IDAT, textChunk("chara", Buffer.from(deepArray(10_000)).toString("base64")), IEND),
+			status: [422],
+			code: ["INVALID_CARD"],
+		},
+		{
+			category: "deep_nesting",
+			name: "GET /characters q nested by qs brackets",
+			method: "GET",
+			path: `/characters?${"q" + "[a]".repeat(50)}=1`,
+			...VALIDATION,
+		},
 	);
 	return cases;
 }
@@ -577,12 +872,25 @@ function unicode(): RestCase[] {
 			...VALIDATION,
 			stored: { name: storedForm(name), description: storedForm(text) },
 		});
-		cases.push({ category: "unicode", name: `POST /register username with ${label}`, method: "POST", path: "/register", auth: "none", body: json({ username: `u${text}`, name: "U", password: "password123" }), ...VALIDATION, field: "username" });
+		cases.push({
+			category: "unicode",
+			name: `POST /register username with ${label}`,
+			method: "POST",
+			path: "/register",
+			auth: "none",
+			body: json({ username: `u${text}`, name: "U", password: "password123" }),
+			...VALIDATION,
+			field: "username",
+		});
 	}
 	for (const [label, bytes] of RAW_UTF8) {
 		const name = `${tag()} a`;
 		// The bytes go into the name as they are: the body is not valid UTF-8.
-		const body = Buffer.concat([Buffer.from(`{"name":"${name}`), Buffer.from(bytes), Buffer.from(`b","system_prompt":"x","is_public":false}`)]);
+		const body = Buffer.concat([
+			Buffer.from(`{"name":"${name}`),
+			Buffer.from(bytes),
+			Buffer.from(`b","system_prompt":"x","is_public":false}`),
+		]);
 		cases.push({
 			category: "unicode",
 			name: `POST /characters name with raw bytes: ${label}`,
@@ -595,9 +903,29 @@ function unicode(): RestCase[] {
 		});
 	}
 	cases.push(
-		{ category: "unicode", name: "GET /characters?q= with a lone surrogate (%ED%A0%80)", method: "GET", path: "/characters?q=%ED%A0%80", status: [400, 422], ok: { status: 200, check: listCheck } },
-		{ category: "unicode", name: "GET /characters?q= with an RTL override", method: "GET", path: `/characters?q=${encodeURIComponent("\u202E")}`, status: [400, 422], ok: { status: 200, check: listCheck } },
-		{ category: "unicode", name: "GET /characters/id/{emoji}", method: "GET", path: `/characters/id/${encodeURIComponent("\u{1F600}")}`, ...VALIDATION },
+		{
+			category: "unicode",
+			name: "GET /characters?q= with a lone surrogate (%ED%A0%80)",
+			method: "GET",
+			path: "/characters?q=%ED%A0%80",
+			status: [400, 422],
+			ok: { status: 200, check: listCheck },
+		},
+		{
+			category: "unicode",
+			name: "GET /characters?q= with an RTL override",
+			method: "GET",
+			path: `/characters?q=${encodeURIComponent("\u202E")}`,
+			status: [400, 422],
+			ok: { status: 200, check: listCheck },
+		},
+		{
+			category: "unicode",
+			name: "GET /characters/id/{emoji}",
+			method: "GET",
+			path: `/characters/id/${encodeURIComponent("\u{1F600}")}`,
+			...VALIDATION,
+		},
 	);
 	return cases;
 }
@@ -607,42 +935,189 @@ function nullBytes(ctx: HostileContext): RestCase[] {
 	const nul = "a\u0000b";
 	const refuse = { status: [400, 422], code: ["VALIDATION_ERROR", "INVALID_JSON", "INVALID_CARD"] };
 	cases.push(
-		{ category: "null_bytes", name: "POST /register username", method: "POST", path: "/register", auth: "none", body: json({ username: nul, name: "N", password: "password123" }), ...refuse },
-		{ category: "null_bytes", name: "POST /register name", method: "POST", path: "/register", auth: "none", body: json({ username: `nul_${tag()}`, name: nul, password: "password123" }), ...refuse },
+		{
+			category: "null_bytes",
+			name: "POST /register username",
+			method: "POST",
+			path: "/register",
+			auth: "none",
+			body: json({ username: nul, name: "N", password: "password123" }),
+			...refuse,
+		},
+		{
+			category: "null_bytes",
+			name: "POST /register name",
+			method: "POST",
+			path: "/register",
+			auth: "none",
+			body: json({ username: `nul_${tag()}`, name: nul, password: "password123" }),
+			...refuse,
+		},
 		// A NUL in a password is just another character of it: hashed, never stored as text.
-		{ category: "null_bytes", name: "POST /register password", method: "POST", path: "/register", auth: "none", body: json({ username: `nul_${tag()}`, name: "N", password: `pass${nul}word` }), ...refuse, ok: { status: 201, check: () => undefined } },
-		{ category: "null_bytes", name: "POST /login username (JSON)", method: "POST", path: "/login", auth: "none", body: json({ username: `x${nul}`, password: "password123" }), status: [400, 401, 422] },
-		{ category: "null_bytes", name: "POST /login username (form)", method: "POST", path: "/login", auth: "none", type: "application/x-www-form-urlencoded", body: "username=a%00b&password=password123", status: [400, 401, 422] },
-		{ category: "null_bytes", name: "POST /login password (form)", method: "POST", path: "/login", auth: "none", type: "application/x-www-form-urlencoded", body: `username=${ctx.attacker.username}&password=pass%00word`, status: [401, 422], code: ["INVALID_CREDENTIALS", "VALIDATION_ERROR"] },
-		{ category: "null_bytes", name: "POST /validate token", method: "POST", path: "/validate", auth: "none", body: json({ token: `${ctx.attacker.token}\u0000` }), status: [401, 422], code: ["UNAUTHORIZED", "VALIDATION_ERROR"] },
+		{
+			category: "null_bytes",
+			name: "POST /register password",
+			method: "POST",
+			path: "/register",
+			auth: "none",
+			body: json({ username: `nul_${tag()}`, name: "N", password: `pass${nul}word` }),
+			...refuse,
+			ok: { status: 201, check: () => undefined },
+		},
+		{
+			category: "null_bytes",
+			name: "POST /login username (JSON)",
+			method: "POST",
+			path: "/login",
+			auth: "none",
+			body: json({ username: `x${nul}`, password: "password123" }),
+			status: [400, 401, 422],
+		},
+		{
+			category: "null_bytes",
+			name: "POST /login username (form)",
+			method: "POST",
+			path: "/login",
+			auth: "none",
+			type: "application/x-www-form-urlencoded",
+			body: "username=a%00b&password=password123",
+			status: [400, 401, 422],
+		},
+		{
+			category: "null_bytes",
+			name: "POST /login password (form)",
+			method: "POST",
+			path: "/login",
+			auth: "none",
+			type: "application/x-www-form-urlencoded",
+			body: `username=${ctx.attacker.username}&password=pass%00word`,
+			status: [401, 422],
+			code: ["INVALID_CREDENTIALS", "VALIDATION_ERROR"],
+		},
+		{
+			category: "null_bytes",
+			name: "POST /validate token",
+			method: "POST",
+			path: "/validate",
+			auth: "none",
+			body: json({ token: `${ctx.attacker.token}\u0000` }),
+			status: [401, 422],
+			code: ["UNAUTHORIZED", "VALIDATION_ERROR"],
+		},
 		{ category: "null_bytes", name: "GET /characters?q=%00", method: "GET", path: "/characters?q=a%00b", ...refuse },
-		{ category: "null_bytes", name: "GET /characters?limit=1%00", method: "GET", path: "/characters?limit=1%00", ...refuse },
-		{ category: "null_bytes", name: "GET /characters/id/{uuid}%00", method: "GET", path: `/characters/id/${ctx.chatCharacterId}%00`, ...refuse },
-		{ category: "null_bytes", name: "GET /sessions/{own}/messages?before=%00", method: "GET", path: `/sessions/${ctx.ownSessionId}/messages?before=%00`, ...refuse },
+		{
+			category: "null_bytes",
+			name: "GET /characters?limit=1%00",
+			method: "GET",
+			path: "/characters?limit=1%00",
+			...refuse,
+		},
+		{
+			category: "null_bytes",
+			name: "GET /characters/id/{uuid}%00",
+			method: "GET",
+			path: `/characters/id/${ctx.chatCharacterId}%00`,
+			...refuse,
+		},
+		{
+			category: "null_bytes",
+			name: "GET /sessions/{own}/messages?before=%00",
+			method: "GET",
+			path: `/sessions/${ctx.ownSessionId}/messages?before=%00`,
+			...refuse,
+		},
 		// JSON.parse makes `__proto__` an own key; merged into the params it becomes their prototype, still read by actions.
-		{ category: "null_bytes", name: "POST /characters description under __proto__", method: "POST", path: "/characters", body: json(baseCharacter()).replace(/^\{/, `{"__proto__": {"description": ${json(nul)}}, `), ...refuse },
-		{ category: "null_bytes", name: "PATCH /characters/id greeting under __proto__", method: "PATCH", path: `/characters/id/${ctx.ownCharacterId}`, body: `{"__proto__": {"greeting": ${json(nul)}}, "description": "proto"}`, ...refuse },
-		{ category: "null_bytes", name: "POST /register name under __proto__", method: "POST", path: "/register", auth: "none", body: `{"__proto__": {"name": ${json(nul)}}, "username": "nul_${tag()}", "password": "password123"}`, ...refuse },
+		{
+			category: "null_bytes",
+			name: "POST /characters description under __proto__",
+			method: "POST",
+			path: "/characters",
+			body: json(baseCharacter()).replace(/^\{/, `{"__proto__": {"description": ${json(nul)}}, `),
+			...refuse,
+		},
+		{
+			category: "null_bytes",
+			name: "PATCH /characters/id greeting under __proto__",
+			method: "PATCH",
+			path: `/characters/id/${ctx.ownCharacterId}`,
+			body: `{"__proto__": {"greeting": ${json(nul)}}, "description": "proto"}`,
+			...refuse,
+		},
+		{
+			category: "null_bytes",
+			name: "POST /register name under __proto__",
+			method: "POST",
+			path: "/register",
+			auth: "none",
+			body: `{"__proto__": {"name": ${json(nul)}}, "username": "nul_${tag()}", "password": "password123"}`,
+			...refuse,
+		},
 	);
 	for (const field of [...STRING_FIELDS, ...LIST_FIELDS]) {
 		const value = (LIST_FIELDS as readonly string[]).includes(field) ? [nul] : field === "slug" ? "a\u0000b" : nul;
-		cases.push({ category: "null_bytes", name: `POST /characters ${field}`, method: "POST", path: "/characters", body: json({ ...baseCharacter(), [field]: value }), ...refuse });
-		cases.push({ category: "null_bytes", name: `PATCH /characters/id ${field}`, method: "PATCH", path: `/characters/id/${ctx.ownCharacterId}`, body: json({ [field]: value }), ...refuse });
+		cases.push({
+			category: "null_bytes",
+			name: `POST /characters ${field}`,
+			method: "POST",
+			path: "/characters",
+			body: json({ ...baseCharacter(), [field]: value }),
+			...refuse,
+		});
+		cases.push({
+			category: "null_bytes",
+			name: `PATCH /characters/id ${field}`,
+			method: "PATCH",
+			path: `/characters/id/${ctx.ownCharacterId}`,
+			body: json({ [field]: value }),
+			...refuse,
+		});
 	}
 	for (const field of ["name", "description", "first_mes", "creator_notes"]) {
-		cases.push({ category: "null_bytes", name: `POST /characters/import card ${field}`, method: "POST", path: "/characters/import", body: json(v2Card(field === "name" ? nul : `Nul ${tag()}`, field === "name" ? {} : { [field]: nul })), ...refuse });
+		cases.push({
+			category: "null_bytes",
+			name: `POST /characters/import card ${field}`,
+			method: "POST",
+			path: "/characters/import",
+			body: json(v2Card(field === "name" ? nul : `Nul ${tag()}`, field === "name" ? {} : { [field]: nul })),
+			...refuse,
+		});
 	}
 	cases.push(
-		{ category: "null_bytes", name: "POST /characters/import card tag", method: "POST", path: "/characters/import", body: json(v2Card(`Nul ${tag()}`, { tags: [nul] })), ...refuse },
-		{ category: "null_bytes", name: "POST /characters/import card extensions key and value", method: "POST", path: "/characters/import", body: json(v2Card(`Nul ${tag()}`, { extensions: { [nul]: nul } })), ...refuse },
-		{ category: "null_bytes", name: "POST /characters/import card in a PNG", method: "POST", path: "/characters/import", type: "image/png", body: png(ihdr(1, 1), IDAT, textChunk("chara", cardText(v2Card(nul))), IEND), ...refuse },
+		{
+			category: "null_bytes",
+			name: "POST /characters/import card tag",
+			method: "POST",
+			path: "/characters/import",
+			body: json(v2Card(`Nul ${tag()}`, { tags: [nul] })),
+			...refuse,
+		},
+		{
+			category: "null_bytes",
+			name: "POST /characters/import card extensions key and value",
+			method: "POST",
+			path: "/characters/import",
+			body: json(v2Card(`Nul ${tag()}`, { extensions: { [nul]: nul } })),
+			...refuse,
+		},
+		{
+			category: "null_bytes",
+			name: "POST /characters/import card in a PNG",
+			method: "POST",
+			path: "/characters/import",
+			type: "image/png",
+			body: png(ihdr(1, 1), IDAT, textChunk("chara", cardText(v2Card(nul))), IEND),
+			...refuse,
+		},
 	);
 	return cases;
 }
 
 function injection(ctx: HostileContext): RestCase[] {
 	const cases: RestCase[] = [];
-	for (const [kind, payloads] of [["SQL", SQL], ["HTML", HTML]] as const) {
+	for (const [kind, payloads] of [
+		["SQL", SQL],
+		["HTML", HTML],
+	] as const) {
 		payloads.forEach((payload, i) => {
 			const name = `${tag()} ${payload}`.slice(0, 80);
 			cases.push({
@@ -665,17 +1140,78 @@ function injection(ctx: HostileContext): RestCase[] {
 		});
 	}
 	SQL.slice(0, 3).forEach((payload, i) => {
-		cases.push({ category: "injection", name: `POST /register SQL #${i + 1} in username`, method: "POST", path: "/register", auth: "none", body: json({ username: payload, name: "n", password: "password123" }), ...VALIDATION, field: "username" });
+		cases.push({
+			category: "injection",
+			name: `POST /register SQL #${i + 1} in username`,
+			method: "POST",
+			path: "/register",
+			auth: "none",
+			body: json({ username: payload, name: "n", password: "password123" }),
+			...VALIDATION,
+			field: "username",
+		});
 	});
 	const importName = `${tag()} <script>alert('x')</script> '; DROP TABLE users;--`;
 	cases.push(
-		{ category: "injection", name: "POST /login SQL in username", method: "POST", path: "/login", auth: "none", body: json({ username: "' OR 1=1 --", password: "' OR 1=1 --" }), status: [401], code: ["INVALID_CREDENTIALS"] },
-		{ category: "injection", name: "POST /characters slug with SQL", method: "POST", path: "/characters", body: json({ ...baseCharacter(), slug: "a'; DROP TABLE x;--" }), ...VALIDATION, field: "slug" },
-		{ category: "injection", name: "POST /characters/import SQL and HTML in the card name", method: "POST", path: "/characters/import", body: json(v2Card(importName, { description: "<b>bold</b>" })), status: [422], stored: { name: importName, description: "<b>bold</b>" } },
-		{ category: "injection", name: "GET /sessions/{SQL}/messages", method: "GET", path: `/sessions/${encodeURIComponent("' OR '1'='1")}/messages`, ...VALIDATION },
-		{ category: "injection", name: "GET /characters/id/{SQL}", method: "GET", path: `/characters/id/${encodeURIComponent("1 OR 1=1")}`, ...VALIDATION },
-		{ category: "injection", name: "POST /characters with __proto__ fields", method: "POST", path: "/characters", body: `{"__proto__": {"polluted": "yes", "role": "admin"}, "name": "Proto ${tag()}", "system_prompt": "x", "is_public": false}`, status: [400, 422], stored: {} },
-		{ category: "injection", name: "PATCH own character with constructor.prototype", method: "PATCH", path: `/characters/id/${ctx.ownCharacterId}`, body: '{"constructor": {"prototype": {"polluted": "yes"}}}', ...VALIDATION },
+		{
+			category: "injection",
+			name: "POST /login SQL in username",
+			method: "POST",
+			path: "/login",
+			auth: "none",
+			body: json({ username: "' OR 1=1 --", password: "' OR 1=1 --" }),
+			status: [401],
+			code: ["INVALID_CREDENTIALS"],
+		},
+		{
+			category: "injection",
+			name: "POST /characters slug with SQL",
+			method: "POST",
+			path: "/characters",
+			body: json({ ...baseCharacter(), slug: "a'; DROP TABLE x;--" }),
+			...VALIDATION,
+			field: "slug",
+		},
+		{
+			category: "injection",
+			name: "POST /characters/import SQL and HTML in the card name",
+			method: "POST",
+			path: "/characters/import",
+			body: json(v2Card(importName, { description: "<b>bold</b>" })),
+			status: [422],
+			stored: { name: importName, description: "<b>bold</b>" },
+		},
+		{
+			category: "injection",
+			name: "GET /sessions/{SQL}/messages",
+			method: "GET",
+			path: `/sessions/${encodeURIComponent("' OR '1'='1")}/messages`,
+			...VALIDATION,
+		},
+		{
+			category: "injection",
+			name: "GET /characters/id/{SQL}",
+			method: "GET",
+			path: `/characters/id/${encodeURIComponent("1 OR 1=1")}`,
+			...VALIDATION,
+		},
+		{
+			category: "injection",
+			name: "POST /characters with __proto__ fields",
+			method: "POST",
+			path: "/characters",
+			body: `{"__proto__": {"polluted": "yes", "role": "admin"}, "name": "Proto ${tag()}", "system_prompt": "x", "is_public": false}`,
+			status: [400, 422],
+			stored: {},
+		},
+		{
+			category: "injection",
+			name: "PATCH own character with constructor.prototype",
+			method: "PATCH",
+			path: `/characters/id/${ctx.ownCharacterId}`,
+			body: '{"constructor": {"prototype": {"polluted": "yes"}}}',
+			...VALIDATION,
+		},
 	);
 	return cases;
 }
@@ -688,8 +1224,23 @@ function listCheck(body: Json): string | undefined {
 function forgedJwtRest(ctx: HostileContext): RestCase[] {
 	const cases: RestCase[] = [];
 	for (const { name, token } of forgedTokens(ctx)) {
-		cases.push({ category: "forged_jwt", name: `GET /me, Bearer ${name}`, method: "GET", path: "/me", auth: { header: `Bearer ${token}` }, ...UNAUTHORIZED });
-		cases.push({ category: "forged_jwt", name: `POST /validate {token}: ${name}`, method: "POST", path: "/validate", auth: "none", body: json({ token }), ...UNAUTHORIZED });
+		cases.push({
+			category: "forged_jwt",
+			name: `GET /me, Bearer ${name}`,
+			method: "GET",
+			path: "/me",
+			auth: { header: `Bearer ${token}` },
+			...UNAUTHORIZED,
+		});
+		cases.push({
+			category: "forged_jwt",
+			name: `POST /validate {token}: ${name}`,
+			method: "POST",
+			path: "/validate",
+			auth: "none",
+			body: json({ token }),
+			...UNAUTHORIZED,
+		});
 	}
 	const t = ctx.attacker.token;
 	const headerFormats: [string, string | undefined, Record<string, string>?][] = [
@@ -708,9 +1259,24 @@ function forgedJwtRest(ctx: HostileContext): RestCase[] {
 		["huge Authorization header (12 kB)", `Bearer ${"A".repeat(12 * 1024)}`],
 	];
 	for (const [name, header, headers] of headerFormats) {
-		cases.push({ category: "forged_jwt", name: `GET /characters, ${name}`, method: "GET", path: "/characters", auth: header === undefined ? "none" : { header }, headers, ...UNAUTHORIZED });
+		cases.push({
+			category: "forged_jwt",
+			name: `GET /characters, ${name}`,
+			method: "GET",
+			path: "/characters",
+			auth: header === undefined ? "none" : { header },
+			headers,
+			...UNAUTHORIZED,
+		});
 	}
-	cases.push({ category: "forged_jwt", name: "GET /characters?token= in the query instead", method: "GET", path: `/characters?token=${t}&access_token=${t}`, auth: "none", ...UNAUTHORIZED });
+	cases.push({
+		category: "forged_jwt",
+		name: "GET /characters?token= in the query instead",
+		method: "GET",
+		path: `/characters?token=${t}&access_token=${t}`,
+		auth: "none",
+		...UNAUTHORIZED,
+	});
 	return cases;
 }
 
@@ -724,46 +1290,145 @@ function otherUsers(ctx: HostileContext): RestCase[] {
 	const list: Omit<RestCase, "category">[] = [
 		{ name: "GET /sessions/{theirs}/messages", method: "GET", path: `/sessions/${s}/messages`, ...sessionNotFound },
 		// A lookalike of their account: usernames are unique regardless of case.
-		{ name: "POST /register their username in other case", method: "POST", path: "/register", auth: "none", body: json({ username: ctx.victim.username.toUpperCase(), name: "Lookalike", password: "password123" }), status: [409], code: ["USER_EXISTS"] },
-		{ name: "GET /sessions/{theirs}/messages?before={their message}", method: "GET", path: `/sessions/${s}/messages?before=${ctx.victimMessageId}`, ...sessionNotFound },
+		{
+			name: "POST /register their username in other case",
+			method: "POST",
+			path: "/register",
+			auth: "none",
+			body: json({ username: ctx.victim.username.toUpperCase(), name: "Lookalike", password: "password123" }),
+			status: [409],
+			code: ["USER_EXISTS"],
+		},
+		{
+			name: "GET /sessions/{theirs}/messages?before={their message}",
+			method: "GET",
+			path: `/sessions/${s}/messages?before=${ctx.victimMessageId}`,
+			...sessionNotFound,
+		},
 		{ name: "GET /sessions/{theirs} (no such route)", method: "GET", path: `/sessions/${s}`, status: [404, 405] },
 		{ name: "DELETE /sessions/{theirs}", method: "DELETE", path: `/sessions/${s}`, ...sessionNotFound },
-		{ name: "DELETE /sessions/{theirs, upper case}", method: "DELETE", path: `/sessions/${s.toUpperCase()}`, ...sessionNotFound },
-		{ name: "DELETE /sessions/{unknown}?id={theirs}", method: "DELETE", path: `/sessions/00000000-0000-4000-8000-000000000000?id=${s}`, ...sessionNotFound },
-		{ name: "DELETE /sessions/{unknown} with {id: theirs} in the body", method: "DELETE", path: "/sessions/00000000-0000-4000-8000-000000000000", body: json({ id: s }), ...sessionNotFound },
+		{
+			name: "DELETE /sessions/{theirs, upper case}",
+			method: "DELETE",
+			path: `/sessions/${s.toUpperCase()}`,
+			...sessionNotFound,
+		},
+		{
+			name: "DELETE /sessions/{unknown}?id={theirs}",
+			method: "DELETE",
+			path: `/sessions/00000000-0000-4000-8000-000000000000?id=${s}`,
+			...sessionNotFound,
+		},
+		{
+			name: "DELETE /sessions/{unknown} with {id: theirs} in the body",
+			method: "DELETE",
+			path: "/sessions/00000000-0000-4000-8000-000000000000",
+			body: json({ id: s }),
+			...sessionNotFound,
+		},
 		{ name: "GET /characters/id/{their private}", method: "GET", path: `/characters/id/${priv}`, ...characterNotFound },
-		{ name: "GET /api/characters/id/{their private}", method: "GET", path: `/api/characters/id/${priv}`, ...characterNotFound },
-		{ name: "GET /characters/id/{their private}/card.json", method: "GET", path: `/characters/id/${priv}/card.json`, ...characterNotFound },
-		{ name: "GET /characters/id/{their private}/card.png", method: "GET", path: `/characters/id/${priv}/card.png`, ...characterNotFound },
-		{ name: "PATCH /characters/id/{their private}", method: "PATCH", path: `/characters/id/${priv}`, body: json({ name: "Mine now" }), ...characterNotFound },
-		{ name: "PATCH /characters/id/{their private} is_public", method: "PATCH", path: `/characters/id/${priv}`, body: json({ is_public: true }), ...characterNotFound },
-		{ name: "DELETE /characters/id/{their private}", method: "DELETE", path: `/characters/id/${priv}`, ...characterNotFound },
-		{ name: "PATCH /characters/id/{their public}", method: "PATCH", path: `/characters/id/${pub}`, body: json({ name: "Mine now" }), ...forbidden },
-		{ name: "PATCH /characters/id/{their public} hide it", method: "PATCH", path: `/characters/id/${pub}`, body: json({ is_public: false, is_active: false }), ...forbidden },
-		{ name: "PATCH /characters/id/{their public} with {id: own} in the body", method: "PATCH", path: `/characters/id/${pub}`, body: json({ id: ctx.ownCharacterId, description: "x" }), ...forbidden },
+		{
+			name: "GET /api/characters/id/{their private}",
+			method: "GET",
+			path: `/api/characters/id/${priv}`,
+			...characterNotFound,
+		},
+		{
+			name: "GET /characters/id/{their private}/card.json",
+			method: "GET",
+			path: `/characters/id/${priv}/card.json`,
+			...characterNotFound,
+		},
+		{
+			name: "GET /characters/id/{their private}/card.png",
+			method: "GET",
+			path: `/characters/id/${priv}/card.png`,
+			...characterNotFound,
+		},
+		{
+			name: "PATCH /characters/id/{their private}",
+			method: "PATCH",
+			path: `/characters/id/${priv}`,
+			body: json({ name: "Mine now" }),
+			...characterNotFound,
+		},
+		{
+			name: "PATCH /characters/id/{their private} is_public",
+			method: "PATCH",
+			path: `/characters/id/${priv}`,
+			body: json({ is_public: true }),
+			...characterNotFound,
+		},
+		{
+			name: "DELETE /characters/id/{their private}",
+			method: "DELETE",
+			path: `/characters/id/${priv}`,
+			...characterNotFound,
+		},
+		{
+			name: "PATCH /characters/id/{their public}",
+			method: "PATCH",
+			path: `/characters/id/${pub}`,
+			body: json({ name: "Mine now" }),
+			...forbidden,
+		},
+		{
+			name: "PATCH /characters/id/{their public} hide it",
+			method: "PATCH",
+			path: `/characters/id/${pub}`,
+			body: json({ is_public: false, is_active: false }),
+			...forbidden,
+		},
+		{
+			name: "PATCH /characters/id/{their public} with {id: own} in the body",
+			method: "PATCH",
+			path: `/characters/id/${pub}`,
+			body: json({ id: ctx.ownCharacterId, description: "x" }),
+			...forbidden,
+		},
 		{ name: "DELETE /characters/id/{their public}", method: "DELETE", path: `/characters/id/${pub}`, ...forbidden },
-		{ name: "DELETE /characters/id/{their public}?id={own}", method: "DELETE", path: `/characters/id/${pub}?id=${ctx.ownCharacterId}`, ...forbidden },
-		{ name: "DELETE /characters/id/{their private, upper case}", method: "DELETE", path: `/characters/id/${priv.toUpperCase()}`, ...characterNotFound },
+		{
+			name: "DELETE /characters/id/{their public}?id={own}",
+			method: "DELETE",
+			path: `/characters/id/${pub}?id=${ctx.ownCharacterId}`,
+			...forbidden,
+		},
+		{
+			name: "DELETE /characters/id/{their private, upper case}",
+			method: "DELETE",
+			path: `/characters/id/${priv.toUpperCase()}`,
+			...characterNotFound,
+		},
 		{
 			name: "GET /sessions/{own}/messages?id={theirs}",
 			method: "GET",
 			path: `/sessions/${ctx.ownSessionId}/messages?id=${s}`,
 			...sessionNotFound,
-			ok: { status: 200, check: (b) => (b.session_id === ctx.ownSessionId ? undefined : `answered session ${b.session_id}`) },
+			ok: {
+				status: 200,
+				check: (b) => (b.session_id === ctx.ownSessionId ? undefined : `answered session ${b.session_id}`),
+			},
 		},
 		{
 			name: "GET /sessions lists none of theirs",
 			method: "GET",
 			path: "/sessions?limit=100",
 			status: [],
-			ok: { status: 200, check: (b) => (Array.isArray(b) && !b.some((x: Json) => x.id === s) ? undefined : "their session is listed") },
+			ok: {
+				status: 200,
+				check: (b) => (Array.isArray(b) && !b.some((x: Json) => x.id === s) ? undefined : "their session is listed"),
+			},
 		},
 		{
 			name: "GET /characters?q={their private name} finds nothing of theirs",
 			method: "GET",
 			path: `/characters?q=${encodeURIComponent(ctx.victimPrivateCharacterName)}`,
 			status: [],
-			ok: { status: 200, check: (b) => (Array.isArray(b) && !b.some((x: Json) => x.id === priv) ? undefined : "their private character is listed") },
+			ok: {
+				status: 200,
+				check: (b) =>
+					Array.isArray(b) && !b.some((x: Json) => x.id === priv) ? undefined : "their private character is listed",
+			},
 		},
 		{
 			name: "PATCH own character with created_by of theirs",
@@ -771,7 +1436,10 @@ function otherUsers(ctx: HostileContext): RestCase[] {
 			path: `/characters/id/${ctx.ownCharacterId}`,
 			body: json({ created_by: ctx.victim.id, description: "still mine" }),
 			status: [422],
-			ok: { status: 200, check: (b) => (b.created_by === ctx.attacker.id ? undefined : `created_by is now ${b.created_by}`) },
+			ok: {
+				status: 200,
+				check: (b) => (b.created_by === ctx.attacker.id ? undefined : `created_by is now ${b.created_by}`),
+			},
 		},
 		// Slugs are unique per owner: a slug like theirs must neither fail nor get a suffix, or it tells that they exist.
 		// (One case only: a second would take the slug in the attacker's own namespace. An explicit slug: characters.spec.ts.)
@@ -781,7 +1449,13 @@ function otherUsers(ctx: HostileContext): RestCase[] {
 			path: "/characters/import",
 			body: json(v2Card(ctx.victimPrivateCharacterName)),
 			status: [],
-			ok: { status: 201, check: (b) => (b.slug === slugify(ctx.victimPrivateCharacterName) ? undefined : `slug ${b.slug} (a suffix tells theirs exists)`) },
+			ok: {
+				status: 201,
+				check: (b) =>
+					b.slug === slugify(ctx.victimPrivateCharacterName)
+						? undefined
+						: `slug ${b.slug} (a suffix tells theirs exists)`,
+			},
 		},
 		{
 			name: "POST /characters with the id of their public character",
@@ -825,7 +1499,15 @@ function pathTraversal(ctx: HostileContext): RestCase[] {
 		...notFoundOrInvalid,
 	}));
 	// Card names that look like paths are only names: stored as text, the file name of the export is the slug.
-	for (const name of ["../../etc/passwd", "..\\..\\windows\\system32\\config", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "%252e%252e%252fetc", 'x"; filename="evil.sh', "/dev/zero", "con.png"]) {
+	for (const name of [
+		"../../etc/passwd",
+		"..\\..\\windows\\system32\\config",
+		"%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+		"%252e%252e%252fetc",
+		'x"; filename="evil.sh',
+		"/dev/zero",
+		"con.png",
+	]) {
 		const full = `${tag()} ${name}`;
 		cases.push({
 			category: "path_traversal",
@@ -837,14 +1519,35 @@ function pathTraversal(ctx: HostileContext): RestCase[] {
 			stored: { name: full },
 		});
 	}
-	const assetsCard = { spec: "chara_card_v3", spec_version: "3.0", data: { ...v2Card(`${tag()} assets`).data, assets: [{ type: "icon", uri: "file:///etc/passwd", name: "../../../etc/passwd", ext: "png" }] } };
-	cases.push({ category: "path_traversal", name: "POST /characters/import V3 assets pointing at local files", method: "POST", path: "/characters/import", body: json(assetsCard), status: [422], stored: { name: assetsCard.data.name } });
+	const assetsCard = {
+		spec: "chara_card_v3",
+		spec_version: "3.0",
+		data: {
+			...v2Card(`${tag()} assets`).data,
+			assets: [{ type: "icon", uri: "file:///etc/passwd", name: "../../../etc/passwd", ext: "png" }],
+		},
+	};
+	cases.push({
+		category: "path_traversal",
+		name: "POST /characters/import V3 assets pointing at local files",
+		method: "POST",
+		path: "/characters/import",
+		body: json(assetsCard),
+		status: [422],
+		stored: { name: assetsCard.data.name },
+	});
 	return cases;
 }
 
 /** A 1x1 PNG with a V2 card named `name`, after `count` empty private chunks (bench/stalls.ts imports it). */
 export function tinyChunksPng(count: number, name: string): Buffer {
-	return png(ihdr(1, 1), Buffer.concat(Array<Buffer>(count).fill(chunk("pRiV", Buffer.alloc(0)))), IDAT, textChunk("chara", cardText(v2Card(name))), IEND);
+	return png(
+		ihdr(1, 1),
+		Buffer.concat(Array<Buffer>(count).fill(chunk("pRiV", Buffer.alloc(0)))),
+		IDAT,
+		textChunk("chara", cardText(v2Card(name))),
+		IEND,
+	);
 }
 
 function pngBombs(): RestCase[] {
@@ -860,7 +1563,12 @@ function pngBombs(): RestCase[] {
 		body,
 		...expect,
 	});
-	const hugeLength = Buffer.concat([PNG_SIGNATURE, Buffer.from([0xff, 0xff, 0xff, 0xf0]), Buffer.from("IHDR"), Buffer.alloc(16)]);
+	const hugeLength = Buffer.concat([
+		PNG_SIGNATURE,
+		Buffer.from([0xff, 0xff, 0xff, 0xf0]),
+		Buffer.from("IHDR"),
+		Buffer.alloc(16),
+	]);
 	const tiny = chunk("pRiV", Buffer.alloc(0));
 	const manyName = `Png ${tag()} many`;
 	const bombName = `Png ${tag()} bomb`;
@@ -871,39 +1579,147 @@ function pngBombs(): RestCase[] {
 	badCrc[badCrc.length - 1] ^= 0xff;
 	return [
 		withType("declared chunk length 0xFFFFFFF0", hugeLength, invalidPng),
-		withType("declared chunk length 0x7FFFFFFF after IHDR", png(ihdr(1, 1), chunk("tEXt", Buffer.from("chara\0x"), 0x7fffffff)), invalidPng),
-		withType("declared length 1 MB, file ends", png(ihdr(1, 1), chunk("IDAT", Buffer.alloc(10), 1024 * 1024)), invalidPng),
+		withType(
+			"declared chunk length 0x7FFFFFFF after IHDR",
+			png(ihdr(1, 1), chunk("tEXt", Buffer.from("chara\0x"), 0x7fffffff)),
+			invalidPng,
+		),
+		withType(
+			"declared length 1 MB, file ends",
+			png(ihdr(1, 1), chunk("IDAT", Buffer.alloc(10), 1024 * 1024)),
+			invalidPng,
+		),
 		// An avatar is handed to every exporter: no image a viewer cannot decode without a bomb's worth of memory.
-		withType("IHDR of 2^31-1 x 2^31-1 with a card", png(ihdr(0x7fffffff, 0x7fffffff), IDAT, card(), IEND), imageTooLarge),
-		withType("IHDR of 100,000 x 100,000 with a card (decompression bomb)", png(ihdr(100_000, 100_000), IDAT, card(), IEND), imageTooLarge),
-		withType("IHDR of 4097 x 1 with a card (one over the side limit)", png(ihdr(4097, 1), IDAT, card(), IEND), imageTooLarge),
+		withType(
+			"IHDR of 2^31-1 x 2^31-1 with a card",
+			png(ihdr(0x7fffffff, 0x7fffffff), IDAT, card(), IEND),
+			imageTooLarge,
+		),
+		withType(
+			"IHDR of 100,000 x 100,000 with a card (decompression bomb)",
+			png(ihdr(100_000, 100_000), IDAT, card(), IEND),
+			imageTooLarge,
+		),
+		withType(
+			"IHDR of 4097 x 1 with a card (one over the side limit)",
+			png(ihdr(4097, 1), IDAT, card(), IEND),
+			imageTooLarge,
+		),
 		withType("IHDR of 0 x 0 with a card", png(ihdr(0, 0), IDAT, card(), IEND), invalidPng),
-		withType("IDAT zlib bomb (64 MB inflated) with a card", png(ihdr(8192, 8192), chunk("IDAT", zlibBomb), card(), IEND), imageTooLarge),
-		withType("IDAT zlib bomb in a 4096 x 4096 image, with a card (bounded by its dimensions)", png(ihdr(4096, 4096), chunk("IDAT", zlibBomb), card(bombName), IEND), { status: [], stored: { name: bombName } }),
+		withType(
+			"IDAT zlib bomb (64 MB inflated) with a card",
+			png(ihdr(8192, 8192), chunk("IDAT", zlibBomb), card(), IEND),
+			imageTooLarge,
+		),
+		withType(
+			"IDAT zlib bomb in a 4096 x 4096 image, with a card (bounded by its dimensions)",
+			png(ihdr(4096, 4096), chunk("IDAT", zlibBomb), card(bombName), IEND),
+			{ status: [], stored: { name: bombName } },
+		),
 		// Refused from the chunk headers alone, before any other work: each chunk costs work at import and export.
-		withType("200,000 tiny chunks, no card", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(200_000).fill(tiny)), IDAT, IEND), tooManyChunks),
-		withType("250,000 tiny chunks with a card", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(250_000).fill(tiny)), IDAT, card(), IEND), tooManyChunks),
-		withType("600,000 tiny chunks (7 MB) with a card", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(600_000).fill(tiny)), IDAT, card(), IEND), tooManyChunks),
-		withType("1,100 chunks with a card (over the limit of 1,024)", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(1_100).fill(tiny)), IDAT, card(), IEND), tooManyChunks),
-		withType("1,000 chunks with a card (under the limit)", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(1_000).fill(tiny)), IDAT, card(manyName), IEND), { status: [], stored: { name: manyName } }),
+		withType(
+			"200,000 tiny chunks, no card",
+			png(ihdr(1, 1), Buffer.concat(Array<Buffer>(200_000).fill(tiny)), IDAT, IEND),
+			tooManyChunks,
+		),
+		withType(
+			"250,000 tiny chunks with a card",
+			png(ihdr(1, 1), Buffer.concat(Array<Buffer>(250_000).fill(tiny)), IDAT, card(), IEND),
+			tooManyChunks,
+		),
+		withType(
+			"600,000 tiny chunks (7 MB) with a card",
+			png(ihdr(1, 1), Buffer.concat(Array<Buffer>(600_000).fill(tiny)), IDAT, card(), IEND),
+			tooManyChunks,
+		),
+		withType(
+			"1,100 chunks with a card (over the limit of 1,024)",
+			png(ihdr(1, 1), Buffer.concat(Array<Buffer>(1_100).fill(tiny)), IDAT, card(), IEND),
+			tooManyChunks,
+		),
+		withType(
+			"1,000 chunks with a card (under the limit)",
+			png(ihdr(1, 1), Buffer.concat(Array<Buffer>(1_000).fill(tiny)), IDAT, card(manyName), IEND),
+			{ status: [], stored: { name: manyName } },
+		),
 		withType("20 MB upload", Buffer.concat([png(ihdr(1, 1), IDAT), Buffer.alloc(20 * 1024 * 1024)]), TOO_LARGE),
-		withType("zTXt chara holding a zlib bomb", png(ihdr(1, 1), IDAT, chunk("zTXt", Buffer.concat([Buffer.from("chara\0\0"), zlibBomb])), IEND), noCard),
-		withType("compressed iTXt ccv3", png(ihdr(1, 1), IDAT, chunk("iTXt", Buffer.concat([Buffer.from("ccv3\0\x01\0\0\0"), deflateSync(Buffer.from(cardText(v2Card("x"))))])), IEND), noCard),
-		withType("card chunk of 3 MB", png(ihdr(1, 1), IDAT, textChunk("chara", "A".repeat(3 * 1024 * 1024)), IEND), { status: [413], code: ["CARD_TOO_LARGE"] }),
+		withType(
+			"zTXt chara holding a zlib bomb",
+			png(ihdr(1, 1), IDAT, chunk("zTXt", Buffer.concat([Buffer.from("chara\0\0"), zlibBomb])), IEND),
+			noCard,
+		),
+		withType(
+			"compressed iTXt ccv3",
+			png(
+				ihdr(1, 1),
+				IDAT,
+				chunk(
+					"iTXt",
+					Buffer.concat([Buffer.from("ccv3\0\x01\0\0\0"), deflateSync(Buffer.from(cardText(v2Card("x"))))]),
+				),
+				IEND,
+			),
+			noCard,
+		),
+		withType("card chunk of 3 MB", png(ihdr(1, 1), IDAT, textChunk("chara", "A".repeat(3 * 1024 * 1024)), IEND), {
+			status: [413],
+			code: ["CARD_TOO_LARGE"],
+		}),
 		withType("wrong signature", Buffer.concat([Buffer.from("GIF89a"), ihdr(1, 1)]), invalidPng),
 		withType("signature only", PNG_SIGNATURE, invalidPng),
 		withType("empty body", Buffer.alloc(0), invalidPng),
 		withType("CRC mismatch", png(badCrc, IDAT, card(), IEND), invalidPng),
 		withType("no IEND", png(ihdr(1, 1), IDAT, card()), invalidPng),
-		withType("card chunk without a NUL separator", png(ihdr(1, 1), IDAT, chunk("tEXt", Buffer.from(`chara${cardText(v2Card("x"))}`)), IEND), noCard),
+		withType(
+			"card chunk without a NUL separator",
+			png(ihdr(1, 1), IDAT, chunk("tEXt", Buffer.from(`chara${cardText(v2Card("x"))}`)), IEND),
+			noCard,
+		),
 		withType("card chunk not base64", png(ihdr(1, 1), IDAT, textChunk("chara", "!!!not base64!!!"), IEND), noCard),
-		withType("card chunk base64 of non-UTF-8", png(ihdr(1, 1), IDAT, textChunk("chara", Buffer.from([0xc0, 0xaf, 0xff]).toString("base64")), IEND), noCard),
-		withType("card chunk base64 of non-JSON", png(ihdr(1, 1), IDAT, textChunk("chara", Buffer.from("{nope").toString("base64")), IEND), noCard),
-		withType("card chunk base64 of a JSON array", png(ihdr(1, 1), IDAT, textChunk("chara", Buffer.from("[1,2]").toString("base64")), IEND), noCard),
+		withType(
+			"card chunk base64 of non-UTF-8",
+			png(ihdr(1, 1), IDAT, textChunk("chara", Buffer.from([0xc0, 0xaf, 0xff]).toString("base64")), IEND),
+			noCard,
+		),
+		withType(
+			"card chunk base64 of non-JSON",
+			png(ihdr(1, 1), IDAT, textChunk("chara", Buffer.from("{nope").toString("base64")), IEND),
+			noCard,
+		),
+		withType(
+			"card chunk base64 of a JSON array",
+			png(ihdr(1, 1), IDAT, textChunk("chara", Buffer.from("[1,2]").toString("base64")), IEND),
+			noCard,
+		),
 		withType("a JSON card sent as image/png", Buffer.from(json(v2Card("x"))), invalidPng),
-		{ category: "png_bombs", name: "a PNG sent as application/json", method: "POST", path: "/characters/import", body: png(ihdr(1, 1), IDAT, card(), IEND), ...INVALID_JSON },
-		{ category: "png_bombs", name: "a PNG sent as text/plain", method: "POST", path: "/characters/import", type: "text/plain", body: png(ihdr(1, 1), IDAT, card(), IEND), status: [415], code: ["UNSUPPORTED_MEDIA_TYPE"] },
-		{ category: "png_bombs", name: "a PNG sent without Content-Type", method: "POST", path: "/characters/import", type: null, body: png(ihdr(1, 1), IDAT, card(), IEND), status: [415], code: ["UNSUPPORTED_MEDIA_TYPE"] },
+		{
+			category: "png_bombs",
+			name: "a PNG sent as application/json",
+			method: "POST",
+			path: "/characters/import",
+			body: png(ihdr(1, 1), IDAT, card(), IEND),
+			...INVALID_JSON,
+		},
+		{
+			category: "png_bombs",
+			name: "a PNG sent as text/plain",
+			method: "POST",
+			path: "/characters/import",
+			type: "text/plain",
+			body: png(ihdr(1, 1), IDAT, card(), IEND),
+			status: [415],
+			code: ["UNSUPPORTED_MEDIA_TYPE"],
+		},
+		{
+			category: "png_bombs",
+			name: "a PNG sent without Content-Type",
+			method: "POST",
+			path: "/characters/import",
+			type: null,
+			body: png(ihdr(1, 1), IDAT, card(), IEND),
+			status: [415],
+			code: ["UNSUPPORTED_MEDIA_TYPE"],
+		},
 		...multipartUploads(),
 	];
 }
@@ -911,13 +1727,21 @@ function pngBombs(): RestCase[] {
 /** POST /characters/import as forms send it: the card is the `file` part, recognised by its bytes. */
 function multipartUploads(): RestCase[] {
 	const boundary = "----hostile";
-	const part = (name: string, content: Buffer | string, filename?: string) => Buffer.concat([
-		Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? "" : `; filename="${filename}"`}\r\n\r\n`),
-		Buffer.from(content),
-		Buffer.from("\r\n"),
-	]);
+	const part = (name: string, content: Buffer | string, filename?: string) =>
+		Buffer.concat([
+			Buffer.from(
+				`--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? "" : `; filename="${filename}"`}\r\n\r\n`,
+			),
+			Buffer.from(content),
+			Buffer.from("\r\n"),
+		]);
 	const form = (...parts: Buffer[]) => Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]);
-	const upload = (name: string, body: Buffer, expect: Pick<RestCase, "status" | "code" | "stored">, extra: Partial<RestCase> = {}): RestCase => ({
+	const upload = (
+		name: string,
+		body: Buffer,
+		expect: Pick<RestCase, "status" | "code" | "stored">,
+		extra: Partial<RestCase> = {},
+	): RestCase => ({
 		category: "png_bombs",
 		name: `multipart: ${name}`,
 		method: "POST",
@@ -933,24 +1757,68 @@ function multipartUploads(): RestCase[] {
 	const invalidForm = { status: [422], code: ["INVALID_FORM"] };
 	const tiny = chunk("pRiV", Buffer.alloc(0));
 	return [
-		upload("a card PNG as the file part, named like a path and typed as JSON", form(part("file", cardPng(pngName), "../../etc/card.json"), part("file_type", "png")), { status: [], stored: { name: pngName, has_avatar: true } }),
-		upload("a JSON card as a plain field", form(part("file", json(v2Card(jsonName)))), { status: [], stored: { name: jsonName, has_avatar: false } }),
+		upload(
+			"a card PNG as the file part, named like a path and typed as JSON",
+			form(part("file", cardPng(pngName), "../../etc/card.json"), part("file_type", "png")),
+			{ status: [], stored: { name: pngName, has_avatar: true } },
+		),
+		upload("a JSON card as a plain field", form(part("file", json(v2Card(jsonName)))), {
+			status: [],
+			stored: { name: jsonName, has_avatar: false },
+		}),
 		upload("no file part", form(part("avatar", cardPng(), "a.png")), invalidForm),
 		upload("no parts at all", form(), invalidForm),
 		upload("two file parts", form(part("file", cardPng(), "a.png"), part("file", cardPng(), "b.png")), invalidForm),
-		upload("a file part and a second file", form(part("file", cardPng(), "a.png"), part("other", cardPng(), "b.png")), invalidForm),
+		upload(
+			"a file part and a second file",
+			form(part("file", cardPng(), "a.png"), part("other", cardPng(), "b.png")),
+			invalidForm,
+		),
 		upload("10,000 empty parts", form(...Array<Buffer>(10_000).fill(part("x", ""))), invalidForm),
-		upload("no boundary in the Content-Type", form(part("file", cardPng(), "a.png")), invalidForm, { type: "multipart/form-data" }),
-		upload("a boundary that is not in the body", form(part("file", cardPng(), "a.png")), invalidForm, { type: "multipart/form-data; boundary=other" }),
+		upload("no boundary in the Content-Type", form(part("file", cardPng(), "a.png")), invalidForm, {
+			type: "multipart/form-data",
+		}),
+		upload("a boundary that is not in the body", form(part("file", cardPng(), "a.png")), invalidForm, {
+			type: "multipart/form-data; boundary=other",
+		}),
 		upload("cut before its closing boundary", part("file", cardPng(), "a.png"), invalidForm),
-		upload("a 9 MB file part", form(part("file", Buffer.concat([cardPng(), Buffer.alloc(9 * 1024 * 1024)]), "big.png")), TOO_LARGE),
-		upload("gzip bomb (30 MB inflated)", gzipSync(form(part("file", Buffer.alloc(30 * 1024 * 1024), "a.png"))), TOO_LARGE, { headers: { "Content-Encoding": "gzip" } }),
-		upload("a 250,000-chunk PNG as the file", form(part("file", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(250_000).fill(tiny)), IDAT, IEND), "a.png")), { status: [422], code: ["TOO_MANY_PNG_CHUNKS"] }),
-		upload("a PNG claiming 100,000 x 100,000 pixels as the file", form(part("file", png(ihdr(100_000, 100_000), IDAT, textChunk("chara", cardText(v2Card("x"))), IEND), "a.png")), { status: [422], code: ["IMAGE_TOO_LARGE"] }),
-		upload("a JSON card nested 100,000 deep as the file", form(part("file", deepArray(100_000), "a.json")), { status: [422], code: ["INVALID_CARD"] }),
-		upload("a JSON card with a NUL in its name as the file", form(part("file", json(v2Card("a\u0000b")), "a.json")), { status: [422], code: ["INVALID_CARD", "VALIDATION_ERROR"] }),
-		upload("a file that is neither PNG nor JSON", form(part("file", "GIF89a\u0000\u0000", "a.gif")), { status: [422], code: ["INVALID_CARD"] }),
-		upload("a 3 MB JSON file", form(part("file", json({ name: "x".repeat(3 * 1024 * 1024) }), "a.json")), { status: [413], code: ["CARD_TOO_LARGE"] }),
+		upload(
+			"a 9 MB file part",
+			form(part("file", Buffer.concat([cardPng(), Buffer.alloc(9 * 1024 * 1024)]), "big.png")),
+			TOO_LARGE,
+		),
+		upload(
+			"gzip bomb (30 MB inflated)",
+			gzipSync(form(part("file", Buffer.alloc(30 * 1024 * 1024), "a.png"))),
+			TOO_LARGE,
+			{ headers: { "Content-Encoding": "gzip" } },
+		),
+		upload(
+			"a 250,000-chunk PNG as the file",
+			form(part("file", png(ihdr(1, 1), Buffer.concat(Array<Buffer>(250_000).fill(tiny)), IDAT, IEND), "a.png")),
+			{ status: [422], code: ["TOO_MANY_PNG_CHUNKS"] },
+		),
+		upload(
+			"a PNG claiming 100,000 x 100,000 pixels as the file",
+			form(part("file", png(ihdr(100_000, 100_000), IDAT, textChunk("chara", cardText(v2Card("x"))), IEND), "a.png")),
+			{ status: [422], code: ["IMAGE_TOO_LARGE"] },
+		),
+		upload("a JSON card nested 100,000 deep as the file", form(part("file", deepArray(100_000), "a.json")), {
+			status: [422],
+			code: ["INVALID_CARD"],
+		}),
+		upload("a JSON card with a NUL in its name as the file", form(part("file", json(v2Card("a\u0000b")), "a.json")), {
+			status: [422],
+			code: ["INVALID_CARD", "VALIDATION_ERROR"],
+		}),
+		upload("a file that is neither PNG nor JSON", form(part("file", "GIF89a\u0000\u0000", "a.gif")), {
+			status: [422],
+			code: ["INVALID_CARD"],
+		}),
+		upload("a 3 MB JSON file", form(part("file", json({ name: "x".repeat(3 * 1024 * 1024) }), "a.json")), {
+			status: [413],
+			code: ["CARD_TOO_LARGE"],
+		}),
 	];
 }
 
@@ -961,11 +1829,17 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 	const t = encodeURIComponent(ctx.attacker.token);
 	const c = ctx.chatCharacterId;
 	const cases: HandshakeCase[] = [];
-	const add = (category: Category, name: string, path: string, status: number[], headers?: Record<string, string>) => cases.push({ category, name, path, status, headers });
+	const add = (category: Category, name: string, path: string, status: number[], headers?: Record<string, string>) =>
+		cases.push({ category, name, path, status, headers });
 
-	for (const { name, token } of forgedTokens(ctx)) add("forged_jwt", `token: ${name}`, `/ws/${c}?token=${encodeURIComponent(token)}`, [401]);
-	add("forged_jwt", "Authorization header with a forged token", `/ws/${c}`, [401], { Authorization: `Bearer ${forgedTokens(ctx)[1].token}` });
-	add("forged_jwt", "Authorization: Basic", `/ws/${c}`, [401], { Authorization: `Basic ${Buffer.from(`a:${ctx.attacker.token}`).toString("base64")}` });
+	for (const { name, token } of forgedTokens(ctx))
+		add("forged_jwt", `token: ${name}`, `/ws/${c}?token=${encodeURIComponent(token)}`, [401]);
+	add("forged_jwt", "Authorization header with a forged token", `/ws/${c}`, [401], {
+		Authorization: `Bearer ${forgedTokens(ctx)[1].token}`,
+	});
+	add("forged_jwt", "Authorization: Basic", `/ws/${c}`, [401], {
+		Authorization: `Basic ${Buffer.from(`a:${ctx.attacker.token}`).toString("base64")}`,
+	});
 	add("forged_jwt", "token in a cookie only", `/ws/${c}`, [401], { Cookie: `token=${ctx.attacker.token}` });
 
 	const hs: [string, string, number[]][] = [
@@ -996,7 +1870,11 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 		["session_id %00", `/ws/${c}?token=${t}&session_id=%00`, [400]],
 		["session_id twice (garbage first)", `/ws/${c}?token=${t}&session_id=x&session_id=${ctx.ownSessionId}`, [400]],
 		["unknown session_id", `/ws/${c}?token=${t}&session_id=00000000-0000-4000-8000-000000000000`, [404]],
-		["own session with another character", `/ws/${ctx.victimPublicCharacterId}?token=${t}&session_id=${ctx.ownSessionId}`, [400]],
+		[
+			"own session with another character",
+			`/ws/${ctx.victimPublicCharacterId}?token=${t}&session_id=${ctx.ownSessionId}`,
+			[400],
+		],
 		["after without session_id", `/ws/${c}?token=${t}&after=${ctx.victimMessageId}`, [400]],
 		["after garbage", `/ws/${c}?token=${t}&session_id=${ctx.ownSessionId}&after=garbage`, [400]],
 		["greeting=-1", `/ws/${c}?token=${t}&greeting=-1`, [400]],
@@ -1009,7 +1887,12 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 	];
 	for (const [name, path, status] of hs) add("ws_handshake", name, path, status);
 	add("other_users", "session_id of another user", `/ws/${c}?token=${t}&session_id=${ctx.victimSessionId}`, [404]);
-	add("other_users", "session_id of another user, with their character", `/ws/${ctx.victimPublicCharacterId}?token=${t}&session_id=${ctx.victimSessionId}`, [404]);
+	add(
+		"other_users",
+		"session_id of another user, with their character",
+		`/ws/${ctx.victimPublicCharacterId}?token=${t}&session_id=${ctx.victimSessionId}`,
+		[404],
+	);
 	add("other_users", "another user's private character", `/ws/${ctx.victimPrivateCharacterId}?token=${t}`, [404]);
 	return cases;
 }
@@ -1019,7 +1902,8 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 
 export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): FrameCase[] {
 	const cases: FrameCase[] = [];
-	const add = (category: Category, name: string, frame: string | Buffer, expect: FrameExpectation, binary = false) => cases.push({ category, name, frame, expect, binary });
+	const add = (category: Category, name: string, frame: string | Buffer, expect: FrameExpectation, binary = false) =>
+		cases.push({ category, name, frame, expect, binary });
 	const err = (code: string) => ({ error: code });
 
 	// Not JSON, or not an object.
@@ -1041,15 +1925,33 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 	add("ws_frames", "empty object", "{}", err("invalid_message"));
 
 	// Fields of the wrong type.
-	for (const [label, value] of [["number", 42], ["null", null], ["array", ["hi"]], ["object", { text: "hi" }], ["boolean", true]] as const) {
+	for (const [label, value] of [
+		["number", 42],
+		["null", null],
+		["array", ["hi"]],
+		["object", { text: "hi" }],
+		["boolean", true],
+	] as const) {
 		add("wrong_types", `content as ${label}`, json({ content: value }), err("invalid_message"));
 	}
 	add("wrong_types", "text instead of content", json({ text: "hi" }), err("invalid_message"));
-	add("wrong_types", "type message with content as a number", json({ type: "message", content: 1 }), err("invalid_message"));
+	add(
+		"wrong_types",
+		"type message with content as a number",
+		json({ type: "message", content: 1 }),
+		err("invalid_message"),
+	);
 
 	// Unknown types.
-	for (const type of ["teleport", "", "STOP", "message ", "Regenerate", "__proto__", "constructor"]) add("ws_frames", `type ${JSON.stringify(type)}`, json({ type, content: "hi" }), err("unknown_type"));
-	for (const [label, type] of [["number", 42], ["null", null], ["boolean", false], ["object", { a: 1 }], ["array", ["stop"]]] as const) {
+	for (const type of ["teleport", "", "STOP", "message ", "Regenerate", "__proto__", "constructor"])
+		add("ws_frames", `type ${JSON.stringify(type)}`, json({ type, content: "hi" }), err("unknown_type"));
+	for (const [label, type] of [
+		["number", 42],
+		["null", null],
+		["boolean", false],
+		["object", { a: 1 }],
+		["array", ["stop"]],
+	] as const) {
 		add("ws_frames", `type as ${label}`, json({ type, content: "hi" }), err("unknown_type"));
 	}
 
@@ -1058,16 +1960,34 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 	add("ws_frames", "whitespace content", json({ content: " \n\t " }), err("empty_content"));
 	add("ws_frames", "ideographic space and BOM only", json({ content: "\u3000\uFEFF" }), err("empty_content"));
 	add("ws_frames", "4,001 characters", json({ content: "x".repeat(4001) }), err("content_too_long"));
-	add("ws_frames", "2,001 emoji (4,002 UTF-16 units)", json({ content: "\u{1F600}".repeat(2001) }), err("content_too_long"));
+	add(
+		"ws_frames",
+		"2,001 emoji (4,002 UTF-16 units)",
+		json({ content: "\u{1F600}".repeat(2001) }),
+		err("content_too_long"),
+	);
 	// One tokenizer piece as long as allowed: its count froze the process 4 s (event-loop-stalls.spec.ts measures it).
-	add("unicode", "4,000 random CJK characters, no space", json({ content: randomCjk(4000) }), { echo: randomCjk(4000) });
-	add("huge_bodies", "60 kB content (under the frame limit)", json({ content: "y".repeat(60 * 1024) }), err("content_too_long"));
+	add("unicode", "4,000 random CJK characters, no space", json({ content: randomCjk(4000) }), {
+		echo: randomCjk(4000),
+	});
+	add(
+		"huge_bodies",
+		"60 kB content (under the frame limit)",
+		json({ content: "y".repeat(60 * 1024) }),
+		err("content_too_long"),
+	);
 	add("huge_bodies", "1 MB text frame", json({ content: "y".repeat(1024 * 1024) }), { close: [1009] });
 	add("huge_bodies", "64 kB + 1 text frame", json({ content: "y".repeat(64 * 1024) }), { close: [1009] });
 	add("huge_bodies", "1 MB binary frame", Buffer.alloc(1024 * 1024, 0x7b), { close: [1009] }, true);
 
 	// Binary frames.
-	add("ws_frames", "binary frame with a valid message", Buffer.from(json({ content: "hi" })), err("binary_not_supported"), true);
+	add(
+		"ws_frames",
+		"binary frame with a valid message",
+		Buffer.from(json({ content: "hi" })),
+		err("binary_not_supported"),
+		true,
+	);
 	add("ws_frames", "binary garbage", Buffer.from([0, 1, 2, 3, 255]), err("binary_not_supported"), true);
 	add("ws_frames", "empty binary frame", Buffer.alloc(0), err("binary_not_supported"), true);
 	add("ws_frames", "binary PNG signature", PNG_SIGNATURE, err("binary_not_supported"), true);
@@ -1076,7 +1996,12 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 	add("deep_nesting", "content as 10,000-deep arrays", `{"content": ${deepArray(10_000)}}`, err("invalid_message"));
 	add("deep_nesting", "content as 10,000-deep objects", `{"content": ${deepObject(10_000)}}`, err("invalid_message"));
 	add("deep_nesting", "type as 10,000-deep arrays", `{"type": ${deepArray(10_000)}}`, err("unknown_type"));
-	add("deep_nesting", "reply_to as 10,000-deep arrays", `{"type": "regenerate", "reply_to": ${deepArray(10_000)}}`, err("invalid_message"));
+	add(
+		"deep_nesting",
+		"reply_to as 10,000-deep arrays",
+		`{"type": "regenerate", "reply_to": ${deepArray(10_000)}}`,
+		err("invalid_message"),
+	);
 	add("deep_nesting", "10,000-deep bare array", deepArray(10_000), err("invalid_message"));
 	add("deep_nesting", "100,000-deep arrays (over the frame limit)", deepArray(100_000), { close: [1009] });
 
@@ -1087,12 +2012,34 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 	add("ws_frames", "regenerate reply_to not a UUID", regen("not-a-uuid"), err("invalid_message"));
 	add("injection", "regenerate reply_to with SQL", regen("' OR '1'='1"), err("invalid_message"));
 	add("null_bytes", "regenerate reply_to with a NUL", regen(`${ctx.victimMessageId}\u0000`), err("invalid_message"));
-	add("ws_frames", "regenerate reply_to the nil UUID", regen("00000000-0000-0000-0000-000000000000"), err("cannot_regenerate"));
-	add("ws_frames", "regenerate reply_to an unknown id", regen("00000000-0000-4000-8000-000000000001"), err("cannot_regenerate"));
+	add(
+		"ws_frames",
+		"regenerate reply_to the nil UUID",
+		regen("00000000-0000-0000-0000-000000000000"),
+		err("cannot_regenerate"),
+	);
+	add(
+		"ws_frames",
+		"regenerate reply_to an unknown id",
+		regen("00000000-0000-4000-8000-000000000001"),
+		err("cannot_regenerate"),
+	);
 	add("ws_frames", "regenerate reply_to an AI message", regen(ownAiMessageId), err("cannot_regenerate"));
-	add("other_users", "regenerate reply_to another session's message", regen(ctx.victimMessageId), err("cannot_regenerate"));
-	add("other_users", "regenerate reply_to another session's message, upper case", regen(ctx.victimMessageId.toUpperCase()), err("cannot_regenerate"));
-	add("other_users", "stop naming another session", json({ type: "stop", session_id: ctx.victimSessionId }), { ignored: true });
+	add(
+		"other_users",
+		"regenerate reply_to another session's message",
+		regen(ctx.victimMessageId),
+		err("cannot_regenerate"),
+	);
+	add(
+		"other_users",
+		"regenerate reply_to another session's message, upper case",
+		regen(ctx.victimMessageId.toUpperCase()),
+		err("cannot_regenerate"),
+	);
+	add("other_users", "stop naming another session", json({ type: "stop", session_id: ctx.victimSessionId }), {
+		ignored: true,
+	});
 	add("ws_frames", "stop with a garbage reply_to", json({ type: "stop", reply_to: "garbage" }), { ignored: true });
 
 	// NUL bytes.
@@ -1102,11 +2049,26 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 	add("null_bytes", "type stop followed by a NUL", json({ type: "stop\u0000" }), err("unknown_type"));
 
 	// Unicode and injection payloads: stored and echoed as they are.
-	for (const [label, text] of UNICODE) add("unicode", `content with ${label}`, json({ content: `${text} end` }), { echo: storedForm(`${text} end`) });
-	for (const [label, bytes] of RAW_UTF8) add("unicode", `raw bytes in a text frame: ${label}`, Buffer.concat([Buffer.from('{"content": "a'), Buffer.from(bytes), Buffer.from('b"}')]), { close: [1007] });
-	for (const payload of [...SQL, ...HTML]) add("injection", `content ${payload}`, json({ content: payload }), { echo: payload });
-	add("injection", "__proto__ carrying a type", '{"__proto__": {"type": "stop"}, "content": "proto check"}', { echo: "proto check" });
-	add("injection", "constructor.prototype", '{"constructor": {"prototype": {"polluted": "yes"}}, "content": "ctor check"}', { echo: "ctor check" });
+	for (const [label, text] of UNICODE)
+		add("unicode", `content with ${label}`, json({ content: `${text} end` }), { echo: storedForm(`${text} end`) });
+	for (const [label, bytes] of RAW_UTF8)
+		add(
+			"unicode",
+			`raw bytes in a text frame: ${label}`,
+			Buffer.concat([Buffer.from('{"content": "a'), Buffer.from(bytes), Buffer.from('b"}')]),
+			{ close: [1007] },
+		);
+	for (const payload of [...SQL, ...HTML])
+		add("injection", `content ${payload}`, json({ content: payload }), { echo: payload });
+	add("injection", "__proto__ carrying a type", '{"__proto__": {"type": "stop"}, "content": "proto check"}', {
+		echo: "proto check",
+	});
+	add(
+		"injection",
+		"constructor.prototype",
+		'{"constructor": {"prototype": {"polluted": "yes"}}, "content": "ctor check"}',
+		{ echo: "ctor check" },
+	);
 	return cases;
 }
 
@@ -1130,10 +2092,26 @@ export function buildRawHttpCases(): RawHttpCase[] {
 		["a header line without a colon", `GET /health HTTP/1.1\r\nNoColonHere\r\n${end}`, [400]],
 		["a NUL in a header value", `GET /health HTTP/1.1\r\nX-A: a\u0000b\r\n${end}`, [400]],
 		["a space before the colon", `GET /health HTTP/1.1\r\nX-A : b\r\n${end}`, [400]],
-		["Content-Length and Transfer-Encoding (smuggling)", `POST /register HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n${end}0\r\n\r\n`, [400]],
-		["two different Content-Lengths", `POST /register HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n${end}{}`, [400]],
-		["a negative Content-Length", `POST /register HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: -1\r\n${end}`, [400]],
-		["an invalid chunk size", `POST /register HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n${end}zz\r\n{}\r\n0\r\n\r\n`, [400, 404]],
+		[
+			"Content-Length and Transfer-Encoding (smuggling)",
+			`POST /register HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n${end}0\r\n\r\n`,
+			[400],
+		],
+		[
+			"two different Content-Lengths",
+			`POST /register HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n${end}{}`,
+			[400],
+		],
+		[
+			"a negative Content-Length",
+			`POST /register HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: -1\r\n${end}`,
+			[400],
+		],
+		[
+			"an invalid chunk size",
+			`POST /register HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n${end}zz\r\n{}\r\n0\r\n\r\n`,
+			[400, 404],
+		],
 	];
 	return cases.map(([name, bytes, status]) => ({ category: "malformed_http", name, bytes, status }));
 }
@@ -1165,10 +2143,35 @@ export interface HandshakeFloodCase {
 }
 
 export function buildHandshakeFloodCases(): HandshakeFloodCase[] {
-	const limited = (name: string, c: Omit<HandshakeFloodCase, "category" | "name">): HandshakeFloodCase => ({ category: "ws_flood", name, ...c });
+	const limited = (name: string, c: Omit<HandshakeFloodCase, "category" | "name">): HandshakeFloodCase => ({
+		category: "ws_flood",
+		name,
+		...c,
+	});
 	return [
-		limited("20 handshakes at once by one account, kept open (sockets per user)", { handshakes: 20, atOnce: true, accounts: "one", keepOpen: true, opened: 3, codes: ["TOO_MANY_SOCKETS", "RATE_LIMITED"] }),
-		limited("20 reconnects in a loop by one account (handshakes per user)", { handshakes: 20, atOnce: false, accounts: "one", keepOpen: false, opened: 6, codes: ["RATE_LIMITED"] }),
-		limited("12 handshakes at once by 12 accounts from one address (handshakes per address)", { handshakes: 12, atOnce: true, accounts: "each", keepOpen: false, opened: 10, codes: ["RATE_LIMITED"] }),
+		limited("20 handshakes at once by one account, kept open (sockets per user)", {
+			handshakes: 20,
+			atOnce: true,
+			accounts: "one",
+			keepOpen: true,
+			opened: 3,
+			codes: ["TOO_MANY_SOCKETS", "RATE_LIMITED"],
+		}),
+		limited("20 reconnects in a loop by one account (handshakes per user)", {
+			handshakes: 20,
+			atOnce: false,
+			accounts: "one",
+			keepOpen: false,
+			opened: 6,
+			codes: ["RATE_LIMITED"],
+		}),
+		limited("12 handshakes at once by 12 accounts from one address (handshakes per address)", {
+			handshakes: 12,
+			atOnce: true,
+			accounts: "each",
+			keepOpen: false,
+			opened: 10,
+			codes: ["RATE_LIMITED"],
+		}),
 	];
 }

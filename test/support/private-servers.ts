@@ -25,7 +25,8 @@ export abstract class PrivateServer {
 		const proc = (this.proc = this.spawn());
 		return eventually(
 			async () => {
-				if (proc.child.exitCode !== null) throw new Error(`${this.constructor.name} exited early:\n${proc.output().slice(-3000)}`);
+				if (proc.child.exitCode !== null)
+					throw new Error(`${this.constructor.name} exited early:\n${proc.output().slice(-3000)}`);
 				return this.ready();
 			},
 			timeoutMs,
@@ -51,7 +52,11 @@ export class PrivateRedis extends PrivateServer {
 	}
 
 	protected spawn(): RunningProcess {
-		return startProcess("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {});
+		return startProcess(
+			"redis-server",
+			["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+			{},
+		);
 	}
 
 	protected ready(): Promise<boolean> {

@@ -26,7 +26,12 @@ export interface RunningProcess {
 const running = new Set<RunningProcess>();
 
 /** Starts `command` with the given environment (on top of PATH and HOME only). */
-export function startProcess(command: string, args: string[], env: Record<string, string>, opts: { group?: boolean } = {}): RunningProcess {
+export function startProcess(
+	command: string,
+	args: string[],
+	env: Record<string, string>,
+	opts: { group?: boolean } = {},
+): RunningProcess {
 	const group = opts.group ?? false;
 	const child = spawn(command, args, {
 		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
@@ -66,7 +71,12 @@ export async function killStarted(): Promise<void> {
 }
 
 /** Polls `url` until it answers with `status`, or fails after `timeoutMs`. */
-export async function waitForStatus(url: string, status: number, timeoutMs: number, proc?: RunningProcess): Promise<number> {
+export async function waitForStatus(
+	url: string,
+	status: number,
+	timeoutMs: number,
+	proc?: RunningProcess,
+): Promise<number> {
 	const started = Date.now();
 	while (Date.now() - started < timeoutMs) {
 		try {
@@ -96,12 +106,19 @@ export function portOpen(port: number): Promise<boolean> {
 /** `promise`, or a rejection naming `what` after `ms`. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+	const timeout = new Promise<never>(
+		(_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+	);
 	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Polls `check` until it holds; rejects naming `what` after `timeoutMs`. Resolves with the time it took. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 200): Promise<number> {
+export async function eventually(
+	check: () => boolean | Promise<boolean>,
+	timeoutMs: number,
+	what: string,
+	everyMs = 200,
+): Promise<number> {
 	const started = Date.now();
 	while (Date.now() - started < timeoutMs) {
 		if (await check()) return Date.now() - started;

@@ -54,7 +54,11 @@ function server(name: string, url: string): Need {
 function program(file: string): Need {
 	const dirs = (process.env.PATH ?? "").split(path.delimiter);
 	const candidates = path.isAbsolute(file) ? [file] : dirs.map((dir) => path.join(dir, file));
-	const executable = (candidate: string) => access(candidate, constants.X_OK).then(() => true, () => false);
+	const executable = (candidate: string) =>
+		access(candidate, constants.X_OK).then(
+			() => true,
+			() => false,
+		);
 	return {
 		missing: async () => {
 			for (const candidate of candidates) if (await executable(candidate)) return undefined;

@@ -57,7 +57,8 @@ export function probeHealth(url: string, everyMs = 10): HealthProbe {
 		stopped = true;
 		await running;
 		const sorted = latencies.sort((a, b) => a - b);
-		const at = (fraction: number) => Number((sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? 0).toFixed(1));
+		const at = (fraction: number) =>
+			Number((sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? 0).toFixed(1));
 		return { health_max_ms: at(1), health_p99_ms: at(0.99), samples: sorted.length };
 	};
 	return { stop: () => (stopping ??= finish()) };

@@ -42,7 +42,9 @@ export class ChatSocket {
 			ws.once("unexpected-response", (_req, res) => {
 				let body = "";
 				res.on("data", (c) => (body += c));
-				res.on("end", () => reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body}`), { status: res.statusCode, body })));
+				res.on("end", () =>
+					reject(Object.assign(new Error(`HTTP ${res.statusCode}: ${body}`), { status: res.statusCode, body })),
+				);
 			});
 			ws.once("error", reject);
 		});
@@ -58,7 +60,10 @@ export class ChatSocket {
 		if (seen) return Promise.resolve(seen);
 		return new Promise((resolve, reject) => {
 			const timer = setTimeout(
-				() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames).slice(0, 2000)}`)),
+				() =>
+					reject(
+						new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames).slice(0, 2000)}`),
+					),
 				timeoutMs,
 			);
 			this.waiters.push({

@@ -11,7 +11,11 @@ function doubler(options: { maxBatchSize?: number; maxConcurrent?: number; confl
 			if (items.some((n) => n < 0)) throw new Error(`negative in [${items.join(", ")}]`);
 			return items.map((n) => n * 2);
 		},
-		{ maxBatchSize: options.maxBatchSize ?? 100, maxConcurrent: options.maxConcurrent ?? 100, conflictKey: options.conflictKey },
+		{
+			maxBatchSize: options.maxBatchSize ?? 100,
+			maxConcurrent: options.maxConcurrent ?? 100,
+			conflictKey: options.conflictKey,
+		},
 	);
 	return { double, batches };
 }

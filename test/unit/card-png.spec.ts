@@ -4,15 +4,33 @@ import extractChunks from "png-chunks-extract";
 import encodeChunks from "png-chunks-encode";
 import { decode as decodeText, encode as encodeText } from "png-chunk-text";
 import { CardError, characterFromCard, toCardV2, toCardV3, type CardV2 } from "../../src/domain/character-card.js";
-import { MAX_PNG_BYTES, characterFromUpload, pngFromBase64, readCardFromPng, storedAvatar, writeCardPng } from "../../src/domain/card-png.js";
+import {
+	MAX_PNG_BYTES,
+	characterFromUpload,
+	pngFromBase64,
+	readCardFromPng,
+	storedAvatar,
+	writeCardPng,
+} from "../../src/domain/card-png.js";
 
 const v2Card: CardV2 = {
 	spec: "chara_card_v2",
 	spec_version: "2.0",
 	data: {
-		name: "Ünïcode Bard 🎻", description: "A bard.", personality: "cheerful", scenario: "A tavern.", first_mes: "Well met!",
-		mes_example: "<START>\n{{user}}: Hi\n{{char}}: Hello!", creator_notes: "", system_prompt: "", post_history_instructions: "",
-		alternate_greetings: ["Ho there!"], tags: ["music"], creator: "tester", character_version: "1", extensions: { world: "Tavern" },
+		name: "Ünïcode Bard 🎻",
+		description: "A bard.",
+		personality: "cheerful",
+		scenario: "A tavern.",
+		first_mes: "Well met!",
+		mes_example: "<START>\n{{user}}: Hi\n{{char}}: Hello!",
+		creator_notes: "",
+		system_prompt: "",
+		post_history_instructions: "",
+		alternate_greetings: ["Ho there!"],
+		tags: ["music"],
+		creator: "tester",
+		character_version: "1",
+		extensions: { world: "Tavern" },
 	},
 };
 const character = characterFromCard(v2Card);
@@ -20,7 +38,9 @@ const cards = { v2: toCardV2(character), v3: toCardV3(character) };
 
 const base64Json = (value: unknown) => Buffer.from(JSON.stringify(value), "utf8").toString("base64");
 const textChunks = (png: Buffer) =>
-	extractChunks(png).filter((c) => c.name === "tEXt").map((c) => decodeText(c.data));
+	extractChunks(png)
+		.filter((c) => c.name === "tEXt")
+		.map((c) => decodeText(c.data));
 
 /** A PNG with the given chunks inserted before IEND, on the placeholder image. */
 function pngWith(...extra: { name: string; data: Uint8Array }[]): Buffer {
@@ -48,7 +68,12 @@ function manyChunks(count: number, size?: [number, number]): Buffer {
 		header.writeUInt32BE(size[1], 12);
 		header.writeUInt32BE(crc32(header.subarray(4, 21)), 21);
 	}
-	return Buffer.concat([good.subarray(0, 8), header, Buffer.concat(Array<Buffer>(count).fill(rawChunk("pRiV"))), good.subarray(ihdrEnd)]);
+	return Buffer.concat([
+		good.subarray(0, 8),
+		header,
+		Buffer.concat(Array<Buffer>(count).fill(rawChunk("pRiV"))),
+		good.subarray(ihdrEnd),
+	]);
 }
 
 function refusal(fn: () => unknown): CardError {
@@ -83,7 +108,12 @@ describe("writeCardPng and readCardFromPng", () => {
 	});
 
 	it("should keep the avatar without any text chunk, and export it by adding the two card chunks before IEND", () => {
-		const png = pngWith({ name: "tIME", data: new Uint8Array(7) }, encodeText("Chara", base64Json(v2Card)), encodeText("Comment", "dropped"), { name: "zTXt", data: Buffer.from("parameters\0\0x") });
+		const png = pngWith(
+			{ name: "tIME", data: new Uint8Array(7) },
+			encodeText("Chara", base64Json(v2Card)),
+			encodeText("Comment", "dropped"),
+			{ name: "zTXt", data: Buffer.from("parameters\0\0x") },
+		);
 		const { image } = readCardFromPng(png);
 		expect(extractChunks(image).map((c) => c.name)).toEqual(["IHDR", "IDAT", "tIME", "IEND"]);
 		const exported = writeCardPng(cards, image);
@@ -92,7 +122,10 @@ describe("writeCardPng and readCardFromPng", () => {
 	});
 
 	it("should prefer ccv3 over chara, whatever their order and case", () => {
-		const png = pngWith(encodeText("CCV3", base64Json({ which: "v3" })), encodeText("chara", base64Json({ which: "v2" })));
+		const png = pngWith(
+			encodeText("CCV3", base64Json({ which: "v3" })),
+			encodeText("chara", base64Json({ which: "v2" })),
+		);
 		expect(readCardFromPng(png).card).toEqual({ which: "v3" });
 	});
 
@@ -124,18 +157,61 @@ describe("hostile PNGs", () => {
 		["a PNG cut short", good.subarray(0, good.length - 40), "invalid_png", /truncated/],
 		["a PNG cut inside a chunk header", good.subarray(0, 8 + 25 + 6), "invalid_png", /truncated/],
 		["a PNG without IEND", good.subarray(0, good.length - 12), "invalid_png", /truncated/],
-		["a chunk with a broken CRC", (() => { const b = Buffer.from(good); b[idatAt + 10] ^= 0xff; return b; })(), "invalid_png", /checksum/],
-		["a chunk claiming 4 GB", (() => { const b = Buffer.from(good); b.writeUInt32BE(0xfffffff0, idatAt - 4); return b; })(), "invalid_png", /truncated/],
-		["a PNG without IHDR first", Buffer.from(encodeChunks([{ name: "IEND", data: new Uint8Array(0) }])), "invalid_png", /IHDR/],
+		[
+			"a chunk with a broken CRC",
+			(() => {
+				const b = Buffer.from(good);
+				b[idatAt + 10] ^= 0xff;
+				return b;
+			})(),
+			"invalid_png",
+			/checksum/,
+		],
+		[
+			"a chunk claiming 4 GB",
+			(() => {
+				const b = Buffer.from(good);
+				b.writeUInt32BE(0xfffffff0, idatAt - 4);
+				return b;
+			})(),
+			"invalid_png",
+			/truncated/,
+		],
+		[
+			"a PNG without IHDR first",
+			Buffer.from(encodeChunks([{ name: "IEND", data: new Uint8Array(0) }])),
+			"invalid_png",
+			/IHDR/,
+		],
 		["a PNG with no card", pngWith(encodeText("Comment", "hello")), "invalid_card", /no character card/],
 		["a card that is not base64", pngWith(encodeText("chara", "not base64!!")), "invalid_card", /not valid base64/],
-		["a card that is not UTF-8", pngWith(encodeText("chara", Buffer.from([0xff, 0xfe, 0x7b]).toString("base64"))), "invalid_card", /not UTF-8/],
-		["a card that is not JSON", pngWith(encodeText("chara", Buffer.from("{name: nope").toString("base64"))), "invalid_card", /not valid JSON/],
-		["a card chunk with a NUL in its text", pngWith({ name: "tEXt", data: Buffer.from("chara\0abc\0def", "latin1") }), "invalid_png", /NUL/],
+		[
+			"a card that is not UTF-8",
+			pngWith(encodeText("chara", Buffer.from([0xff, 0xfe, 0x7b]).toString("base64"))),
+			"invalid_card",
+			/not UTF-8/,
+		],
+		[
+			"a card that is not JSON",
+			pngWith(encodeText("chara", Buffer.from("{name: nope").toString("base64"))),
+			"invalid_card",
+			/not valid JSON/,
+		],
+		[
+			"a card chunk with a NUL in its text",
+			pngWith({ name: "tEXt", data: Buffer.from("chara\0abc\0def", "latin1") }),
+			"invalid_png",
+			/NUL/,
+		],
 		["a card chunk over the cap", pngWith(encodeText("ccv3", "A".repeat(3 * 1024 * 1024))), "too_large", /larger than/],
 		["a PNG over 8 MB", Buffer.concat([good, Buffer.alloc(MAX_PNG_BYTES)]), "too_large", /at most 8388608/],
 		["a PNG of 1,100 chunks", manyChunks(1100), "too_many_chunks", /more than 1024 chunks/],
-		["an IHDR of 100000x100000 pixels", manyChunks(0, [100_000, 100_000]), "image_too_large", /100000x100000 pixels; at most 4096x4096/],
+		[
+			"an IHDR of 100000x100000 pixels",
+			manyChunks(0, [100_000, 100_000]),
+			"image_too_large",
+			/100000x100000 pixels; at most 4096x4096/,
+		],
 		["an IHDR of 4097x1 pixels", manyChunks(0, [4097, 1]), "image_too_large", /4097x1/],
 		["an IHDR of 0x10 pixels", manyChunks(0, [0, 10]), "invalid_png", /0x10/],
 	])("should refuse %s with a reason", (_what, png, problem, reason) => {
@@ -171,17 +247,28 @@ describe("hostile PNGs", () => {
 	});
 
 	it("should refuse a png param that is not base64, or too long, before decoding it", () => {
-		expect(refusal(() => pngFromBase64("iVBOR#$%"))).toMatchObject({ problem: "invalid_png", message: "png is not valid base64" });
+		expect(refusal(() => pngFromBase64("iVBOR#$%"))).toMatchObject({
+			problem: "invalid_png",
+			message: "png is not valid base64",
+		});
 		expect(refusal(() => pngFromBase64("A".repeat(12 * 1024 * 1024))).problem).toBe("too_large");
 	});
 
 	it("should refuse an avatar over 4 MB even when the card is fine", () => {
-		const big = pngWith({ name: "zzZz", data: new Uint8Array(4 * 1024 * 1024) }, encodeText("chara", base64Json(v2Card)));
+		const big = pngWith(
+			{ name: "zzZz", data: new Uint8Array(4 * 1024 * 1024) },
+			encodeText("chara", base64Json(v2Card)),
+		);
 		const err = refusal(() => characterFromUpload({ png: big.toString("base64") }));
-		expect(err).toMatchObject({ problem: "too_large", message: expect.stringMatching(/image is \d+ bytes; at most 4194304/) });
+		expect(err).toMatchObject({
+			problem: "too_large",
+			message: expect.stringMatching(/image is \d+ bytes; at most 4194304/),
+		});
 	});
 
 	it("should pass the card's own refusals through for a JSON upload", () => {
-		expect(refusal(() => characterFromUpload({ card: { spec: "chara_card_v2", data: {} } })).message).toMatch(/no name/);
+		expect(refusal(() => characterFromUpload({ card: { spec: "chara_card_v2", data: {} } })).message).toMatch(
+			/no name/,
+		);
 	});
 });

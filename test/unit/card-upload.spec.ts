@@ -10,7 +10,9 @@ const TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
 function form(...parts: [string, Buffer | string, string?][]): Buffer {
 	return Buffer.concat([
 		...parts.flatMap(([name, content, filename]) => [
-			Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ""}\r\n\r\n`),
+			Buffer.from(
+				`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"` : ""}\r\n\r\n`,
+			),
 			Buffer.from(content),
 			Buffer.from("\r\n"),
 		]),
@@ -19,7 +21,10 @@ function form(...parts: [string, Buffer | string, string?][]): Buffer {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<CardError> {
-	const err = await promise.then(() => new Error("accepted"), (e: unknown) => e);
+	const err = await promise.then(
+		() => new Error("accepted"),
+		(e: unknown) => e,
+	);
 	if (err instanceof CardError) return err;
 	throw err;
 }
@@ -46,22 +51,66 @@ describe("cardUpload", () => {
 	});
 
 	it("should take the file part of a form, PNG by its signature and JSON otherwise, whatever its name says", async () => {
-		expect(await cardUpload("multipart/form-data", TYPE, form(["file", PNG, "card.json"], ["file_type", "png"]))).toEqual({ png: PNG.toString("base64") });
-		expect(await cardUpload("multipart/form-data", TYPE, form(["file", '{"name":"A"}', "card.png"]))).toEqual({ card: { name: "A" } });
-		expect(await cardUpload("multipart/form-data", TYPE, form(["file", '{"name":"B"}']))).toEqual({ card: { name: "B" } });
-		expect(await cardUpload("multipart/form-data", `multipart/form-data; boundary="${BOUNDARY}"`, form(["file", "{}"]))).toEqual({ card: {} });
+		expect(
+			await cardUpload("multipart/form-data", TYPE, form(["file", PNG, "card.json"], ["file_type", "png"])),
+		).toEqual({ png: PNG.toString("base64") });
+		expect(await cardUpload("multipart/form-data", TYPE, form(["file", '{"name":"A"}', "card.png"]))).toEqual({
+			card: { name: "A" },
+		});
+		expect(await cardUpload("multipart/form-data", TYPE, form(["file", '{"name":"B"}']))).toEqual({
+			card: { name: "B" },
+		});
+		expect(
+			await cardUpload("multipart/form-data", `multipart/form-data; boundary="${BOUNDARY}"`, form(["file", "{}"])),
+		).toEqual({ card: {} });
 	});
 
 	it.each([
 		["no boundary", "multipart/form-data", form(["file", PNG, "a.png"]), "invalid_form", /no boundary/],
 		["no file part", TYPE, form(["avatar", PNG, "a.png"]), "invalid_form", /no "file" part/],
-		["two file parts", TYPE, form(["file", PNG, "a.png"], ["file", PNG, "b.png"]), "invalid_form", /one card per request/],
-		["a second file under another name", TYPE, form(["file", PNG, "a.png"], ["x", PNG, "b.png"]), "invalid_form", /one card per request/],
-		["too many parts", TYPE, form(...Array.from({ length: MAX_FORM_PARTS + 1 }, (_, i): [string, string] => [`f${i}`, "x"])), "invalid_form", /more than 8 parts/],
+		[
+			"two file parts",
+			TYPE,
+			form(["file", PNG, "a.png"], ["file", PNG, "b.png"]),
+			"invalid_form",
+			/one card per request/,
+		],
+		[
+			"a second file under another name",
+			TYPE,
+			form(["file", PNG, "a.png"], ["x", PNG, "b.png"]),
+			"invalid_form",
+			/one card per request/,
+		],
+		[
+			"too many parts",
+			TYPE,
+			form(...Array.from({ length: MAX_FORM_PARTS + 1 }, (_, i): [string, string] => [`f${i}`, "x"])),
+			"invalid_form",
+			/more than 8 parts/,
+		],
 		["a body cut short", TYPE, form(["file", PNG, "a.png"]).subarray(0, 60), "invalid_form", /malformed/],
-		["a file that is neither", TYPE, form(["file", "GIF89a", "a.gif"]), "invalid_card", /neither a PNG image nor a JSON card/],
-		["a JSON file over 2 MB", TYPE, form(["file", `"${"x".repeat(2 * 1024 * 1024)}"`, "a.json"]), "too_large", /at most 2097152/],
-		["a JSON file nested 10,000 deep", TYPE, form(["file", `${"[".repeat(10_000)}${"]".repeat(10_000)}`, "a.json"]), "invalid_card", /nested/],
+		[
+			"a file that is neither",
+			TYPE,
+			form(["file", "GIF89a", "a.gif"]),
+			"invalid_card",
+			/neither a PNG image nor a JSON card/,
+		],
+		[
+			"a JSON file over 2 MB",
+			TYPE,
+			form(["file", `"${"x".repeat(2 * 1024 * 1024)}"`, "a.json"]),
+			"too_large",
+			/at most 2097152/,
+		],
+		[
+			"a JSON file nested 10,000 deep",
+			TYPE,
+			form(["file", `${"[".repeat(10_000)}${"]".repeat(10_000)}`, "a.json"]),
+			"invalid_card",
+			/nested/,
+		],
 	])("should refuse %s", async (_what, type, body, problem, reason) => {
 		const err = await refusal(cardUpload("multipart/form-data", type, body));
 		expect(err.problem).toBe(problem);

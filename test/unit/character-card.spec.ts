@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
-	CARD_EXTRA_KEY, CardError, MAX_CARD_BYTES, MAX_CARD_DEPTH, cardExtensions, characterFromCard, toCardV2, toCardV3,
-	type CardCharacter, type CardV2, type CardV3,
+	CARD_EXTRA_KEY,
+	CardError,
+	MAX_CARD_BYTES,
+	MAX_CARD_DEPTH,
+	cardExtensions,
+	characterFromCard,
+	toCardV2,
+	toCardV3,
+	type CardCharacter,
+	type CardV2,
+	type CardV3,
 } from "../../src/domain/character-card.js";
 
 /** A V3 card using every field the spec has, plus an app's own field and nested extensions. */
@@ -15,7 +24,8 @@ function richV3(): CardV3 {
 			personality: "gentle, protective, wry",
 			scenario: "{{user}} wakes up in {{char}}'s glade after a storm.",
 			first_mes: "*She kneels beside you.* You're awake. Good.",
-			mes_example: "<START>\n{{user}}: Who are you?\n{{char}}: Seraphina. The glade's keeper.\n<START>\n{{user}}: Hi\n{{char}}: Hello.",
+			mes_example:
+				"<START>\n{{user}}: Who are you?\n{{char}}: Seraphina. The glade's keeper.\n<START>\n{{user}}: Hi\n{{char}}: Hello.",
 			creator_notes: "Works best with long replies.",
 			system_prompt: "Write {{char}}'s next reply in a fictional chat. {{original}}",
 			post_history_instructions: "Stay in third person. {{original}}",
@@ -27,15 +37,40 @@ function richV3(): CardV3 {
 				recursive_scanning: false,
 				extensions: {},
 				entries: [
-					{ keys: ["glade"], content: "The glade is hidden.", extensions: {}, enabled: true, insertion_order: 0, use_regex: false, id: 1 },
-					{ keys: ["storm"], content: "Storms come from the east.", extensions: { depth: 4 }, enabled: false, insertion_order: 1, use_regex: true, constant: true },
+					{
+						keys: ["glade"],
+						content: "The glade is hidden.",
+						extensions: {},
+						enabled: true,
+						insertion_order: 0,
+						use_regex: false,
+						id: 1,
+					},
+					{
+						keys: ["storm"],
+						content: "Storms come from the east.",
+						extensions: { depth: 4 },
+						enabled: false,
+						insertion_order: 1,
+						use_regex: true,
+						constant: true,
+					},
 				],
 			},
 			tags: ["fantasy", "female", "guardian"],
 			creator: "someone@example",
 			character_version: "1.2",
-			extensions: { talkativeness: "0.5", fav: false, world: "Glade", depth_prompt: { prompt: "Be kind.", depth: 4, role: "system" }, risuai: { a: [{ b: { c: [1, 2, { d: null }] } }] } },
-			assets: [{ type: "icon", uri: "ccdefault:", name: "main", ext: "png" }, { type: "emotion", uri: "embeded://assets/happy.png", name: "happy", ext: "png" }],
+			extensions: {
+				talkativeness: "0.5",
+				fav: false,
+				world: "Glade",
+				depth_prompt: { prompt: "Be kind.", depth: 4, role: "system" },
+				risuai: { a: [{ b: { c: [1, 2, { d: null }] } }] },
+			},
+			assets: [
+				{ type: "icon", uri: "ccdefault:", name: "main", ext: "png" },
+				{ type: "emotion", uri: "embeded://assets/happy.png", name: "happy", ext: "png" },
+			],
 			nickname: "Sera",
 			creator_notes_multilingual: { en: "Long replies.", ja: "長い返信。" },
 			source: ["https://example.org/cards/seraphina"],
@@ -81,17 +116,51 @@ describe("characterFromCard", () => {
 		});
 		expect(cardExtensions(character.extensions)).toEqual(card.data.extensions);
 		const extra = character.extensions[CARD_EXTRA_KEY] as { fields: Record<string, unknown> };
-		expect(Object.keys(extra.fields).sort()).toEqual(
-			["assets", "character_book", "creation_date", "creator_notes_multilingual", "group_only_greetings", "modification_date", "nickname", "source", "x_app_specific"],
-		);
+		expect(Object.keys(extra.fields).sort()).toEqual([
+			"assets",
+			"character_book",
+			"creation_date",
+			"creator_notes_multilingual",
+			"group_only_greetings",
+			"modification_date",
+			"nickname",
+			"source",
+			"x_app_specific",
+		]);
 	});
 
 	it("should read a V2 card and a V1 card", () => {
-		const v2 = characterFromCard({ spec: "chara_card_v2", spec_version: "2.0", data: { name: "Two", first_mes: "Hi", tags: ["a"], system_prompt: "Be two." } });
-		expect(v2).toMatchObject({ name: "Two", greeting: "Hi", tags: ["a"], system_prompt: "Be two.", description: "", alternate_greetings: [] });
+		const v2 = characterFromCard({
+			spec: "chara_card_v2",
+			spec_version: "2.0",
+			data: { name: "Two", first_mes: "Hi", tags: ["a"], system_prompt: "Be two." },
+		});
+		expect(v2).toMatchObject({
+			name: "Two",
+			greeting: "Hi",
+			tags: ["a"],
+			system_prompt: "Be two.",
+			description: "",
+			alternate_greetings: [],
+		});
 
-		const v1 = characterFromCard({ name: "One", description: "d", personality: "curious", scenario: "s", first_mes: "Hello", mes_example: "<START>", chat: "ignored" });
-		expect(v1).toMatchObject({ name: "One", description: "d", personality: "curious", scenario: "s", greeting: "Hello", mes_example: "<START>" });
+		const v1 = characterFromCard({
+			name: "One",
+			description: "d",
+			personality: "curious",
+			scenario: "s",
+			first_mes: "Hello",
+			mes_example: "<START>",
+			chat: "ignored",
+		});
+		expect(v1).toMatchObject({
+			name: "One",
+			description: "d",
+			personality: "curious",
+			scenario: "s",
+			greeting: "Hello",
+			mes_example: "<START>",
+		});
 		expect(v1.system_prompt).toBe("You are One.\n\ncurious");
 	});
 
@@ -105,8 +174,15 @@ describe("characterFromCard", () => {
 	});
 
 	it("should treat null fields as not filled in", () => {
-		const character = characterFromCard({ spec: "chara_card_v2", data: { name: "N", description: null, tags: null, extensions: null, character_book: null } });
-		expect(character).toMatchObject({ description: "", tags: [], extensions: { [CARD_EXTRA_KEY]: { fields: { character_book: null } } } });
+		const character = characterFromCard({
+			spec: "chara_card_v2",
+			data: { name: "N", description: null, tags: null, extensions: null, character_book: null },
+		});
+		expect(character).toMatchObject({
+			description: "",
+			tags: [],
+			extensions: { [CARD_EXTRA_KEY]: { fields: { character_book: null } } },
+		});
 	});
 });
 
@@ -119,12 +195,26 @@ describe("round trip", () => {
 	});
 
 	it("should give back every field of a rich V2 card, as V2 and as V3", () => {
-		const v3Only = new Set(["assets", "nickname", "creator_notes_multilingual", "source", "group_only_greetings", "creation_date", "modification_date"]);
-		const v2data = Object.fromEntries(Object.entries(richV3().data).filter(([field]) => !v3Only.has(field))) as CardV2["data"];
+		const v3Only = new Set([
+			"assets",
+			"nickname",
+			"creator_notes_multilingual",
+			"source",
+			"group_only_greetings",
+			"creation_date",
+			"modification_date",
+		]);
+		const v2data = Object.fromEntries(
+			Object.entries(richV3().data).filter(([field]) => !v3Only.has(field)),
+		) as CardV2["data"];
 		const card: CardV2 = { spec: "chara_card_v2", spec_version: "2.0", data: v2data };
 		const character = stored(characterFromCard(card));
 		expect(toCardV2(character)).toEqual(card);
-		expect(toCardV3(character)).toEqual({ spec: "chara_card_v3", spec_version: "3.0", data: { ...v2data, group_only_greetings: [] } });
+		expect(toCardV3(character)).toEqual({
+			spec: "chara_card_v3",
+			spec_version: "3.0",
+			data: { ...v2data, group_only_greetings: [] },
+		});
 	});
 
 	it("should keep V3-only fields in a V2 export, where V2 readers ignore them", () => {
@@ -134,7 +224,9 @@ describe("round trip", () => {
 	});
 
 	it("should keep keys like __proto__ and toString as data without polluting prototypes", () => {
-		const card = JSON.parse('{"spec":"chara_card_v2","spec_version":"2.0","data":{"name":"P","toString":"t","constructor":1,"__proto__":{"polluted":true},"extensions":{"__proto__":{"x":1}}}}');
+		const card = JSON.parse(
+			'{"spec":"chara_card_v2","spec_version":"2.0","data":{"name":"P","toString":"t","constructor":1,"__proto__":{"polluted":true},"extensions":{"__proto__":{"x":1}}}}',
+		);
 		const character = characterFromCard(card);
 		expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 		const exported = toCardV2(stored(character));
@@ -147,7 +239,11 @@ describe("round trip", () => {
 });
 
 describe("validation", () => {
-	const v2 = (data: Record<string, unknown>) => ({ spec: "chara_card_v2", spec_version: "2.0", data: { name: "Valid", ...data } });
+	const v2 = (data: Record<string, unknown>) => ({
+		spec: "chara_card_v2",
+		spec_version: "2.0",
+		data: { name: "Valid", ...data },
+	});
 	const nested = (depth: number): unknown => (depth === 0 ? "leaf" : { n: nested(depth - 1) });
 
 	it.each([
@@ -167,12 +263,28 @@ describe("validation", () => {
 		["tags as text", v2({ tags: "a,b" }), /data\.tags must be an array/],
 		["a tag that is not text", v2({ tags: ["ok", 7] }), /data\.tags\[1\] must be a string/],
 		["too many tags", v2({ tags: Array.from({ length: 101 }, (_, i) => `t${i}`) }), /data\.tags has more than 100/],
-		["a long alternate greeting", v2({ alternate_greetings: ["x".repeat(20_001)] }), /alternate_greetings\[0\] is longer/],
+		[
+			"a long alternate greeting",
+			v2({ alternate_greetings: ["x".repeat(20_001)] }),
+			/alternate_greetings\[0\] is longer/,
+		],
 		["extensions as an array", v2({ extensions: [] }), /data\.extensions must be an object/],
 		["the reserved extension", v2({ extensions: { [CARD_EXTRA_KEY]: {} } }), /cameo_card_extra is reserved/],
-		["a character book that is not an object", v2({ character_book: "lore" }), /data\.character_book must be an object/],
-		["a malformed asset", { spec: "chara_card_v3", data: { name: "x", assets: [{ type: 1, uri: "u", name: "n", ext: "png" }] } }, /data\.assets\[0\]\.type must be a string/],
-		["a creation date that is not a number", { spec: "chara_card_v3", data: { name: "x", creation_date: "yesterday" } }, /creation_date must be a number/],
+		[
+			"a character book that is not an object",
+			v2({ character_book: "lore" }),
+			/data\.character_book must be an object/,
+		],
+		[
+			"a malformed asset",
+			{ spec: "chara_card_v3", data: { name: "x", assets: [{ type: 1, uri: "u", name: "n", ext: "png" }] } },
+			/data\.assets\[0\]\.type must be a string/,
+		],
+		[
+			"a creation date that is not a number",
+			{ spec: "chara_card_v3", data: { name: "x", creation_date: "yesterday" } },
+			/creation_date must be a number/,
+		],
 		["deeply nested extensions", v2({ extensions: nested(MAX_CARD_DEPTH) }), /nested more than 20 levels/],
 	])("should refuse %s with a reason", (_what, card, reason) => {
 		const err = refusal(card);

@@ -39,7 +39,9 @@ describe("noChangesRefusal", () => {
 		expect(noChangesRefusal({ name: "Ada" })).toBeUndefined();
 		expect(noChangesRefusal({})).toEqual({
 			detail: "Give at least one field to change",
-			errors: [{ type: "required", field: EDITABLE_FIELDS.join("|"), message: expect.stringMatching(/^One of name, /) }],
+			errors: [
+				{ type: "required", field: EDITABLE_FIELDS.join("|"), message: expect.stringMatching(/^One of name, /) },
+			],
 		});
 	});
 });

@@ -1,7 +1,21 @@
 import { describe, expect, it } from "vitest";
 import {
-	FALLBACK_SLUG, SLUG_MAX_LENGTH, SUMMARY_TEXT_CHARS, canEdit, canView, characterBytes, containsPattern, nextFreeSlug, pickChanges,
-	previewText, slugCandidate, slugFamilyPrefix, slugify, toCharacterView, type CharacterRecord, type Viewer,
+	FALLBACK_SLUG,
+	SLUG_MAX_LENGTH,
+	SUMMARY_TEXT_CHARS,
+	canEdit,
+	canView,
+	characterBytes,
+	containsPattern,
+	nextFreeSlug,
+	pickChanges,
+	previewText,
+	slugCandidate,
+	slugFamilyPrefix,
+	slugify,
+	toCharacterView,
+	type CharacterRecord,
+	type Viewer,
 } from "../../src/domain/characters.js";
 import { SEED_CHARACTERS } from "../../src/domain/seed-characters.js";
 
@@ -73,7 +87,11 @@ describe("visibility rules", () => {
 	const owner: Viewer = { id: "u-owner", role: "user" };
 	const other: Viewer = { id: "u-other", role: "user" };
 	const admin: Viewer = { id: "u-admin", role: "admin" };
-	const character = (is_public: boolean, is_active: boolean, created_by: string | null = owner.id) => ({ is_public, is_active, created_by });
+	const character = (is_public: boolean, is_active: boolean, created_by: string | null = owner.id) => ({
+		is_public,
+		is_active,
+		created_by,
+	});
 
 	it("should show public active characters to everyone, anonymous callers included", () => {
 		for (const user of [owner, other, admin, undefined, null]) expect(canView(character(true, true), user)).toBe(true);
@@ -106,24 +124,62 @@ describe("visibility rules", () => {
 
 describe("pickChanges and toCharacterView", () => {
 	it("should keep only given editable fields", () => {
-		const picked = pickChanges({ name: "N", is_public: false, greeting: undefined, ...{ created_by: "x", id: "y" } } as never);
+		const picked = pickChanges({
+			name: "N",
+			is_public: false,
+			greeting: undefined,
+			...{ created_by: "x", id: "y" },
+		} as never);
 		expect(picked).toEqual({ name: "N", is_public: false });
 	});
 
 	it("should produce the snake_case wire shape with ISO timestamps", () => {
 		const card = {
-			personality: "pe", scenario: "sc", mes_example: "<START>", post_history_instructions: "ph", alternate_greetings: ["hey"],
-			creator_notes: "cn", creator: "cr", character_version: "1", tags: ["t"], has_avatar: true, llm_model: null, temperature: 0.5,
+			personality: "pe",
+			scenario: "sc",
+			mes_example: "<START>",
+			post_history_instructions: "ph",
+			alternate_greetings: ["hey"],
+			creator_notes: "cn",
+			creator: "cr",
+			character_version: "1",
+			tags: ["t"],
+			has_avatar: true,
+			llm_model: null,
+			temperature: 0.5,
 			max_output_tokens: null,
 		};
 		const row: CharacterRecord & { extra: string; avatar: Buffer } = {
-			id: "id-1", name: "N", slug: "n", description: "d", system_prompt: "p", greeting: "g", is_active: true, is_public: false,
-			created_by: null, created_at: new Date("2024-01-02T03:04:05Z"), updated_at: "2024-02-03T04:05:06.000Z", extra: "not on the wire",
-			...card, extensions: { world: "w", cameo_card_extra: { fields: { nickname: "n" } } }, avatar: Buffer.from("not on the wire"),
+			id: "id-1",
+			name: "N",
+			slug: "n",
+			description: "d",
+			system_prompt: "p",
+			greeting: "g",
+			is_active: true,
+			is_public: false,
+			created_by: null,
+			created_at: new Date("2024-01-02T03:04:05Z"),
+			updated_at: "2024-02-03T04:05:06.000Z",
+			extra: "not on the wire",
+			...card,
+			extensions: { world: "w", cameo_card_extra: { fields: { nickname: "n" } } },
+			avatar: Buffer.from("not on the wire"),
 		};
 		expect(toCharacterView(row)).toEqual({
-			id: "id-1", name: "N", slug: "n", description: "d", system_prompt: "p", greeting: "g", is_active: true, is_public: false,
-			created_by: null, created_at: "2024-01-02T03:04:05.000Z", updated_at: "2024-02-03T04:05:06.000Z", ...card, extensions: { world: "w" },
+			id: "id-1",
+			name: "N",
+			slug: "n",
+			description: "d",
+			system_prompt: "p",
+			greeting: "g",
+			is_active: true,
+			is_public: false,
+			created_by: null,
+			created_at: "2024-01-02T03:04:05.000Z",
+			updated_at: "2024-02-03T04:05:06.000Z",
+			...card,
+			extensions: { world: "w" },
 		});
 	});
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { failurePayload, replyId, replyPayload, userMsgPayload, type UserMsgPayload } from "../../src/domain/chat-wire.js";
+import {
+	failurePayload,
+	replyId,
+	replyPayload,
+	userMsgPayload,
+	type UserMsgPayload,
+} from "../../src/domain/chat-wire.js";
 
 const row = {
 	id: "6f1d1a52-3c1e-4c9e-9a55-5b8f2f1f0a11",

@@ -6,7 +6,13 @@ const SECRET = "x".repeat(32);
 describe("loadConfig", () => {
 	it("should default to embedded mode with every service and the seed's ports", () => {
 		const config = loadConfig({});
-		expect(config).toMatchObject({ mode: "embedded", apiPort: 8000, wsPort: 8004, jwtTtlSeconds: 1800, logFormat: "pretty" });
+		expect(config).toMatchObject({
+			mode: "embedded",
+			apiPort: 8000,
+			wsPort: 8004,
+			jwtTtlSeconds: 1800,
+			logFormat: "pretty",
+		});
 		expect(config.services).toEqual(["api", "auth", "characters", "sessions", "chat-ws", "ai-consumer", "dispatcher"]);
 		expect(config.databaseUrl).toBeUndefined();
 	});
@@ -14,7 +20,9 @@ describe("loadConfig", () => {
 	it("should switch to cluster mode when a transporter is set and demand its secrets", () => {
 		expect(() => loadConfig({ TRANSPORTER: "redis://localhost:6379" })).toThrow(/JWT_SECRET/);
 		expect(() => loadConfig({ TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET })).toThrow(/DATABASE_URL/);
-		expect(() => loadConfig({ CAMEO_MODE: "cluster", JWT_SECRET: SECRET, DATABASE_URL: "postgres://x/y" })).toThrow(/TRANSPORTER/);
+		expect(() => loadConfig({ CAMEO_MODE: "cluster", JWT_SECRET: SECRET, DATABASE_URL: "postgres://x/y" })).toThrow(
+			/TRANSPORTER/,
+		);
 		const base = { TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET, DATABASE_URL: "postgres://db/cameo" };
 		expect(() => loadConfig(base)).toThrow(/AMQP_URL/);
 		expect(() => loadConfig({ ...base, SERVICES: "dispatcher", AMQP_URL: "amqp://mq" })).toThrow(/REDIS_URL/);
@@ -88,28 +96,60 @@ describe("loadConfig", () => {
 	});
 
 	it("should prefer the explicit URLs over the seed's parts", () => {
-		const config = loadConfig({ DATABASE_URL: "postgres://a/b", DB_HOST: "ignored", REDIS_URL: "redis://r:1", REDIS_HOST: "ignored" });
+		const config = loadConfig({
+			DATABASE_URL: "postgres://a/b",
+			DB_HOST: "ignored",
+			REDIS_URL: "redis://r:1",
+			REDIS_HOST: "ignored",
+		});
 		expect(config.databaseUrl).toBe("postgres://a/b");
 		expect(config.redisUrl).toBe("redis://r:1");
 	});
 
 	it("should pick the LLM provider from the keys that are set, unless LLM_PROVIDER forces one", () => {
-		expect(loadConfig({}).llm).toMatchObject({ provider: "offline", geminiModel: "gemini-3.8-flash", temperature: 0.8, maxOutputTokens: 512, timeoutMs: 60_000, maxRetries: 3 });
+		expect(loadConfig({}).llm).toMatchObject({
+			provider: "offline",
+			geminiModel: "gemini-3.8-flash",
+			temperature: 0.8,
+			maxOutputTokens: 512,
+			timeoutMs: 60_000,
+			maxRetries: 3,
+		});
 		const both = { GOOGLE_API_KEY: "g-key", OPENAI_BASE_URL: "http://localhost:11434/v1/", OPENAI_MODEL: "llama3" };
 		expect(loadConfig(both).llm.provider).toBe("gemini");
-		expect(loadConfig({ ...both, LLM_PROVIDER: "openai" }).llm).toMatchObject({ provider: "openai", openaiBaseUrl: "http://localhost:11434/v1" });
+		expect(loadConfig({ ...both, LLM_PROVIDER: "openai" }).llm).toMatchObject({
+			provider: "openai",
+			openaiBaseUrl: "http://localhost:11434/v1",
+		});
 		expect(loadConfig({ ...both, LLM_PROVIDER: "offline" }).llm.provider).toBe("offline");
 		expect(loadConfig({ OPENAI_API_KEY: "sk-x", OPENAI_MODEL: "gpt-4o-mini" }).llm.provider).toBe("openai");
-		const tuned = loadConfig({ GOOGLE_API_KEY: "g", GEMINI_MODEL: "gemini-2.5-pro", LLM_TEMPERATURE: "0.2", OFFLINE_MODEL_DELAY_MS: "40" }).llm;
+		const tuned = loadConfig({
+			GOOGLE_API_KEY: "g",
+			GEMINI_MODEL: "gemini-2.5-pro",
+			LLM_TEMPERATURE: "0.2",
+			OFFLINE_MODEL_DELAY_MS: "40",
+		}).llm;
 		expect(tuned).toMatchObject({ geminiModel: "gemini-2.5-pro", temperature: 0.2, offlineDelayMs: 40 });
 	});
 
 	it("should pace the offline model in embedded mode only, and bound what characters may ask of the model", () => {
 		expect(loadConfig({}).llm.offlineDelayMs).toBe(40);
-		expect(loadConfig({ TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET, DATABASE_URL: "postgres://db/cameo", SERVICES: "auth" }).llm.offlineDelayMs).toBe(0);
+		expect(
+			loadConfig({
+				TRANSPORTER: "redis://localhost:6379",
+				JWT_SECRET: SECRET,
+				DATABASE_URL: "postgres://db/cameo",
+				SERVICES: "auth",
+			}).llm.offlineDelayMs,
+		).toBe(0);
 		expect(loadConfig({}).llm).toMatchObject({ maxOutputTokensLimit: 2048, maxTemperature: 1.5, allowedModels: [] });
-		expect(loadConfig({ LLM_ALLOWED_MODELS: " gemini-2.5-pro, ,gpt-4o " }).llm.allowedModels).toEqual(["gemini-2.5-pro", "gpt-4o"]);
-		expect(() => loadConfig({ LLM_MAX_OUTPUT_TOKENS: "4096" })).toThrow(/LLM_MAX_OUTPUT_TOKENS must be an integer between 1 and 2048/);
+		expect(loadConfig({ LLM_ALLOWED_MODELS: " gemini-2.5-pro, ,gpt-4o " }).llm.allowedModels).toEqual([
+			"gemini-2.5-pro",
+			"gpt-4o",
+		]);
+		expect(() => loadConfig({ LLM_MAX_OUTPUT_TOKENS: "4096" })).toThrow(
+			/LLM_MAX_OUTPUT_TOKENS must be an integer between 1 and 2048/,
+		);
 		expect(() => loadConfig({ LLM_MAX_TEMPERATURE: "0.5", LLM_TEMPERATURE: "0.8" })).toThrow(/LLM_TEMPERATURE/);
 	});
 

@@ -14,7 +14,10 @@ describe("gatewayHealth", () => {
 	});
 
 	it("should be degraded and name the required services it cannot reach", () => {
-		expect(gatewayHealth(["api", "characters"], self)).toMatchObject({ status: "degraded", missing_services: ["auth"] });
+		expect(gatewayHealth(["api", "characters"], self)).toMatchObject({
+			status: "degraded",
+			missing_services: ["auth"],
+		});
 		expect(gatewayHealth([], self).missing_services).toEqual(["auth", "characters"]);
 	});
 

@@ -2,7 +2,12 @@ import { describe, expect, it, vi } from "vitest";
 import { Errors } from "moleculer";
 import { parseChatHandshake } from "../../src/domain/chat-handshake.js";
 import {
-	HandshakeRejected, RateLimited, SessionNotFound, ShuttingDown, TooManySockets, Unauthorized,
+	HandshakeRejected,
+	RateLimited,
+	SessionNotFound,
+	ShuttingDown,
+	TooManySockets,
+	Unauthorized,
 } from "../../src/errors.js";
 import { toRefusal } from "../../src/adapters/ws-upgrade.js";
 
@@ -19,7 +24,10 @@ describe("handshake refusals", () => {
 	it("should answer a bad handshake URL with the status and code of the error factories", () => {
 		expect(refusalFor("/ws/nope?token=t")).toMatchObject({ status: 404, code: "CHARACTER_NOT_FOUND" });
 		expect(refusalFor(`/ws/${CHARACTER}`)).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
-		expect(refusalFor(`/ws/${CHARACTER}?token=t&session_id=x`)).toMatchObject({ status: 400, code: "VALIDATION_ERROR" });
+		expect(refusalFor(`/ws/${CHARACTER}?token=t&session_id=x`)).toMatchObject({
+			status: 400,
+			code: "VALIDATION_ERROR",
+		});
 		expect(refusalFor(`/ws/${CHARACTER}/extra?token=t`)).toMatchObject({ status: 404, code: "NOT_FOUND" });
 		expect(refusalFor("/ws/%zz?token=t")).toMatchObject({ status: 400, code: "BAD_REQUEST" });
 	});
@@ -31,7 +39,11 @@ describe("handshake refusals", () => {
 		expect(toRefusal(Unauthorized("Token expired"), logger)).toMatchObject(expired);
 		const limited = { status: 429, code: "RATE_LIMITED", retryAfter: 7 };
 		expect(toRefusal(RateLimited(7, "Too many connection attempts"), logger)).toMatchObject(limited);
-		expect(toRefusal(TooManySockets(3), logger)).toMatchObject({ status: 429, code: "TOO_MANY_SOCKETS", retryAfter: 5 });
+		expect(toRefusal(TooManySockets(3), logger)).toMatchObject({
+			status: 429,
+			code: "TOO_MANY_SOCKETS",
+			retryAfter: 5,
+		});
 		expect(toRefusal(ShuttingDown(), logger)).toMatchObject({ status: 503, code: "SHUTTING_DOWN", retryAfter: 1 });
 		expect(logger.error).not.toHaveBeenCalled();
 	});

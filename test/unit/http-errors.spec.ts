@@ -21,7 +21,12 @@ describe("toHttpError", () => {
 
 	it("should list validation failures without echoing the offending values", () => {
 		const err = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
-			{ type: "stringMax", field: "username", message: "The 'username' field length must be less than or equal to 32 characters long.", actual: "x".repeat(10_000) },
+			{
+				type: "stringMax",
+				field: "username",
+				message: "The 'username' field length must be less than or equal to 32 characters long.",
+				actual: "x".repeat(10_000),
+			},
 		]);
 		const res = toHttpError(err);
 		expect(res.status).toBe(422);
@@ -31,8 +36,14 @@ describe("toHttpError", () => {
 	});
 
 	it("should name body-parser failures", () => {
-		const parseError = Object.assign(new Error("Unexpected token } in JSON at position 9"), { status: 400, type: "entity.parse.failed" });
-		expect(toHttpError(parseError)).toMatchObject({ status: 400, body: { code: "INVALID_JSON", detail: "Request body is not valid JSON" } });
+		const parseError = Object.assign(new Error("Unexpected token } in JSON at position 9"), {
+			status: 400,
+			type: "entity.parse.failed",
+		});
+		expect(toHttpError(parseError)).toMatchObject({
+			status: 400,
+			body: { code: "INVALID_JSON", detail: "Request body is not valid JSON" },
+		});
 		const tooLarge = Object.assign(new Error("request entity too large"), { status: 413, type: "entity.too.large" });
 		expect(toHttpError(tooLarge)).toMatchObject({ status: 413, body: { code: "PAYLOAD_TOO_LARGE" } });
 	});
@@ -49,7 +60,11 @@ describe("toHttpError", () => {
 
 	it("should add Retry-After to 429", () => {
 		const res = toHttpError(RateLimited(12.2));
-		expect(res).toMatchObject({ status: 429, headers: { "Retry-After": "13" }, body: { code: "RATE_LIMITED", retry_after: 13 } });
+		expect(res).toMatchObject({
+			status: 429,
+			headers: { "Retry-After": "13" },
+			body: { code: "RATE_LIMITED", retry_after: 13 },
+		});
 	});
 
 	it("should answer a full hashing queue with 503 BUSY and Retry-After", () => {
@@ -63,9 +78,15 @@ describe("toHttpError", () => {
 	it("should hide everything about a server error", () => {
 		const err = new Error("connect ECONNREFUSED 10.0.0.5:5432 at Pool.connect (/app/node_modules/pg/lib/index.js:12)");
 		const res = toHttpError(err);
-		expect(res).toEqual({ status: 500, body: { detail: "Internal server error", code: "INTERNAL_ERROR" }, headers: {} });
+		expect(res).toEqual({
+			status: 500,
+			body: { detail: "Internal server error", code: "INTERNAL_ERROR" },
+			headers: {},
+		});
 		expect(toHttpError(new Errors.ServiceNotAvailableError({ action: "auth.login" })).status).toBe(404);
-		expect(toHttpError(new Errors.MoleculerError("down", 503, "SERVICE_UNAVAILABLE")).body.code).toBe("SERVICE_UNAVAILABLE");
+		expect(toHttpError(new Errors.MoleculerError("down", 503, "SERVICE_UNAVAILABLE")).body.code).toBe(
+			"SERVICE_UNAVAILABLE",
+		);
 	});
 
 	it("should survive non-errors thrown", () => {

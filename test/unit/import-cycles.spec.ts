@@ -36,7 +36,9 @@ describe("import graph", () => {
 	it("should keep src/domain free of adapters, services, mixins and models", async () => {
 		const imports = Object.entries(await tree)
 			.filter(([file]) => file.startsWith("src/domain/"))
-			.flatMap(([file, deps]) => (deps ?? []).filter((d) => d.id && NOT_DOMAIN.test(d.id)).map((d) => `${file} -> ${d.id}`));
+			.flatMap(([file, deps]) =>
+				(deps ?? []).filter((d) => d.id && NOT_DOMAIN.test(d.id)).map((d) => `${file} -> ${d.id}`),
+			);
 		expect(imports).toEqual([]);
 	});
 

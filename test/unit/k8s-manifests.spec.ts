@@ -8,7 +8,15 @@ import { describe, expect, it } from "vitest";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
-import { ConfigMap, Namespace, Secret, Service, type IContainer, type IPodSpec, type IProbe } from "kubernetes-models/v1";
+import {
+	ConfigMap,
+	Namespace,
+	Secret,
+	Service,
+	type IContainer,
+	type IPodSpec,
+	type IProbe,
+} from "kubernetes-models/v1";
 import { Deployment, StatefulSet, type IDeployment, type IStatefulSet } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
@@ -52,7 +60,8 @@ const manifests: Manifest[] = manifestFiles.flatMap((file) =>
 );
 
 const label = (m: Manifest) => `${m.file}: ${m.doc.kind}/${m.doc.metadata?.name}`;
-const all = <T>(model: { is(value: unknown): value is T }): T[] => manifests.filter((m) => model.is(m.doc)).map((m) => m.doc as T);
+const all = <T>(model: { is(value: unknown): value is T }): T[] =>
+	manifests.filter((m) => model.is(m.doc)).map((m) => m.doc as T);
 
 const deployments = all(Deployment);
 const statefulSets = all(StatefulSet);
@@ -81,7 +90,9 @@ function resolvePort(container: IContainer, port: number | string | undefined): 
 }
 
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
-	selector !== undefined && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+	selector !== undefined &&
+	Object.keys(selector).length > 0 &&
+	Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
 describe("k8s manifests", () => {
 	it("should find manifests and parse every YAML document", () => {
@@ -107,8 +118,17 @@ describe("k8s manifests", () => {
 	});
 
 	it("should list exactly the manifest files in kustomization.yaml, except the Secret template", () => {
-		const kustomization = parse(readFileSync(K8S_DIR + KUSTOMIZATION, "utf8")) as { apiVersion: string; kind: string; namespace: string; resources: string[] };
-		expect(kustomization).toMatchObject({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", namespace: "cameo" });
+		const kustomization = parse(readFileSync(K8S_DIR + KUSTOMIZATION, "utf8")) as {
+			apiVersion: string;
+			kind: string;
+			namespace: string;
+			resources: string[];
+		};
+		expect(kustomization).toMatchObject({
+			apiVersion: "kustomize.config.k8s.io/v1beta1",
+			kind: "Kustomization",
+			namespace: "cameo",
+		});
 		expect([...kustomization.resources].sort()).toEqual(manifestFiles.filter((f) => f !== SECRET_TEMPLATE));
 		expect(new Set(kustomization.resources).size).toBe(kustomization.resources.length);
 		expect(manifestFiles).toContain(SECRET_TEMPLATE);
@@ -120,7 +140,9 @@ describe("k8s manifests", () => {
 		const deployed: string[] = [];
 		for (const d of deployments) {
 			const container = podSpec(d).containers[0];
-			const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? `from-${e.valueFrom ? "field" : "nothing"}`]));
+			const env = Object.fromEntries(
+				(container.env ?? []).map((e) => [e.name, e.value ?? `from-${e.valueFrom ? "field" : "nothing"}`]),
+			);
 			const names = String(env.SERVICES ?? "").split(",");
 			for (const name of names) expect(ALL_SERVICES, `${d.metadata?.name}: unknown service "${name}"`).toContain(name);
 			deployed.push(...names);
@@ -140,7 +162,10 @@ describe("k8s manifests", () => {
 		const chatWs = deployments.find((d) => d.metadata?.name === "chat-ws");
 		const podIp = chatWs && podSpec(chatWs).containers[0].env?.find((e) => e.name === "POD_IP");
 		expect(podIp?.valueFrom?.fieldRef?.fieldPath).toBe("status.podIP");
-		expect(services.find((s) => s.metadata?.name === "chat-ws-grpc")?.spec).toMatchObject({ clusterIP: "None", ports: [{ port: 50051 }] });
+		expect(services.find((s) => s.metadata?.name === "chat-ws-grpc")?.spec).toMatchObject({
+			clusterIP: "None",
+			ports: [{ port: 50051 }],
+		});
 	});
 
 	it("should point every Deployment's probes at /livez and /readyz on the health port", () => {
@@ -168,14 +193,18 @@ describe("k8s manifests", () => {
 			for (const c of containers(w)) {
 				expect(c.livenessProbe, `${name}/${c.name} liveness`).toBeDefined();
 				expect(c.readinessProbe, `${name}/${c.name} readiness`).toBeDefined();
-				expect(c.resources?.requests, `${name}/${c.name} requests`).toMatchObject({ cpu: expect.anything(), memory: expect.anything() });
+				expect(c.resources?.requests, `${name}/${c.name} requests`).toMatchObject({
+					cpu: expect.anything(),
+					memory: expect.anything(),
+				});
 				expect(c.resources?.limits?.memory, `${name}/${c.name} memory limit`).toBeDefined();
 				expect(c.securityContext?.allowPrivilegeEscalation, `${name}/${c.name}`).toBe(false);
 				expect(c.securityContext?.capabilities?.drop, `${name}/${c.name}`).toEqual(["ALL"]);
 			}
 		}
 		// The app image writes nothing outside /tmp.
-		for (const d of deployments) for (const c of containers(d)) expect(c.securityContext?.readOnlyRootFilesystem, d.metadata?.name).toBe(true);
+		for (const d of deployments)
+			for (const c of containers(d)) expect(c.securityContext?.readOnlyRootFilesystem, d.metadata?.name).toBe(true);
 	});
 
 	it("should keep StatefulSet data on claims from volumeClaimTemplates, under a headless governing Service", () => {
@@ -183,13 +212,18 @@ describe("k8s manifests", () => {
 		for (const s of statefulSets) {
 			const claims = s.spec?.volumeClaimTemplates?.map((t) => t.metadata?.name) ?? [];
 			expect(claims.length, s.metadata?.name).toBeGreaterThan(0);
-			for (const c of containers(s)) for (const claim of claims) expect(c.volumeMounts?.map((v) => v.name)).toContain(claim);
-			expect(services.find((svc) => svc.metadata?.name === s.spec?.serviceName)?.spec?.clusterIP, s.metadata?.name).toBe("None");
+			for (const c of containers(s))
+				for (const claim of claims) expect(c.volumeMounts?.map((v) => v.name)).toContain(claim);
+			expect(
+				services.find((svc) => svc.metadata?.name === s.spec?.serviceName)?.spec?.clusterIP,
+				s.metadata?.name,
+			).toBe("None");
 		}
 	});
 
 	it("should wire Services, the Ingress, autoscalers and disruption budgets to things that exist", () => {
-		const podsOf = (selector: Record<string, string> | undefined) => workloads.filter((w) => matches(selector, w.spec?.template.metadata?.labels));
+		const podsOf = (selector: Record<string, string> | undefined) =>
+			workloads.filter((w) => matches(selector, w.spec?.template.metadata?.labels));
 		for (const s of services) {
 			const targets = podsOf(s.spec?.selector);
 			expect(targets.length, `Service ${s.metadata?.name} selects no pods`).toBeGreaterThan(0);
@@ -205,7 +239,10 @@ describe("k8s manifests", () => {
 				const backend = path.backend.service;
 				const service = services.find((s) => s.metadata?.name === backend?.name);
 				expect(service, `Ingress path ${path.path}`).toBeDefined();
-				expect(service?.spec?.ports?.some((p) => p.name === backend?.port?.name || p.port === backend?.port?.number), `Ingress path ${path.path}`).toBe(true);
+				expect(
+					service?.spec?.ports?.some((p) => p.name === backend?.port?.name || p.port === backend?.port?.number),
+					`Ingress path ${path.path}`,
+				).toBe(true);
 			}
 		}
 		for (const hpa of all(HorizontalPodAutoscaler)) {
@@ -213,10 +250,18 @@ describe("k8s manifests", () => {
 			expect(target, `HPA ${hpa.metadata?.name}`).toBeDefined();
 			// A replica count in the Deployment would reset the autoscaler's at every apply.
 			expect(target?.spec?.replicas, `Deployment ${target?.metadata?.name} under an HPA`).toBeUndefined();
-			expect(containers(target!).every((c) => c.resources?.requests?.cpu), "CPU utilisation needs CPU requests").toBe(true);
+			expect(
+				containers(target!).every((c) => c.resources?.requests?.cpu),
+				"CPU utilisation needs CPU requests",
+			).toBe(true);
 		}
-		for (const pdb of all(PodDisruptionBudget)) expect(podsOf(pdb.spec?.selector?.matchLabels).length, `PDB ${pdb.metadata?.name}`).toBe(1);
-		expect(all(HorizontalPodAutoscaler).map((h) => h.spec?.scaleTargetRef.name).sort()).toEqual(["ai-consumer", "chat-ws"]);
+		for (const pdb of all(PodDisruptionBudget))
+			expect(podsOf(pdb.spec?.selector?.matchLabels).length, `PDB ${pdb.metadata?.name}`).toBe(1);
+		expect(
+			all(HorizontalPodAutoscaler)
+				.map((h) => h.spec?.scaleTargetRef.name)
+				.sort(),
+		).toEqual(["ai-consumer", "chat-ws"]);
 	});
 
 	it("should reference only ConfigMap and Secret keys that exist", () => {
@@ -226,7 +271,10 @@ describe("k8s manifests", () => {
 					const cm = e.valueFrom?.configMapKeyRef;
 					if (cm) expect(Object.keys(configMap?.data ?? {}), `${w.metadata?.name} ${e.name}`).toContain(cm.key);
 					const secret = e.valueFrom?.secretKeyRef;
-					if (secret) expect(Object.keys(secretTemplate?.stringData ?? {}), `${w.metadata?.name} ${e.name}`).toContain(secret.key);
+					if (secret)
+						expect(Object.keys(secretTemplate?.stringData ?? {}), `${w.metadata?.name} ${e.name}`).toContain(
+							secret.key,
+						);
 				}
 				for (const from of c.envFrom ?? []) {
 					if (from.configMapRef) expect(from.configMapRef.name).toBe(configMap?.metadata?.name);
@@ -260,7 +308,9 @@ describe("k8s manifests", () => {
 
 	it("should keep everything in the cameo namespace", () => {
 		expect(all(Namespace).map((n) => n.metadata?.name)).toEqual(["cameo"]);
-		const elsewhere = manifests.filter((m) => ![undefined, "cameo"].includes((m.doc.metadata as { namespace?: string }).namespace));
+		const elsewhere = manifests.filter(
+			(m) => ![undefined, "cameo"].includes((m.doc.metadata as { namespace?: string }).namespace),
+		);
 		expect(elsewhere.map(label)).toEqual([]);
 	});
 });

@@ -13,10 +13,14 @@ describe("createChatModel", () => {
 	it("should pick the provider the config names", () => {
 		expect(createChatModel(loadConfig({}))).toBeInstanceOf(OfflineModel);
 		expect(createChatModel(loadConfig({ GOOGLE_API_KEY: "g-key" })).name).toBe("gemini:gemini-3.8-flash");
-		expect(createChatModel(loadConfig({ GOOGLE_API_KEY: "g-key", GEMINI_MODEL: "gemini-2.5-pro" })).name).toBe("gemini:gemini-2.5-pro");
+		expect(createChatModel(loadConfig({ GOOGLE_API_KEY: "g-key", GEMINI_MODEL: "gemini-2.5-pro" })).name).toBe(
+			"gemini:gemini-2.5-pro",
+		);
 		const local = { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", OPENAI_MODEL: "llama3" };
 		expect(createChatModel(loadConfig(local)).name).toBe("openai:llama3");
-		expect(createChatModel(loadConfig({ ...local, GOOGLE_API_KEY: "g-key", LLM_PROVIDER: "openai" })).name).toBe("openai:llama3");
+		expect(createChatModel(loadConfig({ ...local, GOOGLE_API_KEY: "g-key", LLM_PROVIDER: "openai" })).name).toBe(
+			"openai:llama3",
+		);
 		expect(createChatModel(loadConfig({ ...local, LLM_PROVIDER: "offline" })).name).toBe("offline");
 	});
 
@@ -48,7 +52,13 @@ describe("countTokens", () => {
 
 describe("usageOf", () => {
 	it("should prefer the provider's counts and count itself otherwise", () => {
-		expect(usageOf(120, "Aye.", { input_tokens: 40, output_tokens: 2 })).toEqual({ input_tokens: 40, output_tokens: 2 });
-		expect(usageOf(120, "Aye, the glass is falling.")).toEqual({ input_tokens: 120, output_tokens: countTokens("Aye, the glass is falling.") });
+		expect(usageOf(120, "Aye.", { input_tokens: 40, output_tokens: 2 })).toEqual({
+			input_tokens: 40,
+			output_tokens: 2,
+		});
+		expect(usageOf(120, "Aye, the glass is falling.")).toEqual({
+			input_tokens: 120,
+			output_tokens: countTokens("Aye, the glass is falling."),
+		});
 	});
 });

@@ -9,13 +9,36 @@ const HASH = "scrypt$17$8$1$c2FsdHNhbHRzYWx0c2FsdA==$aGFzaGhhc2hoYXNoaGFzaA==";
 
 describe("isSensitiveKey", () => {
 	it("should flag passwords, hashes, tokens, credentials and keys in any spelling", () => {
-		for (const key of ["password", "hashed_password", "passwordHash", "token", "access_token", "Authorization", "apiKey", "api_key", "X-Api-Key", "secret", "jwtSecret", "JWT_SECRET", "GOOGLE_API_KEY", "cookie"]) {
+		for (const key of [
+			"password",
+			"hashed_password",
+			"passwordHash",
+			"token",
+			"access_token",
+			"Authorization",
+			"apiKey",
+			"api_key",
+			"X-Api-Key",
+			"secret",
+			"jwtSecret",
+			"JWT_SECRET",
+			"GOOGLE_API_KEY",
+			"cookie",
+		]) {
 			expect(isSensitiveKey(key), key).toBe(true);
 		}
 	});
 
 	it("should leave ordinary keys alone", () => {
-		for (const key of ["username", "input_tokens", "max_output_tokens", "token_type", "session_id", "password_hint", "message_id"]) {
+		for (const key of [
+			"username",
+			"input_tokens",
+			"max_output_tokens",
+			"token_type",
+			"session_id",
+			"password_hint",
+			"message_id",
+		]) {
 			expect(isSensitiveKey(key), key).toBe(false);
 		}
 	});
@@ -23,8 +46,18 @@ describe("isSensitiveKey", () => {
 
 describe("redactValue", () => {
 	it("should mask sensitive keys at any depth and in arrays, without touching the input", () => {
-		const input = { username: "alice", password: "wonderland42", nested: { headers: { authorization: `Bearer ${JWT}` } }, list: [{ api_key: "k" }] };
-		expect(redactValue(input)).toEqual({ username: "alice", password: MASK, nested: { headers: { authorization: MASK } }, list: [{ api_key: MASK }] });
+		const input = {
+			username: "alice",
+			password: "wonderland42",
+			nested: { headers: { authorization: `Bearer ${JWT}` } },
+			list: [{ api_key: "k" }],
+		};
+		expect(redactValue(input)).toEqual({
+			username: "alice",
+			password: MASK,
+			nested: { headers: { authorization: MASK } },
+			list: [{ api_key: MASK }],
+		});
 		expect(input.password).toBe("wonderland42");
 	});
 
@@ -45,18 +78,28 @@ describe("redactText", () => {
 		expect(redactText(`GET /ws/1?token=${JWT}&x=1`)).toBe(`GET /ws/1?token=${MASK}&x=1`);
 		expect(redactText(`header ${JWT.split(".")[0]}`)).toBe(`header ${MASK}`);
 		expect(redactText(`row ${HASH} stored`)).toBe(`row ${MASK} stored`);
-		expect(redactText("connect postgres://cameo:s3cr%40t@db:5432/cameo failed")).toBe(`connect postgres://cameo:${MASK}@db:5432/cameo failed`);
+		expect(redactText("connect postgres://cameo:s3cr%40t@db:5432/cameo failed")).toBe(
+			`connect postgres://cameo:${MASK}@db:5432/cameo failed`,
+		);
 		expect(redactText("Authorization: Bearer abcdefgh12345678")).toBe(`Authorization: Bearer ${MASK}`);
 	});
 
 	it("should mask values of sensitive keys as util.inspect, JSON and forms print them", () => {
-		expect(redactText("Params: { username: 'alice', password: 'wonderland42' }")).toBe(`Params: { username: 'alice', password: '${MASK}' }`);
-		expect(redactText('{"username":"alice","hashed_password":"x","apiKey": "k"}')).toBe(`{"username":"alice","hashed_password":"${MASK}","apiKey": "${MASK}"}`);
-		expect(redactText("username=alice&password=wonderland42&grant_type=password")).toBe(`username=alice&password=${MASK}&grant_type=password`);
+		expect(redactText("Params: { username: 'alice', password: 'wonderland42' }")).toBe(
+			`Params: { username: 'alice', password: '${MASK}' }`,
+		);
+		expect(redactText('{"username":"alice","hashed_password":"x","apiKey": "k"}')).toBe(
+			`{"username":"alice","hashed_password":"${MASK}","apiKey": "${MASK}"}`,
+		);
+		expect(redactText("username=alice&password=wonderland42&grant_type=password")).toBe(
+			`username=alice&password=${MASK}&grant_type=password`,
+		);
 	});
 
 	it("should mask configured secrets wherever they appear", () => {
-		expect(redactText("key AIzaFAKEKEY1234567 in a URL ?key=AIzaFAKEKEY1234567", ["AIzaFAKEKEY1234567"])).toBe(`key ${MASK} in a URL ?key=${MASK}`);
+		expect(redactText("key AIzaFAKEKEY1234567 in a URL ?key=AIzaFAKEKEY1234567", ["AIzaFAKEKEY1234567"])).toBe(
+			`key ${MASK} in a URL ?key=${MASK}`,
+		);
 	});
 
 	it("should leave ordinary log text as it is", () => {
@@ -91,16 +134,24 @@ describe("RedactingConsoleLogger", () => {
 
 	/** The lines `log` writes through a chat-ws service's logger. */
 	function capture(format: "json" | "pretty", log: (logger: ServiceBroker["logger"]) => void): string[] {
-		const broker = new ServiceBroker({ nodeID: "node-1", namespace: "ns", skipProcessEventRegistration: true, logger: new RedactingConsoleLogger({ level: "debug", format, secrets: ["configured-secret-value"] }) });
+		const broker = new ServiceBroker({
+			nodeID: "node-1",
+			namespace: "ns",
+			skipProcessEventRegistration: true,
+			logger: new RedactingConsoleLogger({ level: "debug", format, secrets: ["configured-secret-value"] }),
+		});
 		const service = broker.createService({ name: "chat-ws" });
 		const lines: string[] = [];
-		for (const method of ["log", "warn", "error"] as const) vi.spyOn(console, method).mockImplementation((...parts: unknown[]) => void lines.push(parts.join(" ")));
+		for (const method of ["log", "warn", "error"] as const)
+			vi.spyOn(console, method).mockImplementation((...parts: unknown[]) => void lines.push(parts.join(" ")));
 		log(service.logger);
 		return lines;
 	}
 
 	it("should write one JSON object per line with time, level, node, service, message and the call's fields", () => {
-		const [line] = capture("json", (logger) => logger.warn({ session_id: "s-1", message_id: "m-1", token: JWT }, "Delivery failed:", { password: "pw" }));
+		const [line] = capture("json", (logger) =>
+			logger.warn({ session_id: "s-1", message_id: "m-1", token: JWT }, "Delivery failed:", { password: "pw" }),
+		);
 		expect(JSON.parse(line)).toEqual({
 			ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
 			level: "warn",
@@ -116,13 +167,19 @@ describe("RedactingConsoleLogger", () => {
 	});
 
 	it("should not let a call's fields overwrite the line's own", () => {
-		const [line] = capture("json", (logger) => logger.info({ level: "fatal", msg: "forged", requestID: "r-1" }, "real"));
+		const [line] = capture("json", (logger) =>
+			logger.info({ level: "fatal", msg: "forged", requestID: "r-1" }, "real"),
+		);
 		expect(JSON.parse(line)).toMatchObject({ level: "info", msg: "real", requestID: "r-1" });
 	});
 
 	it("should redact pretty lines too, fields printed after the message", () => {
 		const [line] = capture("pretty", (logger) =>
-			logger.error({ session_id: "s-1" }, `Could not connect to postgres://u:configured-secret-value@db`, new Error(`jwt ${JWT}`)),
+			logger.error(
+				{ session_id: "s-1" },
+				`Could not connect to postgres://u:configured-secret-value@db`,
+				new Error(`jwt ${JWT}`),
+			),
 		);
 		expect(line).toContain(`postgres://u:${MASK}@db`);
 		expect(line).toContain(`Error: jwt ${MASK}`);

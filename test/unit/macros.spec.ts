@@ -5,7 +5,9 @@ import { signAccessToken } from "../../src/domain/access-tokens.js";
 
 describe("applyMacros", () => {
 	it("should fill {{char}} and {{user}} in any case and with inner spaces, and the legacy <BOT>/<USER>", () => {
-		expect(applyMacros("{{User}}, {{CHAR}} greets you; {{ user }} and {{char}}.", "Agnes", "Mira")).toBe("Mira, Agnes greets you; Mira and Agnes.");
+		expect(applyMacros("{{User}}, {{CHAR}} greets you; {{ user }} and {{char}}.", "Agnes", "Mira")).toBe(
+			"Mira, Agnes greets you; Mira and Agnes.",
+		);
 		expect(applyMacros("<USER> meets <bot>", "Agnes", "Mira")).toBe("Mira meets Agnes");
 	});
 
@@ -15,7 +17,11 @@ describe("applyMacros", () => {
 });
 
 describe("pickGreeting", () => {
-	const card = { name: "Agnes", greeting: "Shut the door behind you, {{user}}.", alternate_greetings: ["", "{{CHAR}} nods at {{User}}."] };
+	const card = {
+		name: "Agnes",
+		greeting: "Shut the door behind you, {{user}}.",
+		alternate_greetings: ["", "{{CHAR}} nods at {{User}}."],
+	};
 
 	it("should fill the chosen greeting, and fall back to the first non-empty one", () => {
 		expect(pickGreeting(card, 0, "Mira")).toBe("Shut the door behind you, Mira.");
@@ -27,7 +33,11 @@ describe("pickGreeting", () => {
 
 describe("tokenExpiry", () => {
 	it("should read a token's exp in milliseconds, and nothing from garbage", () => {
-		const token = signAccessToken({ userId: "00000000-0000-4000-8000-000000000001", username: "mira" }, "x".repeat(32), 60);
+		const token = signAccessToken(
+			{ userId: "00000000-0000-4000-8000-000000000001", username: "mira" },
+			"x".repeat(32),
+			60,
+		);
 		expect(Math.abs(tokenExpiry(token)! - (Date.now() + 60_000))).toBeLessThan(2000);
 		expect(tokenExpiry("garbage")).toBeUndefined();
 	});

@@ -14,7 +14,9 @@ describe("boundSettings", () => {
 	});
 
 	it("should take a character's settings within the bounds and an allowed model", () => {
-		expect(boundSettings(defaults, { model: "gemini-2.5-flash-lite", temperature: 1.2, maxOutputTokens: 1000 }, bounds)).toEqual({
+		expect(
+			boundSettings(defaults, { model: "gemini-2.5-flash-lite", temperature: 1.2, maxOutputTokens: 1000 }, bounds),
+		).toEqual({
 			model: "gemini-2.5-flash-lite",
 			temperature: 1.2,
 			maxOutputTokens: 1000,
@@ -22,33 +24,55 @@ describe("boundSettings", () => {
 	});
 
 	it("should clamp what a character asks beyond the bounds and refuse a model that is not allowed", () => {
-		expect(boundSettings(defaults, { model: "evil-model-xyz", temperature: 2, maxOutputTokens: 65_536 }, bounds)).toEqual({
+		expect(
+			boundSettings(defaults, { model: "evil-model-xyz", temperature: 2, maxOutputTokens: 65_536 }, bounds),
+		).toEqual({
 			model: "gemini-3.8-flash",
 			temperature: 1.5,
 			maxOutputTokens: 2048,
 			refusedModel: "evil-model-xyz",
 		});
-		expect(boundSettings(defaults, { temperature: -1, maxOutputTokens: 0 }, bounds)).toMatchObject({ temperature: 0, maxOutputTokens: 1 });
+		expect(boundSettings(defaults, { temperature: -1, maxOutputTokens: 0 }, bounds)).toMatchObject({
+			temperature: 0,
+			maxOutputTokens: 1,
+		});
 		expect(boundSettings(defaults, { temperature: Number.NaN }, bounds).temperature).toBe(0);
 	});
 
 	it("should allow only the configured model when the allow-list is empty", () => {
-		expect(boundSettings(defaults, { model: "gemini-2.5-flash-lite" }, { ...bounds, allowedModels: [] })).toMatchObject({ model: "gemini-3.8-flash", refusedModel: "gemini-2.5-flash-lite" });
-		expect(boundSettings(defaults, { model: "gemini-3.8-flash" }, { ...bounds, allowedModels: [] })).not.toHaveProperty("refusedModel");
+		expect(boundSettings(defaults, { model: "gemini-2.5-flash-lite" }, { ...bounds, allowedModels: [] })).toMatchObject(
+			{ model: "gemini-3.8-flash", refusedModel: "gemini-2.5-flash-lite" },
+		);
+		expect(boundSettings(defaults, { model: "gemini-3.8-flash" }, { ...bounds, allowedModels: [] })).not.toHaveProperty(
+			"refusedModel",
+		);
 	});
 
 	it("should read a character's stored columns, null meaning unset", () => {
-		expect(overridesOf({ llm_model: null, temperature: 0.3, max_output_tokens: null })).toEqual({ model: undefined, temperature: 0.3, maxOutputTokens: undefined });
+		expect(overridesOf({ llm_model: null, temperature: 0.3, max_output_tokens: null })).toEqual({
+			model: undefined,
+			temperature: 0.3,
+			maxOutputTokens: undefined,
+		});
 	});
 });
 
 describe("LlmStatus", () => {
-	const logger = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() }) as unknown as LoggerInstance & Record<"info" | "warn" | "error", ReturnType<typeof vi.fn>>;
-	const checked = (result: ModelCheck): ChatModel => ({ name: "gemini:gemini-3.8-flash", stream: () => ({ async *[Symbol.asyncIterator]() {} }), check: () => Promise.resolve(result) });
+	const logger = () =>
+		({ info: vi.fn(), warn: vi.fn(), error: vi.fn() }) as unknown as LoggerInstance &
+			Record<"info" | "warn" | "error", ReturnType<typeof vi.fn>>;
+	const checked = (result: ModelCheck): ChatModel => ({
+		name: "gemini:gemini-3.8-flash",
+		stream: () => ({ async *[Symbol.asyncIterator]() {} }),
+		check: () => Promise.resolve(result),
+	});
 
 	it("should log a refused key at start as an error and report it until a reply succeeds", async () => {
 		const log = logger();
-		const status = new LlmStatus(checked({ status: "misconfigured", detail: "HTTP 400: API key not valid. Please pass a valid API key." }), log);
+		const status = new LlmStatus(
+			checked({ status: "misconfigured", detail: "HTTP 400: API key not valid. Please pass a valid API key." }),
+			log,
+		);
 		expect(status.summary).toBe("unchecked");
 		status.checkAtStart();
 		await vi.waitFor(() => expect(status.misconfigured).toBe(true));
@@ -56,7 +80,9 @@ describe("LlmStatus", () => {
 		expect(log.error).toHaveBeenCalledWith(expect.stringContaining("API key not valid"));
 		status.replied();
 		expect(status.summary).toBe("ok");
-		status.failed(new LlmUnavailableError("gemini", "misconfigured", 404, 1, "gemini-9", "models/gemini-9 is not found"));
+		status.failed(
+			new LlmUnavailableError("gemini", "misconfigured", 404, 1, "gemini-9", "models/gemini-9 is not found"),
+		);
 		expect(status.summary).toBe("misconfigured: models/gemini-9 is not found");
 		status.failed(new LlmUnavailableError("gemini", "rate_limited", 429, 4, "gemini-3.8-flash", "quota"));
 		expect(status.summary).toBe("misconfigured: models/gemini-9 is not found");

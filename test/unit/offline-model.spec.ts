@@ -51,7 +51,9 @@ describe("OfflineModel", () => {
 			Array.from({ length: turns }, (_, i) => [
 				{ id: `u${i}`, role: "user" as const, content: "And then?" },
 				{ id: `a${i}`, role: "ai" as const, content: "Something." },
-			]).flat().slice(0, -1);
+			])
+				.flat()
+				.slice(0, -1);
 		const replies = [1, 2, 3, 4, 5, 6].map((turns) => offlineReply(buildPrompt(agnes, history(turns), "ada")));
 		expect(new Set(replies).size).toBeGreaterThanOrEqual(4);
 	});
@@ -86,7 +88,9 @@ describe("OfflineModel", () => {
 		const controller = new AbortController();
 		const chunks: string[] = [];
 		const run = async () => {
-			for await (const chunk of new OfflineModel({ chunkDelayMs: 1 }).stream(prompt("Go on."), { signal: controller.signal })) {
+			for await (const chunk of new OfflineModel({ chunkDelayMs: 1 }).stream(prompt("Go on."), {
+				signal: controller.signal,
+			})) {
 				chunks.push(chunk);
 				if (chunks.length === 2) controller.abort();
 			}
@@ -96,6 +100,8 @@ describe("OfflineModel", () => {
 	});
 
 	it("should not start when already aborted", async () => {
-		await expect(collect(model.stream(prompt("Hi"), { signal: AbortSignal.abort() }))).rejects.toMatchObject({ name: "AbortError" });
+		await expect(collect(model.stream(prompt("Hi"), { signal: AbortSignal.abort() }))).rejects.toMatchObject({
+			name: "AbortError",
+		});
 	});
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import {
-	buildOpenApi, gatewayRoutes, isRequired, openApiPath, toJsonSchema, type ApiRoute, type OpenApiDocument, type ValidatorRule,
+	buildOpenApi,
+	gatewayRoutes,
+	isRequired,
+	openApiPath,
+	toJsonSchema,
+	type ApiRoute,
+	type OpenApiDocument,
+	type ValidatorRule,
 } from "../../src/domain/openapi.js";
 import { serviceFactories } from "../../services/index.js";
 
@@ -23,12 +30,22 @@ describe("toJsonSchema", () => {
 	});
 
 	it("should convert string rules: lengths, patterns, enum; trim is not a constraint", () => {
-		expect(toJsonSchema({ type: "string", trim: true, min: 1, max: 100 })).toEqual({ type: "string", minLength: 1, maxLength: 100 });
+		expect(toJsonSchema({ type: "string", trim: true, min: 1, max: 100 })).toEqual({
+			type: "string",
+			minLength: 1,
+			maxLength: 100,
+		});
 		expect(toJsonSchema({ type: "string", length: 6 })).toEqual({ type: "string", minLength: 6, maxLength: 6 });
 		expect(toJsonSchema({ type: "string", empty: false })).toEqual({ type: "string", minLength: 1 });
 		expect(toJsonSchema({ type: "string", enum: ["a", "b"] })).toEqual({ type: "string", enum: ["a", "b"] });
-		expect(toJsonSchema({ type: "string", pattern: "^[a-z0-9-]+$" })).toEqual({ type: "string", pattern: "^[a-z0-9-]+$" });
-		expect(toJsonSchema({ type: "string", pattern: /^[A-Za-z0-9_.-]+$/ })).toEqual({ type: "string", pattern: "^[A-Za-z0-9_.-]+$" });
+		expect(toJsonSchema({ type: "string", pattern: "^[a-z0-9-]+$" })).toEqual({
+			type: "string",
+			pattern: "^[a-z0-9-]+$",
+		});
+		expect(toJsonSchema({ type: "string", pattern: /^[A-Za-z0-9_.-]+$/ })).toEqual({
+			type: "string",
+			pattern: "^[A-Za-z0-9_.-]+$",
+		});
 	});
 
 	it("should leave out a pattern it cannot state exactly", () => {
@@ -40,7 +57,10 @@ describe("toJsonSchema", () => {
 
 	it("should convert numbers with integer, bounds and default (convert changes nothing)", () => {
 		expect(toJsonSchema({ type: "number", integer: true, min: 1, max: 100, default: 50, convert: true })).toEqual({
-			type: "integer", minimum: 1, maximum: 100, default: 50,
+			type: "integer",
+			minimum: 1,
+			maximum: 100,
+			default: 50,
 		});
 		expect(toJsonSchema({ type: "number", min: 0.5 })).toEqual({ type: "number", minimum: 0.5 });
 	});
@@ -51,15 +71,26 @@ describe("toJsonSchema", () => {
 		expect(toJsonSchema({ type: "any", optional: true })).toEqual({});
 		expect(toJsonSchema({ type: "equal", value: 3 })).toEqual({ const: 3 });
 		expect(toJsonSchema({ type: "array", max: 100, items: { type: "string", max: 20_000 } })).toEqual({
-			type: "array", maxItems: 100, items: { type: "string", maxLength: 20_000 },
+			type: "array",
+			maxItems: 100,
+			items: { type: "string", maxLength: 20_000 },
 		});
 		expect(toJsonSchema({ type: "array", min: 1, unique: true, items: "uuid" })).toEqual({
-			type: "array", minItems: 1, uniqueItems: true, items: { type: "string", format: "uuid" },
+			type: "array",
+			minItems: 1,
+			uniqueItems: true,
+			items: { type: "string", format: "uuid" },
 		});
 	});
 
 	it("should convert objects with props, required fields and strict", () => {
-		expect(toJsonSchema({ type: "object", strict: true, props: { a: "string", b: { type: "number", optional: true }, c: "string|default:x" } })).toEqual({
+		expect(
+			toJsonSchema({
+				type: "object",
+				strict: true,
+				props: { a: "string", b: { type: "number", optional: true }, c: "string|default:x" },
+			}),
+		).toEqual({
 			type: "object",
 			properties: { a: { type: "string" }, b: { type: "number" }, c: { type: "string", default: "x" } },
 			required: ["a"],
@@ -67,15 +98,21 @@ describe("toJsonSchema", () => {
 		});
 		expect(toJsonSchema({ type: "object" })).toEqual({ type: "object" });
 		expect(toJsonSchema({ $$type: "object|optional", name: "string" })).toEqual({
-			type: "object", properties: { name: { type: "string" } }, required: ["name"],
+			type: "object",
+			properties: { name: { type: "string" } },
+			required: ["name"],
 		});
 	});
 
 	it("should turn alternatives into anyOf and nullable into a null type", () => {
 		expect(toJsonSchema(["string", "number"])).toEqual({ anyOf: [{ type: "string" }, { type: "number" }] });
 		expect(toJsonSchema({ type: "string", nullable: true })).toEqual({ type: ["string", "null"] });
-		expect(toJsonSchema({ type: "enum", values: ["a"], nullable: true })).toEqual({ anyOf: [{ enum: ["a"] }, { type: "null" }] });
-		expect(toJsonSchema({ type: "string", enum: ["a"], nullable: true })).toEqual({ anyOf: [{ type: "string", enum: ["a"] }, { type: "null" }] });
+		expect(toJsonSchema({ type: "enum", values: ["a"], nullable: true })).toEqual({
+			anyOf: [{ enum: ["a"] }, { type: "null" }],
+		});
+		expect(toJsonSchema({ type: "string", enum: ["a"], nullable: true })).toEqual({
+			anyOf: [{ type: "string", enum: ["a"] }, { type: "null" }],
+		});
 	});
 
 	it("should describe a type it does not know as anything", () => {
@@ -107,7 +144,11 @@ describe("Test the REST services' own params", () => {
 					const converted = toJsonSchema(rule);
 					const where = `${schema.name}.${name} ${field}`;
 					if ((rule as { type?: string }).type === "any") expect(converted, where).toEqual({});
-					else expect(Object.keys(converted).some((k) => k === "type" || k === "enum"), where).toBe(true);
+					else
+						expect(
+							Object.keys(converted).some((k) => k === "type" || k === "enum"),
+							where,
+						).toBe(true);
 				}
 			}
 		}
@@ -131,23 +172,49 @@ describe("buildOpenApi", () => {
 		rateLimited: true,
 		bodyTypes: ["application/json", "application/x-www-form-urlencoded"],
 		summary: "Create an account",
-		params: { $$strict: "remove", username: { type: "string", min: 3, max: 32, pattern: "^[A-Za-z0-9_.-]+$" }, password: "string|min:8" },
+		params: {
+			$$strict: "remove",
+			username: { type: "string", min: 3, max: 32, pattern: "^[A-Za-z0-9_.-]+$" },
+			password: "string|min:8",
+		},
 	};
-	const getOne: ApiRoute = { method: "GET", path: "/characters/id/:id", action: "characters.get", auth: true, params: { id: "uuid" } };
+	const getOne: ApiRoute = {
+		method: "GET",
+		path: "/characters/id/:id",
+		action: "characters.get",
+		auth: true,
+		params: { id: "uuid" },
+	};
 	const list: ApiRoute = {
 		method: "GET",
 		path: "/characters",
 		action: "characters.list",
 		auth: true,
-		params: { q: { type: "string", optional: true }, limit: { type: "number", integer: true, default: 50, convert: true } },
+		params: {
+			q: { type: "string", optional: true },
+			limit: { type: "number", integer: true, default: 50, convert: true },
+		},
 	};
 	const update: ApiRoute = {
-		method: "PATCH", path: "/characters/id/:id", action: "characters.update", auth: true, bodyTypes: ["application/json"],
+		method: "PATCH",
+		path: "/characters/id/:id",
+		action: "characters.update",
+		auth: true,
+		bodyTypes: ["application/json"],
 		params: { $$strict: true, id: "uuid", name: "string|optional" },
 	};
-	const remove: ApiRoute = { method: "DELETE", path: "/characters/id/:id", action: "characters.remove", auth: true, params: { id: "uuid" } };
+	const remove: ApiRoute = {
+		method: "DELETE",
+		path: "/characters/id/:id",
+		action: "characters.remove",
+		auth: true,
+		params: { id: "uuid" },
+	};
 	const health: ApiRoute = { method: "GET", path: "/health", action: "api.health", auth: false, params: {} };
-	const doc: OpenApiDocument = buildOpenApi([register, getOne, list, update, remove, health], { ...INFO, docsUrl: "/api-docs.html" });
+	const doc: OpenApiDocument = buildOpenApi([register, getOne, list, update, remove, health], {
+		...INFO,
+		docsUrl: "/api-docs.html",
+	});
 
 	it("should have the top-level fields, the bearer scheme and the error schema", () => {
 		expect(doc).toMatchObject({
@@ -166,7 +233,12 @@ describe("buildOpenApi", () => {
 
 	it("should send a POST's params as a JSON or form body, by reference", () => {
 		const op = doc.paths["/register"].post;
-		expect(op).toMatchObject({ operationId: "postRegister", summary: "Create an account", tags: ["auth"], "x-moleculer-action": "auth.register" });
+		expect(op).toMatchObject({
+			operationId: "postRegister",
+			summary: "Create an account",
+			tags: ["auth"],
+			"x-moleculer-action": "auth.register",
+		});
 		expect(op.parameters).toBeUndefined();
 		expect(op.security).toBeUndefined();
 		const ref = { $ref: "#/components/schemas/auth.register" };
@@ -192,13 +264,17 @@ describe("buildOpenApi", () => {
 		const op = busyDoc.paths["/register"].post;
 		expect(Object.keys(op.responses)).toEqual(["201", "400", "413", "422", "429", "503", "default"]);
 		expect(op.responses["503"]).toEqual({ $ref: "#/components/responses/Busy" });
-		expect(busyDoc.components.responses.Busy).toMatchObject({ headers: { "Retry-After": { schema: { type: "integer" } } } });
+		expect(busyDoc.components.responses.Busy).toMatchObject({
+			headers: { "Retry-After": { schema: { type: "integer" } } },
+		});
 		expect(Object.keys(doc.paths["/register"].post.responses)).not.toContain("503");
 	});
 
 	it("should declare path parameters, GET params as query parameters, and bearer security", () => {
 		const op = doc.paths["/characters/id/{id}"].get;
-		expect(op.parameters).toEqual([{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } }]);
+		expect(op.parameters).toEqual([
+			{ name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } },
+		]);
 		expect(op.security).toEqual([{ bearerAuth: [] }]);
 		expect(Object.keys(op.responses)).toEqual(["200", "401", "404", "422", "default"]);
 
@@ -213,14 +289,25 @@ describe("buildOpenApi", () => {
 		expect(op.parameters?.map((p) => p.name)).toEqual(["id"]);
 		expect(op.requestBody?.required).toBe(false);
 		expect(doc.components.schemas["characters.update"]).toEqual({
-			type: "object", properties: { name: { type: "string" } }, additionalProperties: false,
+			type: "object",
+			properties: { name: { type: "string" } },
+			additionalProperties: false,
 		});
 	});
 
 	it("should answer deletes with 204 and public routes without params with only success and default", () => {
 		expect(doc.paths["/characters/id/{id}"].delete.requestBody).toBeUndefined();
-		expect(Object.keys(doc.paths["/characters/id/{id}"].delete.responses)).toEqual(["204", "401", "404", "422", "default"]);
-		expect(doc.paths["/health"].get.responses).toEqual({ 200: { description: "OK" }, default: { $ref: "#/components/responses/Error" } });
+		expect(Object.keys(doc.paths["/characters/id/{id}"].delete.responses)).toEqual([
+			"204",
+			"401",
+			"404",
+			"422",
+			"default",
+		]);
+		expect(doc.paths["/health"].get.responses).toEqual({
+			200: { description: "OK" },
+			default: { $ref: "#/components/responses/Error" },
+		});
 	});
 
 	it("should document a route whose action is not registered yet, without params", () => {
@@ -231,17 +318,42 @@ describe("buildOpenApi", () => {
 	});
 
 	it("should share one body schema between aliases of an action, and keep different ones apart", () => {
-		const login: ApiRoute = { method: "POST", path: "/login", action: "auth.login", auth: false, params: { username: "string" } };
-		const twice = buildOpenApi([login, { ...login, path: "/token" }, { ...login, path: "/token/:username" }, { ...login, path: "/other", params: { password: "string" } }], INFO);
+		const login: ApiRoute = {
+			method: "POST",
+			path: "/login",
+			action: "auth.login",
+			auth: false,
+			params: { username: "string" },
+		};
+		const twice = buildOpenApi(
+			[
+				login,
+				{ ...login, path: "/token" },
+				{ ...login, path: "/token/:username" },
+				{ ...login, path: "/other", params: { password: "string" } },
+			],
+			INFO,
+		);
 		expect(twice.paths["/token"].post.requestBody).toEqual(twice.paths["/login"].post.requestBody);
 		expect(twice.paths["/token/{username}"].post.requestBody).toBeUndefined();
-		expect(twice.paths["/other"].post.requestBody?.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/auth.login.2" });
+		expect(twice.paths["/other"].post.requestBody?.content["application/json"].schema).toEqual({
+			$ref: "#/components/schemas/auth.login.2",
+		});
 	});
 
 	it("should use a route's own body description instead of its params", () => {
 		const png = { type: "string", format: "binary" };
 		const imported = buildOpenApi(
-			[{ method: "POST", path: "/characters/import", action: "characters.importCard", auth: true, params: { png: "string|optional" }, body: { "image/png": png } }],
+			[
+				{
+					method: "POST",
+					path: "/characters/import",
+					action: "characters.importCard",
+					auth: true,
+					params: { png: "string|optional" },
+					body: { "image/png": png },
+				},
+			],
 			INFO,
 		);
 		const op = imported.paths["/characters/import"].post;
@@ -260,13 +372,22 @@ describe("gatewayRoutes", () => {
 			bodyParsers: { json: { limit: "16kb" }, urlencoded: { extended: false } },
 			aliases: { "POST /login": "auth.login", "POST /token": "auth.login" },
 		},
-		{ name: "authenticated", path: "/v2/", authentication: true, aliases: { "GET characters/id/:id": "characters.get" } },
+		{
+			name: "authenticated",
+			path: "/v2/",
+			authentication: true,
+			aliases: { "GET characters/id/:id": "characters.get" },
+		},
 		{
 			name: "import",
 			path: "/",
 			authentication: true,
 			bodyParsers: { json: true, urlencoded: false, raw: { type: "image/png" } },
-			aliases: { "POST /characters/import": [upload, "characters.importCard"], "GET /handler": upload, "/any": "api.health" },
+			aliases: {
+				"POST /characters/import": [upload, "characters.importCard"],
+				"GET /handler": upload,
+				"/any": "api.health",
+			},
 		},
 	];
 	const actions = [
@@ -280,22 +401,56 @@ describe("gatewayRoutes", () => {
 
 	it("should list every aliased action with its route's auth, body types and rate limit", () => {
 		expect(gatewayRoutes(routes, actions, { rateLimitedRoutes: ["auth"], bodies: new Map([[upload, body]]) })).toEqual([
-			{ method: "GET", path: "/health", action: "api.health", auth: false, params: {}, summary: "Health", rateLimited: false, bodyTypes: [] },
 			{
-				method: "POST", path: "/login", action: "auth.login", auth: false, params: { username: "string" }, summary: undefined, rateLimited: true,
+				method: "GET",
+				path: "/health",
+				action: "api.health",
+				auth: false,
+				params: {},
+				summary: "Health",
+				rateLimited: false,
+				bodyTypes: [],
+			},
+			{
+				method: "POST",
+				path: "/login",
+				action: "auth.login",
+				auth: false,
+				params: { username: "string" },
+				summary: undefined,
+				rateLimited: true,
 				bodyTypes: ["application/json", "application/x-www-form-urlencoded"],
 			},
 			{
-				method: "POST", path: "/token", action: "auth.login", auth: false, params: { username: "string" }, summary: undefined, rateLimited: true,
+				method: "POST",
+				path: "/token",
+				action: "auth.login",
+				auth: false,
+				params: { username: "string" },
+				summary: undefined,
+				rateLimited: true,
 				bodyTypes: ["application/json", "application/x-www-form-urlencoded"],
 			},
 			{
-				method: "GET", path: "/v2/characters/id/:id", action: "characters.get", auth: true, params: undefined, summary: undefined, rateLimited: false,
+				method: "GET",
+				path: "/v2/characters/id/:id",
+				action: "characters.get",
+				auth: true,
+				params: undefined,
+				summary: undefined,
+				rateLimited: false,
 				bodyTypes: ["application/json"],
 			},
 			{
-				method: "POST", path: "/characters/import", action: "characters.importCard", auth: true, params: { png: "string|optional" },
-				summary: undefined, rateLimited: false, bodyTypes: ["application/json", "image/png"], body,
+				method: "POST",
+				path: "/characters/import",
+				action: "characters.importCard",
+				auth: true,
+				params: { png: "string|optional" },
+				summary: undefined,
+				rateLimited: false,
+				bodyTypes: ["application/json", "image/png"],
+				body,
 			},
 		]);
 	});

@@ -1,5 +1,13 @@
 import { describe, it, expect } from "vitest";
-import { DEFAULT_PARAMS, dummyVerify, hashPassword, HashingBusyError, needsRehash, setHashingLimits, verifyPassword } from "../../src/domain/passwords.js";
+import {
+	DEFAULT_PARAMS,
+	dummyVerify,
+	hashPassword,
+	HashingBusyError,
+	needsRehash,
+	setHashingLimits,
+	verifyPassword,
+} from "../../src/domain/passwords.js";
 
 // Cheap parameters where the test is about the format, not the cost.
 const FAST = { logN: 10, r: 8, p: 1 };
@@ -59,7 +67,9 @@ describe("passwords", () => {
 		// A tampered hash of the right length is simply a mismatch.
 		const flipped = Buffer.from(hash, "base64");
 		flipped[0] ^= 1;
-		expect(await verifyPassword("secret-password", [`scrypt`, logN, r, p, salt, flipped.toString("base64")].join("$"))).toBe(false);
+		expect(
+			await verifyPassword("secret-password", [`scrypt`, logN, r, p, salt, flipped.toString("base64")].join("$")),
+		).toBe(false);
 	});
 
 	it("should make dummyVerify do the real scrypt work", async () => {
@@ -74,7 +84,11 @@ describe("passwords", () => {
 		setHashingLimits({ concurrency: 1, maxWaiting: 1 });
 		try {
 			const stored = await hashPassword("queued", FAST);
-			const results = await Promise.allSettled([hashPassword("a", FAST), verifyPassword("queued", stored), dummyVerify("c")]);
+			const results = await Promise.allSettled([
+				hashPassword("a", FAST),
+				verifyPassword("queued", stored),
+				dummyVerify("c"),
+			]);
 			expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
 			expect((results[1] as PromiseFulfilledResult<boolean>).value).toBe(true);
 			expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(HashingBusyError);

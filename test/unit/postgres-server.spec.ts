@@ -4,7 +4,10 @@ import { failureMessage } from "../../src/domain/failure-message.js";
 
 describe("PostgreSQL server output", () => {
 	it.each([
-		['2026-12-07 05:57:29.777 GMT [3357] FATAL:  could not create lock file "/tmp/.s.PGSQL.54329.lock": Permission denied', "error"],
+		[
+			'2026-12-07 05:57:29.777 GMT [3357] FATAL:  could not create lock file "/tmp/.s.PGSQL.54329.lock": Permission denied',
+			"error",
+		],
 		["2026-12-07 05:57:29.777 GMT [3357] PANIC:  could not write to file", "error"],
 		['[STDERR] initdb: error: could not access directory "/root/x/.data/postgres": Permission denied', "error"],
 		["postgres: could not access the server configuration file", "error"],
@@ -18,7 +21,9 @@ describe("PostgreSQL server output", () => {
 	});
 
 	it("should read the pid, data directory and port of postmaster.pid", () => {
-		expect(parsePostmasterPid("4242\n/data/postgres\n1796622959\n54329\n\n127.0.0.1\n  2146497        29\nready   \n")).toEqual({
+		expect(
+			parsePostmasterPid("4242\n/data/postgres\n1796622959\n54329\n\n127.0.0.1\n  2146497        29\nready   \n"),
+		).toEqual({
 			pid: 4242,
 			dataDir: "/data/postgres",
 			port: 54329,

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/domain/history.js";
-import { assemblePrompt, buildPrompt, foldSummary, historyUpTo, personaOf, summaryPrompt, type PromptCharacter } from "../../src/domain/prompt.js";
+import {
+	assemblePrompt,
+	buildPrompt,
+	foldSummary,
+	historyUpTo,
+	personaOf,
+	summaryPrompt,
+	type PromptCharacter,
+} from "../../src/domain/prompt.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "../../src/domain/token-count.js";
 
 const character: PromptCharacter = {
@@ -10,7 +18,11 @@ const character: PromptCharacter = {
 	description: "Keeper of the light for thirty-one winters.",
 };
 
-const entry = (n: number, role: HistoryEntry["role"] = n % 2 ? "user" : "ai"): HistoryEntry => ({ id: `m${n}`, role, content: `message ${n}` });
+const entry = (n: number, role: HistoryEntry["role"] = n % 2 ? "user" : "ai"): HistoryEntry => ({
+	id: `m${n}`,
+	role,
+	content: `message ${n}`,
+});
 const entries = (count: number) => Array.from({ length: count }, (_, i) => entry(i + 1));
 
 describe("buildPrompt", () => {
@@ -27,7 +39,9 @@ describe("buildPrompt", () => {
 
 	it("should leave out an empty greeting and description", () => {
 		const [system] = buildPrompt({ ...character, greeting: " ", description: "" }, [], "ada");
-		expect(system.content).toBe("You are Agnes Thorne.\n\nYou keep the Skerry Light.\nYou speak in short, wry sentences.\n\nThe user is called ada.");
+		expect(system.content).toBe(
+			"You are Agnes Thorne.\n\nYou keep the Skerry Light.\nYou speak in short, wry sentences.\n\nThe user is called ada.",
+		);
 	});
 
 	it("should follow with the history in order, user -> user and ai -> assistant, ending with the current message", () => {
@@ -43,8 +57,14 @@ describe("buildPrompt", () => {
 
 describe("personaOf", () => {
 	it("should read back the name and greeting of a built prompt", () => {
-		expect(personaOf(buildPrompt(character, [], "ada"))).toEqual({ name: "Agnes Thorne", greeting: "Evening. Mind the gulls, they bite." });
-		expect(personaOf(buildPrompt({ ...character, name: "Dr. No", greeting: "" }, [], "ada"))).toEqual({ name: "Dr. No", greeting: "" });
+		expect(personaOf(buildPrompt(character, [], "ada"))).toEqual({
+			name: "Agnes Thorne",
+			greeting: "Evening. Mind the gulls, they bite.",
+		});
+		expect(personaOf(buildPrompt({ ...character, name: "Dr. No", greeting: "" }, [], "ada"))).toEqual({
+			name: "Dr. No",
+			greeting: "",
+		});
 	});
 
 	it("should not let the system prompt pose as the header", () => {
@@ -83,7 +103,8 @@ describe("assemblePrompt", () => {
 		system_prompt: "You are {{char}}. Call the user {{user}}. <BOT> never lies to <USER>.",
 		personality: "Dry, kind.",
 		scenario: "A stormy night at the lighthouse.",
-		mes_example: "<START>\n{{user}}: Hello?\n{{char}}: Door's open.\n<START>\n{{user}}: Storm?\n{{char}}: A bit of a blow.",
+		mes_example:
+			"<START>\n{{user}}: Hello?\n{{char}}: Door's open.\n<START>\n{{user}}: Storm?\n{{char}}: A bit of a blow.",
 		post_history_instructions: "Stay in character as {{char}}; keep it under 80 words.",
 	};
 
@@ -96,7 +117,10 @@ describe("assemblePrompt", () => {
 		expect(system).toContain("Summary of the conversation so far: Ada asked about ships.");
 		expect(system).toContain("<START>\nada: Hello?\nAgnes Thorne: Door's open.");
 		expect(system).toContain("<START>\nada: Storm?\nAgnes Thorne: A bit of a blow.");
-		expect(messages.at(-1)).toEqual({ role: "system", content: "Stay in character as Agnes Thorne; keep it under 80 words." });
+		expect(messages.at(-1)).toEqual({
+			role: "system",
+			content: "Stay in character as Agnes Thorne; keep it under 80 words.",
+		});
 		expect(messages.slice(1, -1).map((m) => m.content)).toEqual(["message 1", "message 2", "message 3"]);
 	});
 
@@ -108,7 +132,11 @@ describe("assemblePrompt", () => {
 	});
 
 	it("should keep the newest history that fits the budget, drop the oldest, and never the current message", () => {
-		const long = (n: number): HistoryEntry => ({ id: `m${n}`, role: n % 2 ? "user" : "ai", content: `message ${n} `.repeat(20) });
+		const long = (n: number): HistoryEntry => ({
+			id: `m${n}`,
+			role: n % 2 ? "user" : "ai",
+			content: `message ${n} `.repeat(20),
+		});
 		const history = Array.from({ length: 12 }, (_, i) => long(i + 1));
 		const full = assemblePrompt(card, history, "ada");
 		const budget = full.tokens - 5 * (countTokens(history[0].content) + MESSAGE_OVERHEAD_TOKENS);

@@ -27,7 +27,15 @@ describe("SizedMemoryCacher", () => {
 	it("should be the embedded cacher, and the cluster's Redis cacher should expire every entry", () => {
 		const base = { DATABASE_URL: "postgres://localhost/x", JWT_SECRET: "x".repeat(32), CHARACTERS_CACHE_MB: "16" };
 		expect(createBrokerOptions(loadConfig(base)).cacher).toBeInstanceOf(SizedMemoryCacher);
-		const cluster = createBrokerOptions(loadConfig({ ...base, MODE: "cluster", SERVICES: "characters", REDIS_URL: "redis://127.0.0.1:6379", TRANSPORTER: "redis://127.0.0.1:6379" }));
+		const cluster = createBrokerOptions(
+			loadConfig({
+				...base,
+				MODE: "cluster",
+				SERVICES: "characters",
+				REDIS_URL: "redis://127.0.0.1:6379",
+				TRANSPORTER: "redis://127.0.0.1:6379",
+			}),
+		);
 		expect(cluster.cacher).toMatchObject({ type: "Redis", options: { ttl: 300 } });
 	});
 });

@@ -1,8 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { ChatClient, CloseCode, SocketHub, type ClientIdentity, type SocketLike } from "../../src/adapters/socket-hub.js";
+import {
+	ChatClient,
+	CloseCode,
+	SocketHub,
+	type ClientIdentity,
+	type SocketLike,
+} from "../../src/adapters/socket-hub.js";
 import type { ServerFrame } from "../../src/domain/chat-wire.js";
 
-type FakeSocket = SocketLike & { sent: string[]; closed?: number; terminated: boolean; readyState: number; bufferedAmount: number };
+type FakeSocket = SocketLike & {
+	sent: string[];
+	closed?: number;
+	terminated: boolean;
+	readyState: number;
+	bufferedAmount: number;
+};
 
 function fakeSocket(): FakeSocket {
 	const sent: string[] = [];
@@ -19,10 +31,23 @@ function fakeSocket(): FakeSocket {
 	return socket;
 }
 
-const identity: ClientIdentity = { userId: "u", username: "u", name: "U", role: "user", sessionId: "s", characterId: "c" };
+const identity: ClientIdentity = {
+	userId: "u",
+	username: "u",
+	name: "U",
+	role: "user",
+	sessionId: "s",
+	characterId: "c",
+};
 const limits = { maxQueuedFrames: 3, maxLimitBreaches: 2, maxBufferedBytes: 1000 };
 
-const echo = (id: string): ServerFrame => ({ type: "echo", role: "user", id, content: id, timestamp: new Date(0).toISOString() });
+const echo = (id: string): ServerFrame => ({
+	type: "echo",
+	role: "user",
+	id,
+	content: id,
+	timestamp: new Date(0).toISOString(),
+});
 
 describe("SocketHub.catchUp", () => {
 	it("should send each socket what was stored after the last message it was shown, minus what it has seen", async () => {
@@ -110,7 +135,12 @@ describe("ChatClient bounds", () => {
 describe("SocketHub grants", () => {
 	it("should hand out at most `max` slots per user and take them back", () => {
 		const hub = new SocketHub();
-		expect([hub.claimSlot("a", 2), hub.claimSlot("a", 2), hub.claimSlot("a", 2), hub.claimSlot("b", 2)]).toEqual([true, true, false, true]);
+		expect([hub.claimSlot("a", 2), hub.claimSlot("a", 2), hub.claimSlot("a", 2), hub.claimSlot("b", 2)]).toEqual([
+			true,
+			true,
+			false,
+			true,
+		]);
 		hub.releaseSlot("a");
 		expect(hub.claimSlot("a", 2)).toBe(true);
 	});

@@ -39,7 +39,8 @@ const CHINESE =
 	"灯塔看守人阿格尼丝在斯凯里岛上已经守了三十一个冬天。她说话简短而冷淡，不信任任何乘下午渡轮来的人，并且从一九九四年起就记录每一艘经过的船只：" +
 	"名字、旗帜、天气，以及她对船长的看法。她把灯塔的标志翻译成三种语言，这在当地引起了一场不小的风波。如果你问她零九年的那场风暴，后果自负！";
 
-const within = (count: number, exact: number, fraction: number) => expect(Math.abs(count - exact)).toBeLessThanOrEqual(exact * fraction);
+const within = (count: number, exact: number, fraction: number) =>
+	expect(Math.abs(count - exact)).toBeLessThanOrEqual(exact * fraction);
 
 describe("countTokens", () => {
 	it("should count ordinary text up to 12 kB exactly as the whole-text encoder does: English, code, Chinese", () => {

@@ -7,7 +7,8 @@ function h(tag, attrs, ...children) {
 		if (value !== undefined && value !== false) el.setAttribute(key, value === true ? "" : value);
 	}
 	for (const child of children.flat()) {
-		if (child !== undefined && child !== null && child !== false) el.append(child instanceof Node ? child : String(child));
+		if (child !== undefined && child !== null && child !== false)
+			el.append(child instanceof Node ? child : String(child));
 	}
 	return el;
 }
@@ -15,13 +16,19 @@ function h(tag, attrs, ...children) {
 let spec;
 function resolve(node) {
 	while (node && node.$ref) {
-		node = node.$ref.replace(/^#\//, "").split("/").map(decodeURIComponent).reduce((at, key) => at && at[key], spec);
+		node = node.$ref
+			.replace(/^#\//, "")
+			.split("/")
+			.map(decodeURIComponent)
+			.reduce((at, key) => at && at[key], spec);
 	}
 	return node || {};
 }
 /** Descriptions mark code with backticks (CommonMark); render those spans as code and nothing else. */
 function inline(text) {
-	return String(text).split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part));
+	return String(text)
+		.split("`")
+		.map((part, i) => (i % 2 ? h("code", {}, part) : part));
 }
 function refName(node) {
 	return node && node.$ref ? node.$ref.split("/").pop() : undefined;
@@ -73,14 +80,25 @@ function rulesCell(schema) {
 }
 
 function paramTable(params) {
-	return h("table", {},
+	return h(
+		"table",
+		{},
 		h("tr", {}, h("th", {}, "Name"), h("th", {}, "In"), h("th", {}, "Type"), h("th", {}, "Rules")),
-		params.map((p) => h("tr", {},
-			h("td", {}, h("code", {}, p.name), p.required ? h("span", { class: "req", title: "required" }, "required") : null),
-			h("td", {}, p.in),
-			h("td", {}, h("code", {}, typeLabel(p.schema))),
-			rulesCell(p.schema),
-		)),
+		params.map((p) =>
+			h(
+				"tr",
+				{},
+				h(
+					"td",
+					{},
+					h("code", {}, p.name),
+					p.required ? h("span", { class: "req", title: "required" }, "required") : null,
+				),
+				h("td", {}, p.in),
+				h("td", {}, h("code", {}, typeLabel(p.schema))),
+				rulesCell(p.schema),
+			),
+		),
 	);
 }
 
@@ -93,21 +111,35 @@ function bodyBlock(body) {
 		const s = resolve(schema);
 		if (s.type === "object" && s.properties) {
 			const required = new Set(s.required || []);
-			block.append(h("table", {},
-				h("tr", {}, h("th", {}, "Field"), h("th", {}, "Type"), h("th", {}, "Rules")),
-				Object.entries(s.properties).map(([name, prop]) => h("tr", {},
-					h("td", {}, h("code", {}, name), required.has(name) ? h("span", { class: "req" }, "required") : null),
-					h("td", {}, h("code", {}, typeLabel(prop))),
-					rulesCell(prop),
-				)),
-			));
+			block.append(
+				h(
+					"table",
+					{},
+					h("tr", {}, h("th", {}, "Field"), h("th", {}, "Type"), h("th", {}, "Rules")),
+					Object.entries(s.properties).map(([name, prop]) =>
+						h(
+							"tr",
+							{},
+							h("td", {}, h("code", {}, name), required.has(name) ? h("span", { class: "req" }, "required") : null),
+							h("td", {}, h("code", {}, typeLabel(prop))),
+							rulesCell(prop),
+						),
+					),
+				),
+			);
 			if (s.additionalProperties === false) block.append(h("p", { class: "muted" }, "No other fields are accepted."));
 		} else {
 			block.append(h("p", {}, h("code", {}, typeLabel(s)), s.description ? [" — ", inline(s.description)] : null));
 		}
 	};
 	if (shared) {
-		block.append(h("div", { class: "types" }, Object.keys(content).map((t) => h("span", { class: "type-chip mono" }, t))));
+		block.append(
+			h(
+				"div",
+				{ class: "types" },
+				Object.keys(content).map((t) => h("span", { class: "type-chip mono" }, t)),
+			),
+		);
 		show(schemas[0]);
 	} else {
 		for (const [type, media] of Object.entries(content)) {
@@ -119,7 +151,9 @@ function bodyBlock(body) {
 }
 
 function responsesBlock(responses) {
-	return h("div", { class: "responses" },
+	return h(
+		"div",
+		{ class: "responses" },
 		Object.entries(responses).flatMap(([status, response]) => {
 			const r = resolve(response);
 			const ok = /^[23]/.test(status);
@@ -127,9 +161,13 @@ function responsesBlock(responses) {
 			const body = r.content && Object.values(r.content)[0] && refName(Object.values(r.content)[0].schema);
 			return [
 				h("span", { class: `status mono ${ok ? "ok" : "err"}` }, status),
-				h("span", {}, inline(r.description || ""),
+				h(
+					"span",
+					{},
+					inline(r.description || ""),
 					headers.length ? h("span", { class: "muted" }, ` Header: ${headers.join(", ")}.`) : null,
-					body ? h("span", { class: "muted" }, " Body: ", h("a", { href: `#schema-${body}` }, body), ".") : null),
+					body ? h("span", { class: "muted" }, " Body: ", h("a", { href: `#schema-${body}` }, body), ".") : null,
+				),
 			];
 		}),
 	);
@@ -137,15 +175,27 @@ function responsesBlock(responses) {
 
 function operationCard(path, method, op) {
 	const secured = (op.security || spec.security || []).length > 0;
-	return h("section", { class: "op", id: op.operationId, "data-search": `${method} ${path} ${op.summary || ""} ${op["x-moleculer-action"] || ""}`.toLowerCase() },
-		h("div", { class: "op-head" },
+	return h(
+		"section",
+		{
+			class: "op",
+			id: op.operationId,
+			"data-search": `${method} ${path} ${op.summary || ""} ${op["x-moleculer-action"] || ""}`.toLowerCase(),
+		},
+		h(
+			"div",
+			{ class: "op-head" },
 			h("span", { class: `method ${method}` }, method.toUpperCase()),
 			h("span", { class: "op-path mono" }, path),
-			secured ? h("span", { class: "badge", title: "Send Authorization: Bearer <access_token>" }, "Bearer token") : h("span", { class: "badge" }, "public"),
+			secured
+				? h("span", { class: "badge", title: "Send Authorization: Bearer <access_token>" }, "Bearer token")
+				: h("span", { class: "badge" }, "public"),
 		),
 		op.summary ? h("p", { class: "op-summary" }, inline(op.summary)) : null,
 		op.parameters && op.parameters.length ? [h("h4", {}, "Parameters"), paramTable(op.parameters)] : null,
-		op.requestBody ? [h("h4", {}, op.requestBody.required ? "Request body (required)" : "Request body"), bodyBlock(op.requestBody)] : null,
+		op.requestBody
+			? [h("h4", {}, op.requestBody.required ? "Request body (required)" : "Request body"), bodyBlock(op.requestBody)]
+			: null,
 		h("h4", {}, "Responses"),
 		responsesBlock(op.responses || {}),
 	);
@@ -172,20 +222,62 @@ function render() {
 	content.replaceChildren();
 	for (const [tag, ops] of byTag) {
 		if (!ops.length) continue;
-		toc.append(h("h3", {}, tag), h("ul", {}, ops.map(({ path, method, op }) =>
-			h("li", { "data-op": op.operationId }, h("a", { href: `#${op.operationId}` }, h("span", { class: `method ${method}` }, method.toUpperCase()), h("span", { class: "mono" }, path))))));
-		content.append(h("h2", { id: `tag-${tag}` }, tag), ...ops.map(({ path, method, op }) => operationCard(path, method, op)));
+		toc.append(
+			h("h3", {}, tag),
+			h(
+				"ul",
+				{},
+				ops.map(({ path, method, op }) =>
+					h(
+						"li",
+						{ "data-op": op.operationId },
+						h(
+							"a",
+							{ href: `#${op.operationId}` },
+							h("span", { class: `method ${method}` }, method.toUpperCase()),
+							h("span", { class: "mono" }, path),
+						),
+					),
+				),
+			),
+		);
+		content.append(
+			h("h2", { id: `tag-${tag}` }, tag),
+			...ops.map(({ path, method, op }) => operationCard(path, method, op)),
+		);
 	}
 
 	const schemes = Object.entries((spec.components && spec.components.securitySchemes) || {});
-	const schemas = Object.entries((spec.components && spec.components.schemas) || {}).filter(([name]) => name === "Error");
+	const schemas = Object.entries((spec.components && spec.components.schemas) || {}).filter(
+		([name]) => name === "Error",
+	);
 	content.append(
 		h("h2", { id: "authentication" }, "Authentication"),
-		h("div", { class: "op" }, schemes.map(([name, s]) => h("p", {}, h("code", {}, name), `: HTTP ${s.scheme}${s.bearerFormat ? ` (${s.bearerFormat})` : ""}. `,
-			"Get a token from ", h("code", {}, "POST /login"), " and send ", h("code", {}, "Authorization: Bearer <access_token>"), "."))),
+		h(
+			"div",
+			{ class: "op" },
+			schemes.map(([name, s]) =>
+				h(
+					"p",
+					{},
+					h("code", {}, name),
+					`: HTTP ${s.scheme}${s.bearerFormat ? ` (${s.bearerFormat})` : ""}. `,
+					"Get a token from ",
+					h("code", {}, "POST /login"),
+					" and send ",
+					h("code", {}, "Authorization: Bearer <access_token>"),
+					".",
+				),
+			),
+		),
 		...schemas.flatMap(([name, schema]) => [
 			h("h2", { id: `schema-${name}` }, "Errors"),
-			h("div", { class: "op" }, h("p", {}, "Every error answers with this body."), bodyBlock({ content: { "application/json": { schema } } })),
+			h(
+				"div",
+				{ class: "op" },
+				h("p", {}, "Every error answers with this body."),
+				bodyBlock({ content: { "application/json": { schema } } }),
+			),
 		]),
 	);
 	if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();
@@ -211,5 +303,7 @@ fetch("/openapi.json", { headers: { Accept: "application/json" } })
 		render();
 	})
 	.catch((err) => {
-		document.getElementById("content").replaceChildren(h("p", { class: "error" }, `Could not load /openapi.json: ${err.message}`));
+		document
+			.getElementById("content")
+			.replaceChildren(h("p", { class: "error" }, `Could not load /openapi.json: ${err.message}`));
 	});

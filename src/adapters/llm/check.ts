@@ -16,7 +16,12 @@ const DETAIL_CHARS = 300;
  * (Google answers a bad key with 400 API_KEY_INVALID), a missing permission, an unknown model.
  */
 export function isMisconfiguration(status: number, detail: string): boolean {
-	return status === 401 || status === 403 || status === 404 || (status === 400 && /API_KEY_INVALID|API key not valid|API key expired/i.test(detail));
+	return (
+		status === 401 ||
+		status === 403 ||
+		status === 404 ||
+		(status === 400 && /API_KEY_INVALID|API key not valid|API key expired/i.test(detail))
+	);
 }
 
 export async function checkModel(llm: LlmConfig, signal?: AbortSignal): Promise<ModelCheck> {
@@ -25,13 +30,22 @@ export async function checkModel(llm: LlmConfig, signal?: AbortSignal): Promise<
 	try {
 		if (llm.provider === "gemini") {
 			const base = llm.geminiBaseUrl ?? GEMINI_ENDPOINT;
-			const res = await fetch(`${base}/v1beta/models/${encodeURIComponent(llm.geminiModel)}`, { ...opts, headers: { "x-goog-api-key": llm.googleApiKey ?? "" } });
+			const res = await fetch(`${base}/v1beta/models/${encodeURIComponent(llm.geminiModel)}`, {
+				...opts,
+				headers: { "x-goog-api-key": llm.googleApiKey ?? "" },
+			});
 			return res.ok ? { status: "ok" } : failed(res.status, await errorMessage(res), llm);
 		}
 		const base = llm.openaiBaseUrl ?? OPENAI_ENDPOINT;
-		const res = await fetch(`${base}/models`, { ...opts, headers: llm.openaiApiKey ? { authorization: `Bearer ${llm.openaiApiKey}` } : {} });
+		const res = await fetch(`${base}/models`, {
+			...opts,
+			headers: llm.openaiApiKey ? { authorization: `Bearer ${llm.openaiApiKey}` } : {},
+		});
 		// A compatible server without a model list says nothing about the key or the model.
-		if (!res.ok) return res.status === 404 && llm.openaiBaseUrl ? { status: "unknown", detail: "the server lists no models" } : failed(res.status, await errorMessage(res), llm);
+		if (!res.ok)
+			return res.status === 404 && llm.openaiBaseUrl
+				? { status: "unknown", detail: "the server lists no models" }
+				: failed(res.status, await errorMessage(res), llm);
 		const listed = ((await res.json()) as { data?: { id?: string }[] }).data?.map((m) => m.id) ?? [];
 		if (listed.includes(llm.openaiModel)) return { status: "ok" };
 		const detail = `model "${llm.openaiModel}" is not in the provider's model list`;

@@ -27,7 +27,9 @@ export function createChatModel(config: Config, opts: ChatModelOptions = {}): Ch
 	if (llm.provider === "offline") return new OfflineModel({ chunkDelayMs: llm.offlineDelayMs });
 	// LangChain and the provider SDKs take over a second to load: only processes that call a real model pay for it.
 	const load = () =>
-		import("./providers.js").then((m) => (llm.provider === "gemini" ? m.geminiChatModel(llm, opts) : m.openaiChatModel(llm, opts)));
+		import("./providers.js").then((m) =>
+			llm.provider === "gemini" ? m.geminiChatModel(llm, opts) : m.openaiChatModel(llm, opts),
+		);
 	return new LazyChatModel(chatModelName(config), load, (signal) => checkModel(llm, signal));
 }
 

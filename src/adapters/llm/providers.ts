@@ -9,13 +9,27 @@
 import { STATUS_CODES } from "node:http";
 import pRetry from "p-retry";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, HumanMessage, SystemMessage, type AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
+import {
+	AIMessage,
+	HumanMessage,
+	SystemMessage,
+	type AIMessageChunk,
+	type BaseMessage,
+} from "@langchain/core/messages";
 import { ChatGoogleGenerativeAI, type GoogleGenerativeAIChatInput } from "@langchain/google-genai";
 import { ChatOpenAI } from "@langchain/openai";
 import type { LlmConfig } from "../../config.js";
 import type { Usage } from "../../domain/chat-wire.js";
 import { boundSettings, type ModelBounds, type ModelSettings } from "../../domain/model-settings.js";
-import { LlmUnavailableError, type ChatMessage, type ChatModel, type ChatStream, type LlmFailureReason, type Provider, type StreamOptions } from "../../domain/chat-model.js";
+import {
+	LlmUnavailableError,
+	type ChatMessage,
+	type ChatModel,
+	type ChatStream,
+	type LlmFailureReason,
+	type Provider,
+	type StreamOptions,
+} from "../../domain/chat-model.js";
 import { isMisconfiguration } from "./check.js";
 
 export interface ChatModelOptions {
@@ -110,15 +124,19 @@ function observeDroppedResponses(model: ChatGoogleGenerativeAI): ChatGoogleGener
 
 export function openaiChatModel(llm: LlmConfig, opts: ChatModelOptions = {}): ChatModel {
 	const apiKey = llm.openaiApiKey ?? NO_KEY;
-	return new LangChainChatModel("openai", defaults(llm, llm.openaiModel ?? ""), policy(llm, apiKey, opts), (s) =>
-		new ChatOpenAI({
-			model: s.model,
-			temperature: s.temperature,
-			maxTokens: s.maxOutputTokens,
-			apiKey,
-			maxRetries: 0,
-			configuration: { baseURL: llm.openaiBaseUrl ?? OPENAI_ENDPOINT },
-		}),
+	return new LangChainChatModel(
+		"openai",
+		defaults(llm, llm.openaiModel ?? ""),
+		policy(llm, apiKey, opts),
+		(s) =>
+			new ChatOpenAI({
+				model: s.model,
+				temperature: s.temperature,
+				maxTokens: s.maxOutputTokens,
+				apiKey,
+				maxRetries: 0,
+				configuration: { baseURL: llm.openaiBaseUrl ?? OPENAI_ENDPOINT },
+			}),
 	);
 }
 
@@ -127,8 +145,19 @@ function defaults(llm: LlmConfig, model: string): ModelSettings {
 }
 
 function policy(llm: LlmConfig, apiKey: string, opts: ChatModelOptions): Policy {
-	const bounds = { maxOutputTokens: llm.maxOutputTokensLimit, maxTemperature: llm.maxTemperature, allowedModels: llm.allowedModels };
-	return { timeoutMs: llm.timeoutMs, maxRetries: llm.maxRetries, retryDelayMs: llm.retryDelayMs, apiKey, bounds, onRefusedModel: opts.onRefusedModel };
+	const bounds = {
+		maxOutputTokens: llm.maxOutputTokensLimit,
+		maxTemperature: llm.maxTemperature,
+		allowedModels: llm.allowedModels,
+	};
+	return {
+		timeoutMs: llm.timeoutMs,
+		maxRetries: llm.maxRetries,
+		retryDelayMs: llm.retryDelayMs,
+		apiKey,
+		bounds,
+		onRefusedModel: opts.onRefusedModel,
+	};
 }
 
 /** A stream that has produced its first text (or ended without any), ready to be read on. */
@@ -159,7 +188,11 @@ class LangChainChatModel implements ChatModel {
 	stream(messages: ChatMessage[], opts: StreamOptions = {}): ChatStream {
 		const { overrides = {}, signal } = opts;
 		const { refusedModel, ...settings } = boundSettings(this.defaults, overrides, this.policy.bounds);
-		if (refusedModel !== undefined && this.refusedNames.size < REFUSED_NAMES_LOGGED && !this.refusedNames.has(refusedModel)) {
+		if (
+			refusedModel !== undefined &&
+			this.refusedNames.size < REFUSED_NAMES_LOGGED &&
+			!this.refusedNames.has(refusedModel)
+		) {
 			this.refusedNames.add(refusedModel);
 			this.policy.onRefusedModel?.(refusedModel);
 		}
@@ -229,7 +262,8 @@ class LangChainChatModel implements ChatModel {
 			// Ends the HTTP request too when the reader stopped early.
 			attempt.end();
 		}
-		if (texts === 0) throw this.final(new AttemptFailed("empty", undefined, "the reply had no text"), signal, attempts, model);
+		if (texts === 0)
+			throw this.final(new AttemptFailed("empty", undefined, "the reply had no text"), signal, attempts, model);
 		report(usage.reported());
 	}
 
@@ -260,7 +294,14 @@ class LangChainChatModel implements ChatModel {
 		if (status !== undefined) {
 			// The provider's own words, the key redacted (OpenAI quotes a wrong key masked; the mask is kept).
 			const said = redact(providerMessage(err), this.policy.apiKey).slice(0, 300);
-			const reason = status === 429 ? "rate_limited" : status >= 500 ? "server_error" : isMisconfiguration(status, said) ? "misconfigured" : "rejected";
+			const reason =
+				status === 429
+					? "rate_limited"
+					: status >= 500
+						? "server_error"
+						: isMisconfiguration(status, said)
+							? "misconfigured"
+							: "rejected";
 			return new AttemptFailed(reason, status, said || (STATUS_CODES[status] ?? "error"));
 		}
 		// No HTTP status: the request never got an answer (refused, reset, DNS, broken stream).
@@ -270,7 +311,8 @@ class LangChainChatModel implements ChatModel {
 
 	private final(err: unknown, signal: AbortSignal | undefined, attempts: number, model: string): Error {
 		if (signal?.aborted) return abortError(signal);
-		if (err instanceof AttemptFailed) return new LlmUnavailableError(this.provider, err.reason, err.status, attempts, model, err.detail);
+		if (err instanceof AttemptFailed)
+			return new LlmUnavailableError(this.provider, err.reason, err.status, attempts, model, err.detail);
 		return err instanceof Error ? err : new Error(String(err));
 	}
 }
@@ -378,7 +420,9 @@ function httpStatus(err: unknown): number | undefined {
 
 function abortError(signal: AbortSignal): Error {
 	const reason: unknown = signal.reason;
-	return reason instanceof Error && reason.name === "AbortError" ? reason : new DOMException("The operation was aborted", "AbortError");
+	return reason instanceof Error && reason.name === "AbortError"
+		? reason
+		: new DOMException("The operation was aborted", "AbortError");
 }
 
 function redact(text: string, secret: string): string {

@@ -35,7 +35,9 @@ export class LlmStatus {
 				logger.info(`Model check: ${model.name} accepts the key and knows the model`);
 			} else if (result.status === "misconfigured") {
 				this.state = `misconfigured: ${result.detail}`;
-				logger.error(`Model check: ${model.name} is misconfigured (${result.detail}). Every reply fails with ai_misconfigured until the key or model is fixed (GOOGLE_API_KEY, GEMINI_MODEL or OPENAI_*).`);
+				logger.error(
+					`Model check: ${model.name} is misconfigured (${result.detail}). Every reply fails with ai_misconfigured until the key or model is fixed (GOOGLE_API_KEY, GEMINI_MODEL or OPENAI_*).`,
+				);
 			} else {
 				this.state = `unchecked: ${result.detail}`;
 				logger.warn(`Model check: could not check ${model.name} (${result.detail}); the first reply will tell`);
@@ -48,6 +50,7 @@ export class LlmStatus {
 	}
 
 	failed(err: unknown): void {
-		if (err instanceof LlmUnavailableError && err.reason === "misconfigured") this.state = `misconfigured: ${err.detail}`;
+		if (err instanceof LlmUnavailableError && err.reason === "misconfigured")
+			this.state = `misconfigured: ${err.detail}`;
 	}
 }

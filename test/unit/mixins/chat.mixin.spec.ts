@@ -4,7 +4,11 @@ import ChatMixin, { type ChatThis } from "../../../mixins/chat.mixin.js";
 import { loadConfig } from "../../../src/config.js";
 import { Chan, userMsgPayload } from "../../../src/domain/chat-wire.js";
 
-const config = loadConfig({ DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", JWT_SECRET: "x".repeat(40), LOGLEVEL: "warn" });
+const config = loadConfig({
+	DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+	JWT_SECRET: "x".repeat(40),
+	LOGLEVEL: "warn",
+});
 
 type Lifecycle = (this: unknown) => unknown;
 

@@ -38,7 +38,8 @@ export interface ChatState {
 }
 
 /** The model is set up wrong (key, model name): only the operator can fix that, so this says whom to tell. */
-export const MISCONFIGURED_TEXT = "The server's model is misconfigured, so the character can't reply. Tell the operator of this server.";
+export const MISCONFIGURED_TEXT =
+	"The server's model is misconfigured, so the character can't reply. Tell the operator of this server.";
 
 /** What a failed reply says under the message it answers, or undefined when the error is not about a reply. */
 export function replyFailure(frame: ErrorFrame): string | undefined {
@@ -47,7 +48,15 @@ export function replyFailure(frame: ErrorFrame): string | undefined {
 	return undefined;
 }
 
-export const emptyChat: ChatState = { byId: {}, order: [], selected: {}, failures: {}, pending: null, stopSent: false, hasMore: false };
+export const emptyChat: ChatState = {
+	byId: {},
+	order: [],
+	selected: {},
+	failures: {},
+	pending: null,
+	stopSent: false,
+	hasMore: false,
+};
 
 export type ChatAction =
 	| { type: "history"; messages: HistoryMessage[]; hasMore: boolean; older: boolean }
@@ -111,7 +120,16 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 			return state;
 		case "echo": {
 			const known = Boolean(state.byId[frame.id]);
-			const message: Message = { id: frame.id, role: "user", content: frame.content, timestamp: frame.timestamp, reply_to: null, variant: 0, stopped: false, streaming: false };
+			const message: Message = {
+				id: frame.id,
+				role: "user",
+				content: frame.content,
+				timestamp: frame.timestamp,
+				reply_to: null,
+				variant: 0,
+				stopped: false,
+				streaming: false,
+			};
 			const pending = !known && state.pending && !state.pending.replyTo ? { replyTo: frame.id } : state.pending;
 			return { ...upsert(state, message), pending };
 		}
@@ -121,7 +139,15 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 			if (existing && !existing.streaming) return state;
 			const message: Message = existing
 				? { ...existing, content: existing.content + frame.delta }
-				: { id: frame.id, role: "ai", content: frame.delta, reply_to: frame.reply_to, variant: frame.variant, stopped: false, streaming: true };
+				: {
+						id: frame.id,
+						role: "ai",
+						content: frame.delta,
+						reply_to: frame.reply_to,
+						variant: frame.variant,
+						stopped: false,
+						streaming: true,
+					};
 			return showNewest(upsert(state, message), existing ? null : frame.reply_to);
 		}
 		case "ai": {
@@ -155,7 +181,11 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 
 function upsert(state: ChatState, message: Message): ChatState {
 	const known = Boolean(state.byId[message.id]);
-	return { ...state, byId: { ...state.byId, [message.id]: message }, order: known ? state.order : [...state.order, message.id] };
+	return {
+		...state,
+		byId: { ...state.byId, [message.id]: message },
+		order: known ? state.order : [...state.order, message.id],
+	};
 }
 
 /** A new variant is shown as soon as it starts arriving. */

@@ -48,7 +48,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			} else if (frame.type === "ai" && frame.reply_to) {
 				cb.current.onReply();
 			} else if (frame.type === "error") {
-				if (frame.code === "rate_limited") toast(`You're sending messages too fast. Try again in ${frame.retry_after ?? 60} s.`, "error");
+				if (frame.code === "rate_limited")
+					toast(`You're sending messages too fast. Try again in ${frame.retry_after ?? 60} s.`, "error");
 				// A failed reply is shown under its message, with Retry; other errors belong to no message.
 				else if (!frame.reply_to || !replyFailure(frame)) toast(frame.message, "error");
 			}
@@ -80,7 +81,9 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		(async () => {
 			if (initialSessionId) {
 				try {
-					const page = await api<HistoryPage>(`/sessions/${encodeURIComponent(initialSessionId)}/messages?limit=${PAGE_SIZE}`);
+					const page = await api<HistoryPage>(
+						`/sessions/${encodeURIComponent(initialSessionId)}/messages?limit=${PAGE_SIZE}`,
+					);
 					if (!live) return;
 					dispatch({ type: "history", messages: page.messages, hasMore: page.has_more, older: false });
 				} catch (err) {
@@ -117,12 +120,16 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 
 	const regenerate = useCallback(
 		(replyTo: string) => {
-			if (connection.current?.send({ type: "regenerate", reply_to: replyTo })) dispatch({ type: "regenerate", replyTo });
+			if (connection.current?.send({ type: "regenerate", reply_to: replyTo }))
+				dispatch({ type: "regenerate", replyTo });
 		},
 		[dispatch],
 	);
 
-	const select = useCallback((replyTo: string, index: number) => dispatch({ type: "select", replyTo, index }), [dispatch]);
+	const select = useCallback(
+		(replyTo: string, index: number) => dispatch({ type: "select", replyTo, index }),
+		[dispatch],
+	);
 
 	const reconnect = useCallback(() => {
 		setStopped(undefined);
@@ -133,7 +140,9 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		const sessionId = connection.current?.sessionId;
 		const oldest = stateRef.current.order[0];
 		if (!sessionId || !oldest) return;
-		const page = await api<HistoryPage>(`/sessions/${encodeURIComponent(sessionId)}/messages?limit=${PAGE_SIZE}&before=${encodeURIComponent(oldest)}`);
+		const page = await api<HistoryPage>(
+			`/sessions/${encodeURIComponent(sessionId)}/messages?limit=${PAGE_SIZE}&before=${encodeURIComponent(oldest)}`,
+		);
 		dispatch({ type: "history", messages: page.messages, hasMore: page.has_more, older: true });
 	}, [dispatch]);
 

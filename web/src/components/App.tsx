@@ -48,7 +48,15 @@ export function App() {
 			/>
 		);
 	} else if (route.name === "chat") {
-		screen = <ChatPage key={route.characterId} characterId={route.characterId} sessionId={route.sessionId} visit={visit} user={user} />;
+		screen = (
+			<ChatPage
+				key={route.characterId}
+				characterId={route.characterId}
+				sessionId={route.sessionId}
+				visit={visit}
+				user={user}
+			/>
+		);
 	} else {
 		screen = (
 			<>

@@ -18,9 +18,17 @@ export function AuthPage({ notice, onLoggedIn }: { notice?: string; onLoggedIn: 
 		setError("");
 		try {
 			if (mode === "signup") {
-				await api("/register", { method: "POST", body: { username, name: name || username, password }, anonymous: true });
+				await api("/register", {
+					method: "POST",
+					body: { username, name: name || username, password },
+					anonymous: true,
+				});
 			}
-			const { access_token } = await api<{ access_token: string }>("/login", { method: "POST", body: { username, password }, anonymous: true });
+			const { access_token } = await api<{ access_token: string }>("/login", {
+				method: "POST",
+				body: { username, password },
+				anonymous: true,
+			});
 			setToken(access_token);
 			onLoggedIn();
 		} catch (err) {
@@ -44,22 +52,48 @@ export function AuthPage({ notice, onLoggedIn }: { notice?: string; onLoggedIn: 
 			</div>
 			<form class="card auth-card" onSubmit={submit} aria-label={mode === "login" ? "Log in" : "Sign up"}>
 				<div class="tabs" role="tablist">
-					<button type="button" role="tab" aria-selected={mode === "login"} class={mode === "login" ? "tab active" : "tab"} onClick={() => switchTo("login")}>
+					<button
+						type="button"
+						role="tab"
+						aria-selected={mode === "login"}
+						class={mode === "login" ? "tab active" : "tab"}
+						onClick={() => switchTo("login")}
+					>
 						Log in
 					</button>
-					<button type="button" role="tab" aria-selected={mode === "signup"} class={mode === "signup" ? "tab active" : "tab"} onClick={() => switchTo("signup")}>
+					<button
+						type="button"
+						role="tab"
+						aria-selected={mode === "signup"}
+						class={mode === "signup" ? "tab active" : "tab"}
+						onClick={() => switchTo("signup")}
+					>
 						Sign up
 					</button>
 				</div>
 				{notice && <p class="notice">{notice}</p>}
 				<label class="field">
 					<span>Username</span>
-					<input name="username" autocomplete="username" required minLength={3} maxLength={32} value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+					<input
+						name="username"
+						autocomplete="username"
+						required
+						minLength={3}
+						maxLength={32}
+						value={username}
+						onInput={(e) => setUsername(e.currentTarget.value)}
+					/>
 				</label>
 				{mode === "signup" && (
 					<label class="field">
 						<span>Display name</span>
-						<input name="name" autocomplete="name" placeholder="How characters address you" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+						<input
+							name="name"
+							autocomplete="name"
+							placeholder="How characters address you"
+							value={name}
+							onInput={(e) => setName(e.currentTarget.value)}
+						/>
 					</label>
 				)}
 				<label class="field">

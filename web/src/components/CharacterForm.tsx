@@ -38,15 +38,33 @@ export function CharacterForm({ onClose, onCreated }: { onClose: () => void; onC
 				</label>
 				<label class="field">
 					<span>Description</span>
-					<input name="description" placeholder="One line that appears on the card" value={fields.description} onInput={set("description")} />
+					<input
+						name="description"
+						placeholder="One line that appears on the card"
+						value={fields.description}
+						onInput={set("description")}
+					/>
 				</label>
 				<label class="field">
 					<span>System prompt</span>
-					<textarea name="system_prompt" required rows={5} placeholder="Who they are, how they speak, what they know" value={fields.system_prompt} onInput={set("system_prompt")} />
+					<textarea
+						name="system_prompt"
+						required
+						rows={5}
+						placeholder="Who they are, how they speak, what they know"
+						value={fields.system_prompt}
+						onInput={set("system_prompt")}
+					/>
 				</label>
 				<label class="field">
 					<span>Greeting</span>
-					<textarea name="greeting" rows={2} placeholder="Their first message in every new chat" value={fields.greeting} onInput={set("greeting")} />
+					<textarea
+						name="greeting"
+						rows={2}
+						placeholder="Their first message in every new chat"
+						value={fields.greeting}
+						onInput={set("greeting")}
+					/>
 				</label>
 				<label class="switch">
 					<input type="checkbox" name="is_public" checked={fields.is_public} onChange={set("is_public")} />

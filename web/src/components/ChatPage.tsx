@@ -11,7 +11,17 @@ import { Avatar } from "./Avatar";
 import { Conversation } from "./Conversation";
 import { BackIcon, CloseIcon, PlusIcon, TrashIcon } from "./icons";
 
-export function ChatPage({ characterId, sessionId, visit, user }: { characterId: string; sessionId?: string; visit: number; user: User | null }) {
+export function ChatPage({
+	characterId,
+	sessionId,
+	visit,
+	user,
+}: {
+	characterId: string;
+	sessionId?: string;
+	visit: number;
+	user: User | null;
+}) {
 	const [character, setCharacter] = useState<Character | null>(null);
 	const [error, setError] = useState("");
 	const [sessions, setSessions] = useState<SessionSummary[]>([]);
@@ -85,13 +95,21 @@ export function ChatPage({ characterId, sessionId, visit, user }: { characterId:
 
 	return (
 		<div class="chat-layout">
-			<aside class={drawer ? "sidebar open" : "sidebar"} aria-label={`Chats with ${character?.name ?? "this character"}`}>
+			<aside
+				class={drawer ? "sidebar open" : "sidebar"}
+				aria-label={`Chats with ${character?.name ?? "this character"}`}
+			>
 				<div class="sidebar-head">
 					<a class="icon-button" href="#/" aria-label="Back to characters">
 						<BackIcon />
 					</a>
 					<span class="sidebar-title">Chats</span>
-					<button type="button" class="icon-button only-phone" aria-label="Close chat list" onClick={() => setDrawer(false)}>
+					<button
+						type="button"
+						class="icon-button only-phone"
+						aria-label="Close chat list"
+						onClick={() => setDrawer(false)}
+					>
 						<CloseIcon />
 					</button>
 				</div>
@@ -107,7 +125,13 @@ export function ChatPage({ characterId, sessionId, visit, user }: { characterId:
 				</button>
 				<ul class="session-list" aria-label="Chat sessions">
 					{sessions.map((s) => (
-						<SessionItem key={s.id} session={s} user={user} active={s.id === current} onDelete={() => void remove(s.id)} />
+						<SessionItem
+							key={s.id}
+							session={s}
+							user={user}
+							active={s.id === current}
+							onDelete={() => void remove(s.id)}
+						/>
 					))}
 				</ul>
 			</aside>
@@ -130,7 +154,17 @@ export function ChatPage({ characterId, sessionId, visit, user }: { characterId:
 	);
 }
 
-function SessionItem({ session, user, active, onDelete }: { session: SessionSummary; user: User | null; active: boolean; onDelete: () => void }) {
+function SessionItem({
+	session,
+	user,
+	active,
+	onDelete,
+}: {
+	session: SessionSummary;
+	user: User | null;
+	active: boolean;
+	onDelete: () => void;
+}) {
 	const [confirming, setConfirming] = useState(false);
 	const when = session.last_message_at ?? session.created_at;
 	return (
@@ -147,13 +181,22 @@ function SessionItem({ session, user, active, onDelete }: { session: SessionSumm
 				</div>
 			) : (
 				<>
-					<a class="session-link" href={chatHash(session.character_id, session.id)} aria-current={active ? "page" : undefined}>
+					<a
+						class="session-link"
+						href={chatHash(session.character_id, session.id)}
+						aria-current={active ? "page" : undefined}
+					>
 						<span class="session-preview">{preview(session, user)}</span>
 						<time class="muted small" dateTime={when}>
 							{timeAgo(when)}
 						</time>
 					</a>
-					<button type="button" class="icon-button session-delete" aria-label="Delete chat" onClick={() => setConfirming(true)}>
+					<button
+						type="button"
+						class="icon-button session-delete"
+						aria-label="Delete chat"
+						onClick={() => setConfirming(true)}
+					>
 						<TrashIcon />
 					</button>
 				</>

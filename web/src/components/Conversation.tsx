@@ -42,9 +42,7 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				<Avatar name={character.name} />
 				<div class="chat-title">
 					<h1>{character.name}</h1>
-					<span class={`presence presence-${status}`}>
-						{presence(status, chat.model)}
-					</span>
+					<span class={`presence presence-${status}`}>{presence(status, chat.model)}</span>
 				</div>
 				<button type="button" class="icon-button only-phone" aria-label="Show chats" onClick={onOpenSessions}>
 					<HistoryIcon />
@@ -62,7 +60,11 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				}}
 			>
 				{state.hasMore && (
-					<button type="button" class="button ghost small load-older" onClick={() => chat.loadOlder().catch(() => toast("Couldn't load older messages", "error"))}>
+					<button
+						type="button"
+						class="button ghost small load-older"
+						onClick={() => chat.loadOlder().catch(() => toast("Couldn't load older messages", "error"))}
+					>
 						Load earlier messages
 					</button>
 				)}
@@ -94,7 +96,9 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				)}
 			</div>
 
-			{chat.stopped && <StoppedNotice reason={chat.stopped} characterName={character.name} onReconnect={chat.reconnect} />}
+			{chat.stopped && (
+				<StoppedNotice reason={chat.stopped} characterName={character.name} onReconnect={chat.reconnect} />
+			)}
 
 			<Composer
 				characterName={character.name}
@@ -138,7 +142,13 @@ function StoppedNotice(props: { reason: keyof typeof STOP_TEXT; characterName: s
 	);
 }
 
-function Composer(props: { characterName: string; disabled: boolean; generating: boolean; onSend: (text: string) => boolean; onStop: () => void }) {
+function Composer(props: {
+	characterName: string;
+	disabled: boolean;
+	generating: boolean;
+	onSend: (text: string) => boolean;
+	onStop: () => void;
+}) {
 	const [text, setText] = useState("");
 	const input = useRef<HTMLTextAreaElement>(null);
 

@@ -25,17 +25,20 @@ export function Gallery({ user }: { user: User | null }) {
 	useEffect(() => {
 		let live = true;
 		// Wait for a pause in typing before searching.
-		const timer = window.setTimeout(() => {
-			api<Character[]>(`/characters?limit=100${query.trim() ? `&q=${encodeURIComponent(query.trim())}` : ""}`)
-				.then((list) => {
-					if (!live) return;
-					setCharacters(list);
-					setError("");
-				})
-				.catch((err) => {
-					if (live) setError(errorText(err));
-				});
-		}, query ? 200 : 0);
+		const timer = window.setTimeout(
+			() => {
+				api<Character[]>(`/characters?limit=100${query.trim() ? `&q=${encodeURIComponent(query.trim())}` : ""}`)
+					.then((list) => {
+						if (!live) return;
+						setCharacters(list);
+						setError("");
+					})
+					.catch((err) => {
+						if (live) setError(errorText(err));
+					});
+			},
+			query ? 200 : 0,
+		);
 		return () => {
 			live = false;
 			window.clearTimeout(timer);
@@ -108,7 +111,13 @@ export function Gallery({ user }: { user: User | null }) {
 					</h2>
 					<label class="search">
 						<SearchIcon />
-						<input type="search" placeholder="Search by name" aria-label="Search characters by name" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
+						<input
+							type="search"
+							placeholder="Search by name"
+							aria-label="Search characters by name"
+							value={query}
+							onInput={(e) => setQuery(e.currentTarget.value)}
+						/>
 					</label>
 				</div>
 				{error && <p class="form-error">{error}</p>}
@@ -124,7 +133,9 @@ export function Gallery({ user }: { user: User | null }) {
 										{!c.is_public && <span class="badge">Private</span>}
 										{c.is_public && user && c.created_by === user.id && <span class="badge">Yours</span>}
 									</span>
-									<span class="character-description">{c.description ? filled(c.description, c.name, user) : "No description yet."}</span>
+									<span class="character-description">
+										{c.description ? filled(c.description, c.name, user) : "No description yet."}
+									</span>
 								</span>
 							</a>
 						</li>

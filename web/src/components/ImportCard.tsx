@@ -24,7 +24,11 @@ export function ImportCard({ onClose, onImported }: { onClose: () => void; onImp
 		setBusy(true);
 		setError("");
 		try {
-			const created = await api<Character>("/characters/import", { method: "POST", body: file, contentType: contentType(file) });
+			const created = await api<Character>("/characters/import", {
+				method: "POST",
+				body: file,
+				contentType: contentType(file),
+			});
 			toast(`Imported ${created.name}`);
 			onImported(created);
 		} catch (err) {

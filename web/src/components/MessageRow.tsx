@@ -62,19 +62,36 @@ export function MessageRow({ item, characterName, user, canRegenerate, canRetry,
 					{m.stopped && <span class="stopped">stopped</span>}
 					{replyTo && count > 1 && (
 						<span class="variants" role="group" aria-label="Alternative replies">
-							<button type="button" class="icon-button tiny" aria-label="Previous reply" disabled={item.index === 0} onClick={() => onSelect(replyTo, item.index - 1)}>
+							<button
+								type="button"
+								class="icon-button tiny"
+								aria-label="Previous reply"
+								disabled={item.index === 0}
+								onClick={() => onSelect(replyTo, item.index - 1)}
+							>
 								<ChevronLeft />
 							</button>
 							<span class="variant-count">
 								{item.index + 1}/{count}
 							</span>
-							<button type="button" class="icon-button tiny" aria-label="Next reply" disabled={item.index === count - 1} onClick={() => onSelect(replyTo, item.index + 1)}>
+							<button
+								type="button"
+								class="icon-button tiny"
+								aria-label="Next reply"
+								disabled={item.index === count - 1}
+								onClick={() => onSelect(replyTo, item.index + 1)}
+							>
 								<ChevronRight />
 							</button>
 						</span>
 					)}
 					{replyTo && canRegenerate && (
-						<button type="button" class="link-button" aria-label="Regenerate reply" onClick={() => onRegenerate(replyTo)}>
+						<button
+							type="button"
+							class="link-button"
+							aria-label="Regenerate reply"
+							onClick={() => onRegenerate(replyTo)}
+						>
 							<RegenerateIcon /> Regenerate
 						</button>
 					)}

@@ -3,7 +3,15 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { CloseIcon } from "./icons";
 
-export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
+export function Modal({
+	title,
+	onClose,
+	children,
+}: {
+	title: string;
+	onClose: () => void;
+	children: ComponentChildren;
+}) {
 	const panel = useRef<HTMLDivElement>(null);
 	// The latest handler, without re-running the effect (and stealing focus) on every render.
 	const close = useRef(onClose);

@@ -3,7 +3,17 @@ import type { ComponentChildren } from "preact";
 
 function Icon({ children, size = 20 }: { children: ComponentChildren; size?: number }) {
 	return (
-		<svg width={size} height={size} viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+		<svg
+			width={size}
+			height={size}
+			viewBox="0 0 24 24"
+			fill="none"
+			stroke="currentColor"
+			stroke-width="2"
+			stroke-linecap="round"
+			stroke-linejoin="round"
+			aria-hidden="true"
+		>
 			{children}
 		</svg>
 	);
