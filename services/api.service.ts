@@ -30,7 +30,7 @@ import {
 } from "../src/adapters/gateway-http.js";
 import { cardUploadParams } from "../src/adapters/card-upload-params.js";
 import { shareGatewayServer } from "../src/adapters/gateway-server.js";
-import type { AuthMeta, AuthUser } from "./auth.service.js";
+import type { AuthMeta, AuthUser } from "../src/domain/accounts.js";
 
 interface ApiThis extends Service {
 	/** moleculer-web's HTTP server, made in its own `created`. */

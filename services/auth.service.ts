@@ -31,58 +31,22 @@ import {
 	UserNotFound,
 } from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
-
-export interface RegisterParams {
-	username: string;
-	name: string;
-	password: string;
-}
-export interface LoginParams {
-	username: string;
-	password: string;
-}
-export interface ValidateParams {
-	token: string;
-}
-
-/** What `validate` returns and the gateway puts in `ctx.meta.user` (kept small: meta travels between nodes). */
-export interface AuthUser {
-	id: string;
-	username: string;
-	name: string;
-	role: string;
-}
-export interface AuthMeta {
-	user?: Pick<AuthUser, "id">;
-	/** The client's IP, set by the gateway: failed logins are counted per username and client. */
-	clientIp?: string;
-	$statusCode?: number;
-	$location?: string;
-}
-
-/** Broadcast events: chat-ws closes a disabled user's open sockets on every node. */
-export const UserEvent = { Disabled: "user.disabled" } as const;
-export interface UserDisabledPayload {
-	username: string;
-}
-
-/** A user as operators see it. */
-export interface UserView extends AuthUser {
-	is_disabled: boolean;
-	created_at: string;
-}
-export interface ListUsersParams {
-	q?: string;
-	/** Exact match, for looking one user up. */
-	username?: string;
-	limit: number;
-}
+import {
+	toAuthUser,
+	toUserView,
+	UserEvent,
+	type AuthMeta,
+	type ListUsersParams,
+	type LoginParams,
+	type RegisterParams,
+	type UserDisabledPayload,
+	type UserView,
+	type ValidateParams,
+} from "../src/domain/accounts.js";
 
 interface AuthMethods {
 	/** Runs password hashing, turning a full hashing queue into 503 BUSY. */
 	hashing<T>(work: () => Promise<T>): Promise<T>;
-	toAuthUser(user: User): AuthUser;
-	toUserView(user: User): UserView;
 	updateUser(username: string, changes: Partial<Pick<User, "is_disabled" | "role">>): Promise<UserView>;
 }
 type AuthThis = Service & DbThis & AuthMethods;
@@ -206,7 +170,7 @@ export default function authService(config: Config): ServiceSchema {
 					// Primary-key lookup: this runs on every authenticated request.
 					const user = await this.db.models.User.findByPk(claims.uid, { attributes: USER_ATTRIBUTES });
 					if (!user || user.username !== claims.sub || user.is_disabled) throw Unauthorized("Invalid token");
-					return this.toAuthUser(user);
+					return toAuthUser(user);
 				},
 			},
 
@@ -220,7 +184,7 @@ export default function authService(config: Config): ServiceSchema {
 					if (!isUuid(id)) throw Unauthorized();
 					const user = await this.db.models.User.findByPk(id, { attributes: USER_ATTRIBUTES });
 					if (!user || user.is_disabled) throw Unauthorized();
-					return { ...this.toAuthUser(user), created_at: user.created_at.toISOString() };
+					return { ...toAuthUser(user), created_at: user.created_at.toISOString() };
 				},
 			},
 
@@ -246,7 +210,7 @@ export default function authService(config: Config): ServiceSchema {
 						order: [["username", "ASC"]],
 						limit,
 					});
-					return users.map((u) => this.toUserView(u));
+					return users.map(toUserView);
 				},
 			},
 
@@ -282,14 +246,6 @@ export default function authService(config: Config): ServiceSchema {
 				}
 			},
 
-			toAuthUser(user: User): AuthUser {
-				return { id: user.id, username: user.username, name: user.name, role: user.role };
-			},
-
-			toUserView(this: AuthThis, user: User): UserView {
-				return { ...this.toAuthUser(user), is_disabled: user.is_disabled, created_at: user.created_at.toISOString() };
-			},
-
 			async updateUser(
 				this: AuthThis,
 				username: string,
@@ -298,7 +254,7 @@ export default function authService(config: Config): ServiceSchema {
 				const user = await this.db.models.User.findOne({ where: { username }, attributes: USER_ATTRIBUTES });
 				if (!user) throw UserNotFound(username);
 				await user.update(changes);
-				return this.toUserView(user);
+				return toUserView(user);
 			},
 		},
 

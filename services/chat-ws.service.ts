@@ -38,7 +38,7 @@ import {
 	type SessionFrames,
 	type StopRequestedPayload,
 } from "../src/domain/chat-wire.js";
-import { UserEvent, type UserDisabledPayload } from "./auth.service.js";
+import { UserEvent, type UserDisabledPayload } from "../src/domain/accounts.js";
 
 /** Most messages replayed on connect; older history is paged over REST. */
 const REPLAY_LIMIT = 200;

@@ -7,7 +7,7 @@ import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type MessageRow, type SessionRow } from "../src/adapters/chat-store.js";
 import { SessionNotFound, Unauthorized } from "../src/errors.js";
-import type { AuthUser } from "./auth.service.js";
+import type { AuthUser } from "../src/domain/accounts.js";
 
 interface SessionsMeta {
 	user?: AuthUser;

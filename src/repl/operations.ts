@@ -25,7 +25,7 @@ export { CHANNEL_KEYS, IN_PROCESS_CHANNELS, queueStatus, type ChannelKey, type Q
 import { UserNotFound } from "../errors.js";
 import type { SocketInfo } from "../../services/chat-ws.service.js";
 import type { OperatorMessage } from "../../services/dispatcher.service.js";
-import type { UserView } from "../../services/auth.service.js";
+import type { UserView } from "../domain/accounts.js";
 
 /** A node that did not answer; the others' answers still count. */
 export interface NodeFailure {

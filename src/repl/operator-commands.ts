@@ -7,7 +7,7 @@ import type { ServiceBroker } from "moleculer";
 import type { Config } from "../config.js";
 import type { CharacterView } from "../domain/characters.js";
 import { isUuid } from "../domain/uuid.js";
-import type { UserView } from "../../services/auth.service.js";
+import type { UserView } from "../domain/accounts.js";
 import * as ops from "./operations.js";
 
 export interface ReplArgs {
