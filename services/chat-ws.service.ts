@@ -14,17 +14,15 @@ import type { Redis } from "ioredis";
 import type { Config } from "../src/config.js";
 import { ShuttingDown } from "../src/errors.js";
 import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
-import { ChatAccess, type OpenedChat } from "../src/adapters/chat-access.js";
+import { ChatAccess, clientIdentity, connectionFrame, type OpenedChat } from "../src/adapters/chat-access.js";
 import { acquireRedis, releaseRedis } from "../src/adapters/redis.js";
 import { keepRoutes } from "../src/adapters/chat-runtime.js";
-import { regenerateReply, storeUserMessage, type TurnDeps } from "../src/adapters/chat-turns.js";
+import { handleFrame, type TurnDeps } from "../src/adapters/chat-turns.js";
 import { startDeliveryServer, type DeliveryServer } from "../src/adapters/grpc-delivery.js";
-import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
-import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
+import { createRateLimiter } from "../src/adapters/rate-limiter.js";
+import { createChatQuotas } from "../src/adapters/quotas.js";
 import { chatModelName } from "../src/adapters/llm/factory.js";
 import { ChatClient, CloseCode, SocketHub, type SocketInfo } from "../src/adapters/socket-hub.js";
-
-export type { SocketInfo };
 import { chatUpgrades, listenForChat, refuseUpgrade, toRefusal } from "../src/adapters/ws-upgrade.js";
 import { gatewayServer } from "../src/adapters/gateway-server.js";
 import { CharacterEvent } from "../src/domain/characters.js";
@@ -32,13 +30,13 @@ import {
 	ChatEvent,
 	errorFrame,
 	messageFrame,
-	parseClientFrame,
-	type ConnectionFrame,
 	type ErrorFrame,
 	type SessionFrames,
 	type StopRequestedPayload,
 } from "../src/domain/chat-wire.js";
 import { UserEvent, type UserDisabledPayload } from "../src/domain/accounts.js";
+
+export type { SocketInfo };
 
 /** Most messages replayed on connect; older history is paged over REST. */
 const REPLAY_LIMIT = 200;
@@ -56,8 +54,6 @@ type ChatWsThis = Service &
 		httpServer: http.Server;
 		grpc?: DeliveryServer;
 		address?: string;
-		limiter: RateLimiter;
-		quotas: ChatQuotas;
 		/** Named in the `connection` frame, so nobody mistakes the offline model for an LLM. */
 		modelName: string;
 		keepAlive?: NodeJS.Timeout;
@@ -68,7 +64,6 @@ type ChatWsThis = Service &
 		catchUp(): Promise<void>;
 		upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
 		onConnection(ws: WebSocket, chat: OpenedChat): Promise<void>;
-		onFrame(client: ChatClient, data: RawData, isBinary: boolean): Promise<void>;
 		sendError(client: ChatClient, frame: ErrorFrame): void;
 		deliverLocal(items: SessionFrames[]): number;
 	};
@@ -151,28 +146,18 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 
 			async onConnection(this: ChatWsThis, ws: WebSocket, chat: OpenedChat) {
 				const sessionId = chat.session.id;
-				const { user, handshake: h } = chat;
-				const client = new ChatClient(
-					ws,
-					{
-						userId: user.id,
-						username: user.username,
-						name: user.name,
-						role: user.role,
-						sessionId,
-						characterId: chat.character.id,
-					},
-					{ resumedAfter: h.after, limits: config.chat, expiresAt: chat.expiresAt },
-				);
+				const h = chat.handshake;
+				const options = { resumedAfter: h.after, limits: config.chat, expiresAt: chat.expiresAt };
+				const client = new ChatClient(ws, clientIdentity(chat), options);
 				// Registered before the backlog is read: a reply stored meanwhile is queued live, and the id check drops the overlap.
 				const firstOnNode = this.hub.add(client);
 				this.metrics.openSockets(this.hub.size);
 				// Listeners go on before anything is awaited: `ws` drops frames that arrive while no listener is attached,
 				// and clients may send right after `open`. Their frames wait (client.work) until the replay is done.
 				ws.on("pong", () => (client.alive = true));
-				ws.on("message", (data, isBinary) => {
+				ws.on("message", (data: RawData, isBinary: boolean) => {
 					client.enqueue(
-						() => this.onFrame(client, data, isBinary),
+						() => handleFrame(this.turns, client, data, isBinary),
 						(err) => this.logger.error({ session_id: sessionId }, "Frame handling failed:", err),
 					);
 				});
@@ -185,17 +170,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 
 				client.work = (async () => {
 					if (firstOnNode && this.address) await this.runtime.routes.add(sessionId, this.address);
-					const hello: ConnectionFrame = {
-						type: "connection",
-						message: "Connected to chat",
-						session_id: sessionId,
-						username: chat.user.username,
-						character_id: chat.character.id,
-						character_name: chat.character.name,
-						model: this.modelName,
-						resumed: chat.resumed,
-					};
-					ws.send(JSON.stringify(hello));
+					ws.send(JSON.stringify(connectionFrame(chat, this.modelName)));
 					const backlog =
 						chat.resumed && !h.after
 							? await this.store.latestMessages(sessionId, REPLAY_LIMIT)
@@ -203,30 +178,6 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					client.finishReplay(backlog.map(messageFrame));
 				})();
 				await client.work;
-			},
-
-			async onFrame(this: ChatWsThis, client: ChatClient, data: RawData, isBinary: boolean) {
-				if (client.expired()) return client.end(CloseCode.TokenExpired, "Token expired");
-				const { allowed, retryAfterSeconds } = await this.limiter.hit(client.id);
-				if (!allowed) {
-					return this.sendError(
-						client,
-						errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds }),
-					);
-				}
-				const parsed = parseClientFrame(data as Buffer, isBinary, config.chat.maxContentChars);
-				if (!parsed.ok) return this.sendError(client, parsed.error);
-				const frame = parsed.frame;
-				if (frame.type === "stop") {
-					return void this.broker.broadcast(ChatEvent.StopRequested, {
-						session_id: client.identity.sessionId,
-					} satisfies StopRequestedPayload);
-				}
-				// Messages and regenerations cost a model call: they count against the user's limits on every node.
-				const refused = await this.quotas.admitMessage(client.identity.username);
-				if (refused) return this.sendError(client, refused);
-				if (frame.type === "regenerate") return regenerateReply(this.turns, client, frame.reply_to);
-				return storeUserMessage(this.turns, client, frame.content);
 			},
 
 			/**
@@ -295,19 +246,15 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			);
 			this.metrics.openSockets(this.hub.size);
 			this.modelName = chatModelName(config);
-			this.limiter = createRateLimiter({
-				keyPrefix: "ws-msg",
-				points: config.chat.messagesPerMinute,
-				durationSeconds: 60,
-			});
-			this.quotas = createChatQuotas(config);
 			const { store, hub, metrics, logger } = this;
+			const { messagesPerMinute: points, maxContentChars } = config.chat;
+			const stopRequested = (payload: StopRequestedPayload) => this.broker.broadcast(ChatEvent.StopRequested, payload);
+			const shared = { store, hub, metrics, logger, maxContentChars, history: this.runtime.history };
 			this.turns = {
-				store,
-				hub,
-				metrics,
-				logger,
-				history: this.runtime.history,
+				...shared,
+				limiter: createRateLimiter({ keyPrefix: "ws-msg", points, durationSeconds: 60 }),
+				quotas: createChatQuotas(config),
+				stop: (session_id) => void stopRequested({ session_id }),
 				publish: (channel, payload) => this.publish(channel, payload),
 				refuse: (client, frame) => this.sendError(client, frame),
 			};
@@ -343,7 +290,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				Promise.allSettled(clients.map((c) => c.work)),
 				new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_FRAMES_MS).unref()),
 			]);
-			await this.quotas?.close();
+			await this.turns?.quotas.close();
 			if (this.redis) await releaseRedis();
 		},
 	};

@@ -25,7 +25,8 @@ import type { ChatStore, SessionClaims, SessionRow } from "./chat-store.js";
 import type { RouteRegistry } from "./route-registry.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
 import { redisKey } from "./redis.js";
-import type { ChatClient, SocketHub } from "./socket-hub.js";
+import type { ChatClient, ClientIdentity, SocketHub } from "./socket-hub.js";
+import type { ConnectionFrame } from "../domain/chat-wire.js";
 
 /** What auth.validate answers. */
 export interface ChatUser {
@@ -48,6 +49,26 @@ export interface OpenedChat {
 	resumed: boolean;
 	/** When the token expires (ms since the epoch). */
 	expiresAt: number | undefined;
+}
+
+/** Who a socket of this chat is. */
+export function clientIdentity({ user, session, character }: OpenedChat): ClientIdentity {
+	const { id: userId, username, name, role } = user;
+	return { userId, username, name, role, sessionId: session.id, characterId: character.id };
+}
+
+/** The first frame a socket gets; `model` names the model, so nobody mistakes the offline one for an LLM. */
+export function connectionFrame({ user, session, character, resumed }: OpenedChat, model: string): ConnectionFrame {
+	return {
+		type: "connection",
+		message: "Connected to chat",
+		session_id: session.id,
+		username: user.username,
+		character_id: character.id,
+		character_name: character.name,
+		model,
+		resumed,
+	};
 }
 
 interface Grant {

@@ -1,24 +1,36 @@
 /**
- * What a user's turn does on chat-ws: a message is stored (pending its reply), appended to the hot history, echoed to
- * every socket of the session and published to `chat.user.msg`; a regeneration of the last reply is checked and
- * published as the next variant. Refusals go back through `refuse` (chat-ws counts them and bounds them).
+ * What a user's turn does on chat-ws: a frame is checked against the socket's rate and the user's limits and parsed;
+ * a message is stored (pending its reply), appended to the hot history, echoed to every socket of the session and
+ * published to `chat.user.msg`; a regeneration of the last reply is checked and published as the next variant; a stop
+ * is broadcast. Refusals go back through `refuse` (chat-ws counts them and bounds them).
  */
+import type { RawData } from "ws";
 import {
 	Chan,
 	errorFrame,
 	messageFrame,
+	parseClientFrame,
 	serializeFrame,
 	userMsgPayload,
 	type ErrorFrame,
 	type Publish,
 } from "../domain/chat-wire.js";
 import type { ChatMetrics } from "./chat-metrics.js";
+import type { ChatQuotas } from "./quotas.js";
+import type { RateLimiter } from "./rate-limiter.js";
 import type { ChatStore } from "./chat-store.js";
 import type { HistoryCache } from "./history-cache.js";
 import { historyEntry } from "../domain/history.js";
-import type { ChatClient, SocketHub } from "./socket-hub.js";
+import { CloseCode, type ChatClient, type SocketHub } from "./socket-hub.js";
 
 export interface TurnDeps {
+	/** Frames per socket per minute. */
+	limiter: RateLimiter;
+	/** Messages and tokens per user, on every node. */
+	quotas: ChatQuotas;
+	maxContentChars: number;
+	/** Stops the reply being written for the session, wherever it is generated. */
+	stop(sessionId: string): void;
 	store: ChatStore;
 	history: HistoryCache;
 	hub: SocketHub;
@@ -26,6 +38,25 @@ export interface TurnDeps {
 	publish: Publish;
 	refuse(client: ChatClient, frame: ErrorFrame): void;
 	logger: { error(...a: unknown[]): void; warn(...a: unknown[]): void };
+}
+
+/** One frame from a client, after the frames before it (ChatClient.enqueue). */
+export async function handleFrame(deps: TurnDeps, client: ChatClient, data: RawData, isBinary: boolean): Promise<void> {
+	if (client.expired()) return client.end(CloseCode.TokenExpired, "Token expired");
+	const { allowed, retryAfterSeconds } = await deps.limiter.hit(client.id);
+	if (!allowed) {
+		const tooFast = errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds });
+		return deps.refuse(client, tooFast);
+	}
+	const parsed = parseClientFrame(data as Buffer, isBinary, deps.maxContentChars);
+	if (!parsed.ok) return deps.refuse(client, parsed.error);
+	const frame = parsed.frame;
+	if (frame.type === "stop") return deps.stop(client.identity.sessionId);
+	// Messages and regenerations cost a model call: they count against the user's limits on every node.
+	const refused = await deps.quotas.admitMessage(client.identity.username);
+	if (refused) return deps.refuse(client, refused);
+	if (frame.type === "regenerate") return regenerateReply(deps, client, frame.reply_to);
+	return storeUserMessage(deps, client, frame.content);
 }
 
 export async function storeUserMessage(deps: TurnDeps, client: ChatClient, content: string): Promise<void> {
