@@ -52,7 +52,7 @@ interface AuthMethods {
 type AuthThis = Service & DbThis & AuthMethods;
 
 const MAX_TOKEN_LENGTH = 4096;
-/** A timed-out register or login may still be running: calling it again would hash twice and answer a fresh sign-up 409. */
+/** A timed-out register or login may still be running: a retry would hash twice and answer a fresh sign-up 409. */
 const NO_RETRIES = { enabled: false };
 /** What BUSY tells the client to wait: a full queue drains in a few seconds. */
 const BUSY_RETRY_AFTER_SECONDS = 2;

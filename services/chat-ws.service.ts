@@ -91,7 +91,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				},
 			},
 
-			/** Closes this node's sockets of a session; returns how many. The client may reconnect (disable the user to stop that). */
+			/** Closes this node's sockets of a session; returns how many. The client may reconnect (disabling stops that). */
 			kick: {
 				visibility: "public",
 				params: { session_id: "uuid" },
@@ -149,7 +149,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				const h = chat.handshake;
 				const options = { resumedAfter: h.after, limits: config.chat, expiresAt: chat.expiresAt };
 				const client = new ChatClient(ws, clientIdentity(chat), options);
-				// Registered before the backlog is read: a reply stored meanwhile is queued live, and the id check drops the overlap.
+				// Registered before the backlog is read: a reply stored meanwhile is queued live; the id check drops the overlap.
 				const firstOnNode = this.hub.add(client);
 				this.metrics.openSockets(this.hub.size);
 				// Listeners go on before anything is awaited: `ws` drops frames that arrive while no listener is attached,
@@ -261,9 +261,8 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			await this.listen();
 			if (config.mode === "cluster") await this.joinCluster();
 			this.keepAlive = setInterval(() => this.hub.pingAll(), config.chat.pingIntervalMs);
-			this.logger.info(
-				`WebSocket server on ${config.wsHost}:${this.settings.port}${this.address ? `, gRPC delivery on ${this.address}` : ""}`,
-			);
+			const grpc = this.address ? `, gRPC delivery on ${this.address}` : "";
+			this.logger.info(`WebSocket server on ${config.wsHost}:${this.settings.port}${grpc}`);
 		},
 
 		async stopped(this: ChatWsThis) {
