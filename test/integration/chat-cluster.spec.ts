@@ -68,6 +68,10 @@ beforeAll(async () => {
 	consumer = node("ai-consumer");
 	dispatcher = node("dispatcher");
 	await Promise.all([core, ws1, ws2, consumer, dispatcher].map((b) => b.start()));
+	// Nodes announce their services up to a second after starting (Moleculer debounces INFO): until the accounts node
+	// knows both chat-ws nodes' services, its broadcasts (user.disabled) reach neither.
+	const chatWsNodes = () => core.registry.getServiceList({ onlyAvailable: true }).filter((s) => s.name === "chat-ws");
+	await eventually(() => chatWsNodes().length === 2, 10_000, "the accounts node knows both chat-ws nodes");
 	redis = new Redis(REDIS_URL);
 	// A character of this file's own: other files create characters in the same database at the same time.
 	characterId = await createTestCharacter(core);
