@@ -224,7 +224,8 @@ describe("hostile PNGs", () => {
 		const png = manyChunks(250_000);
 		const started = performance.now();
 		expect(refusal(() => readCardFromPng(png)).problem).toBe("too_many_chunks");
-		expect(performance.now() - started).toBeLessThan(20);
+		// Generous for a busy machine: walking every chunk took 1.5 s here.
+		expect(performance.now() - started).toBeLessThan(250);
 	});
 
 	it("should accept 4096x4096 and 1,000 chunks", () => {
