@@ -720,3 +720,118 @@ describe("web client with a model that fails", () => {
 async function tokenOf(page: Page): Promise<string> {
 	return (await page.evaluate("sessionStorage.getItem('cameo.token')")) as string;
 }
+
+describe("web client as a new user finds it", () => {
+	it("should say what a username may be when sign-up refuses one", async () => {
+		const page = await openPage();
+		await page.goto(`${base}/`);
+		await page.getByRole("tab", { name: "Sign up" }).click();
+		await page.getByLabel("Username").fill("new user!");
+		await page.getByLabel("Password").fill("lighthouse42");
+		await page.getByRole("button", { name: "Create account" }).click();
+		await expect
+			.poll(() => page.getByRole("alert").textContent(), POLL)
+			.toBe("Usernames are 3–32 letters, digits, dots, dashes or underscores.");
+	});
+
+	it("should show a 429's Retry-After as a wait in seconds", async () => {
+		const page = await openPage();
+		await page.route(
+			(url) => url.pathname === "/login",
+			(route) =>
+				route.fulfill({
+					status: 429,
+					headers: { "Retry-After": "42", "Content-Type": "application/json" },
+					body: JSON.stringify({ detail: "Too many requests, slow down", code: "RATE_LIMITED", retry_after: 42 }),
+				}),
+		);
+		await page.goto(`${base}/`);
+		await page.getByLabel("Username").fill("someone");
+		await page.getByLabel("Password").fill("lighthouse42");
+		await page.getByRole("button", { name: "Log in", exact: true }).click();
+		await expect.poll(() => page.getByRole("alert").textContent(), POLL).toBe("Too many attempts — try again in 42 s.");
+		await shot(page, "login-rate-limited");
+	});
+
+	it("should keep the newest message in view when the window gets shorter (a phone's keyboard opening)", async () => {
+		const page = await loggedInPage(chatHash(), { viewport: { width: 360, height: 740 } });
+		const lines = ["the north pier", "the lighthouse steps", "the old ferry slip", "the salt marsh path"];
+		for (const place of lines) {
+			const said = `Which tide table for ${place}?`;
+			await send(page, said);
+			await replyTo(page, said).waitFor();
+		}
+		const log = page.getByRole("log");
+		const newest = page.locator(".row-ai").last();
+		const bottomGap = async () => {
+			const [list, row] = await Promise.all([log.boundingBox(), newest.boundingBox()]);
+			return list && row ? Math.round(list.y + list.height - (row.y + row.height)) : -1;
+		};
+		await expect.poll(bottomGap, POLL).toBeGreaterThanOrEqual(0);
+
+		await page.setViewportSize({ width: 360, height: 420 });
+		await expect.poll(bottomGap, POLL).toBeGreaterThanOrEqual(0);
+		await shot(page, "phone-chat-keyboard");
+	});
+});
+
+describe("web client rendering Markdown", () => {
+	const HOSTILE = "<img src=x onerror=window.__xss=1> <script>window.__xss=1</script> [x](javascript:window.__xss=1)";
+
+	it("should render *actions* in italics and safe Markdown, and never run HTML from messages or cards", async () => {
+		const owner = await newUser();
+		await broker.call(
+			"characters.create",
+			{
+				name: "Ivo Marsh",
+				description: `*hums* ${HOSTILE}`,
+				system_prompt: "You are Ivo Marsh, a lock keeper.",
+				greeting: `*waves* ${HOSTILE}`,
+				is_public: true,
+			},
+			{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+		);
+		const page = await loggedInPage("#/");
+		// Every element added anywhere from now on, streamed partial replies included.
+		await page.evaluate(`
+			window.__added = [];
+			new MutationObserver((records) => {
+				for (const r of records) for (const n of r.addedNodes)
+					if (n.nodeType === 1) window.__added.push(n.tagName, ...[...n.querySelectorAll("img, script")].map((e) => e.tagName));
+			}).observe(document.body, { childList: true, subtree: true });
+		`);
+		await page.getByLabel("Search characters by name").fill("Ivo Marsh");
+		await expect.poll(() => page.locator(".character-card").count(), POLL).toBe(1);
+		// Card fields stay plain text: the markup reads as written.
+		await page.locator(".character-card").getByText(`*hums* ${HOSTILE}`).waitFor();
+
+		await page.getByRole("link", { name: "Chat with Ivo Marsh" }).click();
+		await page.locator(".sidebar-character").getByText(`*hums* ${HOSTILE}`).waitFor();
+		const log = page.getByRole("log");
+		const greeting = log.locator(".row-ai", { hasText: "waves" });
+		await greeting.locator(".text em", { hasText: /^waves$/ }).waitFor();
+		expect(await greeting.locator(".text").textContent()).toContain(HOSTILE);
+
+		await page.locator(".presence-open").waitFor();
+		const input = page.getByLabel("Message Ivo Marsh");
+		await input.fill(`*bows* ${HOSTILE}\n\n- a **list**\n\n> a quote [map](https://example.com/coast)`);
+		await input.press("Enter");
+		const mine = log.locator(".row-user", { hasText: "bows" });
+		await mine.locator(".text em", { hasText: /^bows$/ }).waitFor();
+		await mine.locator(".text li strong", { hasText: "list" }).waitFor();
+		const link = mine.locator(".text blockquote a", { hasText: "map" });
+		expect(await link.getAttribute("href")).toBe("https://example.com/coast");
+		expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
+		expect(await link.getAttribute("target")).toBe("_blank");
+		// The offline model quotes the message, so the reply (streamed, then final) carries the markup too.
+		const reply = log.locator(".row-ai:not([data-streaming])", { hasText: 'You said "bows' });
+		await reply.locator(".text em", { hasText: /^bows$/ }).waitFor();
+		expect(await reply.locator(".text").textContent()).toContain("<img src=x onerror=window.__xss=1>");
+
+		expect(await page.evaluate("window.__xss")).toBeUndefined();
+		expect(await log.locator("img, script, [onerror]").count()).toBe(0);
+		expect(await log.locator(".text a").count()).toBe(1);
+		expect(await page.evaluate("window.__added.filter((t) => t === 'IMG' || t === 'SCRIPT')")).toEqual([]);
+		await shot(page, "chat-markdown");
+	});
+});

@@ -5,6 +5,7 @@
 import type { User } from "../api";
 import type { ChatItem } from "../chat/state";
 import { clockTime, filled } from "../format";
+import { renderMarkdown } from "../markdown";
 import { Avatar } from "./Avatar";
 import { ChevronLeft, ChevronRight, RegenerateIcon } from "./icons";
 
@@ -24,7 +25,7 @@ export function MessageRow({ item, characterName, user, canRegenerate, canRetry,
 		return (
 			<div class="row row-user" data-id={m.id}>
 				<div class="bubble bubble-user">
-					<p class="text">{filled(m.content, characterName, user)}</p>
+					<MessageText text={filled(m.content, characterName, user)} />
 					{m.timestamp && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
 				</div>
 				{item.failure && (
@@ -52,10 +53,7 @@ export function MessageRow({ item, characterName, user, canRegenerate, canRetry,
 			<div class="bubble-column">
 				<div class="bubble bubble-ai">
 					<span class="author">{characterName}</span>
-					<p class="text">
-						{filled(m.content, characterName, user)}
-						{m.streaming && <span class="caret" aria-hidden="true" />}
-					</p>
+					<MessageText text={filled(m.content, characterName, user)} streaming={m.streaming} />
 				</div>
 				<div class="meta">
 					{m.timestamp && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
@@ -98,5 +96,13 @@ export function MessageRow({ item, characterName, user, canRegenerate, canRetry,
 				</div>
 			</div>
 		</div>
+	);
+}
+
+/** A message's text as safe Markdown (see ../markdown.ts); while it streams, a caret after the last block. */
+function MessageText({ text, streaming = false }: { text: string; streaming?: boolean }) {
+	// markdown-it escapes all HTML in the text: the only tags here are the subset's own.
+	return (
+		<div class={streaming ? "text streaming" : "text"} dangerouslySetInnerHTML={{ __html: renderMarkdown(text) }} />
 	);
 }
