@@ -1,6 +1,7 @@
 /**
  * The REST API as the client uses it: JSON in and out, the bearer token from this tab's sessionStorage, and every
- * error turned into an ApiError carrying the server's `detail`. A 401 on an authenticated call ends the session.
+ * error turned into an ApiError fit to show: the server's `detail`, refused fields as sentences, or how long to wait.
+ * A 401 on an authenticated call ends the session.
  */
 
 const TOKEN_KEY = "cameo.token";
@@ -14,7 +15,7 @@ export function setToken(token: string | null): void {
 	else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-/** A refused or failed call; the message is the server's `detail`, fit to show. `status` 0 means no answer. */
+/** A refused or failed call; the message is fit to show. `status` 0 means no answer. */
 export class ApiError extends Error {
 	constructor(
 		readonly status: number,
@@ -22,6 +23,52 @@ export class ApiError extends Error {
 	) {
 		super(detail);
 	}
+}
+
+/** One refused field of a 422 VALIDATION_ERROR answer. */
+interface FieldError {
+	field: string;
+	message: string;
+}
+
+/** What the server answers when it refuses a call. */
+interface ErrorBody {
+	detail?: string;
+	code?: string;
+	errors?: FieldError[];
+	retry_after?: number;
+}
+
+/** What a form says about each of its fields when the server refuses it; others get a sentence from their name. */
+export type FieldSentences = Record<string, string>;
+
+/** "system_prompt" → "System prompt doesn't look right." */
+function fieldSentence(field: string): string {
+	const name = field.replace(/[_.]+/g, " ").trim() || "Something";
+	return `${name[0].toUpperCase()}${name.slice(1)} doesn't look right.`;
+}
+
+/** The refused fields as sentences, each field once, in the server's order. */
+export function validationText(errors: FieldError[], sentences: FieldSentences = {}): string {
+	const fields = [...new Set(errors.map((e) => e.field))];
+	return fields.map((field) => sentences[field] ?? fieldSentence(field)).join(" ");
+}
+
+/** A wait in the unit a person would say it in: "42 s", "3 min", "5 h". */
+export function waitText(seconds: number): string {
+	const s = Math.max(1, Math.ceil(seconds));
+	if (s < 120) return `${s} s`;
+	if (s < 2 * 3600) return `${Math.ceil(s / 60)} min`;
+	return `${Math.ceil(s / 3600)} h`;
+}
+
+/** 429 and 503 BUSY answers say how long to wait (the Retry-After header, or `retry_after` in the body). */
+function waitingText(res: Response, data: ErrorBody | null): string | undefined {
+	if (res.status !== 429 && !(res.status === 503 && data?.code === "BUSY")) return undefined;
+	const seconds = Number(res.headers.get("Retry-After") ?? data?.retry_after);
+	const wait =
+		Number.isFinite(seconds) && seconds > 0 ? ` — try again in ${waitText(seconds)}.` : ". Try again shortly.";
+	return res.status === 429 ? `Too many attempts${wait}` : `The server is busy${wait}`;
 }
 
 let onExpired: (notice?: string) => void = () => undefined;
@@ -44,6 +91,8 @@ interface RequestOptions {
 	contentType?: string;
 	/** Login and sign-up answer 401 for wrong credentials, which is not an expired session. */
 	anonymous?: boolean;
+	/** Sentences for the form's fields, shown when the server refuses them (422). */
+	fields?: FieldSentences;
 }
 
 export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
@@ -66,10 +115,13 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
 		throw new ApiError(0, "Can't reach the server. Check your connection and try again.");
 	}
 	if (res.status === 204) return undefined as T;
-	const data = (await res.json().catch(() => null)) as { detail?: string } | null;
+	const data = (await res.json().catch(() => null)) as ErrorBody | null;
 	if (res.ok) return data as T;
 	if (res.status === 401 && !opts.anonymous) expireSession();
-	throw new ApiError(res.status, data?.detail ?? `The server answered ${res.status}`);
+	if (data?.code === "VALIDATION_ERROR" && Array.isArray(data.errors) && data.errors.length > 0)
+		throw new ApiError(res.status, validationText(data.errors, opts.fields));
+	const waiting = waitingText(res, data);
+	throw new ApiError(res.status, waiting ?? data?.detail ?? `The server answered ${res.status}`);
 }
 
 export function errorText(err: unknown): string {

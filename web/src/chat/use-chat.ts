@@ -4,10 +4,10 @@
  * token or a disabled account ends the login, with a notice; other stops are shown in the conversation.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, expireSession, getToken, type HistoryPage } from "../api";
+import { api, ApiError, expireSession, getToken, waitText, type HistoryPage } from "../api";
 import { toast } from "../toast";
 import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
-import type { ServerFrame } from "../../../src/domain/chat-frames";
+import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames";
 import { chatReducer, emptyChat, lastShownId, replyFailure, type ChatAction, type ChatState } from "./state";
 
 const PAGE_SIZE = 50;
@@ -48,8 +48,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			} else if (frame.type === "ai" && frame.reply_to) {
 				cb.current.onReply();
 			} else if (frame.type === "error") {
-				if (frame.code === "rate_limited")
-					toast(`You're sending messages too fast. Try again in ${frame.retry_after ?? 60} s.`, "error");
+				if (frame.code === "rate_limited" || frame.code === "quota_exceeded") toast(waitNotice(frame), "error");
 				// A failed reply is shown under its message, with Retry; other errors belong to no message.
 				else if (!frame.reply_to || !replyFailure(frame)) toast(frame.message, "error");
 			}
@@ -165,4 +164,12 @@ async function explainRefusal(characterId: string, sessionId: string | undefined
 	}
 	if (sessionId) await api(`/sessions/${encodeURIComponent(sessionId)}/messages?limit=1`);
 	return false;
+}
+
+/** A refusal to take more messages, and how long until it lifts. */
+function waitNotice(frame: ErrorFrame): string {
+	const wait = frame.retry_after ? ` — try again in ${waitText(frame.retry_after)}.` : ". Try again shortly.";
+	return frame.code === "rate_limited"
+		? `You're sending messages too fast${wait}`
+		: `You've used up today's message allowance${wait}`;
 }

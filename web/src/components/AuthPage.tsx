@@ -1,8 +1,15 @@
 /** Log in or sign up. Signing up logs straight in, so a new user lands in the gallery. */
 import { useState } from "preact/hooks";
-import { api, errorText, setToken } from "../api";
+import { api, errorText, setToken, type FieldSentences } from "../api";
 
 type Mode = "login" | "signup";
+
+/** The server's rules for a new account (auth.register), said the way a person would. */
+const SIGNUP_FIELDS: FieldSentences = {
+	username: "Usernames are 3–32 letters, digits, dots, dashes or underscores.",
+	name: "Display names are 1–100 characters.",
+	password: "Passwords are 8–256 characters.",
+};
 
 export function AuthPage({ notice, onLoggedIn }: { notice?: string; onLoggedIn: () => void }) {
 	const [mode, setMode] = useState<Mode>("login");
@@ -22,6 +29,7 @@ export function AuthPage({ notice, onLoggedIn }: { notice?: string; onLoggedIn: 
 					method: "POST",
 					body: { username, name: name || username, password },
 					anonymous: true,
+					fields: SIGNUP_FIELDS,
 				});
 			}
 			const { access_token } = await api<{ access_token: string }>("/login", {

@@ -1,8 +1,19 @@
 /** Create a character: name, description, system prompt, greeting, and whether others may talk to it. */
 import { useState } from "preact/hooks";
-import { api, errorText, type Character } from "../api";
+import { api, errorText, type Character, type FieldSentences } from "../api";
 import { toast } from "../toast";
 import { Modal } from "./Modal";
+
+/** The longest name the server takes (TEXT_LIMITS.name; that module needs Node, so it is not imported here). */
+const NAME_MAX = 80;
+
+/** The server's rules for the form's fields (characters.create), said the way a person would. */
+const CHARACTER_FIELDS: FieldSentences = {
+	name: `A name is 1–${NAME_MAX} characters.`,
+	description: "The description is too long (at most 20,000 characters).",
+	system_prompt: "The system prompt is needed, and at most 20,000 characters.",
+	greeting: "The greeting is too long (at most 20,000 characters).",
+};
 
 export function CharacterForm({ onClose, onCreated }: { onClose: () => void; onCreated: (c: Character) => void }) {
 	const [fields, setFields] = useState({ name: "", description: "", system_prompt: "", greeting: "", is_public: true });
@@ -19,7 +30,7 @@ export function CharacterForm({ onClose, onCreated }: { onClose: () => void; onC
 		setBusy(true);
 		setError("");
 		try {
-			const created = await api<Character>("/characters", { method: "POST", body: fields });
+			const created = await api<Character>("/characters", { method: "POST", body: fields, fields: CHARACTER_FIELDS });
 			toast(`${created.name} is ready to chat`);
 			onCreated(created);
 		} catch (err) {
@@ -34,7 +45,7 @@ export function CharacterForm({ onClose, onCreated }: { onClose: () => void; onC
 			<form class="form" onSubmit={submit}>
 				<label class="field">
 					<span>Name</span>
-					<input name="name" required maxLength={100} value={fields.name} onInput={set("name")} />
+					<input name="name" required maxLength={NAME_MAX} value={fields.name} onInput={set("name")} />
 				</label>
 				<label class="field">
 					<span>Description</span>

@@ -33,6 +33,18 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 		if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
 	});
 
+	// A resize (a phone's keyboard opening) shortens the list without a scroll of the reader's: keep the newest
+	// message in view if they were at the bottom before it.
+	useEffect(() => {
+		const el = list.current;
+		if (!el) return;
+		const observer = new ResizeObserver(() => {
+			if (stickToBottom.current) el.scrollTop = el.scrollHeight;
+		});
+		observer.observe(el);
+		return () => observer.disconnect();
+	}, []);
+
 	return (
 		<main class="conversation">
 			<header class="chat-header">
