@@ -3,19 +3,8 @@
  * for the model settings, at least one change, exactly one of card and png), as refusals for the service to throw.
  */
 import { LIST_LIMITS, TEXT_LIMITS } from "./character-card.js";
-import { EDITABLE_FIELDS, SLUG_MAX_LENGTH } from "./characters.js";
+import { CARD_TEXT_FIELDS, EDITABLE_FIELDS, SLUG_MAX_LENGTH } from "./characters.js";
 import type { ParamsRefusal } from "./params-refusal.js";
-
-/** Card fields kept as written (mes_example's layout matters), so not trimmed. */
-const VERBATIM_TEXT_FIELDS = [
-	"personality",
-	"scenario",
-	"mes_example",
-	"post_history_instructions",
-	"creator_notes",
-	"creator",
-	"character_version",
-] as const;
 
 /** fastest-validator rules for every field a character's owner may set. */
 export const CHARACTER_FIELDS = {
@@ -26,7 +15,8 @@ export const CHARACTER_FIELDS = {
 	greeting: { type: "string", trim: true, max: TEXT_LIMITS.greeting },
 	is_public: { type: "boolean" },
 	is_active: { type: "boolean" },
-	...Object.fromEntries(VERBATIM_TEXT_FIELDS.map((field) => [field, { type: "string", max: TEXT_LIMITS[field] }])),
+	// Card fields are not trimmed: they are kept as written.
+	...Object.fromEntries(CARD_TEXT_FIELDS.map((field) => [field, { type: "string", max: TEXT_LIMITS[field] }])),
 	...Object.fromEntries(
 		Object.entries(LIST_LIMITS).map(([field, limit]) => [
 			field,

@@ -132,13 +132,8 @@ export const EDITABLE_FIELDS = [
 export type EditableField = (typeof EDITABLE_FIELDS)[number];
 export type CharacterChanges = Partial<Pick<CharacterRecord, EditableField>>;
 
-/** The columns characterBytes counts as text (UTF-8) and as JSON. */
-export const TEXT_COLUMNS = [
-	"name",
-	"slug",
-	"description",
-	"system_prompt",
-	"greeting",
+/** The card's own text fields, kept as written (mes_example's layout matters). */
+export const CARD_TEXT_FIELDS = [
 	"personality",
 	"scenario",
 	"mes_example",
@@ -147,6 +142,9 @@ export const TEXT_COLUMNS = [
 	"creator",
 	"character_version",
 ] as const;
+
+/** The columns characterBytes counts as text (UTF-8) and as JSON. */
+export const TEXT_COLUMNS = ["name", "slug", "description", "system_prompt", "greeting", ...CARD_TEXT_FIELDS] as const;
 export const JSON_COLUMNS = ["alternate_greetings", "tags", "extensions"] as const;
 type CountedColumn = (typeof TEXT_COLUMNS)[number] | (typeof JSON_COLUMNS)[number];
 
