@@ -13,6 +13,7 @@ import * as usage from "./migrations/0005-usage.js";
 import * as lastMessageFromMessages from "./migrations/0006-last-message-from-messages.js";
 import * as characterAvatarsAndSlugs from "./migrations/0007-character-avatars-and-slugs.js";
 import * as caseInsensitiveUsernames from "./migrations/0008-case-insensitive-usernames.js";
+import * as storySteering from "./migrations/0009-story-steering.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
@@ -24,6 +25,7 @@ const MIGRATIONS = [
 	{ name: "0006-last-message-from-messages", ...lastMessageFromMessages },
 	{ name: "0007-character-avatars-and-slugs", ...characterAvatarsAndSlugs },
 	{ name: "0008-case-insensitive-usernames", ...caseInsensitiveUsernames },
+	{ name: "0009-story-steering", ...storySteering },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.

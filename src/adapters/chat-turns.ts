@@ -56,7 +56,7 @@ export async function handleFrame(deps: TurnDeps, client: ChatClient, data: RawD
 	const refused = await deps.quotas.admitMessage(client.identity.username);
 	if (refused) return deps.refuse(client, refused);
 	if (frame.type === "regenerate") return regenerateReply(deps, client, frame.reply_to);
-	return storeUserMessage(deps, client, frame.content);
+	if (frame.type === "message") return storeUserMessage(deps, client, frame.content);
 }
 
 export async function storeUserMessage(deps: TurnDeps, client: ChatClient, content: string): Promise<void> {

@@ -21,6 +21,8 @@ export interface StoredMessageFrame {
 	id: string;
 	content: string;
 	timestamp: string;
+	/** Set once the message was edited (ISO-8601): its `content` is the edited text. */
+	edited_at?: string;
 }
 
 export interface EchoFrame extends StoredMessageFrame {
@@ -37,13 +39,51 @@ export interface AiFrame extends StoredMessageFrame {
 	stopped?: boolean;
 }
 
-/** A piece of a reply still being written; the final `ai` frame with the same id is the source of truth. */
+/**
+ * A piece of a reply still being written; the final `ai` frame with the same id is the source of truth. A `continue`
+ * streams deltas with the id of the reply it extends (`continued: true`): they are appended to its shown content.
+ */
 export interface AiDeltaFrame {
 	type: "ai.delta";
 	id: string;
-	reply_to: string;
+	reply_to: string | null;
 	variant: number;
 	delta: string;
+	continued?: true;
+}
+
+/** A message of the session was edited (on any device, over WebSocket or REST): show `content` instead. */
+export interface MessageEditedFrame {
+	type: "message.edited";
+	id: string;
+	content: string;
+	edited_at: string;
+}
+
+/** The session was rewound: these messages (a message and every later one) are gone. */
+export interface MessagesDeletedFrame {
+	type: "messages.deleted";
+	ids: string[];
+}
+
+/** Variant `id` of the reply to `reply_to` is now the one the story continues from (the others stay pageable). */
+export interface VariantSelectedFrame {
+	type: "variant.selected";
+	reply_to: string;
+	id: string;
+	variant: number;
+}
+
+/** A piece of the user's next line written by the model (`impersonate`); sent to the asking socket only. */
+export interface ImpersonationDeltaFrame {
+	type: "impersonation.delta";
+	delta: string;
+}
+
+/** The whole suggested line: never stored, for the user to edit and send. */
+export interface ImpersonationFrame {
+	type: "impersonation";
+	content: string;
 }
 
 export type ErrorFrameCode =
@@ -56,6 +96,11 @@ export type ErrorFrameCode =
 	| "rate_limited"
 	| "quota_exceeded"
 	| "cannot_regenerate"
+	| "message_not_found"
+	| "reply_in_progress"
+	| "cannot_select"
+	| "cannot_continue"
+	| "cannot_impersonate"
 	| "ai_unavailable"
 	| "ai_misconfigured"
 	| "character_unavailable"
@@ -69,7 +114,17 @@ export interface ErrorFrame {
 	retry_after?: number;
 }
 
-export type ServerFrame = ConnectionFrame | EchoFrame | AiFrame | AiDeltaFrame | ErrorFrame;
+export type ServerFrame =
+	| ConnectionFrame
+	| EchoFrame
+	| AiFrame
+	| AiDeltaFrame
+	| MessageEditedFrame
+	| MessagesDeletedFrame
+	| VariantSelectedFrame
+	| ImpersonationDeltaFrame
+	| ImpersonationFrame
+	| ErrorFrame;
 
 // ---- Frames sent by the client ----
 
@@ -89,4 +144,28 @@ export interface RegenerateFrame {
 	reply_to: string;
 }
 
-export type ClientFrame = SendMessageFrame | StopFrame | RegenerateFrame;
+/** Replace the text of message `id` (the user's or a reply) of this session; every socket gets `message.edited`. */
+export interface EditFrame {
+	type: "edit";
+	id: string;
+	content: string;
+}
+
+/** Make reply variant `id` the active one; every socket gets `variant.selected`. */
+export interface SelectVariantFrame {
+	type: "select_variant";
+	id: string;
+}
+
+/** Extend the session's last reply: deltas with its id, then an `ai` frame with the same id and the longer content. */
+export interface ContinueFrame {
+	type: "continue";
+}
+
+/** Ask the model for the user's next line: `impersonation.delta` frames then `impersonation`, to this socket only. */
+export interface ImpersonateFrame {
+	type: "impersonate";
+}
+
+export type ClientFrame =
+	SendMessageFrame | StopFrame | RegenerateFrame | EditFrame | SelectVariantFrame | ContinueFrame | ImpersonateFrame;

@@ -48,6 +48,7 @@ describe("schema migrations", () => {
 			"0006-last-message-from-messages",
 			"0007-character-avatars-and-slugs",
 			"0008-case-insensitive-usernames",
+			"0009-story-steering",
 		]);
 	});
 
@@ -86,8 +87,11 @@ describe("schema migrations", () => {
 		const [nullable] = await connect().query(
 			`SELECT column_name FROM information_schema.columns WHERE table_name = 'messages' AND is_nullable = 'YES' ORDER BY 1`,
 		);
-		// Only the columns that are absent by nature: reply_to/model/token counts on user messages, never-published outbox rows.
+		// Only the columns that are absent by nature: reply_to/model/token counts on user messages, never-published outbox
+		// rows, messages never edited or continued.
 		expect((nullable as { column_name: string }[]).map((c) => c.column_name)).toEqual([
+			"edited_at",
+			"generating_since",
 			"input_tokens",
 			"last_published_at",
 			"model",

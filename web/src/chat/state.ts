@@ -176,6 +176,9 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 			if (state.stopSent) return { ...state, stopSent: false };
 			return { ...state, pending: null };
 		}
+		default:
+			// Frames of the story controls (edits, rewinds, swipes, impersonation) are not shown by this client yet.
+			return state;
 	}
 }
 
