@@ -37,6 +37,8 @@ export interface AiFrame extends StoredMessageFrame {
 	/** 0 for the first reply to a message, n for its n-th regeneration. */
 	variant: number;
 	stopped?: boolean;
+	/** The reply after a `continue`: same id, longer `content` (it replaces what was shown). */
+	continued?: true;
 }
 
 /**
