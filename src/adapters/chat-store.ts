@@ -37,6 +37,8 @@ export interface MessageRow {
 	active: boolean;
 	stopped: boolean;
 	created_at: Date;
+	/** When the user last edited it; null if never. */
+	edited_at: Date | null;
 }
 
 export interface MessageRange {
@@ -92,7 +94,7 @@ export interface SessionSummary extends SessionRow {
 }
 
 const MESSAGE_COLUMNS =
-	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at";
+	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at";
 
 const SESSION_COLUMNS = "id, username, character_id, status, title, summary, summary_upto_seq, created_at, updated_at";
 

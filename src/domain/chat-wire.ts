@@ -164,9 +164,11 @@ export function messageFrame(m: {
 	reply_to: string | null;
 	variant: number;
 	stopped: boolean;
+	edited_at?: Date | null;
 }): EchoFrame | AiFrame {
 	const timestamp = m.created_at.toISOString();
-	if (m.role === "user") return { type: "echo", role: "user", id: m.id, content: m.content, timestamp };
+	const edited = m.edited_at ? { edited_at: m.edited_at.toISOString() } : {};
+	if (m.role === "user") return { type: "echo", role: "user", id: m.id, content: m.content, timestamp, ...edited };
 	const frame: AiFrame = {
 		type: "ai",
 		role: "ai",
@@ -175,6 +177,7 @@ export function messageFrame(m: {
 		variant: m.variant,
 		content: m.content,
 		timestamp,
+		...edited,
 	};
 	if (m.stopped) frame.stopped = true;
 	return frame;
