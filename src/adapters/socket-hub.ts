@@ -182,7 +182,8 @@ export class ChatClient {
 		if (this.socket.readyState !== OPEN) return false;
 		if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) return this.overflow();
 		this.socket.send(json);
-		if (id && !delta) this.lastShownId = id;
+		// Catch-ups start after the newest message shown; an edit or a continuation (a key with `@`) names an older one.
+		if (id && (type === "echo" || type === "ai") && !id.includes("@")) this.lastShownId = id;
 		return true;
 	}
 

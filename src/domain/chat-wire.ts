@@ -136,13 +136,33 @@ export function failurePayload(to: UserMsgPayload, code: ErrorFrameCode, message
  */
 export interface SerializedFrame {
 	type: string;
-	/** The message's id (a delta carries its reply's); absent for frames without one. */
+	/** The key a socket shows this frame at most once by (see `frameKey`); absent for frames always delivered. */
 	id?: string;
 	json: string;
 }
 
 export function serializeFrame(frame: ServerFrame): SerializedFrame {
-	return { type: frame.type, id: "id" in frame ? frame.id : undefined, json: JSON.stringify(frame) };
+	return { type: frame.type, id: frameKey(frame), json: JSON.stringify(frame) };
+}
+
+/**
+ * What a socket de-duplicates a frame by: a message's id for its echo or reply (a delta carries its reply's, so it is
+ * dropped once the reply is shown); each state of a message once more (a continued reply by its length, a
+ * continuation's deltas never dropped, an edit by its time); none for news that must always arrive.
+ */
+function frameKey(frame: ServerFrame): string | undefined {
+	switch (frame.type) {
+		case "echo":
+			return frame.id;
+		case "ai":
+			return frame.continued ? `${frame.id}@${frame.content.length}` : frame.id;
+		case "ai.delta":
+			return frame.continued ? `${frame.id}@continue` : frame.id;
+		case "message.edited":
+			return `${frame.id}@${frame.edited_at}`;
+		default:
+			return undefined;
+	}
 }
 
 /** Frames for the sockets of one session (also what gRPC delivery carries, proto/delivery.proto). */
@@ -214,6 +234,18 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 		}
 		return { ok: true, frame: { type: "regenerate", reply_to: replyTo } };
 	}
+	if (type === "edit") {
+		const { id, content } = parsed as { id?: unknown; content?: unknown };
+		if (!isUuid(id) || typeof content !== "string") {
+			return fail("invalid_message", 'Expected {"type": "edit", "id": "<message id>", "content": "..."}');
+		}
+		return withContent(content, maxContentChars, (text) => ({ type: "edit", id, content: text }));
+	}
+	if (type === "select_variant") {
+		const id = (parsed as { id?: unknown }).id;
+		if (!isUuid(id)) return fail("invalid_message", 'Expected {"type": "select_variant", "id": "<reply id>"}');
+		return { ok: true, frame: { type: "select_variant", id } };
+	}
 	if (type !== undefined && type !== "message") {
 		// Only a string is shown: String() of a deeply nested array overflows the stack.
 		return fail(
@@ -225,14 +257,31 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 	if (typeof (parsed as { content?: unknown }).content !== "string" || checkMessage(parsed) !== true) {
 		return fail("invalid_message", 'Expected an object like {"content": "..."}');
 	}
-	const content = (parsed as { content: string }).content.trim();
-	if (content.length === 0) return fail("empty_content", "Message content is empty");
+	const content = (parsed as { content: string }).content;
+	return withContent(content, maxContentChars, (text) => ({ type: "message", content: text }));
+}
+
+/** A frame carrying message text, once the text passed `checkContent`. */
+function withContent(raw: string, maxContentChars: number, frame: (content: string) => ClientFrame): ParseResult {
+	const checked = checkContent(raw, maxContentChars);
+	return "code" in checked ? { ok: false, error: checked } : { ok: true, frame: frame(checked.content) };
+}
+
+/**
+ * The text of a message (sent or edited, over WebSocket or REST), trimmed; or why it cannot be stored: empty, longer
+ * than `maxContentChars`, or holding NUL.
+ */
+export function checkContent(raw: string, maxContentChars: number): { content: string } | ErrorFrame {
+	const content = raw.trim();
+	if (content.length === 0) return errorFrame("empty_content", "Message content is empty");
 	// PostgreSQL text cannot hold NUL; the driver would store it as the two characters "\0".
-	if (content.includes("\u0000")) return fail("invalid_message", "Message content may not contain NUL characters");
-	if (content.length > maxContentChars) {
-		return fail("content_too_long", `Message content is longer than ${maxContentChars} characters`);
+	if (content.includes("\u0000")) {
+		return errorFrame("invalid_message", "Message content may not contain NUL characters");
 	}
-	return { ok: true, frame: { type: "message", content } };
+	if (content.length > maxContentChars) {
+		return errorFrame("content_too_long", `Message content is longer than ${maxContentChars} characters`);
+	}
+	return { content };
 }
 
 function fail(code: ErrorFrameCode, message: string): ParseResult {

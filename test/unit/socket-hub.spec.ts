@@ -185,3 +185,62 @@ describe("ChatClient de-duplication", () => {
 		expect(client.lastShownId).toBe("m2");
 	});
 });
+
+describe("ChatClient de-duplication of steering frames", () => {
+	const id = "6f1d1a52-3c1e-4c9e-9a55-5b8f2f1f0a11";
+	const timestamp = new Date(0).toISOString();
+	const ai = (content: string, continued?: true): ServerFrame => ({
+		type: "ai",
+		role: "ai",
+		id,
+		reply_to: null,
+		variant: 0,
+		content,
+		timestamp,
+		...(continued ? { continued } : {}),
+	});
+
+	it("should show each edit, each continued length and every deletion once, and move catch-ups only on new messages", () => {
+		const socket = fakeSocket();
+		const client = new ChatClient(socket, identity);
+		client.finishReplay([echo("m1")]);
+		const edit = (edited_at: string): ServerFrame => ({ type: "message.edited", id, content: edited_at, edited_at });
+		const deleted: ServerFrame = { type: "messages.deleted", ids: [id] };
+		const selected: ServerFrame = { type: "variant.selected", reply_to: "m1", id, variant: 1 };
+		const continuation: ServerFrame = { type: "ai.delta", id, reply_to: null, variant: 0, delta: "!", continued: true };
+		const frames: ServerFrame[] = [
+			ai("Hi"),
+			ai("Hi"),
+			edit("t1"),
+			edit("t1"),
+			edit("t2"),
+			continuation,
+			continuation,
+			ai("Hi!", true),
+			ai("Hi!", true),
+			ai("Hi!!", true),
+			selected,
+			selected,
+			deleted,
+			deleted,
+		];
+		for (const frame of frames) client.send(frame);
+		const shown = socket.sent.map((text) => JSON.parse(text) as ServerFrame);
+		expect(shown.map((f) => f.type + ("content" in f ? `:${f.content}` : ""))).toEqual([
+			"echo:m1",
+			"ai:Hi",
+			"message.edited:t1",
+			"message.edited:t2",
+			"ai.delta",
+			"ai.delta",
+			"ai:Hi!",
+			"ai:Hi!!",
+			"variant.selected",
+			"variant.selected",
+			"messages.deleted",
+			"messages.deleted",
+		]);
+		// The reply was the newest message shown; its edits and continuations do not make a key the catch-up point.
+		expect(client.lastShownId).toBe(id);
+	});
+});
