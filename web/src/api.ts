@@ -96,7 +96,23 @@ interface RequestOptions {
 }
 
 export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
-	const headers: Record<string, string> = { Accept: "application/json" };
+	const res = await request(path, opts);
+	if (res.status === 204) return undefined as T;
+	return (await res.json().catch(() => null)) as T;
+}
+
+/**
+ * The body of an authenticated call as bytes (an avatar, a card export), with the same errors as `api`. Images and
+ * downloads go through here rather than a plain link because a link cannot carry the token.
+ */
+export async function fetchBlob(path: string, opts: RequestOptions = {}): Promise<Blob> {
+	const res = await request(path, { ...opts, accept: "*/*" });
+	return res.blob();
+}
+
+/** The answer to a call that succeeded (2xx); anything else is thrown as an ApiError. */
+async function request(path: string, opts: RequestOptions & { accept?: string }): Promise<Response> {
+	const headers: Record<string, string> = { Accept: opts.accept ?? "application/json" };
 	const token = getToken();
 	if (token && !opts.anonymous) headers.Authorization = `Bearer ${token}`;
 	let body: BodyInit | undefined;
@@ -114,9 +130,8 @@ export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T
 	} catch {
 		throw new ApiError(0, "Can't reach the server. Check your connection and try again.");
 	}
-	if (res.status === 204) return undefined as T;
+	if (res.ok) return res;
 	const data = (await res.json().catch(() => null)) as ErrorBody | null;
-	if (res.ok) return data as T;
 	if (res.status === 401 && !opts.anonymous) expireSession();
 	if (data?.code === "VALIDATION_ERROR" && Array.isArray(data.errors) && data.errors.length > 0)
 		throw new ApiError(res.status, validationText(data.errors, opts.fields));
@@ -143,6 +158,9 @@ export interface Character {
 	description: string;
 	is_public: boolean;
 	created_by: string | null;
+	/** Whether it has an image (GET /characters/id/{id}/avatar); `updated_at` is that image's version. */
+	has_avatar: boolean;
+	updated_at: string;
 }
 
 export interface SessionSummary {
@@ -162,7 +180,11 @@ export interface HistoryMessage {
 	reply_status?: "none" | "pending" | "replied" | "failed";
 	timestamp: string;
 	variant?: number;
+	/** Replies: whether this variant is the one the story continues from. */
+	active?: boolean;
 	stopped?: boolean;
+	/** Set once the message was edited. */
+	edited_at?: string | null;
 }
 
 export interface HistoryPage {

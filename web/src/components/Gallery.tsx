@@ -126,7 +126,7 @@ export function Gallery({ user }: { user: User | null }) {
 					{characters?.map((c) => (
 						<li key={c.id}>
 							<a class="character-card" href={chatHash(c.id, latestChat.get(c.id))} aria-label={`Chat with ${c.name}`}>
-								<Avatar name={c.name} size="lg" />
+								<Avatar name={c.name} size="lg" character={c} />
 								<span class="character-body">
 									<span class="character-name">
 										{c.name}
