@@ -15,8 +15,8 @@ import { createChatModel } from "../src/adapters/llm/factory.js";
 import { LlmUnavailableError, type ChatModel } from "../src/domain/chat-model.js";
 import { overridesOf } from "../src/domain/model-settings.js";
 import { LlmStatus } from "../src/adapters/llm/status.js";
-import { LRUCache } from "lru-cache";
-import { CharacterEvent, canView, type CharacterView, type Viewer } from "../src/domain/characters.js";
+import { ChatPrompts, type ChatUser, type Prompted, type Speakers } from "../src/adapters/speakers.js";
+import { CharacterEvent, type CharacterView } from "../src/domain/characters.js";
 import {
 	Chan,
 	ChatEvent,
@@ -27,44 +27,17 @@ import {
 	type StopRequestedPayload,
 	type UserMsgPayload,
 } from "../src/domain/chat-wire.js";
-import { assemblePrompt, type AssembledPrompt } from "../src/domain/prompt.js";
-import type { HistoryEntry } from "../src/domain/history.js";
-import type { SessionRow } from "../src/adapters/chat-store.js";
-
-/** A chat's user as the visibility rules and `{{user}}` need them. */
-type ChatUser = Viewer & { name: string };
-
-/** Whom a message speaks to, and what the character calls its sender. */
-export interface Speakers {
-	character: CharacterView;
-	userName: string;
-}
-
-/** The prompt made for a message, and what the rolling summary needs once the reply is out. */
-export interface Prompted {
-	session: SessionRow | null;
-	history: HistoryEntry[];
-	prompt: AssembledPrompt;
-}
 
 export interface AiConsumerThis extends Service, ChatThis {
 	memory: ConversationMemory;
 	model: ChatModel;
 	/** The model's configuration as last seen (startup check, replies), for /readyz. */
 	llmStatus: LlmStatus;
-	/**
-	 * Characters as `characters.resolve` answered, kept here: the broker's cacher sits with the action, so every
-	 * message was a round trip to the node running `characters`. Forgotten when any character changes.
-	 */
-	characters: LRUCache<string, { view: CharacterView | null }>;
-	/** Users by username (id, role, display name), for private characters and messages without `user_name`. */
-	users: LRUCache<string, { user: ChatUser | null }>;
+	/** Who speaks in a chat (cached lookups) and the prompts made for it. */
+	prompts: ChatPrompts;
 	/** The replies being streamed, so a stop request can abort them. */
 	generations: Generations;
 	isWellFormed(payload: UserMsgPayload): boolean;
-	lookUp(payload: UserMsgPayload): Promise<Speakers | null>;
-	userName(payload: UserMsgPayload, character: CharacterView): Promise<string | null>;
-	assemble(payload: UserMsgPayload, speakers: Speakers): Promise<Prompted>;
 	meter(reply: Generated): void;
 	publishReply(payload: UserMsgPayload, reply: Generated): Promise<void>;
 	foldSummary(payload: UserMsgPayload, speakers: Speakers, prompted: Prompted): Promise<void>;
@@ -73,10 +46,6 @@ export interface AiConsumerThis extends Service, ChatThis {
 	giveUpOrPause(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
 }
 
-const CACHED_CHARACTERS = 10_000;
-const CHARACTER_TTL_MS = 60_000;
-const CACHED_USERS = 10_000;
-const USER_TTL_MS = 60_000;
 const MISCONFIGURED_MESSAGE =
 	"The AI model is not set up correctly (its key or model name is refused), so retrying will not help: " +
 	"the operator must fix the model configuration.";
@@ -128,12 +97,12 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 					if (!this.isWellFormed(payload)) return;
 					const pickedUpAt = performance.now();
 					try {
-						const speakers = await this.lookUp(payload);
+						const speakers = await this.prompts.lookUp(payload);
 						if (!speakers) {
 							const gone = failurePayload(payload, "character_unavailable", CHARACTER_GONE_MESSAGE);
 							return await this.publish(Chan.AiMsg, gone);
 						}
-						const prompted = await this.assemble(payload, speakers);
+						const prompted = await this.prompts.assemble(payload, speakers);
 						const reply = await this.generations.generate({
 							model: this.model,
 							message: payload,
@@ -155,7 +124,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		events: {
 			[CharacterEvent.Changed]: {
 				handler(this: AiConsumerThis) {
-					this.characters.clear();
+					this.prompts.forgetCharacters();
 				},
 			},
 
@@ -172,37 +141,6 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				if (checkPayload(payload) === true) return true;
 				this.logger.error("Dropping a malformed chat.user.msg payload", { fields: Object.keys(payload ?? {}) });
 				return false;
-			},
-
-			/**
-			 * The character and what it calls the user, or null if it is gone or the user may no longer see it: a
-			 * character turned private or inactive must not reach the model on anyone else's behalf.
-			 */
-			async lookUp(this: AiConsumerThis, payload: UserMsgPayload): Promise<Speakers | null> {
-				const character = (await this.characters.fetch(payload.character_id))?.view;
-				const userName = character && (await this.userName(payload, character));
-				return character && userName ? { character, userName } : null;
-			},
-
-			/**
-			 * What the character calls the user (`{{user}}`: the display name), or null if they may not view the
-			 * character (any more). Public characters need no lookup when chat-ws named the user; private and
-			 * inactive ones are checked against the user's id and role.
-			 */
-			async userName(this: AiConsumerThis, payload: UserMsgPayload, character: CharacterView) {
-				const open = canView(character, null);
-				if (open && payload.user_name) return payload.user_name;
-				const user = (await this.users.fetch(payload.username))?.user ?? null;
-				if (!open && !canView(character, user)) return null;
-				return payload.user_name ?? user?.name ?? payload.username;
-			},
-
-			/** The prompt: the character, the session's summary and as much recent history as the budget holds. */
-			async assemble(this: AiConsumerThis, payload: UserMsgPayload, { character, userName }: Speakers) {
-				const session = await this.store.getSession(payload.session_id);
-				const history = await this.memory.history(payload);
-				const budget = { budgetTokens: config.chat.promptTokens, summary: session?.summary };
-				return { session, history, prompt: assemblePrompt(character, history, userName, budget) };
 			},
 
 			/** Counts what the reply cost: spent even if the publish fails and the message is answered again. */
@@ -267,23 +205,19 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		/** After the mixin's `started` (database, store, runtime, metrics). */
 		async started(this: AiConsumerThis) {
 			const { User } = this.db.models;
-			this.users = new LRUCache({
-				max: CACHED_USERS,
-				ttl: USER_TTL_MS,
-				fetchMethod: async (username) => {
-					const user = await User.findOne({ where: { username }, attributes: ["id", "role", "name"], raw: true });
-					return { user: user as ChatUser | null };
-				},
-			});
-			this.characters = new LRUCache({
-				max: CACHED_CHARACTERS,
-				// A safety net for a change whose broadcast was lost (a node reconnecting to the transporter).
-				ttl: CHARACTER_TTL_MS,
-				fetchMethod: async (id) => ({
-					view: await this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }),
-				}),
-			});
 			this.memory = new ConversationMemory(this.store, this.runtime.history, config.chat);
+			this.prompts = new ChatPrompts({
+				store: this.store,
+				memory: this.memory,
+				promptTokens: config.chat.promptTokens,
+				resolveCharacter: (id) => this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }),
+				findUser: async (username) =>
+					(await User.findOne({
+						where: { username },
+						attributes: ["id", "role", "name"],
+						raw: true,
+					})) as ChatUser | null,
+			});
 			this.generations = new Generations({ delivery: this.runtime.delivery, metrics: this.metrics });
 			this.model = createChatModel(config, {
 				onRefusedModel: (name) =>
