@@ -5,7 +5,8 @@
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatStore, type MessageRow, type SessionRow } from "../src/adapters/chat-store.js";
+import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
+import { toMessageView } from "../src/domain/message-view.js";
 import { SessionNotFound, Unauthorized } from "../src/errors.js";
 import type { AuthUser } from "../src/domain/accounts.js";
 
@@ -120,20 +121,4 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 function requireUser(meta: SessionsMeta): AuthUser {
 	if (!meta.user) throw Unauthorized();
 	return meta.user;
-}
-
-function toMessageView(m: MessageRow) {
-	return {
-		id: m.id,
-		role: m.role,
-		content: m.content,
-		reply_to: m.reply_to,
-		model: m.model,
-		reply_status: m.role === "user" ? m.reply_status : undefined,
-		// Replies: which regeneration this is, whether it is the one shown, whether the user stopped it.
-		variant: m.role === "ai" ? m.variant : undefined,
-		active: m.role === "ai" ? m.active : undefined,
-		stopped: m.role === "ai" ? m.stopped : undefined,
-		timestamp: m.created_at,
-	};
 }

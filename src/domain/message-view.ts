@@ -1,0 +1,35 @@
+/**
+ * A stored message as REST shows it (GET /sessions/:id/messages items, an edited message): fields that only make sense
+ * for one role are left out for the other.
+ */
+export interface StoredMessage {
+	id: string;
+	role: "user" | "ai";
+	content: string;
+	reply_to: string | null;
+	model: string | null;
+	reply_status: "none" | "pending" | "replied" | "failed";
+	variant: number;
+	active: boolean;
+	stopped: boolean;
+	created_at: Date;
+	edited_at: Date | null;
+}
+
+export function toMessageView(m: StoredMessage) {
+	return {
+		id: m.id,
+		role: m.role,
+		content: m.content,
+		reply_to: m.reply_to,
+		model: m.model,
+		reply_status: m.role === "user" ? m.reply_status : undefined,
+		// Replies: which regeneration this is, whether it is the one shown, whether the user stopped it.
+		variant: m.role === "ai" ? m.variant : undefined,
+		active: m.role === "ai" ? m.active : undefined,
+		stopped: m.role === "ai" ? m.stopped : undefined,
+		timestamp: m.created_at,
+		/** When the user last edited it (null: never); `content` is the edited text. */
+		edited_at: m.edited_at,
+	};
+}
