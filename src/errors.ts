@@ -18,6 +18,7 @@ export const ErrorCode = {
 	CharacterNotFound: "CHARACTER_NOT_FOUND",
 	SlugTaken: "SLUG_TAKEN",
 	SessionNotFound: "SESSION_NOT_FOUND",
+	MessageNotFound: "MESSAGE_NOT_FOUND",
 	NotFound: "NOT_FOUND",
 	BadRequest: "BAD_REQUEST",
 	ValidationFailed: "VALIDATION_ERROR",
@@ -99,6 +100,10 @@ export const ValidationFailed = (detail: string, data: Array<Record<string, unkn
 /** Unknown, or someone else's: both answer 404 (REST and chat handshake) so session ids cannot be probed. */
 export const SessionNotFound = (id: string) =>
 	new MoleculerClientError("Chat session not found", 404, ErrorCode.SessionNotFound, { id });
+
+/** Unknown, or not a message of the session named with it (another session's, another user's): 404 alike. */
+export const MessageNotFound = (id: string) =>
+	new MoleculerClientError("Message not found in this chat session", 404, ErrorCode.MessageNotFound, { id });
 
 export const BadRequest = (detail: string) => new MoleculerClientError(detail, 400, ErrorCode.BadRequest);
 
