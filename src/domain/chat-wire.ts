@@ -50,6 +50,11 @@ export interface UserMsgPayload {
 	variant?: number;
 	/** The user's display name, what `{{user}}` stands for (absent in messages published before it existed). */
 	user_name?: string;
+	/**
+	 * A `continue`: the AI message to extend (`message_id` is it too, `content` its text when asked). Its
+	 * `generating_since` is set; the answer is a `continuation`, or a failure that clears it.
+	 */
+	continue_id?: string;
 }
 
 export interface Usage {
@@ -74,8 +79,25 @@ export type AiMsgPayload =
 			stopped?: boolean;
 	  }
 	| {
+			/** A continued reply: `content` is the whole new text (the old one and what the model added). */
+			kind: "continuation";
+			id: string;
+			/** The continued reply's, as stored (null for a greeting). */
+			reply_to: string | null;
+			variant: number;
+			session_id: string;
+			username: string;
+			character_id: string;
+			content: string;
+			model: string;
+			usage: Usage;
+	  }
+	| {
 			kind: "failure";
+			/** The user message without a reply, or the AI message a failed `continue` was extending. */
 			reply_to: string;
+			/** A `continue` failed: the reply stands as it was. */
+			continued?: true;
 			/** The variant that could not be made (a failed regeneration leaves the earlier replies standing). */
 			variant?: number;
 			session_id: string;
@@ -122,10 +144,26 @@ export function replyPayload(
 }
 
 /** The news that no reply to a user message can be made, for the dispatcher to turn into an error frame. */
-export function failurePayload(to: UserMsgPayload, code: ErrorFrameCode, message: string): AiMsgPayload {
+export function failurePayload(
+	to: UserMsgPayload,
+	code: ErrorFrameCode,
+	message: string,
+): Extract<AiMsgPayload, { kind: "failure" }> {
 	const { message_id, session_id, username, character_id } = to;
 	const variant = to.variant ?? 0;
-	return { kind: "failure", reply_to: message_id, variant, session_id, username, character_id, code, message };
+	const failure = { reply_to: message_id, variant, session_id, username, character_id, code, message };
+	return { kind: "failure", ...failure, ...(to.continue_id ? { continued: true } : {}) };
+}
+
+/** A `continue` done (or stopped): the reply's whole new text, `content`, for the dispatcher to store in place. */
+export function continuationPayload(
+	to: UserMsgPayload,
+	continued: { id: string; reply_to: string | null; variant: number },
+	reply: { content: string; model: string; usage: Usage },
+): AiMsgPayload {
+	const { session_id, username, character_id } = to;
+	const { content, model, usage } = reply;
+	return { kind: "continuation", ...continued, session_id, username, character_id, content, model, usage };
 }
 
 // ---- Frames sent to the client: building them (the types are in chat-frames.ts) ----
@@ -227,6 +265,7 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 	}
 	const type = (parsed as { type?: unknown }).type;
 	if (type === "stop") return { ok: true, frame: { type: "stop" } };
+	if (type === "continue" || type === "impersonate") return { ok: true, frame: { type } };
 	if (type === "regenerate") {
 		const replyTo = (parsed as { reply_to?: unknown }).reply_to;
 		if (!isUuid(replyTo)) {

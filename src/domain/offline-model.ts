@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChatMessage, ChatModel, StreamOptions } from "./chat-model.js";
-import { personaOf } from "./prompt.js";
+import { personaOf, promptPurpose } from "./prompt.js";
 
 export const OFFLINE_NOTICE = "(offline model — set GOOGLE_API_KEY for real replies)";
 
@@ -32,6 +32,15 @@ const REMARKS = [
 	"Hm. Let me think on that.",
 ];
 
+// What the user might say next (an `impersonate`): plain lines in the user's voice, never the character's.
+const USER_LINES = [
+	"Tell me more.",
+	"What happens next?",
+	"I nod and wait for you to go on.",
+	"Go on, I'm listening.",
+	"Why do you say that?",
+];
+
 export interface OfflineModelOptions {
 	/** Pause before each word (OFFLINE_MODEL_DELAY_MS), so a reply can be watched and stopped. */
 	chunkDelayMs?: number;
@@ -56,8 +65,18 @@ export class OfflineModel implements ChatModel {
 	}
 }
 
-/** The whole reply: the character doing something, the user's last message quoted, a remark, the offline notice. */
+/**
+ * The whole reply: the character doing something, the user's last message quoted, a remark, the offline notice. Asked
+ * to continue, a remark and the notice; asked for the user's next line, a plain line and the notice.
+ */
 export function offlineReply(messages: ChatMessage[], variant = 0): string {
+	const purpose = promptPurpose(messages);
+	if (purpose !== "reply") {
+		// Varied by what it goes on from: the reply being continued, or the last message before the user's turn.
+		const lines = purpose === "continue" ? REMARKS : USER_LINES;
+		const last = messages.findLast((m) => m.role !== "system")?.content ?? "";
+		return `${lines[(fnv1a(last) + variant) % lines.length]} ${OFFLINE_NOTICE}`;
+	}
 	const { name } = personaOf(messages);
 	const said = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
 	const turn = messages.filter((m) => m.role === "user").length;

@@ -116,6 +116,84 @@ export function assemblePrompt(
 }
 
 /**
+ * The instruction after the history that makes the model extend its last message rather than answer it (like
+ * SillyTavern's "continue nudge"); the text it writes is appended to the stored reply.
+ */
+export const CONTINUE_INSTRUCTION =
+	"Continue your last message from exactly where it stops, without repeating any of it: what you write is appended " +
+	"to it as it is. If it stops mid-sentence, finish the sentence; then go on in the same voice and style.";
+
+const IMPERSONATION_OPENING = "Write the user's next message in this chat";
+
+/**
+ * For a `continue`: the prompt of `history`, which ends with the AI message to extend (kept whatever its size), then
+ * the continue instruction.
+ */
+export function continuePrompt(
+	character: PromptCharacter,
+	history: HistoryEntry[],
+	userName: string,
+	opts: PromptOptions = {},
+): AssembledPrompt {
+	return withInstruction(character, history, userName, opts, CONTINUE_INSTRUCTION);
+}
+
+/**
+ * For an `impersonate`: the prompt of `history`, then an instruction to write the user's next line in their own voice
+ * (`userName`: the display name, or the persona's once there are personas), never the character's.
+ */
+export function impersonationPrompt(
+	character: PromptCharacter,
+	history: HistoryEntry[],
+	userName: string,
+	opts: PromptOptions = {},
+): AssembledPrompt {
+	const user = oneLine(userName);
+	const char = oneLine(character.name);
+	const instruction =
+		`${IMPERSONATION_OPENING}, as ${user} would write it: first person, in ${user}'s own voice and style as the ` +
+		`conversation shows it, about as long as ${user}'s earlier messages. Do not speak or act for ${char}. ` +
+		`Reply with ${user}'s message only, without a name in front.`;
+	return withInstruction(character, history, userName, opts, instruction);
+}
+
+/** What a prompt made here asks for: a reply, the continuation of the last one, or the user's next line. */
+export function promptPurpose(messages: ChatMessage[]): "reply" | "continue" | "impersonate" {
+	const last = messages.at(-1);
+	if (last?.role !== "system") return "reply";
+	if (last.content === CONTINUE_INSTRUCTION) return "continue";
+	return last.content.startsWith(IMPERSONATION_OPENING) ? "impersonate" : "reply";
+}
+
+/**
+ * The continued reply: `old` then `addition`, with a space between them only where neither brings one and the
+ * addition does not start by closing what `old` said (punctuation, a closing bracket or quote).
+ */
+export function joinContinuation(old: string, addition: string): string {
+	return old + continuationSeparator(old, addition) + addition;
+}
+
+/** The text `joinContinuation` puts between `old` and `addition`: "" or " ". */
+export function continuationSeparator(old: string, addition: string): string {
+	if (!old || !addition || /\s$/.test(old) || /^\s/.test(addition)) return "";
+	return /^[.,;:!?…)\]}”’—]/.test(addition) ? "" : " ";
+}
+
+function withInstruction(
+	character: PromptCharacter,
+	history: HistoryEntry[],
+	userName: string,
+	opts: PromptOptions,
+	instruction: string,
+): AssembledPrompt {
+	const instructionCost = cost(instruction);
+	const budgetTokens = (opts.budgetTokens ?? Number.POSITIVE_INFINITY) - instructionCost;
+	const assembled = assemblePrompt(character, history, userName, { ...opts, budgetTokens });
+	assembled.messages.push({ role: "system", content: instruction });
+	return { ...assembled, tokens: assembled.tokens + instructionCost };
+}
+
+/**
  * Name and greeting from the header of a prompt made by `buildPrompt`. Only the first two lines are read, so text
  * in the (user-written) system prompt cannot pose as them.
  */
