@@ -3,6 +3,7 @@
  * error turned into an ApiError fit to show: the server's `detail`, refused fields as sentences, or how long to wait.
  * A 401 on an authenticated call ends the session.
  */
+import type { HistoryMessage } from "./chat/state";
 
 const TOKEN_KEY = "cameo.token";
 
@@ -172,21 +173,7 @@ export interface SessionSummary {
 	last_message: { id: string; role: "user" | "ai"; content: string; created_at: string } | null;
 }
 
-export interface HistoryMessage {
-	id: string;
-	role: "user" | "ai";
-	content: string;
-	reply_to: string | null;
-	reply_status?: "none" | "pending" | "replied" | "failed";
-	timestamp: string;
-	variant?: number;
-	/** Replies: whether this variant is the one the story continues from. */
-	active?: boolean;
-	stopped?: boolean;
-	/** Set once the message was edited. */
-	edited_at?: string | null;
-}
-
+/** A page of stored messages; the conversation state (./chat/state) defines what it reads of each. */
 export interface HistoryPage {
 	messages: HistoryMessage[];
 	has_more: boolean;

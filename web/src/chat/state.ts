@@ -1,10 +1,26 @@
 /**
  * One conversation as plain data: messages keyed by id (so history, replays after a reconnect and live frames merge
- * without duplicates), replies grouped by the message they answer (the variants you swipe through), and whether the
- * character is still writing.
+ * without duplicates), replies grouped by the message they answer (the variants you swipe through, one of them the
+ * active one the story continues from), whether the character is still writing, and the line the model is writing
+ * for the user (impersonation), which goes to the input box, never to the transcript.
  */
-import type { HistoryMessage } from "../api";
-import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames";
+import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames.js";
+
+/** A stored message as the history (GET /sessions/{id}/messages) gives it. */
+export interface HistoryMessage {
+	id: string;
+	role: "user" | "ai";
+	content: string;
+	reply_to: string | null;
+	reply_status?: "none" | "pending" | "replied" | "failed";
+	timestamp: string;
+	variant?: number;
+	/** Replies: whether this variant is the one the story continues from. */
+	active?: boolean;
+	stopped?: boolean;
+	/** Set once the message was edited. */
+	edited_at?: string | null;
+}
 
 export interface Message {
 	id: string;
@@ -12,29 +28,41 @@ export interface Message {
 	content: string;
 	/** Absent while a reply is still streaming. */
 	timestamp?: string;
+	/** Set once the message was edited (ISO-8601). */
+	edited_at?: string;
 	reply_to: string | null;
 	variant: number;
 	stopped: boolean;
 	streaming: boolean;
 }
 
-/** What the character is busy with: the reply to `replyTo`, or a message not yet echoed. */
+/** What the character is busy with: the reply to `replyTo`, a message not yet echoed, or extending reply `continues`. */
 export interface Pending {
 	replyTo?: string;
+	continues?: string;
+}
+
+/** The user's next line as the model writes it (`impersonate`), until it is complete and handed to the input box. */
+export interface Impersonation {
+	content: string;
+	done: boolean;
 }
 
 export interface ChatState {
 	byId: Record<string, Message>;
 	/** Ids in the order they are shown. */
 	order: string[];
-	/** The variant index the user browsed to, per user message id; absent means the newest. */
-	selected: Record<string, number>;
+	/** The id of the variant shown, per user message id (the server's active one); absent means the newest. */
+	selected: Record<string, string>;
 	/** Replies that could not be made, per user message id. */
 	failures: Record<string, string>;
 	pending: Pending | null;
 	/** A stop was sent and not yet answered: an error without reply_to then answers the stop, not the message. */
 	stopSent: boolean;
 	hasMore: boolean;
+	/** Messages rewound away: a frame of theirs still on its way (a delta, a late reply) must not bring them back. */
+	deleted: Record<string, true>;
+	impersonation: Impersonation | null;
 }
 
 /** The model is set up wrong (key, model name): only the operator can fix that, so this says whom to tell. */
@@ -48,6 +76,21 @@ export function replyFailure(frame: ErrorFrame): string | undefined {
 	return undefined;
 }
 
+/** The refusals of the story controls, as a person would say them (the server's text is for developers). */
+const STORY_ERRORS: Partial<Record<ErrorFrame["code"], string>> = {
+	message_not_found: "That message is no longer in this chat.",
+	reply_in_progress: "That reply is still being written. Wait for it to finish, then try again.",
+	cannot_select: "That reply can't be chosen right now. Wait for the character to finish, then try again.",
+	cannot_continue: "There's nothing to continue: the last message must be the character's, with nothing being written.",
+	cannot_impersonate: "Couldn't write your next line right now. Try again in a moment.",
+	cannot_regenerate: "Only the reply to your last message can be made again.",
+};
+
+/** An error frame as a sentence to show. */
+export function errorSentence(frame: ErrorFrame): string {
+	return STORY_ERRORS[frame.code] ?? frame.message;
+}
+
 export const emptyChat: ChatState = {
 	byId: {},
 	order: [],
@@ -56,6 +99,8 @@ export const emptyChat: ChatState = {
 	pending: null,
 	stopSent: false,
 	hasMore: false,
+	deleted: {},
+	impersonation: null,
 };
 
 export type ChatAction =
@@ -63,8 +108,11 @@ export type ChatAction =
 	| { type: "frame"; frame: ServerFrame }
 	| { type: "sent" }
 	| { type: "regenerate"; replyTo: string }
+	| { type: "continue"; id: string }
+	| { type: "impersonate" }
 	| { type: "stop" }
-	| { type: "select"; replyTo: string; index: number };
+	/** REST confirmed a rewind from `id`: what the socket's `messages.deleted` will say, in case it is not open. */
+	| { type: "rewound"; id: string };
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 	switch (action.type) {
@@ -74,13 +122,16 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 			return applyFrame(state, action.frame);
 		case "sent":
 			return { ...state, pending: {} };
-		case "regenerate": {
+		case "regenerate":
 			return { ...state, pending: { replyTo: action.replyTo }, failures: without(state.failures, action.replyTo) };
-		}
+		case "continue":
+			return { ...state, pending: { continues: action.id } };
+		case "impersonate":
+			return { ...state, impersonation: { content: "", done: false } };
 		case "stop":
 			return { ...state, stopSent: true };
-		case "select":
-			return { ...state, selected: { ...state.selected, [action.replyTo]: action.index } };
+		case "rewound":
+			return removeMessages(state, rewoundIds(state, action.id));
 	}
 }
 
@@ -88,9 +139,11 @@ function mergeHistory(state: ChatState, messages: HistoryMessage[], hasMore: boo
 	const byId = { ...state.byId };
 	const fresh: string[] = [];
 	const failures = { ...state.failures };
+	const selected = { ...state.selected };
 	let pending = state.pending;
 	const perReply: Record<string, number> = {};
 	for (const m of messages) {
+		if (state.deleted[m.id]) continue;
 		// History may not carry variant numbers: count the replies to each message in order instead.
 		const variant = m.reply_to ? (m.variant ?? perReply[m.reply_to] ?? 0) : 0;
 		if (m.reply_to) perReply[m.reply_to] = variant + 1;
@@ -100,18 +153,20 @@ function mergeHistory(state: ChatState, messages: HistoryMessage[], hasMore: boo
 			role: m.role,
 			content: m.content,
 			timestamp: m.timestamp,
+			edited_at: m.edited_at ?? undefined,
 			reply_to: m.reply_to,
 			variant,
 			stopped: Boolean(m.stopped),
 			streaming: false,
 		};
+		if (m.role === "ai" && m.reply_to && m.active) selected[m.reply_to] = m.id;
 		if (m.reply_status === "failed") failures[m.id] = "The character couldn't reply to this message.";
 	}
 	const last = messages[messages.length - 1];
 	// Opened while the reply to the last message is still being written.
 	if (!older && last?.role === "user" && last.reply_status === "pending") pending = { replyTo: last.id };
 	const order = older ? [...fresh, ...state.order] : [...state.order, ...fresh];
-	return { ...state, byId, order, failures, pending, hasMore };
+	return { ...state, byId, order, failures, selected, pending, hasMore };
 }
 
 function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
@@ -119,12 +174,14 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 		case "connection":
 			return state;
 		case "echo": {
+			if (state.deleted[frame.id]) return state;
 			const known = Boolean(state.byId[frame.id]);
 			const message: Message = {
 				id: frame.id,
 				role: "user",
 				content: frame.content,
 				timestamp: frame.timestamp,
+				edited_at: frame.edited_at,
 				reply_to: null,
 				variant: 0,
 				stopped: false,
@@ -133,53 +190,147 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 			const pending = !known && state.pending && !state.pending.replyTo ? { replyTo: frame.id } : state.pending;
 			return { ...upsert(state, message), pending };
 		}
-		case "ai.delta": {
-			const existing = state.byId[frame.id];
-			// The final frame already arrived (e.g. replayed after a reconnect): it is the source of truth.
-			if (existing && !existing.streaming) return state;
-			const message: Message = existing
-				? { ...existing, content: existing.content + frame.delta }
-				: {
-						id: frame.id,
-						role: "ai",
-						content: frame.delta,
-						reply_to: frame.reply_to,
-						variant: frame.variant,
-						stopped: false,
-						streaming: true,
-					};
-			return showNewest(upsert(state, message), existing ? null : frame.reply_to);
-		}
+		case "ai.delta":
+			return frame.continued ? continueDelta(state, frame.id, frame.delta) : replyDelta(state, frame);
 		case "ai": {
+			if (state.deleted[frame.id] || (frame.reply_to && state.deleted[frame.reply_to])) return state;
 			const isNew = !state.byId[frame.id];
 			const message: Message = {
 				id: frame.id,
 				role: "ai",
 				content: frame.content,
 				timestamp: frame.timestamp,
+				edited_at: frame.edited_at,
 				reply_to: frame.reply_to,
 				variant: frame.variant,
 				stopped: Boolean(frame.stopped),
 				streaming: false,
 			};
-			const done = frame.reply_to !== null && state.pending?.replyTo === frame.reply_to;
+			const done =
+				(frame.reply_to !== null && state.pending?.replyTo === frame.reply_to) ||
+				(frame.continued && state.pending?.continues === frame.id);
 			const next = showNewest(upsert(state, message), isNew ? frame.reply_to : null);
 			return done ? { ...next, pending: null, stopSent: false } : next;
 		}
-		case "error": {
-			if (frame.reply_to) {
-				const failure = replyFailure(frame);
-				const failures = failure ? { ...state.failures, [frame.reply_to]: failure } : state.failures;
-				const ended = state.pending?.replyTo === frame.reply_to;
-				return { ...state, failures, ...(ended ? { pending: null, stopSent: false } : {}) };
-			}
-			if (state.stopSent) return { ...state, stopSent: false };
-			return { ...state, pending: null };
+		case "message.edited": {
+			const m = state.byId[frame.id];
+			if (!m) return state;
+			return {
+				...state,
+				byId: { ...state.byId, [m.id]: { ...m, content: frame.content, edited_at: frame.edited_at } },
+			};
 		}
-		default:
-			// Frames of the story controls (edits, rewinds, swipes, impersonation) are not shown by this client yet.
-			return state;
+		case "messages.deleted":
+			return removeMessages(state, frame.ids);
+		case "variant.selected":
+			return { ...state, selected: { ...state.selected, [frame.reply_to]: frame.id } };
+		case "impersonation.delta": {
+			// Only the socket that asked gets these; a stray one after the final frame is ignored.
+			if (state.impersonation?.done) return state;
+			const content = (state.impersonation?.content ?? "") + frame.delta;
+			return { ...state, impersonation: { content, done: false } };
+		}
+		case "impersonation":
+			return { ...state, impersonation: { content: frame.content, done: true } };
+		case "error":
+			return applyError(state, frame);
 	}
+}
+
+/** A piece of a first reply or a regeneration: a new variant, shown as soon as it starts arriving. */
+function replyDelta(state: ChatState, frame: Extract<ServerFrame, { type: "ai.delta" }>): ChatState {
+	if (state.deleted[frame.id] || (frame.reply_to && state.deleted[frame.reply_to])) return state;
+	const existing = state.byId[frame.id];
+	// The final frame already arrived (e.g. replayed after a reconnect): it is the source of truth.
+	if (existing && !existing.streaming) return state;
+	const message: Message = existing
+		? { ...existing, content: existing.content + frame.delta }
+		: {
+				id: frame.id,
+				role: "ai",
+				content: frame.delta,
+				reply_to: frame.reply_to,
+				variant: frame.variant,
+				stopped: false,
+				streaming: true,
+			};
+	return showNewest(upsert(state, message), existing ? null : frame.reply_to);
+}
+
+/**
+ * A piece of a `continue`: appended to the reply already shown, which streams until the `ai` frame with the whole
+ * longer text replaces it. Every device sees the character writing, not only the one that asked.
+ */
+function continueDelta(state: ChatState, id: string, delta: string): ChatState {
+	const existing = state.byId[id];
+	if (!existing) return state;
+	const message = { ...existing, content: existing.content + delta, streaming: true };
+	return { ...state, byId: { ...state.byId, [id]: message }, pending: state.pending ?? { continues: id } };
+}
+
+/** Refusals of an edit or a choice of variant: they say nothing about a reply being written. */
+const LEAVES_PENDING = new Set<ErrorFrame["code"]>(["message_not_found", "reply_in_progress", "cannot_select"]);
+
+function applyError(state: ChatState, frame: ErrorFrame): ChatState {
+	const impersonation = state.impersonation && !state.impersonation.done ? null : state.impersonation;
+	if (frame.code === "cannot_impersonate") return { ...state, impersonation };
+	if (frame.reply_to) {
+		// A failed continue names the reply it extended: it keeps the text it had, no longer streaming.
+		const extended = state.byId[frame.reply_to];
+		if (extended?.role === "ai") {
+			const byId = extended.streaming
+				? { ...state.byId, [extended.id]: { ...extended, streaming: false } }
+				: state.byId;
+			const ended = state.pending?.continues === frame.reply_to;
+			return { ...state, byId, ...(ended ? { pending: null, stopSent: false } : {}) };
+		}
+		const failure = replyFailure(frame);
+		const failures = failure ? { ...state.failures, [frame.reply_to]: failure } : state.failures;
+		const ended = state.pending?.replyTo === frame.reply_to;
+		return { ...state, failures, ...(ended ? { pending: null, stopSent: false } : {}) };
+	}
+	// A refused edit or choice of variant leaves a reply being written, and a stop on its way, alone.
+	if (LEAVES_PENDING.has(frame.code)) return state;
+	if (state.stopSent) return { ...state, stopSent: false };
+	return { ...state, pending: null, impersonation };
+}
+
+/** The ids a rewind from `id` removes, as the server does: it, its sibling variants, and everything shown after. */
+function rewoundIds(state: ChatState, id: string): string[] {
+	const target = state.byId[id];
+	if (!target) return [];
+	const siblings =
+		target.role === "ai" && target.reply_to
+			? state.order.filter((other) => state.byId[other].reply_to === target.reply_to)
+			: [id];
+	const from = Math.min(...siblings.map((s) => state.order.indexOf(s)));
+	return state.order.slice(from);
+}
+
+/** Takes messages off the transcript, with what was tied to them: a reply being written, failures, choices. */
+function removeMessages(state: ChatState, ids: string[]): ChatState {
+	const gone = new Set(ids);
+	if (gone.size === 0) return state;
+	const byId = { ...state.byId };
+	for (const id of gone) delete byId[id];
+	const deleted = { ...state.deleted };
+	for (const id of gone) deleted[id] = true;
+	const keep = <T>(record: Record<string, T>) =>
+		Object.fromEntries(Object.entries(record).filter(([id]) => !gone.has(id)));
+	const selected = Object.fromEntries(
+		Object.entries(state.selected).filter(([replyTo, id]) => !gone.has(replyTo) && !gone.has(id)),
+	);
+	const p = state.pending;
+	const stillPending = !p || !((p.replyTo && gone.has(p.replyTo)) || (p.continues && gone.has(p.continues)));
+	return {
+		...state,
+		byId,
+		order: state.order.filter((id) => !gone.has(id)),
+		failures: keep(state.failures),
+		selected,
+		deleted,
+		...(stillPending ? {} : { pending: null, stopSent: false }),
+	};
 }
 
 function upsert(state: ChatState, message: Message): ChatState {
@@ -191,7 +342,7 @@ function upsert(state: ChatState, message: Message): ChatState {
 	};
 }
 
-/** A new variant is shown as soon as it starts arriving. */
+/** A new variant is shown as soon as it starts arriving (the server makes it the active one). */
 function showNewest(state: ChatState, replyTo: string | null): ChatState {
 	if (!replyTo || !(replyTo in state.selected)) return state;
 	return { ...state, selected: without(state.selected, replyTo) };
@@ -239,8 +390,8 @@ export function chatItems(state: ChatState): ChatItem[] {
 	for (const item of items) {
 		if (item.kind !== "ai" || item.replyTo === null) continue;
 		item.variants.sort((a, b) => a.variant - b.variant);
-		const chosen = state.selected[item.replyTo];
-		item.index = chosen === undefined ? item.variants.length - 1 : Math.min(chosen, item.variants.length - 1);
+		const chosen = item.variants.findIndex((v) => v.id === state.selected[item.replyTo!]);
+		item.index = chosen === -1 ? item.variants.length - 1 : chosen;
 	}
 	return items;
 }

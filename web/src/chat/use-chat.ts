@@ -8,7 +8,15 @@ import { api, ApiError, expireSession, getToken, waitText, type HistoryPage } fr
 import { toast } from "../toast";
 import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
 import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames";
-import { chatReducer, emptyChat, lastShownId, replyFailure, type ChatAction, type ChatState } from "./state";
+import {
+	chatReducer,
+	emptyChat,
+	errorSentence,
+	lastShownId,
+	replyFailure,
+	type ChatAction,
+	type ChatState,
+} from "./state";
 
 const PAGE_SIZE = 50;
 const DISABLED_NOTICE = "This account has been disabled. Ask the operator of this site.";
@@ -50,7 +58,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			} else if (frame.type === "error") {
 				if (frame.code === "rate_limited" || frame.code === "quota_exceeded") toast(waitNotice(frame), "error");
 				// A failed reply is shown under its message, with Retry; other errors belong to no message.
-				else if (!frame.reply_to || !replyFailure(frame)) toast(frame.message, "error");
+				else if (!frame.reply_to || !replyFailure(frame) || stateRef.current.byId[frame.reply_to]?.role === "ai")
+					toast(errorSentence(frame), "error");
 			}
 			dispatch({ type: "frame", frame });
 		};
@@ -125,10 +134,52 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		[dispatch],
 	);
 
-	const select = useCallback(
-		(replyTo: string, index: number) => dispatch({ type: "select", replyTo, index }),
+	/** Makes variant `id` the active reply; the shown one changes when the server says so (on every device). */
+	const selectVariant = useCallback(
+		(id: string) => connection.current?.send({ type: "select_variant", id }) ?? false,
+		[],
+	);
+
+	/** Replaces a message's text; every device shows it on `message.edited`. False when the socket is not open. */
+	const edit = useCallback(
+		(id: string, content: string) => connection.current?.send({ type: "edit", id, content }) ?? false,
+		[],
+	);
+
+	const continueReply = useCallback(
+		(id: string) => {
+			if (connection.current?.send({ type: "continue" })) dispatch({ type: "continue", id });
+		},
 		[dispatch],
 	);
+
+	const impersonate = useCallback(() => {
+		if (connection.current?.send({ type: "impersonate" })) dispatch({ type: "impersonate" });
+	}, [dispatch]);
+
+	/** Deletes a message and every later one (REST); rejects with an ApiError fit to show. */
+	const rewind = useCallback(
+		async (id: string) => {
+			const sessionId = connection.current?.sessionId;
+			if (!sessionId) return;
+			await api(`/sessions/${encodeURIComponent(sessionId)}/messages/${encodeURIComponent(id)}`, {
+				method: "DELETE",
+			});
+			dispatch({ type: "rewound", id });
+		},
+		[dispatch],
+	);
+
+	/** A new chat holding this one up to and including message `id`; resolves to its session id. */
+	const branch = useCallback(async (id: string): Promise<string | undefined> => {
+		const sessionId = connection.current?.sessionId;
+		if (!sessionId) return undefined;
+		const created = await api<{ id: string }>(`/sessions/${encodeURIComponent(sessionId)}/branch`, {
+			method: "POST",
+			body: { message_id: id },
+		});
+		return created.id;
+	}, []);
 
 	const reconnect = useCallback(() => {
 		setStopped(undefined);
@@ -145,7 +196,23 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		dispatch({ type: "history", messages: page.messages, hasMore: page.has_more, older: true });
 	}, [dispatch]);
 
-	return { state, status, model, stopped, send, stop, regenerate, select, loadOlder, reconnect };
+	return {
+		state,
+		status,
+		model,
+		stopped,
+		send,
+		stop,
+		regenerate,
+		selectVariant,
+		edit,
+		continueReply,
+		impersonate,
+		rewind,
+		branch,
+		loadOlder,
+		reconnect,
+	};
 }
 
 /**

@@ -115,7 +115,7 @@ export function ChatPage({
 				</div>
 				{character && (
 					<div class="sidebar-character">
-						<Avatar name={character.name} size="lg" />
+						<Avatar name={character.name} size="lg" character={character} />
 						<strong>{character.name}</strong>
 						{character.description && <p class="muted small">{filled(character.description, character.name, user)}</p>}
 					</div>

@@ -1,13 +1,17 @@
-/** The open chat: header, messages (replies stream in live), the typing line and the composer. */
+/**
+ * The open chat: header, messages (replies stream in live, each with its actions), the typing line with the story
+ * controls (continue the last reply, have your next line written for you) and the composer.
+ */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Character, User } from "../api";
-import { chatItems } from "../chat/state";
+import { chatItems, type Impersonation } from "../chat/state";
 import type { ConnectionStatus, StopReason } from "../chat/connection";
 import { useChat, type ChatCallbacks } from "../chat/use-chat";
+import { chatHash, navigate } from "../router";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { MessageRow } from "./MessageRow";
-import { BackIcon, HistoryIcon, SendIcon, StopIcon } from "./icons";
+import { BackIcon, ContinueIcon, HistoryIcon, QuillIcon, SendIcon, StopIcon } from "./icons";
 
 interface Props extends ChatCallbacks {
 	character: Character;
@@ -26,6 +30,10 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 	const lastItem = items[items.length - 1];
 	const lastUserItem = items.findLast((item) => item.kind === "user");
 	const canAsk = !generating && status === "open";
+	const impersonating = state.impersonation !== null && !state.impersonation.done;
+	// The reply shown last (a reply or the greeting) is the one a continue extends.
+	const lastReply = lastItem?.kind === "ai" ? lastItem.variants[lastItem.index] : undefined;
+	const canContinue = canAsk && !impersonating && lastReply !== undefined && !lastReply.streaming;
 
 	// Follow new text while the reader is at the bottom; leave them alone when they scrolled up to read.
 	useLayoutEffect(() => {
@@ -51,7 +59,7 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				<a class="icon-button only-phone" href="#/" aria-label="Back to characters">
 					<BackIcon />
 				</a>
-				<Avatar name={character.name} />
+				<Avatar name={character.name} character={character} />
 				<div class="chat-title">
 					<h1>{character.name}</h1>
 					<span class={`presence presence-${status}`}>{presence(status, chat.model)}</span>
@@ -84,28 +92,59 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 					<MessageRow
 						key={item.kind === "user" ? item.message.id : (item.replyTo ?? item.variants[0].id)}
 						item={item}
-						characterName={character.name}
+						character={character}
 						user={user}
 						canRegenerate={item === lastItem && item.kind === "ai" && item.replyTo !== null && canAsk}
 						// Only the reply to the last message can be made again.
 						canRetry={item === lastUserItem && canAsk}
+						canAskReply={item === lastItem && item.kind === "user" && canAsk}
 						onRegenerate={chat.regenerate}
-						onSelect={chat.select}
+						onSelectVariant={(id) => {
+							if (!chat.selectVariant(id)) toast("Not connected: try again once the chat reconnects.", "error");
+						}}
+						onEdit={chat.edit}
+						onRewind={chat.rewind}
+						onBranch={async (id) => {
+							const branched = await chat.branch(id);
+							if (branched) navigate(chatHash(character.id, branched));
+						}}
 					/>
 				))}
 			</div>
 
-			<div class="typing" aria-live="polite">
-				{generating && (
-					<>
-						<span class="dots" aria-hidden="true">
-							<i />
-							<i />
-							<i />
-						</span>
-						{character.name} is typing…
-					</>
-				)}
+			<div class="typing-bar">
+				<div class="typing" aria-live="polite">
+					{generating && (
+						<>
+							<span class="dots" aria-hidden="true">
+								<i />
+								<i />
+								<i />
+							</span>
+							{character.name} is typing…
+						</>
+					)}
+				</div>
+				<div class="story-controls" role="group" aria-label="Story controls">
+					<button
+						type="button"
+						class="chip"
+						title={`Have ${character.name} keep going from the last reply`}
+						disabled={!canContinue}
+						onClick={() => lastReply && chat.continueReply(lastReply.id)}
+					>
+						<ContinueIcon /> Continue
+					</button>
+					<button
+						type="button"
+						class="chip"
+						title="Have your next line written for you, to edit before sending"
+						disabled={!canAsk || impersonating}
+						onClick={chat.impersonate}
+					>
+						<QuillIcon /> Write for me
+					</button>
+				</div>
 			</div>
 
 			{chat.stopped && (
@@ -116,6 +155,7 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				characterName={character.name}
 				disabled={status !== "open"}
 				generating={generating}
+				impersonation={state.impersonation}
 				onSend={(text) => {
 					stickToBottom.current = true;
 					return chat.send(text);
@@ -158,11 +198,20 @@ function Composer(props: {
 	characterName: string;
 	disabled: boolean;
 	generating: boolean;
+	/** The line being written for the user: it fills the input box, to edit and send once complete. */
+	impersonation: Impersonation | null;
 	onSend: (text: string) => boolean;
 	onStop: () => void;
 }) {
 	const [text, setText] = useState("");
 	const input = useRef<HTMLTextAreaElement>(null);
+	const writing = props.impersonation !== null && !props.impersonation.done;
+
+	useEffect(() => {
+		if (!props.impersonation) return;
+		setText(props.impersonation.content);
+		if (props.impersonation.done) input.current?.focus();
+	}, [props.impersonation]);
 
 	// Grow with the text up to a few lines, then scroll.
 	useEffect(() => {
@@ -174,7 +223,7 @@ function Composer(props: {
 
 	function submit() {
 		const content = text.trim();
-		if (!content || props.disabled) return;
+		if (!content || props.disabled || writing) return;
 		if (props.onSend(content)) setText("");
 	}
 
@@ -191,7 +240,8 @@ function Composer(props: {
 				rows={1}
 				value={text}
 				maxLength={4000}
-				placeholder={`Message ${props.characterName}`}
+				readOnly={writing}
+				placeholder={writing ? "Writing your next line…" : `Message ${props.characterName}`}
 				aria-label={`Message ${props.characterName}`}
 				onInput={(e) => setText(e.currentTarget.value)}
 				onKeyDown={(e) => {
@@ -207,7 +257,12 @@ function Composer(props: {
 					<StopIcon />
 				</button>
 			) : (
-				<button type="submit" class="send" aria-label="Send message" disabled={props.disabled || !text.trim()}>
+				<button
+					type="submit"
+					class="send"
+					aria-label="Send message"
+					disabled={props.disabled || writing || !text.trim()}
+				>
 					<SendIcon />
 				</button>
 			)}

@@ -1,71 +1,160 @@
 /**
  * One row of the conversation: your message on the right (with Retry when its reply failed), or a reply on the left
- * with its variants (swipes).
+ * with its variants (swipes; the pager chooses the one the story continues from). Every message has its actions:
+ * edit in place, copy, branch from here and delete from here (after a confirmation).
  */
-import type { User } from "../api";
-import type { ChatItem } from "../chat/state";
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { Character, User } from "../api";
+import type { ChatItem, Message } from "../chat/state";
 import { clockTime, filled } from "../format";
 import { renderMarkdown } from "../markdown";
+import { toast } from "../toast";
 import { Avatar } from "./Avatar";
-import { ChevronLeft, ChevronRight, RegenerateIcon } from "./icons";
+import { MessageActions, type MenuAction } from "./MessageActions";
+import { BranchIcon, ChevronLeft, ChevronRight, CopyIcon, EditIcon, RegenerateIcon, TrashIcon } from "./icons";
 
-interface Props {
+/** What a row can do to the story; each reports its own failure. */
+export interface RowHandlers {
+	onRegenerate: (replyTo: string) => void;
+	onSelectVariant: (id: string) => void;
+	/** False when the socket is not open (the edit was not sent). */
+	onEdit: (id: string, content: string) => boolean;
+	onRewind: (id: string) => Promise<void>;
+	onBranch: (id: string) => Promise<void>;
+}
+
+interface Props extends RowHandlers {
 	item: ChatItem;
-	characterName: string;
+	character: Character;
 	user: User | null;
 	canRegenerate: boolean;
 	canRetry: boolean;
-	onRegenerate: (replyTo: string) => void;
-	onSelect: (replyTo: string, index: number) => void;
+	/** The last message of yours has no reply (a rewind took it): offer to ask for one. */
+	canAskReply: boolean;
 }
 
-export function MessageRow({ item, characterName, user, canRegenerate, canRetry, onRegenerate, onSelect }: Props) {
+export function MessageRow(props: Props) {
+	const { item, character, user } = props;
+	const characterName = character.name;
+	const m = item.kind === "user" ? item.message : item.variants[item.index];
+	const [editing, setEditing] = useState(false);
+	const [confirming, setConfirming] = useState(false);
+	const [busy, setBusy] = useState(false);
+	const shown = filled(m.content, characterName, user);
+
+	async function run(work: () => Promise<void>) {
+		setBusy(true);
+		try {
+			await work();
+		} catch (err) {
+			toast(err instanceof Error ? err.message : "Something went wrong", "error");
+		} finally {
+			setBusy(false);
+		}
+	}
+
+	const actions: MenuAction[] = [
+		{ label: "Edit", icon: <EditIcon />, onSelect: () => setEditing(true) },
+		{ label: "Copy text", icon: <CopyIcon />, onSelect: () => void copy(shown) },
+		{ label: "Branch from here", icon: <BranchIcon />, onSelect: () => void run(() => props.onBranch(m.id)) },
+		{ label: "Delete from here", icon: <TrashIcon />, danger: true, onSelect: () => setConfirming(true) },
+	];
+	const menu = !m.streaming && !editing && m.timestamp && (
+		<MessageActions actions={actions} align={item.kind === "user" ? "end" : "start"} />
+	);
+	const edited = m.edited_at && (
+		<span class="edited" title={`Edited ${new Date(m.edited_at).toLocaleString()}`}>
+			edited
+		</span>
+	);
+	const body = editing ? (
+		<EditBox
+			message={m}
+			onCancel={() => setEditing(false)}
+			onSave={(content) => {
+				if (content === m.content) return setEditing(false);
+				if (props.onEdit(m.id, content)) setEditing(false);
+				else toast("Not connected: your edit was not saved. Try again once the chat reconnects.", "error");
+			}}
+		/>
+	) : (
+		<MessageText text={shown} streaming={m.streaming} />
+	);
+	const confirm = confirming && (
+		<div class="rewind-confirm" role="alertdialog" aria-label="Delete from here">
+			<span>Delete this message and everything after it?</span>
+			<button
+				type="button"
+				class="button danger small"
+				disabled={busy}
+				onClick={() => void run(() => props.onRewind(m.id)).then(() => setConfirming(false))}
+			>
+				Delete
+			</button>
+			<button type="button" class="button ghost small" onClick={() => setConfirming(false)}>
+				Cancel
+			</button>
+		</div>
+	);
+
 	if (item.kind === "user") {
-		const m = item.message;
 		return (
-			<div class="row row-user" data-id={m.id}>
-				<div class="bubble bubble-user">
-					<MessageText text={filled(m.content, characterName, user)} />
-					{m.timestamp && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
+			<div class={editing ? "row row-user editing" : "row row-user"} data-id={m.id}>
+				<div class="user-line">
+					{(menu || edited) && (
+						<div class="meta meta-user">
+							{menu}
+							{edited}
+						</div>
+					)}
+					<div class="bubble bubble-user">
+						{body}
+						{m.timestamp && !editing && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
+					</div>
 				</div>
+				{confirm}
 				{item.failure && (
 					<div class="reply-failure">
 						<p class="bubble-error" role="alert">
 							{item.failure}
 						</p>
-						{canRetry && (
-							<button type="button" class="link-button" onClick={() => onRegenerate(m.id)}>
+						{props.canRetry && (
+							<button type="button" class="link-button" onClick={() => props.onRegenerate(m.id)}>
 								<RegenerateIcon /> Retry
 							</button>
 						)}
 					</div>
 				)}
+				{!item.failure && props.canAskReply && (
+					<button type="button" class="link-button" onClick={() => props.onRegenerate(m.id)}>
+						<RegenerateIcon /> Get a reply
+					</button>
+				)}
 			</div>
 		);
 	}
 
-	const m = item.variants[item.index];
 	const count = item.variants.length;
-	const replyTo = item.replyTo;
 	return (
 		<div class="row row-ai" data-id={m.id} data-streaming={m.streaming ? "" : undefined}>
-			<Avatar name={characterName} size="sm" />
-			<div class="bubble-column">
+			<Avatar name={characterName} size="sm" character={character} />
+			<div class={editing ? "bubble-column editing" : "bubble-column"}>
 				<div class="bubble bubble-ai">
 					<span class="author">{characterName}</span>
-					<MessageText text={filled(m.content, characterName, user)} streaming={m.streaming} />
+					{body}
 				</div>
 				<div class="meta">
 					{m.timestamp && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
 					{m.stopped && <span class="stopped">stopped</span>}
-					{replyTo && count > 1 && (
+					{edited}
+					{item.replyTo && count > 1 && (
 						<span class="variants" role="group" aria-label="Alternative replies">
 							<button
 								type="button"
 								class="icon-button tiny"
 								aria-label="Previous reply"
 								disabled={item.index === 0}
-								onClick={() => onSelect(replyTo, item.index - 1)}
+								onClick={() => props.onSelectVariant(item.variants[item.index - 1].id)}
 							>
 								<ChevronLeft />
 							</button>
@@ -77,25 +166,101 @@ export function MessageRow({ item, characterName, user, canRegenerate, canRetry,
 								class="icon-button tiny"
 								aria-label="Next reply"
 								disabled={item.index === count - 1}
-								onClick={() => onSelect(replyTo, item.index + 1)}
+								onClick={() => props.onSelectVariant(item.variants[item.index + 1].id)}
 							>
 								<ChevronRight />
 							</button>
 						</span>
 					)}
-					{replyTo && canRegenerate && (
+					{item.replyTo && props.canRegenerate && (
 						<button
 							type="button"
 							class="link-button"
 							aria-label="Regenerate reply"
-							onClick={() => onRegenerate(replyTo)}
+							onClick={() => props.onRegenerate(item.replyTo!)}
 						>
 							<RegenerateIcon /> Regenerate
 						</button>
 					)}
+					{menu}
 				</div>
+				{confirm}
 			</div>
 		</div>
+	);
+}
+
+async function copy(text: string): Promise<void> {
+	try {
+		await navigator.clipboard.writeText(text);
+		toast("Copied to the clipboard");
+	} catch {
+		toast("Couldn't copy: this browser didn't allow it.", "error");
+	}
+}
+
+/** The message's text to change: Save (or Ctrl+Enter) sends it, Cancel (or Escape) leaves it as it was. */
+function EditBox({
+	message,
+	onSave,
+	onCancel,
+}: {
+	message: Message;
+	onSave: (content: string) => void;
+	onCancel: () => void;
+}) {
+	const [text, setText] = useState(message.content);
+	const input = useRef<HTMLTextAreaElement>(null);
+
+	useEffect(() => {
+		const el = input.current;
+		if (!el) return;
+		el.focus();
+		el.setSelectionRange(el.value.length, el.value.length);
+	}, []);
+
+	// Grow with the text, so the whole message is in view while it is edited.
+	useEffect(() => {
+		const el = input.current;
+		if (!el) return;
+		el.style.height = "auto";
+		el.style.height = `${Math.min(el.scrollHeight + 2, 360)}px`;
+	}, [text]);
+
+	const content = text.trim();
+	return (
+		<form
+			class="edit-box"
+			onSubmit={(e) => {
+				e.preventDefault();
+				if (content) onSave(content);
+			}}
+		>
+			<textarea
+				ref={input}
+				value={text}
+				maxLength={4000}
+				aria-label="Edit message"
+				onInput={(e) => setText(e.currentTarget.value)}
+				onKeyDown={(e) => {
+					if (e.key === "Escape") {
+						e.preventDefault();
+						onCancel();
+					} else if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && content) {
+						e.preventDefault();
+						onSave(content);
+					}
+				}}
+			/>
+			<div class="edit-actions">
+				<button type="button" class="button ghost small" onClick={onCancel}>
+					Cancel
+				</button>
+				<button type="submit" class="button primary small" disabled={!content}>
+					Save
+				</button>
+			</div>
+		</form>
 	);
 }
 

@@ -80,3 +80,39 @@ export const CloseIcon = () => (
 		<path d="M6 6l12 12M18 6L6 18" />
 	</Icon>
 );
+export const MoreIcon = () => (
+	<Icon size={18}>
+		<circle cx="5" cy="12" r="1.4" fill="currentColor" />
+		<circle cx="12" cy="12" r="1.4" fill="currentColor" />
+		<circle cx="19" cy="12" r="1.4" fill="currentColor" />
+	</Icon>
+);
+export const EditIcon = () => (
+	<Icon size={16}>
+		<path d="M4 20h4L19 9a2.8 2.8 0 0 0-4-4L4 16v4zM13.5 6.5l4 4" />
+	</Icon>
+);
+export const CopyIcon = () => (
+	<Icon size={16}>
+		<rect x="9" y="9" width="11" height="11" rx="2" />
+		<path d="M5 15V6a2 2 0 0 1 2-2h9" />
+	</Icon>
+);
+export const BranchIcon = () => (
+	<Icon size={16}>
+		<circle cx="6" cy="5" r="2" />
+		<circle cx="6" cy="19" r="2" />
+		<circle cx="18" cy="8" r="2" />
+		<path d="M6 7v10M18 10c0 4-6 3-11.2 7.4" />
+	</Icon>
+);
+export const ContinueIcon = () => (
+	<Icon size={16}>
+		<path d="M4 12h10M10 6l6 6-6 6M20 5v14" />
+	</Icon>
+);
+export const QuillIcon = () => (
+	<Icon size={16}>
+		<path d="M20 4C12 4 7 9 6 18l-2 2M6 18c5 0 9-2 11-7h-5c3-1 5-3 6-7" />
+	</Icon>
+);
