@@ -69,7 +69,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 				): Promise<OperatorMessage> {
 					const session = await this.store.getSession(ctx.params.session_id);
 					if (!session) throw SessionNotFound(ctx.params.session_id);
-					const { row } = await this.store.insertAiMessage({
+					const { row } = (await this.store.insertAiMessage({
 						id: randomUUID(),
 						reply_to: null,
 						session_id: session.id,
@@ -77,7 +77,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 						character_id: session.character_id,
 						content: ctx.params.content,
 						model: "operator",
-					});
+					}))!; // Answers no message: always stored.
 					// Stored is what counts: a failure past this point must not invite the operator to send it twice.
 					await this.runtime.history
 						.append(row.session_id, historyEntry(row))
@@ -129,7 +129,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 
 		methods: {
 			async storeReply(this: DispatcherThis, payload: Extract<AiMsgPayload, { kind: "reply" }>) {
-				const { row, inserted, answeredCreatedAt } = await this.store.insertAiMessage({
+				const stored = await this.store.insertAiMessage({
 					id: payload.id,
 					reply_to: payload.reply_to,
 					session_id: payload.session_id,
@@ -142,6 +142,15 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					input_tokens: payload.usage?.input_tokens,
 					output_tokens: payload.usage?.output_tokens,
 				});
+				if (!stored) {
+					// The user rewound the story past the message answered: the reply is acked, not stored, counted or shown.
+					this.logger.debug(
+						{ session_id: payload.session_id, message_id: payload.reply_to },
+						"Reply to a rewound message dropped",
+					);
+					return;
+				}
+				const { row, inserted, answeredCreatedAt } = stored;
 				// A stopped reply ends when the user says so, not when the pipeline is done: like chatStats, leave it out.
 				if (answeredCreatedAt && !row.stopped)
 					this.metrics.replyLatency((row.created_at.getTime() - answeredCreatedAt.getTime()) / 1000);

@@ -72,6 +72,12 @@ export interface NewAiMessage {
 	output_tokens?: number;
 }
 
+export interface StoredAiMessage {
+	row: MessageRow;
+	inserted: boolean;
+	answeredCreatedAt: Date | null;
+}
+
 /** What `chatStats` reports; latencies are null when no reply was made in the window. */
 export interface ChatStats {
 	minutes: number;
@@ -93,7 +99,7 @@ export interface SessionSummary extends SessionRow {
 	last_message: { id: string; role: "user" | "ai"; content: string; created_at: Date } | null;
 }
 
-const MESSAGE_COLUMNS =
+export const MESSAGE_COLUMNS =
 	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at";
 
 const SESSION_COLUMNS = "id, username, character_id, status, title, summary, summary_upto_seq, created_at, updated_at";
@@ -120,7 +126,9 @@ const INSERT_USER_MESSAGES: HotStatement = {
  * have a `reply_to`, so `role` is not asked for: the generic plan of this named statement would read the seed's
  * index on it, half the table, every time.) Answers with the inserted rows (`answered_at` null) and, after them, the
  * user messages this statement answered (only `id` and `answered_at` set): matched up in code, as joins of CTEs
- * here would be nested loops.
+ * here would be nested loops. A reply to a message rewound meanwhile is not stored: the row it answers is
+ * share-locked, so a rewind deleting it waits for this statement, or is waited for and then seen gone (without the
+ * check, the foreign key would fail the whole batch).
  */
 const INSERT_AI_MESSAGES: HotStatement = {
 	name: "cameo_insert_ai_messages",
@@ -129,6 +137,7 @@ const INSERT_AI_MESSAGES: HotStatement = {
 			SELECT id, session_id, username, character_id, 'ai', content, reply_to, model, variant, stopped, input_tokens, output_tokens
 			FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::int[], $9::boolean[], $10::int[], $11::int[])
 				WITH ORDINALITY AS m(id, session_id, username, character_id, content, reply_to, model, variant, stopped, input_tokens, output_tokens, n)
+			WHERE m.reply_to IS NULL OR EXISTS (SELECT 1 FROM messages u WHERE u.id = m.reply_to FOR KEY SHARE)
 			ORDER BY n
 			ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}),
 		 superseded AS (
@@ -193,11 +202,10 @@ export class ChatStore {
 	 * Stores an AI message unless one with this id exists (redelivery), marks the user message replied and retires
 	 * the earlier variants of a regenerated reply. Returns the stored row, whether this call inserted it, and, when
 	 * this call is what answered the user message (not a redelivery, not a regeneration), that message's
-	 * `created_at`: reply latency is measured from it.
+	 * `created_at`: reply latency is measured from it. Null when the message it answers is gone (rewound): nothing
+	 * is stored.
 	 */
-	readonly insertAiMessage: (
-		m: NewAiMessage,
-	) => Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }>;
+	readonly insertAiMessage: (m: NewAiMessage) => Promise<StoredAiMessage | null>;
 	readonly getSession: (id: string) => Promise<SessionRow | null>;
 	/**
 	 * Active messages of a session with `after_seq` < seq < `before_seq`, oldest first, at most `limit` (what the
@@ -277,9 +285,7 @@ export class ChatStore {
 		return ids.map((id) => byId.get(id)!);
 	}
 
-	private async insertAiMessages(
-		messages: NewAiMessage[],
-	): Promise<{ row: MessageRow; inserted: boolean; answeredCreatedAt: Date | null }[]> {
+	private async insertAiMessages(messages: NewAiMessage[]): Promise<(StoredAiMessage | null)[]> {
 		const rows = await this.run<MessageRow & { answered_at: Date | null }>(INSERT_AI_MESSAGES, [
 			messages.map((m) => m.id),
 			messages.map((m) => m.session_id),
@@ -305,10 +311,9 @@ export class ChatStore {
 				const answeredCreatedAt = (m.reply_to && answeredAt.get(m.reply_to)) || null;
 				const row = inserted.get(m.id);
 				if (row) return { row, inserted: true, answeredCreatedAt };
-				// Stored before (a redelivery): read it as it is.
+				// Stored before (a redelivery): read it as it is. Not found: the message it answers was rewound.
 				const existing = await this.getMessage(m.id);
-				if (!existing) throw new Error(`AI message ${m.id} was neither inserted nor found`);
-				return { row: existing, inserted: false, answeredCreatedAt };
+				return existing && { row: existing, inserted: false, answeredCreatedAt };
 			}),
 		);
 	}

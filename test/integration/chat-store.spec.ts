@@ -72,10 +72,10 @@ describe("ChatStore batched writes", () => {
 			store.insertAiMessage(reply(user.id, sessionId)),
 			store.insertAiMessage(reply(user.id, sessionId)),
 		]);
-		expect([first.inserted, second.inserted]).toEqual([true, false]);
-		expect(second.row).toEqual(first.row);
-		expect(first.answeredCreatedAt).toEqual(user.created_at);
-		expect(second.answeredCreatedAt).toBeNull();
+		expect([first?.inserted, second?.inserted]).toEqual([true, false]);
+		expect(second?.row).toEqual(first?.row);
+		expect(first?.answeredCreatedAt).toEqual(user.created_at);
+		expect(second?.answeredCreatedAt).toBeNull();
 		expect((await store.getMessage(user.id))?.reply_status).toBe("replied");
 		expect((await store.latestMessages(sessionId, 10)).filter((m) => m.role === "ai")).toHaveLength(1);
 	});
@@ -100,6 +100,24 @@ describe("ChatStore batched writes", () => {
 			[1, false],
 			[2, true],
 		]);
+	});
+
+	it("should store no reply to a message deleted meanwhile, and the others of its turn as usual", async () => {
+		const sessionId = await newSession();
+		const [kept, rewound] = await Promise.all(
+			["kept", "rewound"].map((content) =>
+				store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content }),
+			),
+		);
+		await db.sequelize.query(`DELETE FROM messages WHERE id = $1`, { bind: [rewound.id] });
+		const [answered, dropped, again] = await Promise.all([
+			store.insertAiMessage(reply(kept.id, sessionId)),
+			store.insertAiMessage(reply(rewound.id, sessionId)),
+			store.insertAiMessage(reply(rewound.id, sessionId, { variant: 1 })),
+		]);
+		expect(answered?.inserted).toBe(true);
+		expect([dropped, again]).toEqual([null, null]);
+		expect((await store.latestMessages(sessionId, 10)).map((m) => m.content)).toEqual(["kept", `reply to ${kept.id}`]);
 	});
 
 	it("should fail only the message whose session is gone when they share a turn", async () => {
@@ -151,8 +169,8 @@ describe("ChatStore batched writes", () => {
 			store.activeMessagesBetween({ session_id: sessions[0], after_seq: null, before_seq: last.seq, limit: 1 }),
 		]);
 		expect(first.map((m) => m.content)).toEqual(["range 0", "range 2", "range 4", "the newest variant"]);
-		expect(first.at(-1)?.id).toBe(newest.row.id);
-		expect(first.map((m) => m.id)).not.toContain(regenerated.row.id);
+		expect(first.at(-1)?.id).toBe(newest?.row.id);
+		expect(first.map((m) => m.id)).not.toContain(regenerated?.row.id);
 		expect(second.map((m) => m.content)).toEqual(["range 3"]);
 		expect(capped.map((m) => m.content)).toEqual(["range 0"]);
 	});
