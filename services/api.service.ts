@@ -137,6 +137,9 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						"GET /sessions": "sessions.list",
 						"GET /sessions/:id/messages": "sessions.messages",
 						"DELETE /sessions/:id": "sessions.remove",
+						"GET /sessions/:id": "sessions.get",
+						"PATCH /sessions/:id": "sessions.rename",
+						"POST /sessions/:id/branch": "sessions.branch",
 					},
 				},
 				{

@@ -1,13 +1,16 @@
 /**
- * Chat history over REST: a user's sessions (newest first, with the character and the last message), a session's
- * messages page by page, and deleting a session. Owner only; someone else's session is indistinguishable from none.
+ * Chat history over REST: a user's sessions (newest first, with the character, a title and the last message), one
+ * session, its title, a session's messages page by page, branching a session off at a message, and deleting one.
+ * Owner only; someone else's session is indistinguishable from none.
  */
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
+import { SessionStore, type SessionViewer } from "../src/adapters/session-store.js";
 import { toMessageView } from "../src/domain/message-view.js";
-import { SessionNotFound, Unauthorized } from "../src/errors.js";
+import { TITLE_MAX_CHARS, toSessionView, type ListedSession } from "../src/domain/session-view.js";
+import { MessageNotFound, SessionNotFound, Unauthorized } from "../src/errors.js";
 import type { AuthUser } from "../src/domain/accounts.js";
 
 interface SessionsMeta {
@@ -17,6 +20,7 @@ interface SessionsMeta {
 interface ListParams {
 	limit: number;
 	offset: number;
+	character_id?: string;
 }
 interface MessagesParams {
 	id: string;
@@ -26,11 +30,19 @@ interface MessagesParams {
 interface IdParams {
 	id: string;
 }
+interface RenameParams extends IdParams {
+	title: string | null;
+}
+interface BranchParams extends IdParams {
+	message_id: string;
+}
 
 type SessionsThis = Service &
 	DbThis & {
 		store: ChatStore;
+		sessions: SessionStore;
 		ownSession(ctx: Context<IdParams, SessionsMeta>): Promise<SessionRow>;
+		listedSession(meta: SessionsMeta, id: string): Promise<ListedSession>;
 	};
 
 export default function sessionsService(config: Config): ServiceSchema<ServiceSettingSchema, SessionsThis> {
@@ -42,29 +54,46 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 
 		actions: {
 			/**
-			 * My sessions in which I said something (a character opened and left is not one), most recently active first;
-			 * not those with a character I may no longer see (made private or inactive since: its name is not mine to read).
+			 * My sessions in which I said something (a character opened and left is not one) and my branches, most recently
+			 * active first; not those with a character I may no longer see (made private or inactive since: its name is
+			 * not mine to read). `character_id`: one character's chats (the web client resumes the latest).
 			 */
 			list: {
-				description: "Your chat sessions in which you have sent a message, most recently active first",
+				description:
+					"Your chat sessions in which you have sent a message, and your branches, most recently active first; " +
+					"`character_id` lists one character's. `title` is yours, else the character and your first line",
 				params: {
 					limit: { type: "number", integer: true, min: 1, max: 100, default: 20, convert: true },
 					offset: { type: "number", integer: true, min: 0, max: 10_000, default: 0, convert: true },
+					character_id: { type: "uuid", optional: true },
 				},
 				async handler(this: SessionsThis, ctx: Context<ListParams, SessionsMeta>) {
-					const user = requireUser(ctx.meta);
-					const viewer = { username: user.username, id: user.id, isAdmin: user.role === "admin" };
-					const sessions = await this.store.listSessions(viewer, ctx.params.limit, ctx.params.offset);
-					return sessions.map((s) => ({
-						id: s.id,
-						character_id: s.character_id,
-						character_name: s.character_name,
-						status: s.status,
-						title: s.title,
-						created_at: s.created_at,
-						last_message_at: s.last_message_at,
-						last_message: s.last_message,
-					}));
+					const { limit, offset, character_id: characterId } = ctx.params;
+					const sessions = await this.sessions.list(viewerOf(ctx.meta), { limit, offset, characterId });
+					return sessions.map(toSessionView);
+				},
+			},
+
+			/** One session as the list shows it. */
+			get: {
+				description: "One of your chat sessions: its character, title, where it was branched from, its last message",
+				params: { id: "uuid" },
+				async handler(this: SessionsThis, ctx: Context<IdParams, SessionsMeta>) {
+					return toSessionView(await this.listedSession(ctx.meta, ctx.params.id));
+				},
+			},
+
+			/** Names a session; null gives it back its default title. */
+			rename: {
+				description: `Set a session's title (1 to ${TITLE_MAX_CHARS} characters), or null for the default one`,
+				params: {
+					id: "uuid",
+					title: { type: "string", trim: true, min: 1, max: TITLE_MAX_CHARS, nullable: true },
+				},
+				async handler(this: SessionsThis, ctx: Context<RenameParams, SessionsMeta>) {
+					const session = await this.listedSession(ctx.meta, ctx.params.id);
+					await this.sessions.rename(session.id, ctx.params.title);
+					return toSessionView({ ...session, title: ctx.params.title });
 				},
 			},
 
@@ -101,6 +130,24 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 					return null;
 				},
 			},
+
+			/**
+			 * A new session continuing from one of this session's messages: copies of the messages up to it (the replies
+			 * shown, or the swipe branched from), the original left as it is; both go on independently.
+			 */
+			branch: {
+				description:
+					"Branch a session off at one of its messages: a new session with copies of the messages up to and " +
+					"including it (the replies shown); the original is unchanged",
+				params: { id: "uuid", message_id: "uuid" },
+				async handler(this: SessionsThis, ctx: Context<BranchParams, SessionsMeta>) {
+					const session = await this.listedSession(ctx.meta, ctx.params.id);
+					const branchId = await this.sessions.branch(session.id, ctx.params.message_id);
+					if (!branchId) throw MessageNotFound(ctx.params.message_id);
+					ctx.meta.$statusCode = 201;
+					return toSessionView(await this.listedSession(ctx.meta, branchId));
+				},
+			},
 		},
 
 		methods: {
@@ -110,10 +157,18 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				if (!session || session.username !== user.username) throw SessionNotFound(ctx.params.id);
 				return session;
 			},
+
+			/** My session as the list shows it: unknown, someone else's or with a character I may no longer see is a 404. */
+			async listedSession(this: SessionsThis, meta: SessionsMeta, id: string): Promise<ListedSession> {
+				const session = await this.sessions.find(viewerOf(meta), id);
+				if (!session) throw SessionNotFound(id);
+				return session;
+			},
 		},
 
 		started(this: SessionsThis) {
 			this.store = new ChatStore(this.db.sequelize);
+			this.sessions = new SessionStore(this.db.sequelize);
 		},
 	};
 }
@@ -121,4 +176,9 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 function requireUser(meta: SessionsMeta): AuthUser {
 	if (!meta.user) throw Unauthorized();
 	return meta.user;
+}
+
+function viewerOf(meta: SessionsMeta): SessionViewer {
+	const user = requireUser(meta);
+	return { username: user.username, id: user.id, isAdmin: user.role === "admin" };
 }

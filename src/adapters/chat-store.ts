@@ -93,12 +93,6 @@ export interface ChatStats {
 	failed_replies: number;
 }
 
-export interface SessionSummary extends SessionRow {
-	character_name: string;
-	last_message_at: Date | null;
-	last_message: { id: string; role: "user" | "ai"; content: string; created_at: Date } | null;
-}
-
 export const MESSAGE_COLUMNS =
 	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at";
 
@@ -426,44 +420,6 @@ export class ChatStore {
 			 RETURNING ${MESSAGE_COLUMNS}`,
 			[staleSeconds, limit],
 		);
-	}
-
-	/**
-	 * A user's sessions in which they said something, the one with the newest message first, leaving out those with a
-	 * character they may no longer see (the rule of `canView`: public and active, or theirs, or they are an admin).
-	 */
-	async listSessions(
-		viewer: { username: string; id?: string; isAdmin?: boolean },
-		limit: number,
-		offset: number,
-	): Promise<SessionSummary[]> {
-		const rows = await this.select<
-			SessionRow & {
-				character_name: string;
-				lm_id: string | null;
-				lm_role: "user" | "ai";
-				lm_content: string;
-				lm_created_at: Date | null;
-			}
-		>(
-			`SELECT ${SESSION_COLUMNS.split(", ")
-				.map((c) => `s.${c}`)
-				.join(", ")}, c.name AS character_name,
-			        lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at
-			 FROM chat_sessions s
-			 JOIN ai_characters c ON c.id = s.character_id
-			 LEFT JOIN LATERAL (SELECT id, role, content, created_at FROM messages m WHERE m.session_id = s.id ORDER BY seq DESC LIMIT 1) lm ON true
-			 WHERE s.username = $1 AND EXISTS (SELECT 1 FROM messages u WHERE u.session_id = s.id AND u.role = 'user')
-			   AND ((c.is_public AND c.is_active) OR c.created_by = $4::uuid OR $5::boolean)
-			 ORDER BY COALESCE(lm.created_at, s.created_at) DESC, s.id
-			 LIMIT $2 OFFSET $3`,
-			[viewer.username, limit, offset, viewer.id ?? null, viewer.isAdmin ?? false],
-		);
-		return rows.map(({ lm_id, lm_role, lm_content, lm_created_at, ...session }) => ({
-			...session,
-			last_message_at: lm_created_at,
-			last_message: lm_id ? { id: lm_id, role: lm_role, content: lm_content, created_at: lm_created_at! } : null,
-		}));
 	}
 
 	async deleteSession(id: string): Promise<void> {

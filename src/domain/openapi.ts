@@ -401,12 +401,12 @@ function responsesOf(route: ApiRoute, hasParams: boolean, hasBody: boolean): Ope
 
 /**
  * The handlers set `ctx.meta.$statusCode`, which only running them reveals; they follow a naming rule instead:
- * deletes answer 204, and actions named register, create* or import* answer 201.
+ * deletes answer 204, and actions named register, create*, import* or branch* answer 201.
  */
 function successStatus(route: ApiRoute): keyof typeof SUCCESS_TEXT {
 	if (route.method === "DELETE") return 204;
 	const name = route.action.slice(route.action.lastIndexOf(".") + 1);
-	return /^(register|create|import)/.test(name) ? 201 : 200;
+	return /^(register|create|import|branch)/.test(name) ? 201 : 200;
 }
 
 /** `GET /characters/id/:id` -> `getCharactersIdId`: unique per method and path, as OpenAPI requires. */

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acquireDatabase, releaseDatabase, type Database } from "../../src/adapters/database.js";
 import { ChatStore, type NewAiMessage, type SessionClaims } from "../../src/adapters/chat-store.js";
+import { SessionStore } from "../../src/adapters/session-store.js";
 import { replyId } from "../../src/domain/chat-wire.js";
 import { testConfig, uniqueName } from "../support/config.js";
 
@@ -13,12 +14,14 @@ const quiet = { info: () => undefined, warn: () => undefined, debug: () => undef
 describe("ChatStore batched writes", () => {
 	let db: Database;
 	let store: ChatStore;
+	let sessions: SessionStore;
 	let username: string;
 	let characterId: string;
 
 	beforeAll(async () => {
 		db = await acquireDatabase(testConfig(), quiet);
 		store = new ChatStore(db.sequelize);
+		sessions = new SessionStore(db.sequelize);
 		username = uniqueName("store");
 		await db.models.User.create({ username, name: username, hashed_password: "not-a-real-hash" });
 		const character = await db.models.Character.create({
@@ -192,7 +195,7 @@ describe("ChatStore batched writes", () => {
 
 		await store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content: "hi" });
 		expect((await open(greeting)).id).not.toBe(sessionId);
-		expect((await store.listSessions({ username }, 100, 0)).map((s) => s.id)).toContain(sessionId);
+		expect((await sessions.list({ username }, { limit: 100, offset: 0 })).map((s) => s.id)).toContain(sessionId);
 	});
 
 	it("should give handshakes whose sockets stay open an empty session each, and reuse one once it is let go", async () => {
@@ -214,7 +217,7 @@ describe("ChatStore batched writes", () => {
 		const quietOne = await newSession();
 		const spoken = await newSession();
 		await store.insertUserMessage({ session_id: spoken, username, character_id: characterId, content: "hello" });
-		const listed = (await store.listSessions({ username }, 100, 0)).map((s) => s.id);
+		const listed = (await sessions.list({ username }, { limit: 100, offset: 0 })).map((s) => s.id);
 		expect(listed).toContain(spoken);
 		expect(listed).not.toContain(quietOne);
 	});

@@ -220,7 +220,7 @@ describe("GET /openapi.json", () => {
 		expect(early.paths["/sessions/{id}"].delete.parameters).toEqual([
 			{ name: "id", in: "path", required: true, schema: { type: "string" } },
 		]);
-		expect(doc.paths["/sessions"].get.parameters?.map((p) => p.name)).toEqual(["limit", "offset"]);
+		expect(doc.paths["/sessions"].get.parameters?.map((p) => p.name)).toEqual(["limit", "offset", "character_id"]);
 
 		const api = broker.getLocalService("api") as unknown as { openapiDocument?: OpenApiDocument };
 		const cached = api.openapiDocument;

@@ -310,6 +310,13 @@ describe("buildOpenApi", () => {
 		});
 	});
 
+	it("should answer a branch with 201 Created, as it makes a session", () => {
+		const branch = { method: "POST", path: "/sessions/:id/branch", action: "sessions.branch", auth: true };
+		const op = buildOpenApi([branch], INFO).paths["/sessions/{id}/branch"].post;
+		expect(op.responses["201"]).toEqual({ description: "Created" });
+		expect(op.responses["200"]).toBeUndefined();
+	});
+
 	it("should document a route whose action is not registered yet, without params", () => {
 		const early = buildOpenApi([{ method: "POST", path: "/login", action: "auth.login", auth: false }], INFO);
 		expect(early.paths["/login"].post).toMatchObject({ operationId: "postLogin", "x-moleculer-action": "auth.login" });

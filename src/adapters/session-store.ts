@@ -1,0 +1,171 @@
+/**
+ * PostgreSQL access for chat sessions as the sessions REST service shows and changes them: the list (with the
+ * character's name, the last message and what the default title is made of), one session, its title, and branches.
+ */
+import { randomUUID } from "node:crypto";
+import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
+import { replyId } from "../domain/chat-wire.js";
+import type { ListedSession } from "../domain/session-view.js";
+
+/** Whom the listing is for: sessions with a character they may no longer see are left out (`canView`'s rule). */
+export interface SessionViewer {
+	username: string;
+	id?: string;
+	isAdmin?: boolean;
+}
+
+export interface ListFilter {
+	limit: number;
+	offset: number;
+	/** Only the chats with this character. */
+	characterId?: string;
+}
+
+/** More than a default title shows of the first user message, however its lines fall. */
+const FIRST_MESSAGE_CHARS = 400;
+
+/**
+ * The listing query; `$1` the username, `$2` the viewer's id, `$3` whether they are an admin, `$4` one session's id or
+ * null, `$5` one character's id or null, `$6`/`$7` limit and offset. A list shows the chats in which the user said
+ * something (a character opened and left is not one) and branches; one session asked for by id is shown as it is.
+ * Branches sort by when they were made: their copied messages keep the time they were first said.
+ */
+const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.status, s.title, s.created_at,
+		s.branched_from_session_id, s.branched_from_message_id, fu.content AS first_user_message,
+		lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at
+	FROM chat_sessions s
+	JOIN ai_characters c ON c.id = s.character_id
+	LEFT JOIN LATERAL (
+		SELECT left(content, ${FIRST_MESSAGE_CHARS}) AS content FROM messages f
+		WHERE f.session_id = s.id AND f.role = 'user' ORDER BY seq LIMIT 1) fu ON true
+	LEFT JOIN LATERAL (
+		SELECT id, role, content, created_at FROM messages m WHERE m.session_id = s.id ORDER BY seq DESC LIMIT 1) lm ON true
+	WHERE s.username = $1
+	  AND ((c.is_public AND c.is_active) OR c.created_by = $2::uuid OR $3::boolean)
+	  AND ($4::uuid IS NULL OR s.id = $4)
+	  AND ($5::uuid IS NULL OR s.character_id = $5)
+	  AND ($4::uuid IS NOT NULL OR fu.content IS NOT NULL OR s.branched_from_message_id IS NOT NULL)
+	ORDER BY GREATEST(lm.created_at, s.created_at) DESC, s.id
+	LIMIT $6 OFFSET $7`;
+
+/** A message a branch copies, as its copy is made. */
+interface CopiedMessage {
+	id: string;
+	role: "user" | "ai";
+	reply_to: string | null;
+}
+
+export class SessionStore {
+	constructor(private readonly sequelize: Sequelize) {}
+
+	/** The viewer's sessions, the one with the newest message (or the newest branch) first. */
+	async list(viewer: SessionViewer, filter: ListFilter): Promise<ListedSession[]> {
+		return this.listing(viewer, null, filter);
+	}
+
+	/** One of the viewer's sessions, or null (unknown, someone else's, or with a character they may no longer see). */
+	async find(viewer: SessionViewer, sessionId: string): Promise<ListedSession | null> {
+		const [session] = await this.listing(viewer, sessionId, { limit: 1, offset: 0 });
+		return session ?? null;
+	}
+
+	/** Sets the title the list shows; null goes back to the default. */
+	async rename(sessionId: string, title: string | null): Promise<void> {
+		await this.sequelize.query(`UPDATE chat_sessions SET title = $2, updated_at = now() WHERE id = $1`, {
+			bind: [sessionId, title],
+		});
+	}
+
+	/**
+	 * A new session of the same user and character holding copies of `sessionId`'s messages up to and including
+	 * `messageId`: user messages and the reply each shows (the branch point itself when it is a reply: a swipe the
+	 * user is looking at), under new ids, replies answering the copies. A copied reply is the first and shown variant
+	 * of its message (its id `replyId(copy, 0)`, as a first reply's); a copied user message is replied, or failed when
+	 * its reply is not copied: never pending, which would send it to the model behind the user's back. Edits are kept;
+	 * the rolling summary is not (the new session's is made from its own turns). The branch point is locked so that a
+	 * rewind deleting it waits for the copy, or wins first: null when it is not a message of that session.
+	 */
+	async branch(sessionId: string, messageId: string): Promise<string | null> {
+		return this.sequelize.transaction(async (transaction) => {
+			const [point] = await this.select<{ seq: string; role: string; reply_to: string | null }>(
+				transaction,
+				`SELECT seq, role, reply_to FROM messages WHERE id = $1 AND session_id = $2 FOR KEY SHARE`,
+				[messageId, sessionId],
+			);
+			if (!point) return null;
+			// Another variant of the branch point's message is left out, even the one shown.
+			const swipedTo = point.role === "ai" ? point.reply_to : null;
+			const copied = await this.select<CopiedMessage>(
+				transaction,
+				`SELECT id, role, reply_to FROM messages
+				 WHERE session_id = $1 AND seq <= $2
+				   AND (role = 'user' OR id = $3 OR (active AND ($4::uuid IS NULL OR reply_to IS DISTINCT FROM $4)))
+				 ORDER BY seq`,
+				[sessionId, point.seq, messageId, swipedTo],
+			);
+			const [branch] = await this.select<{ id: string }>(
+				transaction,
+				`INSERT INTO chat_sessions (username, character_id, branched_from_session_id, branched_from_message_id)
+				 SELECT username, character_id, id, $2 FROM chat_sessions WHERE id = $1 RETURNING id`,
+				[sessionId, messageId],
+			);
+			await this.copyMessages(transaction, branch.id, copied);
+			return branch.id;
+		});
+	}
+
+	private async copyMessages(transaction: Transaction, branchId: string, copied: CopiedMessage[]): Promise<void> {
+		const copyOf = new Map<string, string>();
+		for (const m of copied) copyOf.set(m.id, m.reply_to ? replyId(copyOf.get(m.reply_to)!, 0) : randomUUID());
+		const answered = new Set(copied.flatMap((m) => (m.reply_to ? [m.reply_to] : [])));
+		await this.select(
+			transaction,
+			`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, reply_status,
+				publish_attempts, variant, active, stopped, edited_at, created_at)
+			 SELECT c.copy_id, $1, m.username, m.character_id, m.role, m.content, c.reply_to, m.model,
+				CASE WHEN m.role <> 'user' THEN m.reply_status WHEN c.answered THEN 'replied' ELSE 'failed' END,
+				m.publish_attempts, 0, true, m.stopped, m.edited_at, m.created_at
+			 FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::boolean[]) WITH ORDINALITY AS c(id, copy_id, reply_to, answered, n)
+			 JOIN messages m ON m.id = c.id
+			 ORDER BY c.n`,
+			[
+				branchId,
+				copied.map((m) => m.id),
+				copied.map((m) => copyOf.get(m.id)),
+				copied.map((m) => (m.reply_to ? copyOf.get(m.reply_to) : null)),
+				copied.map((m) => answered.has(m.id)),
+			],
+		);
+	}
+
+	private async listing(viewer: SessionViewer, sessionId: string | null, filter: ListFilter) {
+		const rows = await this.sequelize.query<
+			Omit<ListedSession, "last_message_at" | "last_message"> & {
+				lm_id: string | null;
+				lm_role: "user" | "ai";
+				lm_content: string;
+				lm_created_at: Date | null;
+			}
+		>(LIST_SESSIONS, {
+			type: QueryTypes.SELECT,
+			bind: [
+				viewer.username,
+				viewer.id ?? null,
+				viewer.isAdmin ?? false,
+				sessionId,
+				filter.characterId ?? null,
+				filter.limit,
+				filter.offset,
+			],
+		});
+		return rows.map(({ lm_id, lm_role, lm_content, lm_created_at, ...session }) => ({
+			...session,
+			last_message_at: lm_created_at,
+			last_message: lm_id ? { id: lm_id, role: lm_role, content: lm_content, created_at: lm_created_at! } : null,
+		}));
+	}
+
+	private select<T extends object>(transaction: Transaction, sql: string, bind: unknown[]): Promise<T[]> {
+		return this.sequelize.query<T>(sql, { bind, type: QueryTypes.SELECT, transaction });
+	}
+}
