@@ -102,7 +102,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							const gone = failurePayload(payload, "character_unavailable", CHARACTER_GONE_MESSAGE);
 							return await this.publish(Chan.AiMsg, gone);
 						}
-						const prompted = await this.prompts.assemble(payload, speakers);
+						const prompted = await this.prompts.assemble(payload, speakers, this.model);
 						const reply = await this.generations.generate({
 							model: this.model,
 							message: payload,

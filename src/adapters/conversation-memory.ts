@@ -11,6 +11,8 @@ import { historyEntry, type HistoryEntry } from "../domain/history.js";
 import type { ChatModel } from "../domain/chat-model.js";
 
 const SUMMARY_BATCH_TURNS = 4;
+/** The most turns one fold reads from PostgreSQL; a longer backlog is caught up over the following replies. */
+const UNSEEN_TURNS = 200;
 
 export class ConversationMemory {
 	constructor(
@@ -32,6 +34,29 @@ export class ConversationMemory {
 	}
 
 	/**
+	 * The session with a summary true to its turns, before a prompt is made from it. An edit or a rewind that touched
+	 * turns the summary covered cleared it (`summary_upto_seq` null, story-edits.ts); when the session has turns older
+	 * than the history window, which the prompt would otherwise lose without a trace, they are folded again now, not
+	 * after the reply. (Also the first time a session outgrows the window.) A model that fails here leaves the
+	 * extractive fold: the reply is on its way and will report the model's trouble itself.
+	 */
+	async withTrueSummary(
+		model: ChatModel,
+		session: SessionRow,
+		history: HistoryEntry[],
+		names: { char: string; user: string },
+	): Promise<SessionRow> {
+		if (session.summary_upto_seq !== null) return session;
+		const turns = await this.unseenTurns(session, history);
+		if (turns.length === 0) return session;
+		const max = this.limits.summaryTokens;
+		const summary = await this.fold(model, null, turns, names).catch(() => foldSummary(null, turns, names, max));
+		const upto = turns.at(-1)!.seq!;
+		await this.store.updateSummary(session.id, summary, upto);
+		return { ...session, summary, summary_upto_seq: upto };
+	}
+
+	/**
 	 * Keeps the rolling summary up to date: turns that no longer fit the prompt, and any that fell out of the history
 	 * window unseen, are folded in.
 	 */
@@ -43,29 +68,41 @@ export class ConversationMemory {
 		names: { char: string; user: string },
 	): Promise<void> {
 		const upto = session.summary_upto_seq ? BigInt(session.summary_upto_seq) : 0n;
-		const oldestSeen = history.find((e) => e.seq)?.seq;
-		// A window that is not full holds the session from its start. (seq counts across sessions: its gaps say nothing.)
-		const unseen =
-			history.length >= this.limits.historyWindow && oldestSeen && BigInt(oldestSeen) > upto + 1n
-				? (
-						await this.store.activeMessagesBetween({
-							session_id: session.id,
-							after_seq: session.summary_upto_seq,
-							before_seq: oldestSeen,
-							limit: 200,
-						})
-					).map(historyEntry)
-				: [];
+		const unseen = await this.unseenTurns(session, history);
 		const turns = [...unseen, ...dropped.filter((e) => e.seq && BigInt(e.seq) > upto)];
 		// Folded a few turns at a time: a summary write (and with a model, a summary call) per message is waste.
 		if (turns.length < SUMMARY_BATCH_TURNS) return;
-		const max = this.limits.summaryTokens;
-		let summary = foldSummary(session.summary, turns, names, max);
-		if (model.name !== "offline") {
-			let written = "";
-			for await (const chunk of model.stream(summaryPrompt(session.summary, turns, names, max))) written += chunk;
-			if (written.trim()) summary = written.trim();
-		}
+		const summary = await this.fold(model, session.summary, turns, names);
 		await this.store.updateSummary(session.id, summary, turns.at(-1)!.seq!);
+	}
+
+	/** Active turns older than the history window that the summary has not folded yet (at most UNSEEN_TURNS). */
+	private async unseenTurns(session: SessionRow, history: HistoryEntry[]): Promise<HistoryEntry[]> {
+		const upto = session.summary_upto_seq ? BigInt(session.summary_upto_seq) : 0n;
+		const oldestSeen = history.find((e) => e.seq)?.seq;
+		// A window that is not full holds the session from its start. (seq counts across sessions: its gaps say nothing.)
+		if (history.length < this.limits.historyWindow || !oldestSeen || BigInt(oldestSeen) <= upto + 1n) return [];
+		const rows = await this.store.activeMessagesBetween({
+			session_id: session.id,
+			after_seq: session.summary_upto_seq,
+			before_seq: oldestSeen,
+			limit: UNSEEN_TURNS,
+		});
+		return rows.map(historyEntry);
+	}
+
+	/** `previous` with `turns` folded in: by the model when there is one, else a line per turn. */
+	private async fold(
+		model: ChatModel,
+		previous: string | null,
+		turns: HistoryEntry[],
+		names: { char: string; user: string },
+	): Promise<string> {
+		const max = this.limits.summaryTokens;
+		const extractive = foldSummary(previous, turns, names, max);
+		if (model.name === "offline") return extractive;
+		let written = "";
+		for await (const chunk of model.stream(summaryPrompt(previous, turns, names, max))) written += chunk;
+		return written.trim() || extractive;
 	}
 }

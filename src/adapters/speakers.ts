@@ -6,6 +6,7 @@
 import { LRUCache } from "lru-cache";
 import { canView, type CharacterView, type Viewer } from "../domain/characters.js";
 import type { UserMsgPayload } from "../domain/chat-wire.js";
+import type { ChatModel } from "../domain/chat-model.js";
 import type { HistoryEntry } from "../domain/history.js";
 import { assemblePrompt, type AssembledPrompt } from "../domain/prompt.js";
 import type { ChatStore, SessionRow } from "./chat-store.js";
@@ -76,10 +77,15 @@ export class ChatPrompts {
 		return character && userName ? { character, userName } : null;
 	}
 
-	/** The prompt: the character, the session's summary and as much recent history as the budget holds. */
-	async assemble(payload: UserMsgPayload, { character, userName }: Speakers): Promise<Prompted> {
-		const session = await this.deps.store.getSession(payload.session_id);
+	/**
+	 * The prompt: the character, the session's summary (rebuilt first by `model` when an edit left it stale) and as
+	 * much recent history as the budget holds.
+	 */
+	async assemble(payload: UserMsgPayload, { character, userName }: Speakers, model: ChatModel): Promise<Prompted> {
+		const stored = await this.deps.store.getSession(payload.session_id);
 		const history = await this.deps.memory.history(payload);
+		const names = { char: character.name, user: userName };
+		const session = stored && (await this.deps.memory.withTrueSummary(model, stored, history, names));
 		const budget = { budgetTokens: this.deps.promptTokens, summary: session?.summary };
 		return { session, history, prompt: assemblePrompt(character, history, userName, budget) };
 	}
