@@ -4,9 +4,12 @@
  * It loads the character (cached action), checks that the user may still view it, loads the recent history (Redis,
  * else PostgreSQL), streams the model, and publishes the finished reply before returning, so the user message is
  * acked only once its reply is on its way. A failure goes out as a `failure` the dispatcher turns into an error frame.
+ * A `continue` (`continue_id`) is answered the same way with the reply's longer text (a `continuation`); an
+ * `impersonate` is an action whose answer, the user's suggested next line, is a stream to chat-ws only.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Validators, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
+import type { Readable } from "node:stream";
+import { type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
 import { ConversationMemory } from "../src/adapters/conversation-memory.js";
@@ -16,14 +19,19 @@ import { LlmUnavailableError, type ChatModel } from "../src/domain/chat-model.js
 import { overridesOf } from "../src/domain/model-settings.js";
 import { LlmStatus } from "../src/adapters/llm/status.js";
 import { ChatPrompts, type ChatUser, type Prompted, type Speakers } from "../src/adapters/speakers.js";
+import { cannotImpersonate, impersonationStream } from "../src/adapters/impersonations.js";
+import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 import { CharacterEvent, type CharacterView } from "../src/domain/characters.js";
 import {
 	Chan,
 	ChatEvent,
 	ConsumerGroup,
+	continuationPayload,
 	failurePayload,
+	isUserMsgPayload,
 	replyPayload,
 	UNAVAILABLE_MESSAGE,
+	type ImpersonateParams,
 	type StopRequestedPayload,
 	type UserMsgPayload,
 } from "../src/domain/chat-wire.js";
@@ -37,8 +45,12 @@ export interface AiConsumerThis extends Service, ChatThis {
 	prompts: ChatPrompts;
 	/** The replies being streamed, so a stop request can abort them. */
 	generations: Generations;
+	/** An impersonation's tokens count against the user's daily quota here (replies' in the dispatcher). */
+	quotas: ChatQuotas;
 	isWellFormed(payload: UserMsgPayload): boolean;
-	meter(reply: Generated): void;
+	continueReply(payload: UserMsgPayload, speakers: Speakers, pickedUpAt: number): Promise<void>;
+	impersonate(params: ImpersonateParams): Promise<Readable>;
+	meter(reply: Pick<Generated, "model" | "usage">): void;
 	publishReply(payload: UserMsgPayload, reply: Generated): Promise<void>;
 	foldSummary(payload: UserMsgPayload, speakers: Speakers, prompted: Prompted): Promise<void>;
 	reportFailure(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
@@ -55,16 +67,6 @@ const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
  * of a few seconds (Redis, the transporter) instead of all failing within it.
  */
 const RETRY_PAUSE_MS = 2000;
-
-const checkPayload = new Validators.Fastest().compile({
-	message_id: "uuid",
-	session_id: "uuid",
-	username: "string|min:1",
-	character_id: "uuid",
-	content: "string|min:1",
-	variant: { type: "number", integer: true, min: 0, optional: true },
-	user_name: { type: "string", optional: true },
-}) as (value: unknown) => true | unknown[];
 
 /**
  * Whether a failure now is final. AMQP: the adapter counts redeliveries in a header and dead-letters the message
@@ -86,6 +88,25 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		/** Characters come from `characters.resolve`: no consuming before it can answer. */
 		dependencies: ["characters"],
 
+		actions: {
+			/**
+			 * The user's next line as the model would write it in their voice: a stream of text for chat-ws, which
+			 * shows it to the asking socket only. Never stored. `cannot_impersonate` when no suggestion can be made.
+			 */
+			impersonate: {
+				visibility: "public",
+				params: {
+					session_id: "uuid",
+					username: "string|min:1",
+					character_id: "uuid",
+					user_name: { type: "string", optional: true },
+				},
+				handler(this: AiConsumerThis, ctx: Context<ImpersonateParams>): Promise<Readable> {
+					return this.impersonate(ctx.params);
+				},
+			},
+		},
+
 		/** One reply per user message; a bounded number at once per process. */
 		channels: {
 			[Chan.UserMsg]: {
@@ -102,6 +123,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							const gone = failurePayload(payload, "character_unavailable", CHARACTER_GONE_MESSAGE);
 							return await this.publish(Chan.AiMsg, gone);
 						}
+						if (payload.continue_id) return await this.continueReply(payload, speakers, pickedUpAt);
 						const prompted = await this.prompts.assemble(payload, speakers, this.model);
 						const reply = await this.generations.generate({
 							model: this.model,
@@ -138,13 +160,52 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		methods: {
 			/** Retrying cannot fix a malformed message: it is logged (no contents) and acked. */
 			isWellFormed(this: AiConsumerThis, payload: UserMsgPayload): boolean {
-				if (checkPayload(payload) === true) return true;
+				if (isUserMsgPayload(payload)) return true;
 				this.logger.error("Dropping a malformed chat.user.msg payload", { fields: Object.keys(payload ?? {}) });
 				return false;
 			},
 
+			/** Extends the reply by what the model adds; nothing if the reply was rewound meanwhile. */
+			async continueReply(this: AiConsumerThis, payload: UserMsgPayload, speakers: Speakers, pickedUpAt: number) {
+				const continued = await this.prompts.continuation(payload, speakers);
+				const ids = { session_id: payload.session_id, message_id: payload.continue_id };
+				if (!continued) return void this.logger.debug(ids, "Nothing to continue: the reply is gone");
+				const { reply, prompt } = continued;
+				const overrides = overridesOf(speakers.character);
+				const more = await this.generations.generate({
+					...{ model: this.model, message: payload, prompt, overrides, pickedUpAt, continuing: reply },
+				});
+				this.meter(more);
+				await this.publish(
+					Chan.AiMsg,
+					continuationPayload(payload, reply, { ...more, content: reply.content + more.content }),
+				);
+				this.logger.debug(ids, more.stopped ? "Stopped continuation published" : "Continuation published");
+			},
+
+			/** The suggestion's stream, once the model has started writing it; its tokens are counted when it ends. */
+			async impersonate(this: AiConsumerThis, params: ImpersonateParams): Promise<Readable> {
+				const speakers = await this.prompts.lookUp(params);
+				if (!speakers) throw cannotImpersonate(CHARACTER_GONE_MESSAGE);
+				const prompt = await this.prompts.impersonation(params, speakers);
+				const onDone = (spent: Pick<Generated, "model" | "usage">) => {
+					this.meter(spent);
+					const tokens = spent.usage.input_tokens + spent.usage.output_tokens;
+					this.quotas
+						.addTokens(params.username, tokens)
+						.catch((err) => this.logger.warn("Token quota update failed:", err));
+				};
+				const overrides = overridesOf(speakers.character);
+				return impersonationStream({ model: this.model, prompt, overrides, onDone }).catch((err: unknown) => {
+					if (!(err instanceof LlmUnavailableError)) throw err;
+					this.metrics.llmError(err);
+					this.llmStatus.failed(err);
+					throw cannotImpersonate(err.reason === "misconfigured" ? MISCONFIGURED_MESSAGE : UNAVAILABLE_MESSAGE);
+				});
+			},
+
 			/** Counts what the reply cost: spent even if the publish fails and the message is answered again. */
-			meter(this: AiConsumerThis, reply: Generated) {
+			meter(this: AiConsumerThis, reply: Pick<Generated, "model" | "usage">) {
 				this.metrics.tokens(reply.model, reply.usage);
 				this.llmStatus.replied();
 			},
@@ -209,7 +270,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			this.prompts = new ChatPrompts({
 				store: this.store,
 				memory: this.memory,
-				promptTokens: config.chat.promptTokens,
+				limits: config.chat,
 				resolveCharacter: (id) => this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }),
 				findUser: async (username) =>
 					(await User.findOne({
@@ -219,6 +280,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 					})) as ChatUser | null,
 			});
 			this.generations = new Generations({ delivery: this.runtime.delivery, metrics: this.metrics });
+			this.quotas = createChatQuotas(config);
 			this.model = createChatModel(config, {
 				onRefusedModel: (name) =>
 					this.logger.warn(
@@ -229,6 +291,10 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			this.logger.info(`Answering with the "${this.model.name}" model`);
 			this.llmStatus = new LlmStatus(this.model, this.logger);
 			this.llmStatus.checkAtStart();
+		},
+
+		async stopped(this: AiConsumerThis) {
+			await this.quotas?.close();
 		},
 	};
 }

@@ -30,6 +30,7 @@ import {
 } from "../src/adapters/gateway-http.js";
 import { cardUploadParams } from "../src/adapters/card-upload-params.js";
 import { shareGatewayServer } from "../src/adapters/gateway-server.js";
+import { AVATAR_ROUTE, AVATAR_UPLOAD_BODY, avatarUploadParams } from "../src/adapters/avatar-route.js";
 import type { AuthMeta, AuthUser } from "../src/domain/accounts.js";
 
 interface ApiThis extends Service {
@@ -157,6 +158,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					},
 					aliases: { "POST /characters/import": [cardUploadParams, "characters.importCard"] },
 				},
+				AVATAR_ROUTE,
 			],
 			onError(this: ApiThis, req: GatewayRequest, res: ServerResponse, err: unknown) {
 				sendJsonError(this.logger, req, res, err);
@@ -194,11 +196,14 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				handler(this: ApiThis): OpenApiDocument {
 					this.openapiDocument ??= buildOpenApi(
 						gatewayRoutes(this.settings.routes, this.broker.registry.getActionList({ skipInternal: true }), {
-							// authLimiter in the auth route's onBeforeCall, importLimiter in cardUploadParams.
-							rateLimitedRoutes: ["auth", "character-import"],
+							// authLimiter in the auth route's onBeforeCall, importLimiter in cardUploadParams and avatarUploadParams.
+							rateLimitedRoutes: ["auth", "character-import", AVATAR_ROUTE.name],
 							// Password hashing with a bounded queue (AUTH_HASH_QUEUE).
 							busyActions: ["auth.login", "auth.register"],
-							bodies: new Map([[cardUploadParams, CARD_UPLOAD_BODY]]),
+							bodies: new Map([
+								[cardUploadParams, CARD_UPLOAD_BODY],
+								[avatarUploadParams, AVATAR_UPLOAD_BODY],
+							]),
 						}),
 						{
 							info: {

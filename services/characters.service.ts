@@ -11,7 +11,6 @@ import type { Character } from "../models/index.js";
 import {
 	CharacterNotFound,
 	Forbidden,
-	QuotaExceeded,
 	SlugTaken,
 	Unauthorized,
 	ValidationFailed,
@@ -24,7 +23,6 @@ import {
 	pickChanges,
 	toCharacterSummary,
 	toCharacterView,
-	CharacterEvent,
 	type Caller,
 	type CharacterChanges,
 	type CharacterSummary,
@@ -42,6 +40,7 @@ import { SEED_CHARACTERS, type SeedCharacter } from "../src/domain/seed-characte
 import { toCardV2, toCardV3, type CardV3 } from "../src/domain/character-card.js";
 import { characterFromUpload, writeCardPng } from "../src/domain/card-png.js";
 import { insertCharacter } from "../src/adapters/character-insert.js";
+import { checkStorageQuota, clearCharacterCaches } from "../src/adapters/character-storage.js";
 
 export interface CharactersMeta {
 	user?: Caller;
@@ -255,10 +254,8 @@ export default function charactersService(config: Config): ServiceSchema {
 
 			/** Refuses (413) a write that would take the user's characters over their storage quota. */
 			async checkQuota(this: CharactersThis, user: Caller, addedBytes: number): Promise<void> {
-				if (addedBytes <= 0) return;
-				const used = await this.db.models.Character.bytesOwnedBy(user.id);
-				const { maxBytesPerUser } = config.characters;
-				if (used + addedBytes > maxBytesPerUser) throw QuotaExceeded(used, addedBytes, maxBytesPerUser);
+				const { Character } = this.db.models;
+				await checkStorageQuota(Character, user.id, addedBytes, config.characters.maxBytesPerUser);
 			},
 
 			/**
@@ -272,15 +269,9 @@ export default function charactersService(config: Config): ServiceSchema {
 				await this.clearCache();
 			},
 
-			/** Every cached characters.* read, on every node (the cacher is shared in a cluster, the others listen). */
+			/** Every cached characters.* read, on every node. */
 			async clearCache(this: CharactersThis): Promise<void> {
-				this.broker.broadcast(CharacterEvent.Changed);
-				try {
-					await this.broker.cacher?.clean(`${this.name}.**`);
-				} catch (err) {
-					// The write is committed; failing it now would invite a retry. The TTL bounds the staleness.
-					this.logger.warn(`Could not clear the characters cache: ${(err as Error).message}`);
-				}
+				await clearCharacterCaches(this.broker, this.logger);
 			},
 		},
 

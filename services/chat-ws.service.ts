@@ -7,7 +7,7 @@
  * theirs to see (close codes in socket-hub.ts).
  */
 import http, { type IncomingMessage } from "node:http";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Redis } from "ioredis";
@@ -18,6 +18,7 @@ import { ChatAccess, clientIdentity, connectionFrame, type OpenedChat } from "..
 import { acquireRedis, releaseRedis } from "../src/adapters/redis.js";
 import { keepRoutes } from "../src/adapters/chat-runtime.js";
 import { handleFrame, type TurnDeps } from "../src/adapters/chat-turns.js";
+import { ContinuationStore } from "../src/adapters/continuations.js";
 import { startDeliveryServer, type DeliveryServer } from "../src/adapters/grpc-delivery.js";
 import { createRateLimiter } from "../src/adapters/rate-limiter.js";
 import { createChatQuotas } from "../src/adapters/quotas.js";
@@ -257,6 +258,8 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				stop: (session_id) => void stopRequested({ session_id }),
 				publish: (channel, payload) => this.publish(channel, payload),
 				refuse: (client, frame) => this.sendError(client, frame),
+				continuations: new ContinuationStore(this.db.sequelize, config.chat.replyTimeoutSeconds),
+				impersonate: (params) => this.broker.call<Readable, typeof params>("ai-consumer.impersonate", params),
 			};
 			await this.listen();
 			if (config.mode === "cluster") await this.joinCluster();

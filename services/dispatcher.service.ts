@@ -4,6 +4,7 @@
  * It also runs the outbox sweep: a user message still without a reply after CHAT_REPLY_TIMEOUT is published
  * again (a publish lost in a RabbitMQ restart is thus recovered), and given up after CHAT_REPLY_MAX_ATTEMPTS with an
  * `ai_unavailable` error to the user. Operators (REPL) post messages into a chat (`say`) and read traffic (`stats`).
+ * A continued reply is stored in place (continued-replies.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
@@ -22,10 +23,13 @@ import {
 } from "../src/domain/chat-wire.js";
 import { historyEntry } from "../src/domain/history.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
+import { ContinuationStore } from "../src/adapters/continuations.js";
+import { ContinuedReplies } from "../src/adapters/continued-replies.js";
 
 type DispatcherThis = Service &
 	ChatThis & {
 		quotas: ChatQuotas;
+		continued: ContinuedReplies;
 		stopQueueSampling?: () => void;
 		sweepTimer?: NodeJS.Timeout;
 		sweeping: boolean;
@@ -110,6 +114,8 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 				deadLettering: { enabled: config.mode === "cluster", queueName: "chat.ai.msg.dead" },
 				async handler(this: DispatcherThis, payload: AiMsgPayload) {
 					if (payload?.kind === "reply") return this.storeReply(payload);
+					if (payload?.kind === "continuation") return this.continued.store(payload);
+					if (payload?.kind === "failure" && payload.continued) return this.continued.fail(payload);
 					if (payload?.kind === "failure") {
 						return this.reportFailure(
 							payload.reply_to,
@@ -238,6 +244,9 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 		/** After the mixin's `started` (store, runtime, metrics). */
 		async started(this: DispatcherThis) {
 			this.quotas = createChatQuotas(config);
+			const continuations = new ContinuationStore(this.db.sequelize, config.chat.replyTimeoutSeconds);
+			const { runtime, quotas, metrics, logger } = this;
+			this.continued = new ContinuedReplies({ continuations, runtime, quotas, metrics, logger });
 			this.stopQueueSampling = this.metrics.sampleQueueDepths(config, this.logger);
 			this.sweeping = false;
 			// Sweep a few times per timeout so a lost message waits at most ~1.3 timeouts.

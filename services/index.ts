@@ -10,6 +10,7 @@ import sessionsService from "./sessions.service.js";
 import chatWsService from "./chat-ws.service.js";
 import dispatcherService from "./dispatcher.service.js";
 import aiConsumerService from "./ai-consumer.service.js";
+import avatarsService from "./avatars.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -21,4 +22,5 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	"chat-ws": chatWsService,
 	"ai-consumer": aiConsumerService,
 	dispatcher: dispatcherService,
+	avatars: avatarsService,
 };

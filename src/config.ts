@@ -10,7 +10,16 @@
 export type Mode = "embedded" | "cluster";
 export type LogFormat = "pretty" | "json";
 
-export const ALL_SERVICES = ["api", "auth", "characters", "sessions", "chat-ws", "ai-consumer", "dispatcher"] as const;
+export const ALL_SERVICES = [
+	"api",
+	"auth",
+	"characters",
+	"sessions",
+	"chat-ws",
+	"ai-consumer",
+	"dispatcher",
+	"avatars",
+] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */
 const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"] as const;

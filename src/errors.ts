@@ -27,6 +27,7 @@ export const ErrorCode = {
 	Busy: "BUSY",
 	ShuttingDown: "SHUTTING_DOWN",
 	InvalidPng: "INVALID_PNG",
+	InvalidImage: "INVALID_IMAGE",
 	InvalidCard: "INVALID_CARD",
 	InvalidForm: "INVALID_FORM",
 	CardTooLarge: "CARD_TOO_LARGE",
@@ -124,6 +125,7 @@ export const HandshakeRejected = (problem: HandshakeProblem, detail: string) =>
 
 const CARD_PROBLEMS: Record<CardProblem, [number, ErrorCode]> = {
 	invalid_png: [400, ErrorCode.InvalidPng],
+	invalid_image: [422, ErrorCode.InvalidImage],
 	invalid_card: [422, ErrorCode.InvalidCard],
 	invalid_form: [422, ErrorCode.InvalidForm],
 	too_large: [413, ErrorCode.CardTooLarge],

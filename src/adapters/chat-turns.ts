@@ -2,7 +2,8 @@
  * What a user's turn does on chat-ws: a frame is checked against the socket's rate and the user's limits and parsed;
  * a message is stored (pending its reply), appended to the hot history, echoed to every socket of the session and
  * published to `chat.user.msg`; a regeneration of the last reply is checked and published as the next variant; a stop
- * is broadcast. Refusals go back through `refuse` (chat-ws counts them and bounds them).
+ * is broadcast; continue and impersonate are in chat-continue.ts. Refusals go back through `refuse` (chat-ws counts
+ * them and bounds them).
  */
 import type { RawData } from "ws";
 import {
@@ -22,8 +23,9 @@ import type { ChatStore } from "./chat-store.js";
 import type { HistoryCache } from "./history-cache.js";
 import { historyEntry } from "../domain/history.js";
 import { CloseCode, type ChatClient, type SocketHub } from "./socket-hub.js";
+import { continueReply, impersonate, type SteeringDeps } from "./chat-continue.js";
 
-export interface TurnDeps {
+export interface TurnDeps extends SteeringDeps {
 	/** Frames per socket per minute. */
 	limiter: RateLimiter;
 	/** Messages and tokens per user, on every node. */
@@ -52,10 +54,13 @@ export async function handleFrame(deps: TurnDeps, client: ChatClient, data: RawD
 	if (!parsed.ok) return deps.refuse(client, parsed.error);
 	const frame = parsed.frame;
 	if (frame.type === "stop") return deps.stop(client.identity.sessionId);
-	// Messages and regenerations cost a model call: they count against the user's limits on every node.
+	// Messages, regenerations, continues and impersonations cost a model call: they count against the user's limits on
+	// every node.
 	const refused = await deps.quotas.admitMessage(client.identity.username);
 	if (refused) return deps.refuse(client, refused);
 	if (frame.type === "regenerate") return regenerateReply(deps, client, frame.reply_to);
+	if (frame.type === "continue") return continueReply(deps, client);
+	if (frame.type === "impersonate") return impersonate(deps, client);
 	if (frame.type === "message") return storeUserMessage(deps, client, frame.content);
 }
 

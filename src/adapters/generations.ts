@@ -1,10 +1,12 @@
 /**
  * The replies ai-consumer is streaming: each chunk goes to the session's sockets as a delta (best effort), and a stop
- * request for the session aborts its generations, which then return the partial reply, marked stopped.
+ * request for the session aborts its generations, which then return the partial reply, marked stopped. A `continue`
+ * streams the same way, its deltas carrying the id of the reply it extends.
  */
 import type { ChatModel, StreamOptions } from "../domain/chat-model.js";
 import { replyId, type Usage, type UserMsgPayload } from "../domain/chat-wire.js";
-import type { AssembledPrompt } from "../domain/prompt.js";
+import { continuationSeparator, type AssembledPrompt } from "../domain/prompt.js";
+import type { ContinuedReply } from "./continuations.js";
 import type { ChatMetrics } from "./chat-metrics.js";
 import type { Delivery } from "./delivery.js";
 import { usageOf } from "./llm/factory.js";
@@ -19,6 +21,11 @@ export interface Generation {
 	overrides: StreamOptions["overrides"];
 	/** `performance.now()` when the user message was picked up, for the time to first delta. */
 	pickedUpAt: number;
+	/**
+	 * A `continue`: the reply it extends. Deltas carry its id and `continued: true`, the first one led by the space
+	 * the join needs, if any; `content` is then what to append (that space included).
+	 */
+	continuing?: Omit<ContinuedReply, "session_id">;
 }
 
 export interface Generated {
@@ -35,10 +42,12 @@ export class Generations {
 	constructor(private readonly deps: { delivery: Delivery; metrics: ChatMetrics }) {}
 
 	/** Streams the model for one message; a stop request ends it early with what was written so far. */
-	async generate({ model, message, prompt, overrides, pickedUpAt }: Generation): Promise<Generated> {
-		const { session_id: sessionId, message_id: replyTo } = message;
-		const variant = message.variant ?? 0;
-		const id = replyId(replyTo, variant);
+	async generate({ model, message, prompt, overrides, pickedUpAt, continuing }: Generation): Promise<Generated> {
+		const sessionId = message.session_id;
+		const variant = continuing?.variant ?? message.variant ?? 0;
+		const replyTo = continuing ? continuing.reply_to : message.message_id;
+		const id = continuing?.id ?? replyId(message.message_id, variant);
+		const continued = continuing ? ({ continued: true } as const) : {};
 		const controller = new AbortController();
 		const running = this.inflight.get(sessionId) ?? new Set<AbortController>();
 		this.inflight.set(sessionId, running.add(controller));
@@ -59,8 +68,9 @@ export class Generations {
 					first = false;
 					this.deps.metrics.firstDelta(modelName(), (performance.now() - pickedUpAt) / 1000);
 				}
-				content += chunk;
-				deltas.push({ type: "ai.delta", id, reply_to: replyTo, variant, delta: chunk });
+				const delta = continuing && !content ? continuationSeparator(continuing.content, chunk) + chunk : chunk;
+				content += delta;
+				deltas.push({ type: "ai.delta", id, reply_to: replyTo, variant, delta, ...continued });
 			}
 			return result(false);
 		} catch (err) {

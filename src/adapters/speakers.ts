@@ -5,11 +5,12 @@
  */
 import { LRUCache } from "lru-cache";
 import { canView, type CharacterView, type Viewer } from "../domain/characters.js";
-import type { UserMsgPayload } from "../domain/chat-wire.js";
+import type { ImpersonateParams, UserMsgPayload } from "../domain/chat-wire.js";
 import type { ChatModel } from "../domain/chat-model.js";
-import type { HistoryEntry } from "../domain/history.js";
-import { assemblePrompt, type AssembledPrompt } from "../domain/prompt.js";
-import type { ChatStore, SessionRow } from "./chat-store.js";
+import { historyEntry, type HistoryEntry } from "../domain/history.js";
+import { assemblePrompt, continuePrompt, impersonationPrompt, type AssembledPrompt } from "../domain/prompt.js";
+import type { ChatLimits } from "../config.js";
+import type { ChatStore, MessageRow, SessionRow } from "./chat-store.js";
 import type { ConversationMemory } from "./conversation-memory.js";
 
 /** A chat's user as the visibility rules and `{{user}}` need them. */
@@ -28,11 +29,17 @@ export interface Prompted {
 	prompt: AssembledPrompt;
 }
 
+/** A `continue`'s prompt, and the reply it extends as it stands. */
+export interface ContinuePrompted {
+	reply: MessageRow;
+	prompt: AssembledPrompt;
+}
+
 export interface ChatPromptsDeps {
 	store: ChatStore;
 	memory: ConversationMemory;
-	/** Tokens a prompt may use (CHAT_PROMPT_TOKENS). */
-	promptTokens: number;
+	/** Tokens a prompt may use (CHAT_PROMPT_TOKENS); the messages of the session it may hold (CHAT_HISTORY_WINDOW). */
+	limits: Pick<ChatLimits, "promptTokens" | "historyWindow">;
 	resolveCharacter(id: string): Promise<CharacterView | null>;
 	findUser(username: string): Promise<ChatUser | null>;
 }
@@ -86,8 +93,36 @@ export class ChatPrompts {
 		const history = await this.deps.memory.history(payload);
 		const names = { char: character.name, user: userName };
 		const session = stored && (await this.deps.memory.withTrueSummary(model, stored, history, names));
-		const budget = { budgetTokens: this.deps.promptTokens, summary: session?.summary };
+		const budget = { budgetTokens: this.deps.limits.promptTokens, summary: session?.summary };
 		return { session, history, prompt: assemblePrompt(character, history, userName, budget) };
+	}
+
+	/**
+	 * A `continue`'s prompt: the session up to and including the reply to extend, read from PostgreSQL (a continue is
+	 * rare, and the stored reply is what is extended). Null if the reply is gone (rewound meanwhile).
+	 */
+	async continuation(payload: UserMsgPayload, { character, userName }: Speakers): Promise<ContinuePrompted | null> {
+		const { session, rows } = await this.recent(payload.session_id, payload.continue_id);
+		const reply = rows.at(-1);
+		if (!reply || reply.id !== payload.continue_id) return null;
+		const budget = { budgetTokens: this.deps.limits.promptTokens, summary: session?.summary };
+		return { reply, prompt: continuePrompt(character, rows.map(historyEntry), userName, budget) };
+	}
+
+	/** An `impersonate`'s prompt: the session's recent history, then the ask to write the user's next line. */
+	async impersonation(params: ImpersonateParams, { character, userName }: Speakers): Promise<AssembledPrompt> {
+		const { session, rows } = await this.recent(params.session_id);
+		const budget = { budgetTokens: this.deps.limits.promptTokens, summary: session?.summary };
+		return impersonationPrompt(character, rows.map(historyEntry), userName, budget);
+	}
+
+	/** The session and its latest messages as the story shows them (up to and including `upToId`, if given). */
+	private async recent(sessionId: string, upToId?: string) {
+		const [session, rows] = await Promise.all([
+			this.deps.store.getSession(sessionId),
+			this.deps.store.latestMessages(sessionId, this.deps.limits.historyWindow, upToId, true),
+		]);
+		return { session, rows };
 	}
 
 	/**

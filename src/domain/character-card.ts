@@ -11,7 +11,13 @@ import type { CharacterRecord } from "./characters.js";
 
 /** Why a card or a card PNG was refused; the service turns each into an HTTP status. */
 export type CardProblem =
-	"invalid_png" | "invalid_card" | "invalid_form" | "too_large" | "too_many_chunks" | "image_too_large";
+	| "invalid_png"
+	| "invalid_image"
+	| "invalid_card"
+	| "invalid_form"
+	| "too_large"
+	| "too_many_chunks"
+	| "image_too_large";
 
 export class CardError extends Error {
 	constructor(

@@ -57,6 +57,15 @@ export interface UserMsgPayload {
 	continue_id?: string;
 }
 
+/** What chat-ws asks `ai-consumer.impersonate` for: a suggestion of the user's next line in this session. */
+export interface ImpersonateParams {
+	session_id: string;
+	username: string;
+	character_id: string;
+	/** The user's display name (`{{user}}`), the voice to write in. */
+	user_name?: string;
+}
+
 export interface Usage {
 	input_tokens: number;
 	output_tokens: number;
@@ -115,6 +124,29 @@ export interface ChannelPayloads {
 /** Sends a payload to a chat channel; the channel names its payload type. */
 export type Publish = <C extends keyof ChannelPayloads>(channel: C, payload: ChannelPayloads[C]) => Promise<void>;
 
+const USER_MSG_RULES = {
+	message_id: "uuid",
+	session_id: "uuid",
+	username: "string|min:1",
+	character_id: "uuid",
+	content: "string|min:1",
+	variant: { type: "number", integer: true, min: 0, optional: true },
+	user_name: { type: "string", optional: true },
+};
+const checkUserMsg = new Validators.Fastest().compile(USER_MSG_RULES) as (value: unknown) => true | unknown[];
+// A continue's `content` is the reply's text when asked, which a reply stopped at once leaves empty.
+const checkContinue = new Validators.Fastest().compile({
+	...USER_MSG_RULES,
+	content: "string",
+	continue_id: "uuid",
+}) as (value: unknown) => true | unknown[];
+
+/** Whether a `chat.user.msg` payload has every field ai-consumer needs, of the right type. */
+export function isUserMsgPayload(payload: unknown): payload is UserMsgPayload {
+	const continues = (payload as { continue_id?: unknown } | null)?.continue_id !== undefined;
+	return (continues ? checkContinue : checkUserMsg)(payload) === true;
+}
+
 /** What a stored user message asks of ai-consumer: its first reply, or with `variant` another one. */
 export function userMsgPayload(
 	message: { id: string; session_id: string; username: string; character_id: string; content: string },
@@ -162,8 +194,9 @@ export function continuationPayload(
 	reply: { content: string; model: string; usage: Usage },
 ): AiMsgPayload {
 	const { session_id, username, character_id } = to;
+	const { id, reply_to, variant } = continued;
 	const { content, model, usage } = reply;
-	return { kind: "continuation", ...continued, session_id, username, character_id, content, model, usage };
+	return { kind: "continuation", id, reply_to, variant, session_id, username, character_id, content, model, usage };
 }
 
 // ---- Frames sent to the client: building them (the types are in chat-frames.ts) ----

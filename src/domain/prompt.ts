@@ -166,14 +166,9 @@ export function promptPurpose(messages: ChatMessage[]): "reply" | "continue" | "
 }
 
 /**
- * The continued reply: `old` then `addition`, with a space between them only where neither brings one and the
- * addition does not start by closing what `old` said (punctuation, a closing bracket or quote).
+ * What goes between a reply and the text a continue adds to it: a space only where neither brings one and the
+ * addition does not start by closing what the reply said (punctuation, a closing bracket or quote).
  */
-export function joinContinuation(old: string, addition: string): string {
-	return old + continuationSeparator(old, addition) + addition;
-}
-
-/** The text `joinContinuation` puts between `old` and `addition`: "" or " ". */
 export function continuationSeparator(old: string, addition: string): string {
 	if (!old || !addition || /\s$/.test(old) || /^\s/.test(addition)) return "";
 	return /^[.,;:!?…)\]}”’—]/.test(addition) ? "" : " ";

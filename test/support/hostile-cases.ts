@@ -447,6 +447,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...otherUsers(ctx),
 		...pathTraversal(ctx),
 		...pngBombs(),
+		...avatarRequests(ctx),
 	];
 }
 
@@ -1819,6 +1820,106 @@ function multipartUploads(): RestCase[] {
 			status: [413],
 			code: ["CARD_TOO_LARGE"],
 		}),
+	];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Character images: GET/PUT/DELETE /characters/id/{id}/avatar
+
+function avatarRequests(ctx: HostileContext): RestCase[] {
+	const own = `/characters/id/${ctx.ownCharacterId}/avatar`;
+	const invalidImage = { status: [422], code: ["INVALID_IMAGE"] };
+	const unsupported = { status: [415], code: ["UNSUPPORTED_MEDIA_TYPE"] };
+	const notFound = { status: [404], code: ["CHARACTER_NOT_FOUND"] };
+	const upload = (name: string, body: Buffer, type: string | null, expect: Pick<RestCase, "status" | "code">) => ({
+		category: "png_bombs" as const,
+		name: `avatar upload: ${name}`,
+		method: "PUT",
+		path: own,
+		type,
+		body,
+		...expect,
+	});
+	const smallPng = png(ihdr(1, 1), IDAT, IEND);
+	// A JPEG's start (SOI, APP0) and nothing of its image.
+	const cutJpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
+	const other = (name: string, method: string, path: string, expect: Pick<RestCase, "status" | "code">): RestCase => ({
+		category: "other_users",
+		name: `avatar: ${name}`,
+		method,
+		path,
+		...(method === "PUT" ? { type: "image/png", body: smallPng } : {}),
+		...expect,
+	});
+	const size = (value: string): RestCase => ({
+		category: "wrong_types",
+		name: `avatar size ${JSON.stringify(value)}`,
+		method: "GET",
+		path: `${own}?size=${value}`,
+		...VALIDATION,
+	});
+	return [
+		upload("text typed as image/png", Buffer.from("not an image at all"), "image/png", invalidImage),
+		upload("an empty body", Buffer.alloc(0), "image/png", invalidImage),
+		upload("a GIF typed as image/png", Buffer.from("GIF89a\u0001\u0000\u0001\u0000"), "image/png", invalidImage),
+		upload("a JPEG cut after its header", cutJpeg, "image/jpeg", invalidImage),
+		upload("a PNG claiming 100,000 x 100,000 pixels", png(ihdr(100_000, 100_000), IDAT, IEND), "image/png", {
+			status: [422],
+			code: ["IMAGE_TOO_LARGE"],
+		}),
+		upload("a PNG claiming 5,000 x 5,000 pixels", png(ihdr(5000, 5000), IDAT, IEND), "image/webp", {
+			status: [422],
+			code: ["IMAGE_TOO_LARGE", "INVALID_IMAGE"],
+		}),
+		upload("a 9 MB body", Buffer.concat([smallPng, Buffer.alloc(9 * 1024 * 1024)]), "image/png", TOO_LARGE),
+		{
+			...upload("gzip bomb (30 MB inflated)", gzipSync(Buffer.alloc(30 * 1024 * 1024)), "image/png", TOO_LARGE),
+			headers: { "Content-Encoding": "gzip" },
+		},
+		upload("a PNG typed as application/json", smallPng, "application/json", unsupported),
+		upload("a PNG typed as image/gif", smallPng, "image/gif", unsupported),
+		upload("a PNG typed as text/plain", smallPng, "text/plain", unsupported),
+		upload("a PNG without Content-Type", smallPng, null, unsupported),
+		upload("a PNG typed as multipart/form-data", smallPng, "multipart/form-data; boundary=x", unsupported),
+		{ ...upload("no token", smallPng, "image/png", UNAUTHORIZED), auth: "none" },
+		other(
+			"GET of another user's private character",
+			"GET",
+			`/characters/id/${ctx.victimPrivateCharacterId}/avatar`,
+			notFound,
+		),
+		other(
+			"PUT on another user's private character",
+			"PUT",
+			`/characters/id/${ctx.victimPrivateCharacterId}/avatar`,
+			notFound,
+		),
+		other("PUT on another user's public character", "PUT", `/characters/id/${ctx.victimPublicCharacterId}/avatar`, {
+			status: [403],
+			code: ["FORBIDDEN"],
+		}),
+		other(
+			"DELETE of another user's private character",
+			"DELETE",
+			`/characters/id/${ctx.victimPrivateCharacterId}/avatar`,
+			notFound,
+		),
+		other(
+			"DELETE of another user's public character",
+			"DELETE",
+			`/characters/id/${ctx.victimPublicCharacterId}/avatar`,
+			{
+				status: [403],
+				code: ["FORBIDDEN"],
+			},
+		),
+		other("GET of an unknown character", "GET", `/characters/id/00000000-0000-4000-8000-000000000000/avatar`, notFound),
+		other("GET with a path that is not an id", "GET", `/characters/id/..%2F..%2Fetc/avatar`, VALIDATION),
+		size("abc"),
+		size("100"),
+		size("1e9"),
+		size("-128"),
+		size("64&size=128"),
 	];
 }
 

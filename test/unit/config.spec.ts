@@ -13,7 +13,16 @@ describe("loadConfig", () => {
 			jwtTtlSeconds: 1800,
 			logFormat: "pretty",
 		});
-		expect(config.services).toEqual(["api", "auth", "characters", "sessions", "chat-ws", "ai-consumer", "dispatcher"]);
+		expect(config.services).toEqual([
+			"api",
+			"auth",
+			"characters",
+			"sessions",
+			"chat-ws",
+			"ai-consumer",
+			"dispatcher",
+			"avatars",
+		]);
 		expect(config.databaseUrl).toBeUndefined();
 	});
 

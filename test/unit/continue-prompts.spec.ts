@@ -6,7 +6,6 @@ import {
 	continuePrompt,
 	continuationSeparator,
 	impersonationPrompt,
-	joinContinuation,
 	personaOf,
 	promptPurpose,
 	type PromptCharacter,
@@ -145,7 +144,7 @@ describe("promptPurpose", () => {
 	});
 });
 
-describe("joinContinuation", () => {
+describe("continuationSeparator", () => {
 	it.each([
 		["It is", "lit.", "It is lit."],
 		["It is ", "lit.", "It is lit."],
@@ -159,7 +158,6 @@ describe("joinContinuation", () => {
 		["", "Hello.", "Hello."],
 		["Hello.", "", "Hello."],
 	])("should join %j and %j as %j", (old, addition, joined) => {
-		expect(joinContinuation(old, addition)).toBe(joined);
 		expect(old + continuationSeparator(old, addition) + addition).toBe(joined);
 	});
 });
