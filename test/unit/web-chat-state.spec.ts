@@ -80,6 +80,32 @@ describe("web chat state", () => {
 		expect(late.order).toEqual(["u1", "a1", "a1b"]);
 	});
 
+	it("should show a reply made again under the id of a rewound one", () => {
+		const rewound = run(story, frame({ type: "messages.deleted", ids: ["a2"] }));
+		const later = "2026-12-07T09:05:00.000Z";
+		const again = (f: ChatState) =>
+			run(
+				f,
+				frame({ type: "ai.delta", id: "a2", reply_to: "u2", variant: 0, delta: "anew" }),
+				frame({ type: "ai", role: "ai", id: "a2", content: "anew!", reply_to: "u2", variant: 0, timestamp: later }),
+			);
+		// Asked for here: streamed as usual.
+		const asked = run(
+			rewound,
+			{ type: "regenerate", replyTo: "u2" },
+			frame({ type: "ai.delta", id: "a2", reply_to: "u2", variant: 0, delta: "an" }),
+		);
+		expect(asked.byId.a2).toMatchObject({ content: "an", streaming: true });
+		// Asked for on another device: its deltas look like the deleted reply's, its stored reply does not.
+		expect(again(rewound).byId.a2).toMatchObject({ content: "anew!", streaming: false });
+		expect(again(rewound).deleted).toEqual({});
+		const replayed = run(
+			rewound,
+			frame({ type: "ai", role: "ai", id: "a2", content: "reply a2", reply_to: "u2", variant: 0, timestamp: T }),
+		);
+		expect(replayed.order).toEqual(["u1", "a1", "a1b", "u2"]);
+	});
+
 	it("should end a reply being written when its message is rewound", () => {
 		const writing = run(story, { type: "regenerate", replyTo: "u2" }, { type: "stop" });
 		expect(writing.pending).toEqual({ replyTo: "u2" });

@@ -48,6 +48,17 @@ export interface Impersonation {
 	done: boolean;
 }
 
+/**
+ * What is remembered of a rewound message. Reply ids are derived from the message and the variant, so a reply made
+ * again after a rewind has the id of the one deleted: it is told apart by its later timestamp, or by being asked for
+ * here (a regenerate of `replyTo`).
+ */
+export interface Tombstone {
+	replyTo: string | null;
+	/** When the deleted message was stored; undefined if it was still streaming. */
+	timestamp?: string;
+}
+
 export interface ChatState {
 	byId: Record<string, Message>;
 	/** Ids in the order they are shown. */
@@ -61,7 +72,7 @@ export interface ChatState {
 	stopSent: boolean;
 	hasMore: boolean;
 	/** Messages rewound away: a frame of theirs still on its way (a delta, a late reply) must not bring them back. */
-	deleted: Record<string, true>;
+	deleted: Record<string, Tombstone>;
 	impersonation: Impersonation | null;
 }
 
@@ -122,8 +133,15 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 			return applyFrame(state, action.frame);
 		case "sent":
 			return { ...state, pending: {} };
-		case "regenerate":
-			return { ...state, pending: { replyTo: action.replyTo }, failures: without(state.failures, action.replyTo) };
+		case "regenerate": {
+			const deleted = Object.fromEntries(Object.entries(state.deleted).filter(([, t]) => t.replyTo !== action.replyTo));
+			return {
+				...state,
+				pending: { replyTo: action.replyTo },
+				failures: without(state.failures, action.replyTo),
+				deleted,
+			};
+		}
 		case "continue":
 			return { ...state, pending: { continues: action.id } };
 		case "impersonate":
@@ -143,7 +161,7 @@ function mergeHistory(state: ChatState, messages: HistoryMessage[], hasMore: boo
 	let pending = state.pending;
 	const perReply: Record<string, number> = {};
 	for (const m of messages) {
-		if (state.deleted[m.id]) continue;
+		if (isGone(state, m.id, m.timestamp)) continue;
 		// History may not carry variant numbers: count the replies to each message in order instead.
 		const variant = m.reply_to ? (m.variant ?? perReply[m.reply_to] ?? 0) : 0;
 		if (m.reply_to) perReply[m.reply_to] = variant + 1;
@@ -174,7 +192,7 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 		case "connection":
 			return state;
 		case "echo": {
-			if (state.deleted[frame.id]) return state;
+			if (isGone(state, frame.id, frame.timestamp)) return state;
 			const known = Boolean(state.byId[frame.id]);
 			const message: Message = {
 				id: frame.id,
@@ -193,7 +211,7 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 		case "ai.delta":
 			return frame.continued ? continueDelta(state, frame.id, frame.delta) : replyDelta(state, frame);
 		case "ai": {
-			if (state.deleted[frame.id] || (frame.reply_to && state.deleted[frame.reply_to])) return state;
+			if (isGone(state, frame.id, frame.timestamp) || (frame.reply_to && state.deleted[frame.reply_to])) return state;
 			const isNew = !state.byId[frame.id];
 			const message: Message = {
 				id: frame.id,
@@ -209,7 +227,9 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 			const done =
 				(frame.reply_to !== null && state.pending?.replyTo === frame.reply_to) ||
 				(frame.continued && state.pending?.continues === frame.id);
-			const next = showNewest(upsert(state, message), isNew ? frame.reply_to : null);
+			const shown = showNewest(upsert(state, message), isNew ? frame.reply_to : null);
+			// Made anew under the id of a rewound reply: from now on its frames are this one's.
+			const next = state.deleted[frame.id] ? { ...shown, deleted: without(state.deleted, frame.id) } : shown;
 			return done ? { ...next, pending: null, stopSent: false } : next;
 		}
 		case "message.edited": {
@@ -239,7 +259,7 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 
 /** A piece of a first reply or a regeneration: a new variant, shown as soon as it starts arriving. */
 function replyDelta(state: ChatState, frame: Extract<ServerFrame, { type: "ai.delta" }>): ChatState {
-	if (state.deleted[frame.id] || (frame.reply_to && state.deleted[frame.reply_to])) return state;
+	if (isGone(state, frame.id) || (frame.reply_to && state.deleted[frame.reply_to])) return state;
 	const existing = state.byId[frame.id];
 	// The final frame already arrived (e.g. replayed after a reconnect): it is the source of truth.
 	if (existing && !existing.streaming) return state;
@@ -314,7 +334,10 @@ function removeMessages(state: ChatState, ids: string[]): ChatState {
 	const byId = { ...state.byId };
 	for (const id of gone) delete byId[id];
 	const deleted = { ...state.deleted };
-	for (const id of gone) deleted[id] = true;
+	for (const id of gone) {
+		const m = state.byId[id];
+		deleted[id] = { replyTo: m?.reply_to ?? null, timestamp: m?.timestamp };
+	}
 	const keep = <T>(record: Record<string, T>) =>
 		Object.fromEntries(Object.entries(record).filter(([id]) => !gone.has(id)));
 	const selected = Object.fromEntries(
@@ -331,6 +354,17 @@ function removeMessages(state: ChatState, ids: string[]): ChatState {
 		deleted,
 		...(stillPending ? {} : { pending: null, stopSent: false }),
 	};
+}
+
+/**
+ * Whether a message shown again is one rewound away (a delta has no timestamp: it is, until asked for again), rather
+ * than one made anew under the same id, which is stored later.
+ */
+function isGone(state: ChatState, id: string, timestamp?: string): boolean {
+	const tombstone = state.deleted[id];
+	if (!tombstone) return false;
+	if (!timestamp) return true;
+	return tombstone.timestamp === undefined ? false : Date.parse(timestamp) <= Date.parse(tombstone.timestamp);
 }
 
 function upsert(state: ChatState, message: Message): ChatState {

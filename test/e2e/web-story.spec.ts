@@ -1,0 +1,295 @@
+/**
+ * The web client's story controls in headless Chromium against the whole system in one process (embedded mode, real
+ * PostgreSQL, the offline model): each message's actions (edit in place, delete from here, branch from here, copy),
+ * the swipe pager choosing the variant the story continues from, Continue and Write for me — and a second page on the
+ * same chat following edits and choices live. Screenshots of the actions menu (desktop and a 390 px phone) go to
+ * test/e2e/screenshots/.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { ServiceBroker } from "moleculer";
+import type { Browser, Locator, Page } from "playwright-core";
+import { createBroker } from "../../src/broker.js";
+import { testConfig, uniqueName } from "../support/config.js";
+import { gatewayOrigin } from "../support/gateway.js";
+import { ensureWebBuild, launchChromium } from "../support/browser.js";
+import { WebPages, type PageOptions } from "../support/web-pages.js";
+
+const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
+const CHARACTER = "Odile Marsh";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const POLL = { timeout: 10_000 };
+
+let broker: ServiceBroker;
+let browser: Browser;
+let pages: WebPages;
+let base = "";
+let characterId = "";
+let token = "";
+
+beforeAll(async () => {
+	await Promise.all([ensureWebBuild(), mkdir(SHOTS, { recursive: true })]);
+	broker = createBroker(
+		testConfig({ NAMESPACE: uniqueName("story"), OFFLINE_MODEL_DELAY_MS: "15", CHAT_MESSAGES_PER_MINUTE: "1000" }),
+		{ logger: false },
+	);
+	[browser] = await Promise.all([launchChromium(), broker.start()]);
+	base = gatewayOrigin(broker);
+	pages = new WebPages(browser, base);
+
+	const owner = await newUser("Owner");
+	characterId = (
+		await broker.call<{ id: string }, object>(
+			"characters.create",
+			{
+				name: CHARACTER,
+				description: "Keeper of the tide mill. Knows {{user}} by the sound of their boots.",
+				system_prompt: "You are Odile Marsh, keeper of the tide mill.",
+				greeting: "The wheel's turning, {{user}}. Come in out of the wind.",
+				is_public: true,
+			},
+			{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+		)
+	).id;
+	token = (await newUser("Robin Vale")).token;
+});
+
+afterEach(() => pages.closeAll());
+
+afterAll(async () => {
+	await browser?.close();
+	await broker?.stop();
+	expect(pages?.errors ?? []).toEqual([]);
+});
+
+async function newUser(name: string): Promise<{ id: string; username: string; token: string }> {
+	const username = uniqueName("story");
+	const user = await broker.call<{ id: string }, object>("auth.register", { username, name, password: "password123" });
+	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
+	return { id: user.id, username, token: access_token };
+}
+
+const chatHash = (sessionId?: string) => `#/chat/${characterId}${sessionId ? `/${sessionId}` : ""}`;
+const sessionIdOf = (page: Page) => new URL(page.url()).hash.split("/")[3] ?? "";
+const userRow = (page: Page, text: string): Locator => page.locator(".row-user", { hasText: text });
+/** The finished reply to `said` (the offline model quotes the message it answers). */
+const replyTo = (page: Page, said: string): Locator =>
+	page.locator(".row-ai:not([data-streaming])", { hasText: `You said "${said}"` });
+
+/** A page on a new chat (or `sessionId`), connected. */
+async function chatPage(sessionId?: string, opts: PageOptions = {}): Promise<Page> {
+	const page = await pages.loggedIn(token, chatHash(sessionId), opts);
+	await page.locator(".presence-open").waitFor();
+	return page;
+}
+
+/** Says `text` and waits for the whole reply. */
+async function say(page: Page, text: string): Promise<Locator> {
+	const input = page.getByLabel(`Message ${CHARACTER}`);
+	await input.fill(text);
+	await input.press("Enter");
+	const reply = replyTo(page, text);
+	await reply.waitFor();
+	await page.getByText(`${CHARACTER} is typing…`).waitFor({ state: "hidden" });
+	return reply;
+}
+
+/** Opens a row's actions menu and picks `action`. */
+async function act(row: Locator, action: string): Promise<void> {
+	await row.getByRole("button", { name: "Message actions" }).click();
+	await row.page().getByRole("menuitem", { name: action }).click();
+}
+
+async function history(sessionId: string): Promise<{ id: string; content: string; edited_at?: string }[]> {
+	const res = await fetch(`${base}/sessions/${sessionId}/messages?limit=100`, {
+		headers: { Authorization: `Bearer ${token}` },
+	});
+	return ((await res.json()) as { messages: { id: string; content: string; edited_at?: string }[] }).messages;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+	await page.screenshot({ path: `${SHOTS}${name}.png`, animations: "disabled" });
+}
+
+describe("web client story controls", () => {
+	it("should edit a message in place, and show the edit live on a second page of the chat", async () => {
+		const page = await chatPage();
+		await say(page, "Is the north sluice open?");
+		const sessionId = sessionIdOf(page);
+		const other = await chatPage(sessionId);
+		await replyTo(other, "Is the north sluice open?").waitFor();
+
+		// By id: while it is edited, the row shows a text box instead of its text.
+		const id = await userRow(page, "Is the north sluice open?").getAttribute("data-id");
+		const mine = page.locator(`.row-user[data-id="${id}"]`);
+		await act(mine, "Edit");
+		const box = mine.getByLabel("Edit message");
+		expect(await box.inputValue()).toBe("Is the north sluice open?");
+		await box.fill("Is the *south* sluice open?");
+		await mine.getByRole("button", { name: "Save" }).click();
+
+		for (const p of [page, other]) {
+			const row = userRow(p, "Is the south sluice open?");
+			await row.locator("em", { hasText: "south" }).waitFor();
+			await row.locator(".edited").waitFor();
+		}
+		const stored = (await history(sessionId)).find((m) => m.content === "Is the *south* sluice open?");
+		expect(stored?.edited_at).toBeTruthy();
+
+		// A reply too, from the keyboard: the menu opens on Enter, arrows move, Escape puts focus back on its button.
+		const reply = replyTo(page, "Is the north sluice open?");
+		const menuButton = reply.getByRole("button", { name: "Message actions" });
+		await menuButton.focus();
+		await page.keyboard.press("Enter");
+		await expect.poll(() => page.evaluate("document.activeElement?.textContent"), POLL).toBe("Edit");
+		await page.keyboard.press("ArrowUp");
+		await expect.poll(() => page.evaluate("document.activeElement?.textContent"), POLL).toBe("Delete from here");
+		await page.keyboard.press("Escape");
+		expect(await page.getByRole("menu").count()).toBe(0);
+		await expect
+			.poll(() => page.evaluate("document.activeElement?.getAttribute('aria-label')"), POLL)
+			.toBe("Message actions");
+		await page.keyboard.press("Enter");
+		await expect.poll(() => page.evaluate("document.activeElement?.textContent"), POLL).toBe("Edit");
+		await page.keyboard.press("Enter");
+		const replyBox = page.getByLabel("Edit message");
+		await replyBox.fill("The sluice is open, {{user}}.");
+		await replyBox.press("Control+Enter");
+		await other.locator(".row-ai", { hasText: "The sluice is open, Robin Vale." }).locator(".edited").waitFor();
+	});
+
+	it("should delete a message and everything after it, after asking", async () => {
+		const page = await chatPage();
+		await say(page, "First, the tide table.");
+		await say(page, "Then the weir.");
+		await say(page, "And the eel traps.");
+		const sessionId = sessionIdOf(page);
+
+		await act(userRow(page, "Then the weir."), "Delete from here");
+		const confirm = page.getByRole("alertdialog", { name: "Delete from here" });
+		await confirm.getByText("Delete this message and everything after it?").waitFor();
+		await shot(page, "story-delete-confirm");
+		await confirm.getByRole("button", { name: "Delete" }).click();
+
+		await userRow(page, "Then the weir.").waitFor({ state: "detached" });
+		expect(await userRow(page, "And the eel traps.").count()).toBe(0);
+		expect(await replyTo(page, "First, the tide table.").count()).toBe(1);
+		const left = (await history(sessionId)).map((m) => m.content);
+		expect(left.at(-1)).toContain('You said "First, the tide table."');
+		expect(left.some((c) => c.includes("the weir") || c.includes("eel traps"))).toBe(false);
+		// Its reply gone, the last message of yours can be answered again.
+		await act(replyTo(page, "First, the tide table."), "Delete from here");
+		await page.getByRole("alertdialog").getByRole("button", { name: "Delete" }).click();
+		await page.getByRole("button", { name: "Get a reply" }).click();
+		await replyTo(page, "First, the tide table.").waitFor();
+	});
+
+	it("should branch from a message into a new chat holding the story up to it", async () => {
+		const page = await chatPage();
+		await say(page, "Which way to the lock?");
+		await say(page, "And after the lock?");
+		const original = sessionIdOf(page);
+
+		await act(replyTo(page, "Which way to the lock?"), "Branch from here");
+		await page.waitForURL((url) => {
+			const id = url.hash.split("/")[3] ?? "";
+			return UUID.test(id) && id !== original;
+		});
+		await replyTo(page, "Which way to the lock?").waitFor();
+		expect(await userRow(page, "And after the lock?").count()).toBe(0);
+		// Both chats go on independently.
+		await say(page, "Let's take the towpath instead.");
+		expect((await history(original)).some((m) => m.content.includes("towpath"))).toBe(false);
+		const sessions = page.getByRole("list", { name: "Chat sessions" }).locator("li");
+		await expect.poll(() => sessions.count(), POLL).toBeGreaterThanOrEqual(2);
+	});
+
+	it("should choose the variant with the pager, on every page of the chat", async () => {
+		const page = await chatPage();
+		const reply = await say(page, "Sing the mill song.");
+		const first = await reply.locator(".text").textContent();
+		await page.getByRole("button", { name: "Regenerate reply" }).click();
+		await page.locator(".variant-count", { hasText: "2/2" }).waitFor();
+		await page.getByText(`${CHARACTER} is typing…`).waitFor({ state: "hidden" });
+		const sessionId = sessionIdOf(page);
+		const other = await chatPage(sessionId);
+		await other.locator(".variant-count", { hasText: "2/2" }).waitFor();
+
+		await page.getByRole("button", { name: "Previous reply" }).click();
+		for (const p of [page, other]) {
+			await p.locator(".variant-count", { hasText: "1/2" }).waitFor();
+			expect(await replyTo(p, "Sing the mill song.").locator(".text").textContent()).toBe(first);
+		}
+		// The choice is the story's: a fresh page shows it too.
+		const fresh = await chatPage(sessionId);
+		await fresh.locator(".variant-count", { hasText: "1/2" }).waitFor();
+	});
+
+	it("should continue the last reply in place", async () => {
+		const page = await chatPage();
+		const reply = await say(page, "Tell me about the flood year.");
+		const before = (await reply.locator(".text").textContent()) ?? "";
+		const rows = await page.locator(".row").count();
+		await page.getByRole("button", { name: "Continue" }).click();
+		await expect
+			.poll(async () => (await reply.locator(".text").textContent())?.length ?? 0, POLL)
+			.toBeGreaterThan(before.length + 5);
+		await page.getByText(`${CHARACTER} is typing…`).waitFor({ state: "hidden" });
+		expect(await reply.locator(".text").textContent()).toContain(before.trim().slice(0, 40));
+		expect(await page.locator(".row").count()).toBe(rows);
+		expect(await page.getByRole("button", { name: "Continue" }).isEnabled()).toBe(true);
+	});
+
+	it("should write your next line into the input box for you to edit and send", async () => {
+		const page = await chatPage();
+		await say(page, "The wheel sounds wrong today.");
+		const rows = await page.locator(".row").count();
+		await page.getByRole("button", { name: "Write for me" }).click();
+		const input = page.getByLabel(`Message ${CHARACTER}`);
+		await expect.poll(() => input.inputValue(), POLL).toMatch(/\w+/);
+		await expect.poll(() => input.isEditable(), POLL).toBe(true);
+		expect(await page.locator(".row").count()).toBe(rows);
+		const suggestion = await input.inputValue();
+		await input.press("End");
+		await input.pressSequentially(" Quickly.");
+		await input.press("Enter");
+		await userRow(page, `${suggestion} Quickly.`).waitFor();
+		expect(await input.inputValue()).toBe("");
+	});
+
+	it("should copy a message's text as it reads, names filled", async () => {
+		const page = await chatPage(undefined, { permissions: ["clipboard-read", "clipboard-write"] });
+		const greeting = page.locator(".row-ai").first();
+		await greeting.getByText("Come in out of the wind.").waitFor();
+		await act(greeting, "Copy text");
+		await page.getByText("Copied to the clipboard").waitFor();
+		expect(await page.evaluate("navigator.clipboard.readText()")).toBe(
+			"The wheel's turning, Robin Vale. Come in out of the wind.",
+		);
+	});
+
+	it("should look right with the actions menu open, on a desktop and on a 390 px phone", async () => {
+		const page = await chatPage();
+		await say(page, "Show me the ledger, please.");
+		await act(userRow(page, "Show me the ledger, please."), "Edit");
+		await shot(page, "story-edit");
+		await page.keyboard.press("Escape");
+		await replyTo(page, "Show me the ledger, please.").getByRole("button", { name: "Message actions" }).click();
+		await page.getByRole("menu").waitFor();
+		await shot(page, "story-actions");
+
+		const phone = { width: 390, height: 844 };
+		const small = await chatPage(sessionIdOf(page), { viewport: phone, colorScheme: "dark" });
+		await replyTo(small, "Show me the ledger, please.").getByRole("button", { name: "Message actions" }).click();
+		const menu = small.getByRole("menu");
+		await menu.waitFor();
+		const box = await menu.boundingBox();
+		expect(box && box.x >= 0 && box.x + box.width <= phone.width).toBe(true);
+		expect(await small.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(phone.width);
+		await shot(small, "story-phone-actions");
+	});
+});
