@@ -17,7 +17,7 @@ import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
 import { ChatAccess, clientIdentity, connectionFrame, type OpenedChat } from "../src/adapters/chat-access.js";
 import { acquireRedis, releaseRedis } from "../src/adapters/redis.js";
 import { keepRoutes } from "../src/adapters/chat-runtime.js";
-import { handleFrame, type TurnDeps } from "../src/adapters/chat-turns.js";
+import { handleFrame, storyEdits, type TurnDeps } from "../src/adapters/chat-turns.js";
 import { ContinuationStore } from "../src/adapters/continuations.js";
 import { startDeliveryServer, type DeliveryServer } from "../src/adapters/grpc-delivery.js";
 import { createRateLimiter } from "../src/adapters/rate-limiter.js";
@@ -258,6 +258,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				stop: (session_id) => void stopRequested({ session_id }),
 				publish: (channel, payload) => this.publish(channel, payload),
 				refuse: (client, frame) => this.sendError(client, frame),
+				story: storyEdits(this, config),
 				continuations: new ContinuationStore(this.db.sequelize, config.chat.replyTimeoutSeconds),
 				impersonate: (params) => this.broker.call<Readable, typeof params>("ai-consumer.impersonate", params),
 			};

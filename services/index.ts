@@ -10,6 +10,7 @@ import sessionsService from "./sessions.service.js";
 import chatWsService from "./chat-ws.service.js";
 import dispatcherService from "./dispatcher.service.js";
 import aiConsumerService from "./ai-consumer.service.js";
+import storyService from "./story.service.js";
 import avatarsService from "./avatars.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
@@ -22,5 +23,6 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	"chat-ws": chatWsService,
 	"ai-consumer": aiConsumerService,
 	dispatcher: dispatcherService,
+	story: storyService,
 	avatars: avatarsService,
 };

@@ -19,10 +19,11 @@ export const ALL_SERVICES = [
 	"ai-consumer",
 	"dispatcher",
 	"avatars",
+	"story",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */
-const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"] as const;
+const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher", "story"] as const;
 
 export interface Config {
 	mode: Mode;

@@ -19,6 +19,8 @@ export const ErrorCode = {
 	SlugTaken: "SLUG_TAKEN",
 	SessionNotFound: "SESSION_NOT_FOUND",
 	MessageNotFound: "MESSAGE_NOT_FOUND",
+	ReplyInProgress: "REPLY_IN_PROGRESS",
+	CannotSelect: "CANNOT_SELECT",
 	NotFound: "NOT_FOUND",
 	BadRequest: "BAD_REQUEST",
 	ValidationFailed: "VALIDATION_ERROR",
@@ -105,6 +107,24 @@ export const SessionNotFound = (id: string) =>
 /** Unknown, or not a message of the session named with it (another session's, another user's): 404 alike. */
 export const MessageNotFound = (id: string) =>
 	new MoleculerClientError("Message not found in this chat session", 404, ErrorCode.MessageNotFound, { id });
+
+/** The reply is still being written (a first reply, a regeneration, a continuation): it can be edited once done. */
+export const ReplyInProgress = (id: string) =>
+	new MoleculerClientError(
+		"This reply is still being written; try again once it is done",
+		409,
+		ErrorCode.ReplyInProgress,
+		{ id },
+	);
+
+/** Only a reply to a user message has variants to choose from (not a user message, not the greeting). */
+export const CannotSelect = (id: string) =>
+	new MoleculerClientError(
+		"Only a reply to one of your messages has variants to choose from",
+		422,
+		ErrorCode.CannotSelect,
+		{ id },
+	);
 
 export const BadRequest = (detail: string) => new MoleculerClientError(detail, 400, ErrorCode.BadRequest);
 

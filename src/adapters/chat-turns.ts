@@ -2,8 +2,8 @@
  * What a user's turn does on chat-ws: a frame is checked against the socket's rate and the user's limits and parsed;
  * a message is stored (pending its reply), appended to the hot history, echoed to every socket of the session and
  * published to `chat.user.msg`; a regeneration of the last reply is checked and published as the next variant; a stop
- * is broadcast; continue and impersonate are in chat-continue.ts. Refusals go back through `refuse` (chat-ws counts
- * them and bounds them).
+ * is broadcast; continue and impersonate are in chat-continue.ts; edits and swipe choices in story-edits.ts. Refusals
+ * go back through `refuse` (chat-ws counts them and bounds them).
  */
 import type { RawData } from "ws";
 import {
@@ -23,7 +23,12 @@ import type { ChatStore } from "./chat-store.js";
 import type { HistoryCache } from "./history-cache.js";
 import { historyEntry } from "../domain/history.js";
 import { CloseCode, type ChatClient, type SocketHub } from "./socket-hub.js";
+import { isRefusal, type StoryEdits } from "./story-edits.js";
+import type { EditFrame, SelectVariantFrame } from "../domain/chat-frames.js";
 import { continueReply, impersonate, type SteeringDeps } from "./chat-continue.js";
+
+/** chat-ws builds the story edits its sockets share with REST. */
+export { storyEdits } from "./story-edits.js";
 
 export interface TurnDeps extends SteeringDeps {
 	/** Frames per socket per minute. */
@@ -39,6 +44,8 @@ export interface TurnDeps extends SteeringDeps {
 	metrics: ChatMetrics;
 	publish: Publish;
 	refuse(client: ChatClient, frame: ErrorFrame): void;
+	/** Edits and swipe choices, shared with REST: every socket of the session hears of them. */
+	story: StoryEdits;
 	logger: { error(...a: unknown[]): void; warn(...a: unknown[]): void };
 }
 
@@ -54,6 +61,8 @@ export async function handleFrame(deps: TurnDeps, client: ChatClient, data: RawD
 	if (!parsed.ok) return deps.refuse(client, parsed.error);
 	const frame = parsed.frame;
 	if (frame.type === "stop") return deps.stop(client.identity.sessionId);
+	// Edits and swipe choices change what is stored, not what the model is asked: no quota.
+	if (frame.type === "edit" || frame.type === "select_variant") return steerStory(deps, client, frame);
 	// Messages, regenerations, continues and impersonations cost a model call: they count against the user's limits on
 	// every node.
 	const refused = await deps.quotas.admitMessage(client.identity.username);
@@ -91,6 +100,21 @@ export async function storeUserMessage(deps: TurnDeps, client: ChatClient, conte
 				`Publish failed, outbox will retry: ${err.message}`,
 			),
 		);
+}
+
+/** An edit or a swipe choice: every socket of the session is sent the change; a refusal goes to this one. */
+async function steerStory(deps: TurnDeps, client: ChatClient, frame: EditFrame | SelectVariantFrame): Promise<void> {
+	const { sessionId } = client.identity;
+	try {
+		const result =
+			frame.type === "edit"
+				? await deps.story.edit(sessionId, frame.id, frame.content)
+				: await deps.story.select(sessionId, frame.id);
+		if (isRefusal(result)) deps.refuse(client, result);
+	} catch (err) {
+		deps.logger.error({ session_id: sessionId, message_id: frame.id }, `Could not ${frame.type}:`, err);
+		deps.refuse(client, errorFrame("internal_error", "Your change could not be saved; please try again"));
+	}
 }
 
 /** Asks for another variant of the reply to the session's last user message. */

@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import type { Viewer } from "../domain/characters.js";
 import { serializeFrame, type SerializedFrame, type ServerFrame, type SessionFrames } from "../domain/chat-wire.js";
+import type { MessagesDeletedFrame } from "../domain/chat-frames.js";
 
 /** The part of a `ws` WebSocket the hub uses. */
 export interface SocketLike {
@@ -170,6 +171,9 @@ export class ChatClient {
 	}
 
 	private write({ type, id, json }: SerializedFrame): boolean {
+		// A rewind forgets the messages it deleted: a reply asked for again gets the id of the one deleted (variant 0).
+		if (type === "messages.deleted")
+			for (const deleted of (JSON.parse(json) as MessagesDeletedFrame).ids) this.recentIds.delete(deleted);
 		// Deltas share the id of their final frame: they are dropped once it is shown, but never remembered.
 		const delta = type === "ai.delta";
 		if (id) {

@@ -22,6 +22,7 @@ describe("loadConfig", () => {
 			"ai-consumer",
 			"dispatcher",
 			"avatars",
+			"story",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
 	});

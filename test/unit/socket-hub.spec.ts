@@ -244,3 +244,14 @@ describe("ChatClient de-duplication of steering frames", () => {
 		expect(client.lastShownId).toBe(id);
 	});
 });
+
+describe("ChatClient after a rewind", () => {
+	it("should show again a message id that a rewind deleted (a reply asked for anew gets the same id)", () => {
+		const socket = fakeSocket();
+		const client = new ChatClient(socket, identity);
+		client.finishReplay([echo("m1"), echo("m2")]);
+		client.send({ type: "messages.deleted", ids: ["m2"] });
+		expect([client.send(echo("m1")), client.send(echo("m2")), client.send(echo("m2"))]).toEqual([false, true, false]);
+		expect(socket.sent.map((text) => JSON.parse(text).type)).toEqual(["echo", "echo", "messages.deleted", "echo"]);
+	});
+});
