@@ -92,8 +92,9 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				},
 				async handler(this: SessionsThis, ctx: Context<RenameParams, SessionsMeta>) {
 					const session = await this.listedSession(ctx.meta, ctx.params.id);
-					await this.sessions.rename(session.id, ctx.params.title);
-					return toSessionView({ ...session, title: ctx.params.title });
+					const renamed = await this.sessions.rename(session.id, ctx.params.title);
+					if (!renamed) throw SessionNotFound(session.id);
+					return toSessionView({ ...session, title: renamed.title });
 				},
 			},
 

@@ -69,11 +69,16 @@ export class SessionStore {
 		return session ?? null;
 	}
 
-	/** Sets the title the list shows; null goes back to the default. */
-	async rename(sessionId: string, title: string | null): Promise<void> {
-		await this.sequelize.query(`UPDATE chat_sessions SET title = $2, updated_at = now() WHERE id = $1`, {
-			bind: [sessionId, title],
-		});
+	/**
+	 * Sets the title the list shows (null goes back to the default); answers with it as stored, which PostgreSQL's
+	 * UTF-8 may have changed (a lone surrogate becomes U+FFFD), or null when the session is gone.
+	 */
+	async rename(sessionId: string, title: string | null): Promise<{ title: string | null } | null> {
+		const [row] = await this.sequelize.query<{ title: string | null }>(
+			`UPDATE chat_sessions SET title = $2, updated_at = now() WHERE id = $1 RETURNING title`,
+			{ bind: [sessionId, title], type: QueryTypes.SELECT },
+		);
+		return row ?? null;
 	}
 
 	/**

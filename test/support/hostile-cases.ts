@@ -448,6 +448,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...pathTraversal(ctx),
 		...pngBombs(),
 		...avatarRequests(ctx),
+		...sessionRequests(ctx),
 	];
 }
 
@@ -1920,6 +1921,172 @@ function avatarRequests(ctx: HostileContext): RestCase[] {
 		size("1e9"),
 		size("-128"),
 		size("64&size=128"),
+	];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Chat sessions: GET/PATCH /sessions/{id}, POST /sessions/{id}/branch, GET /sessions?character_id=
+
+function sessionRequests(ctx: HostileContext): RestCase[] {
+	const own = `/sessions/${ctx.ownSessionId}`;
+	const theirs = `/sessions/${ctx.victimSessionId}`;
+	const sessionNotFound = { status: [404], code: ["SESSION_NOT_FOUND"] };
+	const invalid = (field: string) => ({ ...VALIDATION, field });
+	const rename = (category: Category, name: string, body: string, expect: Pick<RestCase, "status" | "code">) => ({
+		category,
+		name: `PATCH /sessions/{own} ${name}`,
+		method: "PATCH",
+		path: own,
+		body,
+		...expect,
+	});
+	const branch = (category: Category, name: string, body: string, expect: Pick<RestCase, "status" | "code">) => ({
+		category,
+		name: `POST /sessions/{own}/branch ${name}`,
+		method: "POST",
+		path: `${own}/branch`,
+		body,
+		...expect,
+	});
+	/** A title stored as plain text: the answer shows it back exactly (trimmed, as PostgreSQL keeps it). */
+	const titled = (category: Category, name: string, title: string): RestCase => ({
+		...rename(category, name, json({ title }), VALIDATION),
+		ok: {
+			status: 200,
+			check: (b) => (b.title === storedForm(title).trim() ? undefined : `title reads ${JSON.stringify(b.title)}`),
+		},
+	});
+	const malformed: [string, string][] = [
+		["truncated", '{"title": "x'],
+		["two documents", '{"title": "a"}{"title": "b"}'],
+		["top-level string", '"title"'],
+		["single quotes", "{'message_id': 'x'}"],
+	];
+	return [
+		// Someone else's session or message: as if it did not exist, and nothing of theirs changes.
+		{
+			category: "other_users",
+			name: "PATCH /sessions/{theirs}",
+			method: "PATCH",
+			path: theirs,
+			body: json({ title: "Mine" }),
+			...sessionNotFound,
+		},
+		{
+			category: "other_users",
+			name: "GET /sessions/{theirs}, upper case",
+			method: "GET",
+			path: theirs.toUpperCase().replace("/SESSIONS", "/sessions"),
+			...sessionNotFound,
+		},
+		{
+			category: "other_users",
+			name: "POST /sessions/{theirs}/branch at their message",
+			method: "POST",
+			path: `${theirs}/branch`,
+			body: json({ message_id: ctx.victimMessageId }),
+			...sessionNotFound,
+		},
+		branch("other_users", "at their message", json({ message_id: ctx.victimMessageId }), {
+			status: [404],
+			code: ["MESSAGE_NOT_FOUND"],
+		}),
+		branch(
+			"other_users",
+			"with their session in the body",
+			json({ id: ctx.victimSessionId, message_id: ctx.victimMessageId }),
+			{
+				status: [404],
+				code: ["MESSAGE_NOT_FOUND"],
+			},
+		),
+		{
+			category: "other_users",
+			name: "GET /sessions?character_id={their private character} lists none of theirs",
+			method: "GET",
+			path: `/sessions?character_id=${ctx.victimPrivateCharacterId}`,
+			status: [],
+			ok: {
+				status: 200,
+				check: (b) => (Array.isArray(b) && b.length === 0 ? undefined : `listed ${JSON.stringify(b)}`),
+			},
+		},
+		// Wrong types and out of range.
+		...[...WRONG_STRING, ["empty", ""], ["blank", " \t\n "], ["121 characters", "t".repeat(121)]].map(
+			([label, title]) => rename("wrong_types", `title as ${label}`, json({ title }), invalid("title")),
+		),
+		rename("wrong_types", "without a title", json({ name: "x" }), invalid("title")),
+		...[...WRONG_STRING, ["null", null], ["not a UUID", "12345"]].map(([label, message_id]) =>
+			branch("wrong_types", `message_id as ${label}`, json({ message_id }), invalid("message_id")),
+		),
+		branch("wrong_types", "without a message_id", "{}", invalid("message_id")),
+		{
+			category: "wrong_types",
+			name: "GET /sessions character_id=abc",
+			method: "GET",
+			path: "/sessions?character_id=abc",
+			...invalid("character_id"),
+		},
+		{
+			category: "wrong_types",
+			name: "GET /sessions/{not a uuid}",
+			method: "GET",
+			path: "/sessions/12345",
+			...invalid("id"),
+		},
+		{
+			category: "wrong_types",
+			name: "PATCH /sessions/{not a uuid}",
+			method: "PATCH",
+			path: "/sessions/abc",
+			body: json({ title: "x" }),
+			...invalid("id"),
+		},
+		...malformed.flatMap(([kind, body]) => [
+			rename("malformed_json", kind, body, INVALID_JSON),
+			branch("malformed_json", kind, body, INVALID_JSON),
+		]),
+		rename("huge_bodies", "title of 70 kB", json({ title: "t".repeat(70 * 1024) }), TOO_LARGE),
+		branch("deep_nesting", "message_id nested 5,000 deep", json({ message_id: "x" }).replace('"x"', deepArray(5000)), {
+			status: [400, 413, 422],
+		}),
+		rename("null_bytes", "title", json({ title: "a\u0000b" }), { status: [400, 422], code: ["VALIDATION_ERROR"] }),
+		// Text is text: stored as written, never run.
+		...[...SQL, ...HTML].map((payload, i) => titled("injection", `title injection #${i + 1}`, payload)),
+		...UNICODE.map(([label, text]) => titled("unicode", `title with ${label}`, text)),
+		{
+			category: "injection",
+			name: "GET /sessions?character_id= SQL",
+			method: "GET",
+			path: `/sessions?character_id=${encodeURIComponent(SQL[0])}`,
+			...invalid("character_id"),
+		},
+		{
+			category: "forged_jwt",
+			name: "PATCH /sessions/{own} without a token",
+			method: "PATCH",
+			path: own,
+			auth: "none",
+			body: json({ title: "x" }),
+			...UNAUTHORIZED,
+		},
+		{
+			category: "forged_jwt",
+			name: "POST /sessions/{own}/branch without a token",
+			method: "POST",
+			path: `${own}/branch`,
+			auth: "none",
+			body: json({ message_id: ctx.victimMessageId }),
+			...UNAUTHORIZED,
+		},
+		{
+			category: "path_traversal",
+			name: "POST /sessions/../characters/branch",
+			method: "POST",
+			path: "/sessions/..%2fcharacters/branch",
+			body: json({ message_id: ctx.victimMessageId }),
+			status: [400, 404, 422],
+		},
 	];
 }
 
