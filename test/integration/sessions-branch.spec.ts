@@ -164,8 +164,9 @@ describe("POST /sessions/:id/branch", () => {
 			messages.map((m) => (m.id === two.id ? { ...m, content: "two, edited", edited_at: expect.any(String) } : m)),
 		);
 
-		// Listed, and shown by id, with where it came from.
+		// Listed first (made last, though its copies keep their times), and shown by id, with where it came from.
 		const listed = await rest(me, "GET", "/sessions?limit=100");
+		expect(listed.body[0].id).toBe(branch.body.id);
 		expect(listed.body.find((s: { id: string }) => s.id === branch.body.id)).toEqual(branch.body);
 		expect(listed.body.find((s: { id: string }) => s.id === sessionId).branched_from).toBeNull();
 		expect((await rest(me, "GET", `/sessions/${branch.body.id}`)).body).toEqual(branch.body);

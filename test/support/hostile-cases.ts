@@ -1307,7 +1307,7 @@ function otherUsers(ctx: HostileContext): RestCase[] {
 			path: `/sessions/${s}/messages?before=${ctx.victimMessageId}`,
 			...sessionNotFound,
 		},
-		{ name: "GET /sessions/{theirs} (no such route)", method: "GET", path: `/sessions/${s}`, status: [404, 405] },
+		{ name: "GET /sessions/{theirs}", method: "GET", path: `/sessions/${s}`, ...sessionNotFound },
 		{ name: "DELETE /sessions/{theirs}", method: "DELETE", path: `/sessions/${s}`, ...sessionNotFound },
 		{
 			name: "DELETE /sessions/{theirs, upper case}",
