@@ -21,6 +21,8 @@ import { testConfig, uniqueName } from "../support/config.js";
 const quiet = { info: () => undefined, warn: () => undefined, debug: () => undefined };
 /** ai-consumer folds turns into the summary a few at a time (SUMMARY_BATCH_TURNS). */
 const SUMMARY_BATCH = 4;
+const SUMMARY_HEADING = "Summary of the conversation so far:";
+const isSummaryPrompt = (messages: ChatMessage[]) => messages[0].content.startsWith("You maintain a running summary");
 const config = testConfig({ SERVICES: "characters,ai-consumer", NAMESPACE: uniqueName("aic") });
 
 describe("ai-consumer service", () => {
@@ -80,14 +82,46 @@ describe("ai-consumer service", () => {
 		}
 	}
 
-	/** The offline model, keeping every prompt it is given. */
-	function recordingModel(): { recording: ChatModel; prompts: ChatMessage[][] } {
+	/**
+	 * The offline model, keeping every prompt it is given. Under another `name` it stands for a real model, which is
+	 * also asked for summaries: it answers them with `summary()` (or its error).
+	 */
+	function recordingModel(
+		name = "offline",
+		summary = () => "A summary.",
+	): { recording: ChatModel; prompts: ChatMessage[][] } {
 		const prompts: ChatMessage[][] = [];
 		const offline = new OfflineModel();
+		async function* summarise() {
+			yield summary();
+		}
 		return {
 			prompts,
-			recording: { name: "offline", stream: (messages) => (prompts.push(messages), offline.stream(messages)) },
+			recording: {
+				name,
+				stream: (messages) => (
+					prompts.push(messages),
+					isSummaryPrompt(messages) ? summarise() : offline.stream(messages)
+				),
+			},
 		};
+	}
+
+	/** A session of `turns` turns ("turn i", answered from turn 1 on) whose summary an edit has just cleared. */
+	async function staleSession(turns: number): Promise<string> {
+		const { payload: opening } = await userMessage("turn 0");
+		await addTurns(opening.session_id, turns, (i) => `turn ${i}`);
+		await db.sequelize.query(`UPDATE chat_sessions SET summary = NULL, summary_upto_seq = NULL WHERE id = $1`, {
+			bind: [opening.session_id],
+		});
+		return opening.session_id;
+	}
+
+	/** A new user message in the session, through the channel; its reply once published. */
+	async function ask(sessionId: string, content: string): Promise<AiMsgPayload> {
+		const { payload } = await userMessage(content, sessionId);
+		await broker.sendToChannel(Chan.UserMsg, payload);
+		return (await nextFor(payload.message_id))[0];
 	}
 
 	/** The session once it has a rolling summary. */
@@ -318,6 +352,65 @@ describe("ai-consumer service", () => {
 		expect(outside.length).toBeGreaterThanOrEqual(SUMMARY_BATCH);
 		expect(session.summary_upto_seq).toBe(outside.at(-1)!.seq);
 		expect(session.summary).toContain(outside.at(-1)!.content);
+	});
+
+	it("should fold a summary an edit cleared again before the next prompt, from the turns as edited", async () => {
+		const sessionId = await staleSession(22);
+		const all = await store.latestMessages(sessionId, 1000);
+		// With the new message, the window holds the newest messages but these.
+		const outside = all.slice(0, all.length + 1 - config.chat.historyWindow);
+		await db.sequelize.query(`UPDATE messages SET content = 'turn 1, edited' WHERE id = $1`, { bind: [all[1].id] });
+		const { recording, prompts } = recordingModel();
+		await withModel(recording, () => ask(sessionId, "what happened so far?"));
+		expect(prompts).toHaveLength(1);
+		expect(prompts[0][0].content).toContain(`${SUMMARY_HEADING} ${username}: turn 0`);
+		expect(prompts[0][0].content).toContain("turn 1, edited");
+		const session = await store.getSession(sessionId);
+		expect(session?.summary_upto_seq).toBe(outside.at(-1)!.seq);
+		expect(session?.summary).toContain(outside.at(-1)!.content);
+	});
+
+	it("should have the model write the cleared summary first, then prompt the reply with it", async () => {
+		const sessionId = await staleSession(22);
+		const { recording, prompts } = recordingModel("fake-llm", () => "They spoke of turns 0 to 2.");
+		await withModel(recording, () => ask(sessionId, "and now?"));
+		expect(isSummaryPrompt(prompts[0])).toBe(true);
+		// Turns 0 to 2 lie outside the window; answer 2 is its oldest message.
+		expect(prompts[0][1].content).toContain("turn 2");
+		expect(prompts[0][1].content).not.toContain("answer 2");
+		expect(isSummaryPrompt(prompts[1])).toBe(false);
+		expect(prompts[1][0].content).toContain(`${SUMMARY_HEADING} They spoke of turns 0 to 2.`);
+	});
+
+	it("should fold the cleared summary line by line when the model fails at it, and still answer", async () => {
+		const sessionId = await staleSession(22);
+		const { recording, prompts } = recordingModel("fake-llm", () => {
+			throw new Error("summary model down");
+		});
+		const reply = await withModel(recording, () => ask(sessionId, "still there?"));
+		expect(reply.kind).toBe("reply");
+		expect(prompts.find((p) => !isSummaryPrompt(p))?.[0].content).toContain(`${SUMMARY_HEADING} ${username}: turn 0`);
+	});
+
+	it("should not rebuild a summary that is not stale, nor make one for a session within the window", async () => {
+		const { payload: opening } = await userMessage("turn 0");
+		await addTurns(opening.session_id, 22, (i) => `turn ${i}`);
+		await store.updateSummary(
+			opening.session_id,
+			"They met at the inn.",
+			(await store.getMessage(opening.message_id))!.seq,
+		);
+		const kept = recordingModel("fake-llm");
+		await withModel(kept.recording, () => ask(opening.session_id, "go on"));
+		expect(isSummaryPrompt(kept.prompts[0])).toBe(false);
+		expect(kept.prompts[0][0].content).toContain(`${SUMMARY_HEADING} They met at the inn.`);
+
+		const short = await staleSession(3);
+		const none = recordingModel("fake-llm");
+		await withModel(none.recording, () => ask(short, "hello"));
+		expect(none.prompts).toHaveLength(1);
+		expect(none.prompts[0][0].content).not.toContain(SUMMARY_HEADING);
+		expect((await store.getSession(short))?.summary).toBeNull();
 	});
 
 	it("should answer as the character is now, once it has been changed", async () => {
