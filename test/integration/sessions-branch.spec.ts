@@ -285,6 +285,17 @@ describe("session titles", () => {
 		const reset = await rest(me, "PATCH", `/sessions/${sessionId}`, { title: null });
 		expect(reset).toMatchObject({ status: 200, body: { title: `${characterName} — one` } });
 		expect((await rest(me, "GET", `/sessions/${sessionId}`)).body.title).toBe(`${characterName} — one`);
+
+		// A chat in which nothing was said yet: not listed, but shown by id, named after the character.
+		const fresh = await open(me);
+		await fresh.socket.close();
+		expect((await rest(me, "GET", `/sessions/${fresh.sessionId}`)).body).toMatchObject({
+			title: characterName,
+			last_message: { role: "ai" },
+		});
+		expect((await rest(me, "GET", "/sessions?limit=100")).body.map((s: { id: string }) => s.id)).not.toContain(
+			fresh.sessionId,
+		);
 	});
 
 	it("should refuse an empty, blank, too long or missing title, and someone else's session", async () => {
