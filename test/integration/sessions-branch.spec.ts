@@ -247,6 +247,28 @@ describe("POST /sessions/:id/branch", () => {
 		expect(afterBranch.map((m) => m.content)).not.toContain("on in the original");
 	});
 
+	it("should branch all of the story or nothing when a rewind deletes the branch point at the same time", async () => {
+		const me = await login();
+		for (let round = 0; round < 3; round++) {
+			const { sessionId, messages } = await story(me);
+			const before = await sessionCount(me.username);
+			const [branch, rewind] = await Promise.all([
+				rest(me, "POST", `/sessions/${sessionId}/branch`, { message_id: messages[4].id }),
+				rest(me, "DELETE", `/sessions/${sessionId}/messages/${messages[1].id}`),
+			]);
+			expect(rewind.status).toBe(204);
+			expect((await messagesOf(me, sessionId)).map((m) => m.id)).toEqual([messages[0].id]);
+			if (branch.status === 404) {
+				expect(branch.body.code).toBe("MESSAGE_NOT_FOUND");
+				expect(await sessionCount(me.username)).toBe(before);
+			} else {
+				expect(branch.status).toBe(201);
+				const copies = await messagesOf(me, branch.body.id);
+				expect(copies.map((m) => m.content)).toEqual(messages.slice(0, 5).map((m) => m.content));
+			}
+		}
+	});
+
 	it("should refuse a branch point that is not a message of the session, and create nothing", async () => {
 		const me = await login();
 		const other = await login();
