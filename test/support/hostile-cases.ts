@@ -449,6 +449,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...pngBombs(),
 		...avatarRequests(ctx),
 		...sessionRequests(ctx),
+		...storyRequests(ctx),
 	];
 }
 
@@ -2091,6 +2092,124 @@ function sessionRequests(ctx: HostileContext): RestCase[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Steering the story: PATCH/DELETE /sessions/{id}/messages/{message_id}, POST .../{message_id}/select
+
+function storyRequests(ctx: HostileContext): RestCase[] {
+	const own = `/sessions/${ctx.ownSessionId}/messages`;
+	const theirs = `/sessions/${ctx.victimSessionId}/messages/${ctx.victimMessageId}`;
+	const unknown = "00000000-0000-4000-8000-000000000000";
+	const sessionNotFound = { status: [404], code: ["SESSION_NOT_FOUND"] };
+	const messageNotFound = { status: [404], code: ["MESSAGE_NOT_FOUND"] };
+	const invalid = (field: string) => ({ ...VALIDATION, field });
+	// Their message named in my session: nothing of theirs is found, whichever way it is asked for.
+	const routes = (message: string): [string, string, string | undefined][] => [
+		["PATCH", `${own}/${message}`, json({ content: "Mine now" })],
+		["DELETE", `${own}/${message}`, undefined],
+		["POST", `${own}/${message}/select`, undefined],
+	];
+	const edit = (category: Category, name: string, body: string, expect: Pick<RestCase, "status" | "code">) => ({
+		category,
+		name: `PATCH /sessions/{own}/messages/{theirs} ${name}`,
+		method: "PATCH",
+		path: `${own}/${ctx.victimMessageId}`,
+		body,
+		...expect,
+	});
+	return [
+		...[
+			["PATCH", theirs, json({ content: "Mine now" })],
+			["DELETE", theirs, undefined],
+			["POST", `${theirs}/select`, undefined],
+		].map(([method, path, body]) => ({
+			category: "other_users" as const,
+			name: `${method} ${path === theirs ? "" : "select "}their message in their session`,
+			method: method!,
+			path: path!,
+			body,
+			...sessionNotFound,
+		})),
+		...routes(ctx.victimMessageId).map(([method, path, body]) => ({
+			category: "other_users" as const,
+			name: `${method} ${path.endsWith("select") ? "select " : ""}their message in my session`,
+			method,
+			path,
+			body,
+			...messageNotFound,
+		})),
+		...routes(ctx.victimMessageId.toUpperCase()).map(([method, path, body]) => ({
+			category: "other_users" as const,
+			name: `${method} ${path.endsWith("select") ? "select " : ""}their message in my session, upper case`,
+			method,
+			path,
+			body,
+			...messageNotFound,
+		})),
+		...routes(unknown).map(([method, path, body]) => ({
+			category: "other_users" as const,
+			name: `${method} ${path.endsWith("select") ? "select " : ""}an unknown message`,
+			method,
+			path,
+			body,
+			...messageNotFound,
+		})),
+		// Checked before anything is looked up: wrong types, out of range, malformed.
+		...[
+			...WRONG_STRING,
+			["null", null],
+			["empty", ""],
+			["blank", " \t\n "],
+			["4,001 characters", "x".repeat(4001)],
+		].map(([label, content]) => edit("wrong_types", `content as ${label}`, json({ content }), invalid("content"))),
+		edit("wrong_types", "without content", json({ text: "x" }), invalid("content")),
+		...routes("12345").map(([method, path, body]) => ({
+			category: "wrong_types" as const,
+			name: `${method} ${path.endsWith("select") ? "select " : ""}message_id not a UUID`,
+			method,
+			path,
+			body,
+			...invalid("message_id"),
+		})),
+		...[
+			["truncated", '{"content": "x'],
+			["two documents", '{"content": "a"}{"content": "b"}'],
+			["top-level string", '"content"'],
+		].map(([kind, body]) => edit("malformed_json", kind, body, INVALID_JSON)),
+		edit("huge_bodies", "content of 70 kB", json({ content: "c".repeat(70 * 1024) }), TOO_LARGE),
+		edit("deep_nesting", "content nested 5,000 deep", json({ content: "x" }).replace('"x"', deepArray(5000)), {
+			status: [400, 413, 422],
+		}),
+		edit("null_bytes", "content with a NUL", json({ content: "a\u0000b" }), {
+			status: [422],
+			code: ["VALIDATION_ERROR"],
+		}),
+		...routes(encodeURIComponent(SQL[0])).map(([method, path, body]) => ({
+			category: "injection" as const,
+			name: `${method} ${path.endsWith("select") ? "select " : ""}message_id of SQL`,
+			method,
+			path,
+			body,
+			status: [400, 404, 422],
+		})),
+		...routes(ctx.victimMessageId).map(([method, path, body]) => ({
+			category: "forged_jwt" as const,
+			name: `${method} ${path.endsWith("select") ? "select " : ""}a message without a token`,
+			method,
+			path,
+			auth: "none" as const,
+			body,
+			...UNAUTHORIZED,
+		})),
+		{
+			category: "path_traversal",
+			name: "DELETE /sessions/{own}/messages/../../characters",
+			method: "DELETE",
+			path: `${own}/..%2f..%2fcharacters`,
+			status: [400, 404, 422],
+		},
+	];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // WebSocket handshakes
 
 export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
@@ -2336,6 +2455,46 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 		"constructor.prototype",
 		'{"constructor": {"prototype": {"polluted": "yes"}}, "content": "ctor check"}',
 		{ echo: "ctor check" },
+	);
+	// Steering the story: edits and swipe choices that must change nothing.
+	const edit = (id: unknown, content: unknown = "Mine now") => json({ type: "edit", id, content });
+	const select = (id: unknown) => json({ type: "select_variant", id });
+	const unknown = "00000000-0000-4000-8000-000000000000";
+	add("other_users", "edit another session's message", edit(ctx.victimMessageId), err("message_not_found"));
+	add(
+		"other_users",
+		"edit another session's message, upper case",
+		edit(ctx.victimMessageId.toUpperCase()),
+		err("message_not_found"),
+	);
+	add(
+		"other_users",
+		"edit another session's message naming that session",
+		json({ type: "edit", id: ctx.victimMessageId, content: "x", session_id: ctx.victimSessionId }),
+		err("message_not_found"),
+	);
+	add("other_users", "select_variant another session's message", select(ctx.victimMessageId), err("message_not_found"));
+	add("ws_frames", "edit an unknown message", edit(unknown), err("message_not_found"));
+	add("ws_frames", "select_variant an unknown message", select(unknown), err("message_not_found"));
+	add("ws_frames", "select_variant the greeting", select(ownAiMessageId), err("cannot_select"));
+	add("ws_frames", "edit with empty content", edit(ownAiMessageId, ""), err("empty_content"));
+	add("ws_frames", "edit with blank content", edit(ownAiMessageId, " \n\t "), err("empty_content"));
+	add("huge_bodies", "edit with 4,001 characters", edit(ownAiMessageId, "x".repeat(4001)), err("content_too_long"));
+	add("null_bytes", "edit with a NUL", edit(ownAiMessageId, "a\u0000b"), err("invalid_message"));
+	add("ws_frames", "edit without content", json({ type: "edit", id: ownAiMessageId }), err("invalid_message"));
+	add("ws_frames", "edit without an id", json({ type: "edit", content: "x" }), err("invalid_message"));
+	add("ws_frames", "select_variant without an id", json({ type: "select_variant" }), err("invalid_message"));
+	for (const [label, value] of [...WRONG_STRING, ["null", null], ["not a UUID", "12345"], ["SQL", SQL[0]]] as const) {
+		add("wrong_types", `edit id as ${label}`, edit(value), err("invalid_message"));
+		add("wrong_types", `select_variant id as ${label}`, select(value), err("invalid_message"));
+		if (label !== "not a UUID" && label !== "SQL")
+			add("wrong_types", `edit content as ${label}`, edit(ownAiMessageId, value), err("invalid_message"));
+	}
+	add(
+		"deep_nesting",
+		"edit content nested 10,000 deep",
+		`{"type": "edit", "id": "${unknown}", "content": ${deepArray(10_000)}}`,
+		err("invalid_message"),
 	);
 	return cases;
 }
