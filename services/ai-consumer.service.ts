@@ -167,7 +167,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 
 			/** Extends the reply by what the model adds; nothing if the reply was rewound meanwhile. */
 			async continueReply(this: AiConsumerThis, payload: UserMsgPayload, speakers: Speakers, pickedUpAt: number) {
-				const continued = await this.prompts.continuation(payload, speakers);
+				const continued = await this.prompts.continuation(payload, speakers, this.model);
 				const ids = { session_id: payload.session_id, message_id: payload.continue_id };
 				if (!continued) return void this.logger.debug(ids, "Nothing to continue: the reply is gone");
 				const { reply, prompt } = continued;
@@ -187,7 +187,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			async impersonate(this: AiConsumerThis, params: ImpersonateParams): Promise<Readable> {
 				const speakers = await this.prompts.lookUp(params);
 				if (!speakers) throw cannotImpersonate(CHARACTER_GONE_MESSAGE);
-				const prompt = await this.prompts.impersonation(params, speakers);
+				const prompt = await this.prompts.impersonation(params, speakers, this.model);
 				const onDone = (spent: Pick<Generated, "model" | "usage">) => {
 					this.meter(spent);
 					const tokens = spent.usage.input_tokens + spent.usage.output_tokens;

@@ -101,28 +101,32 @@ export class ChatPrompts {
 	 * A `continue`'s prompt: the session up to and including the reply to extend, read from PostgreSQL (a continue is
 	 * rare, and the stored reply is what is extended). Null if the reply is gone (rewound meanwhile).
 	 */
-	async continuation(payload: UserMsgPayload, { character, userName }: Speakers): Promise<ContinuePrompted | null> {
-		const { session, rows } = await this.recent(payload.session_id, payload.continue_id);
+	async continuation(payload: UserMsgPayload, speakers: Speakers, model: ChatModel): Promise<ContinuePrompted | null> {
+		const { rows, history, budget } = await this.recent(payload.session_id, speakers, model, payload.continue_id);
 		const reply = rows.at(-1);
 		if (!reply || reply.id !== payload.continue_id) return null;
-		const budget = { budgetTokens: this.deps.limits.promptTokens, summary: session?.summary };
-		return { reply, prompt: continuePrompt(character, rows.map(historyEntry), userName, budget) };
+		return { reply, prompt: continuePrompt(speakers.character, history, speakers.userName, budget) };
 	}
 
 	/** An `impersonate`'s prompt: the session's recent history, then the ask to write the user's next line. */
-	async impersonation(params: ImpersonateParams, { character, userName }: Speakers): Promise<AssembledPrompt> {
-		const { session, rows } = await this.recent(params.session_id);
-		const budget = { budgetTokens: this.deps.limits.promptTokens, summary: session?.summary };
-		return impersonationPrompt(character, rows.map(historyEntry), userName, budget);
+	async impersonation(params: ImpersonateParams, speakers: Speakers, model: ChatModel): Promise<AssembledPrompt> {
+		const { history, budget } = await this.recent(params.session_id, speakers, model);
+		return impersonationPrompt(speakers.character, history, speakers.userName, budget);
 	}
 
-	/** The session and its latest messages as the story shows them (up to and including `upToId`, if given). */
-	private async recent(sessionId: string, upToId?: string) {
-		const [session, rows] = await Promise.all([
+	/**
+	 * The session's latest messages as the story shows them (up to and including `upToId`, if given), and the prompt
+	 * budget with the session's summary (rebuilt first when an edit left it stale).
+	 */
+	private async recent(sessionId: string, { character, userName }: Speakers, model: ChatModel, upToId?: string) {
+		const [stored, rows] = await Promise.all([
 			this.deps.store.getSession(sessionId),
 			this.deps.store.latestMessages(sessionId, this.deps.limits.historyWindow, upToId, true),
 		]);
-		return { session, rows };
+		const history = rows.map(historyEntry);
+		const names = { char: character.name, user: userName };
+		const session = stored && (await this.deps.memory.withTrueSummary(model, stored, history, names));
+		return { rows, history, budget: { budgetTokens: this.deps.limits.promptTokens, summary: session?.summary } };
 	}
 
 	/**
