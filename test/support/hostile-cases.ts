@@ -2456,6 +2456,31 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 		'{"constructor": {"prototype": {"polluted": "yes"}}, "content": "ctor check"}',
 		{ echo: "ctor check" },
 	);
+
+	// Continue and impersonate: only these exact types; a look-alike is unknown, never a near match. (Fields these
+	// frames do not have, such as another session's ids, are ignored: continue-impersonate.spec.ts shows they act on
+	// the socket's own session only.)
+	for (const type of ["continue", "impersonate"]) {
+		add("ws_frames", `type ${type} in capitals`, json({ type: type.toUpperCase() }), err("unknown_type"));
+		add("ws_frames", `type ${type} with a trailing space`, json({ type: `${type} ` }), err("unknown_type"));
+		add("ws_frames", `type ${type} in an array`, json({ type: [type] }), err("unknown_type"));
+		add("ws_frames", `type ${type} as an object key`, json({ type: { [type]: true } }), err("unknown_type"));
+		add("null_bytes", `type ${type} followed by a NUL`, json({ type: `${type}\u0000` }), err("unknown_type"));
+		add("unicode", `type ${type} with a zero-width space`, json({ type: `${type}\u200b` }), err("unknown_type"));
+		add(
+			"unicode",
+			`type ${type} in Cyrillic look-alikes`,
+			json({ type: type.replace(/o|e|a/g, (c) => CYRILLIC[c]) }),
+			err("unknown_type"),
+		);
+		add("injection", `type ${type} with SQL`, json({ type: `${type}' OR '1'='1` }), err("unknown_type"));
+		add(
+			"deep_nesting",
+			`type ${type} as 10,000-deep arrays`,
+			`{"type": ${deepArray(10_000, type)}}`,
+			err("unknown_type"),
+		);
+	}
 	// Steering the story: edits and swipe choices that must change nothing.
 	const edit = (id: unknown, content: unknown = "Mine now") => json({ type: "edit", id, content });
 	const select = (id: unknown) => json({ type: "select_variant", id });
@@ -2498,6 +2523,9 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 	);
 	return cases;
 }
+
+/** Latin letters and the Cyrillic ones that look the same. */
+const CYRILLIC: Record<string, string> = { o: "\u043e", e: "\u0435", a: "\u0430" };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Requests Node's HTTP parser refuses, sent as raw bytes
