@@ -18,6 +18,16 @@ function run(state: ChatState, ...actions: ChatAction[]): ChatState {
 }
 
 const frame = (f: ServerFrame): ChatAction => ({ type: "frame", frame: f });
+const connection: ServerFrame = {
+	type: "connection",
+	message: "Connected to chat",
+	session_id: "s1",
+	username: "robin",
+	character_id: "c1",
+	character_name: "Odile",
+	model: "offline",
+	resumed: true,
+};
 const user = (id: string, content = `said ${id}`): HistoryMessage => ({
 	id,
 	role: "user",
@@ -156,6 +166,12 @@ describe("web chat state", () => {
 		expect(done.byId.a2).toMatchObject({ content: "reply a2 and more.", streaming: false });
 		expect(done.pending).toBeNull();
 		expect(done.order).toEqual(story.order);
+		const stopped = run(
+			streaming,
+			{ type: "stop" },
+			frame({ type: "ai", role: "ai", id: "a2", content: "reply a2 and", reply_to: "u2", variant: 0, timestamp: T }),
+		);
+		expect(stopped).toMatchObject({ pending: null, stopSent: false });
 	});
 
 	it("should show another device's continue as writing, and a failed one as ended with the text it had", () => {
@@ -183,6 +199,9 @@ describe("web chat state", () => {
 		expect(done.order).toEqual(story.order);
 		const refused = run(writing, frame({ type: "error", code: "cannot_impersonate", message: "no model" }));
 		expect(refused.impersonation).toBeNull();
+		// The socket dropped: what was written is left to edit, not waited for.
+		const reconnected = run(writing, frame(connection));
+		expect(reconnected.impersonation).toEqual({ content: "I open the map", done: true });
 	});
 
 	it("should leave a reply being written alone when an edit or a choice of variant is refused", () => {

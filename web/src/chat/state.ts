@@ -190,7 +190,10 @@ function mergeHistory(state: ChatState, messages: HistoryMessage[], hasMore: boo
 function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 	switch (frame.type) {
 		case "connection":
-			return state;
+			// A line being written for the user on a socket that dropped will not be finished: it is theirs as it is.
+			return state.impersonation && !state.impersonation.done
+				? { ...state, impersonation: { ...state.impersonation, done: true } }
+				: state;
 		case "echo": {
 			if (isGone(state, frame.id, frame.timestamp)) return state;
 			const known = Boolean(state.byId[frame.id]);
@@ -226,7 +229,8 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 			};
 			const done =
 				(frame.reply_to !== null && state.pending?.replyTo === frame.reply_to) ||
-				(frame.continued && state.pending?.continues === frame.id);
+				// A stopped continue may end without the flag: the reply's id is enough.
+				state.pending?.continues === frame.id;
 			const shown = showNewest(upsert(state, message), isNew ? frame.reply_to : null);
 			// Made anew under the id of a rewound reply: from now on its frames are this one's.
 			const next = state.deleted[frame.id] ? { ...shown, deleted: without(state.deleted, frame.id) } : shown;
