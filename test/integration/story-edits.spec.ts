@@ -464,6 +464,55 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 			await Promise.all([phone.close(), laptop.close()]);
 		});
 
+		it("should clear the rolling summary when a change touches the turns it covers, and only then", async () => {
+			const { token, sessionId, phone, laptop } = await twoDevices();
+			const one = await say([phone, laptop], "Turn one.");
+			const two = await say([phone, laptop], "Turn two.");
+			const three = await say([phone, laptop], "Turn three.");
+			phone.send({ type: "regenerate", reply_to: three.echo.id });
+			const swipe = await phone.next((f) => isReply(f) && f.reply_to === three.echo.id && f.variant === 1);
+			const seqOf = async (id: unknown) =>
+				(
+					(await h.sequelize.query(`SELECT seq FROM messages WHERE id = $1`, { bind: [id], plain: true })) as {
+						seq: string;
+					}
+				).seq;
+			/** A summary of everything up to and including `id`. */
+			const summarize = async (id: unknown) =>
+				h.sequelize.query(`UPDATE chat_sessions SET summary = 'So far', summary_upto_seq = $2 WHERE id = $1`, {
+					bind: [sessionId, await seqOf(id)],
+				});
+			const summary = async () =>
+				(
+					(await h.sequelize.query(`SELECT summary FROM chat_sessions WHERE id = $1`, {
+						bind: [sessionId],
+						plain: true,
+					})) as { summary: string | null }
+				).summary;
+			const edit = (id: unknown, content: string) =>
+				rest("PATCH", `/sessions/${sessionId}/messages/${id}`, token, { content });
+
+			await summarize(two.reply.id);
+			expect((await edit(three.echo.id, "Turn three, edited.")).status).toBe(200);
+			expect(await rest("POST", `/sessions/${sessionId}/messages/${three.reply.id}/select`, token)).toMatchObject({
+				status: 200,
+			});
+			expect(await summary()).toBe("So far");
+			expect((await edit(one.reply.id, "Reply one, edited.")).status).toBe(200);
+			expect(await summary()).toBeNull();
+
+			await summarize(swipe.id);
+			expect((await rest("POST", `/sessions/${sessionId}/messages/${swipe.id}/select`, token)).status).toBe(200);
+			expect(await summary()).toBeNull();
+
+			await summarize(two.reply.id);
+			expect((await rest("DELETE", `/sessions/${sessionId}/messages/${three.echo.id}`, token)).status).toBe(204);
+			expect(await summary()).toBe("So far");
+			expect((await rest("DELETE", `/sessions/${sessionId}/messages/${two.reply.id}`, token)).status).toBe(204);
+			expect(await summary()).toBeNull();
+			await Promise.all([phone.close(), laptop.close()]);
+		});
+
 		it("should refuse bad input over REST and WebSocket, and change nothing", async () => {
 			const me = await twoDevices();
 			const other = await twoDevices();
