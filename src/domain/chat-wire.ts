@@ -71,36 +71,35 @@ export interface Usage {
 	output_tokens: number;
 }
 
-/** A finished reply, or the news that none can be made; the dispatcher stores the first and reports the second. */
+/** What the model wrote for a session, as chat.ai.msg carries it: a reply, or a reply's continued text. */
+interface WrittenText {
+	id: string;
+	variant: number;
+	session_id: string;
+	username: string;
+	character_id: string;
+	content: string;
+	model: string;
+	usage: Usage;
+}
+
+/**
+ * A finished reply (or a continued one), or the news that none can be made; the dispatcher stores the first and
+ * reports the second.
+ */
 export type AiMsgPayload =
-	| {
+	| (WrittenText & {
 			kind: "reply";
-			id: string;
 			reply_to: string;
-			session_id: string;
-			username: string;
-			character_id: string;
-			content: string;
-			model: string;
-			usage: Usage;
-			variant: number;
 			/** The user stopped the generation: `content` is the partial reply. */
 			stopped?: boolean;
-	  }
-	| {
+	  })
+	| (WrittenText & {
 			/** A continued reply: `content` is the whole new text (the old one and what the model added). */
 			kind: "continuation";
-			id: string;
 			/** The continued reply's, as stored (null for a greeting). */
 			reply_to: string | null;
-			variant: number;
-			session_id: string;
-			username: string;
-			character_id: string;
-			content: string;
-			model: string;
-			usage: Usage;
-	  }
+	  })
 	| {
 			kind: "failure";
 			/** The user message without a reply, or the AI message a failed `continue` was extending. */
