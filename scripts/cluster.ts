@@ -19,7 +19,7 @@ const ROLES: Role[] = [
 	{ name: "chat-ws-1", env: { SERVICES: "chat-ws", WS_PORT: "8004", GRPC_PORT: "50051" } },
 	{ name: "chat-ws-2", env: { SERVICES: "chat-ws", WS_PORT: "8005", GRPC_PORT: "50052" } },
 	{ name: "ai-consumer", env: { SERVICES: "ai-consumer" } },
-	{ name: "dispatcher", env: { SERVICES: "dispatcher" } },
+	{ name: "dispatcher", env: { SERVICES: "dispatcher,story" } },
 ];
 
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/cameo";
