@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
 import { CONTINUE_INSTRUCTION } from "../../src/domain/prompt.js";
+import { OFFLINE_NOTICE } from "../../src/domain/offline-model.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import { createTestCharacter, testConfig, uniqueName } from "../support/config.js";
 import { clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
@@ -398,4 +399,35 @@ describe("continue and impersonate, cluster", () => {
 		gatewayNode: nodes[0],
 		characterId,
 	}));
+});
+
+describe("continue and impersonate, offline model", () => {
+	let broker: ServiceBroker;
+
+	beforeAll(async () => {
+		broker = createBroker(testConfig({ NAMESPACE: uniqueName("contoff") }), { logger: false });
+		await broker.start();
+	}, 60_000);
+
+	afterAll(() => broker?.stop());
+
+	it("should say plainly that it is offline when continuing and when suggesting a line", async () => {
+		const characterId = await createTestCharacter(broker);
+		const username = uniqueName("off");
+		await broker.call("auth.register", { username, name: "Ada", password: "password123" });
+		const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
+			username,
+			password: "password123",
+		});
+		const port = broker.getLocalService("chat-ws").settings.port as number;
+		const socket = await ChatSocket.open(`ws://127.0.0.1:${port}/ws/${characterId}?token=${access_token}`);
+		const greeting = await socket.next((f) => f.type === "ai");
+		socket.send({ type: "continue" });
+		const continued = await socket.next(isContinued(greeting.id!));
+		expect((continued.content as string).startsWith(`${greeting.content} `)).toBe(true);
+		expect(continued.content).toContain(OFFLINE_NOTICE);
+		socket.send({ type: "impersonate" });
+		expect((await socket.next((f) => f.type === "impersonation")).content).toContain(OFFLINE_NOTICE);
+		await socket.close();
+	});
 });
