@@ -2095,64 +2095,51 @@ function sessionRequests(ctx: HostileContext): RestCase[] {
 // Steering the story: PATCH/DELETE /sessions/{id}/messages/{message_id}, POST .../{message_id}/select
 
 function storyRequests(ctx: HostileContext): RestCase[] {
-	const own = `/sessions/${ctx.ownSessionId}/messages`;
-	const theirs = `/sessions/${ctx.victimSessionId}/messages/${ctx.victimMessageId}`;
+	const own = ctx.ownSessionId;
 	const unknown = "00000000-0000-4000-8000-000000000000";
 	const sessionNotFound = { status: [404], code: ["SESSION_NOT_FOUND"] };
 	const messageNotFound = { status: [404], code: ["MESSAGE_NOT_FOUND"] };
 	const invalid = (field: string) => ({ ...VALIDATION, field });
-	// Their message named in my session: nothing of theirs is found, whichever way it is asked for.
-	const routes = (message: string): [string, string, string | undefined][] => [
-		["PATCH", `${own}/${message}`, json({ content: "Mine now" })],
-		["DELETE", `${own}/${message}`, undefined],
-		["POST", `${own}/${message}/select`, undefined],
+	const ROUTES: [string, string, string | undefined][] = [
+		["PATCH", "", json({ content: "Mine now" })],
+		["DELETE", "", undefined],
+		["POST", "/select", undefined],
 	];
+	/** Edit, rewind and select, each on message `message` of session `session`, with the answer expected. */
+	const onEach = (
+		category: Category,
+		label: string,
+		session: string,
+		message: string,
+		expect: Pick<RestCase, "status" | "code" | "field" | "auth">,
+	): RestCase[] =>
+		ROUTES.map(([method, suffix, body]) => ({
+			category,
+			name: `${method} ${suffix ? "select " : ""}${label}`,
+			method,
+			path: `/sessions/${session}/messages/${message}${suffix}`,
+			body,
+			...expect,
+		}));
 	const edit = (category: Category, name: string, body: string, expect: Pick<RestCase, "status" | "code">) => ({
 		category,
 		name: `PATCH /sessions/{own}/messages/{theirs} ${name}`,
 		method: "PATCH",
-		path: `${own}/${ctx.victimMessageId}`,
+		path: `/sessions/${own}/messages/${ctx.victimMessageId}`,
 		body,
 		...expect,
 	});
+	const victim = ctx.victimMessageId;
 	return [
-		...[
-			["PATCH", theirs, json({ content: "Mine now" })],
-			["DELETE", theirs, undefined],
-			["POST", `${theirs}/select`, undefined],
-		].map(([method, path, body]) => ({
-			category: "other_users" as const,
-			name: `${method} ${path === theirs ? "" : "select "}their message in their session`,
-			method: method!,
-			path: path!,
-			body,
-			...sessionNotFound,
-		})),
-		...routes(ctx.victimMessageId).map(([method, path, body]) => ({
-			category: "other_users" as const,
-			name: `${method} ${path.endsWith("select") ? "select " : ""}their message in my session`,
-			method,
-			path,
-			body,
-			...messageNotFound,
-		})),
-		...routes(ctx.victimMessageId.toUpperCase()).map(([method, path, body]) => ({
-			category: "other_users" as const,
-			name: `${method} ${path.endsWith("select") ? "select " : ""}their message in my session, upper case`,
-			method,
-			path,
-			body,
-			...messageNotFound,
-		})),
-		...routes(unknown).map(([method, path, body]) => ({
-			category: "other_users" as const,
-			name: `${method} ${path.endsWith("select") ? "select " : ""}an unknown message`,
-			method,
-			path,
-			body,
-			...messageNotFound,
-		})),
+		// Someone else's session or message: as if it did not exist, and nothing of theirs changes.
+		...onEach("other_users", "their message in their session", ctx.victimSessionId, victim, sessionNotFound),
+		...onEach("other_users", "their message in my session", own, victim, messageNotFound),
+		...onEach("other_users", "their message in my session, upper case", own, victim.toUpperCase(), messageNotFound),
+		...onEach("other_users", "an unknown message", own, unknown, messageNotFound),
+		...onEach("forged_jwt", "a message without a token", own, victim, { auth: "none", ...UNAUTHORIZED }),
 		// Checked before anything is looked up: wrong types, out of range, malformed.
+		...onEach("wrong_types", "message_id not a UUID", own, "12345", invalid("message_id")),
+		...onEach("injection", "message_id of SQL", own, encodeURIComponent(SQL[0]), { status: [400, 404, 422] }),
 		...[
 			...WRONG_STRING,
 			["null", null],
@@ -2161,14 +2148,6 @@ function storyRequests(ctx: HostileContext): RestCase[] {
 			["4,001 characters", "x".repeat(4001)],
 		].map(([label, content]) => edit("wrong_types", `content as ${label}`, json({ content }), invalid("content"))),
 		edit("wrong_types", "without content", json({ text: "x" }), invalid("content")),
-		...routes("12345").map(([method, path, body]) => ({
-			category: "wrong_types" as const,
-			name: `${method} ${path.endsWith("select") ? "select " : ""}message_id not a UUID`,
-			method,
-			path,
-			body,
-			...invalid("message_id"),
-		})),
 		...[
 			["truncated", '{"content": "x'],
 			["two documents", '{"content": "a"}{"content": "b"}'],
@@ -2182,28 +2161,11 @@ function storyRequests(ctx: HostileContext): RestCase[] {
 			status: [422],
 			code: ["VALIDATION_ERROR"],
 		}),
-		...routes(encodeURIComponent(SQL[0])).map(([method, path, body]) => ({
-			category: "injection" as const,
-			name: `${method} ${path.endsWith("select") ? "select " : ""}message_id of SQL`,
-			method,
-			path,
-			body,
-			status: [400, 404, 422],
-		})),
-		...routes(ctx.victimMessageId).map(([method, path, body]) => ({
-			category: "forged_jwt" as const,
-			name: `${method} ${path.endsWith("select") ? "select " : ""}a message without a token`,
-			method,
-			path,
-			auth: "none" as const,
-			body,
-			...UNAUTHORIZED,
-		})),
 		{
 			category: "path_traversal",
 			name: "DELETE /sessions/{own}/messages/../../characters",
 			method: "DELETE",
-			path: `${own}/..%2f..%2fcharacters`,
+			path: `/sessions/${own}/messages/..%2f..%2fcharacters`,
 			status: [400, 404, 422],
 		},
 	];
