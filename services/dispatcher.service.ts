@@ -192,13 +192,13 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 			) {
 				// A failed regeneration leaves the earlier replies standing; a failed first reply fails the message. Asking
 				// again after a failed first reply is variant 0 once more (nothing was stored): the message is already
-				// failed, and this failure must reach the user too. Only a message answered meanwhile drops the report.
-				if (
-					variant === 0 &&
-					!(await this.store.markReplyFailed(userMessageId)) &&
-					(await this.store.getMessage(userMessageId))?.reply_status !== "failed"
-				)
-					return;
+				// failed, and this failure must reach the user too. A message answered or rewound meanwhile drops the report.
+				const dropped =
+					variant === 0
+						? !(await this.store.markReplyFailed(userMessageId)) &&
+							(await this.store.getMessage(userMessageId))?.reply_status !== "failed"
+						: !(await this.store.getMessage(userMessageId));
+				if (dropped) return;
 				this.metrics.errorFrame(code);
 				const frame: ErrorFrame = { type: "error", code, message, reply_to: userMessageId };
 				await this.runtime.delivery

@@ -358,12 +358,25 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 			// The dispatcher acks it (a failure would be retried, then dead-lettered) without storing or delivering it.
 			await expect(h.storeReply(late)).resolves.toBeUndefined();
 			await h.publisher.sendToChannel(Chan.AiMsg, late);
+			// So is the news that a regeneration of it failed.
+			const failed: AiMsgPayload = {
+				kind: "failure",
+				reply_to: echo.id as string,
+				variant: 1,
+				session_id: sessionId,
+				username,
+				character_id: characterId,
+				code: "ai_unavailable",
+				message: "Gone fishing.",
+			};
+			await h.publisher.sendToChannel(Chan.AiMsg, failed);
 			// A live reply published after it is the sign that the queue got that far.
 			const live = await say([phone, laptop], "Still here.");
 			await settle(800);
 			expect((await rows(sessionId)).map((m) => m.id).slice(1)).toEqual([live.echo.id, live.reply.id]);
 			for (const socket of [phone, laptop]) {
 				expect(socket.frames.filter((f) => f.content === "A reply from beyond.")).toEqual([]);
+				expect(socket.frames.filter((f) => f.message === "Gone fishing.")).toEqual([]);
 			}
 			await Promise.all([phone.close(), laptop.close()]);
 		});
