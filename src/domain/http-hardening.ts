@@ -6,13 +6,13 @@ import type { ParamsRefusal } from "./params-refusal.js";
 
 /**
  * The web client is built by Vite into files without inline scripts or style attributes, so everything can be
- * `'self'` (avatars are initials drawn by CSS, so no data: or blob: images); `connect-src 'self'` covers the same-host
- * WebSocket.
+ * `'self'`, and images also blob: (a character's avatar is fetched with the token, since private ones must stay
+ * private, and shown from memory); `connect-src 'self'` covers the same-host WebSocket.
  * No framing (`frame-ancestors 'none'`), no MIME sniffing, no Referer header to other sites.
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 	"Content-Security-Policy":
-		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+		"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 	"X-Content-Type-Options": "nosniff",
 	"Referrer-Policy": "no-referrer",
 };

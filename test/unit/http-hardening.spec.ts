@@ -20,7 +20,7 @@ describe("SECURITY_HEADERS", () => {
 	it("should forbid framing, inline scripts and MIME sniffing", () => {
 		expect(SECURITY_HEADERS["Content-Security-Policy"]).toContain("frame-ancestors 'none'");
 		expect(SECURITY_HEADERS["Content-Security-Policy"]).toContain("script-src 'self';");
-		expect(SECURITY_HEADERS["Content-Security-Policy"]).toContain("img-src 'self';");
+		expect(SECURITY_HEADERS["Content-Security-Policy"]).toContain("img-src 'self' blob:;");
 		expect(SECURITY_HEADERS["X-Content-Type-Options"]).toBe("nosniff");
 	});
 });

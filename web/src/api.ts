@@ -51,7 +51,8 @@ function fieldSentence(field: string): string {
 
 /** The refused fields as sentences, each field once, in the server's order. */
 export function validationText(errors: FieldError[], sentences: FieldSentences = {}): string {
-	const fields = [...new Set(errors.map((e) => e.field))];
+	// An item of a list ("alternate_greetings[2]") reads as its list, so a form speaks about each of its fields once.
+	const fields = [...new Set(errors.map((e) => e.field.replace(/\[\d+\]$/, "")))];
 	return fields.map((field) => sentences[field] ?? fieldSentence(field)).join(" ");
 }
 
@@ -168,9 +169,45 @@ export interface SessionSummary {
 	id: string;
 	character_id: string;
 	character_name: string;
+	/** The user's name for it, else "<character> — <their first line>". */
+	title: string;
+	/** Where it was branched off (the session is null once deleted); null for a chat begun anew. */
+	branched_from: { session_id: string | null; message_id: string } | null;
 	created_at: string;
 	last_message_at: string | null;
 	last_message: { id: string; role: "user" | "ai"; content: string; created_at: string } | null;
+}
+
+/** A character as GET /characters/id/{id} answers it: the whole card, for its page and its owner's form. */
+export interface CharacterDetails extends Character {
+	slug: string;
+	system_prompt: string;
+	greeting: string;
+	personality: string;
+	scenario: string;
+	mes_example: string;
+	post_history_instructions: string;
+	alternate_greetings: string[];
+	creator_notes: string;
+	creator: string;
+	character_version: string;
+	tags: string[];
+	llm_model: string | null;
+	temperature: number | null;
+	max_output_tokens: number | null;
+}
+
+/** Saves a blob under `filename`, as a link click would (the blob came from an authenticated fetch). */
+export function saveBlob(blob: Blob, filename: string): void {
+	const url = URL.createObjectURL(blob);
+	const link = document.createElement("a");
+	link.href = url;
+	link.download = filename;
+	document.body.append(link);
+	link.click();
+	link.remove();
+	// Long enough for the browser to start the download.
+	window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** A page of stored messages; the conversation state (./chat/state) defines what it reads of each. */

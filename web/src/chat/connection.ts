@@ -17,6 +17,8 @@ export type StopReason = "expired" | "disabled" | "unavailable" | "over_limits" 
 export interface ConnectionOptions {
 	characterId: string;
 	sessionId?: string;
+	/** A new chat opens with this greeting: 0 (or none) the first message, n the n-th alternate greeting. */
+	greeting?: number;
 	token: () => string | null;
 	/** Where to resume from; read at each reconnect. */
 	lastId: () => string | undefined;
@@ -62,6 +64,8 @@ export class ChatConnection {
 			params.set("session_id", this.sessionId);
 			const after = this.opts.lastId();
 			if (after) params.set("after", after);
+		} else if (this.opts.greeting) {
+			params.set("greeting", String(this.opts.greeting));
 		}
 		const scheme = location.protocol === "https:" ? "wss" : "ws";
 		const ws = new WebSocket(`${scheme}://${location.host}/ws/${encodeURIComponent(this.opts.characterId)}?${params}`);

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, expireSession, getToken, waitText, type HistoryPage } from "../api";
 import { toast } from "../toast";
+import { routeGreeting } from "../router";
 import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
 import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames";
 import {
@@ -66,6 +67,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		const conn = new ChatConnection({
 			characterId,
 			sessionId: initialSessionId,
+			greeting: routeGreeting(),
 			token: getToken,
 			lastId: () => lastShownId(stateRef.current),
 			onFrame,

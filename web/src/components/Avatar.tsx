@@ -10,10 +10,10 @@ export interface AvatarSource {
 	updated_at: string;
 }
 
-type AvatarSize = "sm" | "md" | "lg";
+type AvatarSize = "sm" | "md" | "lg" | "xl";
 
 /** The derived image each size asks for: about twice its CSS pixels, for sharp edges on high-density screens. */
-const PIXELS: Record<AvatarSize, AvatarPixels> = { sm: 64, md: 128, lg: 128 };
+const PIXELS: Record<AvatarSize, AvatarPixels> = { sm: 64, md: 128, lg: 128, xl: 256 };
 
 /**
  * A character's picture: its image (the small derived one, never the original) when `character` has one, otherwise

@@ -1,25 +1,35 @@
 /**
  * The characters you can talk to, searchable by name, plus your recent chats and ways to add a character. A card
- * opens your latest chat with that character when there is one (the chat page offers a new one), else a new chat.
+ * opens your latest chat with that character when there is one (the chat page offers a new one), else a new chat;
+ * its "more" button opens the character's page (greetings to start with, card export, and for your own, edit and
+ * delete).
  */
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, errorText, type Character, type SessionSummary, type User } from "../api";
+import { api, errorText, type Character, type CharacterDetails, type SessionSummary, type User } from "../api";
 import { filled, timeAgo } from "../format";
-import { chatHash } from "../router";
+import { chatHash, navigate } from "../router";
 import { Avatar } from "./Avatar";
 import { CharacterForm } from "./CharacterForm";
+import { CharacterSheet, latestChatWith } from "./CharacterSheet";
+import { ChatTitleForm } from "./ChatTitleForm";
 import { ImportCard } from "./ImportCard";
-import { PlusIcon, SearchIcon, UploadIcon } from "./icons";
+import { EditIcon, MoreIcon, PlusIcon, SearchIcon, UploadIcon } from "./icons";
 
 /** How many recent chats "Continue" shows. */
 const CONTINUE_COUNT = 4;
+
+type Dialog =
+	| { kind: "create" }
+	| { kind: "import" }
+	| { kind: "sheet"; character: Character }
+	| { kind: "edit"; character: CharacterDetails };
 
 export function Gallery({ user }: { user: User | null }) {
 	const [query, setQuery] = useState("");
 	const [characters, setCharacters] = useState<Character[] | null>(null);
 	const [recent, setRecent] = useState<SessionSummary[]>([]);
 	const [error, setError] = useState("");
-	const [dialog, setDialog] = useState<"create" | "import" | null>(null);
+	const [dialog, setDialog] = useState<Dialog | null>(null);
 	const [reload, setReload] = useState(0);
 
 	useEffect(() => {
@@ -49,7 +59,7 @@ export function Gallery({ user }: { user: User | null }) {
 		api<SessionSummary[]>("/sessions?limit=100")
 			.then(setRecent)
 			.catch(() => undefined);
-	}, []);
+	}, [reload]);
 
 	// Sessions come newest first, so the first one seen per character is its latest chat.
 	const latestChat = useMemo(() => {
@@ -57,12 +67,21 @@ export function Gallery({ user }: { user: User | null }) {
 		for (const s of recent) if (!latest.has(s.character_id)) latest.set(s.character_id, s.id);
 		return latest;
 	}, [recent]);
-	// GET /sessions lists only chats in which you said something: each one is worth continuing.
 	const continuable = recent.slice(0, CONTINUE_COUNT);
 
-	function added() {
+	function changed() {
 		setDialog(null);
 		setReload((n) => n + 1);
+	}
+
+	/** Opens the character's latest chat, asking the server for it when it is older than the chats listed here. */
+	function open(e: MouseEvent, c: Character) {
+		if (latestChat.has(c.id) || e.metaKey || e.ctrlKey || e.shiftKey) return;
+		e.preventDefault();
+		latestChatWith(c.id).then(
+			(latest) => navigate(chatHash(c.id, latest?.id)),
+			() => navigate(chatHash(c.id)),
+		);
 	}
 
 	return (
@@ -73,10 +92,10 @@ export function Gallery({ user }: { user: User | null }) {
 					<p class="muted">Pick someone to talk to, or bring your own character.</p>
 				</div>
 				<div class="actions">
-					<button type="button" class="button" onClick={() => setDialog("import")}>
+					<button type="button" class="button" onClick={() => setDialog({ kind: "import" })}>
 						<UploadIcon /> Import card
 					</button>
-					<button type="button" class="button primary" onClick={() => setDialog("create")}>
+					<button type="button" class="button primary" onClick={() => setDialog({ kind: "create" })}>
 						<PlusIcon /> New character
 					</button>
 				</div>
@@ -89,16 +108,13 @@ export function Gallery({ user }: { user: User | null }) {
 					</h2>
 					<ul class="recent-list">
 						{continuable.map((s) => (
-							<li key={s.id}>
-								<a class="recent-item" href={chatHash(s.character_id, s.id)}>
-									<Avatar name={s.character_name} size="sm" />
-									<span class="recent-text">
-										<strong>{s.character_name}</strong>
-										<span class="muted">{filled(s.last_message?.content ?? "", s.character_name, user)}</span>
-									</span>
-									<time class="muted small">{timeAgo(s.last_message_at ?? s.created_at)}</time>
-								</a>
-							</li>
+							<RecentChat
+								key={s.id}
+								session={s}
+								user={user}
+								character={characters?.find((c) => c.id === s.character_id)}
+								onRenamed={(renamed) => setRecent((list) => list.map((x) => (x.id === renamed.id ? renamed : x)))}
+							/>
 						))}
 					</ul>
 				</section>
@@ -124,12 +140,17 @@ export function Gallery({ user }: { user: User | null }) {
 				{characters && characters.length === 0 && <p class="empty">No characters match “{query}”.</p>}
 				<ul class="grid">
 					{characters?.map((c) => (
-						<li key={c.id}>
-							<a class="character-card" href={chatHash(c.id, latestChat.get(c.id))} aria-label={`Chat with ${c.name}`}>
+						<li key={c.id} class="grid-item">
+							<a
+								class="character-card"
+								href={chatHash(c.id, latestChat.get(c.id))}
+								aria-label={`Chat with ${c.name}`}
+								onClick={(e) => open(e, c)}
+							>
 								<Avatar name={c.name} size="lg" character={c} />
 								<span class="character-body">
 									<span class="character-name">
-										{c.name}
+										<span class="character-name-text">{c.name}</span>
 										{!c.is_public && <span class="badge">Private</span>}
 										{c.is_public && user && c.created_by === user.id && <span class="badge">Yours</span>}
 									</span>
@@ -138,13 +159,86 @@ export function Gallery({ user }: { user: User | null }) {
 									</span>
 								</span>
 							</a>
+							<button
+								type="button"
+								class="icon-button card-more"
+								aria-label={`More about ${c.name}`}
+								onClick={() => setDialog({ kind: "sheet", character: c })}
+							>
+								<MoreIcon />
+							</button>
 						</li>
 					))}
 				</ul>
 			</section>
 
-			{dialog === "create" && <CharacterForm onClose={() => setDialog(null)} onCreated={added} />}
-			{dialog === "import" && <ImportCard onClose={() => setDialog(null)} onImported={added} />}
+			{dialog?.kind === "create" && <CharacterForm onClose={() => setDialog(null)} onSaved={changed} />}
+			{dialog?.kind === "edit" && (
+				<CharacterForm character={dialog.character} onClose={() => setDialog(null)} onSaved={changed} />
+			)}
+			{dialog?.kind === "import" && <ImportCard onClose={() => setDialog(null)} onImported={changed} />}
+			{dialog?.kind === "sheet" && (
+				<CharacterSheet
+					character={dialog.character}
+					user={user}
+					onClose={() => setDialog(null)}
+					onEdit={(character) => setDialog({ kind: "edit", character })}
+					onDeleted={changed}
+				/>
+			)}
 		</main>
+	);
+}
+
+/** One of your recent chats: its title and last line, and a way to rename it. */
+function RecentChat({
+	session,
+	user,
+	character,
+	onRenamed,
+}: {
+	session: SessionSummary;
+	user: User | null;
+	character?: Character;
+	onRenamed: (renamed: SessionSummary) => void;
+}) {
+	const [renaming, setRenaming] = useState(false);
+	if (renaming) {
+		return (
+			<li class="recent-item renaming">
+				<ChatTitleForm
+					session={session}
+					onDone={(renamed) => {
+						setRenaming(false);
+						if (renamed) onRenamed(renamed);
+					}}
+				/>
+			</li>
+		);
+	}
+	const last = session.last_message;
+	return (
+		<li class="recent-item">
+			<a class="recent-link" href={chatHash(session.character_id, session.id)}>
+				<Avatar name={session.character_name} size="sm" character={character} />
+				<span class="recent-text">
+					<span class="recent-top">
+						<strong>{filled(session.title, session.character_name, user)}</strong>
+						<time class="muted small">{timeAgo(session.last_message_at ?? session.created_at)}</time>
+					</span>
+					<span class="muted">
+						{last ? `${last.role === "user" ? "You: " : ""}${filled(last.content, session.character_name, user)}` : ""}
+					</span>
+				</span>
+			</a>
+			<button
+				type="button"
+				class="icon-button tiny recent-rename"
+				aria-label={`Rename “${session.title}”`}
+				onClick={() => setRenaming(true)}
+			>
+				<EditIcon />
+			</button>
+		</li>
 	);
 }

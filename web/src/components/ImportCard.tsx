@@ -1,6 +1,7 @@
 /**
  * Import a Character Card (.json, or a .png with the card embedded): its bytes go to POST /characters/import as they
- * are, with the file's content type, and the server's `detail` is shown when it refuses the file.
+ * are, with the file's content type, and the server's `detail` is shown when it refuses the file. The importer
+ * chooses who may chat with it first: private (only you) unless they choose public.
  */
 import { useState } from "preact/hooks";
 import { api, errorText, type Character } from "../api";
@@ -18,13 +19,14 @@ export function ImportCard({ onClose, onImported }: { onClose: () => void; onImp
 	const [error, setError] = useState("");
 	const [busy, setBusy] = useState(false);
 	const [over, setOver] = useState(false);
+	const [isPublic, setPublic] = useState(false);
 
 	async function upload(file: File | undefined) {
 		if (!file) return;
 		setBusy(true);
 		setError("");
 		try {
-			const created = await api<Character>("/characters/import", {
+			const created = await api<Character>(`/characters/import${isPublic ? "?public=true" : ""}`, {
 				method: "POST",
 				body: file,
 				contentType: contentType(file),
@@ -40,6 +42,23 @@ export function ImportCard({ onClose, onImported }: { onClose: () => void; onImp
 
 	return (
 		<Modal title="Import a character card" onClose={onClose}>
+			<fieldset class="visibility-choice">
+				<legend>Who can chat with it?</legend>
+				<label class={isPublic ? "choice" : "choice chosen"}>
+					<input type="radio" name="visibility" checked={!isPublic} onChange={() => setPublic(false)} />
+					<span>
+						<strong>Private</strong>
+						<span class="muted small">Only you</span>
+					</span>
+				</label>
+				<label class={isPublic ? "choice chosen" : "choice"}>
+					<input type="radio" name="visibility" checked={isPublic} onChange={() => setPublic(true)} />
+					<span>
+						<strong>Public</strong>
+						<span class="muted small">Anyone on this server</span>
+					</span>
+				</label>
+			</fieldset>
 			<label
 				class={over ? "dropzone over" : "dropzone"}
 				onDragOver={(e) => {

@@ -7,10 +7,13 @@ export function Modal({
 	title,
 	onClose,
 	children,
+	wide = false,
 }: {
 	title: string;
 	onClose: () => void;
 	children: ComponentChildren;
+	/** For long forms: more room on wide screens. */
+	wide?: boolean;
 }) {
 	const panel = useRef<HTMLDivElement>(null);
 	// The latest handler, without re-running the effect (and stealing focus) on every render.
@@ -24,7 +27,7 @@ export function Modal({
 	}, []);
 	return (
 		<div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
-			<div class="modal" role="dialog" aria-modal="true" aria-label={title} ref={panel}>
+			<div class={wide ? "modal modal-wide" : "modal"} role="dialog" aria-modal="true" aria-label={title} ref={panel}>
 				<header class="modal-header">
 					<h2>{title}</h2>
 					<button type="button" class="icon-button" aria-label="Close" onClick={onClose}>

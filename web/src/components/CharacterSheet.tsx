@@ -1,0 +1,192 @@
+/**
+ * A character's page over the gallery: who they are, their latest chat to continue, a new chat opened with the
+ * greeting of your choice, their card to download (JSON or PNG), and, for your own, edit and delete.
+ */
+import { useEffect, useState } from "preact/hooks";
+import {
+	api,
+	errorText,
+	fetchBlob,
+	saveBlob,
+	type Character,
+	type CharacterDetails,
+	type SessionSummary,
+	type User,
+} from "../api";
+import { filled } from "../format";
+import { chatHash, navigate, newChatHash } from "../router";
+import { toast } from "../toast";
+import { Avatar } from "./Avatar";
+import { Modal } from "./Modal";
+import { EditIcon, PlusIcon, TrashIcon } from "./icons";
+
+export function CharacterSheet({
+	character,
+	user,
+	onClose,
+	onEdit,
+	onDeleted,
+}: {
+	/** The gallery's summary, shown until the whole character arrives. */
+	character: Character;
+	user: User | null;
+	onClose: () => void;
+	onEdit: (c: CharacterDetails) => void;
+	onDeleted: (c: Character) => void;
+}) {
+	const [details, setDetails] = useState<CharacterDetails | null>(null);
+	const [error, setError] = useState("");
+	const [greeting, setGreeting] = useState(0);
+	const [confirming, setConfirming] = useState(false);
+	const [busy, setBusy] = useState(false);
+	const [latestChat, setLatestChat] = useState<SessionSummary>();
+
+	useEffect(() => {
+		api<CharacterDetails>(`/characters/id/${encodeURIComponent(character.id)}`)
+			.then(setDetails)
+			.catch((err) => setError(errorText(err)));
+		latestChatWith(character.id).then(setLatestChat, () => undefined);
+	}, [character.id]);
+
+	const shown = details ?? character;
+	const fill = (text: string) => filled(text, shown.name, user);
+	const mine = Boolean(user && shown.created_by === user.id);
+	const greetings = details ? [details.greeting, ...details.alternate_greetings] : [];
+
+	async function download(format: "json" | "png") {
+		try {
+			const blob = await fetchBlob(`/characters/id/${encodeURIComponent(shown.id)}/card.${format}`);
+			saveBlob(blob, `${details?.slug ?? "character"}.${format}`);
+		} catch (err) {
+			toast(errorText(err), "error");
+		}
+	}
+
+	async function remove() {
+		setBusy(true);
+		try {
+			await api(`/characters/id/${encodeURIComponent(shown.id)}`, { method: "DELETE" });
+			toast(`Deleted ${shown.name}`);
+			onDeleted(shown);
+		} catch (err) {
+			setError(errorText(err));
+			setConfirming(false);
+		} finally {
+			setBusy(false);
+		}
+	}
+
+	return (
+		<Modal title={shown.name} onClose={onClose} wide>
+			<div class="sheet">
+				<div class="sheet-head">
+					<Avatar name={shown.name} size="xl" character={shown} />
+					<div class="sheet-title">
+						<div class="sheet-badges">
+							<span class="badge">{shown.is_public ? "Public" : "Private"}</span>
+							{mine && <span class="badge">Yours</span>}
+							{details?.creator && <span class="muted small">by {details.creator}</span>}
+						</div>
+						{details && details.tags.length > 0 && (
+							<ul class="tag-list" aria-label="Tags">
+								{details.tags.map((tag) => (
+									<li class="tag" key={tag}>
+										{tag}
+									</li>
+								))}
+							</ul>
+						)}
+					</div>
+				</div>
+
+				{shown.description && <p class="sheet-description">{fill(shown.description)}</p>}
+				{details?.creator_notes && (
+					<details class="sheet-notes">
+						<summary>Creator's notes</summary>
+						<p>{fill(details.creator_notes)}</p>
+					</details>
+				)}
+				{error && (
+					<p class="form-error" role="alert">
+						{error}
+					</p>
+				)}
+
+				<div class="sheet-chat">
+					{latestChat && (
+						<a class="button primary wide" href={chatHash(shown.id, latestChat.id)}>
+							Continue “{latestChat.title}”
+						</a>
+					)}
+					{greetings.length > 1 ? (
+						<fieldset class="greeting-picker">
+							<legend>Start a new chat with…</legend>
+							{greetings.map((text, i) => (
+								<label class={i === greeting ? "greeting-option chosen" : "greeting-option"} key={i}>
+									<input
+										type="radio"
+										name="greeting"
+										value={i}
+										checked={i === greeting}
+										onChange={() => setGreeting(i)}
+									/>
+									<span class="greeting-label">{i === 0 ? "First message" : `Alternate greeting ${i}`}</span>
+									<span class="greeting-text">{text.trim() ? fill(text) : "(no greeting: you start)"}</span>
+								</label>
+							))}
+						</fieldset>
+					) : null}
+					<button
+						type="button"
+						class={latestChat ? "button wide" : "button primary wide"}
+						onClick={() => navigate(newChatHash(shown.id, greeting))}
+					>
+						<PlusIcon /> New chat
+					</button>
+				</div>
+
+				<div class="sheet-actions">
+					<span class="muted small">Card</span>
+					<button type="button" class="button small" onClick={() => void download("json")}>
+						Export JSON
+					</button>
+					<button type="button" class="button small" onClick={() => void download("png")}>
+						Export PNG
+					</button>
+					{mine && details && (
+						<>
+							<span class="sheet-actions-gap" />
+							<button type="button" class="button small" onClick={() => onEdit(details)}>
+								<EditIcon /> Edit
+							</button>
+							<button type="button" class="button small danger" onClick={() => setConfirming(true)}>
+								<TrashIcon /> Delete
+							</button>
+						</>
+					)}
+				</div>
+				{confirming && (
+					<div class="confirm" role="alertdialog" aria-label={`Delete ${shown.name}?`}>
+						<p>
+							Delete <strong>{shown.name}</strong> and all chats with them? This cannot be undone.
+						</p>
+						<div class="form-actions">
+							<button type="button" class="button ghost" onClick={() => setConfirming(false)}>
+								Cancel
+							</button>
+							<button type="button" class="button danger" disabled={busy} onClick={() => void remove()}>
+								Delete for good
+							</button>
+						</div>
+					</div>
+				)}
+			</div>
+		</Modal>
+	);
+}
+
+/** Your latest chat with a character (GET /sessions lists newest first), if you have one. */
+export async function latestChatWith(characterId: string): Promise<SessionSummary | undefined> {
+	const [latest] = await api<SessionSummary[]>(`/sessions?character_id=${encodeURIComponent(characterId)}&limit=1`);
+	return latest;
+}
