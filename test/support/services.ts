@@ -89,6 +89,8 @@ const SUITE_NEEDS: Record<string, Need[]> = {
 	"test/integration/route-registry.spec.ts": [redis],
 	"test/e2e/graceful-shutdown.spec.ts": cluster,
 	"test/e2e/web.spec.ts": [program(CHROMIUM_PATH)],
+	"test/e2e/web-characters.spec.ts": [program(CHROMIUM_PATH)],
+	"test/integration/avatars-cluster.spec.ts": cluster,
 	"test/chaos/chaos.spec.ts": [program("redis-server"), program(RABBITMQ_SERVER)],
 };
 
