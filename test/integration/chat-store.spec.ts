@@ -123,6 +123,30 @@ describe("ChatStore batched writes", () => {
 		expect((await store.latestMessages(sessionId, 10)).map((m) => m.content)).toEqual(["kept", `reply to ${kept.id}`]);
 	});
 
+	it("should wait for a rewind holding the message it answers, then store nothing (and not fail on the key)", async () => {
+		const sessionId = await newSession();
+		const user = await store.insertUserMessage({
+			session_id: sessionId,
+			username,
+			character_id: characterId,
+			content: "rewound while answered",
+		});
+		const answered = await db.sequelize.transaction(async (transaction) => {
+			// What a rewind does first: lock the rows it deletes.
+			await db.sequelize.query(`SELECT id FROM messages WHERE id = $1 FOR UPDATE`, { bind: [user.id], transaction });
+			const insert = store.insertAiMessage(reply(user.id, sessionId));
+			const state = await Promise.race([
+				insert.then(() => "done"),
+				new Promise((r) => setTimeout(() => r("waiting"), 300)),
+			]);
+			expect(state).toBe("waiting");
+			await db.sequelize.query(`DELETE FROM messages WHERE id = $1`, { bind: [user.id], transaction });
+			return { insert }; // Not awaited here: it waits for this transaction to end.
+		});
+		expect(await answered.insert).toBeNull();
+		expect(await store.latestMessages(sessionId, 10)).toEqual([]);
+	});
+
 	it("should fail only the message whose session is gone when they share a turn", async () => {
 		const sessionId = await newSession();
 		const gone = await newSession();
