@@ -234,7 +234,12 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 			expect(page.body.messages[1].edited_at).toEqual(edited[0].edited_at);
 			expect(page.body.messages[3].edited_at).toBeNull();
 			expect(next.reply.edited_at).toBeUndefined();
-			await Promise.all([phone.close(), laptop.close()]);
+			// A device that opens the session later is shown the edited text, marked edited.
+			const tablet = await open(0, token, `&session_id=${sessionId}`);
+			const replayed = await tablet.socket.next((f) => f.id === reply.id);
+			expect(replayed).toMatchObject({ content: "The lantern glows blue.", edited_at: patched.body.edited_at });
+			expect(await tablet.socket.next((f) => f.id === echo.id)).toMatchObject({ edited_at: edited[0].edited_at });
+			await Promise.all([phone.close(), laptop.close(), tablet.socket.close()]);
 		});
 
 		it("should refuse to edit a reply still being written, over WebSocket and REST, and allow it once done", async () => {
