@@ -6,9 +6,7 @@
  * Screenshots (desktop and a 390 px phone) go to test/e2e/screenshots/characters-*.png.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
-import { crc32 } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import type { ServiceBroker } from "moleculer";
 import type { Browser, Page, Request } from "playwright-core";
@@ -19,6 +17,7 @@ import { testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { WebPages, type PageOptions } from "../support/web-pages.js";
+import { cardPng, noisePortrait } from "../support/card-images.js";
 
 const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -83,33 +82,10 @@ async function rest(
 	return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-/** A portrait of noise: megabytes as a PNG, like rich card art. */
-function portrait(width: number, height: number): Promise<Buffer> {
-	return sharp(randomBytes(width * height * 3), { raw: { width, height, channels: 3 } })
-		.png()
-		.toBuffer();
-}
-
 /** A soft two-colour portrait, for screenshots that should look like card art rather than noise. */
 function painting(width: number, height: number, from: string, to: string): Promise<Buffer> {
 	const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${from}"/><stop offset="1" stop-color="${to}"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/><circle cx="50%" cy="38%" r="22%" fill="#ffffff" fill-opacity="0.35"/><ellipse cx="50%" cy="100%" rx="38%" ry="30%" fill="#ffffff" fill-opacity="0.3"/></svg>`;
 	return sharp(Buffer.from(svg)).png().toBuffer();
-}
-
-/** A V2 card PNG around `image`, as card editors write them. */
-function cardPng(image: Buffer, data: Record<string, unknown>): Buffer {
-	const card = { spec: "chara_card_v2", spec_version: "2.0", data: { description: "", first_mes: "", ...data } };
-	const text = Buffer.concat([
-		Buffer.from("chara\0", "latin1"),
-		Buffer.from(Buffer.from(JSON.stringify(card)).toString("base64")),
-	]);
-	const head = Buffer.alloc(8);
-	head.writeUInt32BE(text.length, 0);
-	head.write("tEXt", 4, "latin1");
-	const crc = Buffer.alloc(4);
-	crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from("tEXt", "latin1"), text])) >>> 0, 0);
-	const iend = image.length - 12;
-	return Buffer.concat([image.subarray(0, iend), head, text, crc, image.subarray(iend)]);
 }
 
 async function importCard(user: TestUser, png: Buffer, isPublic = true): Promise<{ id: string; name: string }> {
@@ -350,7 +326,10 @@ describe("imports", () => {
 describe("character images", () => {
 	it("should show a card's image from the small derived route and never fetch the original", async () => {
 		const owner = await newUser("Owner");
-		const original = cardPng(await portrait(900, 1300), { name: `Noor ${uniqueName("n")}`, description: "Painter." });
+		const original = cardPng(await noisePortrait(900, 1300), {
+			name: `Noor ${uniqueName("n")}`,
+			description: "Painter.",
+		});
 		expect(original.length).toBeGreaterThan(3_000_000);
 		const { id, name } = await importCard(owner, original);
 		const viewer = await newUser();

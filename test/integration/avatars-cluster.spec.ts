@@ -4,13 +4,13 @@
  * its 304, an upload's body and the visibility rule all cross the transporter.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { randomBytes } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
 import sharp from "sharp";
-import { uniqueName } from "../support/config.js";
 import { clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { eventually } from "../support/process.js";
+import { noisePortrait } from "../support/card-images.js";
+import { restClient, type CallOptions } from "../support/rest-client.js";
 
 const namespace = clusterNamespace("av");
 let gateway: ServiceBroker;
@@ -32,58 +32,35 @@ afterAll(async () => {
 	await removeNamespace(namespace);
 }, 60_000);
 
-async function call(method: string, path: string, token?: string, body?: Buffer | object, headers = {}) {
-	const type = Buffer.isBuffer(body) ? "image/png" : "application/json";
-	const res = await fetch(base + path, {
-		method,
-		headers: {
-			...(token ? { Authorization: `Bearer ${token}` } : {}),
-			...(body ? { "Content-Type": type } : {}),
-			...headers,
-		},
-		body: Buffer.isBuffer(body) ? body : body ? JSON.stringify(body) : undefined,
-	});
-	const bytes = Buffer.from(await res.arrayBuffer());
-	const json = res.headers.get("content-type")?.startsWith("application/json") && bytes.length > 0;
-	return { status: res.status, headers: res.headers, bytes, body: json ? JSON.parse(bytes.toString()) : null };
-}
-
-async function login(): Promise<string> {
-	const username = uniqueName("av");
-	await call("POST", "/register", undefined, { username, name: "Cluster Painter", password: "password123" });
-	return (await call("POST", "/login", undefined, { username, password: "password123" })).body.access_token;
-}
+const { call, login } = restClient(() => base);
 
 describe("character images, cluster", () => {
 	it("should upload, derive, revalidate and hide a private image across nodes", async () => {
 		const [owner, stranger] = await Promise.all([login(), login()]);
-		const created = await call("POST", "/characters", owner, {
-			name: "Nodewise",
-			system_prompt: "x",
-			is_public: false,
-		});
+		const as = (user: { token: string }, extra: CallOptions = {}) => ({ token: user.token, ...extra });
+		const json = { name: "Nodewise", system_prompt: "x", is_public: false };
+		const created = await call("POST", "/characters", as(owner, { json }));
 		expect(created.status).toBe(201);
 		const path = `/characters/id/${created.body.id}/avatar`;
-		const upload = await sharp(randomBytes(700 * 1000 * 3), { raw: { width: 700, height: 1000, channels: 3 } })
-			.png()
-			.toBuffer();
+		const upload = await noisePortrait(700, 1000);
 		expect(upload.length).toBeGreaterThan(1_500_000);
+		const image = { body: upload, type: "image/png" };
 
-		const put = await call("PUT", path, owner, upload);
+		const put = await call("PUT", path, as(owner, image));
 		expect([put.status, put.body.has_avatar]).toEqual([200, true]);
 		// The gateway's cached read of the character (Redis) was cleared by the write on the other node.
-		expect((await call("GET", `/characters/id/${created.body.id}`, owner)).body.has_avatar).toBe(true);
+		expect((await call("GET", `/characters/id/${created.body.id}`, as(owner))).body.has_avatar).toBe(true);
 
-		const first = await call("GET", `${path}?size=64`, owner);
+		const first = await call("GET", `${path}?size=64`, as(owner));
 		expect([first.status, first.headers.get("content-type")]).toEqual([200, "image/webp"]);
 		expect(await sharp(first.bytes).metadata()).toMatchObject({ width: 64, height: 64 });
 		const etag = first.headers.get("etag")!;
-		const again = await call("GET", `${path}?size=64`, owner, undefined, { "If-None-Match": etag });
+		const again = await call("GET", `${path}?size=64`, as(owner, { headers: { "If-None-Match": etag } }));
 		expect([again.status, again.bytes.length]).toEqual([304, 0]);
 
-		expect((await call("GET", path, stranger)).status).toBe(404);
-		expect((await call("PUT", path, stranger, upload)).status).toBe(404);
-		expect((await call("DELETE", path, owner)).status).toBe(204);
-		expect((await call("GET", path, owner)).status).toBe(404);
+		expect((await call("GET", path, as(stranger))).status).toBe(404);
+		expect((await call("PUT", path, as(stranger, image))).status).toBe(404);
+		expect((await call("DELETE", path, as(owner))).status).toBe(204);
+		expect((await call("GET", path, as(owner))).status).toBe(404);
 	});
 });

@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
-import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import sharp from "sharp";
 import { createBroker } from "../../src/broker.js";
@@ -13,6 +12,8 @@ import { readCardFromPng } from "../../src/domain/card-png.js";
 import { AVATAR_STORED_SIDE } from "../../src/domain/avatars.js";
 import { testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
+import { cardPng, noisePortrait } from "../support/card-images.js";
+import { restClient } from "../support/rest-client.js";
 
 let broker: ServiceBroker;
 let base = "";
@@ -25,66 +26,7 @@ beforeAll(async () => {
 
 afterAll(() => broker.stop());
 
-interface Reply {
-	status: number;
-	headers: Headers;
-	bytes: Buffer;
-	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes
-	body: any;
-}
-
-async function call(
-	method: string,
-	path: string,
-	opts: { token?: string; json?: unknown; body?: Buffer; type?: string; headers?: Record<string, string> } = {},
-): Promise<Reply> {
-	const headers: Record<string, string> = { ...opts.headers };
-	if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-	let body: string | Buffer | undefined = opts.body;
-	if (opts.json !== undefined) body = JSON.stringify(opts.json);
-	if (opts.type ?? opts.json !== undefined) headers["Content-Type"] = opts.type ?? "application/json";
-	const res = await fetch(base + path, { method, headers, body });
-	const bytes = Buffer.from(await res.arrayBuffer());
-	const isJson = res.headers.get("content-type")?.startsWith("application/json");
-	return {
-		status: res.status,
-		headers: res.headers,
-		bytes,
-		body: isJson && bytes.length ? JSON.parse(bytes.toString("utf8")) : null,
-	};
-}
-
-async function login(): Promise<{ id: string; token: string }> {
-	const username = uniqueName();
-	const password = "a long enough password";
-	const reg = await call("POST", "/register", { json: { username, name: "Avatar Tester", password } });
-	const res = await call("POST", "/login", { json: { username, password } });
-	return { id: reg.body.id, token: res.body.access_token };
-}
-
-/** A portrait of noise (so it does not compress: megabytes, like rich card art), larger than anything shown. */
-async function portrait(width: number, height: number, format: "png" | "jpeg" | "webp" = "png"): Promise<Buffer> {
-	const pixels = randomBytes(width * height * 3);
-	return sharp(pixels, { raw: { width, height, channels: 3 } })
-		.toFormat(format)
-		.toBuffer();
-}
-
-/** A card PNG whose image is `image`, as card editors write them (a `chara` text chunk before IEND). */
-function cardPng(image: Buffer, name: string): Buffer {
-	const card = { spec: "chara_card_v2", spec_version: "2.0", data: { name, description: "d", first_mes: "Hi." } };
-	const text = Buffer.concat([
-		Buffer.from("chara\0", "latin1"),
-		Buffer.from(Buffer.from(JSON.stringify(card)).toString("base64"), "latin1"),
-	]);
-	const head = Buffer.alloc(8);
-	head.writeUInt32BE(text.length, 0);
-	head.write("tEXt", 4, "latin1");
-	const crc = Buffer.alloc(4);
-	crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from("tEXt", "latin1"), text])) >>> 0, 0);
-	const iend = image.length - 12;
-	return Buffer.concat([image.subarray(0, iend), head, text, crc, image.subarray(iend)]);
-}
+const { call, login } = restClient(() => base);
 
 const createCharacter = async (token: string, fields: Record<string, unknown> = {}) =>
 	(await call("POST", "/characters", { token, json: { name: uniqueName("Av"), system_prompt: "x", ...fields } })).body;
@@ -98,8 +40,8 @@ describe("derived avatars", () => {
 
 	beforeAll(async () => {
 		[owner, stranger] = await Promise.all([login(), login()]);
-		const image = await portrait(800, 1200);
-		const card = cardPng(image, uniqueName("Imported"));
+		const image = await noisePortrait(800, 1200);
+		const card = cardPng(image, { name: uniqueName("Imported"), description: "d", first_mes: "Hi." });
 		originalBytes = card.length;
 		expect(originalBytes).toBeGreaterThan(2_000_000);
 		const imported = await call("POST", "/characters/import?public=true", {
@@ -148,7 +90,7 @@ describe("derived avatars", () => {
 
 		const put = await call("PUT", `/characters/id/${publicId}/avatar`, {
 			token: owner.token,
-			body: await portrait(300, 300, "jpeg"),
+			body: await noisePortrait(300, 300, "jpeg"),
 			type: "image/jpeg",
 		});
 		expect(put.status).toBe(200);
@@ -196,7 +138,7 @@ describe("avatar upload", () => {
 		for (const format of ["png", "jpeg", "webp"] as const) {
 			const res = await call("PUT", `/characters/id/${character.id}/avatar`, {
 				token: owner.token,
-				body: await portrait(1500, 1000, format),
+				body: await noisePortrait(1500, 1000, format),
 				type: `image/${format}`,
 			});
 			expect([format, res.status, res.body.has_avatar]).toEqual([format, 200, true]);
@@ -213,7 +155,7 @@ describe("avatar upload", () => {
 	it("should remove the image, back to the placeholder", async () => {
 		const character = await createCharacter(owner.token);
 		const path = `/characters/id/${character.id}/avatar`;
-		const body = await portrait(200, 200);
+		const body = await noisePortrait(200, 200);
 		expect((await call("PUT", path, { token: owner.token, body, type: "image/png" })).status).toBe(200);
 		expect((await call("DELETE", path, { token: owner.token })).status).toBe(204);
 		expect((await call("GET", path, { token: owner.token })).status).toBe(404);
@@ -224,7 +166,7 @@ describe("avatar upload", () => {
 	it("should let only the creator change it: 403 on another's public character, 404 on a private one", async () => {
 		const visible = await createCharacter(owner.token, { is_public: true });
 		const hidden = await createCharacter(owner.token, { is_public: false });
-		const body = await portrait(64, 64);
+		const body = await noisePortrait(64, 64);
 		const put = (id: string) =>
 			call("PUT", `/characters/id/${id}/avatar`, { token: stranger.token, body, type: "image/png" });
 		expect((await put(visible.id)).status).toBe(403);
@@ -236,9 +178,9 @@ describe("avatar upload", () => {
 	it("should refuse hostile bodies with a clear 4xx and keep the image it had", async () => {
 		const character = await createCharacter(owner.token);
 		const path = `/characters/id/${character.id}/avatar`;
-		await call("PUT", path, { token: owner.token, body: await portrait(100, 100), type: "image/png" });
+		await call("PUT", path, { token: owner.token, body: await noisePortrait(100, 100), type: "image/png" });
 		const before = await call("GET", path, { token: owner.token });
-		const bomb = Buffer.from(await portrait(1, 1));
+		const bomb = Buffer.from(await noisePortrait(1, 1));
 		bomb.writeUInt32BE(100_000, 16);
 		bomb.writeUInt32BE(100_000, 20);
 		bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)) >>> 0, 29);
@@ -246,10 +188,10 @@ describe("avatar upload", () => {
 			["not an image", Buffer.from("hello, I am text"), "image/png", 422, "INVALID_IMAGE"],
 			["a decompression bomb", bomb, "image/png", 422, "IMAGE_TOO_LARGE"],
 			["too big", Buffer.alloc(9 * 1024 * 1024), "image/png", 413, "PAYLOAD_TOO_LARGE"],
-			["wrong content type", await portrait(10, 10), "application/json", 415, "UNSUPPORTED_MEDIA_TYPE"],
+			["wrong content type", await noisePortrait(10, 10), "application/json", 415, "UNSUPPORTED_MEDIA_TYPE"],
 			[
 				"a GIF",
-				await sharp(await portrait(10, 10))
+				await sharp(await noisePortrait(10, 10))
 					.gif()
 					.toBuffer(),
 				"image/png",

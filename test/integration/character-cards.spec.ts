@@ -10,6 +10,7 @@ import { decode as decodeText, encode as encodeText } from "png-chunk-text";
 import { createBroker } from "../../src/broker.js";
 import { testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
+import { restClient, type Reply } from "../support/rest-client.js";
 
 let broker: ServiceBroker;
 let base = "";
@@ -22,42 +23,7 @@ beforeAll(async () => {
 
 afterAll(() => broker.stop());
 
-interface Reply {
-	status: number;
-	headers: Headers;
-	bytes: Buffer;
-	// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes
-	body: any;
-}
-
-async function call(
-	method: string,
-	path: string,
-	opts: { token?: string; json?: unknown; body?: string | Buffer; type?: string } = {},
-): Promise<Reply> {
-	const headers: Record<string, string> = {};
-	if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-	let body = opts.body;
-	if (opts.json !== undefined) body = JSON.stringify(opts.json);
-	if (opts.type ?? opts.json !== undefined) headers["Content-Type"] = opts.type ?? "application/json";
-	const res = await fetch(base + path, { method, headers, body });
-	const bytes = Buffer.from(await res.arrayBuffer());
-	const isJson = res.headers.get("content-type")?.startsWith("application/json");
-	return {
-		status: res.status,
-		headers: res.headers,
-		bytes,
-		body: isJson && bytes.length ? JSON.parse(bytes.toString("utf8")) : null,
-	};
-}
-
-async function login(): Promise<{ id: string; token: string }> {
-	const username = uniqueName();
-	const password = "a long enough password";
-	const reg = await call("POST", "/register", { json: { username, name: "Card Tester", password } });
-	const res = await call("POST", "/login", { json: { username, password } });
-	return { id: reg.body.id, token: res.body.access_token };
-}
+const { call, login } = restClient(() => base);
 
 const importPng = (token: string, png: Buffer) =>
 	call("POST", "/characters/import", { token, body: png, type: "image/png" });

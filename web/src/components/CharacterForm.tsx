@@ -56,6 +56,57 @@ const TEXT_FIELDS = [
 ] as const;
 type TextField = (typeof TEXT_FIELDS)[number];
 
+interface TextAreaSpec {
+	label: string;
+	rows: number;
+	max: number;
+	placeholder: string;
+	required?: boolean;
+}
+
+/** The form's longer texts: label, size, the server's limit and a hint of what goes there. */
+const TEXT_AREAS = {
+	description: {
+		label: "Description",
+		rows: 2,
+		max: LONG_MAX,
+		placeholder: "Who they are, in a line or two: it appears on their card",
+	},
+	system_prompt: {
+		label: "System prompt",
+		rows: 4,
+		max: LONG_MAX,
+		placeholder: "How {{char}} speaks and behaves; {{char}} and {{user}} are filled in",
+		required: true,
+	},
+	personality: {
+		label: "Personality",
+		rows: 2,
+		max: HALF_MAX,
+		placeholder: "A few traits: curious, dry humour, fiercely loyal",
+	},
+	scenario: { label: "Scenario", rows: 2, max: HALF_MAX, placeholder: "Where and when the story starts" },
+	greeting: { label: "Greeting", rows: 3, max: LONG_MAX, placeholder: "Their first message in a new chat" },
+	mes_example: {
+		label: "Example dialogue",
+		rows: 4,
+		max: LONG_MAX,
+		placeholder: "<START>\n{{user}}: Hello?\n{{char}}: *looks up* Oh — you're early.",
+	},
+	post_history_instructions: {
+		label: "Post-history instructions",
+		rows: 2,
+		max: LONG_MAX,
+		placeholder: "Reminders placed after the chat history, e.g. keep replies short",
+	},
+	creator_notes: {
+		label: "Creator's notes",
+		rows: 2,
+		max: LONG_MAX,
+		placeholder: "For people, not the model: how to use this character",
+	},
+} satisfies Partial<Record<TextField, TextAreaSpec>>;
+
 type Draft = Record<TextField, string> & {
 	alternate_greetings: string[];
 	tags: string[];
@@ -207,6 +258,24 @@ export function CharacterForm({
 		}
 	}
 
+	const area = (field: keyof typeof TEXT_AREAS) => {
+		const spec: TextAreaSpec = TEXT_AREAS[field];
+		return (
+			<label class="field">
+				<span>{spec.label}</span>
+				<textarea
+					name={field}
+					required={spec.required}
+					rows={spec.rows}
+					maxLength={spec.max}
+					placeholder={spec.placeholder}
+					value={draft[field]}
+					onInput={set(field)}
+				/>
+			</label>
+		);
+	};
+
 	const shown = image === "remove" ? null : current;
 	return (
 		<Modal title={character ? `Edit ${character.name}` : "New character"} onClose={onClose} wide>
@@ -224,17 +293,7 @@ export function CharacterForm({
 							<span>Name</span>
 							<input name="name" required maxLength={NAME_MAX} value={draft.name} onInput={set("name")} />
 						</label>
-						<label class="field">
-							<span>Description</span>
-							<textarea
-								name="description"
-								rows={2}
-								maxLength={LONG_MAX}
-								placeholder="Who they are, in a line or two: it appears on their card"
-								value={draft.description}
-								onInput={set("description")}
-							/>
-						</label>
+						{area("description")}
 					</div>
 				</div>
 
@@ -246,97 +305,26 @@ export function CharacterForm({
 					onRemove={(tag) => setDraft((d) => ({ ...d, tags: d.tags.filter((t) => t !== tag) }))}
 				/>
 
-				<label class="field">
-					<span>System prompt</span>
-					<textarea
-						name="system_prompt"
-						required
-						rows={4}
-						maxLength={LONG_MAX}
-						placeholder="How {{char}} speaks and behaves; {{char}} and {{user}} are filled in"
-						value={draft.system_prompt}
-						onInput={set("system_prompt")}
-					/>
-				</label>
-				<label class="field">
-					<span>Personality</span>
-					<textarea
-						name="personality"
-						rows={2}
-						maxLength={HALF_MAX}
-						placeholder="A few traits: curious, dry humour, fiercely loyal"
-						value={draft.personality}
-						onInput={set("personality")}
-					/>
-				</label>
-				<label class="field">
-					<span>Scenario</span>
-					<textarea
-						name="scenario"
-						rows={2}
-						maxLength={HALF_MAX}
-						placeholder="Where and when the story starts"
-						value={draft.scenario}
-						onInput={set("scenario")}
-					/>
-				</label>
+				{area("system_prompt")}
+				{area("personality")}
+				{area("scenario")}
 
 				<fieldset class="form-group">
 					<legend>Greetings</legend>
-					<label class="field">
-						<span>Greeting</span>
-						<textarea
-							name="greeting"
-							rows={3}
-							maxLength={LONG_MAX}
-							placeholder="Their first message in a new chat"
-							value={draft.greeting}
-							onInput={set("greeting")}
-						/>
-					</label>
+					{area("greeting")}
 					<GreetingsField
 						greetings={draft.alternate_greetings}
 						onChange={(alternate_greetings) => setDraft((d) => ({ ...d, alternate_greetings }))}
 					/>
 				</fieldset>
 
-				<label class="field">
-					<span>Example dialogue</span>
-					<textarea
-						name="mes_example"
-						rows={4}
-						maxLength={LONG_MAX}
-						placeholder={"<START>\n{{user}}: Hello?\n{{char}}: *looks up* Oh — you're early."}
-						value={draft.mes_example}
-						onInput={set("mes_example")}
-					/>
-				</label>
+				{area("mes_example")}
 
 				<details class="form-more">
 					<summary>More card fields and model settings</summary>
 					<div class="form">
-						<label class="field">
-							<span>Post-history instructions</span>
-							<textarea
-								name="post_history_instructions"
-								rows={2}
-								maxLength={LONG_MAX}
-								placeholder="Reminders placed after the chat history, e.g. keep replies short"
-								value={draft.post_history_instructions}
-								onInput={set("post_history_instructions")}
-							/>
-						</label>
-						<label class="field">
-							<span>Creator's notes</span>
-							<textarea
-								name="creator_notes"
-								rows={2}
-								maxLength={LONG_MAX}
-								placeholder="For people, not the model: how to use this character"
-								value={draft.creator_notes}
-								onInput={set("creator_notes")}
-							/>
-						</label>
+						{area("post_history_instructions")}
+						{area("creator_notes")}
 						<div class="form-row">
 							<label class="field">
 								<span>Creator</span>
