@@ -359,6 +359,22 @@ describe("character images", () => {
 		const paths = asked.map((r) => new URL(r.url()).pathname);
 		expect(paths.filter((p) => p.includes(id))).toEqual([`/characters/id/${id}/avatar`]);
 		expect(paths.some((p) => p.endsWith("/card.png"))).toBe(false);
+
+		// On a phone, in dark mode, beside a character whose art is a painting.
+		const art = await painting(512, 768, "#264653", "#e9c46a");
+		const painted = await importCard(owner, cardPng(art, { name: "Selwyn Hart", description: "Paints harbours." }));
+		const phone = await open(viewer, "#/", { viewport: PHONE, colorScheme: "dark" });
+		await phone
+			.getByRole("link", { name: `Chat with ${painted.name}` })
+			.locator("img.avatar-image")
+			.waitFor();
+		await phone
+			.getByRole("link", { name: `Chat with ${name}` })
+			.locator("img.avatar-image")
+			.waitFor();
+		expect(await phone.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+		await phone.getByRole("link", { name: `Chat with ${painted.name}` }).scrollIntoViewIfNeeded();
+		await shot(phone, "gallery-phone");
 	});
 });
 
