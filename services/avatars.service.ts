@@ -7,6 +7,7 @@
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { LRUCache } from "lru-cache";
+import { literal, type FindAttributeOptions } from "sequelize";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import type { Character } from "../models/index.js";
@@ -51,7 +52,7 @@ interface PutParams {
 }
 
 interface AvatarsMethods {
-	findVisible(id: string, user: Caller | undefined): Promise<Character>;
+	findVisible(id: string, user: Caller | undefined, attributes?: FindAttributeOptions): Promise<Character>;
 	findEditable(id: string, user: Caller | undefined): Promise<Character>;
 	derived(row: Character, size: AvatarSize): Promise<Buffer>;
 }
@@ -64,6 +65,16 @@ type AvatarsThis = Service &
 	};
 
 const noImage = () => NotFound("This character has no image");
+
+/** What serving an image needs of its character: who may see it, whether it has one, and its version. */
+const IMAGE_CHECK_ATTRIBUTES: FindAttributeOptions = [
+	"id",
+	"created_by",
+	"is_public",
+	"is_active",
+	"updated_at",
+	[literal("avatar IS NOT NULL"), "has_avatar"],
+];
 
 export default function avatarsService(config: Config): ServiceSchema {
 	return {
@@ -85,7 +96,7 @@ export default function avatarsService(config: Config): ServiceSchema {
 						const message = `The size is one of ${AVATAR_SIZES.join(", ")}`;
 						throw ValidationFailed(message, [{ field: "size", message, type: "enum" }]);
 					}
-					const row = await this.findVisible(ctx.params.id, ctx.meta.user);
+					const row = await this.findVisible(ctx.params.id, ctx.meta.user, IMAGE_CHECK_ATTRIBUTES);
 					if (!row.has_avatar) throw noImage();
 					const etag = avatarEtag(row.id, row.updated_at, size);
 					ctx.meta.$responseHeaders = { ETag: etag, "Cache-Control": AVATAR_CACHE_CONTROL, Vary: "Authorization" };
@@ -136,9 +147,15 @@ export default function avatarsService(config: Config): ServiceSchema {
 		},
 
 		methods: {
-			/** The character without its image bytes (the default scope), if the caller may see it; else 404. */
-			async findVisible(this: AvatarsThis, id: string, user: Caller | undefined): Promise<Character> {
-				const row = await this.db.models.Character.findByPk(id);
+			/** The character without its image bytes (default scope, or `attributes`) if the caller may see it; else 404. */
+			async findVisible(
+				this: AvatarsThis,
+				id: string,
+				user: Caller | undefined,
+				attributes?: FindAttributeOptions,
+			): Promise<Character> {
+				const { Character } = this.db.models;
+				const row = await (attributes ? Character.unscoped().findByPk(id, { attributes }) : Character.findByPk(id));
 				if (!row || !canView(row, user)) throw CharacterNotFound(id);
 				return row;
 			},
