@@ -24,8 +24,10 @@ export function parseRoute(hash: string): Route {
 	const [, characterId, sessionId] = parts;
 	const ids = parts.slice(1);
 	if (parts[0] === "chat" && characterId && parts.length <= 3 && ids.every(isUuid)) {
-		const greeting = Number(new URLSearchParams(query).get("greeting") ?? 0);
-		const chosen = !sessionId && Number.isInteger(greeting) && greeting > 0 && greeting <= MAX_GREETING;
+		// Digits only, as the chat handshake takes it.
+		const asked = new URLSearchParams(query).get("greeting") ?? "";
+		const greeting = /^\d{1,3}$/.test(asked) ? Number(asked) : 0;
+		const chosen = !sessionId && greeting > 0 && greeting <= MAX_GREETING;
 		return { name: "chat", characterId, sessionId, ...(chosen ? { greeting } : {}) };
 	}
 	return { name: "not-found" };
