@@ -20,6 +20,8 @@ const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const CHARACTER = "Odile Marsh";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const POLL = { timeout: 10_000 };
+/** The page's window as far as these tests read it (the test files have no DOM types). */
+type Styled = { getComputedStyle(el: unknown): { opacity: string } };
 
 let broker: ServiceBroker;
 let browser: Browser;
@@ -31,7 +33,8 @@ let token = "";
 beforeAll(async () => {
 	await Promise.all([ensureWebBuild(), mkdir(SHOTS, { recursive: true })]);
 	broker = createBroker(
-		testConfig({ NAMESPACE: uniqueName("story"), OFFLINE_MODEL_DELAY_MS: "15", CHAT_MESSAGES_PER_MINUTE: "1000" }),
+		// Paced so a continue is still being written (about half a second) when another page saves an edit of it.
+		testConfig({ NAMESPACE: uniqueName("story"), OFFLINE_MODEL_DELAY_MS: "40", CHAT_MESSAGES_PER_MINUTE: "1000" }),
 		{ logger: false },
 	);
 	[browser] = await Promise.all([launchChromium(), broker.start()]);
@@ -157,9 +160,35 @@ describe("web client story controls", () => {
 		await expect.poll(() => page.evaluate("document.activeElement?.textContent"), POLL).toBe("Edit");
 		await page.keyboard.press("Enter");
 		const replyBox = page.getByLabel("Edit message");
-		await replyBox.fill("The sluice is open, {{user}}.");
+		await replyBox.fill("The sluice is open, {{user}}. <img src=x onerror=window.__xss=1>");
 		await replyBox.press("Control+Enter");
-		await other.locator(".row-ai", { hasText: "The sluice is open, Robin Vale." }).locator(".edited").waitFor();
+		// Names filled; HTML written into an edit shows as text and never runs.
+		const edited = other.locator(".row-ai", { hasText: "The sluice is open, Robin Vale. <img src=x onerror" });
+		await edited.locator(".edited").waitFor();
+		expect(await edited.locator("img").count()).toBe(0);
+		expect(await other.evaluate("window.__xss")).toBeUndefined();
+	});
+
+	it("should keep an edit refused while its reply is being continued open, say why, and save it once written", async () => {
+		const page = await chatPage();
+		await say(page, "Count the sacks of flour.");
+		const other = await chatPage(sessionIdOf(page));
+		const id = await replyTo(other, "Count the sacks of flour.").getAttribute("data-id");
+		const row = other.locator(`.row-ai[data-id="${id}"]`);
+		await act(row, "Edit");
+		await row.getByLabel("Edit message").fill("Forty sacks, {{user}}.");
+
+		await page.getByRole("button", { name: "Continue" }).click();
+		await other.locator(`.row-ai[data-id="${id}"][data-streaming]`).waitFor();
+		await row.getByRole("button", { name: "Save" }).click();
+		await other.getByText("That reply is still being written. Wait for it to finish, then try again.").waitFor();
+		expect(await row.getByLabel("Edit message").inputValue()).toBe("Forty sacks, {{user}}.");
+
+		await other.locator(`.row-ai[data-id="${id}"]:not([data-streaming])`).waitFor();
+		await row.getByRole("button", { name: "Save" }).click();
+		for (const p of [page, other]) {
+			await p.locator(`.row-ai[data-id="${id}"]`, { hasText: "Forty sacks, Robin Vale." }).locator(".edited").waitFor();
+		}
 	});
 
 	it("should delete a message and everything after it, after asking", async () => {
@@ -204,8 +233,21 @@ describe("web client story controls", () => {
 		// Both chats go on independently.
 		await say(page, "Let's take the towpath instead.");
 		expect((await history(original)).some((m) => m.content.includes("towpath"))).toBe(false);
+		// The list names both by their first line; the branch says where it came from, and takes a name of yours.
 		const sessions = page.getByRole("list", { name: "Chat sessions" }).locator("li");
-		await expect.poll(() => sessions.count(), POLL).toBeGreaterThanOrEqual(2);
+		const named = sessions.filter({ hasText: "Which way to the lock?" });
+		await expect.poll(() => named.count(), POLL).toBe(2);
+		const branch = named.filter({ has: page.locator(".branched") });
+		expect(await branch.count()).toBe(1);
+		await branch.getByRole("button", { name: "Rename chat" }).click();
+		const name = page.getByLabel("Chat name");
+		await name.fill("The towpath");
+		await shot(page, "story-rename");
+		await name.press("Enter");
+		await sessions.filter({ hasText: "The towpath" }).locator(".branched").waitFor();
+		await shot(page, "story-branched");
+		const res = await fetch(`${base}/sessions/${sessionIdOf(page)}`, { headers: { Authorization: `Bearer ${token}` } });
+		expect(await res.json()).toMatchObject({ title: "The towpath", branched_from: { session_id: original } });
 	});
 
 	it("should choose the variant with the pager, on every page of the chat", async () => {
@@ -283,8 +325,15 @@ describe("web client story controls", () => {
 		await shot(page, "story-actions");
 
 		const phone = { width: 390, height: 844 };
-		const small = await chatPage(sessionIdOf(page), { viewport: phone, colorScheme: "dark" });
-		await replyTo(small, "Show me the ledger, please.").getByRole("button", { name: "Message actions" }).click();
+		const small = await chatPage(sessionIdOf(page), { viewport: phone, colorScheme: "dark", touch: true });
+		// Nothing to hover with on a touch screen: every message shows its actions button.
+		const buttons = small.getByRole("button", { name: "Message actions" });
+		await expect.poll(() => buttons.count(), POLL).toBe(3);
+		for (const button of await buttons.all()) {
+			expect(await button.evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).opacity)).toBe("1");
+		}
+		await shot(small, "story-phone");
+		await replyTo(small, "Show me the ledger, please.").getByRole("button", { name: "Message actions" }).tap();
 		const menu = small.getByRole("menu");
 		await menu.waitFor();
 		const box = await menu.boundingBox();

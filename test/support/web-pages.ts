@@ -17,6 +17,8 @@ export interface PageOptions {
 	colorScheme?: "light" | "dark";
 	/** Browser permissions beyond reaching the local server, e.g. "clipboard-read". */
 	permissions?: string[];
+	/** A phone: a touch screen and no mouse to hover with. */
+	touch?: boolean;
 }
 
 export class WebPages {
@@ -37,13 +39,20 @@ export class WebPages {
 		return page;
 	}
 
-	async open({ viewport = { width: 1280, height: 800 }, colorScheme = "light", permissions = [] }: PageOptions = {}) {
+	async open({
+		viewport = { width: 1280, height: 800 },
+		colorScheme = "light",
+		permissions = [],
+		touch = false,
+	}: PageOptions = {}) {
 		// A document the test answers itself (to add the policy) counts as a public page, which Chromium then keeps
 		// from reaching 127.0.0.1; the page it stands for is served from there.
 		const context = await this.browser.newContext({
 			viewport,
 			colorScheme,
 			permissions: ["local-network-access", ...permissions],
+			hasTouch: touch,
+			isMobile: touch,
 		});
 		// Well inside the test timeout, so a step that waits in vain says which one it was.
 		context.setDefaultTimeout(10_000);

@@ -9,7 +9,8 @@ import {
 	type ChatState,
 	type HistoryMessage,
 } from "../../web/src/chat/state.js";
-import type { ServerFrame } from "../../src/domain/chat-frames.js";
+import { PendingEdits } from "../../web/src/chat/edits.js";
+import type { ErrorFrame, ServerFrame } from "../../src/domain/chat-frames.js";
 
 const T = "2026-12-07T09:00:00.000Z";
 
@@ -27,6 +28,7 @@ const connection: ServerFrame = {
 	character_name: "Odile",
 	model: "offline",
 	resumed: true,
+	revision: 0,
 };
 const user = (id: string, content = `said ${id}`): HistoryMessage => ({
 	id,
@@ -222,5 +224,33 @@ describe("web chat state", () => {
 		expect(errorSentence({ type: "error", code: "invalid_message", message: "Content is required" })).toBe(
 			"Content is required",
 		);
+	});
+});
+
+describe("web chat pending edits", () => {
+	const refusal = (code: ErrorFrame["code"], extra: Partial<ErrorFrame> = {}): ErrorFrame => ({
+		type: "error",
+		code,
+		message: "no",
+		...extra,
+	});
+
+	it("should settle an edit when its message shows it, and the oldest waiting one when an edit is refused", async () => {
+		const edits = new PendingEdits();
+		const settled: string[] = [];
+		for (const id of ["m1", "m2", "m3"]) void edits.add(id).then((saved) => settled.push(`${id} ${saved}`));
+		const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+		edits.edited("m2");
+		// Not an edit's refusal: a failed reply, a quota.
+		edits.refused(refusal("ai_unavailable", { reply_to: "u1" }));
+		edits.refused(refusal("quota_exceeded"));
+		await flush();
+		expect(settled).toEqual(["m2 true"]);
+		edits.refused(refusal("reply_in_progress"));
+		await flush();
+		expect(settled).toEqual(["m2 true", "m1 false"]);
+		edits.dropAll();
+		await flush();
+		expect(settled).toEqual(["m2 true", "m1 false", "m3 false"]);
 	});
 });

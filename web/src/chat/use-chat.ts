@@ -8,6 +8,7 @@ import { api, ApiError, expireSession, getToken, waitText, type HistoryPage } fr
 import { toast } from "../toast";
 import { routeGreeting } from "../router";
 import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
+import { PendingEdits } from "./edits";
 import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames";
 import {
 	chatReducer,
@@ -40,6 +41,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 	/** Why the socket stopped reconnecting, when it did and the conversation stays on screen. */
 	const [stopped, setStopped] = useState<Exclude<StopReason, "expired" | "disabled">>();
 	const connection = useRef<ChatConnection | null>(null);
+	const edits = useRef(new PendingEdits());
 	const cb = useRef(callbacks);
 	cb.current = callbacks;
 
@@ -56,7 +58,10 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 				cb.current.onSession(frame.session_id);
 			} else if (frame.type === "ai" && frame.reply_to) {
 				cb.current.onReply();
+			} else if (frame.type === "message.edited") {
+				edits.current.edited(frame.id);
 			} else if (frame.type === "error") {
+				edits.current.refused(frame);
 				if (frame.code === "rate_limited" || frame.code === "quota_exceeded") toast(waitNotice(frame), "error");
 				// A failed reply is shown under its message, with Retry; other errors belong to no message.
 				else if (!frame.reply_to || !replyFailure(frame) || stateRef.current.byId[frame.reply_to]?.role === "ai")
@@ -71,7 +76,10 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			token: getToken,
 			lastId: () => lastShownId(stateRef.current),
 			onFrame,
-			onStatus: setStatus,
+			onStatus: (next) => {
+				if (next !== "open") edits.current.dropAll();
+				setStatus(next);
+			},
 			onRefused: () => {
 				explainRefusal(characterId, conn.sessionId).then(
 					(gone) => (gone ? conn.halt("unavailable") : conn.refused()),
@@ -142,11 +150,15 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		[],
 	);
 
-	/** Replaces a message's text; every device shows it on `message.edited`. False when the socket is not open. */
-	const edit = useCallback(
-		(id: string, content: string) => connection.current?.send({ type: "edit", id, content }) ?? false,
-		[],
-	);
+	/**
+	 * Replaces a message's text; every device shows it on `message.edited`. Resolves false when it was not saved:
+	 * refused (the refusal is a toast), or the socket was not open or closed first.
+	 */
+	const edit = useCallback(async (id: string, content: string): Promise<boolean> => {
+		if (connection.current?.send({ type: "edit", id, content })) return edits.current.add(id);
+		toast("Not connected: your edit was not saved. Try again once the chat reconnects.", "error");
+		return false;
+	}, []);
 
 	const continueReply = useCallback(
 		(id: string) => {

@@ -1,6 +1,7 @@
 /**
- * A character's page: its chats in a sidebar (a drawer on phones), newest first, and the open conversation.
- * The conversation is keyed by the navigation, so switching chats starts a fresh socket and state.
+ * A character's page: its chats in a sidebar (a drawer on phones), newest first, each by its title (yours, or the
+ * character and your first line; renamed in place), and the open conversation. The conversation is
+ * keyed by the navigation, so switching chats starts a fresh socket and state.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText, type Character, type SessionSummary, type User } from "../api";
@@ -8,8 +9,9 @@ import { filled, timeAgo } from "../format";
 import { chatHash, navigate, replaceHash } from "../router";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
+import { ChatTitleForm } from "./ChatTitleForm";
 import { Conversation } from "./Conversation";
-import { BackIcon, CloseIcon, PlusIcon, TrashIcon } from "./icons";
+import { BackIcon, BranchIcon, CloseIcon, EditIcon, PlusIcon, TrashIcon } from "./icons";
 
 export function ChatPage({
 	characterId,
@@ -36,9 +38,8 @@ export function ChatPage({
 	}, [characterId]);
 
 	const loadSessions = useCallback(() => {
-		// The API lists all of a user's sessions; this page shows the ones with this character.
-		api<SessionSummary[]>("/sessions?limit=100")
-			.then((all) => setSessions(all.filter((s) => s.character_id === characterId)))
+		api<SessionSummary[]>(`/sessions?limit=100&character_id=${encodeURIComponent(characterId)}`)
+			.then(setSessions)
 			.catch(() => undefined);
 	}, [characterId]);
 
@@ -130,6 +131,7 @@ export function ChatPage({
 							session={s}
 							user={user}
 							active={s.id === current}
+							onRenamed={(renamed) => setSessions((list) => list.map((t) => (t.id === renamed.id ? renamed : t)))}
 							onDelete={() => void remove(s.id)}
 						/>
 					))}
@@ -158,24 +160,39 @@ function SessionItem({
 	session,
 	user,
 	active,
+	onRenamed,
 	onDelete,
 }: {
 	session: SessionSummary;
 	user: User | null;
 	active: boolean;
+	onRenamed: (renamed: SessionSummary) => void;
 	onDelete: () => void;
 }) {
-	const [confirming, setConfirming] = useState(false);
+	const [mode, setMode] = useState<"show" | "rename" | "confirm">("show");
 	const when = session.last_message_at ?? session.created_at;
+	if (mode === "rename") {
+		return (
+			<li class="session active session-rename">
+				<ChatTitleForm
+					session={session}
+					onDone={(renamed) => {
+						setMode("show");
+						if (renamed) onRenamed(renamed);
+					}}
+				/>
+			</li>
+		);
+	}
 	return (
 		<li class={active ? "session active" : "session"}>
-			{confirming ? (
+			{mode === "confirm" ? (
 				<div class="session-confirm">
 					<span>Delete this chat?</span>
 					<button type="button" class="button danger small" onClick={onDelete}>
 						Delete
 					</button>
-					<button type="button" class="button ghost small" onClick={() => setConfirming(false)}>
+					<button type="button" class="button ghost small" onClick={() => setMode("show")}>
 						Cancel
 					</button>
 				</div>
@@ -186,28 +203,44 @@ function SessionItem({
 						href={chatHash(session.character_id, session.id)}
 						aria-current={active ? "page" : undefined}
 					>
-						<span class="session-preview">{preview(session, user)}</span>
+						<span class="session-title">
+							{session.branched_from && (
+								<span class="branched" title="Branched from another chat">
+									<BranchIcon />
+								</span>
+							)}
+							<span class="session-name">{filled(listedTitle(session), session.character_name, user)}</span>
+						</span>
 						<time class="muted small" dateTime={when}>
 							{timeAgo(when)}
 						</time>
 					</a>
-					<button
-						type="button"
-						class="icon-button session-delete"
-						aria-label="Delete chat"
-						onClick={() => setConfirming(true)}
-					>
-						<TrashIcon />
-					</button>
+					<span class="session-actions">
+						<button
+							type="button"
+							class="icon-button session-action"
+							aria-label="Rename chat"
+							onClick={() => setMode("rename")}
+						>
+							<EditIcon />
+						</button>
+						<button
+							type="button"
+							class="icon-button session-action"
+							aria-label="Delete chat"
+							onClick={() => setMode("confirm")}
+						>
+							<TrashIcon />
+						</button>
+					</span>
 				</>
 			)}
 		</li>
 	);
 }
 
-function preview(session: SessionSummary, user: User | null): string {
-	const last = session.last_message;
-	if (!last) return "New chat";
-	const content = filled(last.content, session.character_name, user);
-	return last.role === "user" ? `You: ${content}` : content;
+/** The title as this character's list shows it: without the character's name a default title starts with. */
+function listedTitle(session: SessionSummary): string {
+	const prefix = `${session.character_name} — `;
+	return session.title.startsWith(prefix) ? session.title.slice(prefix.length) : session.title;
 }

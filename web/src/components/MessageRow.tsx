@@ -17,8 +17,8 @@ import { BranchIcon, ChevronLeft, ChevronRight, CopyIcon, EditIcon, RegenerateIc
 export interface RowHandlers {
 	onRegenerate: (replyTo: string) => void;
 	onSelectVariant: (id: string) => void;
-	/** False when the socket is not open (the edit was not sent). */
-	onEdit: (id: string, content: string) => boolean;
+	/** Resolves true once the edit shows, false when it was not saved (said in a toast). */
+	onEdit: (id: string, content: string) => Promise<boolean>;
 	onRewind: (id: string) => Promise<void>;
 	onBranch: (id: string) => Promise<void>;
 }
@@ -71,10 +71,8 @@ export function MessageRow(props: Props) {
 		<EditBox
 			message={m}
 			onCancel={() => setEditing(false)}
-			onSave={(content) => {
-				if (content === m.content) return setEditing(false);
-				if (props.onEdit(m.id, content)) setEditing(false);
-				else toast("Not connected: your edit was not saved. Try again once the chat reconnects.", "error");
+			onSave={async (content) => {
+				if (content === m.content || (await props.onEdit(m.id, content))) setEditing(false);
 			}}
 		/>
 	) : (
@@ -206,10 +204,12 @@ function EditBox({
 	onCancel,
 }: {
 	message: Message;
-	onSave: (content: string) => void;
+	onSave: (content: string) => Promise<void>;
 	onCancel: () => void;
 }) {
 	const [text, setText] = useState(message.content);
+	// Open, with its text, until the server has the edit (or refused it).
+	const [saving, setSaving] = useState(false);
 	const input = useRef<HTMLTextAreaElement>(null);
 
 	useEffect(() => {
@@ -228,12 +228,20 @@ function EditBox({
 	}, [text]);
 
 	const content = text.trim();
+	async function save() {
+		if (!content || saving) return;
+		setSaving(true);
+		await onSave(content);
+		setSaving(false);
+	}
+
 	return (
 		<form
 			class="edit-box"
+			aria-busy={saving}
 			onSubmit={(e) => {
 				e.preventDefault();
-				if (content) onSave(content);
+				void save();
 			}}
 		>
 			<textarea
@@ -246,9 +254,9 @@ function EditBox({
 					if (e.key === "Escape") {
 						e.preventDefault();
 						onCancel();
-					} else if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && content) {
+					} else if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
 						e.preventDefault();
-						onSave(content);
+						void save();
 					}
 				}}
 			/>
@@ -256,8 +264,8 @@ function EditBox({
 				<button type="button" class="button ghost small" onClick={onCancel}>
 					Cancel
 				</button>
-				<button type="submit" class="button primary small" disabled={!content}>
-					Save
+				<button type="submit" class="button primary small" disabled={!content || saving}>
+					{saving ? "Saving…" : "Save"}
 				</button>
 			</div>
 		</form>
