@@ -440,5 +440,25 @@ describe("starting and resuming chats", () => {
 		const renamed = (await rest(user, "GET", `/sessions?character_id=${id}`)).body as { title: string }[];
 		expect(renamed[0].title).toBe("The tide question");
 		await shot(page, "recent");
+
+		// The character's page offers that chat by its name, and a new one; on a phone too.
+		const phone = await open(user, "#/", { viewport: PHONE });
+		await phone.getByRole("button", { name: "More about Tobiah Crane" }).click();
+		const sheet = phone.getByRole("dialog", { name: "Tobiah Crane" });
+		await sheet.getByRole("link", { name: "Continue “The tide question”" }).waitFor();
+		await rest(user, "PATCH", `/sessions/${first}`, {
+			title: "A much longer name for the tide question, as people write",
+		});
+		await phone.reload();
+		await phone.getByRole("button", { name: "More about Tobiah Crane" }).click();
+		const resume = sheet.getByRole("link", { name: /^Continue “A much longer name/ });
+		await resume.waitFor();
+		expect(await phone.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+		const box = await resume.boundingBox();
+		expect(box && box.x + box.width).toBeLessThanOrEqual(PHONE.width);
+		await shot(phone, "page-continue-phone");
+		await resume.click();
+		await phone.getByText("Where does the tide go at night?").first().waitFor();
+		expect(chatIds(phone).sessionId).toBe(first);
 	});
 });
