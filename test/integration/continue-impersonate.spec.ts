@@ -31,6 +31,9 @@ const MODEL_ENV = {
 	CHAT_REPLY_TIMEOUT: "30",
 };
 
+/** Each test's time limit: the cluster's on a busy machine (it waits up to `frameWaitMs` for several frames). */
+const TEST_MS = 60_000;
+
 /** One deployment under test: where its sockets, gateway and database are. */
 interface Deployment {
 	fake: FakeServer;
@@ -41,6 +44,8 @@ interface Deployment {
 	/** Runs the gateway (`api`), for the REST rewind. */
 	gatewayNode: ServiceBroker;
 	characterId: string;
+	/** Longest wait for a frame: a cluster on a busy machine takes longer than one process. */
+	frameWaitMs: number;
 }
 
 const isContinued = (id: string) => (f: Frame) => f.type === "ai" && f.id === id && f.continued === true;
@@ -53,6 +58,8 @@ const continuedDeltas = (socket: ChatSocket, id: string) =>
 const completions = (fake: FakeServer) => fake.requests.filter((r) => r.path.endsWith("/chat/completions"));
 
 function steeringSuite(deployment: () => Deployment) {
+	const next = (socket: ChatSocket, match: (f: Frame) => boolean) => socket.next(match, deployment().frameWaitMs);
+
 	async function sql<T>(query: string, bind: unknown[] = []): Promise<T[]> {
 		const [rows] = await (deployment().dbNode.getLocalService("auth") as unknown as DbThis).db.sequelize.query(query, {
 			bind,
@@ -78,11 +85,11 @@ function steeringSuite(deployment: () => Deployment) {
 		const url = (b: ServiceBroker) =>
 			`ws://127.0.0.1:${b.getLocalService("chat-ws").settings.port as number}/ws/${characterId}?token=${token}`;
 		const phone = await ChatSocket.open(url(chatNodes[0]));
-		const hello = await phone.next((f) => f.type === "connection");
+		const hello = await next(phone, (f) => f.type === "connection");
 		const sessionId = hello.session_id as string;
 		const laptop = await ChatSocket.open(`${url(chatNodes.at(-1)!)}&session_id=${sessionId}`);
-		await laptop.next((f) => f.type === "connection");
-		const greeting = await phone.next((f) => f.type === "ai");
+		await next(laptop, (f) => f.type === "connection");
+		const greeting = await next(phone, (f) => f.type === "ai");
 		return { phone, laptop, sessionId, greeting, token, username };
 	}
 
@@ -90,9 +97,9 @@ function steeringSuite(deployment: () => Deployment) {
 	async function exchange(phone: ChatSocket, laptop: ChatSocket, content: string, chunks: string[]) {
 		deployment().fake.script([{ text: chunks }]);
 		phone.send({ content });
-		const echo = await phone.next((f) => f.type === "echo" && f.content === content);
+		const echo = await next(phone, (f) => f.type === "echo" && f.content === content);
 		const isReply = (f: Frame) => f.type === "ai" && f.reply_to === echo.id;
-		const [reply] = await Promise.all([phone.next(isReply), laptop.next(isReply)]);
+		const [reply] = await Promise.all([next(phone, isReply), next(laptop, isReply)]);
 		return { echo, reply };
 	}
 
@@ -115,222 +122,262 @@ function steeringSuite(deployment: () => Deployment) {
 		delayMs,
 	});
 
-	it("should extend the last reply in place: continued deltas, then one longer `ai` frame with the same id on every socket", async () => {
-		const { fake } = deployment();
-		const { phone, laptop, sessionId } = await pair();
-		const { echo, reply } = await exchange(phone, laptop, "Is the lamp lit?", ["It is lit"]);
-		fake.script([{ text: [", mostly.", " The gulls are loud."], delayMs: 20 }]);
-		const asked = completions(fake).length;
-		phone.send({ type: "continue" });
+	it(
+		"should extend the last reply in place: continued deltas, then one longer `ai` frame with the same id on every socket",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId } = await pair();
+			const { echo, reply } = await exchange(phone, laptop, "Is the lamp lit?", ["It is lit"]);
+			fake.script([{ text: [", mostly.", " The gulls are loud."], delayMs: 20 }]);
+			const asked = completions(fake).length;
+			phone.send({ type: "continue" });
 
-		const longer = "It is lit, mostly. The gulls are loud.";
-		const [onPhone, onLaptop] = await Promise.all([phone, laptop].map((s) => s.next(isContinued(reply.id!))));
-		for (const frame of [onPhone, onLaptop]) {
-			expect(frame).toMatchObject({ role: "ai", reply_to: echo.id, variant: 0, content: longer, continued: true });
-		}
-		for (const socket of [phone, laptop]) {
-			await eventually(() => continuedDeltas(socket, reply.id!) === ", mostly. The gulls are loud.", 5000, "deltas");
-		}
-		// Stored in place: the same rows, the reply longer and no longer marked.
-		const rows = await rowsOf(sessionId);
-		expect(rows.map((r) => r.role)).toEqual(["ai", "user", "ai"]);
-		expect(rows[2]).toMatchObject({ id: reply.id, content: longer, generating_since: null });
+			const longer = "It is lit, mostly. The gulls are loud.";
+			const [onPhone, onLaptop] = await Promise.all([phone, laptop].map((s) => next(s, isContinued(reply.id!))));
+			for (const frame of [onPhone, onLaptop]) {
+				expect(frame).toMatchObject({ role: "ai", reply_to: echo.id, variant: 0, content: longer, continued: true });
+			}
+			for (const socket of [phone, laptop]) {
+				await eventually(() => continuedDeltas(socket, reply.id!) === ", mostly. The gulls are loud.", 5000, "deltas");
+			}
+			// Stored in place: the same rows, the reply longer and no longer marked.
+			const rows = await rowsOf(sessionId);
+			expect(rows.map((r) => r.role)).toEqual(["ai", "user", "ai"]);
+			expect(rows[2]).toMatchObject({ id: reply.id, content: longer, generating_since: null });
 
-		// The prompt: the history up to the reply, the reply as the model's own last message, then the instruction.
-		expect(completions(fake).length).toBe(asked + 1);
-		const messages = completions(fake).at(-1)!.body.messages as { role: string; content: string }[];
-		expect(messages.at(-1)).toEqual({ role: "system", content: CONTINUE_INSTRUCTION });
-		expect(messages.at(-2)).toEqual({ role: "assistant", content: "It is lit" });
-		expect(messages.at(-3)).toEqual({ role: "user", content: "Is the lamp lit?" });
+			// The prompt: the history up to the reply, the reply as the model's own last message, then the instruction.
+			expect(completions(fake).length).toBe(asked + 1);
+			const messages = completions(fake).at(-1)!.body.messages as { role: string; content: string }[];
+			expect(messages.at(-1)).toEqual({ role: "system", content: CONTINUE_INSTRUCTION });
+			expect(messages.at(-2)).toEqual({ role: "assistant", content: "It is lit" });
+			expect(messages.at(-3)).toEqual({ role: "user", content: "Is the lamp lit?" });
 
-		await sleep(300);
-		for (const socket of [phone, laptop]) expect(socket.frames.filter(isContinued(reply.id!))).toHaveLength(1);
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+			await sleep(300);
+			for (const socket of [phone, laptop]) expect(socket.frames.filter(isContinued(reply.id!))).toHaveLength(1);
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 
-	it("should continue the greeting when it is the last message", async () => {
-		const { fake } = deployment();
-		const { phone, laptop, sessionId, greeting } = await pair();
-		fake.script([{ text: [" Sit, and I shall sing."] }]);
-		laptop.send({ type: "continue" });
-		const frame = await phone.next(isContinued(greeting.id!));
-		expect(frame).toMatchObject({ reply_to: null, content: `${greeting.content} Sit, and I shall sing.` });
-		expect((await rowsOf(sessionId)).map((r) => r.content)).toEqual([frame.content]);
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+	it(
+		"should continue the greeting when it is the last message",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId, greeting } = await pair();
+			fake.script([{ text: [" Sit, and I shall sing."] }]);
+			laptop.send({ type: "continue" });
+			const frame = await next(phone, isContinued(greeting.id!));
+			expect(frame).toMatchObject({ reply_to: null, content: `${greeting.content} Sit, and I shall sing.` });
+			expect((await rowsOf(sessionId)).map((r) => r.content)).toEqual([frame.content]);
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 
-	it("should refuse a second continue while one runs, from any socket, and make the reply longer once", async () => {
-		const { fake } = deployment();
-		const { phone, laptop, sessionId } = await pair();
-		const { reply } = await exchange(phone, laptop, "Tell me of the storm", ["It came at night."]);
-		fake.script([slow(5, 150)]);
-		const asked = completions(fake).length;
-		phone.send({ type: "continue" });
-		await laptop.next((f) => f.type === "ai.delta" && f.id === reply.id && f.continued === true);
-		laptop.send({ type: "continue" });
-		const refused = await laptop.next((f) => f.type === "error");
-		expect(refused).toMatchObject({ code: "cannot_continue" });
+	it(
+		"should refuse a second continue while one runs, from any socket, and make the reply longer once",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId } = await pair();
+			const { reply } = await exchange(phone, laptop, "Tell me of the storm", ["It came at night."]);
+			fake.script([slow(5, 150)]);
+			const asked = completions(fake).length;
+			phone.send({ type: "continue" });
+			await next(laptop, (f) => f.type === "ai.delta" && f.id === reply.id && f.continued === true);
+			laptop.send({ type: "continue" });
+			const refused = await next(laptop, (f) => f.type === "error");
+			expect(refused).toMatchObject({ code: "cannot_continue" });
 
-		const done = await laptop.next(isContinued(reply.id!));
-		expect(done.content).toBe("It came at night. more0 more1 more2 more3 more4");
-		await sleep(500);
-		expect(completions(fake).length).toBe(asked + 1);
-		for (const socket of [phone, laptop]) expect(socket.frames.filter(isContinued(reply.id!))).toHaveLength(1);
-		expect((await rowsOf(sessionId)).filter((r) => r.id === reply.id)).toHaveLength(1);
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+			const done = await next(laptop, isContinued(reply.id!));
+			expect(done.content).toBe("It came at night. more0 more1 more2 more3 more4");
+			await sleep(500);
+			expect(completions(fake).length).toBe(asked + 1);
+			for (const socket of [phone, laptop]) expect(socket.frames.filter(isContinued(reply.id!))).toHaveLength(1);
+			expect((await rowsOf(sessionId)).filter((r) => r.id === reply.id)).toHaveLength(1);
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 
-	it("should answer reply_in_progress while the reply is pending and cannot_continue when the last message is the user's", async () => {
-		const { fake } = deployment();
-		const { phone, laptop, sessionId, token } = await pair();
-		fake.script([{ text: ["Slowly", " now."], delayMs: 600 }]);
-		phone.send({ content: "Wait for it" });
-		const echo = await phone.next((f) => f.type === "echo");
-		phone.send({ type: "continue" });
-		expect(await phone.next((f) => f.type === "error")).toMatchObject({ code: "reply_in_progress" });
-		const reply = await laptop.next((f) => f.type === "ai" && f.reply_to === echo.id);
+	it(
+		"should answer reply_in_progress while the reply is pending and cannot_continue when the last message is the user's",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId, token } = await pair();
+			fake.script([{ text: ["Slowly", " now."], delayMs: 600 }]);
+			phone.send({ content: "Wait for it" });
+			const echo = await next(phone, (f) => f.type === "echo");
+			phone.send({ type: "continue" });
+			expect(await next(phone, (f) => f.type === "error")).toMatchObject({ code: "reply_in_progress" });
+			const reply = await next(laptop, (f) => f.type === "ai" && f.reply_to === echo.id);
 
-		// Rewound to the user's message: the reply is gone, the user's line is last.
-		await rewind(token, sessionId, reply.id!);
-		await laptop.next((f) => f.type === "messages.deleted");
-		const asked = completions(fake).length;
-		laptop.send({ type: "continue" });
-		expect(await laptop.next((f) => f.type === "error")).toMatchObject({ code: "cannot_continue" });
-		expect(completions(fake).length).toBe(asked);
-		expect((await rowsOf(sessionId)).map((r) => r.role)).toEqual(["ai", "user"]);
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+			// Rewound to the user's message: the reply is gone, the user's line is last.
+			await rewind(token, sessionId, reply.id!);
+			await next(laptop, (f) => f.type === "messages.deleted");
+			const asked = completions(fake).length;
+			laptop.send({ type: "continue" });
+			expect(await next(laptop, (f) => f.type === "error")).toMatchObject({ code: "cannot_continue" });
+			expect(completions(fake).length).toBe(asked);
+			expect((await rowsOf(sessionId)).map((r) => r.role)).toEqual(["ai", "user"]);
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 
-	it("should store the partial extension when the user stops a continue", async () => {
-		const { fake } = deployment();
-		const { phone, laptop, sessionId } = await pair();
-		const { reply } = await exchange(phone, laptop, "Sing", ["La la."]);
-		fake.script([slow(20, 100)]);
-		phone.send({ type: "continue" });
-		await eventually(() => continuedDeltas(laptop, reply.id!).length >= " more0 more1".length, 5000, "two deltas");
-		phone.send({ type: "stop" });
-		const [onPhone, onLaptop] = await Promise.all([phone, laptop].map((s) => s.next(isContinued(reply.id!))));
-		expect(onPhone.content).toBe(onLaptop.content);
-		const content = onPhone.content as string;
-		expect(content.startsWith("La la. more0 more1")).toBe(true);
-		expect(content.length).toBeLessThan("La la.".length + " moreNN".length * 20);
-		const stored = (await rowsOf(sessionId)).find((r) => r.id === reply.id)!;
-		expect(stored).toMatchObject({ content, generating_since: null });
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+	it(
+		"should store the partial extension when the user stops a continue",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId } = await pair();
+			const { reply } = await exchange(phone, laptop, "Sing", ["La la."]);
+			fake.script([slow(20, 100)]);
+			phone.send({ type: "continue" });
+			await eventually(() => continuedDeltas(laptop, reply.id!).length >= " more0 more1".length, 5000, "two deltas");
+			phone.send({ type: "stop" });
+			const [onPhone, onLaptop] = await Promise.all([phone, laptop].map((s) => next(s, isContinued(reply.id!))));
+			expect(onPhone.content).toBe(onLaptop.content);
+			const content = onPhone.content as string;
+			expect(content.startsWith("La la. more0 more1")).toBe(true);
+			expect(content.length).toBeLessThan("La la.".length + " moreNN".length * 20);
+			const stored = (await rowsOf(sessionId)).find((r) => r.id === reply.id)!;
+			expect(stored).toMatchObject({ content, generating_since: null });
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 
-	it("should leave no orphan when the reply being continued is rewound", async () => {
-		const { fake } = deployment();
-		const { phone, laptop, sessionId, token } = await pair();
-		const { reply } = await exchange(phone, laptop, "One more thing", ["Yes?"]);
-		fake.script([slow(8, 120)]);
-		phone.send({ type: "continue" });
-		await laptop.next((f) => f.type === "ai.delta" && f.id === reply.id && f.continued === true);
-		await rewind(token, sessionId, reply.id!);
-		const deleted = await phone.next((f) => f.type === "messages.deleted");
-		expect(deleted.ids).toEqual([reply.id]);
-		// Long enough for the continuation, stopped or not, to reach the dispatcher.
-		await sleep(1500);
-		for (const socket of [phone, laptop]) expect(socket.frames.filter(isContinued(reply.id!))).toEqual([]);
-		expect((await rowsOf(sessionId)).map((r) => r.role)).toEqual(["ai", "user"]);
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+	it(
+		"should leave no orphan when the reply being continued is rewound",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId, token } = await pair();
+			const { reply } = await exchange(phone, laptop, "One more thing", ["Yes?"]);
+			fake.script([slow(8, 120)]);
+			phone.send({ type: "continue" });
+			await next(laptop, (f) => f.type === "ai.delta" && f.id === reply.id && f.continued === true);
+			await rewind(token, sessionId, reply.id!);
+			const deleted = await next(phone, (f) => f.type === "messages.deleted");
+			expect(deleted.ids).toEqual([reply.id]);
+			// Long enough for the continuation, stopped or not, to reach the dispatcher.
+			await sleep(1500);
+			for (const socket of [phone, laptop]) expect(socket.frames.filter(isContinued(reply.id!))).toEqual([]);
+			expect((await rowsOf(sessionId)).map((r) => r.role)).toEqual(["ai", "user"]);
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 
-	it("should report a failed continue with reply_to the reply, leave it as it was and let the user try again", async () => {
-		const { fake } = deployment();
-		const { phone, laptop, sessionId } = await pair();
-		const { reply } = await exchange(phone, laptop, "And then?", ["Then nothing."]);
-		fake.script([{ status: 500 }, { status: 500 }]);
-		phone.send({ type: "continue" });
-		const [onPhone, onLaptop] = await Promise.all(
-			[phone, laptop].map((s) => s.next((f) => f.type === "error" && f.reply_to === reply.id)),
-		);
-		expect(onPhone).toMatchObject({ code: "ai_unavailable" });
-		expect(onLaptop).toMatchObject({ code: "ai_unavailable" });
-		const stored = (await rowsOf(sessionId)).find((r) => r.id === reply.id)!;
-		expect(stored).toMatchObject({ content: "Then nothing.", generating_since: null });
+	it(
+		"should report a failed continue with reply_to the reply, leave it as it was and let the user try again",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId } = await pair();
+			const { reply } = await exchange(phone, laptop, "And then?", ["Then nothing."]);
+			fake.script([{ status: 500 }, { status: 500 }]);
+			phone.send({ type: "continue" });
+			const [onPhone, onLaptop] = await Promise.all(
+				[phone, laptop].map((s) => next(s, (f) => f.type === "error" && f.reply_to === reply.id)),
+			);
+			expect(onPhone).toMatchObject({ code: "ai_unavailable" });
+			expect(onLaptop).toMatchObject({ code: "ai_unavailable" });
+			const stored = (await rowsOf(sessionId)).find((r) => r.id === reply.id)!;
+			expect(stored).toMatchObject({ content: "Then nothing.", generating_since: null });
 
-		fake.script([{ text: [" Then the sea."] }]);
-		laptop.send({ type: "continue" });
-		expect((await phone.next(isContinued(reply.id!))).content).toBe("Then nothing. Then the sea.");
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+			fake.script([{ text: [" Then the sea."] }]);
+			laptop.send({ type: "continue" });
+			expect((await next(phone, isContinued(reply.id!))).content).toBe("Then nothing. Then the sea.");
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 
-	it("should stream an impersonation to the asking socket only, store nothing and count its tokens", async () => {
-		const { fake } = deployment();
-		const { phone, laptop, sessionId } = await pair();
-		await exchange(phone, laptop, "Who goes there?", ["Only the keeper."]);
-		const before = await rowsOf(sessionId);
-		fake.script([{ text: ["I step", " into the light."], delayMs: 20, usage: { input: 99_990, output: 20 } }]);
-		laptop.send({ type: "impersonate" });
-		const suggestion = await laptop.next((f) => f.type === "impersonation");
-		expect(suggestion).toEqual({ type: "impersonation", content: "I step into the light." });
-		const deltas = laptop.ofType("impersonation.delta").map((d) => d.delta);
-		expect(deltas.join("")).toBe("I step into the light.");
+	it(
+		"should stream an impersonation to the asking socket only, store nothing and count its tokens",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId } = await pair();
+			await exchange(phone, laptop, "Who goes there?", ["Only the keeper."]);
+			const before = await rowsOf(sessionId);
+			fake.script([{ text: ["I step", " into the light."], delayMs: 20, usage: { input: 99_990, output: 20 } }]);
+			laptop.send({ type: "impersonate" });
+			const suggestion = await next(laptop, (f) => f.type === "impersonation");
+			expect(suggestion).toEqual({ type: "impersonation", content: "I step into the light." });
+			const deltas = laptop.ofType("impersonation.delta").map((d) => d.delta);
+			expect(deltas.join("")).toBe("I step into the light.");
 
-		const messages = completions(fake).at(-1)!.body.messages as { role: string; content: string }[];
-		expect(messages.at(-1)!.content).toContain("as Ada Quill would write it");
-		expect(messages.at(-2)).toEqual({ role: "assistant", content: "Only the keeper." });
+			const messages = completions(fake).at(-1)!.body.messages as { role: string; content: string }[];
+			expect(messages.at(-1)!.content).toContain("as Ada Quill would write it");
+			expect(messages.at(-2)).toEqual({ role: "assistant", content: "Only the keeper." });
 
-		await sleep(500);
-		expect(phone.frames.filter((f) => f.type.startsWith("impersonation"))).toEqual([]);
-		expect(await rowsOf(sessionId)).toEqual(before);
-		// 100,010 tokens against a daily quota of 100,000: the next message is refused.
-		await eventually(
-			async () => {
-				laptop.send({ content: "Hello?" });
-				const refusal = await laptop
-					.next((f) => f.type === "error" && f.code === "quota_exceeded", 300)
-					.catch(() => null);
-				return refusal !== null;
-			},
-			5000,
-			"the quota to count the impersonation",
-			0,
-		);
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+			await sleep(500);
+			expect(phone.frames.filter((f) => f.type.startsWith("impersonation"))).toEqual([]);
+			expect(await rowsOf(sessionId)).toEqual(before);
+			// 100,010 tokens against a daily quota of 100,000: the next message is refused.
+			await eventually(
+				async () => {
+					laptop.send({ content: "Hello?" });
+					const refusal = await laptop
+						.next((f) => f.type === "error" && f.code === "quota_exceeded", 300)
+						.catch(() => null);
+					return refusal !== null;
+				},
+				5000,
+				"the quota to count the impersonation",
+				0,
+			);
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 
-	it("should act on the socket's own session only, whatever ids a frame carries", async () => {
-		const { fake } = deployment();
-		const victim = await pair();
-		const { reply: victimReply } = await exchange(victim.phone, victim.laptop, "My secret plan", ["Kept safe."]);
-		const attacker = await pair();
-		const { reply: ownReply } = await exchange(attacker.phone, attacker.laptop, "Hello", ["Hi."]);
-		const forged = { id: victimReply.id, reply_to: victimReply.id, session_id: victim.sessionId };
+	it(
+		"should act on the socket's own session only, whatever ids a frame carries",
+		async () => {
+			const { fake } = deployment();
+			const victim = await pair();
+			const { reply: victimReply } = await exchange(victim.phone, victim.laptop, "My secret plan", ["Kept safe."]);
+			const attacker = await pair();
+			const { reply: ownReply } = await exchange(attacker.phone, attacker.laptop, "Hello", ["Hi."]);
+			const forged = { id: victimReply.id, reply_to: victimReply.id, session_id: victim.sessionId };
 
-		fake.script([{ text: [" Again."] }]);
-		attacker.phone.send({ type: "continue", ...forged });
-		expect((await attacker.phone.next(isContinued(ownReply.id!))).content).toBe("Hi. Again.");
-		fake.script([{ text: ["Sure."] }]);
-		attacker.phone.send({ type: "impersonate", ...forged });
-		await attacker.phone.next((f) => f.type === "impersonation");
-		const prompt = JSON.stringify(completions(fake).at(-1)!.body.messages);
-		expect(prompt).toContain("Hi. Again.");
-		expect(prompt).not.toContain("secret plan");
+			fake.script([{ text: [" Again."] }]);
+			attacker.phone.send({ type: "continue", ...forged });
+			expect((await next(attacker.phone, isContinued(ownReply.id!))).content).toBe("Hi. Again.");
+			fake.script([{ text: ["Sure."] }]);
+			attacker.phone.send({ type: "impersonate", ...forged });
+			await next(attacker.phone, (f) => f.type === "impersonation");
+			const prompt = JSON.stringify(completions(fake).at(-1)!.body.messages);
+			expect(prompt).toContain("Hi. Again.");
+			expect(prompt).not.toContain("secret plan");
 
-		await sleep(300);
-		expect((await rowsOf(victim.sessionId)).find((r) => r.id === victimReply.id)!.content).toBe("Kept safe.");
-		for (const socket of [victim.phone, victim.laptop]) {
-			expect(socket.frames.filter((f) => f.continued || f.type.startsWith("impersonation"))).toEqual([]);
-		}
-		await Promise.all([victim.phone, victim.laptop, attacker.phone, attacker.laptop].map((s) => s.close()));
-	});
+			await sleep(300);
+			expect((await rowsOf(victim.sessionId)).find((r) => r.id === victimReply.id)!.content).toBe("Kept safe.");
+			for (const socket of [victim.phone, victim.laptop]) {
+				expect(socket.frames.filter((f) => f.continued || f.type.startsWith("impersonation"))).toEqual([]);
+			}
+			await Promise.all([victim.phone, victim.laptop, attacker.phone, attacker.laptop].map((s) => s.close()));
+		},
+		TEST_MS,
+	);
 
-	it("should refuse an impersonation with cannot_impersonate when the model cannot answer", async () => {
-		const { fake } = deployment();
-		const { phone, laptop } = await pair();
-		fake.script([{ status: 500 }, { status: 500 }]);
-		phone.send({ type: "impersonate" });
-		expect(await phone.next((f) => f.type === "error")).toMatchObject({ code: "cannot_impersonate" });
-		expect(phone.frames.filter((f) => f.type.startsWith("impersonation"))).toEqual([]);
-		// The socket carries on: the next suggestion comes.
-		fake.script([{ text: ["Hello?"] }]);
-		phone.send({ type: "impersonate" });
-		expect(await phone.next((f) => f.type === "impersonation")).toMatchObject({ content: "Hello?" });
-		expect(laptop.frames.filter((f) => f.type.startsWith("impersonation") || f.type === "error")).toEqual([]);
-		await Promise.all([phone.close(), laptop.close()]);
-	});
+	it(
+		"should refuse an impersonation with cannot_impersonate when the model cannot answer",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop } = await pair();
+			fake.script([{ status: 500 }, { status: 500 }]);
+			phone.send({ type: "impersonate" });
+			expect(await next(phone, (f) => f.type === "error")).toMatchObject({ code: "cannot_impersonate" });
+			expect(phone.frames.filter((f) => f.type.startsWith("impersonation"))).toEqual([]);
+			// The socket carries on: the next suggestion comes.
+			fake.script([{ text: ["Hello?"] }]);
+			phone.send({ type: "impersonate" });
+			expect(await next(phone, (f) => f.type === "impersonation")).toMatchObject({ content: "Hello?" });
+			expect(laptop.frames.filter((f) => f.type.startsWith("impersonation") || f.type === "error")).toEqual([]);
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
 }
 
 describe("continue and impersonate, embedded", () => {
@@ -353,7 +400,14 @@ describe("continue and impersonate, embedded", () => {
 		await fake?.stop();
 	});
 
-	steeringSuite(() => ({ fake, chatNodes: [broker], dbNode: broker, gatewayNode: broker, characterId }));
+	steeringSuite(() => ({
+		fake,
+		chatNodes: [broker],
+		dbNode: broker,
+		gatewayNode: broker,
+		characterId,
+		frameWaitMs: 10_000,
+	}));
 });
 
 describe("continue and impersonate, cluster", () => {
@@ -398,6 +452,7 @@ describe("continue and impersonate, cluster", () => {
 		dbNode: nodes[0],
 		gatewayNode: nodes[0],
 		characterId,
+		frameWaitMs: 20_000,
 	}));
 });
 
