@@ -140,6 +140,9 @@ describe("web client story controls", () => {
 			await row.locator("em", { hasText: "south" }).waitFor();
 			await row.locator(".edited").waitFor();
 		}
+		// The chat's default title is its first line: the list shows the edited one.
+		await page.getByRole("list", { name: "Chat sessions" }).getByText("Is the *south* sluice open?").waitFor();
+		await shot(page, "story-edited");
 		const stored = (await history(sessionId)).find((m) => m.content === "Is the *south* sluice open?");
 		expect(stored?.edited_at).toBeTruthy();
 
@@ -202,7 +205,8 @@ describe("web client story controls", () => {
 		const confirm = page.getByRole("alertdialog", { name: "Delete from here" });
 		await confirm.getByText("Delete this message and everything after it?").waitFor();
 		await shot(page, "story-delete-confirm");
-		await confirm.getByRole("button", { name: "Delete" }).click();
+		// It has the focus: Enter deletes.
+		await page.keyboard.press("Enter");
 
 		await userRow(page, "Then the weir.").waitFor({ state: "detached" });
 		expect(await userRow(page, "And the eel traps.").count()).toBe(0);

@@ -26,8 +26,8 @@ const DISABLED_NOTICE = "This account has been disabled. Ask the operator of thi
 export interface ChatCallbacks {
 	/** The server named the session (a new chat got its id). */
 	onSession: (sessionId: string) => void;
-	/** A reply was completed: the session list's previews are stale. */
-	onReply: () => void;
+	/** A reply was completed, or a message edited or rewound: the session list's titles and times are stale. */
+	onChange: () => void;
 	/** The session is gone (deleted elsewhere). */
 	onMissing: () => void;
 }
@@ -56,10 +56,11 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			if (frame.type === "connection") {
 				setModel(frame.model);
 				cb.current.onSession(frame.session_id);
-			} else if (frame.type === "ai" && frame.reply_to) {
-				cb.current.onReply();
+			} else if ((frame.type === "ai" && frame.reply_to) || frame.type === "messages.deleted") {
+				cb.current.onChange();
 			} else if (frame.type === "message.edited") {
 				edits.current.edited(frame.id);
+				cb.current.onChange();
 			} else if (frame.type === "error") {
 				edits.current.refused(frame);
 				if (frame.code === "rate_limited" || frame.code === "quota_exceeded") toast(waitNotice(frame), "error");

@@ -11,7 +11,8 @@ import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { ChatTitleForm } from "./ChatTitleForm";
 import { Conversation } from "./Conversation";
-import { BackIcon, BranchIcon, CloseIcon, EditIcon, PlusIcon, TrashIcon } from "./icons";
+import { NewChatButton } from "./GreetingPicker";
+import { BackIcon, BranchIcon, CloseIcon, EditIcon, TrashIcon } from "./icons";
 
 export function ChatPage({
 	characterId,
@@ -62,8 +63,8 @@ export function ChatPage({
 		[characterId, loadSessions],
 	);
 
-	// Replies come in bursts (replays): refresh the previews once they settle.
-	const onReply = useCallback(() => {
+	// Replies come in bursts (replays): refresh the list once they settle.
+	const onChange = useCallback(() => {
 		window.clearTimeout(refreshTimer.current);
 		refreshTimer.current = window.setTimeout(loadSessions, 400);
 	}, [loadSessions]);
@@ -121,9 +122,7 @@ export function ChatPage({
 						{character.description && <p class="muted small">{filled(character.description, character.name, user)}</p>}
 					</div>
 				)}
-				<button type="button" class="button primary wide" onClick={() => navigate(chatHash(characterId))}>
-					<PlusIcon /> New chat
-				</button>
+				<NewChatButton characterId={characterId} user={user} />
 				<ul class="session-list" aria-label="Chat sessions">
 					{sessions.map((s) => (
 						<SessionItem
@@ -145,7 +144,7 @@ export function ChatPage({
 					user={user}
 					sessionId={sessionId}
 					onSession={onSession}
-					onReply={onReply}
+					onChange={onChange}
 					onMissing={onMissing}
 					onOpenSessions={() => setDrawer(true)}
 				/>

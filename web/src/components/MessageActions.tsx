@@ -86,7 +86,8 @@ export function MessageActions({ actions, align }: { actions: MenuAction[]; alig
 							tabIndex={-1}
 							class={action.danger ? "menu-item danger" : "menu-item"}
 							onClick={() => {
-								close(false);
+								// Focus goes back to the button, unless the action takes it (an edit box, a confirmation).
+								close(true);
 								action.onSelect();
 							}}
 						>

@@ -79,20 +79,11 @@ export function MessageRow(props: Props) {
 		<MessageText text={shown} streaming={m.streaming} />
 	);
 	const confirm = confirming && (
-		<div class="rewind-confirm" role="alertdialog" aria-label="Delete from here">
-			<span>Delete this message and everything after it?</span>
-			<button
-				type="button"
-				class="button danger small"
-				disabled={busy}
-				onClick={() => void run(() => props.onRewind(m.id)).then(() => setConfirming(false))}
-			>
-				Delete
-			</button>
-			<button type="button" class="button ghost small" onClick={() => setConfirming(false)}>
-				Cancel
-			</button>
-		</div>
+		<RewindConfirm
+			busy={busy}
+			onConfirm={() => void run(() => props.onRewind(m.id)).then(() => setConfirming(false))}
+			onCancel={() => setConfirming(false)}
+		/>
 	);
 
 	if (item.kind === "user") {
@@ -184,6 +175,28 @@ export function MessageRow(props: Props) {
 				</div>
 				{confirm}
 			</div>
+		</div>
+	);
+}
+
+/** Asks before a rewind; it has the focus, and Escape cancels. */
+function RewindConfirm(props: { busy: boolean; onConfirm: () => void; onCancel: () => void }) {
+	const button = useRef<HTMLButtonElement>(null);
+	useEffect(() => button.current?.focus(), []);
+	return (
+		<div
+			class="rewind-confirm"
+			role="alertdialog"
+			aria-label="Delete from here"
+			onKeyDown={(e) => e.key === "Escape" && props.onCancel()}
+		>
+			<span>Delete this message and everything after it?</span>
+			<button ref={button} type="button" class="button danger small" disabled={props.busy} onClick={props.onConfirm}>
+				Delete
+			</button>
+			<button type="button" class="button ghost small" onClick={props.onCancel}>
+				Cancel
+			</button>
 		</div>
 	);
 }
