@@ -14,6 +14,7 @@ import * as lastMessageFromMessages from "./migrations/0006-last-message-from-me
 import * as characterAvatarsAndSlugs from "./migrations/0007-character-avatars-and-slugs.js";
 import * as caseInsensitiveUsernames from "./migrations/0008-case-insensitive-usernames.js";
 import * as storySteering from "./migrations/0009-story-steering.js";
+import * as sessionRevision from "./migrations/0010-session-revision.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
@@ -26,6 +27,7 @@ const MIGRATIONS = [
 	{ name: "0007-character-avatars-and-slugs", ...characterAvatarsAndSlugs },
 	{ name: "0008-case-insensitive-usernames", ...caseInsensitiveUsernames },
 	{ name: "0009-story-steering", ...storySteering },
+	{ name: "0010-session-revision", ...sessionRevision },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.

@@ -171,7 +171,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 
 				client.work = (async () => {
 					if (firstOnNode && this.address) await this.runtime.routes.add(sessionId, this.address);
-					ws.send(JSON.stringify(connectionFrame(chat, this.modelName)));
+					ws.send(JSON.stringify(connectionFrame(chat, this.modelName, await this.store.revision(sessionId))));
 					const backlog =
 						chat.resumed && !h.after
 							? await this.store.latestMessages(sessionId, REPLAY_LIMIT)

@@ -114,6 +114,8 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 					return {
 						session_id: session.id,
 						character_id: session.character_id,
+						// Read before the page: the page has every change up to it (a client ignores frames up to it).
+						revision: Number(session.revision),
 						has_more: hasMore,
 						messages: rows.slice(0, ctx.params.limit).reverse().map(toMessageView),
 					};

@@ -57,8 +57,15 @@ export function clientIdentity({ user, session, character }: OpenedChat): Client
 	return { userId, username, name, role, sessionId: session.id, characterId: character.id };
 }
 
-/** The first frame a socket gets; `model` names the model, so nobody mistakes the offline one for an LLM. */
-export function connectionFrame({ user, session, character, resumed }: OpenedChat, model: string): ConnectionFrame {
+/**
+ * The first frame a socket gets; `model` names the model, so nobody mistakes the offline one for an LLM. `revision`
+ * must be read once the socket receives the session's frames (registered, routed), so no change falls in between.
+ */
+export function connectionFrame(
+	{ user, session, character, resumed }: OpenedChat,
+	model: string,
+	revision: number,
+): ConnectionFrame {
 	return {
 		type: "connection",
 		message: "Connected to chat",
@@ -68,6 +75,7 @@ export function connectionFrame({ user, session, character, resumed }: OpenedCha
 		character_name: character.name,
 		model,
 		resumed,
+		revision,
 	};
 }
 

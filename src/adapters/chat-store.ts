@@ -17,6 +17,8 @@ export interface SessionRow {
 	title: string | null;
 	summary: string | null;
 	summary_upto_seq: string | null;
+	/** How many times the stored story was changed in place (bigint, as text): migration 0010. */
+	revision: string;
 	created_at: Date;
 	updated_at: Date;
 }
@@ -96,7 +98,8 @@ export interface ChatStats {
 export const MESSAGE_COLUMNS =
 	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at";
 
-const SESSION_COLUMNS = "id, username, character_id, status, title, summary, summary_upto_seq, created_at, updated_at";
+const SESSION_COLUMNS =
+	"id, username, character_id, status, title, summary, summary_upto_seq, revision, created_at, updated_at";
 
 /** A statement that runs for every chat message: named, so each pooled connection prepares it once. */
 interface HotStatement {
@@ -328,6 +331,14 @@ export class ChatStore {
 		const rows = await this.run<SessionRow>(GET_SESSIONS, [ids]);
 		const byId = new Map(rows.map((row) => [row.id, row]));
 		return ids.map((id) => byId.get(id) ?? null);
+	}
+
+	/** The session's revision as of now; 0 for a session that is gone. */
+	async revision(sessionId: string): Promise<number> {
+		const [row] = await this.select<{ revision: string }>(`SELECT revision FROM chat_sessions WHERE id = $1`, [
+			sessionId,
+		]);
+		return Number(row?.revision ?? 0);
 	}
 
 	async getMessage(id: string): Promise<MessageRow | null> {

@@ -22,6 +22,8 @@ export interface StoredContinuation extends ContinuedReply {
 	created_at: Date;
 	stopped: boolean;
 	edited_at: Date | null;
+	/** The session's revision after this change (bigint, as text): the longer text is a change in place. */
+	revision: string;
 }
 
 const REPLY_COLUMNS = "id, session_id, reply_to, variant, content";
@@ -68,14 +70,20 @@ export class ContinuationStore {
 
 	/**
 	 * Stores the continued reply's whole new text and adds the continuation's tokens to the reply's, if it is still
-	 * marked; null if not (already stored: a redelivery; or rewound meanwhile).
+	 * marked, counting one more revision of its session; null if not (already stored: a redelivery; or rewound
+	 * meanwhile).
 	 */
 	async store(id: string, content: string, usage: Usage | undefined): Promise<StoredContinuation | null> {
 		const [row] = await this.select<StoredContinuation>(
-			`UPDATE messages SET content = $2, generating_since = NULL,
-			        input_tokens = COALESCE(input_tokens, 0) + $3, output_tokens = COALESCE(output_tokens, 0) + $4
-			 WHERE id = $1 AND generating_since IS NOT NULL
-			 RETURNING ${REPLY_COLUMNS}, created_at, stopped, edited_at`,
+			`WITH stored AS (
+				UPDATE messages SET content = $2, generating_since = NULL,
+				        input_tokens = COALESCE(input_tokens, 0) + $3, output_tokens = COALESCE(output_tokens, 0) + $4
+				WHERE id = $1 AND generating_since IS NOT NULL
+				RETURNING ${REPLY_COLUMNS}, created_at, stopped, edited_at),
+			 session AS (
+				UPDATE chat_sessions s SET revision = s.revision + 1 FROM stored WHERE s.id = stored.session_id
+				RETURNING s.revision)
+			 SELECT stored.*, session.revision FROM stored, session`,
 			[id, content, usage?.input_tokens ?? 0, usage?.output_tokens ?? 0],
 		);
 		return row ?? null;

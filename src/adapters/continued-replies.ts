@@ -30,7 +30,8 @@ export class ContinuedReplies {
 		const tokens = (payload.usage?.input_tokens ?? 0) + (payload.usage?.output_tokens ?? 0);
 		await quotas.addTokens(payload.username, tokens).catch((err) => logger.warn("Token quota update failed:", err));
 		await runtime.history.drop(row.session_id).catch((err) => logger.warn(ids, "History drop failed:", err));
-		const frame: AiFrame = { ...(messageFrame({ ...row, role: "ai" }) as AiFrame), continued: true };
+		const revision = Number(row.revision);
+		const frame: AiFrame = { ...(messageFrame({ ...row, role: "ai" }) as AiFrame), continued: true, revision };
 		await runtime.delivery.send(row.session_id, [frame]).catch((err) => logger.warn(ids, "Delivery failed:", err));
 	}
 

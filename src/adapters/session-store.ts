@@ -31,7 +31,7 @@ const FIRST_MESSAGE_CHARS = 400;
  * Branches sort by when they were made: their copied messages keep the time they were first said.
  */
 const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.status, s.title, s.created_at,
-		s.branched_from_session_id, s.branched_from_message_id, fu.content AS first_user_message,
+		s.branched_from_session_id, s.branched_from_message_id, s.revision, fu.content AS first_user_message,
 		lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at
 	FROM chat_sessions s
 	JOIN ai_characters c ON c.id = s.character_id

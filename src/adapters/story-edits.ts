@@ -36,9 +36,20 @@ export interface StoryDeps {
 }
 
 /**
- * The new text, unless the message is a reply a continuation is still extending. Last write wins: `edited_at` grows
- * with every edit of a message (a millisecond at least, so each edit has its own de-duplication key and clients keep
- * the latest one). A summary covering the message is cleared.
+ * The session's revision counts one more change, and a summary covering the turn from seq `$cut` on is cleared: one
+ * UPDATE of the session row (two in one statement would not see each other).
+ */
+function sessionChanged(cut: string): string {
+	const stale = `summary_upto_seq >= ${cut}`;
+	return `revision = revision + 1,
+		summary = CASE WHEN ${stale} THEN NULL ELSE summary END,
+		summary_upto_seq = CASE WHEN ${stale} THEN NULL ELSE summary_upto_seq END`;
+}
+
+/**
+ * The new text, unless the message is a reply a continuation is still extending, with the session's new revision.
+ * Last write wins: `edited_at` grows with every edit of a message (a millisecond at least, so each edit has its own
+ * de-duplication key and clients keep the latest one). A summary covering the message is cleared.
  */
 const EDIT = `WITH edited AS (
 		UPDATE messages SET content = $3,
@@ -46,25 +57,26 @@ const EDIT = `WITH edited AS (
 		WHERE id = $1 AND session_id = $2
 		  AND (generating_since IS NULL OR generating_since < now() - make_interval(secs => $4))
 		RETURNING ${MESSAGE_COLUMNS}),
-	 stale AS (
-		UPDATE chat_sessions s SET summary = NULL, summary_upto_seq = NULL
-		FROM edited e WHERE s.id = e.session_id AND s.summary_upto_seq >= e.seq)
-	SELECT * FROM edited`;
+	 session AS (
+		UPDATE chat_sessions SET ${sessionChanged("(SELECT seq FROM edited)")}
+		WHERE id = $2 AND EXISTS (SELECT 1 FROM edited) RETURNING revision)
+	SELECT edited.*, session.revision FROM edited, session`;
 
 /** Where a rewind cuts: at the message, or for a reply at the first of its variants (they all go). */
 const REWIND_CUT = `SELECT CASE WHEN m.reply_to IS NULL THEN m.seq
 		ELSE (SELECT min(v.seq) FROM messages v WHERE v.reply_to = m.reply_to) END AS cut
 	FROM messages m WHERE m.id = $1 AND m.session_id = $2`;
 
-/** Variant `$1` of the reply to `$2` becomes the active one (not if it was rewound meanwhile: one stays active). */
+/**
+ * Variant `$1` of the reply to `$2` becomes the active one (not if it was rewound meanwhile: one stays active); the
+ * session's new revision, or no row.
+ */
 const SELECT_VARIANT = `WITH variants AS (
 		UPDATE messages SET active = (id = $1)
 		WHERE reply_to = $2 AND EXISTS (SELECT 1 FROM messages WHERE id = $1)
-		RETURNING id, seq),
-	 stale AS (
-		UPDATE chat_sessions SET summary = NULL, summary_upto_seq = NULL
-		WHERE id = $3 AND summary_upto_seq >= (SELECT min(seq) FROM variants))
-	SELECT count(*)::int AS chosen FROM variants WHERE id = $1`;
+		RETURNING id, seq)
+	UPDATE chat_sessions SET ${sessionChanged("(SELECT min(seq) FROM variants)")}
+	WHERE id = $3 AND EXISTS (SELECT 1 FROM variants WHERE id = $1) RETURNING revision`;
 
 /** The story edits of a chat service (ChatMixin's `db`, `store` and `runtime`); a stop reaches every ai-consumer. */
 export function storyEdits(
@@ -83,6 +95,9 @@ export function storyEdits(
 	});
 }
 
+/** A row with the session's revision after the change (bigint, as text). */
+type Revised<T> = T & { revision: string };
+
 export function isRefusal(result: unknown): result is ErrorFrame {
 	return (result as ErrorFrame | null)?.type === "error";
 }
@@ -93,10 +108,11 @@ export class StoryEdits {
 	/** Replaces the text of a message of the session (the user's, a reply, the greeting). */
 	async edit(sessionId: string, messageId: string, content: string): Promise<MessageRow | ErrorFrame> {
 		const { replyTimeoutSeconds } = this.deps;
-		const [row] = await this.query<MessageRow>(EDIT, [messageId, sessionId, content, replyTimeoutSeconds]);
-		if (!row) return (await this.beingWritten(sessionId, messageId)) ? inProgress() : notFound();
-		const edited_at = row.edited_at!.toISOString();
-		await this.changed(sessionId, { type: "message.edited", id: row.id, content: row.content, edited_at });
+		const [edited] = await this.query<Revised<MessageRow>>(EDIT, [messageId, sessionId, content, replyTimeoutSeconds]);
+		if (!edited) return (await this.beingWritten(sessionId, messageId)) ? inProgress() : notFound();
+		const { revision, ...row } = edited;
+		const frame = { type: "message.edited" as const, id: row.id, content: row.content };
+		await this.changed(sessionId, { ...frame, edited_at: row.edited_at!.toISOString(), revision: Number(revision) });
 		return row;
 	}
 
@@ -106,9 +122,9 @@ export class StoryEdits {
 	 * deleted message is not stored (chat-store's reply INSERT).
 	 */
 	async rewind(sessionId: string, messageId: string): Promise<string[] | ErrorFrame> {
-		const ids = await this.deps.sequelize.transaction(async (transaction) => {
+		const rewound = await this.deps.sequelize.transaction(async (transaction) => {
 			const [target] = await this.query<{ cut: string }>(REWIND_CUT, [messageId, sessionId], transaction);
-			if (!target) return [];
+			if (!target) return null;
 			const later = [sessionId, target.cut];
 			// Locked first, deleted by a second statement: its fresh snapshot also holds a reply committed meanwhile.
 			await this.query(`SELECT id FROM messages WHERE session_id = $1 AND seq >= $2 FOR UPDATE`, later, transaction);
@@ -117,17 +133,19 @@ export class StoryEdits {
 				later,
 				transaction,
 			);
-			await this.query(
-				`UPDATE chat_sessions SET summary = NULL, summary_upto_seq = NULL WHERE id = $1 AND summary_upto_seq >= $2`,
+			if (deleted.length === 0) return null;
+			const [{ revision }] = await this.query<{ revision: string }>(
+				`UPDATE chat_sessions SET ${sessionChanged("$2")} WHERE id = $1 RETURNING revision`,
 				later,
 				transaction,
 			);
-			return deleted.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1)).map((m) => m.id);
+			const ids = deleted.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1)).map((m) => m.id);
+			return { ids, revision: Number(revision) };
 		});
-		if (ids.length === 0) return notFound();
+		if (!rewound) return notFound();
 		this.deps.stop(sessionId);
-		await this.changed(sessionId, { type: "messages.deleted", ids });
-		return ids;
+		await this.changed(sessionId, { type: "messages.deleted", ...rewound });
+		return rewound.ids;
 	}
 
 	/** Makes reply variant `id` the one the history shows and the next prompt continues from. */
@@ -137,13 +155,14 @@ export class StoryEdits {
 		if (reply.role !== "ai" || !reply.reply_to) {
 			return errorFrame("cannot_select", "Only a reply to one of your messages has variants to choose from");
 		}
-		const [{ chosen }] = await this.query<{ chosen: number }>(SELECT_VARIANT, [id, reply.reply_to, sessionId]);
-		if (chosen === 0) return notFound();
+		const [chosen] = await this.query<{ revision: string }>(SELECT_VARIANT, [id, reply.reply_to, sessionId]);
+		if (!chosen) return notFound();
 		const frame: VariantSelectedFrame = {
 			type: "variant.selected",
 			reply_to: reply.reply_to,
 			id,
 			variant: reply.variant,
+			revision: Number(chosen.revision),
 		};
 		await this.changed(sessionId, frame);
 		return frame;

@@ -15,6 +15,12 @@ export interface ConnectionFrame {
 	character_name: string;
 	model: string;
 	resumed: boolean;
+	/**
+	 * How many changes in place (edits, rewinds, swipe choices, continued replies) the session's stored story has had,
+	 * read once this socket receives every later change. A resuming client that applied fewer missed some: `after`
+	 * replays only new messages, so it reloads the history (GET /sessions/{id}/messages, which carries `revision` too).
+	 */
+	revision: number;
 }
 
 export interface StoredMessageFrame {
@@ -39,6 +45,8 @@ export interface AiFrame extends StoredMessageFrame {
 	stopped?: boolean;
 	/** The reply after a `continue`: same id, longer `content` (it replaces what was shown). */
 	continued?: true;
+	/** Set with `continued`: the session's revision after the longer text was stored (see MessageEditedFrame). */
+	revision?: number;
 }
 
 /**
@@ -60,12 +68,20 @@ export interface MessageEditedFrame {
 	id: string;
 	content: string;
 	edited_at: string;
+	/**
+	 * The session's revision after this change: every change to stored messages in place (an edit, a rewind, a choice
+	 * of swipe, a continued reply) counts one. A client that already has this revision (it reloaded the history at it
+	 * or later) has this change and ignores the frame.
+	 */
+	revision?: number;
 }
 
 /** The session was rewound: these messages (a message and every later one) are gone. */
 export interface MessagesDeletedFrame {
 	type: "messages.deleted";
 	ids: string[];
+	/** The session's revision after the rewind (see MessageEditedFrame). */
+	revision?: number;
 }
 
 /** Variant `id` of the reply to `reply_to` is now the one the story continues from (the others stay pageable). */
@@ -74,6 +90,8 @@ export interface VariantSelectedFrame {
 	reply_to: string;
 	id: string;
 	variant: number;
+	/** The session's revision after the choice (see MessageEditedFrame). */
+	revision?: number;
 }
 
 /** A piece of the user's next line written by the model (`impersonate`); sent to the asking socket only. */

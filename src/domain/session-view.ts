@@ -19,6 +19,8 @@ export interface ListedSession {
 	created_at: Date;
 	branched_from_session_id: string | null;
 	branched_from_message_id: string | null;
+	/** Changes in place to its stored story so far (bigint, as text; chat-frames.ts ConnectionFrame). */
+	revision: string;
 	/** The start of the first user message (what a default title shows), or null. */
 	first_user_message: string | null;
 	last_message_at: Date | null;
@@ -37,6 +39,7 @@ export function toSessionView(s: ListedSession) {
 			? { session_id: s.branched_from_session_id, message_id: s.branched_from_message_id }
 			: null,
 		created_at: s.created_at,
+		revision: Number(s.revision),
 		last_message_at: s.last_message_at,
 		last_message: s.last_message,
 	};

@@ -49,6 +49,7 @@ describe("schema migrations", () => {
 			"0007-character-avatars-and-slugs",
 			"0008-case-insensitive-usernames",
 			"0009-story-steering",
+			"0010-session-revision",
 		]);
 	});
 

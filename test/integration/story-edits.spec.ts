@@ -193,6 +193,7 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 				id: echo.id,
 				content: "I carry a blue lantern.",
 				edited_at: expect.any(String),
+				revision: expect.any(Number),
 			});
 			expect(edited[1]).toEqual(edited[0]);
 
@@ -300,6 +301,7 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 				expect(await socket.next((f) => f.type === "messages.deleted")).toEqual({
 					type: "messages.deleted",
 					ids: [pending.id],
+					revision: expect.any(Number),
 				});
 			}
 			// The stopped reply comes back through the queue: it is dropped, not stored, not shown.
@@ -321,7 +323,11 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 			const ids = [first.reply.id, more.echo.id, more.reply.id];
 			for (const socket of [phone, laptop]) {
 				await socket.next((f) => f.type === "messages.deleted" && (f.ids as string[])[0] === first.reply.id);
-				expect(socket.ofType("messages.deleted").at(-1)).toEqual({ type: "messages.deleted", ids });
+				expect(socket.ofType("messages.deleted").at(-1)).toEqual({
+					type: "messages.deleted",
+					ids,
+					revision: expect.any(Number),
+				});
 			}
 			expect((await rows(sessionId)).map((m) => m.content)).toEqual([expect.any(String), "First line."]);
 			// Asked again, the reply gets the id of the one rewound (variant 0 once more): every device shows it anew.
@@ -424,7 +430,13 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 			await phone.next((f) => f.id === second.id && f.type === "ai");
 
 			phone.send({ type: "select_variant", id: first.id });
-			const chosen = { type: "variant.selected", reply_to: echo.id, id: first.id, variant: 0 };
+			const chosen = {
+				type: "variant.selected",
+				reply_to: echo.id,
+				id: first.id,
+				variant: 0,
+				revision: expect.any(Number),
+			};
 			for (const socket of [phone, laptop])
 				expect(await socket.next((f) => f.type === "variant.selected")).toEqual(chosen);
 			const actives = async () => (await rows(sessionId)).filter((m) => m.reply_to === echo.id).map((m) => m.active);
@@ -590,6 +602,67 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 				).toEqual([]);
 			}
 			await Promise.all([me.phone, me.laptop, other.phone, other.laptop].map((s) => s.close()));
+		});
+
+		it("should tell a device that was away what changed: the revision grows with each change in place", async () => {
+			const { token, sessionId, phone, laptop } = await twoDevices();
+			const revisionNow = async () => (await rest("GET", `/sessions/${sessionId}`, token)).body.revision as number;
+			const first = await say([phone, laptop], "Open the gate.");
+			phone.send({ type: "regenerate", reply_to: first.echo.id });
+			const second = await laptop.next((f) => isReply(f) && f.variant === 1);
+			await phone.next((f) => f.type === "ai" && f.id === second.id);
+			const more = await say([phone, laptop], "Walk on.");
+			// New messages and replies are replayed by `after`: they change no revision.
+			const start = phone.ofType("connection")[0].revision as number;
+			expect(start).toBe(0);
+			expect(await revisionNow()).toBe(start);
+			await phone.close();
+
+			// While the phone is away, the laptop edits an old message and picks the first swipe.
+			laptop.send({ type: "edit", id: first.echo.id, content: "Open the iron gate." });
+			const edited = await laptop.next((f) => f.type === "message.edited");
+			laptop.send({ type: "select_variant", id: first.reply.id });
+			const selected = await laptop.next((f) => f.type === "variant.selected");
+
+			// Back after the last message it showed: nothing new is replayed, but the revision says it missed changes.
+			const back = await open(0, token, `&session_id=${sessionId}&after=${more.reply.id}`);
+			const hello = back.socket.ofType("connection")[0];
+			expect(hello).toMatchObject({ resumed: true, revision: start + 2 });
+			await settle(200);
+			expect(back.socket.frames.map((f) => f.type)).toEqual(["connection"]);
+			const page = await rest("GET", `/sessions/${sessionId}/messages`, token);
+			expect(page.body.revision).toBe(start + 2);
+			const byId = new Map(page.body.messages.map((m: { id: string }) => [m.id, m]));
+			expect(byId.get(first.echo.id)).toMatchObject({ content: "Open the iron gate." });
+			expect(byId.get(first.reply.id)).toMatchObject({ active: true });
+			expect(byId.get(second.id)).toMatchObject({ active: false });
+			await back.socket.close();
+
+			// Away again: a rewind and a continued reply count too.
+			expect((await rest("DELETE", `/sessions/${sessionId}/messages/${more.echo.id}`, token)).status).toBe(204);
+			const deleted = await laptop.next((f) => f.type === "messages.deleted");
+			laptop.send({ type: "continue" });
+			const continued = await laptop.next((f) => f.type === "ai" && f.continued === true);
+			expect(continued.id).toBe(first.reply.id);
+			const revisions = [edited, selected, deleted, continued].map((f) => f.revision);
+			expect(revisions).toEqual([start + 1, start + 2, start + 3, start + 4]);
+
+			const again = await open(0, token, `&session_id=${sessionId}&after=${more.reply.id}`);
+			expect(again.socket.ofType("connection")[0]).toMatchObject({ resumed: true, revision: start + 4 });
+			const reloaded = await rest("GET", `/sessions/${sessionId}/messages`, token);
+			expect(reloaded.body.revision).toBe(start + 4);
+			expect(reloaded.body.messages.map((m: { content: string }) => m.content).slice(1)).toEqual([
+				"Open the iron gate.",
+				continued.content,
+				second.content,
+			]);
+			// The laptop, there all along, saw each change once, and a new turn changes no revision.
+			await say([again.socket, laptop], "Onward.");
+			expect(await revisionNow()).toBe(start + 4);
+			for (const type of ["message.edited", "variant.selected", "messages.deleted"]) {
+				expect(laptop.ofType(type)).toHaveLength(1);
+			}
+			await Promise.all([laptop.close(), again.socket.close()]);
 		});
 	});
 }

@@ -47,6 +47,7 @@ describe("toSessionView", () => {
 		created_at: new Date(0),
 		branched_from_session_id: null,
 		branched_from_message_id: null,
+		revision: "3",
 		first_user_message: "Shall we?",
 		last_message_at: null,
 		last_message: null,
@@ -55,6 +56,10 @@ describe("toSessionView", () => {
 	it("should show the default title and no origin for a chat begun anew", () => {
 		expect(toSessionView(listed)).toMatchObject({ id: "s1", title: "Agnes — Shall we?", branched_from: null });
 		expect(toSessionView(listed)).not.toHaveProperty("first_user_message");
+	});
+
+	it("should give the revision as a number, to order a reload against live frames", () => {
+		expect(toSessionView(listed).revision).toBe(3);
 	});
 
 	it("should say where a branch came from, also once that session is deleted", () => {
