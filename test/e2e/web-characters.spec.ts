@@ -405,6 +405,17 @@ describe("starting and resuming chats", () => {
 		const { sessionId } = chatIds(page);
 		const history = (await rest(user, "GET", `/sessions/${sessionId}/messages`)).body;
 		expect(history.messages[0].content).toBe("You again? Sit by the stove, Robin Vale.");
+
+		// The chat page's New chat asks the same.
+		await page.getByRole("button", { name: "New chat" }).click();
+		const dialog = page.getByRole("dialog", { name: "New chat with Marguerite Fenn" });
+		await dialog.getByRole("radio", { name: /Alternate greeting 1/ }).check();
+		await shot(page, "new-chat-dialog");
+		await dialog.getByRole("button", { name: "New chat" }).click();
+		await page.getByText("Last crossing tonight.").waitFor();
+		await expect.poll(() => chatIds(page).sessionId ?? sessionId, POLL).not.toBe(sessionId);
+		expect(chatIds(page).sessionId).toMatch(UUID);
+		expect(await page.getByRole("dialog").count()).toBe(0);
 	});
 
 	it("should reopen a character's latest chat from the gallery, and rename it from the recent chats", async () => {

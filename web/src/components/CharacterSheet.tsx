@@ -14,11 +14,12 @@ import {
 	type User,
 } from "../api";
 import { filled } from "../format";
-import { chatHash, navigate, newChatHash } from "../router";
+import { chatHash } from "../router";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
+import { GreetingPicker } from "./GreetingPicker";
 import { Modal } from "./Modal";
-import { EditIcon, PlusIcon, TrashIcon } from "./icons";
+import { EditIcon, TrashIcon } from "./icons";
 
 export function CharacterSheet({
 	character,
@@ -36,7 +37,6 @@ export function CharacterSheet({
 }) {
 	const [details, setDetails] = useState<CharacterDetails | null>(null);
 	const [error, setError] = useState("");
-	const [greeting, setGreeting] = useState(0);
 	const [confirming, setConfirming] = useState(false);
 	const [busy, setBusy] = useState(false);
 	const [latestChat, setLatestChat] = useState<SessionSummary>();
@@ -51,7 +51,6 @@ export function CharacterSheet({
 	const shown = details ?? character;
 	const fill = (text: string) => filled(text, shown.name, user);
 	const mine = Boolean(user && shown.created_by === user.id);
-	const greetings = details ? [details.greeting, ...details.alternate_greetings] : [];
 
 	async function download(format: "json" | "png") {
 		try {
@@ -118,31 +117,7 @@ export function CharacterSheet({
 							Continue “{latestChat.title}”
 						</a>
 					)}
-					{greetings.length > 1 ? (
-						<fieldset class="greeting-picker">
-							<legend>Start a new chat with…</legend>
-							{greetings.map((text, i) => (
-								<label class={i === greeting ? "greeting-option chosen" : "greeting-option"} key={i}>
-									<input
-										type="radio"
-										name="greeting"
-										value={i}
-										checked={i === greeting}
-										onChange={() => setGreeting(i)}
-									/>
-									<span class="greeting-label">{i === 0 ? "First message" : `Alternate greeting ${i}`}</span>
-									<span class="greeting-text">{text.trim() ? fill(text) : "(no greeting: you start)"}</span>
-								</label>
-							))}
-						</fieldset>
-					) : null}
-					<button
-						type="button"
-						class={latestChat ? "button wide" : "button primary wide"}
-						onClick={() => navigate(newChatHash(shown.id, greeting))}
-					>
-						<PlusIcon /> New chat
-					</button>
+					{details && <GreetingPicker character={details} user={user} primary={!latestChat} />}
 				</div>
 
 				<div class="sheet-actions">
