@@ -34,7 +34,13 @@ beforeAll(async () => {
 	await Promise.all([ensureWebBuild(), mkdir(SHOTS, { recursive: true })]);
 	broker = createBroker(
 		// Paced so a continue is still being written (about half a second) when another page saves an edit of it.
-		testConfig({ NAMESPACE: uniqueName("story"), OFFLINE_MODEL_DELAY_MS: "40", CHAT_MESSAGES_PER_MINUTE: "1000" }),
+		testConfig({
+			NAMESPACE: uniqueName("story"),
+			OFFLINE_MODEL_DELAY_MS: "40",
+			// One user says a lot here, quickly.
+			CHAT_MESSAGES_PER_MINUTE: "1000",
+			CHAT_USER_MESSAGES_PER_MINUTE: "1000",
+		}),
 		{ logger: false },
 	);
 	[browser] = await Promise.all([launchChromium(), broker.start()]);
@@ -112,6 +118,14 @@ async function history(sessionId: string): Promise<{ id: string; content: string
 		headers: { Authorization: `Bearer ${token}` },
 	});
 	return ((await res.json()) as { messages: { id: string; content: string; edited_at?: string }[] }).messages;
+}
+
+/** The server's side of the open chat sockets (this file's broker is the only chat-ws node). */
+function serverSockets(): { socket: { close(code: number, reason: string): void } }[] {
+	const chatWs = broker.getLocalService("chat-ws") as unknown as {
+		hub: { clients(): Iterable<{ socket: { close(code: number, reason: string): void } }> };
+	};
+	return [...chatWs.hub.clients()];
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -192,6 +206,38 @@ describe("web client story controls", () => {
 		for (const p of [page, other]) {
 			await p.locator(`.row-ai[data-id="${id}"]`, { hasText: "Forty sacks, Robin Vale." }).locator(".edited").waitFor();
 		}
+	});
+
+	it("should catch up after a reconnect with what another page edited, rewound and chose meanwhile", async () => {
+		const page = await chatPage();
+		await say(page, "Oil the gears.");
+		await page.getByRole("button", { name: "Regenerate reply" }).click();
+		await page.locator(".variant-count", { hasText: "2/2" }).waitFor();
+		await page.getByText(`${CHARACTER} is typing…`).waitFor({ state: "hidden" });
+		await say(page, "Sweep the loft.");
+		const other = await chatPage(sessionIdOf(page));
+		await replyTo(other, "Sweep the loft.").waitFor();
+
+		// The other page loses its socket and cannot reconnect until it is back online; this one reconnects at once.
+		await other.context().setOffline(true);
+		for (const client of serverSockets()) client.socket.close(1012, "Server restarting");
+		await other.locator(".presence-reconnecting").waitFor();
+		await page.locator(".presence-open").waitFor();
+		await act(userRow(page, "Oil the gears."), "Edit");
+		await page.getByLabel("Edit message").fill("Oil the big gears.");
+		await page.getByRole("button", { name: "Save" }).click();
+		await userRow(page, "Oil the big gears.").waitFor();
+		await page.getByRole("button", { name: "Previous reply" }).click();
+		await page.locator(".variant-count", { hasText: "1/2" }).waitFor();
+		await act(userRow(page, "Sweep the loft."), "Delete from here");
+		await page.getByRole("alertdialog").getByRole("button", { name: "Delete" }).click();
+		await userRow(page, "Sweep the loft.").waitFor({ state: "detached" });
+
+		await other.context().setOffline(false);
+		await userRow(other, "Oil the big gears.").waitFor();
+		await other.locator(".variant-count", { hasText: "1/2" }).waitFor();
+		await userRow(other, "Sweep the loft.").waitFor({ state: "detached" });
+		expect(await replyTo(other, "Sweep the loft.").count()).toBe(0);
 	});
 
 	it("should delete a message and everything after it, after asking", async () => {

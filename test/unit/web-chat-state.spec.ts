@@ -118,6 +118,56 @@ describe("web chat state", () => {
 		expect(replayed.order).toEqual(["u1", "a1", "a1b", "u2"]);
 	});
 
+	it("should keep the edit stored last when two devices' frames cross", () => {
+		const later = "2026-12-07T09:05:00.000Z";
+		const next = run(
+			story,
+			frame({ type: "message.edited", id: "u1", content: "second", edited_at: later }),
+			frame({ type: "message.edited", id: "u1", content: "first", edited_at: T }),
+		);
+		expect(next.byId.u1).toMatchObject({ content: "second", edited_at: later });
+	});
+
+	it("should catch up after a reconnect with what was edited, rewound and chosen meanwhile", () => {
+		const known = [...story.order];
+		// Arrived on the socket after the page was asked for: not in it, and kept.
+		const live = run(story, frame({ type: "echo", role: "user", id: "u3", content: "live", timestamp: T }));
+		const page = [
+			user("u1", "edited meanwhile"),
+			reply("a1", "u1", 0, false),
+			reply("a1b", "u1", 1, true),
+			// u2 and a2 were rewound
+		];
+		const next = run(live, { type: "resync", messages: page, hasMore: false, known });
+		expect(next.order).toEqual(["u1", "a1", "a1b", "u3"]);
+		expect(shown(next)).toEqual(["edited meanwhile", "reply a1b", "live"]);
+		// A late frame of a rewound message stays away.
+		const late = run(
+			next,
+			frame({ type: "ai", role: "ai", id: "a2", content: "x", reply_to: "u2", variant: 0, timestamp: T }),
+		);
+		expect(late.order).toEqual(next.order);
+	});
+
+	it("should leave messages older than a resync's page, and a reply being continued, as they are", () => {
+		const older = "2026-12-07T08:00:00.000Z";
+		const withOld = run(story, {
+			type: "history",
+			messages: [{ ...user("u0", "long ago"), timestamp: older }],
+			hasMore: false,
+			older: true,
+		});
+		const continuing = run(
+			withOld,
+			frame({ type: "ai.delta", id: "a2", reply_to: "u2", variant: 0, delta: "+", continued: true }),
+		);
+		const page = [user("u2"), { ...reply("a2", "u2"), content: "stale" }];
+		const next = run(continuing, { type: "resync", messages: page, hasMore: true, known: [...continuing.order] });
+		expect(next.order).toEqual(continuing.order);
+		expect(next.byId.u0?.content).toBe("long ago");
+		expect(next.byId.a2).toMatchObject({ content: "reply a2+", streaming: true });
+	});
+
 	it("should end a reply being written when its message is rewound", () => {
 		const writing = run(story, { type: "regenerate", replyTo: "u2" }, { type: "stop" });
 		expect(writing.pending).toEqual({ replyTo: "u2" });

@@ -123,7 +123,12 @@ export type ChatAction =
 	| { type: "impersonate" }
 	| { type: "stop" }
 	/** REST confirmed a rewind from `id`: what the socket's `messages.deleted` will say, in case it is not open. */
-	| { type: "rewound"; id: string };
+	| { type: "rewound"; id: string }
+	/**
+	 * The latest page of history, read again after a reconnect: edits, rewinds and choices made meanwhile. `known`:
+	 * the ids shown when it was asked for (what arrived since is not in it, and stays).
+	 */
+	| { type: "resync"; messages: HistoryMessage[]; hasMore: boolean; known: string[] };
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 	switch (action.type) {
@@ -150,6 +155,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 			return { ...state, stopSent: true };
 		case "rewound":
 			return removeMessages(state, rewoundIds(state, action.id));
+		case "resync":
+			return resync(state, action);
 	}
 }
 
@@ -161,7 +168,8 @@ function mergeHistory(state: ChatState, messages: HistoryMessage[], hasMore: boo
 	let pending = state.pending;
 	const perReply: Record<string, number> = {};
 	for (const m of messages) {
-		if (isGone(state, m.id, m.timestamp)) continue;
+		// A reply being continued is newer than any page: its frames finish it.
+		if (isGone(state, m.id, m.timestamp) || state.byId[m.id]?.streaming) continue;
 		// History may not carry variant numbers: count the replies to each message in order instead.
 		const variant = m.reply_to ? (m.variant ?? perReply[m.reply_to] ?? 0) : 0;
 		if (m.reply_to) perReply[m.reply_to] = variant + 1;
@@ -185,6 +193,23 @@ function mergeHistory(state: ChatState, messages: HistoryMessage[], hasMore: boo
 	if (!older && last?.role === "user" && last.reply_status === "pending") pending = { replyTo: last.id };
 	const order = older ? [...fresh, ...state.order] : [...state.order, ...fresh];
 	return { ...state, byId, order, failures, selected, pending, hasMore };
+}
+
+/**
+ * The history again, after the socket was closed a while (a resumed socket replays only newer messages): a message
+ * shown when it was asked for, in the span the page covers and missing from it, was rewound meanwhile; the rest take
+ * the page's text and active variants. Replies being written are left to their frames.
+ */
+function resync(state: ChatState, page: Extract<ChatAction, { type: "resync" }>): ChatState {
+	const listed = new Set(page.messages.map((m) => m.id));
+	const oldest = page.messages[0];
+	const from = page.hasMore && oldest ? Date.parse(oldest.timestamp) : -Infinity;
+	const gone = page.known.filter((id) => {
+		const m = state.byId[id];
+		// Newer than the page's oldest message (which it lists): a tie may be older, so it stays.
+		return m?.timestamp && !m.streaming && !listed.has(id) && Date.parse(m.timestamp) > from;
+	});
+	return mergeHistory(removeMessages(state, gone), page.messages, state.hasMore, false);
 }
 
 function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
@@ -238,7 +263,8 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 		}
 		case "message.edited": {
 			const m = state.byId[frame.id];
-			if (!m) return state;
+			// Two devices edited it: the edit stored last wins, whatever order the frames came in.
+			if (!m || (m.edited_at && Date.parse(m.edited_at) > Date.parse(frame.edited_at))) return state;
 			return {
 				...state,
 				byId: { ...state.byId, [m.id]: { ...m, content: frame.content, edited_at: frame.edited_at } },

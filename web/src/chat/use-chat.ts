@@ -42,6 +42,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 	const [stopped, setStopped] = useState<Exclude<StopReason, "expired" | "disabled">>();
 	const connection = useRef<ChatConnection | null>(null);
 	const edits = useRef(new PendingEdits());
+	/** The socket was open before: a new `connection` is a reconnect. */
+	const wasOpen = useRef(false);
 	const cb = useRef(callbacks);
 	cb.current = callbacks;
 
@@ -56,6 +58,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			if (frame.type === "connection") {
 				setModel(frame.model);
 				cb.current.onSession(frame.session_id);
+				if (wasOpen.current) void resync(frame.session_id);
+				wasOpen.current = true;
 			} else if ((frame.type === "ai" && frame.reply_to) || frame.type === "messages.deleted") {
 				cb.current.onChange();
 			} else if (frame.type === "message.edited") {
@@ -69,6 +73,17 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 					toast(errorSentence(frame), "error");
 			}
 			dispatch({ type: "frame", frame });
+		};
+		// The resumed socket replays newer messages only: edits, rewinds and choices made while it was closed are read
+		// from the history.
+		const resync = async (sessionId: string) => {
+			const known = [...stateRef.current.order];
+			try {
+				const page = await api<HistoryPage>(`/sessions/${encodeURIComponent(sessionId)}/messages?limit=${PAGE_SIZE}`);
+				if (live) dispatch({ type: "resync", messages: page.messages, hasMore: page.has_more, known });
+			} catch {
+				// The next reconnect tries again; meanwhile the conversation shows what it had.
+			}
 		};
 		const conn = new ChatConnection({
 			characterId,
