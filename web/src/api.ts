@@ -214,4 +214,6 @@ export function saveBlob(blob: Blob, filename: string): void {
 export interface HistoryPage {
 	messages: HistoryMessage[];
 	has_more: boolean;
+	/** The session's revision the page is at: it has every change in place up to it. */
+	revision?: number;
 }

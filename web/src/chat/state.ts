@@ -4,7 +4,7 @@
  * active one the story continues from), whether the character is still writing, and the line the model is writing
  * for the user (impersonation), which goes to the input box, never to the transcript.
  */
-import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames.js";
+import type { ConnectionFrame, ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames.js";
 
 /** A stored message as the history (GET /sessions/{id}/messages) gives it. */
 export interface HistoryMessage {
@@ -74,6 +74,13 @@ export interface ChatState {
 	/** Messages rewound away: a frame of theirs still on its way (a delta, a late reply) must not bring them back. */
 	deleted: Record<string, Tombstone>;
 	impersonation: Impersonation | null;
+	/**
+	 * The session's revision the story shown is at (ConnectionFrame.revision: every change in place counts one), from
+	 * the history it loaded or a new chat's first connection, then every change applied; undefined until known.
+	 */
+	revision?: number;
+	/** Changes applied before one that comes before them (frames out of order, or one missed): counted once it is in. */
+	revisionsAhead: number[];
 }
 
 /** The model is set up wrong (key, model name): only the operator can fix that, so this says whom to tell. */
@@ -112,10 +119,16 @@ export const emptyChat: ChatState = {
 	hasMore: false,
 	deleted: {},
 	impersonation: null,
+	revisionsAhead: [],
 };
 
+/** Whether a socket that (re)opened at this revision has changes the story shown lacks: reload the history. */
+export function missedChanges(state: ChatState, connection: ConnectionFrame): boolean {
+	return state.revision !== undefined && connection.revision > state.revision;
+}
+
 export type ChatAction =
-	| { type: "history"; messages: HistoryMessage[]; hasMore: boolean; older: boolean }
+	| { type: "history"; messages: HistoryMessage[]; hasMore: boolean; older: boolean; revision?: number }
 	| { type: "frame"; frame: ServerFrame }
 	| { type: "sent" }
 	| { type: "regenerate"; replyTo: string }
@@ -128,12 +141,14 @@ export type ChatAction =
 	 * The latest page of history, read again after a reconnect: edits, rewinds and choices made meanwhile. `known`:
 	 * the ids shown when it was asked for (what arrived since is not in it, and stays).
 	 */
-	| { type: "resync"; messages: HistoryMessage[]; hasMore: boolean; known: string[] };
+	| { type: "resync"; messages: HistoryMessage[]; hasMore: boolean; known: string[]; revision?: number };
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 	switch (action.type) {
-		case "history":
-			return mergeHistory(state, action.messages, action.hasMore, action.older);
+		case "history": {
+			const merged = mergeHistory(state, action.messages, action.hasMore, action.older);
+			return action.older ? merged : atRevision(merged, action.revision);
+		}
 		case "frame":
 			return applyFrame(state, action.frame);
 		case "sent":
@@ -156,7 +171,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 		case "rewound":
 			return removeMessages(state, rewoundIds(state, action.id));
 		case "resync":
-			return resync(state, action);
+			return atRevision(resync(state, action), action.revision);
 	}
 }
 
@@ -214,20 +229,22 @@ function resync(state: ChatState, page: Extract<ChatAction, { type: "resync" }>)
 
 function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 	switch (frame.type) {
-		case "connection":
+		case "connection": {
 			// A line being written for the user on a socket that dropped will not be finished: it is theirs as it is.
-			return state.impersonation && !state.impersonation.done
-				? { ...state, impersonation: { ...state.impersonation, done: true } }
-				: state;
+			const impersonation =
+				state.impersonation && !state.impersonation.done ? { ...state.impersonation, done: true } : state.impersonation;
+			// A new chat has no history to take its revision from.
+			return { ...state, impersonation, revision: state.revision ?? frame.revision };
+		}
 		case "echo": {
-			if (isGone(state, frame.id, frame.timestamp)) return state;
-			const known = Boolean(state.byId[frame.id]);
+			if (isGone(state, frame.id, frame.timestamp) || replayedFromOlderPage(state, frame.id, frame.timestamp))
+				return state;
+			const known = state.byId[frame.id];
 			const message: Message = {
 				id: frame.id,
 				role: "user",
-				content: frame.content,
+				...newestText(known, frame),
 				timestamp: frame.timestamp,
-				edited_at: frame.edited_at,
 				reply_to: null,
 				variant: 0,
 				stopped: false,
@@ -238,42 +255,28 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 		}
 		case "ai.delta":
 			return frame.continued ? continueDelta(state, frame.id, frame.delta) : replyDelta(state, frame);
-		case "ai": {
-			if (isGone(state, frame.id, frame.timestamp) || (frame.reply_to && state.deleted[frame.reply_to])) return state;
-			const isNew = !state.byId[frame.id];
-			const message: Message = {
-				id: frame.id,
-				role: "ai",
-				content: frame.content,
-				timestamp: frame.timestamp,
-				edited_at: frame.edited_at,
-				reply_to: frame.reply_to,
-				variant: frame.variant,
-				stopped: Boolean(frame.stopped),
-				streaming: false,
-			};
-			const done =
-				(frame.reply_to !== null && state.pending?.replyTo === frame.reply_to) ||
-				// A stopped continue may end without the flag: the reply's id is enough.
-				state.pending?.continues === frame.id;
-			const shown = showNewest(upsert(state, message), isNew ? frame.reply_to : null);
-			// Made anew under the id of a rewound reply: from now on its frames are this one's.
-			const next = state.deleted[frame.id] ? { ...shown, deleted: without(state.deleted, frame.id) } : shown;
-			return done ? { ...next, pending: null, stopSent: false } : next;
-		}
-		case "message.edited": {
-			const m = state.byId[frame.id];
-			// Two devices edited it: the edit stored last wins, whatever order the frames came in.
-			if (!m || (m.edited_at && Date.parse(m.edited_at) > Date.parse(frame.edited_at))) return state;
-			return {
-				...state,
-				byId: { ...state.byId, [m.id]: { ...m, content: frame.content, edited_at: frame.edited_at } },
-			};
-		}
+		case "ai":
+			if (frame.continued && frame.revision !== undefined) {
+				// The reloaded history may hold the longer text already; the frame still ends the continue shown.
+				if (hasRevision(state, frame.revision)) return endContinue(state, frame);
+				return counted(applyReply(state, frame), frame.revision);
+			}
+			return applyReply(state, frame);
+		case "message.edited":
+			return applyChange(state, frame.revision, () => {
+				const m = state.byId[frame.id];
+				// Two devices edited it: the edit stored last wins, whatever order the frames came in.
+				if (!m || (m.edited_at && Date.parse(m.edited_at) > Date.parse(frame.edited_at))) return state;
+				const byId = { ...state.byId, [m.id]: { ...m, content: frame.content, edited_at: frame.edited_at } };
+				return { ...state, byId };
+			});
 		case "messages.deleted":
-			return removeMessages(state, frame.ids);
+			return applyChange(state, frame.revision, () => removeMessages(state, frame.ids));
 		case "variant.selected":
-			return { ...state, selected: { ...state.selected, [frame.reply_to]: frame.id } };
+			return applyChange(state, frame.revision, () => ({
+				...state,
+				selected: { ...state.selected, [frame.reply_to]: frame.id },
+			}));
 		case "impersonation.delta": {
 			// Only the socket that asked gets these; a stray one after the final frame is ignored.
 			if (state.impersonation?.done) return state;
@@ -285,6 +288,87 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 		case "error":
 			return applyError(state, frame);
 	}
+}
+
+/** A reply (first, regenerated, replayed, or continued), the source of truth for its text. */
+function applyReply(state: ChatState, frame: Extract<ServerFrame, { type: "ai" }>): ChatState {
+	if (isGone(state, frame.id, frame.timestamp) || (frame.reply_to && state.deleted[frame.reply_to])) return state;
+	if (replayedFromOlderPage(state, frame.id, frame.timestamp)) return state;
+	const existing = state.byId[frame.id];
+	const message: Message = {
+		id: frame.id,
+		role: "ai",
+		// A continued reply is longer than what was shown, edited or not.
+		...(frame.continued ? { content: frame.content, edited_at: frame.edited_at } : newestText(existing, frame)),
+		timestamp: frame.timestamp,
+		reply_to: frame.reply_to,
+		variant: frame.variant,
+		stopped: Boolean(frame.stopped),
+		streaming: false,
+	};
+	const done =
+		(frame.reply_to !== null && state.pending?.replyTo === frame.reply_to) ||
+		// A stopped continue may end without the flag: the reply's id is enough.
+		state.pending?.continues === frame.id;
+	const shown = showNewest(upsert(state, message), existing ? null : frame.reply_to);
+	// Made anew under the id of a rewound reply: from now on its frames are this one's.
+	const next = state.deleted[frame.id] ? { ...shown, deleted: without(state.deleted, frame.id) } : shown;
+	return done ? { ...next, pending: null, stopSent: false } : next;
+}
+
+/** A continued reply whose change the story already has: it stops streaming (with the whole text, if it was). */
+function endContinue(state: ChatState, frame: Extract<ServerFrame, { type: "ai" }>): ChatState {
+	const m = state.byId[frame.id];
+	const byId = m?.streaming
+		? { ...state.byId, [m.id]: { ...m, content: frame.content, streaming: false } }
+		: state.byId;
+	const ended = state.pending?.continues === frame.id;
+	if (byId === state.byId && !ended) return state;
+	return { ...state, byId, ...(ended ? { pending: null, stopSent: false } : {}) };
+}
+
+/** A replayed message keeps an edit newer than the text it carries. */
+function newestText(shown: Message | undefined, frame: { content: string; edited_at?: string }) {
+	const stale =
+		shown?.edited_at !== undefined &&
+		(frame.edited_at === undefined || Date.parse(frame.edited_at) < Date.parse(shown.edited_at));
+	return stale
+		? { content: shown.content, edited_at: shown.edited_at }
+		: { content: frame.content, edited_at: frame.edited_at };
+}
+
+/** A message not shown and older than everything shown belongs to an older page ("Load earlier" brings it). */
+function replayedFromOlderPage(state: ChatState, id: string, timestamp: string): boolean {
+	if (state.byId[id]) return false;
+	const oldest = state.order.map((o) => state.byId[o].timestamp).find((t) => t !== undefined);
+	return oldest !== undefined && Date.parse(timestamp) < Date.parse(oldest);
+}
+
+/** Whether the story shown already has the change that made revision `revision`. */
+function hasRevision(state: ChatState, revision: number): boolean {
+	return state.revision !== undefined && (revision <= state.revision || state.revisionsAhead.includes(revision));
+}
+
+/** A change in place: applied once, and counted (frames without a revision come from an older server: applied). */
+function applyChange(state: ChatState, revision: number | undefined, apply: () => ChatState): ChatState {
+	if (revision === undefined) return apply();
+	if (hasRevision(state, revision)) return state;
+	return counted(apply(), revision);
+}
+
+/** The revision after applying change `revision`: the next one in line, and those applied ahead that follow it. */
+function counted(state: ChatState, revision: number): ChatState {
+	if (state.revision === undefined) return state;
+	const ahead = [...state.revisionsAhead, revision].sort((a, b) => a - b);
+	let at = state.revision;
+	while (ahead[0] === at + 1) at = ahead.shift()!;
+	return { ...state, revision: at, revisionsAhead: ahead };
+}
+
+/** The story as of `revision` (a history page's): changes up to it are in it, so their frames are ignored. */
+function atRevision(state: ChatState, revision: number | undefined): ChatState {
+	if (revision === undefined) return state;
+	return { ...state, revision, revisionsAhead: state.revisionsAhead.filter((r) => r > revision) };
 }
 
 /** A piece of a first reply or a regeneration: a new variant, shown as soon as it starts arriving. */

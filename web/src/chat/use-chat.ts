@@ -15,6 +15,7 @@ import {
 	emptyChat,
 	errorSentence,
 	lastShownId,
+	missedChanges,
 	replyFailure,
 	type ChatAction,
 	type ChatState,
@@ -42,8 +43,6 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 	const [stopped, setStopped] = useState<Exclude<StopReason, "expired" | "disabled">>();
 	const connection = useRef<ChatConnection | null>(null);
 	const edits = useRef(new PendingEdits());
-	/** The socket was open before: a new `connection` is a reconnect. */
-	const wasOpen = useRef(false);
 	const cb = useRef(callbacks);
 	cb.current = callbacks;
 
@@ -58,8 +57,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			if (frame.type === "connection") {
 				setModel(frame.model);
 				cb.current.onSession(frame.session_id);
-				if (wasOpen.current) void resync(frame.session_id);
-				wasOpen.current = true;
+				if (missedChanges(stateRef.current, frame)) void resync(frame.session_id);
 			} else if ((frame.type === "ai" && frame.reply_to) || frame.type === "messages.deleted") {
 				cb.current.onChange();
 			} else if (frame.type === "message.edited") {
@@ -74,13 +72,16 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			}
 			dispatch({ type: "frame", frame });
 		};
-		// The resumed socket replays newer messages only: edits, rewinds and choices made while it was closed are read
-		// from the history.
+		// The socket replays newer messages only: changes in place it missed (while closed, or before it first opened)
+		// are read from the history.
 		const resync = async (sessionId: string) => {
 			const known = [...stateRef.current.order];
 			try {
 				const page = await api<HistoryPage>(`/sessions/${encodeURIComponent(sessionId)}/messages?limit=${PAGE_SIZE}`);
-				if (live) dispatch({ type: "resync", messages: page.messages, hasMore: page.has_more, known });
+				if (live) {
+					const { messages, has_more: hasMore, revision } = page;
+					dispatch({ type: "resync", messages, hasMore, known, revision });
+				}
 			} catch {
 				// The next reconnect tries again; meanwhile the conversation shows what it had.
 			}
@@ -119,7 +120,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 						`/sessions/${encodeURIComponent(initialSessionId)}/messages?limit=${PAGE_SIZE}`,
 					);
 					if (!live) return;
-					dispatch({ type: "history", messages: page.messages, hasMore: page.has_more, older: false });
+					const { messages, has_more: hasMore, revision } = page;
+					dispatch({ type: "history", messages, hasMore, older: false, revision });
 				} catch (err) {
 					const status = err instanceof ApiError ? err.status : 0;
 					if (live && status === 404) cb.current.onMissing();
