@@ -57,7 +57,6 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			if (frame.type === "connection") {
 				setModel(frame.model);
 				cb.current.onSession(frame.session_id);
-				if (missedChanges(stateRef.current, frame)) void resync(frame.session_id);
 			} else if ((frame.type === "ai" && frame.reply_to) || frame.type === "messages.deleted") {
 				cb.current.onChange();
 			} else if (frame.type === "message.edited") {
@@ -70,12 +69,23 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 				else if (!frame.reply_to || !replyFailure(frame) || stateRef.current.byId[frame.reply_to]?.role === "ai")
 					toast(errorSentence(frame), "error");
 			}
+			receive(frame);
+		};
+		/**
+		 * Frames that arrive while the history is read again wait for it, then apply in order: a change made meanwhile
+		 * is neither overwritten by an older page nor applied twice (the page's revision says which it holds).
+		 */
+		let held: ServerFrame[] | null = null;
+		const receive = (frame: ServerFrame) => {
+			if (held) return void held.push(frame);
 			dispatch({ type: "frame", frame });
+			if (frame.type === "connection" && missedChanges(stateRef.current, frame)) void resync(frame.session_id);
 		};
 		// The socket replays newer messages only: changes in place it missed (while closed, or before it first opened)
 		// are read from the history.
 		const resync = async (sessionId: string) => {
 			const known = [...stateRef.current.order];
+			held = [];
 			try {
 				const page = await api<HistoryPage>(`/sessions/${encodeURIComponent(sessionId)}/messages?limit=${PAGE_SIZE}`);
 				if (live) {
@@ -84,6 +94,10 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 				}
 			} catch {
 				// The next reconnect tries again; meanwhile the conversation shows what it had.
+			} finally {
+				const waiting = held ?? [];
+				held = null;
+				if (live) waiting.forEach(receive);
 			}
 		};
 		const conn = new ChatConnection({
