@@ -76,7 +76,9 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 
 			/** One session as the list shows it. */
 			get: {
-				description: "One of your chat sessions: its character, title, where it was branched from, its last message",
+				description:
+					"One of your chat sessions: its character, title, where it was branched from, its last message and " +
+					"`revision` (how many changes in place its story has had)",
 				params: { id: "uuid" },
 				async handler(this: SessionsThis, ctx: Context<IdParams, SessionsMeta>) {
 					return toSessionView(await this.listedSession(ctx.meta, ctx.params.id));
@@ -100,7 +102,9 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 
 			/** One page of a session's messages in chronological order; `before` pages back from a message id. */
 			messages: {
-				description: "A page of a session's messages, oldest first; `before` pages back",
+				description:
+					"A page of a session's messages, oldest first; `before` pages back. `revision`: the changes in place " +
+					"(edits, rewinds, swipe choices, continued replies) the page holds; frames up to it are in it",
 				params: {
 					id: "uuid",
 					before: { type: "uuid", optional: true },
