@@ -15,6 +15,8 @@ import { testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { WebPages, type PageOptions } from "../support/web-pages.js";
+import { cardPng } from "../support/card-images.js";
+import sharp from "sharp";
 
 const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const CHARACTER = "Odile Marsh";
@@ -29,6 +31,7 @@ let pages: WebPages;
 let base = "";
 let characterId = "";
 let token = "";
+let ownerToken = "";
 
 beforeAll(async () => {
 	await Promise.all([ensureWebBuild(), mkdir(SHOTS, { recursive: true })]);
@@ -48,6 +51,7 @@ beforeAll(async () => {
 	pages = new WebPages(browser, base);
 
 	const owner = await newUser("Owner");
+	ownerToken = owner.token;
 	characterId = (
 		await broker.call<{ id: string }, object>(
 			"characters.create",
@@ -362,6 +366,40 @@ describe("web client story controls", () => {
 		expect(await page.evaluate("navigator.clipboard.readText()")).toBe(
 			"The wheel's turning, Robin Vale. Come in out of the wind.",
 		);
+	});
+
+	it("should show a character's image beside its replies and in the header, each size fetched once", async () => {
+		const art = await sharp({ create: { width: 600, height: 900, channels: 3, background: "#8a7bd1" } })
+			.png()
+			.toBuffer();
+		const res = await fetch(`${base}/characters/import?public=true`, {
+			method: "POST",
+			headers: { Authorization: `Bearer ${ownerToken}`, "Content-Type": "image/png" },
+			body: cardPng(art, { name: "Maud Heron", first_mes: "The kettle's on." }),
+		});
+		expect(res.status).toBe(201);
+		const maud = (await res.json()) as { id: string };
+
+		const page = await pages.open();
+		const asked: string[] = [];
+		page.on("request", (req) => {
+			if (req.url().includes("/avatar")) asked.push(new URL(req.url()).search);
+		});
+		await page.goto(`${base}/#/chat/${maud.id}`);
+		await page.evaluate(`sessionStorage.setItem("cameo.token", ${JSON.stringify(token)})`);
+		await page.reload();
+		await page.locator(".presence-open").waitFor();
+		const input = page.getByLabel("Message Maud Heron");
+		for (const line of ["Is it strong tea?", "Two sugars, please."]) {
+			await input.fill(line);
+			await input.press("Enter");
+			await page.locator(".row-ai:not([data-streaming])", { hasText: `You said "${line}"` }).waitFor();
+		}
+		await page.locator(".chat-header img.avatar-image").waitFor();
+		await expect.poll(() => page.locator(".row-ai img.avatar-image").count(), POLL).toBe(3);
+		await shot(page, "story-avatars");
+		// Small derived images (64 px beside replies, 128 in the header and the list), never the original, once each.
+		expect(asked.sort()).toEqual(["?size=128", "?size=64"]);
 	});
 
 	it("should look right with the actions menu open, on a desktop and on a 390 px phone", async () => {
