@@ -428,5 +428,9 @@ describe("web client story controls", () => {
 		expect(box && box.x >= 0 && box.x + box.width <= phone.width).toBe(true);
 		expect(await small.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(phone.width);
 		await shot(small, "story-phone-actions");
+		await small.getByRole("menuitem", { name: "Edit" }).tap();
+		await small.getByLabel("Edit message").waitFor();
+		expect(await small.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(phone.width);
+		await shot(small, "story-phone-edit");
 	});
 });
