@@ -423,12 +423,14 @@ describe("starting and resuming chats", () => {
 		const id = await createCharacter(user, { name: "Tobiah Crane", greeting: "Evening." });
 		const page = await open(user, "#/");
 		await page.getByRole("link", { name: "Chat with Tobiah Crane" }).click();
+		await page.locator(".presence-open").waitFor();
 		const composer = page.getByLabel("Message Tobiah Crane");
 		await composer.fill("Where does the tide go at night?");
 		await composer.press("Enter");
 		await expect.poll(() => chatIds(page).sessionId ?? "", POLL).toMatch(UUID);
 		const first = chatIds(page).sessionId!;
-		await page.locator(".row-ai").nth(1).waitFor();
+		// A busy machine (other suites running) can take a while.
+		await page.locator(".row-ai").nth(1).waitFor({ timeout: 20_000 });
 
 		// Back to the gallery and into the character again: the same chat, not a new one.
 		await page.goto(`${base}/#/`);
@@ -441,7 +443,7 @@ describe("starting and resuming chats", () => {
 		// The recent chats show the default title; renaming it is one field.
 		await page.goto(`${base}/#/`);
 		const recent = page.locator(".recent-item").filter({ hasText: "Tobiah Crane — Where does the tide go at night?" });
-		await recent.waitFor();
+		await recent.waitFor({ timeout: 20_000 });
 		await recent.getByRole("button", { name: /^Rename/ }).click();
 		const title = page.getByLabel("Chat name");
 		await title.fill("The tide question");

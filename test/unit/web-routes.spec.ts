@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chatHash, newChatHash, parseRoute } from "../../web/src/router.js";
-import { validationText } from "../../web/src/api.js";
+import { chatHash, newChatHash, parseRoute } from "../../web/src/routes.js";
 
 const character = "0b6c2a8e-4f3e-4d7a-9a55-1c2d3e4f5a6b";
 const session = "5f0e1d2c-3b4a-4c5d-8e6f-7a8b9c0d1e2f";
@@ -26,17 +25,5 @@ describe("web routes", () => {
 
 	it("should still call anything but UUIDs not found", () => {
 		expect(parseRoute("#/chat/not-a-uuid?greeting=1")).toEqual({ name: "not-found" });
-	});
-});
-
-describe("refused fields as sentences", () => {
-	it("should speak of a list once, whichever of its items were refused", () => {
-		const errors = [
-			{ field: "alternate_greetings[2]", message: "too long" },
-			{ field: "alternate_greetings[7]", message: "too long" },
-			{ field: "name", message: "required" },
-		];
-		const sentences = { alternate_greetings: "Greetings are at most 20,000 characters.", name: "A name is needed." };
-		expect(validationText(errors, sentences)).toBe("Greetings are at most 20,000 characters. A name is needed.");
 	});
 });
