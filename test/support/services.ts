@@ -91,6 +91,7 @@ const SUITE_NEEDS: Record<string, Need[]> = {
 	"test/e2e/web.spec.ts": [program(CHROMIUM_PATH)],
 	"test/e2e/web-characters.spec.ts": [program(CHROMIUM_PATH)],
 	"test/integration/avatars-cluster.spec.ts": cluster,
+	"test/e2e/web-story.spec.ts": [program(CHROMIUM_PATH)],
 	"test/chaos/chaos.spec.ts": [program("redis-server"), program(RABBITMQ_SERVER)],
 };
 
