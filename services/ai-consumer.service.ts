@@ -21,6 +21,7 @@ import { LlmStatus } from "../src/adapters/llm/status.js";
 import { ChatPrompts, type ChatUser, type Prompted, type Speakers } from "../src/adapters/speakers.js";
 import { cannotImpersonate, impersonationStream } from "../src/adapters/impersonations.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
+import { isLastAttempt } from "../src/adapters/amqp-channel-adapter.js";
 import { CharacterEvent, type CharacterView } from "../src/domain/characters.js";
 import {
 	Chan,
@@ -67,16 +68,6 @@ const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
  * of a few seconds (Redis, the transporter) instead of all failing within it.
  */
 const RETRY_PAUSE_MS = 2000;
-
-/**
- * Whether a failure now is final. AMQP: the adapter counts redeliveries in a header and dead-letters the message
- * once the count reaches maxRetries. The in-process adapter never redelivers, so every attempt is the last.
- */
-export function isLastAttempt(raw: unknown, maxRetries: number): boolean {
-	const properties = (raw as { properties?: { headers?: Record<string, unknown> } } | undefined)?.properties;
-	if (!properties) return true;
-	return (Number(properties.headers?.["x-redelivered-count"]) || 0) + 1 >= maxRetries;
-}
 
 export default function aiConsumerService(config: Config): ServiceSchema<ServiceSettingSchema, AiConsumerThis> {
 	return {
@@ -133,6 +124,8 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							pickedUpAt,
 						});
 						this.meter(reply);
+						// A rewind stopped it: the message it answered, or the variant it replaced, is gone.
+						if (reply.discarded) return;
 						await this.publishReply(payload, reply);
 						await this.foldSummary(payload, speakers, prompted);
 					} catch (err) {
@@ -152,7 +145,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 
 			[ChatEvent.StopRequested]: {
 				handler(this: AiConsumerThis, ctx: Context<StopRequestedPayload>) {
-					this.generations.stop(ctx.params.session_id);
+					this.generations.stop(ctx.params.session_id, ctx.params.discard);
 				},
 			},
 		},
@@ -176,6 +169,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 					...{ model: this.model, message: payload, prompt, overrides, pickedUpAt, continuing: reply },
 				});
 				this.meter(more);
+				if (more.discarded) return;
 				await this.publish(
 					Chan.AiMsg,
 					continuationPayload(payload, reply, { ...more, content: reply.content + more.content }),

@@ -47,3 +47,13 @@ export class ResilientAmqpAdapter extends BaseAmqpAdapter {
 		return super.subscribe(chan, svc);
 	}
 }
+
+/**
+ * Whether a failure now is final. AMQP: the adapter counts redeliveries in a header and dead-letters the message
+ * once the count reaches maxRetries. The in-process adapter never redelivers, so every attempt is the last.
+ */
+export function isLastAttempt(raw: unknown, maxRetries: number): boolean {
+	const properties = (raw as { properties?: { headers?: Record<string, unknown> } } | undefined)?.properties;
+	if (!properties) return true;
+	return (Number(properties.headers?.["x-redelivered-count"]) || 0) + 1 >= maxRetries;
+}

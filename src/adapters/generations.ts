@@ -1,6 +1,7 @@
 /**
  * The replies ai-consumer is streaming: each chunk goes to the session's sockets as a delta (best effort), and a stop
- * request for the session aborts its generations, which then return the partial reply, marked stopped. A `continue`
+ * request for the session aborts its generations, which then return the partial reply, marked stopped (or discarded,
+ * when a rewind stopped them: the story they belonged to is gone). A `continue`
  * streams the same way, its deltas carrying the id of the reply it extends.
  */
 import type { ChatModel, StreamOptions } from "../domain/chat-model.js";
@@ -31,9 +32,14 @@ export interface Generation {
 export interface Generated {
 	content: string;
 	stopped: boolean;
+	/** Stopped by a rewind: publish nothing (the tokens were spent all the same). */
+	discarded?: boolean;
 	model: string;
 	usage: Usage;
 }
+
+/** The abort reason of a generation stopped by a rewind. */
+const REWOUND = "rewound";
 
 export class Generations {
 	/** Per session, so a stop request can abort them. */
@@ -74,7 +80,9 @@ export class Generations {
 			}
 			return result(false);
 		} catch (err) {
-			if (controller.signal.aborted) return result(true);
+			if (controller.signal.aborted) {
+				return controller.signal.reason === REWOUND ? { ...result(true), discarded: true } : result(true);
+			}
 			throw err;
 		} finally {
 			running.delete(controller);
@@ -82,8 +90,11 @@ export class Generations {
 		}
 	}
 
-	/** Aborts the session's generations on this node (none: another node is generating, or nothing is). */
-	stop(sessionId: string): void {
-		for (const controller of this.inflight.get(sessionId) ?? []) controller.abort();
+	/**
+	 * Aborts the session's generations on this node (none: another node is generating, or nothing is); `discard`: a
+	 * rewind asked, so they end discarded rather than stopped.
+	 */
+	stop(sessionId: string, discard = false): void {
+		for (const controller of this.inflight.get(sessionId) ?? []) controller.abort(discard ? REWOUND : undefined);
 	}
 }

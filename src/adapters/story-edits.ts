@@ -89,7 +89,8 @@ export function storyEdits(
 		store,
 		history: runtime.history,
 		delivery: runtime.delivery,
-		stop: (session_id) => void broker.broadcast(ChatEvent.StopRequested, { session_id } satisfies StopRequestedPayload),
+		stop: (session_id) =>
+			void broker.broadcast(ChatEvent.StopRequested, { session_id, discard: true } satisfies StopRequestedPayload),
 		replyTimeoutSeconds: config.chat.replyTimeoutSeconds,
 		logger,
 	});

@@ -38,6 +38,8 @@ export const ChatEvent = {
 
 export interface StopRequestedPayload {
 	session_id: string;
+	/** A rewind: what the stopped replies wrote is thrown away, not stored as stopped replies. */
+	discard?: boolean;
 }
 
 export interface UserMsgPayload {

@@ -422,6 +422,30 @@ function storySuite(mode: string, start: () => Promise<Harness>) {
 			await Promise.all([phone.close(), laptop.close()]);
 		});
 
+		it("should not store a regeneration whose reply was rewound while it was being written", async () => {
+			const { token, sessionId, phone, laptop } = await twoDevices();
+			const asked = await say([phone, laptop], "Try again later.");
+			h.model.delayMs = 20;
+			h.model.words = 50;
+			try {
+				phone.send({ type: "regenerate", reply_to: asked.echo.id });
+				await laptop.next((f) => f.type === "ai.delta" && f.variant === 1);
+				// The message stays; its replies go, the one being written with them.
+				const deleted = await rest("DELETE", `/sessions/${sessionId}/messages/${asked.reply.id}`, token);
+				expect(deleted.status).toBe(204);
+			} finally {
+				h.model.delayMs = 0;
+				h.model.words = 3;
+			}
+			await settle(1500);
+			expect((await rows(sessionId)).map((m) => m.id).slice(-1)).toEqual([asked.echo.id]);
+			for (const socket of [phone, laptop]) {
+				const last = socket.frames.findLastIndex((f) => f.type === "messages.deleted");
+				expect(socket.frames.slice(last + 1).filter((f) => f.type === "ai")).toEqual([]);
+			}
+			await Promise.all([phone.close(), laptop.close()]);
+		});
+
 		it("should choose the swipe over WebSocket and REST on every device, and continue the story from it", async () => {
 			const { token, sessionId, phone, laptop } = await twoDevices();
 			const { echo, reply: first } = await say([phone, laptop], "Pick a door.");
