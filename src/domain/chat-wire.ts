@@ -219,15 +219,18 @@ export function serializeFrame(frame: ServerFrame): SerializedFrame {
 
 /**
  * What a socket de-duplicates a frame by: a message's id for its echo or reply (a delta carries its reply's, so it is
- * dropped once the reply is shown); each state of a message once more (a continued reply by its length, a
- * continuation's deltas never dropped, an edit by its time); none for news that must always arrive.
+ * dropped once the reply is shown); each state of a message once more (a continued reply by the session revision it
+ * made, else its length; a continuation's deltas never dropped; an edit by its time); none for news that must always
+ * arrive.
  */
 function frameKey(frame: ServerFrame): string | undefined {
 	switch (frame.type) {
 		case "echo":
 			return frame.id;
 		case "ai":
-			return frame.continued ? `${frame.id}@${frame.content.length}` : frame.id;
+			if (!frame.continued) return frame.id;
+			// Two continuations may leave the same length (one that added nothing); never the same revision.
+			return frame.revision === undefined ? `${frame.id}@${frame.content.length}` : `${frame.id}@r${frame.revision}`;
 		case "ai.delta":
 			return frame.continued ? `${frame.id}@continue` : frame.id;
 		case "message.edited":

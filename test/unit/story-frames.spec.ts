@@ -59,7 +59,9 @@ describe("serializeFrame: de-duplication keys", () => {
 		expect(key({ type: "ai.delta", id, reply_to: null, variant: 0, delta: "He" })).toBe(id);
 	});
 
-	it("should key a continued reply by its length, its deltas apart from the reply's, and an edit by its time", () => {
+	it("should key a continued reply by its revision, its deltas apart from the reply's, and an edit by its time", () => {
+		expect(key({ ...ai, continued: true, content: "Hello there", revision: 3 })).toBe(`${id}@r3`);
+		expect(key({ ...ai, continued: true, content: "Hello there", revision: 4 })).toBe(`${id}@r4`);
 		expect(key({ ...ai, continued: true, content: "Hello there" })).toBe(`${id}@11`);
 		expect(key({ type: "ai.delta", id, reply_to: null, variant: 0, delta: " th", continued: true })).toBe(
 			`${id}@continue`,
