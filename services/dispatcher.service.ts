@@ -197,7 +197,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					variant === 0
 						? !(await this.store.markReplyFailed(userMessageId)) &&
 							(await this.store.getMessage(userMessageId))?.reply_status !== "failed"
-						: !(await this.store.getMessage(userMessageId));
+						: !(await this.store.endRegeneration(userMessageId));
 				if (dropped) return;
 				this.metrics.errorFrame(code);
 				const frame: ErrorFrame = { type: "error", code, message, reply_to: userMessageId };

@@ -142,7 +142,8 @@ const INSERT_AI_MESSAGES: HotStatement = {
 			WHERE m.reply_to = ANY($12::uuid[]) AND m.id <> ALL($1::uuid[])
 			  AND EXISTS (SELECT 1 FROM inserted i WHERE i.reply_to = m.reply_to)),
 		 answered AS (
-			UPDATE messages SET reply_status = 'replied' WHERE id = ANY($6::uuid[]) AND reply_status <> 'replied' RETURNING id, created_at)
+			UPDATE messages SET reply_status = 'replied', generating_since = NULL
+			WHERE id = ANY($6::uuid[]) AND (reply_status <> 'replied' OR generating_since IS NOT NULL) RETURNING id, created_at)
 		SELECT *, NULL::timestamptz AS answered_at FROM inserted
 		UNION ALL
 		SELECT ${MESSAGE_COLUMNS.split(", ")
@@ -305,7 +306,8 @@ export class ChatStore {
 		}
 		return Promise.all(
 			messages.map(async (m) => {
-				const answeredCreatedAt = (m.reply_to && answeredAt.get(m.reply_to)) || null;
+				// A regeneration also releases its message (generating_since): its clock started with the user's ask.
+				const answeredCreatedAt = (!m.variant && m.reply_to && answeredAt.get(m.reply_to)) || null;
 				const row = inserted.get(m.id);
 				if (row) return { row, inserted: true, answeredCreatedAt };
 				// Stored before (a redelivery): read it as it is. Not found: the message it answers was rewound.
@@ -353,6 +355,28 @@ export class ChatStore {
 			[sessionId],
 		);
 		return row?.id ?? null;
+	}
+
+	/**
+	 * Marks user message `userMessageId` as having a regeneration written (`generating_since`, until its reply or
+	 * failure is stored: a continue of its reply waits) and answers the variant number the regeneration gets.
+	 */
+	async startRegeneration(userMessageId: string): Promise<number> {
+		const [row] = await this.select<{ next: number }>(
+			`UPDATE messages SET generating_since = now() WHERE id = $1
+			 RETURNING (SELECT COALESCE(MAX(variant) + 1, 0)::int FROM messages WHERE reply_to = $1 AND role = 'ai') AS next`,
+			[userMessageId],
+		);
+		return row?.next ?? 0;
+	}
+
+	/** A regeneration failed: its message is no longer being answered. False if the message is gone (rewound). */
+	async endRegeneration(userMessageId: string): Promise<boolean> {
+		const rows = await this.select<{ id: string }>(
+			`UPDATE messages SET generating_since = NULL WHERE id = $1 RETURNING id`,
+			[userMessageId],
+		);
+		return rows.length > 0;
 	}
 
 	/** The variant number a regeneration of the reply to `userMessageId` gets. */

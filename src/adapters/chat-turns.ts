@@ -133,12 +133,13 @@ export async function regenerateReply(deps: TurnDeps, client: ChatClient, replyT
 			errorFrame("cannot_regenerate", "Only the reply to your last message can be regenerated", { reply_to: replyTo }),
 		);
 	}
-	const variant = await deps.store.nextVariant(message.id);
+	const variant = await deps.store.startRegeneration(message.id);
 	await deps.publish(Chan.UserMsg, userMsgPayload(message, { user_name: name, variant })).catch((err: Error) => {
 		deps.logger.warn(
 			{ session_id: sessionId, message_id: message.id },
 			`Publish of a regeneration failed: ${err.message}`,
 		);
+		void deps.store.endRegeneration(message.id).catch(() => undefined);
 		deps.refuse(
 			client,
 			errorFrame("ai_unavailable", "Could not ask for another reply; try again", { reply_to: replyTo }),

@@ -28,6 +28,9 @@ export interface StoredContinuation extends ContinuedReply {
 
 const REPLY_COLUMNS = "id, session_id, reply_to, variant, content";
 
+/** Of user message `u`: another reply to it is being written (a regeneration, marked until it is stored). */
+const REGENERATING = "u.generating_since >= now() - make_interval(secs => $2)";
+
 /** The session's last message as the story shows it: replaced reply variants are not part of it. */
 const LAST_MESSAGE = `SELECT id FROM messages WHERE session_id = $1 AND (role = 'user' OR active) ORDER BY seq DESC LIMIT 1`;
 
@@ -47,6 +50,7 @@ export class ContinuationStore {
 			`UPDATE messages SET generating_since = now()
 			 WHERE id = (${LAST_MESSAGE}) AND role = 'ai'
 			   AND (generating_since IS NULL OR generating_since < now() - make_interval(secs => $2))
+			   AND NOT EXISTS (SELECT 1 FROM messages u WHERE u.id = messages.reply_to AND ${REGENERATING})
 			 RETURNING ${REPLY_COLUMNS}`,
 			[sessionId, this.staleSeconds],
 		);
@@ -55,13 +59,19 @@ export class ContinuationStore {
 
 	/** Why `mark` found nothing to continue in the session: the error frame to answer with. */
 	async refusal(sessionId: string): Promise<ErrorFrame> {
-		const [last] = await this.select<{ role: "user" | "ai"; reply_status: string; continuing: boolean }>(
+		const [last] = await this.select<{
+			role: "user" | "ai";
+			reply_status: string;
+			continuing: boolean;
+			regenerating: boolean;
+		}>(
 			`SELECT role, reply_status,
-			        generating_since IS NOT NULL AND generating_since >= now() - make_interval(secs => $2) AS continuing
-			 FROM messages WHERE id = (${LAST_MESSAGE})`,
+			        generating_since IS NOT NULL AND generating_since >= now() - make_interval(secs => $2) AS continuing,
+			        EXISTS (SELECT 1 FROM messages u WHERE u.id = m.reply_to AND ${REGENERATING}) AS regenerating
+			 FROM messages m WHERE id = (${LAST_MESSAGE})`,
 			[sessionId, this.staleSeconds],
 		);
-		if (last?.role === "user" && last.reply_status === "pending") {
+		if ((last?.role === "user" && last.reply_status === "pending") || last?.regenerating) {
 			return errorFrame("reply_in_progress", "The reply to your last message is still being written");
 		}
 		if (last?.continuing) return errorFrame("cannot_continue", "The last reply is already being continued");

@@ -55,7 +55,7 @@ const EDIT = `WITH edited AS (
 		UPDATE messages SET content = $3,
 			edited_at = GREATEST(date_trunc('milliseconds', clock_timestamp()), edited_at + interval '1 millisecond')
 		WHERE id = $1 AND session_id = $2
-		  AND (generating_since IS NULL OR generating_since < now() - make_interval(secs => $4))
+		  AND (role = 'user' OR generating_since IS NULL OR generating_since < now() - make_interval(secs => $4))
 		RETURNING ${MESSAGE_COLUMNS}),
 	 session AS (
 		UPDATE chat_sessions SET ${sessionChanged("(SELECT seq FROM edited)")}

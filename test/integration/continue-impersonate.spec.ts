@@ -225,6 +225,35 @@ function steeringSuite(deployment: () => Deployment) {
 	);
 
 	it(
+		"should answer reply_in_progress to a continue while the last reply is being regenerated, and continue the new one",
+		async () => {
+			const { fake } = deployment();
+			const { phone, laptop, sessionId } = await pair();
+			const { echo } = await exchange(phone, laptop, "Again?", ["Once."]);
+			fake.script([{ text: ["Twice", " over."], delayMs: 400 }]);
+			phone.send({ type: "regenerate", reply_to: echo.id });
+			await next(laptop, (f) => f.type === "ai.delta" && f.variant === 1);
+			laptop.send({ type: "continue" });
+			expect(await next(laptop, (f) => f.type === "error")).toMatchObject({ code: "reply_in_progress" });
+			const regenerated = await next(laptop, (f) => f.type === "ai" && f.reply_to === echo.id && f.variant === 1);
+
+			// Once the new variant is stored its message is released: a continue extends that variant.
+			fake.script([{ text: [" And thrice."] }]);
+			laptop.send({ type: "continue" });
+			const longer = await next(phone, isContinued(regenerated.id!));
+			expect(longer.content).toBe("Twice over. And thrice.");
+			const [message] = await sql<{ generating_since: Date | null }>(
+				`SELECT generating_since FROM messages WHERE id = $1`,
+				[echo.id],
+			);
+			expect(message.generating_since).toBeNull();
+			expect((await rowsOf(sessionId)).filter((r) => r.role === "ai")).toHaveLength(3);
+			await Promise.all([phone.close(), laptop.close()]);
+		},
+		TEST_MS,
+	);
+
+	it(
 		"should store the partial extension when the user stops a continue",
 		async () => {
 			const { fake } = deployment();
