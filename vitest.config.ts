@@ -22,9 +22,6 @@ export default defineConfig({
 		hookTimeout: 60_000,
 		// Each file gets its own broker; files share the run's database (see global-setup.ts).
 		fileParallelism: true,
-		// Vitest runs one file per core but one: a single file at a time on a 2-core machine, though the files spend
-		// most of their time waiting on sockets, servers and browsers. Two at a time halves the wall time there.
-		maxWorkers: 2,
 		projects: [
 			{ extends: true, test: { name: "unit", include: ["test/unit/**/*.spec.ts"] } },
 			withServers("integration"),
