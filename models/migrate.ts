@@ -15,6 +15,7 @@ import * as characterAvatarsAndSlugs from "./migrations/0007-character-avatars-a
 import * as caseInsensitiveUsernames from "./migrations/0008-case-insensitive-usernames.js";
 import * as storySteering from "./migrations/0009-story-steering.js";
 import * as sessionRevision from "./migrations/0010-session-revision.js";
+import * as personasLorebooksMemory from "./migrations/0011-personas-lorebooks-memory.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
@@ -28,6 +29,7 @@ const MIGRATIONS = [
 	{ name: "0008-case-insensitive-usernames", ...caseInsensitiveUsernames },
 	{ name: "0009-story-steering", ...storySteering },
 	{ name: "0010-session-revision", ...sessionRevision },
+	{ name: "0011-personas-lorebooks-memory", ...personasLorebooksMemory },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.

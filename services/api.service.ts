@@ -12,6 +12,7 @@ import type { Config } from "../src/config.js";
 import { RateLimited, Unauthorized } from "../src/errors.js";
 import { CARD_UPLOAD_BODY } from "../src/domain/card-upload.js";
 import { MAX_PNG_BYTES } from "../src/domain/card-png.js";
+import { LOREBOOK_BODY_LIMIT } from "../src/domain/lorebook.js";
 import { clientAddress } from "../src/domain/client-address.js";
 import { gatewayHealth, type GatewayHealth } from "../src/domain/gateway-health.js";
 import { acceptedRequestId } from "../src/domain/http-hardening.js";
@@ -144,6 +145,34 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						"GET /sessions/:id": "sessions.get",
 						"PATCH /sessions/:id": "sessions.rename",
 						"POST /sessions/:id/branch": "sessions.branch",
+						"GET /sessions/:id/memory": "memory.get",
+						"PATCH /sessions/:id/memory": "memory.update",
+						"GET /sessions/:id/messages/:message_id/prompt": "memory.prompt",
+						"GET /personas": "personas.list",
+						"POST /personas": "personas.create",
+						"GET /personas/:id": "personas.get",
+						"PATCH /personas/:id": "personas.update",
+						"DELETE /personas/:id": "personas.remove",
+						"GET /lorebooks": "lorebooks.list",
+						"GET /lorebooks/:id": "lorebooks.get",
+						"DELETE /lorebooks/:id": "lorebooks.remove",
+						"GET /lorebooks/:id/export": "lorebooks.export",
+					},
+				},
+				{
+					name: "lorebook-bodies",
+					path: "/",
+					mappingPolicy: "restrict",
+					authentication: true,
+					// A world-info file of a few hundred entries is well over the 64 kB other JSON bodies may have.
+					bodyParsers: { json: { limit: LOREBOOK_BODY_LIMIT, strict: true }, urlencoded: false },
+					onBeforeCall(this: ApiThis, _ctx: Context, _route: unknown, req: GatewayRequest) {
+						refuseHostileParams(req.$params);
+					},
+					aliases: {
+						"POST /lorebooks": "lorebooks.create",
+						"PATCH /lorebooks/:id": "lorebooks.update",
+						"POST /lorebooks/import": "lorebooks.import",
 					},
 				},
 				{

@@ -125,6 +125,12 @@ export interface ChatLimits {
 	promptTokens: number;
 	/** Longest rolling summary of the turns that no longer fit, in tokens. */
 	summaryTokens: number;
+	/** Recent messages a lorebook's keys are matched against, unless the book sets its own `scan_depth`. */
+	lorebookScanDepth: number;
+	/** Tokens the lore entries of one prompt may use, unless a book sets its own `token_budget`. */
+	lorebookTokens: number;
+	/** Replies per session whose exact prompt the inspector keeps (the latest); 0 keeps none. */
+	inspectorReplies: number;
 	/** A user message without a reply this long after its last publish is published again (the outbox). */
 	replyTimeoutSeconds: number;
 	/** Publishes per user message before it is given up with an `ai_unavailable` error. */
@@ -192,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
 	const jwtSecret = str(env.JWT_SECRET);
 
 	const services = parseServices(env.SERVICES);
+	const promptTokens = int("CHAT_PROMPT_TOKENS", env.CHAT_PROMPT_TOKENS, 3000, 200, 2_000_000);
 	if (mode === "cluster") {
 		if (!transporter) throw new ConfigError("cluster mode needs TRANSPORTER (e.g. redis://redis:6379)");
 		// A node without services (the operators' REPL) holds neither the secret nor the database.
@@ -267,8 +274,12 @@ export function loadConfig(env: Env = process.env): Config {
 			pingIntervalMs: int("CHAT_PING_INTERVAL_MS", env.CHAT_PING_INTERVAL_MS, 30_000, 100, 3_600_000),
 			historyWindow: int("CHAT_HISTORY_WINDOW", env.CHAT_HISTORY_WINDOW, 40, 2, 1000),
 			historyCacheMb: int("CHAT_HISTORY_CACHE_MB", env.CHAT_HISTORY_CACHE_MB, 64, 1, 65_536),
-			promptTokens: int("CHAT_PROMPT_TOKENS", env.CHAT_PROMPT_TOKENS, 3000, 200, 2_000_000),
+			promptTokens,
 			summaryTokens: int("CHAT_SUMMARY_TOKENS", env.CHAT_SUMMARY_TOKENS, 300, 20, 100_000),
+			lorebookScanDepth: int("CHAT_LOREBOOK_SCAN_DEPTH", env.CHAT_LOREBOOK_SCAN_DEPTH, 4, 1, 1000),
+			// A quarter of the prompt budget by default: lore informs the reply, the conversation drives it.
+			lorebookTokens: int("CHAT_LOREBOOK_TOKENS", env.CHAT_LOREBOOK_TOKENS, Math.floor(promptTokens / 4), 0, 2_000_000),
+			inspectorReplies: int("CHAT_PROMPT_INSPECTOR_REPLIES", env.CHAT_PROMPT_INSPECTOR_REPLIES, 20, 0, 1000),
 			// Longer than a slow model's reply (LLM_TIMEOUT_MS plus retries), so the outbox re-sends lost messages only.
 			replyTimeoutSeconds: int("CHAT_REPLY_TIMEOUT", env.CHAT_REPLY_TIMEOUT, 90, 1, 86_400),
 			replyMaxAttempts: int("CHAT_REPLY_MAX_ATTEMPTS", env.CHAT_REPLY_MAX_ATTEMPTS, 3, 1, 100),

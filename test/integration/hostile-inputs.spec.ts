@@ -33,6 +33,9 @@ import {
 	type Json,
 	type RestCase,
 } from "../support/hostile-cases.js";
+import { preparePersonas } from "../support/hostile-personas.js";
+import { prepareLorebooks } from "../support/hostile-lorebooks.js";
+import { prepareMemory } from "../support/hostile-memory.js";
 
 // ---- Process-level collectors: nothing the table does may reach these. ----
 const processErrors: { kind: string; error: unknown }[] = [];
@@ -411,6 +414,7 @@ beforeAll(async () => {
 		victimSessionId: "",
 		victimMessageId: "",
 		chatCharacterId,
+		ids: {},
 	};
 
 	// The victim chats (a session with messages and a reply); the attacker has a session of their own.
@@ -424,6 +428,8 @@ beforeAll(async () => {
 	ctx.victimSessionId = theirHello.session_id as string;
 	ctx.victimMessageId = echo.id as string;
 	ctx.ownSessionId = myHello.session_id as string;
+	for (const prepare of [preparePersonas, prepareLorebooks, prepareMemory])
+		Object.assign(ctx.ids, await prepare(ctx, asUser));
 
 	victimBefore = await victimSnapshot();
 }, 60_000);

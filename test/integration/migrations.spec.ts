@@ -50,6 +50,7 @@ describe("schema migrations", () => {
 			"0008-case-insensitive-usernames",
 			"0009-story-steering",
 			"0010-session-revision",
+			"0011-personas-lorebooks-memory",
 		]);
 	});
 

@@ -12,6 +12,9 @@ import { createHmac, createSign, generateKeyPairSync } from "node:crypto";
 import { crc32, deflateSync, gzipSync } from "node:zlib";
 import { randomCjk } from "./stalls.js";
 import { slugify } from "../../src/domain/characters.js";
+import { personaRequests } from "./hostile-personas.js";
+import { lorebookRequests } from "./hostile-lorebooks.js";
+import { memoryRequests } from "./hostile-memory.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -54,6 +57,8 @@ export interface HostileContext {
 	victimMessageId: string;
 	/** A public character anyone may chat with. */
 	chatCharacterId: string;
+	/** Ids the issue-14 case files set up for themselves (their `prepare*`), by a name of their choosing. */
+	ids: Record<string, string>;
 }
 
 /** A response body as the spec parsed it. */
@@ -115,20 +120,20 @@ export interface FrameCase {
 // ---------------------------------------------------------------------------------------------------------------
 // Building blocks
 
-const ANY_4XX = [400, 401, 403, 404, 405, 409, 413, 415, 422, 431];
-const VALIDATION = { status: [422], code: ["VALIDATION_ERROR"] };
-const INVALID_JSON = { status: [400], code: ["INVALID_JSON"] };
-const TOO_LARGE = { status: [413], code: ["PAYLOAD_TOO_LARGE", "CARD_TOO_LARGE"] };
-const UNAUTHORIZED = { status: [401], code: ["UNAUTHORIZED"] };
+export const ANY_4XX = [400, 401, 403, 404, 405, 409, 413, 415, 422, 431];
+export const VALIDATION = { status: [422], code: ["VALIDATION_ERROR"] };
+export const INVALID_JSON = { status: [400], code: ["INVALID_JSON"] };
+export const TOO_LARGE = { status: [413], code: ["PAYLOAD_TOO_LARGE", "CARD_TOO_LARGE"] };
+export const UNAUTHORIZED = { status: [401], code: ["UNAUTHORIZED"] };
 
 let serial = 0;
 /** A short tag that keeps names (and the slugs made from them) of concurrently created characters apart. */
-function tag(): string {
+export function tag(): string {
 	serial += 1;
 	return `h${serial.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 }
 
-const json = (value: unknown) => JSON.stringify(value);
+export const json = (value: unknown) => JSON.stringify(value);
 export const deepArray = (depth: number, leaf: unknown = "x") => "[".repeat(depth) + json(leaf) + "]".repeat(depth);
 export const deepObject = (depth: number) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
 
@@ -450,6 +455,9 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...avatarRequests(ctx),
 		...sessionRequests(ctx),
 		...storyRequests(ctx),
+		...personaRequests(ctx),
+		...lorebookRequests(ctx),
+		...memoryRequests(ctx),
 	];
 }
 
