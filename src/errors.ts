@@ -19,6 +19,8 @@ export const ErrorCode = {
 	SlugTaken: "SLUG_TAKEN",
 	SessionNotFound: "SESSION_NOT_FOUND",
 	MessageNotFound: "MESSAGE_NOT_FOUND",
+	PersonaNotFound: "PERSONA_NOT_FOUND",
+	LastPersona: "LAST_PERSONA",
 	ReplyInProgress: "REPLY_IN_PROGRESS",
 	CannotSelect: "CANNOT_SELECT",
 	NotFound: "NOT_FOUND",
@@ -107,6 +109,16 @@ export const SessionNotFound = (id: string) =>
 /** Unknown, or not a message of the session named with it (another session's, another user's): 404 alike. */
 export const MessageNotFound = (id: string) =>
 	new MoleculerClientError("Message not found in this chat session", 404, ErrorCode.MessageNotFound, { id });
+
+/** Unknown, or someone else's persona: 404 alike (REST and chat handshake). */
+export const PersonaNotFound = (id: string) =>
+	new MoleculerClientError("Persona not found", 404, ErrorCode.PersonaNotFound, { id });
+
+/** A user always has a persona: the only one cannot be deleted. */
+export const LastPersona = (id: string) =>
+	new MoleculerClientError("This is your only persona; create another before deleting it", 409, ErrorCode.LastPersona, {
+		id,
+	});
 
 /** The reply is still being written (a first reply, a regeneration, a continuation): it can be edited once done. */
 export const ReplyInProgress = (id: string) =>
