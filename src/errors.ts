@@ -21,6 +21,7 @@ export const ErrorCode = {
 	MessageNotFound: "MESSAGE_NOT_FOUND",
 	PersonaNotFound: "PERSONA_NOT_FOUND",
 	LastPersona: "LAST_PERSONA",
+	PromptNotFound: "PROMPT_NOT_FOUND",
 	ReplyInProgress: "REPLY_IN_PROGRESS",
 	CannotSelect: "CANNOT_SELECT",
 	NotFound: "NOT_FOUND",
@@ -119,6 +120,10 @@ export const LastPersona = (id: string) =>
 	new MoleculerClientError("This is your only persona; create another before deleting it", 409, ErrorCode.LastPersona, {
 		id,
 	});
+
+/** No prompt kept for this reply: not a reply of the session, or older than the last CHAT_PROMPT_INSPECTOR_REPLIES. */
+export const PromptNotFound = (id: string) =>
+	new MoleculerClientError("No prompt is kept for this reply", 404, ErrorCode.PromptNotFound, { id });
 
 /** The reply is still being written (a first reply, a regeneration, a continuation): it can be edited once done. */
 export const ReplyInProgress = (id: string) =>
