@@ -19,6 +19,7 @@ export const ErrorCode = {
 	SlugTaken: "SLUG_TAKEN",
 	SessionNotFound: "SESSION_NOT_FOUND",
 	MessageNotFound: "MESSAGE_NOT_FOUND",
+	LorebookNotFound: "LOREBOOK_NOT_FOUND",
 	PersonaNotFound: "PERSONA_NOT_FOUND",
 	LastPersona: "LAST_PERSONA",
 	PromptNotFound: "PROMPT_NOT_FOUND",
@@ -142,6 +143,10 @@ export const CannotSelect = (id: string) =>
 		ErrorCode.CannotSelect,
 		{ id },
 	);
+
+/** Unknown, or another user's private book: both answer 404, as for sessions. */
+export const LorebookNotFound = (id: string) =>
+	new MoleculerClientError("Lorebook not found", 404, ErrorCode.LorebookNotFound, { id });
 
 export const BadRequest = (detail: string) => new MoleculerClientError(detail, 400, ErrorCode.BadRequest);
 
