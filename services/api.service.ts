@@ -32,6 +32,7 @@ import {
 import { cardUploadParams } from "../src/adapters/card-upload-params.js";
 import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import { AVATAR_ROUTE, AVATAR_UPLOAD_BODY, avatarUploadParams } from "../src/adapters/avatar-route.js";
+import { PERSONA_ROUTE } from "../src/adapters/persona-route.js";
 import type { AuthMeta, AuthUser } from "../src/domain/accounts.js";
 
 interface ApiThis extends Service {
@@ -124,6 +125,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						req.$params = authActionParams(req.$alias?.action, req.$params, req.headers.authorization);
 					},
 				},
+				PERSONA_ROUTE,
 				{
 					name: "authenticated",
 					path: "/",
