@@ -15,12 +15,36 @@ export interface SessionRow {
 	character_id: string;
 	status: string;
 	title: string | null;
+	/** The rolling summary's folded part: what was folded in on top of `summary_base` (migration 0011). */
 	summary: string | null;
 	summary_upto_seq: string | null;
+	/** The summary as the user wrote it, verbatim; folds never touch it. */
+	summary_base: string | null;
+	/** When the user or a fold last changed the summary. */
+	summary_updated_at: Date | null;
+	/** The persona the user plays here; null: their default. */
+	persona_id: string | null;
 	/** How many times the stored story was changed in place (bigint, as text): migration 0010. */
 	revision: string;
 	created_at: Date;
 	updated_at: Date;
+}
+
+/** A pinned message as the prompt needs it. */
+export interface PinnedMessage {
+	id: string;
+	role: "user" | "ai";
+	content: string;
+	seq: string;
+}
+
+/**
+ * A session as a chat message reads it: with its pinned messages (active ones, oldest first) and the lorebooks
+ * attached to it (in order), both found through small indexes in the same statement, so a prompt needs no other query.
+ */
+export interface StoredSession extends SessionRow {
+	pinned: PinnedMessage[];
+	lorebook_ids: string[];
 }
 
 export interface MessageRow {
@@ -41,6 +65,8 @@ export interface MessageRow {
 	created_at: Date;
 	/** When the user last edited it; null if never. */
 	edited_at: Date | null;
+	/** When the user pinned it (always in the prompt); null if not pinned. */
+	pinned_at: Date | null;
 }
 
 export interface MessageRange {
@@ -96,10 +122,10 @@ export interface ChatStats {
 }
 
 export const MESSAGE_COLUMNS =
-	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at";
+	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at, pinned_at";
 
 const SESSION_COLUMNS =
-	"id, username, character_id, status, title, summary, summary_upto_seq, revision, created_at, updated_at";
+	"id, username, character_id, status, title, summary, summary_upto_seq, summary_base, summary_updated_at, persona_id, revision, created_at, updated_at";
 
 /** A statement that runs for every chat message: named, so each pooled connection prepares it once. */
 interface HotStatement {
@@ -165,9 +191,16 @@ const ACTIVE_MESSAGES_BETWEEN: HotStatement = {
 		ORDER BY q.n, m.seq`,
 };
 
+/** Pinned messages through the partial index ix_messages_pinned: a probe that finds nothing in most sessions. */
 const GET_SESSIONS: HotStatement = {
 	name: "cameo_get_sessions",
-	text: `SELECT ${SESSION_COLUMNS} FROM chat_sessions WHERE id = ANY($1::uuid[])`,
+	text: `SELECT ${SESSION_COLUMNS.split(", ")
+		.map((c) => `s.${c}`)
+		.join(", ")},
+			COALESCE((SELECT json_agg(json_build_object('id', m.id, 'role', m.role, 'content', m.content, 'seq', m.seq::text) ORDER BY m.seq)
+				FROM messages m WHERE m.session_id = s.id AND m.pinned_at IS NOT NULL AND (m.role = 'user' OR m.active)), '[]') AS pinned,
+			ARRAY(SELECT l.lorebook_id::text FROM session_lorebooks l WHERE l.session_id = s.id ORDER BY l.position) AS lorebook_ids
+		FROM chat_sessions s WHERE s.id = ANY($1::uuid[])`,
 };
 
 /**
@@ -204,7 +237,7 @@ export class ChatStore {
 	 * is stored.
 	 */
 	readonly insertAiMessage: (m: NewAiMessage) => Promise<StoredAiMessage | null>;
-	readonly getSession: (id: string) => Promise<SessionRow | null>;
+	readonly getSession: (id: string) => Promise<StoredSession | null>;
 	/**
 	 * Active messages of a session with `after_seq` < seq < `before_seq`, oldest first, at most `limit` (what the
 	 * rolling summary has not seen). Asked with every reply in a long chat, so batched like the writes.
@@ -329,8 +362,8 @@ export class ChatStore {
 		return found;
 	}
 
-	private async getSessions(ids: string[]): Promise<(SessionRow | null)[]> {
-		const rows = await this.run<SessionRow>(GET_SESSIONS, [ids]);
+	private async getSessions(ids: string[]): Promise<(StoredSession | null)[]> {
+		const rows = await this.run<StoredSession>(GET_SESSIONS, [ids]);
 		const byId = new Map(rows.map((row) => [row.id, row]));
 		return ids.map((id) => byId.get(id) ?? null);
 	}
@@ -388,10 +421,13 @@ export class ChatStore {
 		return row.next;
 	}
 
-	/** Stores a newer rolling summary; an older one (a slower concurrent fold) never overwrites it. */
+	/**
+	 * Stores a newer folded summary (the part on top of the user's `summary_base`, which stays as it is); an older one
+	 * (a slower concurrent fold) never overwrites it.
+	 */
 	async updateSummary(sessionId: string, summary: string, uptoSeq: string): Promise<void> {
 		await this.sequelize.query(
-			`UPDATE chat_sessions SET summary = $2, summary_upto_seq = $3
+			`UPDATE chat_sessions SET summary = $2, summary_upto_seq = $3, summary_updated_at = now()
 			 WHERE id = $1 AND (summary_upto_seq IS NULL OR summary_upto_seq < $3::bigint)`,
 			{ bind: [sessionId, summary, uptoSeq] },
 		);

@@ -1,6 +1,7 @@
 /**
  * What the model remembers of a session: the recent history (the hot cache, else PostgreSQL) and the rolling summary
- * of the turns that no longer fit the prompt (folded by the model when there is one, else extractively).
+ * of the turns that no longer fit the prompt (folded by the model when there is one, else extractively). Folds write
+ * the summary's folded part only: the user's own text (`summary_base`) is context for the model, never rewritten.
  */
 import type { ChatLimits } from "../config.js";
 import type { UserMsgPayload } from "../domain/chat-wire.js";
@@ -9,6 +10,7 @@ import type { ChatStore, SessionRow } from "./chat-store.js";
 import type { HistoryCache } from "./history-cache.js";
 import { historyEntry, type HistoryEntry } from "../domain/history.js";
 import type { ChatModel } from "../domain/chat-model.js";
+import { withUserSummary } from "../domain/session-summary.js";
 
 const SUMMARY_BATCH_TURNS = 4;
 /** The most turns one fold reads from PostgreSQL; a longer backlog is caught up over the following replies. */
@@ -40,17 +42,19 @@ export class ConversationMemory {
 	 * after the reply. (Also the first time a session outgrows the window.) A model that fails here leaves the
 	 * extractive fold: the reply is on its way and will report the model's trouble itself.
 	 */
-	async withTrueSummary(
+	async withTrueSummary<S extends SessionRow>(
 		model: ChatModel,
-		session: SessionRow,
+		session: S,
 		history: HistoryEntry[],
 		names: { char: string; user: string },
-	): Promise<SessionRow> {
+	): Promise<S> {
 		if (session.summary_upto_seq !== null) return session;
 		const turns = await this.unseenTurns(session, history);
 		if (turns.length === 0) return session;
 		const max = this.limits.summaryTokens;
-		const summary = await this.fold(model, null, turns, names).catch(() => foldSummary(null, turns, names, max));
+		const summary = await this.fold(model, session, null, turns, names).catch(() =>
+			foldSummary(null, turns, names, max),
+		);
 		const upto = turns.at(-1)!.seq!;
 		await this.store.updateSummary(session.id, summary, upto);
 		return { ...session, summary, summary_upto_seq: upto };
@@ -72,7 +76,7 @@ export class ConversationMemory {
 		const turns = [...unseen, ...dropped.filter((e) => e.seq && BigInt(e.seq) > upto)];
 		// Folded a few turns at a time: a summary write (and with a model, a summary call) per message is waste.
 		if (turns.length < SUMMARY_BATCH_TURNS) return;
-		const summary = await this.fold(model, session.summary, turns, names);
+		const summary = await this.fold(model, session, session.summary, turns, names);
 		await this.store.updateSummary(session.id, summary, turns.at(-1)!.seq!);
 	}
 
@@ -91,9 +95,13 @@ export class ConversationMemory {
 		return rows.map(historyEntry);
 	}
 
-	/** `previous` with `turns` folded in: by the model when there is one, else a line per turn. */
+	/**
+	 * The folded part `previous` with `turns` folded in: by the model when there is one (reading the user's own summary
+	 * of `session` as context), else a line per turn, the oldest lines of the folded part dropped first.
+	 */
 	private async fold(
 		model: ChatModel,
+		session: SessionRow,
 		previous: string | null,
 		turns: HistoryEntry[],
 		names: { char: string; user: string },
@@ -101,8 +109,9 @@ export class ConversationMemory {
 		const max = this.limits.summaryTokens;
 		const extractive = foldSummary(previous, turns, names, max);
 		if (model.name === "offline") return extractive;
+		const prompt = withUserSummary(summaryPrompt(previous, turns, names, max), session.summary_base);
 		let written = "";
-		for await (const chunk of model.stream(summaryPrompt(previous, turns, names, max))) written += chunk;
+		for await (const chunk of model.stream(prompt)) written += chunk;
 		return written.trim() || extractive;
 	}
 }

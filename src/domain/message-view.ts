@@ -14,6 +14,8 @@ export interface StoredMessage {
 	stopped: boolean;
 	created_at: Date;
 	edited_at: Date | null;
+	/** When the user pinned it; null if not pinned. */
+	pinned_at: Date | null;
 }
 
 export function toMessageView(m: StoredMessage) {
@@ -31,5 +33,7 @@ export function toMessageView(m: StoredMessage) {
 		timestamp: m.created_at,
 		/** When the user last edited it (null: never); `content` is the edited text. */
 		edited_at: m.edited_at,
+		/** Pinned by the user: in every prompt, even once it is older than the history window. */
+		pinned: m.pinned_at !== null,
 	};
 }
