@@ -1,16 +1,17 @@
 /**
- * Chat history over REST: a user's sessions (newest first, with the character, a title and the last message), one
- * session, its title, a session's messages page by page, branching a session off at a message, and deleting one.
+ * Chat history over REST: a user's sessions (newest first, with the character, a title, the last message, the persona
+ * and lorebooks), one session, its title and persona, a session's messages page by page, branching a session off at a message, and deleting one.
  * Owner only; someone else's session is indistinguishable from none.
  */
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
-import { SessionStore, type SessionViewer } from "../src/adapters/session-store.js";
+import { SessionStore, type SessionChanges, type SessionViewer } from "../src/adapters/session-store.js";
+import { PersonaStore } from "../src/adapters/persona-store.js";
 import { toMessageView } from "../src/domain/message-view.js";
 import { TITLE_MAX_CHARS, toSessionView, type ListedSession } from "../src/domain/session-view.js";
-import { MessageNotFound, SessionNotFound, Unauthorized } from "../src/errors.js";
+import { MessageNotFound, PersonaNotFound, SessionNotFound, Unauthorized, ValidationFailed } from "../src/errors.js";
 import type { AuthUser } from "../src/domain/accounts.js";
 
 interface SessionsMeta {
@@ -30,8 +31,9 @@ interface MessagesParams {
 interface IdParams {
 	id: string;
 }
-interface RenameParams extends IdParams {
-	title: string | null;
+interface UpdateParams extends IdParams {
+	title?: string | null;
+	persona_id?: string | null;
 }
 interface BranchParams extends IdParams {
 	message_id: string;
@@ -41,8 +43,10 @@ type SessionsThis = Service &
 	DbThis & {
 		store: ChatStore;
 		sessions: SessionStore;
+		personas: PersonaStore;
 		ownSession(ctx: Context<IdParams, SessionsMeta>): Promise<SessionRow>;
 		listedSession(meta: SessionsMeta, id: string): Promise<ListedSession>;
+		withDefaultPersona(meta: SessionsMeta, sessions: ListedSession[]): Promise<ListedSession[]>;
 	};
 
 export default function sessionsService(config: Config): ServiceSchema<ServiceSettingSchema, SessionsThis> {
@@ -70,7 +74,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				async handler(this: SessionsThis, ctx: Context<ListParams, SessionsMeta>) {
 					const { limit, offset, character_id: characterId } = ctx.params;
 					const sessions = await this.sessions.list(viewerOf(ctx.meta), { limit, offset, characterId });
-					return sessions.map(toSessionView);
+					return (await this.withDefaultPersona(ctx.meta, sessions)).map(toSessionView);
 				},
 			},
 
@@ -85,18 +89,33 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				},
 			},
 
-			/** Names a session; null gives it back its default title. */
+			/**
+			 * Names a session (null gives it back its default title) and chooses who the user plays in it (their own
+			 * persona; null goes back to their default). The action keeps its first name: it began as renaming.
+			 */
 			rename: {
-				description: `Set a session's title (1 to ${TITLE_MAX_CHARS} characters), or null for the default one`,
+				description:
+					`Change a session: title (1 to ${TITLE_MAX_CHARS} characters, or null for the default one), ` +
+					"persona_id (one of your personas, or null for your default); at least one",
 				params: {
 					id: "uuid",
-					title: { type: "string", trim: true, min: 1, max: TITLE_MAX_CHARS, nullable: true },
+					title: { type: "string", trim: true, min: 1, max: TITLE_MAX_CHARS, nullable: true, optional: true },
+					persona_id: { type: "uuid", nullable: true, optional: true },
 				},
-				async handler(this: SessionsThis, ctx: Context<RenameParams, SessionsMeta>) {
-					const session = await this.listedSession(ctx.meta, ctx.params.id);
-					const renamed = await this.sessions.rename(session.id, ctx.params.title);
-					if (!renamed) throw SessionNotFound(session.id);
-					return toSessionView({ ...session, title: renamed.title });
+				async handler(this: SessionsThis, ctx: Context<UpdateParams, SessionsMeta>) {
+					const { id, title, persona_id: personaId } = ctx.params;
+					const changes: SessionChanges = { title, personaId };
+					if (title === undefined && personaId === undefined) {
+						const message = "Send at least one of title, persona_id";
+						throw ValidationFailed(message, [{ field: "title", message, type: "required" }]);
+					}
+					const session = await this.listedSession(ctx.meta, id);
+					if (personaId && !(await this.personas.get(requireUser(ctx.meta).id, personaId))) {
+						throw PersonaNotFound(personaId);
+					}
+					if (!(await this.sessions.update(session.id, changes))) throw SessionNotFound(session.id);
+					// Read again: the title as PostgreSQL's UTF-8 stored it (a lone surrogate becomes U+FFFD), the persona's name.
+					return toSessionView(await this.listedSession(ctx.meta, session.id));
 				},
 			},
 
@@ -169,13 +188,22 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 			async listedSession(this: SessionsThis, meta: SessionsMeta, id: string): Promise<ListedSession> {
 				const session = await this.sessions.find(viewerOf(meta), id);
 				if (!session) throw SessionNotFound(id);
-				return session;
+				const [shown] = await this.withDefaultPersona(meta, [session]);
+				return shown;
+			},
+
+			/** Sessions of a user who has no persona at all show the default made for them now. */
+			async withDefaultPersona(this: SessionsThis, meta: SessionsMeta, sessions: ListedSession[]) {
+				if (sessions.every((s) => s.persona_id)) return sessions;
+				const persona = await this.personas.defaultFor(requireUser(meta));
+				return sessions.map((s) => (s.persona_id ? s : { ...s, persona_id: persona.id, persona_name: persona.name }));
 			},
 		},
 
 		started(this: SessionsThis) {
 			this.store = new ChatStore(this.db.sequelize);
 			this.sessions = new SessionStore(this.db.sequelize);
+			this.personas = new PersonaStore(this.db.sequelize);
 		},
 	};
 }

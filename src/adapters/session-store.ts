@@ -1,6 +1,7 @@
 /**
  * PostgreSQL access for chat sessions as the sessions REST service shows and changes them: the list (with the
- * character's name, the last message and what the default title is made of), one session, its title, and branches.
+ * character's name, the last message, what the default title is made of, its persona and lorebooks), one session,
+ * its title and persona, and branches.
  */
 import { randomUUID } from "node:crypto";
 import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
@@ -25,16 +26,21 @@ export interface ListFilter {
 const FIRST_MESSAGE_CHARS = 400;
 
 /**
- * The listing query; `$1` the username, `$2` the viewer's id, `$3` whether they are an admin, `$4` one session's id or
+ * The listing query; `$1` the username, `$2` the viewer's id (whose personas: the session's, else the default), `$3` whether they are an admin, `$4` one session's id or
  * null, `$5` one character's id or null, `$6`/`$7` limit and offset. A list shows the chats in which the user said
  * something (a character opened and left is not one) and branches; one session asked for by id is shown as it is.
  * Branches sort by when they were made: their copied messages keep the time they were first said.
  */
 const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.status, s.title, s.created_at,
 		s.branched_from_session_id, s.branched_from_message_id, s.revision, fu.content AS first_user_message,
-		lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at
+		lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at,
+		COALESCE(sp.id, dp.id) AS persona_id, COALESCE(sp.name, dp.name) AS persona_name,
+		ARRAY(SELECT sl.lorebook_id::text FROM session_lorebooks sl WHERE sl.session_id = s.id ORDER BY sl.position)
+			AS lorebook_ids
 	FROM chat_sessions s
 	JOIN ai_characters c ON c.id = s.character_id
+	LEFT JOIN personas sp ON sp.id = s.persona_id AND sp.user_id = $2::uuid
+	LEFT JOIN personas dp ON dp.user_id = $2::uuid AND dp.is_default AND sp.id IS NULL
 	LEFT JOIN LATERAL (
 		SELECT left(content, ${FIRST_MESSAGE_CHARS}) AS content FROM messages f
 		WHERE f.session_id = s.id AND f.role = 'user' ORDER BY seq LIMIT 1) fu ON true
@@ -47,6 +53,12 @@ const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.
 	  AND ($4::uuid IS NOT NULL OR fu.content IS NOT NULL OR s.branched_from_message_id IS NOT NULL)
 	ORDER BY GREATEST(lm.created_at, s.created_at) DESC, s.id
 	LIMIT $6 OFFSET $7`;
+
+/** What PATCH /sessions/:id changes; a field left out stays as it is. */
+export interface SessionChanges {
+	title?: string | null;
+	personaId?: string | null;
+}
 
 /** A message a branch copies, as its copy is made. */
 interface CopiedMessage {
@@ -70,15 +82,28 @@ export class SessionStore {
 	}
 
 	/**
-	 * Sets the title the list shows (null goes back to the default); answers with it as stored, which PostgreSQL's
-	 * UTF-8 may have changed (a lone surrogate becomes U+FFFD), or null when the session is gone.
+	 * Changes what is given of the session's title (null goes back to the default) and persona (null: the user's
+	 * default); false when the session is gone. The caller has checked the persona is the user's.
 	 */
-	async rename(sessionId: string, title: string | null): Promise<{ title: string | null } | null> {
-		const [row] = await this.sequelize.query<{ title: string | null }>(
-			`UPDATE chat_sessions SET title = $2, updated_at = now() WHERE id = $1 RETURNING title`,
-			{ bind: [sessionId, title], type: QueryTypes.SELECT },
+	async update(sessionId: string, changes: SessionChanges): Promise<boolean> {
+		const rows = await this.sequelize.query(
+			`UPDATE chat_sessions SET
+				title = CASE WHEN $2::boolean THEN $3 ELSE title END,
+				persona_id = CASE WHEN $4::boolean THEN $5::uuid ELSE persona_id END,
+				updated_at = now()
+			 WHERE id = $1 RETURNING id`,
+			{
+				bind: [
+					sessionId,
+					changes.title !== undefined,
+					changes.title ?? null,
+					changes.personaId !== undefined,
+					changes.personaId ?? null,
+				],
+				type: QueryTypes.SELECT,
+			},
 		);
-		return row ?? null;
+		return rows.length > 0;
 	}
 
 	/**
@@ -86,8 +111,8 @@ export class SessionStore {
 	 * `messageId`: user messages and the reply each shows (the branch point itself when it is a reply: a swipe the
 	 * user is looking at), under new ids, replies answering the copies. A copied reply is the first and shown variant
 	 * of its message (its id `replyId(copy, 0)`, as a first reply's); a copied user message is replied, or failed when
-	 * its reply is not copied: never pending, which would send it to the model behind the user's back. Edits are kept;
-	 * the rolling summary is not (the new session's is made from its own turns). The branch point is locked so that a
+	 * its reply is not copied: never pending, which would send it to the model behind the user's back. Edits, the
+	 * persona and the attached lorebooks are kept; the rolling summary is not (the new session's is made from its own turns). The branch point is locked so that a
 	 * rewind deleting it waits for the copy, or wins first: null when it is not a message of that session.
 	 */
 	async branch(sessionId: string, messageId: string): Promise<string | null> {
@@ -110,9 +135,15 @@ export class SessionStore {
 			);
 			const [branch] = await this.select<{ id: string }>(
 				transaction,
-				`INSERT INTO chat_sessions (username, character_id, branched_from_session_id, branched_from_message_id)
-				 SELECT username, character_id, id, $2 FROM chat_sessions WHERE id = $1 RETURNING id`,
+				`INSERT INTO chat_sessions (username, character_id, persona_id, branched_from_session_id, branched_from_message_id)
+				 SELECT username, character_id, persona_id, id, $2 FROM chat_sessions WHERE id = $1 RETURNING id`,
 				[sessionId, messageId],
+			);
+			await this.select(
+				transaction,
+				`INSERT INTO session_lorebooks (session_id, lorebook_id, position)
+				 SELECT $2, lorebook_id, position FROM session_lorebooks WHERE session_id = $1`,
+				[sessionId, branch.id],
 			);
 			await this.copyMessages(transaction, branch.id, copied);
 			return branch.id;

@@ -1,5 +1,5 @@
 /**
- * A chat session as REST shows it (GET /sessions, GET /sessions/:id, a branch, a rename), and what it is called: the
+ * A chat session as REST shows it (GET /sessions, GET /sessions/:id, a branch, a PATCH), and what it is called: the
  * title its user gave it, else "<character> — <their first line>", so chats with one character tell apart unnamed.
  */
 
@@ -25,6 +25,11 @@ export interface ListedSession {
 	first_user_message: string | null;
 	last_message_at: Date | null;
 	last_message: { id: string; role: "user" | "ai"; content: string; created_at: Date } | null;
+	/** Who the user plays in it: the session's persona, else their default; null when they have none at all. */
+	persona_id?: string | null;
+	persona_name?: string | null;
+	/** Lorebooks attached to the session, in their order. */
+	lorebook_ids?: string[];
 }
 
 export function toSessionView(s: ListedSession) {
@@ -42,6 +47,8 @@ export function toSessionView(s: ListedSession) {
 		revision: Number(s.revision),
 		last_message_at: s.last_message_at,
 		last_message: s.last_message,
+		persona: s.persona_id ? { id: s.persona_id, name: s.persona_name ?? "" } : null,
+		lorebook_ids: s.lorebook_ids ?? [],
 	};
 }
 
