@@ -195,6 +195,8 @@ export interface CharacterDetails extends Character {
 	llm_model: string | null;
 	temperature: number | null;
 	max_output_tokens: number | null;
+	/** The lorebooks attached to the character (besides its card's own). */
+	lorebook_ids?: string[];
 }
 
 /** Saves a blob under `filename`, as a link click would (the blob came from an authenticated fetch). */
@@ -216,4 +218,47 @@ export interface HistoryPage {
 	has_more: boolean;
 	/** The session's revision the page is at: it has every change in place up to it. */
 	revision?: number;
+}
+
+/** One of your personas (GET /personas): who you play in a chat; `{{user}}` is its name. */
+export interface Persona {
+	id: string;
+	name: string;
+	description: string;
+	is_default: boolean;
+	/** Whether it has an image (GET /personas/{id}/avatar); `updated_at` is that image's version. */
+	has_avatar: boolean;
+	lorebook_ids: string[];
+	created_at: string;
+	updated_at: string;
+}
+
+/** Who a session is played as, and the books attached to it (GET/PATCH /sessions/{id}). */
+export interface SessionSettings {
+	id: string;
+	/** Null only while the user has no persona at all. */
+	persona: { id: string; name: string } | null;
+	lorebook_ids: string[];
+}
+
+/** What a chat remembers beyond its history (GET/PATCH /sessions/{id}/memory). */
+export interface Memory {
+	/** Your text, then what later turns folded in, joined by a newline. */
+	summary: string | null;
+	summary_updated_at: string | null;
+	/** The last message the summary covers. */
+	covered_until: string | null;
+	covered_until_at: string | null;
+	/** Ids of the pinned messages: always in the prompt, even outside the history window. */
+	pinned: string[];
+}
+
+/** What the prompt of a reply was made of (GET /sessions/{id}/messages/{reply_id}/prompt). */
+export interface PromptRecord {
+	reply_id: string;
+	model: string;
+	created_at: string;
+	total_tokens: number;
+	messages: { role: string; content: string; tokens: number }[];
+	parts: { part: string; name?: string; tokens: number }[];
 }

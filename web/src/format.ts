@@ -1,11 +1,13 @@
 /** Small display helpers: card placeholders, avatar colours and initials, times. */
 import { applyMacros } from "../../src/domain/macros";
-import type { User } from "./api";
 
-/** Text from a card or a chat as people read it: `{{char}}` is the character, `{{user}}` your display name. */
-export function filled(text: string, characterName: string, user: User | null): string {
-	// "you" only until GET /me answers.
-	return applyMacros(text, characterName, user?.name ?? "you");
+/**
+ * Text from a card or a chat as people read it: `{{char}}` is the character, `{{user}}` who you are there (the chat's
+ * persona, else your display name).
+ */
+export function filled(text: string, characterName: string, you: { name: string } | null): string {
+	// "you" only until GET /me (or the chat's persona) answers.
+	return applyMacros(text, characterName, you?.name ?? "you");
 }
 
 /** A stable, calm hue per name, so a character keeps its colour everywhere. */

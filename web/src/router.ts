@@ -5,12 +5,18 @@
 import { useEffect, useState } from "preact/hooks";
 import { parseRoute, type Route } from "./routes.js";
 
-export { chatHash, newChatHash, parseRoute, type Route } from "./routes.js";
+export { chatHash, lorebookHash, newChatHash, parseRoute, type Route } from "./routes.js";
 
 /** The greeting the address asks a new chat to open with (0: the first message), for the chat socket's handshake. */
 export function routeGreeting(): number {
 	const route = parseRoute(location.hash);
 	return route.name === "chat" ? (route.greeting ?? 0) : 0;
+}
+
+/** The persona the address asks a new chat to be played as (none: the default), for the handshake's `persona_id`. */
+export function routePersona(): string | undefined {
+	const route = parseRoute(location.hash);
+	return route.name === "chat" ? route.personaId : undefined;
 }
 
 export function navigate(hash: string): void {

@@ -1,6 +1,7 @@
 /**
  * The client's addresses as data, without the browser: hash routes (`#/login`, `#/`, `#/chat/{character_id}` with an
- * optional `?greeting=n`, `#/chat/{character_id}/{session_id}`) read and written. Ids from the address end up in
+ * optional `?greeting=n` and `&persona={persona_id}`, `#/chat/{character_id}/{session_id}`, `#/personas`,
+ * `#/lorebooks`, `#/lorebooks/{lorebook_id}`) read and written. Ids from the address end up in
  * request paths and socket URLs, so anything but a UUID there is "not found". router.ts follows the address.
  */
 import { isUuid } from "../../src/domain/uuid.js";
@@ -8,7 +9,10 @@ import { isUuid } from "../../src/domain/uuid.js";
 export type Route =
 	| { name: "login" }
 	| { name: "gallery" }
-	| { name: "chat"; characterId: string; sessionId?: string; greeting?: number }
+	| { name: "chat"; characterId: string; sessionId?: string; greeting?: number; personaId?: string }
+	| { name: "personas" }
+	| { name: "lorebooks" }
+	| { name: "lorebook"; lorebookId: string }
 	| { name: "not-found" };
 
 /** Most alternate greetings a card may have (LIST_LIMITS.alternate_greetings in the card domain). */
@@ -19,14 +23,28 @@ export function parseRoute(hash: string): Route {
 	const parts = path.split("/").filter(Boolean);
 	if (parts.length === 0) return { name: "gallery" };
 	if (parts[0] === "login" && parts.length === 1) return { name: "login" };
+	if (parts[0] === "personas" && parts.length === 1) return { name: "personas" };
+	if (parts[0] === "lorebooks" && parts.length === 1) return { name: "lorebooks" };
+	if (parts[0] === "lorebooks" && parts.length === 2 && isUuid(parts[1]))
+		return { name: "lorebook", lorebookId: parts[1] };
 	const [, characterId, sessionId] = parts;
 	const ids = parts.slice(1);
 	if (parts[0] === "chat" && characterId && parts.length <= 3 && ids.every(isUuid)) {
 		// Digits only, as the chat handshake takes it.
-		const asked = new URLSearchParams(query).get("greeting") ?? "";
+		const params = new URLSearchParams(query);
+		const asked = params.get("greeting") ?? "";
 		const greeting = /^\d{1,3}$/.test(asked) ? Number(asked) : 0;
 		const chosen = !sessionId && greeting > 0 && greeting <= MAX_GREETING;
-		return { name: "chat", characterId, sessionId, ...(chosen ? { greeting } : {}) };
+		// A session already has its persona (the chat header switches it); only a new chat takes one from here.
+		const personaId = params.get("persona") ?? "";
+		const playing = !sessionId && isUuid(personaId);
+		return {
+			name: "chat",
+			characterId,
+			sessionId,
+			...(chosen ? { greeting } : {}),
+			...(playing ? { personaId } : {}),
+		};
 	}
 	return { name: "not-found" };
 }
@@ -35,7 +53,18 @@ export function chatHash(characterId: string, sessionId?: string): string {
 	return `#/chat/${encodeURIComponent(characterId)}${sessionId ? `/${encodeURIComponent(sessionId)}` : ""}`;
 }
 
-/** A new chat that opens with the character's n-th alternate greeting (0: its first message). */
-export function newChatHash(characterId: string, greeting: number): string {
-	return `${chatHash(characterId)}${greeting > 0 ? `?greeting=${greeting}` : ""}`;
+/**
+ * A new chat that opens with the character's n-th alternate greeting (0: its first message), played as persona
+ * `personaId` (none: your default persona).
+ */
+export function newChatHash(characterId: string, greeting: number, personaId?: string): string {
+	const params = new URLSearchParams();
+	if (greeting > 0) params.set("greeting", String(greeting));
+	if (personaId) params.set("persona", personaId);
+	const query = params.toString();
+	return `${chatHash(characterId)}${query ? `?${query}` : ""}`;
+}
+
+export function lorebookHash(lorebookId: string): string {
+	return `#/lorebooks/${encodeURIComponent(lorebookId)}`;
 }

@@ -19,6 +19,8 @@ export interface ConnectionOptions {
 	sessionId?: string;
 	/** A new chat opens with this greeting: 0 (or none) the first message, n the n-th alternate greeting. */
 	greeting?: number;
+	/** A new chat is played as this persona (none: your default). */
+	personaId?: string;
 	token: () => string | null;
 	/** Where to resume from; read at each reconnect. */
 	lastId: () => string | undefined;
@@ -64,8 +66,9 @@ export class ChatConnection {
 			params.set("session_id", this.sessionId);
 			const after = this.opts.lastId();
 			if (after) params.set("after", after);
-		} else if (this.opts.greeting) {
-			params.set("greeting", String(this.opts.greeting));
+		} else {
+			if (this.opts.greeting) params.set("greeting", String(this.opts.greeting));
+			if (this.opts.personaId) params.set("persona_id", this.opts.personaId);
 		}
 		const scheme = location.protocol === "https:" ? "wss" : "ws";
 		const ws = new WebSocket(`${scheme}://${location.host}/ws/${encodeURIComponent(this.opts.characterId)}?${params}`);

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, expireSession, getToken, waitText, type HistoryPage } from "../api";
 import { toast } from "../toast";
-import { routeGreeting } from "../router";
+import { routeGreeting, routePersona } from "../router";
 import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
 import { PendingEdits } from "./edits";
 import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames";
@@ -39,6 +39,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 	const [state, setState] = useState<ChatState>(emptyChat);
 	const [status, setStatus] = useState<ConnectionStatus>("connecting");
 	const [model, setModel] = useState("");
+	/** The session's id once the server named it (a new chat has none before its first connection). */
+	const [sessionId, setSessionId] = useState(initialSessionId);
 	/** Why the socket stopped reconnecting, when it did and the conversation stays on screen. */
 	const [stopped, setStopped] = useState<Exclude<StopReason, "expired" | "disabled">>();
 	const connection = useRef<ChatConnection | null>(null);
@@ -56,6 +58,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		const onFrame = (frame: ServerFrame) => {
 			if (frame.type === "connection") {
 				setModel(frame.model);
+				setSessionId(frame.session_id);
 				cb.current.onSession(frame.session_id);
 			} else if ((frame.type === "ai" && frame.reply_to) || frame.type === "messages.deleted") {
 				cb.current.onChange();
@@ -104,6 +107,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			characterId,
 			sessionId: initialSessionId,
 			greeting: routeGreeting(),
+			personaId: routePersona(),
 			token: getToken,
 			lastId: () => lastShownId(stateRef.current),
 			onFrame,
@@ -246,6 +250,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		state,
 		status,
 		model,
+		sessionId,
 		stopped,
 		send,
 		stop,

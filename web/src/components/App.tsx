@@ -1,11 +1,14 @@
 /** Who is logged in, and which screen the address shows. Without a token (or once it expires) that is the login. */
 import { useEffect, useState } from "preact/hooks";
 import { api, getToken, onSessionExpired, setToken, type User } from "../api";
-import { navigate, useRoute } from "../router";
+import { navigate, useRoute, type Route } from "../router";
 import { Toaster } from "../toast";
 import { AuthPage } from "./AuthPage";
 import { ChatPage } from "./ChatPage";
 import { Gallery } from "./Gallery";
+import { LorebookEditor } from "./LorebookEditor";
+import { LorebooksPage } from "./LorebooksPage";
+import { PersonasPage } from "./PersonasPage";
 
 const EXPIRED_NOTICE = "Your session expired, please log in again";
 
@@ -65,16 +68,45 @@ export function App() {
 						<span class="logo" aria-hidden="true" />
 						cameo
 					</a>
+					<nav class="topbar-nav" aria-label="Main">
+						<a href="#/" aria-current={route.name === "gallery" ? "page" : undefined}>
+							Characters
+						</a>
+						<a href="#/personas" aria-current={route.name === "personas" ? "page" : undefined}>
+							Personas
+						</a>
+						<a
+							href="#/lorebooks"
+							aria-current={route.name === "lorebooks" || route.name === "lorebook" ? "page" : undefined}
+						>
+							Lorebooks
+						</a>
+					</nav>
 					<div class="topbar-user">
-						{user && <span class="muted">{user.name}</span>}
+						{user && <span class="muted topbar-name">{user.name}</span>}
 						<button type="button" class="button ghost small" onClick={logOut}>
 							Log out
 						</button>
 					</div>
 				</header>
-				{route.name === "not-found" ? <NotFound /> : <Gallery user={user} />}
+				{page(route)}
 			</>
 		);
+	}
+
+	function page(shown: Route) {
+		switch (shown.name) {
+			case "personas":
+				return <PersonasPage key={visit} />;
+			case "lorebooks":
+				return <LorebooksPage key={visit} />;
+			case "lorebook":
+				return <LorebookEditor key={shown.lorebookId} lorebookId={shown.lorebookId} />;
+			case "not-found":
+				return <NotFound />;
+			default:
+				return <Gallery user={user} />;
+		}
 	}
 
 	return (

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { avatarUrl, readyAvatarUrl, type AvatarPixels } from "../avatar-images";
+import { avatarUrl, personaAvatarUrl, readyAvatarUrl, type AvatarPixels } from "../avatar-images";
 import { avatarHue, initials } from "../format";
 
 /** What Avatar needs of a character to show its image: any character the API answers with fits. */
@@ -18,17 +18,20 @@ const PIXELS: Record<AvatarSize, AvatarPixels> = { sm: 64, md: 128, lg: 128, xl:
 /**
  * A character's picture: its image (the small derived one, never the original) when `character` has one, otherwise
  * and until it arrives its initials on a colour derived from its name. `name` and `size` alone still give initials.
+ * A persona's picture is the same with `persona` instead of `character`.
  */
 export function Avatar({
 	name,
 	size = "md",
 	character,
+	persona,
 }: {
 	name: string;
 	size?: AvatarSize;
 	character?: AvatarSource | null;
+	persona?: AvatarSource | null;
 }) {
-	const url = useAvatarUrl(character, PIXELS[size]);
+	const url = useAvatarUrl(character ?? persona, persona && !character ? undefined : PIXELS[size]);
 	if (url) return <img class={`avatar avatar-${size} avatar-image`} src={url} alt="" aria-hidden="true" />;
 	return (
 		<span class={`avatar avatar-${size}`} style={{ "--hue": String(avatarHue(name)) }} aria-hidden="true">
@@ -37,7 +40,8 @@ export function Avatar({
 	);
 }
 
-function useAvatarUrl(character: AvatarSource | null | undefined, pixels: AvatarPixels): string | null {
+/** `pixels` absent: a persona's image, which comes in one size. */
+function useAvatarUrl(character: AvatarSource | null | undefined, pixels?: AvatarPixels): string | null {
 	const id = character?.has_avatar ? character.id : undefined;
 	const version = character?.updated_at ?? "";
 	const [url, setUrl] = useState(() => (id ? readyAvatarUrl(id, version, pixels) : null));
@@ -45,7 +49,8 @@ function useAvatarUrl(character: AvatarSource | null | undefined, pixels: Avatar
 		setUrl(id ? readyAvatarUrl(id, version, pixels) : null);
 		if (!id) return;
 		let live = true;
-		void avatarUrl(id, version, pixels).then((u) => live && setUrl(u));
+		const loading = pixels ? avatarUrl(id, version, pixels) : personaAvatarUrl(id, version);
+		void loading.then((u) => live && setUrl(u));
 		return () => {
 			live = false;
 		};

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText, type CharacterDetails, type FieldSentences } from "../api";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
+import { LorebookPicker } from "./LorebookPicker";
 import { Modal } from "./Modal";
 import { CloseIcon, PlusIcon, TrashIcon, UploadIcon } from "./icons";
 
@@ -175,6 +176,7 @@ export function CharacterForm({
 	// The character as saved so far: once created, a retry (say, after an image was refused) edits it.
 	const [current, setCurrent] = useState(character);
 	const [image, setImage] = useState<ImageChange>(null);
+	const [books, setBooks] = useState(character?.lorebook_ids ?? []);
 	const [tagText, setTagText] = useState("");
 	const [error, setError] = useState("");
 	const [busy, setBusy] = useState(false);
@@ -234,6 +236,7 @@ export function CharacterForm({
 			}
 			setCurrent(saved);
 			saved = await saveImage(saved);
+			saved = await saveLorebooks(saved);
 			toast(character ? `Saved ${saved.name}` : `${saved.name} is ready to chat`);
 			onSaved(saved);
 		} catch (err) {
@@ -256,6 +259,19 @@ export function CharacterForm({
 		} catch (err) {
 			throw new Error(`${saved.name} is saved, but the image was refused: ${errorText(err)}`);
 		}
+	}
+
+	/** Attaches the chosen lorebooks once the character exists (PATCH, as creating takes none). */
+	async function saveLorebooks(saved: CharacterDetails): Promise<CharacterDetails> {
+		if (JSON.stringify(books) === JSON.stringify(saved.lorebook_ids ?? [])) return saved;
+		const attached = await api<CharacterDetails>(`/characters/id/${encodeURIComponent(saved.id)}`, {
+			method: "PATCH",
+			body: { lorebook_ids: books },
+			fields: { lorebook_ids: "Up to 20 lorebooks, each yours or public." },
+		});
+		const withBooks = { ...attached, lorebook_ids: attached.lorebook_ids ?? books };
+		setCurrent(withBooks);
+		return withBooks;
 	}
 
 	const area = (field: keyof typeof TEXT_AREAS) => {
@@ -382,6 +398,8 @@ export function CharacterForm({
 						</div>
 					</div>
 				</details>
+
+				<LorebookPicker selected={books} onChange={setBooks} legend="Lorebooks (besides the card's own)" />
 
 				<label class="switch">
 					<input type="checkbox" name="is_public" checked={draft.is_public} onChange={set("is_public")} />

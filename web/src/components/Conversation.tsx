@@ -1,17 +1,23 @@
 /**
- * The open chat: header, messages (replies stream in live, each with its actions), the typing line with the story
- * controls (continue the last reply, have your next line written for you) and the composer.
+ * The open chat: header (who you play in it, its memory), messages (replies stream in live, each with its actions),
+ * the typing line with the story controls (continue the last reply, have your next line written for you) and the
+ * composer.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import type { Character, User } from "../api";
+import { errorText, type Character, type User } from "../api";
 import { chatItems, type Impersonation } from "../chat/state";
 import type { ConnectionStatus, StopReason } from "../chat/connection";
 import { useChat, type ChatCallbacks } from "../chat/use-chat";
+import { useMemory } from "../chat/use-memory";
+import { filled } from "../format";
 import { chatHash, navigate } from "../router";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
+import { MemoryPanel } from "./MemoryPanel";
 import { MessageRow } from "./MessageRow";
-import { BackIcon, ContinueIcon, HistoryIcon, QuillIcon, SendIcon, StopIcon } from "./icons";
+import { PersonaSelect, usePersonas } from "./PersonaPicker";
+import { PromptInspector } from "./PromptInspector";
+import { BackIcon, ContinueIcon, HistoryIcon, MemoryIcon, QuillIcon, SendIcon, StopIcon } from "./icons";
 
 interface Props extends ChatCallbacks {
 	character: Character;
@@ -23,6 +29,12 @@ interface Props extends ChatCallbacks {
 export function Conversation({ character, user, sessionId, onOpenSessions, ...callbacks }: Props) {
 	const chat = useChat(character.id, sessionId, callbacks);
 	const { state, status } = chat;
+	const memory = useMemory(chat.sessionId);
+	const personas = usePersonas();
+	const [panel, setPanel] = useState<{ kind: "memory" } | { kind: "inspect"; replyId: string } | null>(null);
+	// Who you play: the session's persona, else (a new chat, before it is read) your display name.
+	const you = memory.settings?.persona ?? user;
+	const pinned = memory.memory?.pinned ?? [];
 	const items = chatItems(state);
 	const list = useRef<HTMLDivElement>(null);
 	const stickToBottom = useRef(true);
@@ -64,6 +76,30 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 					<h1>{character.name}</h1>
 					<span class={`presence presence-${status}`}>{presence(status, chat.model)}</span>
 				</div>
+				{personas && memory.settings?.persona && (
+					<PersonaSelect
+						compact
+						label="Playing as"
+						personas={personas}
+						value={memory.settings.persona.id}
+						onChange={(p) =>
+							memory.patchSession({ persona_id: p.id }).then(
+								() => toast(`You are now ${p.name} in this chat`),
+								(err) => toast(errorText(err), "error"),
+							)
+						}
+					/>
+				)}
+				<button
+					type="button"
+					class="icon-button"
+					aria-label="Memory"
+					title="Memory: summary, pinned messages, lorebooks"
+					disabled={!memory.memory}
+					onClick={() => setPanel({ kind: "memory" })}
+				>
+					<MemoryIcon />
+				</button>
 				<button type="button" class="icon-button only-phone" aria-label="Show chats" onClick={onOpenSessions}>
 					<HistoryIcon />
 				</button>
@@ -93,7 +129,8 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 						key={item.kind === "user" ? item.message.id : (item.replyTo ?? item.variants[0].id)}
 						item={item}
 						character={character}
-						user={user}
+						you={you}
+						pinned={pinned.includes(item.kind === "user" ? item.message.id : item.variants[item.index].id)}
 						canRegenerate={item === lastItem && item.kind === "ai" && item.replyTo !== null && canAsk}
 						// Only the reply to the last message can be made again.
 						canRetry={item === lastUserItem && canAsk}
@@ -108,6 +145,8 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 							const branched = await chat.branch(id);
 							if (branched) navigate(chatHash(character.id, branched));
 						}}
+						onTogglePin={memory.togglePin}
+						onInspect={(replyId) => setPanel({ kind: "inspect", replyId })}
 					/>
 				))}
 			</div>
@@ -149,6 +188,26 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 
 			{chat.stopped && (
 				<StoppedNotice reason={chat.stopped} characterName={character.name} onReconnect={chat.reconnect} />
+			)}
+
+			{panel?.kind === "memory" && memory.memory && (
+				<MemoryPanel
+					memory={memory.memory}
+					lorebookIds={memory.settings?.lorebook_ids ?? []}
+					lineOf={(id) => {
+						const m = state.byId[id];
+						if (!m) return undefined;
+						const author = m.role === "user" ? (you?.name ?? "You") : character.name;
+						return { author, text: filled(m.content, character.name, you) };
+					}}
+					onSaveSummary={(summary) => memory.patchMemory({ summary })}
+					onUnpin={memory.togglePin}
+					onSaveLorebooks={(ids) => memory.patchSession({ lorebook_ids: ids })}
+					onClose={() => setPanel(null)}
+				/>
+			)}
+			{panel?.kind === "inspect" && chat.sessionId && (
+				<PromptInspector sessionId={chat.sessionId} replyId={panel.replyId} onClose={() => setPanel(null)} />
 			)}
 
 			<Composer

@@ -1,12 +1,14 @@
 /**
- * Choosing how a new chat opens: the card's first message or one of its alternate greetings, as the reader will see
- * them (names filled in), and a button that opens a new chat with the chosen one (`?greeting=n`).
+ * Choosing how a new chat opens: who you play in it (when you have more than one persona), the card's first message
+ * or one of its alternate greetings, as the reader will see them (names filled in, `{{user}}` as the chosen persona),
+ * and a button that opens a new chat with the chosen ones (`?greeting=n&persona=id`).
  */
 import { useEffect, useState } from "preact/hooks";
-import { api, type CharacterDetails, type User } from "../api";
+import { api, type CharacterDetails, type Persona, type User } from "../api";
 import { filled } from "../format";
 import { chatHash, navigate, newChatHash } from "../router";
 import { Modal } from "./Modal";
+import { PersonaSelect, usePersonas } from "./PersonaPicker";
 import { PlusIcon } from "./icons";
 
 /** The greetings to choose from (none when the card has one only) and the New chat button. */
@@ -24,9 +26,16 @@ export function GreetingPicker({
 	onStart?: () => void;
 }) {
 	const [chosen, setChosen] = useState(0);
+	const personas = usePersonas();
+	const [persona, setPersona] = useState<Persona>();
+	const playing = persona ?? personas?.[0];
+	const you = playing ?? user;
 	const greetings = [character.greeting, ...character.alternate_greetings];
 	return (
 		<>
+			{personas && personas.length > 1 && (
+				<PersonaSelect personas={personas} value={playing?.id} onChange={setPersona} />
+			)}
 			{greetings.length > 1 && (
 				<fieldset class="greeting-picker">
 					<legend>Start a new chat with…</legend>
@@ -35,7 +44,7 @@ export function GreetingPicker({
 							<input type="radio" name="greeting" value={i} checked={i === chosen} onChange={() => setChosen(i)} />
 							<span class="greeting-label">{i === 0 ? "First message" : `Alternate greeting ${i}`}</span>
 							<span class="greeting-text">
-								{text.trim() ? filled(text, character.name, user) : "(no greeting: you start)"}
+								{text.trim() ? filled(text, character.name, you) : "(no greeting: you start)"}
 							</span>
 						</label>
 					))}
@@ -45,7 +54,7 @@ export function GreetingPicker({
 				type="button"
 				class={primary ? "button primary wide" : "button wide"}
 				onClick={() => {
-					navigate(newChatHash(character.id, chosen));
+					navigate(newChatHash(character.id, chosen, playing?.id));
 					onStart?.();
 				}}
 			>
@@ -56,8 +65,8 @@ export function GreetingPicker({
 }
 
 /**
- * The chat page's New chat: a new chat at once when the card has one greeting, else a dialog to choose which one it
- * opens with.
+ * The chat page's New chat: a new chat at once when the card has one greeting and you one persona, else a dialog to
+ * choose which greeting it opens with and whom you play.
  */
 export function NewChatButton({ characterId, user }: { characterId: string; user: User | null }) {
 	const [choosing, setChoosing] = useState<CharacterDetails | null>(null);
@@ -68,8 +77,11 @@ export function NewChatButton({ characterId, user }: { characterId: string; user
 	async function start() {
 		setAsking(true);
 		try {
-			const character = await api<CharacterDetails>(`/characters/id/${encodeURIComponent(characterId)}`);
-			if (character.alternate_greetings.length > 0) return setChoosing(character);
+			const [character, personas] = await Promise.all([
+				api<CharacterDetails>(`/characters/id/${encodeURIComponent(characterId)}`),
+				api<Persona[]>("/personas").catch(() => []),
+			]);
+			if (character.alternate_greetings.length > 0 || personas.length > 1) return setChoosing(character);
 		} catch {
 			// The chat page says what is wrong with the character; a new chat is what was asked for.
 		} finally {

@@ -1,17 +1,28 @@
 /**
- * One row of the conversation: your message on the right (with Retry when its reply failed), or a reply on the left
- * with its variants (swipes; the pager chooses the one the story continues from). Every message has its actions:
- * edit in place, copy, branch from here and delete from here (after a confirmation).
+ * One row of the conversation: your message on the right under the name of the persona you play (with Retry when its
+ * reply failed), or a reply on the left with its variants (swipes; the pager chooses the one the story continues
+ * from). Every message has its actions: edit in place, copy, pin (kept in the prompt; a pinned one shows a pin),
+ * branch from here and delete from here (after a confirmation); a reply also "Why did it say that?" (its prompt).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Character, User } from "../api";
+import type { Character } from "../api";
 import type { ChatItem, Message } from "../chat/state";
 import { clockTime, filled } from "../format";
 import { renderMarkdown } from "../markdown";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { MessageActions, type MenuAction } from "./MessageActions";
-import { BranchIcon, ChevronLeft, ChevronRight, CopyIcon, EditIcon, RegenerateIcon, TrashIcon } from "./icons";
+import {
+	BranchIcon,
+	ChevronLeft,
+	ChevronRight,
+	CopyIcon,
+	EditIcon,
+	InspectIcon,
+	PinIcon,
+	RegenerateIcon,
+	TrashIcon,
+} from "./icons";
 
 /** What a row can do to the story; each reports its own failure. */
 export interface RowHandlers {
@@ -21,12 +32,17 @@ export interface RowHandlers {
 	onEdit: (id: string, content: string) => Promise<boolean>;
 	onRewind: (id: string) => Promise<void>;
 	onBranch: (id: string) => Promise<void>;
+	onTogglePin: (id: string) => Promise<void>;
+	/** Shows what the prompt of reply `id` was made of. */
+	onInspect: (id: string) => void;
 }
 
 interface Props extends RowHandlers {
 	item: ChatItem;
 	character: Character;
-	user: User | null;
+	/** Who you play in this chat: `{{user}}`, and the name over your messages. */
+	you: { name: string } | null;
+	pinned: boolean;
 	canRegenerate: boolean;
 	canRetry: boolean;
 	/** The last message of yours has no reply (a rewind took it): offer to ask for one. */
@@ -34,13 +50,13 @@ interface Props extends RowHandlers {
 }
 
 export function MessageRow(props: Props) {
-	const { item, character, user } = props;
+	const { item, character, you, pinned } = props;
 	const characterName = character.name;
 	const m = item.kind === "user" ? item.message : item.variants[item.index];
 	const [editing, setEditing] = useState(false);
 	const [confirming, setConfirming] = useState(false);
 	const [busy, setBusy] = useState(false);
-	const shown = filled(m.content, characterName, user);
+	const shown = filled(m.content, characterName, you);
 
 	async function run(work: () => Promise<void>) {
 		setBusy(true);
@@ -56,9 +72,22 @@ export function MessageRow(props: Props) {
 	const actions: MenuAction[] = [
 		{ label: "Edit", icon: <EditIcon />, onSelect: () => setEditing(true) },
 		{ label: "Copy text", icon: <CopyIcon />, onSelect: () => void copy(shown) },
+		{
+			label: pinned ? "Unpin" : "Pin to memory",
+			icon: <PinIcon />,
+			onSelect: () => void run(() => props.onTogglePin(m.id)),
+		},
+		...(item.kind === "ai" && item.replyTo
+			? [{ label: "Why did it say that?", icon: <InspectIcon />, onSelect: () => props.onInspect(m.id) }]
+			: []),
 		{ label: "Branch from here", icon: <BranchIcon />, onSelect: () => void run(() => props.onBranch(m.id)) },
 		{ label: "Delete from here", icon: <TrashIcon />, danger: true, onSelect: () => setConfirming(true) },
 	];
+	const pin = pinned && (
+		<span class="pin-marker" title="Pinned: always in the prompt" role="img" aria-label="Pinned">
+			<PinIcon size={14} />
+		</span>
+	);
 	const menu = !m.streaming && !editing && m.timestamp && (
 		<MessageActions actions={actions} align={item.kind === "user" ? "end" : "start"} />
 	);
@@ -88,15 +117,17 @@ export function MessageRow(props: Props) {
 
 	if (item.kind === "user") {
 		return (
-			<div class={editing ? "row row-user editing" : "row row-user"} data-id={m.id}>
+			<div class={`row row-user${editing ? " editing" : ""}${pinned ? " pinned" : ""}`} data-id={m.id}>
 				<div class="user-line">
-					{(menu || edited) && (
+					{(menu || edited || pin) && (
 						<div class="meta meta-user">
 							{menu}
 							{edited}
+							{pin}
 						</div>
 					)}
 					<div class="bubble bubble-user">
+						{you && <span class="author author-user">{you.name}</span>}
 						{body}
 						{m.timestamp && !editing && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
 					</div>
@@ -125,7 +156,11 @@ export function MessageRow(props: Props) {
 
 	const count = item.variants.length;
 	return (
-		<div class="row row-ai" data-id={m.id} data-streaming={m.streaming ? "" : undefined}>
+		<div
+			class={pinned ? "row row-ai pinned" : "row row-ai"}
+			data-id={m.id}
+			data-streaming={m.streaming ? "" : undefined}
+		>
 			<Avatar name={characterName} size="sm" character={character} />
 			<div class={editing ? "bubble-column editing" : "bubble-column"}>
 				<div class="bubble bubble-ai">
@@ -136,6 +171,7 @@ export function MessageRow(props: Props) {
 					{m.timestamp && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
 					{m.stopped && <span class="stopped">stopped</span>}
 					{edited}
+					{pin}
 					{item.replyTo && count > 1 && (
 						<span class="variants" role="group" aria-label="Alternative replies">
 							<button

@@ -116,3 +116,35 @@ export const QuillIcon = () => (
 		<path d="M20 4C12 4 7 9 6 18l-2 2M6 18c5 0 9-2 11-7h-5c3-1 5-3 6-7" />
 	</Icon>
 );
+export const PinIcon = ({ size = 16 }: { size?: number }) => (
+	<Icon size={size}>
+		<path d="M9 4h6l-1 6 4 3v2H6v-2l4-3-1-6zM12 15v6" />
+	</Icon>
+);
+export const BookIcon = () => (
+	<Icon size={18}>
+		<path d="M5 4.5A1.5 1.5 0 0 1 6.5 3H19v15H6.5A1.5 1.5 0 0 0 5 19.5v-15zM5 19.5A1.5 1.5 0 0 0 6.5 21H19" />
+	</Icon>
+);
+export const MemoryIcon = () => (
+	<Icon>
+		<path d="M6 4h12v16l-6-4-6 4V4z" />
+	</Icon>
+);
+export const InspectIcon = () => (
+	<Icon size={16}>
+		<circle cx="11" cy="11" r="6" />
+		<path d="M20 20l-4.5-4.5M11 8.5v.01M11 11v3" />
+	</Icon>
+);
+export const DownloadIcon = () => (
+	<Icon size={16}>
+		<path d="M12 4v11M7 10l5 5 5-5M5 20h14" />
+	</Icon>
+);
+export const UserIcon = () => (
+	<Icon size={18}>
+		<circle cx="12" cy="8" r="4" />
+		<path d="M4 21a8 8 0 0 1 16 0" />
+	</Icon>
+);

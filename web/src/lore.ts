@@ -1,0 +1,87 @@
+/**
+ * Lorebooks (world info) as the lorebooks API gives them. The shapes follow src/domain/lorebook.ts, which the bundle
+ * may not import (the web takes only import-free frame and macro modules from the server's code).
+ */
+
+export type LorePosition = "before_char" | "after_char";
+
+export interface LoreEntry {
+	id: number;
+	name: string;
+	keys: string[];
+	secondary_keys: string[];
+	content: string;
+	enabled: boolean;
+	constant: boolean;
+	selective: boolean;
+	/** Null: case-insensitive (the default). */
+	case_sensitive: boolean | null;
+	/** Null: whole words (the default). */
+	match_whole_words: boolean | null;
+	insertion_order: number;
+	priority: number;
+	position: LorePosition;
+	extensions: Record<string, unknown>;
+}
+
+/** A book as GET /lorebooks lists it. */
+export interface LorebookSummary {
+	id: string;
+	name: string;
+	description: string;
+	is_public: boolean;
+	is_own: boolean;
+	entry_count: number;
+	updated_at: string;
+}
+
+/** A whole book (GET /lorebooks/{id}, and what create and update answer). */
+export interface Lorebook {
+	id: string;
+	name: string;
+	description: string;
+	/** Null: the server's default (CHAT_LOREBOOK_SCAN_DEPTH). */
+	scan_depth: number | null;
+	/** Null: the server's default (CHAT_LOREBOOK_TOKENS). */
+	token_budget: number | null;
+	recursive_scanning: boolean;
+	is_public: boolean;
+	is_own: boolean;
+	entries: LoreEntry[];
+	extensions: Record<string, unknown>;
+	created_at: string;
+	updated_at: string;
+}
+
+/** The export formats of GET /lorebooks/{id}/export. */
+export type LoreFormat = "sillytavern" | "character_book";
+
+/** A new entry, after the book's last: enabled, matched by its keys, inserted before the character. */
+export function blankEntry(entries: LoreEntry[]): LoreEntry {
+	const id = entries.reduce((max, e) => Math.max(max, e.id), -1) + 1;
+	const order = entries.reduce((max, e) => Math.max(max, e.insertion_order), 0) + 10;
+	return {
+		id,
+		name: `Entry ${id + 1}`,
+		keys: [],
+		secondary_keys: [],
+		content: "",
+		enabled: true,
+		constant: false,
+		selective: false,
+		case_sensitive: null,
+		match_whole_words: null,
+		insertion_order: order,
+		priority: 10,
+		position: "before_char",
+		extensions: {},
+	};
+}
+
+/** A `/pattern/flags` key (its commas are its own), or a plain key up to the next comma. */
+const KEY = /\s*(\/(?:\\.|[^/\\])+\/[a-z]*)\s*(?=,|$)|[^,]+/g;
+
+/** "dragon, /wyrms{1,2}/i , " → ["dragon", "/wyrms{1,2}/i"]: keys as typed in one field, comma-separated. */
+export function keysOf(text: string): string[] {
+	return [...text.matchAll(KEY)].map((m) => (m[1] ?? m[0]).trim()).filter(Boolean);
+}
