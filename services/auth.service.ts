@@ -31,6 +31,7 @@ import {
 	UserNotFound,
 } from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
+import { PersonaStore } from "../src/adapters/persona-store.js";
 import {
 	toAuthUser,
 	toUserView,
@@ -76,8 +77,9 @@ export default function authService(config: Config): ServiceSchema {
 
 		actions: {
 			/**
-			 * Creates an account. 201 `{ id, username, name }`; 409 USER_EXISTS, also for a name that differs from a
-			 * taken one only in case (no lookalike accounts; a unique index on lower(username) settles races).
+			 * Creates an account, and its default persona named after it. 201 `{ id, username, name }`; 409 USER_EXISTS,
+			 * also for a name that differs from a taken one only in case (no lookalike accounts; a unique index on
+			 * lower(username) settles races).
 			 */
 			register: {
 				description: "Create an account",
@@ -106,6 +108,8 @@ export default function authService(config: Config): ServiceSchema {
 						if (err instanceof UniqueConstraintError) throw UserExists(username);
 						throw err;
 					}
+					// Who they play in their chats until they make more personas (one missed here is made when first needed).
+					await new PersonaStore(this.db.sequelize).defaultFor(user);
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = "/me";
 					return { id: user.id, username: user.username, name: user.name };
