@@ -347,8 +347,8 @@ describe("lorebooks", () => {
 			),
 		});
 		await page.getByRole("heading", { name: "Harbour lore" }).waitFor();
-		await page.getByText("Lighthouse").waitFor();
-		await page.getByText("Gulls").waitFor();
+		await page.getByText("Lighthouse", { exact: true }).waitFor();
+		await page.getByText("Gulls", { exact: true }).waitFor();
 		await fitsWidth(page, 1280);
 
 		const phone = await open(user, `#/lorebooks/${bookId}`, { viewport: PHONE });
@@ -394,8 +394,8 @@ describe("memory and the prompt inspector", () => {
 	it("should pin a message, edit the summary, attach a book to the chat and unpin from the memory panel", async () => {
 		const user = await newUser();
 		const book = await rest(user, "POST", "/lorebooks", { name: "Mill lore" });
-		await createCharacter(user);
-		const page = await open(user, `#/chat/${(await rest(user, "GET", "/characters?q=Odile")).body[0].id}`);
+		const characterId = await createCharacter(user);
+		const page = await open(user, `#/chat/${characterId}`);
 		await page.locator(".presence-open").waitFor();
 		const reply = await say(page, "Tell me about the wheel.");
 		const sessionId = sessionIdOf(page);
@@ -430,13 +430,7 @@ describe("memory and the prompt inspector", () => {
 		expect((await rest(user, "GET", `/sessions/${sessionId}/memory`)).body.pinned).toEqual([]);
 		await page.keyboard.press("Escape");
 
-		const phone = await open(
-			user,
-			`#/chat/${(await rest(user, "GET", "/characters?q=Odile")).body[0].id}/${sessionId}`,
-			{
-				viewport: PHONE,
-			},
-		);
+		const phone = await open(user, `#/chat/${characterId}/${sessionId}`, { viewport: PHONE });
 		await phone.locator(".presence-open").waitFor();
 		await phone.getByRole("button", { name: "Memory" }).click();
 		await phone.getByRole("dialog", { name: "Memory" }).getByLabel("Summary").waitFor();
