@@ -1,8 +1,8 @@
 /**
  * Who may chat, at the handshake and while the socket is open. A handshake is admitted within the handshakes per
  * client IP and per user per minute (counted in Redis in a cluster) and the user's sockets on this node; then the
- * token (auth.validate) and the character (characters.get, with its visibility rules) are checked and the session
- * resumed or opened. Later, a character that changed is looked at again for every socket chatting with it.
+ * token (auth.validate), the character (characters.get, with its visibility rules) and the persona (the user's own) are
+ * checked and the session resumed or opened. Later, a character that changed is looked at again for every socket chatting with it.
  * Refusals are thrown as the errors of src/errors.ts, which ws-upgrade.ts answers with their HTTP status.
  */
 import type { IncomingMessage } from "node:http";
@@ -11,7 +11,14 @@ import type { ServiceBroker } from "moleculer";
 import type { Redis } from "ioredis";
 import { QueryTypes, type Sequelize } from "sequelize";
 import type { Config } from "../config.js";
-import { BadRequest, HandshakeRejected, RateLimited, SessionNotFound, TooManySockets } from "../errors.js";
+import {
+	BadRequest,
+	HandshakeRejected,
+	PersonaNotFound,
+	RateLimited,
+	SessionNotFound,
+	TooManySockets,
+} from "../errors.js";
 import { canView, type Viewer } from "../domain/characters.js";
 import { clientAddress } from "../domain/client-address.js";
 import {
@@ -22,6 +29,8 @@ import {
 	type GreetingSource,
 } from "../domain/chat-handshake.js";
 import type { ChatStore, SessionClaims, SessionRow } from "./chat-store.js";
+import { PersonaStore, type PersonaRow } from "./persona-store.js";
+import { SessionStore } from "./session-store.js";
 import type { RouteRegistry } from "./route-registry.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
 import { redisKey } from "./redis.js";
@@ -46,6 +55,8 @@ export interface OpenedChat {
 	user: ChatUser;
 	character: ChatCharacter;
 	session: SessionRow;
+	/** Who the user plays in it. */
+	persona: Pick<PersonaRow, "id" | "name">;
 	resumed: boolean;
 	/** When the token expires (ms since the epoch). */
 	expiresAt: number | undefined;
@@ -62,7 +73,7 @@ export function clientIdentity({ user, session, character }: OpenedChat): Client
  * must be read once the socket receives the session's frames (registered, routed), so no change falls in between.
  */
 export function connectionFrame(
-	{ user, session, character, resumed }: OpenedChat,
+	{ user, session, character, persona, resumed }: OpenedChat,
 	model: string,
 	revision: number,
 ): ConnectionFrame {
@@ -73,6 +84,7 @@ export function connectionFrame(
 		username: user.username,
 		character_id: character.id,
 		character_name: character.name,
+		persona: { id: persona.id, name: persona.name },
 		model,
 		resumed,
 		revision,
@@ -94,6 +106,8 @@ export class ChatAccess {
 	private recheckAgain = false;
 	/** Fresh sessions handshakes on this node opened, until their socket closes (the hub has them only once upgraded). */
 	private readonly opening = new Set<string>();
+	private readonly personas: PersonaStore;
+	private readonly sessions: SessionStore;
 
 	constructor(
 		private readonly config: Config,
@@ -108,6 +122,8 @@ export class ChatAccess {
 			createRateLimiter({ keyPrefix: redisKey(config.namespace, "limit", name), points, durationSeconds: 60, redis });
 		this.perIp = limiter("ws-handshake-ip", config.chat.handshakesPerIpPerMinute);
 		this.perUser = limiter("ws-handshake-user", config.chat.handshakesPerUserPerMinute);
+		this.personas = new PersonaStore(sequelize);
+		this.sessions = new SessionStore(sequelize);
 	}
 
 	/**
@@ -132,14 +148,16 @@ export class ChatAccess {
 			{ id: h.characterId },
 			{ meta: { user: { id: user.id, username: user.username, role: user.role } } },
 		);
+		// Someone else's persona is "not found" too, as a session is.
+		const chosen = h.personaId ? await this.personas.get(user.id, h.personaId) : undefined;
+		if (chosen === null) throw PersonaNotFound(h.personaId!);
 		const opened = { handshake: h, user, character, expiresAt: tokenExpiry(h.token) };
 		if (!h.sessionId) {
-			const greeting = pickGreeting(character, h.greeting ?? 0, user.name);
-			return {
-				...opened,
-				session: await this.store.openFreshSession(user.username, character.id, greeting, this.claims(socket)),
-				resumed: false,
-			};
+			const persona = chosen ?? (await this.personas.defaultFor(user));
+			const greeting = pickGreeting(character, h.greeting ?? 0, persona.name);
+			const fresh = await this.store.openFreshSession(user.username, character.id, greeting, this.claims(socket));
+			if (fresh.persona_id !== persona.id) await this.sessions.update(fresh.id, { personaId: persona.id });
+			return { ...opened, session: { ...fresh, persona_id: persona.id }, persona, resumed: false };
 		}
 		const session = await this.store.getSession(h.sessionId);
 		// Someone else's session is "not found" too, as over REST, so session ids cannot be probed.
@@ -147,7 +165,12 @@ export class ChatAccess {
 		if (session.character_id !== character.id) {
 			throw HandshakeRejected("invalid_param", "This chat session is with another character");
 		}
-		return { ...opened, session, resumed: true };
+		if (chosen && chosen.id !== session.persona_id) {
+			await this.sessions.update(session.id, { personaId: chosen.id });
+			return { ...opened, session: { ...session, persona_id: chosen.id }, persona: chosen, resumed: true };
+		}
+		const persona = chosen ?? (await this.personas.forSession(session.persona_id, user));
+		return { ...opened, session, persona, resumed: true };
 	}
 
 	/**

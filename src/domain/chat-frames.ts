@@ -13,6 +13,8 @@ export interface ConnectionFrame {
 	username: string;
 	character_id: string;
 	character_name: string;
+	/** Who the user plays in this session (`{{user}}`); always sent, absent only from a server older than personas. */
+	persona?: { id: string; name: string };
 	model: string;
 	resumed: boolean;
 	/**

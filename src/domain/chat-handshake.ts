@@ -1,5 +1,6 @@
 /**
- * Reads a WebSocket upgrade request: `/ws/{character_id}?token=JWT[&session_id=ID][&after=MESSAGE_ID]`.
+ * Reads a WebSocket upgrade request:
+ * `/ws/{character_id}?token=JWT[&session_id=ID][&after=MESSAGE_ID][&greeting=N][&persona_id=ID]`.
  * Every defect is named as a problem; src/errors.ts (HandshakeRejected) gives each its HTTP answer. Also: which
  * greeting a new session opens with.
  */
@@ -15,6 +16,8 @@ export interface ChatHandshake {
 	after?: string;
 	/** Which greeting opens a new session: 0 the card's first message, n its n-th alternate greeting. */
 	greeting?: number;
+	/** Who the user plays: a new session keeps it, a resumed one switches to it. Else the session's, or the default. */
+	personaId?: string;
 }
 
 /** What is wrong with a handshake's URL: not a chat path, no token, an id that is no UUID, a malformed parameter. */
@@ -65,8 +68,10 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 		return refuse("invalid_param", "greeting must be a number (0 = first message)");
 	}
 	const greeting = greetingParam === null ? undefined : Number(greetingParam);
+	const personaId = parsed.searchParams.get("persona_id") || undefined;
+	if (personaId && !isUuid(personaId)) return refuse("invalid_param", "persona_id must be a UUID");
 
-	return { ok: true, value: { characterId, token, sessionId, after, greeting } };
+	return { ok: true, value: { characterId, token, sessionId, after, greeting, personaId } };
 }
 
 function refuse(problem: HandshakeProblem, detail: string): HandshakeParse {
@@ -74,8 +79,8 @@ function refuse(problem: HandshakeProblem, detail: string): HandshakeParse {
 }
 
 /**
- * The greeting a new session opens with, its macros filled: the card's first message, or the alternate one asked
- * for (the first non-empty one when that does not exist).
+ * The greeting a new session opens with, its macros filled (`{{user}}` is the persona's name): the card's first
+ * message, or the alternate one asked for (the first non-empty one when that does not exist).
  */
 export function pickGreeting(character: GreetingSource, index: number, userName: string): string {
 	const greetings = [character.greeting, ...(character.alternate_greetings ?? [])];
