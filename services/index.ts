@@ -12,6 +12,8 @@ import dispatcherService from "./dispatcher.service.js";
 import aiConsumerService from "./ai-consumer.service.js";
 import storyService from "./story.service.js";
 import avatarsService from "./avatars.service.js";
+import personasService from "./personas.service.js";
+import lorebooksService from "./lorebooks.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -25,4 +27,6 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	dispatcher: dispatcherService,
 	story: storyService,
 	avatars: avatarsService,
+	personas: personasService,
+	lorebooks: lorebooksService,
 };

@@ -20,6 +20,8 @@ export const ALL_SERVICES = [
 	"dispatcher",
 	"avatars",
 	"story",
+	"personas",
+	"lorebooks",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */

@@ -23,6 +23,8 @@ describe("loadConfig", () => {
 			"dispatcher",
 			"avatars",
 			"story",
+			"personas",
+			"lorebooks",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
 	});
