@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { signAccessToken } from "../src/domain/access-tokens.js";
 import { stallsJob, type StallsJob } from "./stalls.js";
+import { benchLoreEntries } from "./lorebook.js";
 
 export interface EchoJob {
 	kind: "echo";
@@ -33,6 +34,8 @@ export interface ChatJob {
 	pacedSeconds: number;
 	/** Messages per second over all sockets in the paced run. */
 	rate: number;
+	/** Entries of a lorebook active in every chat (bench/lorebook.ts); 0: none. */
+	lorebookEntries: number;
 }
 
 export interface IdleJob {
@@ -164,6 +167,37 @@ async function createAccounts(api: string, count: number, jwtSecret: string): Pr
 	});
 	log(`registered ${count} users in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 	return accounts;
+}
+
+async function callJson<T>(method: string, url: string, token: string, body?: unknown): Promise<T> {
+	const res = await fetch(url, {
+		method,
+		headers: {
+			Authorization: `Bearer ${token}`,
+			...(body === undefined ? {} : { "Content-Type": "application/json" }),
+		},
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+	return (await res.json()) as T;
+}
+
+/**
+ * A public lorebook of `entries` entries, attached to every user's default persona: active in all their chats with
+ * the bench character, as a card's own book would be.
+ */
+async function attachLorebook(api: string, accounts: Account[], entries: number): Promise<void> {
+	const started = performance.now();
+	const book = await callJson<{ id: string }>("POST", `${api}/lorebooks`, accounts[0].token, {
+		name: "Bench world",
+		is_public: true,
+		entries: benchLoreEntries(entries),
+	});
+	await pool(accounts.length, REGISTER_CONCURRENCY, async (i) => {
+		const [persona] = await callJson<{ id: string }[]>("GET", `${api}/personas`, accounts[i].token);
+		await callJson("PATCH", `${api}/personas/${persona.id}`, accounts[i].token, { lorebook_ids: [book.id] });
+	});
+	log(`lorebook of ${entries} entries attached in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function firstCharacter(api: string, token: string): Promise<string> {
@@ -470,6 +504,7 @@ async function chatJob(job: ChatJob) {
 	const registerStarted = performance.now();
 	const accounts = await createAccounts(job.api, job.users, job.jwtSecret);
 	const registerSeconds = round((performance.now() - registerStarted) / 1000);
+	if (job.lorebookEntries > 0) await attachLorebook(job.api, accounts, job.lorebookEntries);
 	const characterId = await firstCharacter(job.api, accounts[0].token);
 	const load = new ChatLoad();
 	const { opened, failed, firstError, seconds } = await openMany(job.sockets, async (i) => {
@@ -492,6 +527,7 @@ async function chatJob(job: ChatJob) {
 		send({ type: "load", active: false });
 		return {
 			users: job.users,
+			lorebook_entries: job.lorebookEntries,
 			sockets: opened.length,
 			sockets_failed: failed,
 			// Only the bench closes sockets before this point: anything counted here was closed by the server.

@@ -4,7 +4,7 @@
  *
  *   npm run bench -- [--quick] [--phases baseline,embedded,cluster,idle,stalls] [--sockets 1000] [--users 200]
  *                    [--rate 500] [--echo-seconds 10] [--saturation-seconds 20] [--paced-seconds 15]
- *                    [--idle-sockets 10000] [--cpu-prof DIR]
+ *                    [--idle-sockets 10000] [--lorebook 200] [--cpu-prof DIR]
  *
  * 1. baseline: a bare `ws` echo server (bench/echo-server.ts), round trips per second at saturation.
  * 2. embedded: cameo in one process (fresh data directory): AI round trips per second with every socket in a closed
@@ -17,6 +17,8 @@
  *
  * Every phase has a hard time limit; child processes are stopped at the end of their phase, on Ctrl-C and on errors.
  * A failed phase is null in the output, its reason under `errors`, and the exit code is 1.
+ * With --lorebook N, a public lorebook of N entries (bench/lorebook.ts) is attached to every bench user's persona
+ * before the chat phases, so each message is matched against it and its entries fire into the prompt.
  * With --cpu-prof, every cameo process writes a V8 CPU profile into DIR when it stops (open it in Chrome DevTools).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -64,6 +66,7 @@ const { values: args } = parseArgs({
 		quick: { type: "boolean", default: false },
 		phases: { type: "string", default: PHASES.join(",") },
 		"cpu-prof": { type: "string" },
+		lorebook: { type: "string", default: "0" },
 		...(Object.fromEntries(Object.keys(FULL).map((name) => [name, { type: "string" }])) as Record<
 			keyof typeof FULL,
 			{ type: "string" }
@@ -78,6 +81,9 @@ const options = Object.fromEntries(
 		return [name, value];
 	}),
 ) as typeof FULL;
+const lorebookEntries = Number(args.lorebook);
+if (!Number.isInteger(lorebookEntries) || lorebookEntries < 0)
+	throw new Error(`--lorebook must be a number of entries (0: none), got "${args.lorebook}"`);
 const phases = new Set(args.phases.split(",").map((p) => p.trim()));
 for (const phase of phases)
 	if (!(PHASES as readonly string[]).includes(phase))
@@ -492,6 +498,7 @@ function chatJob(api: string, ws: string[], jwtSecret: string): Job {
 		saturationSeconds: options["saturation-seconds"],
 		pacedSeconds: options["paced-seconds"],
 		rate: options.rate,
+		lorebookEntries,
 	};
 }
 
@@ -638,7 +645,7 @@ async function main(): Promise<void> {
 		// Other work on the machine skews everything: worth seeing next to the numbers.
 		load_avg_1m_at_start: Number(os.loadavg()[0].toFixed(2)),
 	};
-	log(`options: ${JSON.stringify({ quick: args.quick, phases: [...phases], ...options })}`);
+	log(`options: ${JSON.stringify({ quick: args.quick, phases: [...phases], lorebook: lorebookEntries, ...options })}`);
 
 	const baseline = await phase(
 		"baseline",
@@ -658,7 +665,7 @@ async function main(): Promise<void> {
 		baseline && chat ? Number((chat.saturation.ai_round_trips_per_s / baseline).toFixed(4)) : null;
 	const report = {
 		machine,
-		options: { quick: args.quick, phases: [...phases], ...options },
+		options: { quick: args.quick, phases: [...phases], lorebook: lorebookEntries, ...options },
 		baseline_ws_echo_rps: baseline,
 		embedded,
 		cluster,
