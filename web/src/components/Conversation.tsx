@@ -77,18 +77,25 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 					<span class={`presence presence-${status}`}>{presence(status, chat.model)}</span>
 				</div>
 				{personas && memory.settings?.persona && (
-					<PersonaSelect
-						compact
-						label="Playing as"
-						personas={personas}
-						value={memory.settings.persona.id}
-						onChange={(p) =>
-							memory.patchSession({ persona_id: p.id }).then(
-								() => toast(`You are now ${p.name} in this chat`),
-								(err) => toast(errorText(err), "error"),
-							)
-						}
-					/>
+					<div class="persona-switch">
+						<Avatar
+							name={memory.settings.persona.name}
+							size="sm"
+							persona={personas.find((p) => p.id === memory.settings?.persona?.id)}
+						/>
+						<PersonaSelect
+							compact
+							label="Playing as"
+							personas={personas}
+							value={memory.settings.persona.id}
+							onChange={(p) =>
+								memory.patchSession({ persona_id: p.id }).then(
+									() => toast(`You are now ${p.name} in this chat`),
+									(err) => toast(errorText(err), "error"),
+								)
+							}
+						/>
+					</div>
 				)}
 				<button
 					type="button"
