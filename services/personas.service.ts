@@ -1,13 +1,16 @@
 /**
  * Personas over REST: who the user plays in their chats (`{{user}}` and a description for the prompt). A user's own
  * only: someone else's persona is indistinguishable from none (404). One is the default (sessions naming none use
- * it); a user without one gets theirs, named after them, when the list is first read. Every write broadcasts
- * `persona.changed` so ai-consumer on every node reads the persona again.
+ * it); a user without one gets theirs, named after them, when the list is first read. Lorebooks attached to a persona
+ * are active in every chat it plays. Every write broadcasts `persona.changed` (and `lorebook.changed` when its books
+ * change) so ai-consumer on every node reads them again.
  */
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { PersonaStore, type PersonaFields, type PersonaRow } from "../src/adapters/persona-store.js";
+import { LorebookStore, MAX_ATTACHED_LOREBOOKS } from "../src/adapters/lorebook-store.js";
+import { LorebookEvent, type LorebookChangedPayload } from "../src/domain/lorebook.js";
 import { deriveAvatar, normaliseAvatarUpload } from "../src/adapters/avatar-images.js";
 import type { AvatarReadMeta } from "../src/adapters/avatar-route.js";
 import {
@@ -52,6 +55,7 @@ interface WriteParams {
 	description?: string;
 	avatar?: string | null;
 	is_default?: boolean;
+	lorebook_ids?: string[];
 }
 interface AvatarParams extends IdParams {
 	size?: number;
@@ -60,8 +64,10 @@ interface AvatarParams extends IdParams {
 type PersonasThis = Service &
 	DbThis & {
 		personas: PersonaStore;
+		lorebooks: LorebookStore;
 		fields(params: WriteParams): Promise<PersonaFields>;
-		view(persona: PersonaRow): ReturnType<typeof toPersonaView>;
+		attachBooks(user: AuthUser, personaId: string, ids: string[] | undefined): Promise<void>;
+		view(persona: PersonaRow): Promise<ReturnType<typeof toPersonaView>>;
 		changed(persona: { id: string; user_id: string }): void;
 	};
 
@@ -72,6 +78,7 @@ const FIELDS = {
 	description: { type: "string", max: PERSONA_DESCRIPTION_MAX_CHARS, optional: true },
 	avatar: { type: "string", nullable: true, optional: true },
 	is_default: { type: "boolean", optional: true },
+	lorebook_ids: { type: "array", items: "uuid", max: MAX_ATTACHED_LOREBOOKS, optional: true },
 } as const;
 
 export default function personasService(config: Config): ServiceSchema<ServiceSettingSchema, PersonasThis> {
@@ -87,7 +94,7 @@ export default function personasService(config: Config): ServiceSchema<ServiceSe
 				params: {},
 				async handler(this: PersonasThis, ctx: Context<object, PersonasMeta>) {
 					const personas = await this.personas.list(requireUser(ctx.meta));
-					return personas.map((p) => this.view(p));
+					return Promise.all(personas.map((p) => this.view(p)));
 				},
 			},
 
@@ -102,12 +109,21 @@ export default function personasService(config: Config): ServiceSchema<ServiceSe
 			create: {
 				description:
 					`Create a persona: name (1 to ${PERSONA_NAME_MAX_CHARS} characters), description, avatar (a data: URL ` +
-					"of a PNG, JPEG or WebP image), is_default (makes it your default instead of the current one)",
+					"of a PNG, JPEG or WebP image), is_default (makes it your default instead of the current one), " +
+					"lorebook_ids (books active in every chat it plays)",
 				params: { ...FIELDS, name: { ...FIELDS.name, optional: false } },
 				async handler(this: PersonasThis, ctx: Context<WriteParams & { name: string }, PersonasMeta>) {
 					const user = requireUser(ctx.meta);
-					const fields = await this.fields(ctx.params);
-					const persona = await this.personas.create(user, { ...fields, name: ctx.params.name });
+					const { is_default: isDefault, ...fields } = await this.fields(ctx.params);
+					// Made default only once its books are attached: a refused book leaves nothing behind, the default unchanged.
+					let persona = await this.personas.create(user, { ...fields, name: ctx.params.name });
+					try {
+						await this.attachBooks(user, persona.id, ctx.params.lorebook_ids);
+					} catch (err) {
+						await this.personas.remove(user.id, persona.id);
+						throw err;
+					}
+					if (isDefault) persona = (await this.personas.update(user.id, persona.id, { is_default: true })) ?? persona;
 					this.changed(persona);
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/personas/${persona.id}`;
@@ -116,11 +132,15 @@ export default function personasService(config: Config): ServiceSchema<ServiceSe
 			},
 
 			update: {
-				description: "Change a persona's name, description, avatar (null removes it), or make it your default",
+				description:
+					"Change a persona's name, description, avatar (null removes it), books (lorebook_ids, the full set), " +
+					"or make it your default",
 				params: { id: "uuid", ...FIELDS },
 				async handler(this: PersonasThis, ctx: Context<WriteParams & IdParams, PersonasMeta>) {
 					const user = requireUser(ctx.meta);
 					const fields = await this.fields(ctx.params);
+					await ownPersona(this.personas, ctx);
+					await this.attachBooks(user, ctx.params.id, ctx.params.lorebook_ids);
 					const persona = await this.personas.update(user.id, ctx.params.id, fields);
 					if (!persona) throw PersonaNotFound(ctx.params.id);
 					this.changed(persona);
@@ -186,8 +206,15 @@ export default function personasService(config: Config): ServiceSchema<ServiceSe
 				return { name, description, is_default, avatar };
 			},
 
-			view(this: PersonasThis, persona: PersonaRow) {
-				return toPersonaView(persona, []);
+			/** Replaces the books attached to the persona, when `ids` is given (refusing books the user may not read). */
+			async attachBooks(this: PersonasThis, user: AuthUser, personaId: string, ids: string[] | undefined) {
+				if (!ids) return;
+				await this.lorebooks.attach({ kind: "persona", id: personaId }, user, ids);
+				void this.broker.broadcast(LorebookEvent.Changed, {} satisfies LorebookChangedPayload);
+			},
+
+			async view(this: PersonasThis, persona: PersonaRow) {
+				return toPersonaView(persona, await this.lorebooks.attached({ kind: "persona", id: persona.id }));
 			},
 
 			changed(this: PersonasThis, { id, user_id }: { id: string; user_id: string }) {
@@ -197,6 +224,7 @@ export default function personasService(config: Config): ServiceSchema<ServiceSe
 
 		started(this: PersonasThis) {
 			this.personas = new PersonaStore(this.db.sequelize);
+			this.lorebooks = new LorebookStore(this.db.sequelize);
 		},
 	};
 }

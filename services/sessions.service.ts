@@ -9,6 +9,8 @@ import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
 import { SessionStore, type SessionChanges, type SessionViewer } from "../src/adapters/session-store.js";
 import { PersonaStore } from "../src/adapters/persona-store.js";
+import { LorebookStore, MAX_ATTACHED_LOREBOOKS } from "../src/adapters/lorebook-store.js";
+import { LorebookEvent, type LorebookChangedPayload } from "../src/domain/lorebook.js";
 import { toMessageView } from "../src/domain/message-view.js";
 import { TITLE_MAX_CHARS, toSessionView, type ListedSession } from "../src/domain/session-view.js";
 import { MessageNotFound, PersonaNotFound, SessionNotFound, Unauthorized, ValidationFailed } from "../src/errors.js";
@@ -34,6 +36,7 @@ interface IdParams {
 interface UpdateParams extends IdParams {
 	title?: string | null;
 	persona_id?: string | null;
+	lorebook_ids?: string[];
 }
 interface BranchParams extends IdParams {
 	message_id: string;
@@ -44,6 +47,7 @@ type SessionsThis = Service &
 		store: ChatStore;
 		sessions: SessionStore;
 		personas: PersonaStore;
+		lorebooks: LorebookStore;
 		ownSession(ctx: Context<IdParams, SessionsMeta>): Promise<SessionRow>;
 		listedSession(meta: SessionsMeta, id: string): Promise<ListedSession>;
 		withDefaultPersona(meta: SessionsMeta, sessions: ListedSession[]): Promise<ListedSession[]>;
@@ -90,30 +94,38 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 			},
 
 			/**
-			 * Names a session (null gives it back its default title) and chooses who the user plays in it (their own
-			 * persona; null goes back to their default). The action keeps its first name: it began as renaming.
+			 * Names a session (null gives it back its default title), chooses who the user plays in it (their own
+			 * persona; null goes back to their default) and the lorebooks active in it. The action keeps its first name:
+			 * it began as renaming.
 			 */
 			rename: {
 				description:
 					`Change a session: title (1 to ${TITLE_MAX_CHARS} characters, or null for the default one), ` +
-					"persona_id (one of your personas, or null for your default); at least one",
+					"persona_id (one of your personas, or null for your default), lorebook_ids (the books active in it, in " +
+					"order: yours or public ones); at least one",
 				params: {
 					id: "uuid",
 					title: { type: "string", trim: true, min: 1, max: TITLE_MAX_CHARS, nullable: true, optional: true },
 					persona_id: { type: "uuid", nullable: true, optional: true },
+					lorebook_ids: { type: "array", items: "uuid", max: MAX_ATTACHED_LOREBOOKS, optional: true },
 				},
 				async handler(this: SessionsThis, ctx: Context<UpdateParams, SessionsMeta>) {
-					const { id, title, persona_id: personaId } = ctx.params;
-					const changes: SessionChanges = { title, personaId };
-					if (title === undefined && personaId === undefined) {
-						const message = "Send at least one of title, persona_id";
+					const { id, title, persona_id: personaId, lorebook_ids: lorebookIds } = ctx.params;
+					if (title === undefined && personaId === undefined && lorebookIds === undefined) {
+						const message = "Send at least one of title, persona_id, lorebook_ids";
 						throw ValidationFailed(message, [{ field: "title", message, type: "required" }]);
 					}
+					const user = requireUser(ctx.meta);
 					const session = await this.listedSession(ctx.meta, id);
-					if (personaId && !(await this.personas.get(requireUser(ctx.meta).id, personaId))) {
-						throw PersonaNotFound(personaId);
+					if (personaId && !(await this.personas.get(user.id, personaId))) throw PersonaNotFound(personaId);
+					if (lorebookIds) {
+						await this.lorebooks.attach({ kind: "session", id: session.id }, user, lorebookIds);
+						void this.broker.broadcast(LorebookEvent.Changed, {} satisfies LorebookChangedPayload);
 					}
-					if (!(await this.sessions.update(session.id, changes))) throw SessionNotFound(session.id);
+					const changes: SessionChanges = { title, personaId };
+					if ((title !== undefined || personaId !== undefined) && !(await this.sessions.update(session.id, changes))) {
+						throw SessionNotFound(session.id);
+					}
 					// Read again: the title as PostgreSQL's UTF-8 stored it (a lone surrogate becomes U+FFFD), the persona's name.
 					return toSessionView(await this.listedSession(ctx.meta, session.id));
 				},
@@ -204,6 +216,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 			this.store = new ChatStore(this.db.sequelize);
 			this.sessions = new SessionStore(this.db.sequelize);
 			this.personas = new PersonaStore(this.db.sequelize);
+			this.lorebooks = new LorebookStore(this.db.sequelize);
 		},
 	};
 }
