@@ -12,12 +12,12 @@ import { useMemory } from "../chat/use-memory";
 import { filled } from "../format";
 import { chatHash, navigate } from "../router";
 import { toast } from "../toast";
-import { Avatar } from "./Avatar";
 import { MemoryPanel } from "./MemoryPanel";
 import { MessageRow } from "./MessageRow";
-import { PersonaSelect, usePersonas } from "./PersonaPicker";
+import { ChatHeader } from "./ChatHeader";
+import { usePersonas } from "./PersonaPicker";
 import { PromptInspector } from "./PromptInspector";
-import { BackIcon, ContinueIcon, HistoryIcon, MemoryIcon, QuillIcon, SendIcon, StopIcon } from "./icons";
+import { ContinueIcon, QuillIcon, SendIcon, StopIcon } from "./icons";
 
 interface Props extends ChatCallbacks {
 	character: Character;
@@ -67,50 +67,21 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 
 	return (
 		<main class="conversation">
-			<header class="chat-header">
-				<a class="icon-button only-phone" href="#/" aria-label="Back to characters">
-					<BackIcon />
-				</a>
-				<Avatar name={character.name} character={character} />
-				<div class="chat-title">
-					<h1>{character.name}</h1>
-					<span class={`presence presence-${status}`}>{presence(status, chat.model)}</span>
-				</div>
-				{personas && memory.settings?.persona && (
-					<div class="persona-switch">
-						<Avatar
-							name={memory.settings.persona.name}
-							size="sm"
-							persona={personas.find((p) => p.id === memory.settings?.persona?.id)}
-						/>
-						<PersonaSelect
-							compact
-							label="Playing as"
-							personas={personas}
-							value={memory.settings.persona.id}
-							onChange={(p) =>
-								memory.patchSession({ persona_id: p.id }).then(
-									() => toast(`You are now ${p.name} in this chat`),
-									(err) => toast(errorText(err), "error"),
-								)
-							}
-						/>
-					</div>
-				)}
-				<button
-					type="button"
-					class="icon-button"
-					aria-label="Memory"
-					title="Memory: summary, pinned messages, lorebooks"
-					disabled={!memory.memory}
-					onClick={() => setPanel({ kind: "memory" })}
-				>
-					<MemoryIcon />
-				</button>
-				<button type="button" class="icon-button only-phone" aria-label="Show chats" onClick={onOpenSessions}>
-					<HistoryIcon />
-				</button>
-			</header>
+			<ChatHeader
+				character={character}
+				presence={presence(status, chat.model)}
+				status={status}
+				personas={personas}
+				persona={memory.settings?.persona ?? null}
+				onSwitchPersona={(p) =>
+					memory.patchSession({ persona_id: p.id }).then(
+						() => toast(`You are now ${p.name} in this chat`),
+						(err) => toast(errorText(err), "error"),
+					)
+				}
+				onOpenMemory={memory.memory ? () => setPanel({ kind: "memory" }) : undefined}
+				onOpenSessions={onOpenSessions}
+			/>
 
 			<div
 				class="messages"
