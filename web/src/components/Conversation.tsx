@@ -79,7 +79,16 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 						(err) => toast(errorText(err), "error"),
 					)
 				}
-				onOpenMemory={memory.memory ? () => setPanel({ kind: "memory" }) : undefined}
+				// Read again first: replies since it was read may have folded more into the summary.
+				onOpenMemory={
+					memory.memory
+						? () =>
+								void memory
+									.reloadMemory()
+									.catch(() => undefined)
+									.then(() => setPanel({ kind: "memory" }))
+						: undefined
+				}
 				onOpenSessions={onOpenSessions}
 			/>
 
