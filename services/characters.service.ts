@@ -41,6 +41,8 @@ import { toCardV2, toCardV3, type CardV3 } from "../src/domain/character-card.js
 import { characterFromUpload, writeCardPng } from "../src/domain/card-png.js";
 import { insertCharacter } from "../src/adapters/character-insert.js";
 import { checkStorageQuota, clearCharacterCaches } from "../src/adapters/character-storage.js";
+import { LorebookStore, MAX_ATTACHED_LOREBOOKS } from "../src/adapters/lorebook-store.js";
+import { LorebookEvent } from "../src/domain/lorebook.js";
 
 export interface CharactersMeta {
 	user?: Caller;
@@ -58,7 +60,10 @@ export interface IdParams {
 	id: string;
 }
 export type CreateParams = Required<Pick<CharacterChanges, "name" | "system_prompt">> & CharacterChanges;
-export type UpdateParams = IdParams & CharacterChanges;
+/** `lorebook_ids`: the books attached to the character, in order (its owner's choice; the chat uses them). */
+export type UpdateParams = IdParams & CharacterChanges & { lorebook_ids?: string[] | null };
+/** Its owner sees which books are attached to it. */
+export type OwnCharacterView = CharacterView & { lorebook_ids?: string[] };
 /** Exactly one: a parsed card JSON, or a card PNG in base64. Private unless `is_public`. */
 export interface ImportCardParams {
 	card?: unknown;
@@ -76,8 +81,9 @@ interface CharactersMethods {
 	checkQuota(user: Caller, addedBytes: number): Promise<void>;
 	seed(characters?: readonly SeedCharacter[]): Promise<void>;
 	clearCache(): Promise<void>;
+	withLorebooks(row: Character, user: Caller | undefined): Promise<OwnCharacterView>;
 }
-type CharactersThis = Service & DbThis & CharactersMethods;
+type CharactersThis = Service & DbThis & CharactersMethods & { lorebooks: LorebookStore };
 
 // Results that depend on who asks are cached per caller; a role change gets fresh entries.
 const CALLER_KEYS = ["#user.id", "#user.role"];
@@ -121,8 +127,8 @@ export default function charactersService(config: Config): ServiceSchema {
 				description: "One character",
 				params: { id: "uuid" },
 				cache: { keys: ["id", ...CALLER_KEYS], ttl: CACHE_TTL_SECONDS },
-				async handler(this: CharactersThis, ctx: Context<IdParams, CharactersMeta>): Promise<CharacterView> {
-					return toCharacterView(await this.findVisible(ctx.params.id, ctx.meta.user));
+				async handler(this: CharactersThis, ctx: Context<IdParams, CharactersMeta>): Promise<OwnCharacterView> {
+					return this.withLorebooks(await this.findVisible(ctx.params.id, ctx.meta.user), ctx.meta.user);
 				},
 			},
 
@@ -136,7 +142,7 @@ export default function charactersService(config: Config): ServiceSchema {
 					is_public: { ...CHARACTER_FIELDS.is_public, default: true },
 					is_active: { ...CHARACTER_FIELDS.is_active, default: true },
 				},
-				async handler(this: CharactersThis, ctx: Context<CreateParams, CharactersMeta>): Promise<CharacterView> {
+				async handler(this: CharactersThis, ctx: Context<CreateParams, CharactersMeta>): Promise<OwnCharacterView> {
 					const user = requireUser(ctx.meta);
 					refuse(nullFieldsRefusal(ctx.params));
 					const { slug, ...fields } = pickChanges(ctx.params);
@@ -147,22 +153,32 @@ export default function charactersService(config: Config): ServiceSchema {
 					await this.clearCache();
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/characters/id/${row.id}`;
-					return toCharacterView(row);
+					return this.withLorebooks(row, user);
 				},
 			},
 
-			/** Changes the given fields; the creator or an admin only. The slug stays unless given. */
+			/** Changes the given fields and attached lorebooks; the creator or an admin only. The slug stays unless given. */
 			update: {
-				description: "Change a character (its creator or an admin only)",
-				params: { id: "uuid", ...OPTIONAL_CHARACTER_FIELDS },
-				async handler(this: CharactersThis, ctx: Context<UpdateParams, CharactersMeta>): Promise<CharacterView> {
+				description: "Change a character, or the lorebooks attached to it (its creator or an admin only)",
+				params: {
+					id: "uuid",
+					...OPTIONAL_CHARACTER_FIELDS,
+					lorebook_ids: { type: "array", items: "uuid", max: MAX_ATTACHED_LOREBOOKS, optional: true },
+				},
+				async handler(this: CharactersThis, ctx: Context<UpdateParams, CharactersMeta>): Promise<OwnCharacterView> {
 					const user = requireUser(ctx.meta);
 					refuse(nullFieldsRefusal(ctx.params));
 					const changes = pickChanges(ctx.params);
-					refuse(noChangesRefusal(changes));
+					const lorebookIds = ctx.params.lorebook_ids ?? undefined;
+					if (!lorebookIds) refuse(noChangesRefusal(changes));
 					const row = await this.findEditable(ctx.params.id, user);
 					const before = Object.fromEntries(Object.keys(changes).map((field) => [field, row.get(field)]));
 					await this.checkQuota(user, characterBytes(changes) - characterBytes(before));
+					if (lorebookIds) {
+						// Before the other changes: a book the caller may not read refuses the whole request.
+						await this.lorebooks.attach({ kind: "character", id: row.id }, user, lorebookIds);
+						void this.broker.broadcast(LorebookEvent.Changed, {});
+					}
 					try {
 						await row.update(changes);
 					} catch (err) {
@@ -170,7 +186,7 @@ export default function charactersService(config: Config): ServiceSchema {
 						throw err;
 					}
 					await this.clearCache();
-					return toCharacterView(row);
+					return this.withLorebooks(row, user);
 				},
 			},
 
@@ -182,7 +198,7 @@ export default function charactersService(config: Config): ServiceSchema {
 					png: { type: "string", optional: true },
 					is_public: { ...CHARACTER_FIELDS.is_public, default: false },
 				},
-				async handler(this: CharactersThis, ctx: Context<ImportCardParams, CharactersMeta>): Promise<CharacterView> {
+				async handler(this: CharactersThis, ctx: Context<ImportCardParams, CharactersMeta>): Promise<OwnCharacterView> {
 					const user = requireUser(ctx.meta);
 					refuse(uploadChoiceRefusal(ctx.params));
 					const { character, avatar } = withCardErrors(() => characterFromUpload(ctx.params));
@@ -192,7 +208,7 @@ export default function charactersService(config: Config): ServiceSchema {
 					await this.clearCache();
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/characters/id/${row.id}`;
-					return toCharacterView(row);
+					return this.withLorebooks(row, user);
 				},
 			},
 
@@ -269,6 +285,13 @@ export default function charactersService(config: Config): ServiceSchema {
 				await this.clearCache();
 			},
 
+			/** The character's view, with the ids of its lorebooks for whoever may edit it. */
+			async withLorebooks(this: CharactersThis, row: Character, user?: Caller): Promise<OwnCharacterView> {
+				const view = toCharacterView(row);
+				if (!canEdit(row, user)) return view;
+				return { ...view, lorebook_ids: await this.lorebooks.attached({ kind: "character", id: row.id }) };
+			},
+
 			/** Every cached characters.* read, on every node. */
 			async clearCache(this: CharactersThis): Promise<void> {
 				await clearCharacterCaches(this.broker, this.logger);
@@ -277,6 +300,7 @@ export default function charactersService(config: Config): ServiceSchema {
 
 		/** Seeds once the mixin's `started` has opened the database. */
 		async started() {
+			(this as CharactersThis).lorebooks = new LorebookStore((this as CharactersThis).db.sequelize);
 			await (this as CharactersThis).seed();
 		},
 	};

@@ -28,6 +28,7 @@ import {
 } from "../src/domain/lorebook-format.js";
 import { LorebookEvent, type LoreEntry, type LorebookData } from "../src/domain/lorebook.js";
 import { slugify } from "../src/domain/characters.js";
+import { clearCharacterCaches } from "../src/adapters/character-storage.js";
 import type { AuthUser } from "../src/domain/accounts.js";
 import { Forbidden, LorebookNotFound, Unauthorized, ValidationFailed } from "../src/errors.js";
 
@@ -205,6 +206,8 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 					await this.ownBook(user, ctx.params.id);
 					if (!(await this.books.remove(user.id, ctx.params.id))) throw LorebookNotFound(ctx.params.id);
 					this.changed(ctx.params.id);
+					// Its owner's character views list the books attached to them.
+					await clearCharacterCaches(this.broker, this.logger);
 					ctx.meta.$statusCode = 204;
 					return null;
 				},

@@ -169,13 +169,13 @@ export class LorebookStore {
 		scope: LorebookScope,
 		page: { limit: number; offset: number },
 	): Promise<LorebookListing[]> {
-		const where =
-			scope === "mine" ? "l.owner_id = $1" : scope === "public" ? "l.is_public" : "(l.owner_id = $1 OR l.is_public)";
 		return this.select<LorebookListing>(
 			`SELECT l.id, l.owner_id, l.name, l.description, l.is_public, jsonb_array_length(l.entries) AS entry_count,
 				l.updated_at
-			FROM lorebooks l WHERE ${where} ORDER BY l.updated_at DESC, l.id LIMIT $2 OFFSET $3`,
-			[viewer.id, page.limit, page.offset],
+			FROM lorebooks l
+			WHERE ($4 <> 'public' AND l.owner_id = $1::uuid) OR ($4 <> 'mine' AND l.is_public)
+			ORDER BY l.updated_at DESC, l.id LIMIT $2 OFFSET $3`,
+			[viewer.id, page.limit, page.offset, scope],
 		);
 	}
 
