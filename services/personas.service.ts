@@ -51,8 +51,8 @@ interface IdParams {
 	id: string;
 }
 interface WriteParams {
-	name?: string;
-	description?: string;
+	name?: string | null;
+	description?: string | null;
 	avatar?: string | null;
 	is_default?: boolean;
 	lorebook_ids?: string[];
@@ -196,14 +196,20 @@ export default function personasService(config: Config): ServiceSchema<ServiceSe
 			/** The fields as the store takes them: an avatar's data: URL read and normalised (as character images are). */
 			async fields(this: PersonasThis, params: WriteParams): Promise<PersonaFields> {
 				const { name, description, is_default } = params;
-				if (typeof params.avatar !== "string") return { name, description, is_default, avatar: params.avatar };
+				// The validator lets null through for an optional field; only the avatar takes it.
+				if (name === null || description === null) {
+					const field = name === null ? "name" : "description";
+					const message = `The '${field}' field may not be null`;
+					throw ValidationFailed(message, [{ field, message, type: "required" }]);
+				}
+				const text = { name, description, is_default };
+				if (typeof params.avatar !== "string") return { ...text, avatar: params.avatar };
 				const image = parseAvatarDataUrl(params.avatar);
 				if (!image.ok) {
 					if (image.tooLarge) throw CardRejected("too_large", image.detail, "avatar");
 					throw ValidationFailed(image.detail, [{ field: "avatar", message: image.detail, type: "dataUrl" }]);
 				}
-				const avatar = await withCardErrors(() => normaliseAvatarUpload(image.bytes));
-				return { name, description, is_default, avatar };
+				return { ...text, avatar: await withCardErrors(() => normaliseAvatarUpload(image.bytes)) };
 			},
 
 			/** Replaces the books attached to the persona, when `ids` is given (refusing books the user may not read). */

@@ -123,11 +123,11 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 						void this.broker.broadcast(LorebookEvent.Changed, {} satisfies LorebookChangedPayload);
 					}
 					const changes: SessionChanges = { title, personaId };
-					if ((title !== undefined || personaId !== undefined) && !(await this.sessions.update(session.id, changes))) {
-						throw SessionNotFound(session.id);
-					}
-					// Read again: the title as PostgreSQL's UTF-8 stored it (a lone surrogate becomes U+FFFD), the persona's name.
-					return toSessionView(await this.listedSession(ctx.meta, session.id));
+					const updated =
+						title === undefined && personaId === undefined ? session : await this.sessions.update(session.id, changes);
+					if (!updated) throw SessionNotFound(session.id);
+					// The title as this change stored it (another one may follow at once), the persona and books as they are now.
+					return toSessionView({ ...(await this.listedSession(ctx.meta, session.id)), title: updated.title });
 				},
 			},
 

@@ -83,15 +83,16 @@ export class SessionStore {
 
 	/**
 	 * Changes what is given of the session's title (null goes back to the default) and persona (null: the user's
-	 * default); false when the session is gone. The caller has checked the persona is the user's.
+	 * default); answers with the title as stored, which PostgreSQL's UTF-8 may have changed (a lone surrogate becomes
+	 * U+FFFD), or null when the session is gone. The caller has checked the persona is the user's.
 	 */
-	async update(sessionId: string, changes: SessionChanges): Promise<boolean> {
-		const rows = await this.sequelize.query(
+	async update(sessionId: string, changes: SessionChanges): Promise<{ title: string | null } | null> {
+		const [row] = await this.sequelize.query<{ title: string | null }>(
 			`UPDATE chat_sessions SET
 				title = CASE WHEN $2::boolean THEN $3 ELSE title END,
 				persona_id = CASE WHEN $4::boolean THEN $5::uuid ELSE persona_id END,
 				updated_at = now()
-			 WHERE id = $1 RETURNING id`,
+			 WHERE id = $1 RETURNING title`,
 			{
 				bind: [
 					sessionId,
@@ -103,7 +104,7 @@ export class SessionStore {
 				type: QueryTypes.SELECT,
 			},
 		);
-		return rows.length > 0;
+		return row ?? null;
 	}
 
 	/**
