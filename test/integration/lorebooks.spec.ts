@@ -4,10 +4,9 @@
  * the books LorebookStore.activeFor gives the chat pipeline.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServiceBroker, ServiceSchema } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import type { Sequelize } from "sequelize";
 import { createBroker } from "../../src/broker.js";
-import lorebooksService from "../../services/lorebooks.service.js";
 import { LorebookStore } from "../../src/adapters/lorebook-store.js";
 import { LorebookEvent } from "../../src/domain/lorebook.js";
 import { MAX_LORE_ENTRIES } from "../../src/domain/lorebook-format.js";
@@ -22,10 +21,8 @@ let sequelize: Sequelize;
 const events: unknown[] = [];
 
 beforeAll(async () => {
-	const config = testConfig({ SERVICES: "api,auth,characters", NAMESPACE: uniqueName("lore") });
+	const config = testConfig({ SERVICES: "api,auth,characters,lorebooks", NAMESPACE: uniqueName("lore") });
 	broker = createBroker(config, { logger: false });
-	// Not among the SERVICES listed (its typed `this` is what services/index.ts widens for the broker).
-	broker.createService(lorebooksService(config) as unknown as ServiceSchema);
 	broker.createService({
 		name: "lorebook-listener",
 		events: { [LorebookEvent.Changed]: (ctx: { params: unknown }) => void events.push(ctx.params) },
