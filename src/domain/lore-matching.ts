@@ -1,0 +1,298 @@
+/**
+ * Which lorebook entries a turn brings into the prompt, matched the way SillyTavern's world info matches them:
+ * - a key is case-insensitive unless the entry is `case_sensitive`;
+ * - whole words by default (`match_whole_words` null or true): a key of one word needs a non-word character (or the
+ *   text's start or end) on each side, where a word character is `[A-Za-z0-9_]` as in JavaScript's `\W`; a key of
+ *   several words matches anywhere as it is;
+ * - `/pattern/flags` is a regular expression, tested as it is (case and whole words are its own business);
+ * - a `selective` entry needs one of its `secondary_keys` as well (SillyTavern's default "AND ANY"), unless it has none;
+ * - `constant` entries always fire, disabled ones never.
+ * Regular expressions run on RE2 (linear time: a user's `(a+)+$` cannot stall the event loop); what RE2 cannot run
+ * (backreferences, lookarounds) is refused by `compileKey`, which the lorebooks service calls on every write.
+ */
+import RE2 from "re2";
+import { LRUCache } from "lru-cache";
+import type { LoreEntry, LorebookData, LorePosition } from "./lorebook.js";
+import { countTokens } from "./token-count.js";
+
+export interface FiredLore {
+	/** The book's name. */
+	book: string;
+	/** The entry's name. */
+	name: string;
+	content: string;
+	tokens: number;
+}
+
+export interface LoreSelection {
+	before: FiredLore[];
+	after: FiredLore[];
+}
+
+export interface LoreSettings {
+	/** Messages scanned by a book without a `scan_depth` of its own. */
+	scanDepth: number;
+	/** Tokens of lore for a book without a `token_budget` of its own. */
+	tokenBudget: number;
+}
+
+/** A compiled key: whether it occurs in a text as its entry's settings say. */
+export interface KeyMatcher {
+	test(text: string): boolean;
+}
+
+/** The longest `/pattern/` accepted: RE2's cost is linear in the text, times the size of the pattern. */
+export const MAX_REGEX_KEY_CHARS = 1000;
+/**
+ * The newest characters of the messages a book scans (and again of the entries a recursive scan reads): keys are
+ * looked for in what was said lately, and this bounds the work of a turn whatever the scan depths and message sizes.
+ */
+export const MAX_SCAN_CHARS = 32_768;
+/** Scans after the first one that read the content of fired entries (books with `recursive_scanning`). */
+export const MAX_RECURSION_LEVELS = 3;
+// RE2 is linear, but a large pattern over 32 kB can still take tens of milliseconds: once the regular expressions of
+// one turn have taken this long, the rest count as not matching, so a book of hostile patterns costs a turn at most
+// this (plus the one running when it ran out).
+const REGEX_TIME_BUDGET_MS = 50;
+
+interface Window {
+	text: string;
+	/** `text` in lower case, made when a case-insensitive key first needs it. */
+	folded?: string;
+	/** The maximal runs of word characters of `text` / `folded`, made when a one-word key first needs them. */
+	words?: Set<string>;
+	foldedWords?: Set<string>;
+	/** Milliseconds left for regular expressions in this selection (shared by its windows). */
+	clock: { regexMsLeft: number };
+}
+
+type Matcher =
+	| { kind: "regex"; re: RE2 }
+	| { kind: "word"; key: string; caseSensitive: boolean }
+	| { kind: "text"; key: string; caseSensitive: boolean; wholeWord: boolean };
+
+const REGEX_KEY = /^\/([\s\S]+?)\/([gimsuy]*)$/;
+const NEVER: Matcher = { kind: "text", key: "", caseSensitive: true, wholeWord: false };
+
+/**
+ * A key compiled for `entry`'s settings. Throws an Error saying why for a regular expression RE2 cannot run or one
+ * longer than MAX_REGEX_KEY_CHARS.
+ */
+export function compileKey(key: string, entry: Pick<LoreEntry, "case_sensitive" | "match_whole_words">): KeyMatcher {
+	const matcher = compile(key, entry);
+	return { test: (text) => matches(matcher, { text, clock: { regexMsLeft: Number.POSITIVE_INFINITY } }) };
+}
+
+function compile(key: string, entry: Pick<LoreEntry, "case_sensitive" | "match_whole_words">): Matcher {
+	const trimmed = key.trim();
+	const regex = REGEX_KEY.exec(trimmed);
+	// As SillyTavern: a slash inside the pattern must be escaped, or the key is plain text.
+	if (regex && !/(^|[^\\])\//.test(regex[1])) return { kind: "regex", re: compileRegex(regex[1], regex[2]) };
+	if (!trimmed) return NEVER;
+	const caseSensitive = entry.case_sensitive === true;
+	const folded = caseSensitive ? trimmed : trimmed.toLowerCase();
+	const wholeWord = entry.match_whole_words !== false && !/\s/.test(folded);
+	if (wholeWord && /^\w+$/.test(folded)) return { kind: "word", key: folded, caseSensitive };
+	return { kind: "text", key: folded, caseSensitive, wholeWord };
+}
+
+// Books stay cached by ai-consumer between turns, but a regular expression shared by several books or read again
+// after a reload is compiled once.
+const compiledRegexes = new LRUCache<string, RE2>({ max: 1000 });
+
+function compileRegex(pattern: string, flags: string): RE2 {
+	if (pattern.length > MAX_REGEX_KEY_CHARS) {
+		throw new Error(`The key /${pattern.slice(0, 40)}…/ is longer than ${MAX_REGEX_KEY_CHARS} characters`);
+	}
+	// `g` would make `test` carry on from where the previous text matched: each test here is a new search.
+	const runFlags = flags.replace(/g/g, "");
+	const id = `${runFlags}/${pattern}`;
+	const known = compiledRegexes.get(id);
+	if (known) return known;
+	let re: RE2;
+	try {
+		re = new RE2(pattern, runFlags);
+	} catch (err) {
+		const reason = err instanceof Error ? err.message : String(err);
+		throw new Error(
+			`The key /${pattern}/${flags} is not a regular expression cameo can run (backreferences and lookarounds ` +
+				`are not supported): ${reason}`,
+		);
+	}
+	compiledRegexes.set(id, re);
+	return re;
+}
+
+function matches(matcher: Matcher, window: Window): boolean {
+	if (matcher.kind === "regex") {
+		if (window.clock.regexMsLeft <= 0) return false;
+		const started = performance.now();
+		matcher.re.lastIndex = 0; // a sticky (`y`) expression starts from the text's start every time
+		const found = matcher.re.test(window.text);
+		window.clock.regexMsLeft -= performance.now() - started;
+		return found;
+	}
+	if (!matcher.key) return false;
+	const text = matcher.caseSensitive ? window.text : (window.folded ??= window.text.toLowerCase());
+	if (matcher.kind === "word") {
+		if (matcher.caseSensitive) return (window.words ??= wordsOf(text)).has(matcher.key);
+		return (window.foldedWords ??= wordsOf(text)).has(matcher.key);
+	}
+	if (!matcher.wholeWord) return text.includes(matcher.key);
+	for (let at = text.indexOf(matcher.key); at >= 0; at = text.indexOf(matcher.key, at + 1)) {
+		if (!isWordChar(text.charCodeAt(at - 1)) && !isWordChar(text.charCodeAt(at + matcher.key.length))) return true;
+	}
+	return false;
+}
+
+/** A one-word key occurs as a whole word exactly when it is one of these runs. */
+function wordsOf(text: string): Set<string> {
+	return new Set(text.match(/\w+/g));
+}
+
+/** `[A-Za-z0-9_]`; NaN (before the start, after the end) is not. */
+function isWordChar(code: number): boolean {
+	return (
+		(code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 // _
+	);
+}
+
+interface CompiledEntry {
+	primary: Matcher[];
+	secondary: Matcher[];
+}
+
+// Entry objects live as long as the books ai-consumer keeps: their keys are compiled once, on the first turn.
+const compiledEntries = new WeakMap<LoreEntry, CompiledEntry>();
+
+function compiledEntry(entry: LoreEntry): CompiledEntry {
+	let compiled = compiledEntries.get(entry);
+	if (!compiled) {
+		compiled = { primary: compileAll(entry.keys, entry), secondary: compileAll(entry.secondary_keys, entry) };
+		compiledEntries.set(entry, compiled);
+	}
+	return compiled;
+}
+
+/** A stored key that does not compile (say a card's book from before it was checked) never matches. */
+function compileAll(keys: string[], entry: LoreEntry): Matcher[] {
+	return keys.flatMap((key) => {
+		try {
+			return [compile(key, entry)];
+		} catch {
+			return [];
+		}
+	});
+}
+
+function fires(entry: LoreEntry, window: Window): boolean {
+	if (entry.constant) return true;
+	const { primary, secondary } = compiledEntry(entry);
+	if (!primary.some((m) => matches(m, window))) return false;
+	return !entry.selective || secondary.length === 0 || secondary.some((m) => matches(m, window));
+}
+
+interface Candidate {
+	entry: LoreEntry;
+	book: number;
+	/** Position of the entry in its book: ties keep the book's order. */
+	index: number;
+	tokens: number;
+}
+
+/**
+ * The entries of `books` that fire for the latest messages `recent` (oldest first, the message being answered last),
+ * within budget, in prompt order: `insertion_order` ascending, then book order, then the book's own order.
+ *
+ * Budget: each book's entries fit within its `token_budget` (else `settings.tokenBudget`), and all books' together
+ * within the largest of those budgets, so one book behaves exactly as its budget says and several never take more
+ * than the most generous of them. The highest `priority` is kept first; once an entry does not fit, the lower ones of
+ * its book (or, for the shared budget, of every book) are dropped, not slipped in after it.
+ *
+ * Recursive scanning (a book's `recursive_scanning`): up to MAX_RECURSION_LEVELS more scans read the messages plus
+ * the content of the entries kept so far, and those books' entries that have not fired yet may fire on it; entries
+ * found this way only take budget left over by the earlier scans. An entry fires at most once, so cycles end.
+ */
+export function selectLore(books: LorebookData[], recent: string[], settings: LoreSettings): LoreSelection {
+	const clock = { regexMsLeft: REGEX_TIME_BUDGET_MS };
+	const depthOf = (book: LorebookData) => Math.max(0, book.scan_depth ?? settings.scanDepth);
+	const messages = new Map<number, Window>();
+	const messagesOf = (depth: number): Window => {
+		let window = messages.get(depth);
+		if (!window) {
+			window = { text: newest(recent.slice(recent.length - Math.min(depth, recent.length))), clock };
+			messages.set(depth, window);
+		}
+		return window;
+	};
+	const bookLeft = books.map((book) => positive(book.token_budget ?? settings.tokenBudget));
+	let poolLeft = Math.max(0, ...bookLeft);
+	const kept: Candidate[] = [];
+	const tried = new Set<LoreEntry>();
+
+	const recursive = books.some((book) => book.recursive_scanning);
+	let found = books.flatMap((book, b) => candidates(book, b, messagesOf(depthOf(book)), tried));
+	for (let level = 0; found.length > 0; level++) {
+		poolLeft = keepWithinBudget(found, kept, bookLeft, poolLeft);
+		if (!recursive || level === MAX_RECURSION_LEVELS || poolLeft === 0) break;
+		const lore = newest(kept.map((c) => c.entry.content));
+		// The messages and the lore read as one text, as SillyTavern's recursion buffer does (for secondary keys).
+		const withLore = new Map<number, Window>();
+		found = books.flatMap((book, b) => {
+			if (!book.recursive_scanning) return [];
+			const depth = depthOf(book);
+			let window = withLore.get(depth);
+			if (!window) {
+				window = { text: depth > 0 ? `${messagesOf(depth).text}\n${lore}` : lore, clock };
+				withLore.set(depth, window);
+			}
+			return candidates(book, b, window, tried);
+		});
+	}
+
+	kept.sort((x, y) => x.entry.insertion_order - y.entry.insertion_order || x.book - y.book || x.index - y.index);
+	const fired = (position: LorePosition) =>
+		kept
+			.filter((c) => c.entry.position === position)
+			.map((c) => ({ book: books[c.book].name, name: c.entry.name, content: c.entry.content, tokens: c.tokens }));
+	return { before: fired("before_char"), after: fired("after_char") };
+}
+
+/** The enabled entries of `book` with content that fire on `window`; an entry fires at most once a turn. */
+function candidates(book: LorebookData, b: number, window: Window, tried: Set<LoreEntry>): Candidate[] {
+	const out: Candidate[] = [];
+	book.entries.forEach((entry, index) => {
+		if (!entry.enabled || tried.has(entry) || !entry.content.trim() || !fires(entry, window)) return;
+		tried.add(entry);
+		out.push({ entry, book: b, index, tokens: countTokens(entry.content) });
+	});
+	return out;
+}
+
+/** Moves what fits of `found` into `kept`, highest priority first; returns the shared budget left. */
+function keepWithinBudget(found: Candidate[], kept: Candidate[], bookLeft: number[], poolLeft: number): number {
+	found.sort((x, y) => y.entry.priority - x.entry.priority || x.book - y.book || x.index - y.index);
+	for (const c of found) {
+		if (c.tokens > poolLeft) return 0;
+		if (c.tokens > bookLeft[c.book]) {
+			bookLeft[c.book] = 0;
+			continue;
+		}
+		bookLeft[c.book] -= c.tokens;
+		poolLeft -= c.tokens;
+		kept.push(c);
+	}
+	return poolLeft;
+}
+
+/** The last MAX_SCAN_CHARS characters of `texts` joined by newlines, without joining what would be cut. */
+function newest(texts: string[]): string {
+	let from = texts.length;
+	for (let length = 0; from > 0 && length < MAX_SCAN_CHARS;) length += texts[--from].length + 1;
+	const text = texts.slice(from).join("\n");
+	return text.length <= MAX_SCAN_CHARS ? text : text.slice(text.length - MAX_SCAN_CHARS);
+}
+
+function positive(n: number): number {
+	return Number.isFinite(n) && n > 0 ? n : 0;
+}

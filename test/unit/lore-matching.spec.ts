@@ -1,0 +1,291 @@
+import { describe, expect, it } from "vitest";
+import type { LoreEntry, LorebookData } from "../../src/domain/lorebook.js";
+import {
+	compileKey,
+	MAX_REGEX_KEY_CHARS,
+	MAX_SCAN_CHARS,
+	selectLore,
+	type LoreSelection,
+} from "../../src/domain/lore-matching.js";
+import { countTokens } from "../../src/domain/token-count.js";
+
+let nextId = 0;
+const entry = (name: string, keys: string[], more: Partial<LoreEntry> = {}): LoreEntry => ({
+	id: nextId++,
+	name,
+	keys,
+	secondary_keys: [],
+	content: `${name} lore.`,
+	enabled: true,
+	constant: false,
+	selective: false,
+	case_sensitive: null,
+	match_whole_words: null,
+	insertion_order: 100,
+	priority: 10,
+	position: "before_char",
+	extensions: {},
+	...more,
+});
+const book = (entries: LoreEntry[], more: Partial<LorebookData> = {}): LorebookData => ({
+	name: "World",
+	description: "",
+	scan_depth: null,
+	token_budget: null,
+	recursive_scanning: false,
+	entries,
+	extensions: {},
+	...more,
+});
+const settings = { scanDepth: 4, tokenBudget: 1000 };
+const names = (selection: LoreSelection) => [...selection.before, ...selection.after].map((f) => f.name);
+const fired = (books: LorebookData[], recent: string[]) => names(selectLore(books, recent, settings));
+const matches = (key: string, text: string, more: Partial<LoreEntry> = {}) =>
+	compileKey(key, { case_sensitive: null, match_whole_words: null, ...more }).test(text);
+
+describe("compileKey", () => {
+	it("should match whole words by default, with punctuation and the text's ends as boundaries", () => {
+		expect(matches("dragon", "A dragon!")).toBe(true);
+		expect(matches("dragon", "dragon")).toBe(true);
+		expect(matches("dragon", "(dragon)")).toBe(true);
+		expect(matches("dragon", "the dragons")).toBe(false);
+		expect(matches("dragon", "snapdragon")).toBe(false);
+		expect(matches("dragon", "dragon_fire")).toBe(false);
+		expect(matches("dragon", "dragon2")).toBe(false);
+	});
+
+	it("should treat a letter outside A-Z as a boundary, as JavaScript's \\W does in SillyTavern", () => {
+		expect(matches("caf", "un café")).toBe(true);
+		expect(matches("café", "un café noir")).toBe(true);
+		expect(matches("café", "cafés")).toBe(false);
+	});
+
+	it("should match a key with punctuation of its own as a whole word too", () => {
+		expect(matches("Mr. Grey", "Ask mr. grey.")).toBe(true);
+		expect(matches("c++", "I write c++ daily")).toBe(true);
+		expect(matches("o'neil", "Mrs o'neils")).toBe(false);
+		expect(matches("o'neil", "Mrs o'neil, hello")).toBe(true);
+	});
+
+	it("should match a key of several words anywhere, as it is", () => {
+		expect(matches("red king", "the red kingdom")).toBe(true);
+		expect(matches("red king", "the red  king")).toBe(false);
+	});
+
+	it("should match substrings when whole words are off", () => {
+		expect(matches("dragon", "snapdragons", { match_whole_words: false })).toBe(true);
+		expect(matches("dragon", "snapdrag", { match_whole_words: false })).toBe(false);
+	});
+
+	it("should ignore case unless the entry is case-sensitive", () => {
+		expect(matches("Dragon", "a DRAGON")).toBe(true);
+		expect(matches("Dragon", "a dragon", { case_sensitive: false })).toBe(true);
+		expect(matches("Dragon", "a dragon", { case_sensitive: true })).toBe(false);
+		expect(matches("Dragon", "a Dragon", { case_sensitive: true })).toBe(true);
+		expect(matches("Red King", "the red kingdom", { case_sensitive: true })).toBe(false);
+	});
+
+	it("should never match an empty key", () => {
+		expect(matches("  ", "anything at all")).toBe(false);
+	});
+
+	it("should run /pattern/flags keys as regular expressions, case and whole words left to the pattern", () => {
+		expect(matches("/drag(on|oon)s?/", "two dragoons")).toBe(true);
+		expect(matches("/Dragon/", "a dragon")).toBe(false);
+		expect(matches("/Dragon/i", "a dragon")).toBe(true);
+		expect(matches("/^the end$/m", "it was\nthe end\nor not")).toBe(true);
+		expect(matches("/^the end$/", "it was\nthe end\nor not")).toBe(false);
+		expect(matches("/a.b/s", "a\nb")).toBe(true);
+		expect(matches("/\\bking\\b/", "the kingdom")).toBe(false);
+	});
+
+	it("should give the same answer every time for a global or sticky expression", () => {
+		const global = compileKey("/dragon/g", { case_sensitive: null, match_whole_words: null });
+		expect([global.test("dragon"), global.test("dragon"), global.test("a dragon")]).toEqual([true, true, true]);
+		const sticky = compileKey("/dragon/y", { case_sensitive: null, match_whole_words: null });
+		expect([sticky.test("dragon"), sticky.test("dragon"), sticky.test("a dragon")]).toEqual([true, true, false]);
+	});
+
+	it("should read a key with an unescaped slash inside as plain text, as SillyTavern does", () => {
+		expect(matches("/and/or/", "yes /and/or/ no")).toBe(true);
+		expect(matches("/a\\/b/", "a/b")).toBe(true);
+	});
+
+	it("should refuse what RE2 cannot run, saying why", () => {
+		expect(() => compileKey("/(a)\\1/", { case_sensitive: null, match_whole_words: null })).toThrow(
+			/backreferences and lookarounds/,
+		);
+		expect(() => compileKey("/dragon(?= fire)/", { case_sensitive: null, match_whole_words: null })).toThrow(
+			/not a regular expression cameo can run/,
+		);
+		expect(() => compileKey("/(?<!no )dragon/", { case_sensitive: null, match_whole_words: null })).toThrow();
+		expect(() => compileKey("/[unclosed/", { case_sensitive: null, match_whole_words: null })).toThrow();
+		expect(() => compileKey("/a{5000}/", { case_sensitive: null, match_whole_words: null })).toThrow();
+		const long = `/${"a".repeat(MAX_REGEX_KEY_CHARS + 1)}/`;
+		expect(() => compileKey(long, { case_sensitive: null, match_whole_words: null })).toThrow(/longer than/);
+	});
+
+	it("should run (a+)+$ against 100 kB in linear time", () => {
+		const key = compileKey("/(a+)+$/", { case_sensitive: null, match_whole_words: null });
+		const started = performance.now();
+		expect(key.test(`${"a".repeat(100_000)}!`)).toBe(false);
+		expect(key.test("a".repeat(100_000))).toBe(true);
+		// A backtracking engine takes longer than the age of the universe; RE2 takes about a millisecond.
+		expect(performance.now() - started).toBeLessThan(1000);
+	});
+});
+
+describe("selectLore", () => {
+	it("should fire each entry exactly when one of its keys is in the scanned messages", () => {
+		const lore = [book([entry("Dragon", ["dragon", "wyrm"]), entry("Castle", ["castle"]), entry("Sea", ["sea"])])];
+		expect(fired(lore, ["We saw a wyrm."])).toEqual(["Dragon"]);
+		expect(fired(lore, ["The castle", "by the sea"])).toEqual(["Castle", "Sea"]);
+		expect(fired(lore, ["Nothing here, seaside castles."])).toEqual([]);
+	});
+
+	it("should scan only the latest scan_depth messages, the book's own or the setting's", () => {
+		const recent = ["a dragon", "two", "three", "four", "five"];
+		expect(fired([book([entry("Dragon", ["dragon"])])], recent)).toEqual([]);
+		expect(fired([book([entry("Dragon", ["dragon"])])], ["one", ...recent.slice(0, 4)])).toEqual(["Dragon"]);
+		expect(fired([book([entry("Dragon", ["dragon"])], { scan_depth: 5 })], recent)).toEqual(["Dragon"]);
+		expect(fired([book([entry("Five", ["five"])], { scan_depth: 1 })], recent)).toEqual(["Five"]);
+		expect(fired([book([entry("Four", ["four"])], { scan_depth: 1 })], recent)).toEqual([]);
+		expect(fired([book([entry("Five", ["five"])], { scan_depth: 0 })], recent)).toEqual([]);
+	});
+
+	it("should scan at most the newest MAX_SCAN_CHARS characters", () => {
+		const lore = [book([entry("Old", ["old"]), entry("New", ["new"])])];
+		expect(fired(lore, [`old ${"x ".repeat(MAX_SCAN_CHARS)}`, "new"])).toEqual(["New"]);
+	});
+
+	it("should fire a selective entry only with one of its secondary keys, and on its keys alone without any", () => {
+		const lore = [
+			book([
+				entry("Queen at war", ["queen"], { selective: true, secondary_keys: ["war", "battle"] }),
+				entry("Queen", ["queen"], { selective: true, secondary_keys: [] }),
+				entry("Not selective", ["queen"], { selective: false, secondary_keys: ["never said"] }),
+			]),
+		];
+		expect(fired(lore, ["The queen rests."])).toEqual(["Queen", "Not selective"]);
+		expect(fired(lore, ["The queen rides to battle."])).toEqual(["Queen at war", "Queen", "Not selective"]);
+		expect(fired(lore, ["A battle, no royals."])).toEqual([]);
+	});
+
+	it("should always fire constants and never disabled entries", () => {
+		const lore = [
+			book([
+				entry("Always", [], { constant: true }),
+				entry("Off", ["dragon"], { enabled: false }),
+				entry("Off constant", [], { constant: true, enabled: false }),
+			]),
+		];
+		expect(fired(lore, [])).toEqual(["Always"]);
+		expect(fired(lore, ["a dragon"])).toEqual(["Always"]);
+	});
+
+	it("should order by insertion_order, then book, then the book's order, and split by position", () => {
+		const first = book(
+			[
+				entry("Late", ["x"], { insertion_order: 300 }),
+				entry("Early after", ["x"], { insertion_order: 10, position: "after_char" }),
+				entry("Mid", ["x"], { insertion_order: 200 }),
+				entry("Tie A", ["x"], { insertion_order: 50 }),
+			],
+			{ name: "First" },
+		);
+		const second = book([entry("Tie B", ["x"], { insertion_order: 50 })], { name: "Second" });
+		const selection = selectLore([second, first], ["x"], settings);
+		expect(selection.before.map((f) => f.name)).toEqual(["Tie B", "Tie A", "Mid", "Late"]);
+		expect(selection.after).toEqual([
+			{ book: "First", name: "Early after", content: "Early after lore.", tokens: countTokens("Early after lore.") },
+		]);
+	});
+
+	it("should drop the lowest priority first when the budget is short, never slipping a lower one in", () => {
+		const content = "word ".repeat(20).trim(); // 20 tokens
+		const size = countTokens(content);
+		const lore = [
+			book([
+				entry("Low", ["x"], { priority: 1, content }),
+				entry("High", ["x"], { priority: 9, content }),
+				entry("Mid", ["x"], { priority: 5, content: "word ".repeat(40).trim() }),
+				entry("Tiny lowest", ["x"], { priority: 0, content: "word" }),
+			]),
+		];
+		expect(names(selectLore(lore, ["x"], { scanDepth: 4, tokenBudget: size * 2 }))).toEqual(["High"]);
+		expect(names(selectLore(lore, ["x"], { scanDepth: 4, tokenBudget: size * 3 }))).toEqual(["High", "Mid"]);
+		const withBookBudget = [{ ...lore[0], token_budget: size * 4 + 1 }];
+		expect(names(selectLore(withBookBudget, ["x"], { scanDepth: 4, tokenBudget: 1 }))).toEqual([
+			"Low",
+			"High",
+			"Mid",
+			"Tiny lowest",
+		]);
+	});
+
+	it("should keep each book within its own budget and all of them within the largest", () => {
+		const content = "word ".repeat(20).trim();
+		const size = countTokens(content);
+		const small = book([entry("S1", ["x"], { content, priority: 9 }), entry("S2", ["x"], { content, priority: 8 })], {
+			name: "Small",
+			token_budget: size,
+		});
+		const large = book([entry("L1", ["x"], { content, priority: 5 }), entry("L2", ["x"], { content, priority: 3 })], {
+			name: "Large",
+			token_budget: size * 2,
+		});
+		const selection = selectLore([small, large], ["x"], settings);
+		// Small holds one entry (S1, not S2); together they hold two (Large's budget): S1, then L1, and L2 would be a third.
+		expect(names(selection)).toEqual(["S1", "L1"]);
+		expect(selection.before.reduce((sum, f) => sum + f.tokens, 0)).toBeLessThanOrEqual(size * 2);
+	});
+
+	it("should scan the content of fired entries when the book scans recursively, at most MAX_RECURSION_LEVELS deep", () => {
+		const chain = [
+			entry("A", ["start"], { content: "See bee." }),
+			entry("B", ["bee"], { content: "See sea." }),
+			entry("C", ["sea"], { content: "See dee." }),
+			entry("D", ["dee"], { content: "See eel." }),
+			entry("E", ["eel"], { content: "The end." }),
+		];
+		expect(fired([book(chain)], ["start"])).toEqual(["A"]);
+		expect(fired([book(chain, { recursive_scanning: true })], ["start"])).toEqual(["A", "B", "C", "D"]);
+	});
+
+	it("should end a recursive scan over a cycle, each entry firing once", () => {
+		const cycle = book([entry("Ping", ["ping"], { content: "pong" }), entry("Pong", ["pong"], { content: "ping" })], {
+			recursive_scanning: true,
+		});
+		const selection = selectLore([cycle], ["ping"], settings);
+		expect(names(selection)).toEqual(["Ping", "Pong"]);
+	});
+
+	it("should let recursion fire only what fits in the budget the direct matches left", () => {
+		const content = "word ".repeat(20).trim() + " bee";
+		const size = countTokens(content);
+		const lore = book(
+			[entry("Direct", ["start"], { content, priority: 1 }), entry("Found", ["bee"], { content, priority: 9 })],
+			{ recursive_scanning: true, token_budget: size },
+		);
+		expect(fired([lore], ["start"])).toEqual(["Direct"]);
+	});
+
+	it("should skip a stored key that does not compile and still fire on the entry's other keys", () => {
+		const lore = [book([entry("Dragon", ["/(a)\\1/", "dragon"])])];
+		expect(fired(lore, ["aa"])).toEqual([]);
+		expect(fired(lore, ["a dragon"])).toEqual(["Dragon"]);
+	});
+
+	it("should choose among 200 entries fast, with their keys compiled once", () => {
+		const many = book(
+			Array.from({ length: 200 }, (_, i) =>
+				entry(`E${i}`, [`name${i}`, `place${i}`, i % 10 === 0 ? `/tower ${i}|spire ${i}/i` : `thing ${i}`]),
+			),
+		);
+		const recent = Array.from({ length: 4 }, (_, m) => `Message ${m} about name7, Spire 30 and place199. `.repeat(40));
+		expect(fired([many], recent)).toEqual(["E7", "E30", "E199"]);
+		const started = performance.now();
+		for (let i = 0; i < 20; i++) selectLore([many], recent, settings);
+		expect((performance.now() - started) / 20).toBeLessThan(20); // about 0.2 ms here; a sanity bound only
+	});
+});
