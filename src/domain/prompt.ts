@@ -1,16 +1,24 @@
 /**
- * What the model sees, within a token budget:
- *   1. a system message built from the character's card (name, greeting, system prompt, description, personality,
- *      scenario), the user's name, the rolling summary of older turns, and example dialogue while it fits;
+ * What the model sees, within a token budget, in SillyTavern's default order:
+ *   1. a system message: the character's name and greeting, the card's system prompt, the lore entries placed before
+ *      the character, the card's description, personality and scenario, the lore placed after it, the user's name and
+ *      persona, the rolling summary of older turns, pinned messages no longer in the history, and example dialogue
+ *      while it fits;
  *   2. the conversation, newest first while it fits, ending with the user message being answered;
  *   3. the character's post-history instructions, last.
- * `{{char}}`/`{{user}}` (and the legacy `<BOT>`/`<USER>`) are replaced everywhere. The system message opens with two
- * fixed lines (name, greeting) that `personaOf` reads back, so the offline model can still answer in character.
+ * `{{char}}`/`{{user}}` (and the legacy `<BOT>`/`<USER>`) are replaced everywhere, lore and persona included. The
+ * system message opens with two fixed lines (name, greeting) that `personaOf` reads back, so the offline model can
+ * still answer in character. Lore and pinned messages always go in (selectLore sized the lore); the history takes
+ * what is left, and the examples what is left after it.
  */
 import type { ChatMessage } from "./chat-model.js";
 import type { HistoryEntry } from "./history.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "./token-count.js";
 import { applyMacros } from "./macros.js";
+import type { LoreSelection } from "./lore-matching.js";
+import { linesCost, pinnedSection, PromptLedger, type PromptPart } from "./prompt-sections.js";
+
+export type { PromptPart, PromptPartKind } from "./prompt-sections.js";
 
 export interface PromptCharacter {
 	name: string;
@@ -30,6 +38,12 @@ export interface PromptOptions {
 	budgetTokens?: number;
 	/** The rolling summary of turns that no longer fit. */
 	summary?: string | null;
+	/** The user's persona: what the character knows about them. */
+	personaDescription?: string;
+	/** The lorebook entries of this turn (selectLore). */
+	lore?: LoreSelection;
+	/** Pinned messages, oldest first: those not in the history that fits go into the system message. */
+	pinned?: HistoryEntry[];
 }
 
 export interface AssembledPrompt {
@@ -37,6 +51,8 @@ export interface AssembledPrompt {
 	/** History entries that did not fit (oldest first): candidates for the rolling summary. */
 	dropped: HistoryEntry[];
 	tokens: number;
+	/** What each part of the prompt costs, in prompt order; they add up to `tokens`. */
+	parts: PromptPart[];
 }
 
 /** The character as a model can read it back from a prompt built here. */
@@ -58,7 +74,10 @@ export function buildPrompt(
 	return assemblePrompt(character, history, userName, opts).messages;
 }
 
-/** `userName`: what the character calls the user, `{{user}}` included: their display name, not their login. */
+/**
+ * `userName`: what the character calls the user, `{{user}}` included: the persona's name (or the display name),
+ * never their login.
+ */
 export function assemblePrompt(
 	character: PromptCharacter,
 	history: HistoryEntry[],
@@ -66,53 +85,68 @@ export function assemblePrompt(
 	opts: PromptOptions = {},
 ): AssembledPrompt {
 	const fill = (text: string | undefined) => applyMacros(text ?? "", character.name, userName).trim();
-	const lines = [`You are ${oneLine(character.name)}.`];
+	const ledger = new PromptLedger();
 	const greeting = oneLine(fill(character.greeting));
-	if (greeting) lines.push(`${GREETING_PREFIX}${greeting}`);
-	const section = (label: string, text: string) => {
-		if (text) lines.push("", label ? `${label}: ${text}` : text);
-	};
-	section("", fill(character.system_prompt));
-	section("About you", fill(character.description));
-	section("Personality", fill(character.personality));
-	section("Scenario", fill(character.scenario));
-	lines.push("", `The user is called ${userName}.`);
-	section("Summary of the conversation so far", opts.summary?.trim() ?? "");
+	ledger.write("system", [
+		`You are ${oneLine(character.name)}.`,
+		...(greeting ? [`${GREETING_PREFIX}${greeting}`] : []),
+	]);
+	ledger.section("system", fill(character.system_prompt));
+	for (const lore of opts.lore?.before ?? []) ledger.section("lore", fill(lore.content), "", lore.name);
+	ledger.section("system", fill(character.description), "About you");
+	ledger.section("system", fill(character.personality), "Personality");
+	ledger.section("system", fill(character.scenario), "Scenario");
+	for (const lore of opts.lore?.after ?? []) ledger.section("lore", fill(lore.content), "", lore.name);
+	ledger.write("system", ["", `The user is called ${userName}.`]);
+	ledger.section("persona", fill(opts.personaDescription), `About ${userName}`);
+	ledger.section("summary", opts.summary?.trim() ?? "", "Summary of the conversation so far");
 
+	const names = { char: character.name, user: userName };
+	const pinned = opts.pinned ?? [];
 	const post = fill(character.post_history_instructions);
 	const budget = opts.budgetTokens ?? Number.POSITIVE_INFINITY;
-	// Line by line, the summary's lines too: each fold adds a few and drops a few, and a count of the whole summary
-	// would be a new one (and the costliest step here) every time it changed.
-	const textLines = lines.flatMap((line) => line.split("\n"));
-	let used =
-		textLines.reduce((sum, line) => sum + countTokens(line) + 1, MESSAGE_OVERHEAD_TOKENS) + (post ? cost(post) : 0);
+	// Every pinned message is counted as if outside the history: which are inside is known only once it is cut.
+	let used = ledger.tokens + linesCost(pinnedSection(pinned, names)) + (post ? cost(post) : 0);
 
 	// Newest first; the message being answered is always kept, whatever its size.
 	let keptFrom = history.length;
+	let historyCost = 0;
 	for (let i = history.length - 1; i >= 0; i--) {
 		const entryCost = (history[i].tokens ?? countTokens(history[i].content)) + MESSAGE_OVERHEAD_TOKENS;
 		if (keptFrom < history.length && used + entryCost > budget) break;
 		used += entryCost;
+		historyCost += entryCost;
 		keptFrom = i;
 	}
+	const kept = history.slice(keptFrom);
+	const keptIds = new Set(kept.map((e) => e.id));
+	ledger.write(
+		"pinned",
+		pinnedSection(
+			pinned.filter((p) => !keptIds.has(p.id)),
+			names,
+		),
+	);
+	if (kept.length > 0) ledger.charge("history", historyCost);
+	if (post) ledger.charge("post_history", cost(post));
 
+	used = ledger.tokens;
 	const examples: string[] = [];
 	for (const block of exampleBlocks(fill(character.mes_example))) {
-		const blockCost = countTokens(block) + 2;
+		const lines = [...(examples.length === 0 ? ["", "Examples of how you speak:"] : []), "<START>", block];
+		const blockCost = linesCost(lines);
 		if (used + blockCost > budget) break;
 		used += blockCost;
-		examples.push(block);
+		examples.push(...lines);
 	}
-	if (examples.length > 0) lines.push("", "Examples of how you speak:", ...examples.map((b) => `<START>\n${b}`));
+	if (examples.length > 0) ledger.write("examples", examples);
 
 	const messages: ChatMessage[] = [
-		{ role: "system", content: lines.join("\n") },
-		...history
-			.slice(keptFrom)
-			.map((e): ChatMessage => ({ role: e.role === "user" ? "user" : "assistant", content: e.content })),
+		{ role: "system", content: ledger.system },
+		...kept.map((e): ChatMessage => ({ role: e.role === "user" ? "user" : "assistant", content: e.content })),
 	];
 	if (post) messages.push({ role: "system", content: post });
-	return { messages, dropped: history.slice(0, keptFrom), tokens: used };
+	return { messages, dropped: history.slice(0, keptFrom), tokens: ledger.tokens, parts: ledger.parts };
 }
 
 /**
@@ -185,7 +219,11 @@ function withInstruction(
 	const budgetTokens = (opts.budgetTokens ?? Number.POSITIVE_INFINITY) - instructionCost;
 	const assembled = assemblePrompt(character, history, userName, { ...opts, budgetTokens });
 	assembled.messages.push({ role: "system", content: instruction });
-	return { ...assembled, tokens: assembled.tokens + instructionCost };
+	return {
+		...assembled,
+		tokens: assembled.tokens + instructionCost,
+		parts: [...assembled.parts, { part: "instruction", tokens: instructionCost }],
+	};
 }
 
 /**

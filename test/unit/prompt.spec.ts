@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/domain/history.js";
+import type { LoreSelection } from "../../src/domain/lore-matching.js";
 import {
 	assemblePrompt,
 	buildPrompt,
+	continuePrompt,
 	foldSummary,
+	impersonationPrompt,
 	historyUpTo,
 	personaOf,
 	summaryPrompt,
@@ -167,6 +170,120 @@ describe("assemblePrompt", () => {
 		const tight = assemblePrompt(card, entries(2), "ada", { budgetTokens: withRoom.tokens - 5 });
 		expect(tight.dropped).toEqual([]);
 		expect(tight.messages[0].content.match(/<START>/g)?.length ?? 0).toBeLessThan(2);
+	});
+});
+
+describe("assemblePrompt with persona, lore and pinned messages", () => {
+	const card: PromptCharacter = {
+		...character,
+		personality: "Dry, kind.",
+		scenario: "A stormy night.",
+		mes_example: "<START>\n{{user}}: Hello?\n{{char}}: Door's open.",
+		post_history_instructions: "Stay as {{char}}.",
+	};
+	const fired = (name: string, content: string) => ({ book: "Coast", name, content, tokens: countTokens(content) });
+	const lore: LoreSelection = {
+		before: [fired("Light", "The Skerry Light burns whale oil."), fired("Gulls", "{{char}} hates gulls.")],
+		after: [fired("Ada", "{{user}} owes {{char}} a boat.")],
+	};
+	const opts = {
+		personaDescription: "A shipwright from {{char}}'s village.",
+		summary: "Ada came ashore.",
+		lore,
+		pinned: [entry(1, "user"), entry(2, "ai"), entry(12, "ai")],
+	};
+	const sum = (parts: { tokens: number }[]) => parts.reduce((total, p) => total + p.tokens, 0);
+
+	// Message 3 is too long for the budget: 1 and 2 drop out of the history with it, and go in as pinned messages.
+	const history = entries(12).map((e, i) => (i === 2 ? { ...e, content: "long ".repeat(200) } : e));
+	const cut = () => {
+		const budgetTokens = assemblePrompt(card, history, "Ada", opts).tokens - countTokens(history[2].content) + 40;
+		return assemblePrompt(card, history, "Ada", { ...opts, budgetTokens });
+	};
+
+	it("should place each part where SillyTavern's default story string puts it, macros filled", () => {
+		const { messages, dropped } = cut();
+		expect(dropped.map((e) => e.id)).toEqual(["m1", "m2", "m3"]);
+		const system = messages[0].content;
+		const order = [
+			"You are Agnes Thorne.",
+			"You keep the Skerry Light.",
+			"The Skerry Light burns whale oil.",
+			"Agnes Thorne hates gulls.",
+			"About you: Keeper of the light",
+			"Personality: Dry, kind.",
+			"Scenario: A stormy night.",
+			"Ada owes Agnes Thorne a boat.",
+			"The user is called Ada.",
+			"About Ada: A shipwright from Agnes Thorne's village.",
+			"Summary of the conversation so far: Ada came ashore.",
+			"Pinned messages:\nAda: message 1\nAgnes Thorne: message 2",
+			"Examples of how you speak:\n<START>\nAda: Hello?",
+		];
+		const at = order.map((text) => system.indexOf(text));
+		expect(at.every((i) => i >= 0)).toBe(true);
+		expect(at).toEqual([...at].sort((a, b) => a - b));
+		// Message 12 is in the history: it is not pinned a second time.
+		expect(system).not.toContain("message 12");
+		expect(messages.at(-2)?.content).toBe("message 12");
+		expect(messages.at(-1)?.content).toBe("Stay as Agnes Thorne.");
+	});
+
+	it("should count lore and pinned messages before the history, which gives way to them", () => {
+		const budgetTokens = assemblePrompt(card, entries(12), "Ada").tokens;
+		const bare = assemblePrompt(card, entries(12), "Ada", { budgetTokens });
+		const full = assemblePrompt(card, entries(12), "Ada", { ...opts, budgetTokens });
+		expect(bare.dropped).toEqual([]);
+		expect(full.dropped.length).toBeGreaterThan(0);
+		expect(full.messages[0].content).toContain("Agnes Thorne hates gulls.");
+		expect(full.messages[0].content).toContain("Ada: message 1");
+		expect(full.tokens).toBeLessThanOrEqual(budgetTokens);
+	});
+
+	it("should account for every token in parts: system, each lore entry by name, persona, summary, pinned, examples, history, post-history", () => {
+		const { parts, tokens } = cut();
+		expect(parts.map((p) => p.part + (p.name ? `:${p.name}` : ""))).toEqual([
+			"system",
+			"lore:Light",
+			"lore:Gulls",
+			"lore:Ada",
+			"persona",
+			"summary",
+			"pinned",
+			"examples",
+			"history",
+			"post_history",
+		]);
+		expect(sum(parts)).toBe(tokens);
+		const part = (name: string) => parts.find((p) => p.part === name || p.name === name)?.tokens;
+		// A section is a blank line and its text, each line costing its tokens and its newline.
+		expect(part("Gulls")).toBe(countTokens("Agnes Thorne hates gulls.") + 2);
+		const messageCost = (text: string) => countTokens(text) + MESSAGE_OVERHEAD_TOKENS;
+		expect(part("history")).toBe(history.slice(3).reduce((t, e) => t + messageCost(e.content), 0));
+		expect(part("post_history")).toBe(countTokens("Stay as Agnes Thorne.") + MESSAGE_OVERHEAD_TOKENS);
+	});
+
+	it("should match the token count of the messages it builds, line by line", () => {
+		const { messages, tokens } = cut();
+		const lineCost = (text: string) => text.split("\n").reduce((t, line) => t + countTokens(line) + 1, 0);
+		const [system, ...rest] = messages;
+		const others = rest.reduce((t, m) => t + countTokens(m.content) + MESSAGE_OVERHEAD_TOKENS, 0);
+		expect(tokens).toBe(lineCost(system.content) + MESSAGE_OVERHEAD_TOKENS + others);
+	});
+
+	it("should name the instruction of a continue or an impersonation as a part of its own", () => {
+		for (const assembled of [
+			continuePrompt(card, entries(2), "Ada", opts),
+			impersonationPrompt(card, entries(2), "Ada", opts),
+		]) {
+			expect(assembled.parts.at(-1)?.part).toBe("instruction");
+			expect(sum(assembled.parts)).toBe(assembled.tokens);
+		}
+	});
+
+	it("should build the same prompt as before without persona, lore or pins", () => {
+		const { parts } = assemblePrompt(card, entries(2), "Ada");
+		expect(parts.map((p) => p.part)).toEqual(["system", "examples", "history", "post_history"]);
 	});
 });
 
