@@ -441,19 +441,41 @@ describe("memory and the prompt inspector", () => {
 	it("should show what a reply's prompt was made of, and say when it is no longer kept", async () => {
 		const user = await newUser();
 		const characterId = await createCharacter(user);
+		// A persona with a description and a book whose one entry is always in the prompt.
+		const book = await rest(user, "POST", "/lorebooks", {
+			name: "Mill lore",
+			entries: [{ name: "The millpond", keys: ["pond"], content: "The millpond never freezes.", constant: true }],
+		});
+		expect(book.status).toBe(201);
+		const [persona] = (await rest(user, "GET", "/personas")).body as Json[];
+		const described = await rest(user, "PATCH", `/personas/${persona.id}`, {
+			description: "A miller's apprentice.",
+			lorebook_ids: [book.body.id],
+		});
+		expect(described.status).toBe(200);
 		const page = await open(user, `#/chat/${characterId}`);
 		await page.locator(".presence-open").waitFor();
 		const first = await say(page, "What is that smell?");
+		const summary = await rest(user, "PATCH", `/sessions/${sessionIdOf(page)}/memory`, {
+			summary: "Robin smelled something at the mill.",
+		});
+		expect(summary.status).toBe(200);
 		await say(page, "Is the river high?");
 		const last = await say(page, "Shall we open the sluice?");
 
 		await act(last, "Why did it say that?");
 		const dialog = page.getByRole("dialog", { name: "Why did it say that?" });
 		const parts = dialog.getByRole("table", { name: "What the prompt was made of" });
-		await parts.getByRole("rowheader", { name: /Chat history/ }).waitFor();
-		await parts.getByRole("rowheader", { name: /System prompt/ }).waitFor();
+		for (const part of [/System prompt/, /Lore\s*The millpond/, /Your persona/, /Summary/, /Chat history/])
+			await parts.getByRole("rowheader", { name: part }).waitFor();
 		await dialog.locator(".prompt-message", { hasText: "Shall we open the sluice?" }).waitFor();
-		await dialog.locator(".prompt-message", { hasText: "You are Odile Marsh" }).waitFor();
+		const system = dialog.locator(".prompt-message", { hasText: "You are Odile Marsh" });
+		for (const text of [
+			"The millpond never freezes.",
+			"A miller's apprentice.",
+			"Robin smelled something at the mill.",
+		])
+			await system.getByText(text, { exact: false }).waitFor();
 		await shot(page, "inspector");
 		await page.keyboard.press("Escape");
 
