@@ -270,6 +270,19 @@ describe("selectLore", () => {
 		expect(fired([lore], ["start"])).toEqual(["Direct"]);
 	});
 
+	it("should stop running regular expressions once they took the turn's time, so a book of slow ones stalls nothing", () => {
+		// Each of these costs RE2 tens of milliseconds over 32 kB of a and b (linear, but in a large automaton).
+		const slow = Array.from({ length: 20 }, (_, i) => entry(`Slow ${i}`, [`/(a|b)*a(a|b){${18 + i}}c/`]));
+		const lore = [book([...slow, entry("Last", ["/ab/"], { insertion_order: 0 })])];
+		let seed = 1;
+		const text = Array.from({ length: MAX_SCAN_CHARS }, () => ((seed = (seed * 48271) % 2147483647) & 1 ? "a" : "b"));
+		const started = performance.now();
+		// "Last" would match, but comes after the slow ones, once the time is spent.
+		expect(fired(lore, [text.join("")])).toEqual([]);
+		expect(performance.now() - started).toBeLessThan(2000); // ~0.3 s on a busy 2-core machine; all twenty ~4 s
+		expect(fired([book([entry("Last", ["/ab/"])])], [text.join("")])).toEqual(["Last"]);
+	});
+
 	it("should skip a stored key that does not compile and still fire on the entry's other keys", () => {
 		const lore = [book([entry("Dragon", ["/(a)\\1/", "dragon"])])];
 		expect(fired(lore, ["aa"])).toEqual([]);
