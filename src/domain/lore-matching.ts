@@ -8,7 +8,9 @@
  * - a `selective` entry needs one of its `secondary_keys` as well (SillyTavern's default "AND ANY"), unless it has none;
  * - `constant` entries always fire, disabled ones never.
  * Regular expressions run on RE2 (linear time: a user's `(a+)+$` cannot stall the event loop); what RE2 cannot run
- * (backreferences, lookarounds) is refused by `compileKey`, which the lorebooks service calls on every write.
+ * (backreferences, lookarounds) is refused by `compileKey`, which the lorebooks service calls on every write. A turn
+ * reads at most MAX_SCAN_CHARS of messages, and its regular expressions together get REGEX_TIME_BUDGET_MS.
+ * Keys differ from SillyTavern's in two small ways: a blank key never matches, and macros in keys are not replaced.
  */
 import RE2 from "re2";
 import { LRUCache } from "lru-cache";
