@@ -469,6 +469,8 @@ describe("memory and the prompt inspector", () => {
 		for (const part of [/System prompt/, /Lore\s*The millpond/, /Your persona/, /Summary/, /Chat history/])
 			await parts.getByRole("rowheader", { name: part }).waitFor();
 		await dialog.locator(".prompt-message", { hasText: "Shall we open the sluice?" }).waitFor();
+		// Nothing to fill in: the dialog itself has the focus, so the keyboard starts inside it.
+		expect(await page.evaluate("document.querySelector('[role=dialog]').contains(document.activeElement)")).toBe(true);
 		const system = dialog.locator(".prompt-message", { hasText: "You are Odile Marsh" });
 		for (const text of [
 			"The millpond never freezes.",

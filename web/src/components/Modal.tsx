@@ -20,14 +20,24 @@ export function Modal({
 	const close = useRef(onClose);
 	close.current = onClose;
 	useEffect(() => {
-		panel.current?.querySelector<HTMLElement>("input, textarea, button:not(.icon-button)")?.focus();
+		// A dialog with nothing to fill in or press (a read-only view) takes the focus itself, so Tab starts inside it.
+		(
+			panel.current?.querySelector<HTMLElement>("input, textarea, select, button:not(.icon-button)") ?? panel.current
+		)?.focus();
 		const onKey = (e: KeyboardEvent) => e.key === "Escape" && close.current();
 		window.addEventListener("keydown", onKey);
 		return () => window.removeEventListener("keydown", onKey);
 	}, []);
 	return (
 		<div class="modal-backdrop" onClick={(e) => e.target === e.currentTarget && onClose()}>
-			<div class={wide ? "modal modal-wide" : "modal"} role="dialog" aria-modal="true" aria-label={title} ref={panel}>
+			<div
+				class={wide ? "modal modal-wide" : "modal"}
+				role="dialog"
+				aria-modal="true"
+				aria-label={title}
+				ref={panel}
+				tabIndex={-1}
+			>
 				<header class="modal-header">
 					<h2>{title}</h2>
 					<button type="button" class="icon-button" aria-label="Close" onClick={onClose}>
