@@ -20,6 +20,7 @@ import {
 	MAX_LOREBOOK_NAME_CHARS,
 	MAX_SCAN_DEPTH,
 	MAX_TOKEN_BUDGET,
+	checkKeys,
 	entriesFromParams,
 	extensionsFromParams,
 	parseLorebookFile,
@@ -27,6 +28,7 @@ import {
 	toWorldInfo,
 } from "../src/domain/lorebook-format.js";
 import { LorebookEvent, type LoreEntry, type LorebookData } from "../src/domain/lorebook.js";
+import { compileKey } from "../src/domain/lore-matching.js";
 import { slugify } from "../src/domain/characters.js";
 import { clearCharacterCaches } from "../src/adapters/character-storage.js";
 import type { AuthUser } from "../src/domain/accounts.js";
@@ -157,7 +159,7 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 						scan_depth: p.scan_depth ?? null,
 						token_budget: p.token_budget ?? null,
 						recursive_scanning: p.recursive_scanning ?? false,
-						entries: entriesFromParams(p.entries ?? []),
+						entries: checkedEntries(entriesFromParams(p.entries ?? [])),
 						extensions: extensionsFromParams(p.extensions ?? {}),
 					}));
 					const row = await this.books.create(user.id, book, p.is_public ?? false);
@@ -187,7 +189,7 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 						token_budget: p.token_budget,
 						recursive_scanning: p.recursive_scanning,
 						is_public: p.is_public,
-						entries: p.entries === undefined ? undefined : entriesFromParams(p.entries),
+						entries: p.entries === undefined ? undefined : checkedEntries(entriesFromParams(p.entries)),
 						extensions: p.extensions === undefined ? undefined : extensionsFromParams(p.extensions),
 					}));
 					const row = await this.books.update(user.id, p.id, changes);
@@ -228,7 +230,11 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 					const user = requireUser(ctx.meta);
 					// The gateway merges the query (name, is_public) over the body's fields.
 					const file = Object.fromEntries(Object.entries(ctx.params).filter(([key]) => key !== "is_public"));
-					const book: LorebookData = withLorebookErrors(() => parseLorebookFile(file));
+					const book: LorebookData = withLorebookErrors(() => {
+						const parsed = parseLorebookFile(file);
+						checkedEntries(parsed.entries);
+						return parsed;
+					});
 					const named = { ...book, name: book.name.trim() || IMPORTED_NAME };
 					const row = await this.books.create(user.id, named, ctx.params.is_public === true);
 					this.changed(row.id);
@@ -281,6 +287,12 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 function requireUser(meta: LorebooksMeta): AuthUser {
 	if (!meta.user) throw Unauthorized();
 	return meta.user;
+}
+
+/** The entries, once every regular expression among their keys is one the chat can run (else a LorebookError). */
+function checkedEntries(entries: LoreEntry[]): LoreEntry[] {
+	checkKeys(entries, compileKey);
+	return entries;
 }
 
 /** Runs format code, turning its refusals into 422s that name the field. */

@@ -594,8 +594,16 @@ export function entriesFromParams(raw: unknown[]): LoreEntry[] {
 /** Book-level extensions as the API takes them: kept as they are, bounded. */
 export const extensionsFromParams = (raw: unknown): Json => keptObject(1)(raw, "extensions");
 
+/**
+ * Compiling all of a book's regular expressions may take this long; a book whose keys take longer is refused. RE2
+ * runs in linear time, but compiling a large pattern (a big character class repeated a thousand times) can take a
+ * few hundred milliseconds before it gives up, and a 2 MB book holds thousands of keys.
+ */
+export const MAX_KEY_CHECK_MS = 100;
+
 /** Refuses a book whose keywords `check` refuses (a regular expression that may not be run), naming the key. */
-export function checkKeys(entries: LoreEntry[], check: KeyCheck): void {
+export function checkKeys(entries: LoreEntry[], check: KeyCheck, now: () => number = () => performance.now()): void {
+	const started = now();
 	entries.forEach((entry, i) => {
 		for (const [list, keys] of [
 			["keys", entry.keys],
@@ -603,13 +611,18 @@ export function checkKeys(entries: LoreEntry[], check: KeyCheck): void {
 		] as const) {
 			keys.forEach((key, k) => {
 				// Only a /pattern/flags key is a regular expression; plain words need no compiling here.
-				if (!key.startsWith("/")) return;
+				if (!key.trim().startsWith("/")) return;
+				const field = `entries[${i}].${list}[${k}]`;
 				try {
 					check(key, entry);
 				} catch (err) {
-					const field = `entries[${i}].${list}[${k}]`;
 					throw new LorebookError(`${field}: ${(err as Error).message}`, field);
 				}
+				if (now() - started > MAX_KEY_CHECK_MS)
+					throw new LorebookError(
+						`The book's regular expressions take too long to compile (more than ${MAX_KEY_CHECK_MS} ms, at ${field}); make them simpler or fewer`,
+						field,
+					);
 			});
 		}
 	});

@@ -163,6 +163,11 @@ describe("lorebooks CRUD", () => {
 		}
 		const bad = await create(token, { entries: [{ keys: ["a"] }, { keys: [7] }] });
 		expect(bad.body.errors[0].field).toBe("entries[1].keys[0]");
+		const badRegex = await create(token, { entries: [{ keys: ["fine", "/(?<=lookbehind)x/"] }] });
+		expect(badRegex.status).toBe(422);
+		expect(badRegex.body.errors[0].field).toBe("entries[0].keys[1]");
+		const imported = await call("POST", "/lorebooks/import", { token, json: { entries: [{ keys: ["/(a)\\1/"] }] } });
+		expect(imported.status).toBe(422);
 	});
 });
 

@@ -389,6 +389,28 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 				ok: { status: 201, check: (b: Json) => (b?.entries?.[0]?.keys?.length === 3 ? undefined : "keys lost") },
 			},
 		),
+		...bothWrites(
+			"injection",
+			"a backreference regex key",
+			{ entries: [{ keys: ["/(a)\\1/"] }] },
+			invalid("entries[0].keys[0]"),
+		),
+		request(
+			"injection",
+			"/lorebooks/import an unclosed regex key",
+			"POST",
+			"/lorebooks/import",
+			worldInfo(1, { keysecondary: ["/[unclosed/"] }),
+			invalid("entries[0].secondary_keys[0]"),
+		),
+		request(
+			"injection",
+			"/lorebooks/import regex keys slow to compile",
+			"POST",
+			"/lorebooks/import",
+			worldInfo(3, { key: [`/${"\\pL{100}".repeat(22)}/`, `/${"[\\s\\S]{100}".repeat(16)}/`] }),
+			invalid("entries[0].keys"),
+		),
 		request(
 			"path_traversal",
 			"/lorebooks/..%2f..%2fetc%2fpasswd",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { compileKey } from "../../src/domain/lore-matching.js";
 import {
 	LORE_EXTRA_KEY,
 	LorebookError,
@@ -7,6 +8,7 @@ import {
 	MAX_KEY_CHARS,
 	MAX_LOREBOOK_NAME_CHARS,
 	MAX_LORE_ENTRIES,
+	MAX_KEY_CHECK_MS,
 	checkKeys,
 	entriesFromParams,
 	fromCharacterBook,
@@ -312,6 +314,37 @@ describe("telling files apart, and refusing", () => {
 		expect(err.field).toBe("entries[0].secondary_keys[0]");
 		expect(err.message).toMatch(/refused pattern/);
 		expect(seen).toEqual(["/ok/i", "/(a+)+$/"]);
+	});
+});
+
+describe("regular expression keys, checked with the chat's own compiler", () => {
+	it("should refuse what RE2 cannot run and accept what it runs in linear time", () => {
+		const check = (key: string) => () => checkKeys(entriesFromParams([{ keys: ["plain", key] }]), compileKey);
+		expect(refusal(check("/[unclosed/")).field).toBe("entries[0].keys[1]");
+		expect(refusal(check("/(a)\\1/")).message).toMatch(/entries\[0\]\.keys\[1\]/);
+		expect(refusal(check("/(?<=a)b/")).field).toBe("entries[0].keys[1]");
+		const started = performance.now();
+		expect(check("/(a+)+$/")).not.toThrow();
+		expect(check(" /^(([a-z])+.)+[A-Z]([a-z])+$/i")).not.toThrow();
+		expect(performance.now() - started).toBeLessThan(100);
+	});
+
+	it("should refuse a book whose expressions take too long to compile, naming where it stopped", () => {
+		let clock = 0;
+		const now = () => (clock += MAX_KEY_CHECK_MS / 2 + 1);
+		const entries = entriesFromParams([{ keys: ["/a/", "/b/", "/c/"] }]);
+		const err = refusal(() => checkKeys(entries, () => undefined, now));
+		// The first key took half the time, the second the rest.
+		expect(err.field).toBe("entries[0].keys[1]");
+		expect(err.message).toMatch(/too long to compile/);
+		clock = 0;
+		expect(() =>
+			checkKeys(
+				entries,
+				() => undefined,
+				() => clock,
+			),
+		).not.toThrow();
 	});
 });
 
