@@ -120,13 +120,8 @@ export function assemblePrompt(
 	}
 	const kept = history.slice(keptFrom);
 	const keptIds = new Set(kept.map((e) => e.id));
-	ledger.write(
-		"pinned",
-		pinnedSection(
-			pinned.filter((p) => !keptIds.has(p.id)),
-			names,
-		),
-	);
+	const pinnedOutside = pinned.filter((p) => !keptIds.has(p.id));
+	ledger.write("pinned", pinnedSection(pinnedOutside, names));
 	if (kept.length > 0) ledger.charge("history", historyCost);
 	if (post) ledger.charge("post_history", cost(post));
 
