@@ -73,7 +73,7 @@ export class SessionMemory {
 			);
 			if (!session) return null;
 			if (change.pinned) {
-				const wanted = [...new Set(change.pinned)];
+				const wanted = [...new Set(change.pinned.map((id) => id.toLowerCase()))];
 				const found = await this.query<{ id: string }>(
 					`SELECT m.id FROM messages m WHERE m.id = ANY($2::uuid[]) AND m.session_id = $1 AND ${ACTIVE}`,
 					[sessionId, wanted],
