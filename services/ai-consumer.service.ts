@@ -18,11 +18,15 @@ import { createChatModel } from "../src/adapters/llm/factory.js";
 import { LlmUnavailableError, type ChatModel } from "../src/domain/chat-model.js";
 import { overridesOf } from "../src/domain/model-settings.js";
 import { LlmStatus } from "../src/adapters/llm/status.js";
-import { ChatPrompts, type ChatUser, type Prompted, type Speakers } from "../src/adapters/speakers.js";
+import { chatPrompts, type ChatPrompts, type Speakers } from "../src/adapters/speakers.js";
+import { PromptRecords } from "../src/adapters/prompt-records.js";
 import { cannotImpersonate, impersonationStream } from "../src/adapters/impersonations.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 import { isLastAttempt } from "../src/adapters/amqp-channel-adapter.js";
-import { CharacterEvent, type CharacterView } from "../src/domain/characters.js";
+import { CharacterEvent } from "../src/domain/characters.js";
+import { PersonaEvent, type PersonaChangedPayload } from "../src/domain/personas.js";
+import { LorebookEvent } from "../src/domain/lorebook.js";
+import type { AssembledPrompt } from "../src/domain/prompt.js";
 import {
 	Chan,
 	ChatEvent,
@@ -30,6 +34,7 @@ import {
 	continuationPayload,
 	failurePayload,
 	isUserMsgPayload,
+	replyId,
 	replyPayload,
 	UNAVAILABLE_MESSAGE,
 	type ImpersonateParams,
@@ -42,8 +47,10 @@ export interface AiConsumerThis extends Service, ChatThis {
 	model: ChatModel;
 	/** The model's configuration as last seen (startup check, replies), for /readyz. */
 	llmStatus: LlmStatus;
-	/** Who speaks in a chat (cached lookups) and the prompts made for it. */
+	/** Who speaks in a chat and what they know (cached lookups), and the prompts made for it. */
 	prompts: ChatPrompts;
+	/** The prompts of the latest replies of each session, for the prompt inspector. */
+	records: PromptRecords;
 	/** The replies being streamed, so a stop request can abort them. */
 	generations: Generations;
 	/** An impersonation's tokens count against the user's daily quota here (replies' in the dispatcher). */
@@ -52,8 +59,7 @@ export interface AiConsumerThis extends Service, ChatThis {
 	continueReply(payload: UserMsgPayload, speakers: Speakers, pickedUpAt: number): Promise<void>;
 	impersonate(params: ImpersonateParams): Promise<Readable>;
 	meter(reply: Pick<Generated, "model" | "usage">): void;
-	publishReply(payload: UserMsgPayload, reply: Generated): Promise<void>;
-	foldSummary(payload: UserMsgPayload, speakers: Speakers, prompted: Prompted): Promise<void>;
+	publishReply(payload: UserMsgPayload, reply: Generated, prompt: AssembledPrompt): Promise<void>;
 	reportFailure(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
 	reportUnavailable(payload: UserMsgPayload, err: LlmUnavailableError): Promise<void>;
 	giveUpOrPause(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
@@ -126,8 +132,13 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						this.meter(reply);
 						// A rewind stopped it: the message it answered, or the variant it replaced, is gone.
 						if (reply.discarded) return;
-						await this.publishReply(payload, reply);
-						await this.foldSummary(payload, speakers, prompted);
+						await this.publishReply(payload, reply, prompted.prompt);
+						// Turns that no longer fit the prompt go into the rolling summary; a failure only leaves it stale.
+						await this.memory
+							.foldSummary(this.model, prompted)
+							.catch((err: Error) =>
+								this.logger.warn({ session_id: payload.session_id }, `Summary update failed: ${err.message}`),
+							);
 					} catch (err) {
 						await this.reportFailure(payload, err, raw);
 					}
@@ -135,11 +146,23 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			},
 		},
 
-		/** Stop requests are broadcast: the node generating for the session aborts it. */
+		/** Changes to what a prompt is made of, and stop requests, are broadcast: every node hears them. */
 		events: {
 			[CharacterEvent.Changed]: {
 				handler(this: AiConsumerThis) {
 					this.prompts.forgetCharacters();
+				},
+			},
+
+			[PersonaEvent.Changed]: {
+				handler(this: AiConsumerThis, ctx: Context<PersonaChangedPayload>) {
+					this.prompts.forgetPersonas(ctx.params.user_id);
+				},
+			},
+
+			[LorebookEvent.Changed]: {
+				handler(this: AiConsumerThis) {
+					this.prompts.forgetLorebooks();
 				},
 			},
 
@@ -174,6 +197,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 					Chan.AiMsg,
 					continuationPayload(payload, reply, { ...more, content: reply.content + more.content }),
 				);
+				this.records.record(reply.id, payload.session_id, prompt, more.model);
 				this.logger.debug(ids, more.stopped ? "Stopped continuation published" : "Continuation published");
 			},
 
@@ -204,22 +228,12 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				this.llmStatus.replied();
 			},
 
-			async publishReply(this: AiConsumerThis, payload: UserMsgPayload, reply: Generated) {
+			async publishReply(this: AiConsumerThis, payload: UserMsgPayload, reply: Generated, prompt: AssembledPrompt) {
 				await this.publish(Chan.AiMsg, replyPayload(payload, reply));
+				this.records.record(replyId(payload.message_id, payload.variant), payload.session_id, prompt, reply.model);
 				const { session_id, message_id, variant = 0 } = payload;
 				const what = reply.stopped ? "Stopped reply published" : "Reply published";
 				this.logger.debug({ session_id, message_id, variant }, what);
-			},
-
-			/** Turns that no longer fit the prompt go into the rolling summary; a failure only leaves it stale. */
-			async foldSummary(this: AiConsumerThis, payload: UserMsgPayload, speakers: Speakers, prompted: Prompted) {
-				const { session, history, prompt } = prompted;
-				const session_id = payload.session_id;
-				if (!session) return;
-				const names = { char: speakers.character.name, user: speakers.userName };
-				await this.memory
-					.foldSummary(this.model, session, history, prompt.dropped, names)
-					.catch((err: Error) => this.logger.warn({ session_id }, `Summary update failed: ${err.message}`));
 			},
 
 			/**
@@ -259,20 +273,10 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 
 		/** After the mixin's `started` (database, store, runtime, metrics). */
 		async started(this: AiConsumerThis) {
-			const { User } = this.db.models;
+			const { sequelize } = this.db;
 			this.memory = new ConversationMemory(this.store, this.runtime.history, config.chat);
-			this.prompts = new ChatPrompts({
-				store: this.store,
-				memory: this.memory,
-				limits: config.chat,
-				resolveCharacter: (id) => this.broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }),
-				findUser: async (username) =>
-					(await User.findOne({
-						where: { username },
-						attributes: ["id", "role", "name"],
-						raw: true,
-					})) as ChatUser | null,
-			});
+			this.prompts = chatPrompts({ broker: this.broker, sequelize, store: this.store, memory: this.memory, config });
+			this.records = new PromptRecords(sequelize, config.chat.inspectorReplies, this.logger);
 			this.generations = new Generations({ delivery: this.runtime.delivery, metrics: this.metrics });
 			this.quotas = createChatQuotas(config);
 			this.model = createChatModel(config, {
@@ -288,6 +292,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		},
 
 		async stopped(this: AiConsumerThis) {
+			this.records?.close();
 			await this.quotas?.close();
 		},
 	};

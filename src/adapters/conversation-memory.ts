@@ -12,6 +12,14 @@ import { historyEntry, type HistoryEntry } from "../domain/history.js";
 import type { ChatModel } from "../domain/chat-model.js";
 import { withUserSummary } from "../domain/session-summary.js";
 
+/** A prompt as made for a message (speakers.ts `Prompted`): what the summary is folded from. */
+export interface PromptedTurn {
+	session: SessionRow | null;
+	history: HistoryEntry[];
+	prompt: { dropped: HistoryEntry[] };
+	names: { char: string; user: string };
+}
+
 const SUMMARY_BATCH_TURNS = 4;
 /** The most turns one fold reads from PostgreSQL; a longer backlog is caught up over the following replies. */
 const UNSEEN_TURNS = 200;
@@ -61,16 +69,13 @@ export class ConversationMemory {
 	}
 
 	/**
-	 * Keeps the rolling summary up to date: turns that no longer fit the prompt, and any that fell out of the history
-	 * window unseen, are folded in.
+	 * Keeps the rolling summary of a session's prompt up to date once its reply is out: turns that no longer fit the
+	 * prompt, and any that fell out of the history window unseen, are folded in.
 	 */
-	async foldSummary(
-		model: ChatModel,
-		session: SessionRow,
-		history: HistoryEntry[],
-		dropped: HistoryEntry[],
-		names: { char: string; user: string },
-	): Promise<void> {
+	async foldSummary(model: ChatModel, prompted: PromptedTurn): Promise<void> {
+		const { session, history, names } = prompted;
+		if (!session) return;
+		const dropped = prompted.prompt.dropped;
 		const upto = session.summary_upto_seq ? BigInt(session.summary_upto_seq) : 0n;
 		const unseen = await this.unseenTurns(session, history);
 		const turns = [...unseen, ...dropped.filter((e) => e.seq && BigInt(e.seq) > upto)];

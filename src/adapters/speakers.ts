@@ -1,31 +1,55 @@
 /**
- * ai-consumer's view of who a chat message is between, and the prompt made for it. Characters come from
- * `characters.resolve` and users from PostgreSQL, both kept here for a minute: the broker's cacher sits with the
- * action, so every message was a round trip to the node running `characters`.
+ * ai-consumer's view of who a chat message is between, what they know, and the prompt made for it. Characters come
+ * from `characters.resolve`, users, personas and the active lorebooks from PostgreSQL, all kept here for a minute and
+ * dropped at once when a change is broadcast (`forget*`): the broker's cacher sits with the action, so every message
+ * was a round trip to the node running `characters`. The session row, read for every message anyway, brings its
+ * summary, pinned messages, persona and attached lorebook ids (chat-store.ts), so a steady chat costs no other query.
  */
 import { LRUCache } from "lru-cache";
+import type { ServiceBroker } from "moleculer";
+import { QueryTypes, type Sequelize } from "sequelize";
 import { canView, type CharacterView, type Viewer } from "../domain/characters.js";
 import type { ImpersonateParams, UserMsgPayload } from "../domain/chat-wire.js";
 import type { ChatModel } from "../domain/chat-model.js";
 import { historyEntry, type HistoryEntry } from "../domain/history.js";
-import { assemblePrompt, continuePrompt, impersonationPrompt, type AssembledPrompt } from "../domain/prompt.js";
-import type { ChatLimits } from "../config.js";
-import type { ChatStore, MessageRow, SessionRow } from "./chat-store.js";
+import {
+	assemblePrompt,
+	continuePrompt,
+	impersonationPrompt,
+	type AssembledPrompt,
+	type PromptOptions,
+} from "../domain/prompt.js";
+import { selectLore } from "../domain/lore-matching.js";
+import type { PersonaRow } from "../domain/personas.js";
+import { fullSummary } from "../domain/session-summary.js";
+import type { ChatLimits, Config } from "../config.js";
+import type { ChatStore, MessageRow, StoredSession } from "./chat-store.js";
 import type { ConversationMemory } from "./conversation-memory.js";
+import { LorebookStore, type ActiveLorebook } from "./lorebook-store.js";
+import { PersonaStore } from "./persona-store.js";
 
-/** A chat's user as the visibility rules and `{{user}}` need them. */
+/** A chat's user as the visibility rules, their persona and `{{user}}` need them. */
 export type ChatUser = Viewer & { name: string };
 
-/** Whom a message speaks to, and what the character calls its sender. */
+/** Whom a message speaks to, and who sent it (null: an account gone since, answered under its login). */
 export interface Speakers {
 	character: CharacterView;
-	userName: string;
+	user: ChatUser | null;
+	/** What the character calls the user when no persona can be found. */
+	fallbackName: string;
+}
+
+/** What the character and the user are called in the prompt (`{{char}}`, `{{user}}`). */
+export interface Names {
+	char: string;
+	user: string;
 }
 
 /** The prompt made for a message, and what the rolling summary needs once the reply is out. */
 export interface Prompted {
-	session: SessionRow | null;
+	session: StoredSession | null;
 	history: HistoryEntry[];
+	names: Names;
 	prompt: AssembledPrompt;
 }
 
@@ -35,66 +59,139 @@ export interface ContinuePrompted {
 	prompt: AssembledPrompt;
 }
 
+/** Which books a turn reads: the character's, the persona's and the session's. */
+export interface LoreTurn {
+	characterId: string;
+	personaId: string | null;
+	sessionId: string | null;
+}
+
 export interface ChatPromptsDeps {
 	store: ChatStore;
 	memory: ConversationMemory;
-	/** Tokens a prompt may use (CHAT_PROMPT_TOKENS); the messages of the session it may hold (CHAT_HISTORY_WINDOW). */
-	limits: Pick<ChatLimits, "promptTokens" | "historyWindow">;
+	/** Prompt and history limits, and the lorebook scan depth and token budget when a book sets none. */
+	limits: Pick<ChatLimits, "promptTokens" | "historyWindow" | "lorebookScanDepth" | "lorebookTokens">;
 	resolveCharacter(id: string): Promise<CharacterView | null>;
 	findUser(username: string): Promise<ChatUser | null>;
+	/** The session's persona while it is the user's, else their default (PersonaStore.forSession). */
+	findPersona(personaId: string | null, user: ChatUser): Promise<PersonaRow>;
+	/** The books active for a turn, in order (LorebookStore.activeFor). */
+	activeLorebooks(turn: LoreTurn): Promise<ActiveLorebook[]>;
+}
+
+/** ai-consumer's prompts: characters from `characters.resolve`, the rest from PostgreSQL. */
+export function chatPrompts(deps: {
+	broker: ServiceBroker;
+	sequelize: Sequelize;
+	store: ChatStore;
+	memory: ConversationMemory;
+	config: Config;
+}): ChatPrompts {
+	const { broker, sequelize } = deps;
+	const personas = new PersonaStore(sequelize);
+	const lorebooks = new LorebookStore(sequelize);
+	return new ChatPrompts({
+		store: deps.store,
+		memory: deps.memory,
+		limits: deps.config.chat,
+		resolveCharacter: (id) => broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }),
+		findUser: async (username) => {
+			const [user] = await sequelize.query<ChatUser>(`SELECT id, role, name FROM users WHERE username = $1`, {
+				bind: [username],
+				type: QueryTypes.SELECT,
+			});
+			return user ?? null;
+		},
+		findPersona: (personaId, user) => personas.forSession(personaId, user),
+		activeLorebooks: (turn) => lorebooks.activeFor(turn),
+	});
 }
 
 const CACHED_CHARACTERS = 10_000;
-const CHARACTER_TTL_MS = 60_000;
 const CACHED_USERS = 10_000;
-const USER_TTL_MS = 60_000;
+const CACHED_PERSONAS = 10_000;
+const CACHED_BOOK_SETS = 10_000;
+const CACHED_BOOKS = 5_000;
+/** A safety net for a change whose broadcast was lost (a node reconnecting to the transporter). */
+const TTL_MS = 60_000;
 
 export class ChatPrompts {
 	/** Characters as `characters.resolve` answered; forgotten when any character changes. */
 	private readonly characters: LRUCache<string, { view: CharacterView | null }>;
-	/** Users by username (id, role, display name), for private characters and messages without `user_name`. */
+	/** Users by username (id, role, display name), for private characters, personas and the name without one. */
 	private readonly users: LRUCache<string, { user: ChatUser | null }>;
+	/** Personas by `user id|session's persona id`: what `{{user}}` is and what the prompt says of them. */
+	private readonly personas: LRUCache<string, PersonaRow, ChatUser>;
+	/** The books of a turn by `character|persona|session's book ids`: sessions with the same books share them. */
+	private readonly bookSets: LRUCache<string, ActiveLorebook[], LoreTurn>;
+	/** One object per book (by id; a card's by character), however many sets hold it. */
+	private readonly books: LRUCache<string, ActiveLorebook>;
 
 	constructor(private readonly deps: ChatPromptsDeps) {
 		this.characters = new LRUCache({
 			max: CACHED_CHARACTERS,
-			// A safety net for a change whose broadcast was lost (a node reconnecting to the transporter).
-			ttl: CHARACTER_TTL_MS,
+			ttl: TTL_MS,
 			fetchMethod: async (id) => ({ view: await deps.resolveCharacter(id) }),
 		});
 		this.users = new LRUCache({
 			max: CACHED_USERS,
-			ttl: USER_TTL_MS,
+			ttl: TTL_MS,
 			fetchMethod: async (username) => ({ user: await deps.findUser(username) }),
+		});
+		this.personas = new LRUCache({
+			max: CACHED_PERSONAS,
+			ttl: TTL_MS,
+			fetchMethod: (key, _stale, { context: user }) => deps.findPersona(key.split("|")[1] || null, user),
+		});
+		this.books = new LRUCache({ max: CACHED_BOOKS, ttl: TTL_MS });
+		this.bookSets = new LRUCache({
+			max: CACHED_BOOK_SETS,
+			ttl: TTL_MS,
+			fetchMethod: async (_key, _stale, { context: turn }) =>
+				(await deps.activeLorebooks(turn)).map((book) => this.shared(book, turn.characterId)),
 		});
 	}
 
-	/** A character changed: the next message reads it again. */
+	/** A character changed (its card's own book with it): the next message reads it again. */
 	forgetCharacters(): void {
 		this.characters.clear();
+		this.forgetLorebooks();
+	}
+
+	/** A persona of this user changed (renamed, described, deleted, made default, given other books). */
+	forgetPersonas(userId: string): void {
+		for (const key of this.personas.keys()) if (key.startsWith(`${userId}|`)) this.personas.delete(key);
+		this.forgetLorebooks();
+	}
+
+	/** A lorebook, or what one is attached to, changed. */
+	forgetLorebooks(): void {
+		this.bookSets.clear();
+		this.books.clear();
 	}
 
 	/**
-	 * The character and what it calls the user, or null if it is gone or the user may no longer see it: a
+	 * The character and who is asking, or null if the character is gone or the user may no longer see it: a
 	 * character turned private or inactive must not reach the model on anyone else's behalf.
 	 */
 	async lookUp(payload: Pick<UserMsgPayload, "character_id" | "username" | "user_name">): Promise<Speakers | null> {
 		const character = (await this.characters.fetch(payload.character_id))?.view;
-		const userName = character && (await this.userName(payload, character));
-		return character && userName ? { character, userName } : null;
+		if (!character) return null;
+		const user = (await this.users.fetch(payload.username))?.user ?? null;
+		if (!canView(character, null) && !canView(character, user)) return null;
+		return { character, user, fallbackName: payload.user_name ?? user?.name ?? payload.username };
 	}
 
 	/**
-	 * The prompt: the character, the session's summary (rebuilt first by `model` when an edit left it stale) and as
-	 * much recent history as the budget holds.
+	 * The prompt: the character, the user's persona, the lore the recent messages call up, the session's summary
+	 * (rebuilt first by `model` when an edit left it stale), its pinned messages and as much recent history as the
+	 * budget holds.
 	 */
-	async assemble(payload: UserMsgPayload, { character, userName }: Speakers, model: ChatModel): Promise<Prompted> {
+	async assemble(payload: UserMsgPayload, speakers: Speakers, model: ChatModel): Promise<Prompted> {
 		const stored = await this.deps.store.getSession(payload.session_id);
 		const history = await this.deps.memory.history(payload);
-		const names = { char: character.name, user: userName };
-		const session = stored && (await this.deps.memory.withTrueSummary(model, stored, history, names));
-		const budget = { budgetTokens: this.deps.limits.promptTokens, summary: session?.summary };
-		return { session, history, prompt: assemblePrompt(character, history, userName, budget) };
+		const { session, names, options } = await this.context(stored, speakers, history, model);
+		return { session, history, names, prompt: assemblePrompt(speakers.character, history, names.user, options) };
 	}
 
 	/**
@@ -102,46 +199,86 @@ export class ChatPrompts {
 	 * rare, and the stored reply is what is extended). Null if the reply is gone (rewound meanwhile).
 	 */
 	async continuation(payload: UserMsgPayload, speakers: Speakers, model: ChatModel): Promise<ContinuePrompted | null> {
-		const { rows, history, budget } = await this.recent(payload.session_id, speakers, model, payload.continue_id);
+		const { rows, history, names, options } = await this.recent(
+			payload.session_id,
+			speakers,
+			model,
+			payload.continue_id,
+		);
 		const reply = rows.at(-1);
 		if (!reply || reply.id !== payload.continue_id) return null;
-		return { reply, prompt: continuePrompt(speakers.character, history, speakers.userName, budget) };
+		return { reply, prompt: continuePrompt(speakers.character, history, names.user, options) };
 	}
 
 	/** An `impersonate`'s prompt: the session's recent history, then the ask to write the user's next line. */
 	async impersonation(params: ImpersonateParams, speakers: Speakers, model: ChatModel): Promise<AssembledPrompt> {
-		const { history, budget } = await this.recent(params.session_id, speakers, model);
-		return impersonationPrompt(speakers.character, history, speakers.userName, budget);
+		const { history, names, options } = await this.recent(params.session_id, speakers, model);
+		return impersonationPrompt(speakers.character, history, names.user, options);
 	}
 
-	/**
-	 * The session's latest messages as the story shows them (up to and including `upToId`, if given), and the prompt
-	 * budget with the session's summary (rebuilt first when an edit left it stale).
-	 */
-	private async recent(sessionId: string, { character, userName }: Speakers, model: ChatModel, upToId?: string) {
+	/** The session's latest messages as the story shows them (up to and including `upToId`, if given). */
+	private async recent(sessionId: string, speakers: Speakers, model: ChatModel, upToId?: string) {
 		const [stored, rows] = await Promise.all([
 			this.deps.store.getSession(sessionId),
 			this.deps.store.latestMessages(sessionId, this.deps.limits.historyWindow, upToId, true),
 		]);
 		const history = rows.map(historyEntry);
-		const names = { char: character.name, user: userName };
-		const session = stored && (await this.deps.memory.withTrueSummary(model, stored, history, names));
-		return { rows, history, budget: { budgetTokens: this.deps.limits.promptTokens, summary: session?.summary } };
+		return { rows, history, ...(await this.context(stored, speakers, history, model)) };
 	}
 
 	/**
-	 * What the character calls the user (`{{user}}`: the display name), or null if they may not view the
-	 * character (any more). Public characters need no lookup when chat-ws named the user; private and
-	 * inactive ones are checked against the user's id and role.
+	 * What a prompt of the session is made with besides its history: the names, the persona's description, the lore
+	 * fired by the recent messages, the summary (rebuilt first when an edit left it stale) and the pinned messages.
 	 */
-	private async userName(
-		payload: Pick<UserMsgPayload, "username" | "user_name">,
-		character: CharacterView,
-	): Promise<string | null> {
-		const open = canView(character, null);
-		if (open && payload.user_name) return payload.user_name;
-		const user = (await this.users.fetch(payload.username))?.user ?? null;
-		if (!open && !canView(character, user)) return null;
-		return payload.user_name ?? user?.name ?? payload.username;
+	private async context(
+		stored: StoredSession | null,
+		{ character, user, fallbackName }: Speakers,
+		history: HistoryEntry[],
+		model: ChatModel,
+	): Promise<{ session: StoredSession | null; names: Names; options: PromptOptions }> {
+		const personaId = stored?.persona_id ?? null;
+		const persona = user ? await this.personas.fetch(`${user.id}|${personaId ?? ""}`, { context: user }) : undefined;
+		const names = { char: character.name, user: persona?.name ?? fallbackName };
+		const [session, lore] = await Promise.all([
+			stored && this.deps.memory.withTrueSummary(model, stored, history, names),
+			this.lore(stored, character.id, persona?.id ?? null, history),
+		]);
+		const options: PromptOptions = {
+			budgetTokens: this.deps.limits.promptTokens,
+			summary: session && fullSummary(session),
+			personaDescription: persona?.description || undefined,
+			lore,
+			pinned: session?.pinned.map(historyEntry),
+		};
+		return { session, names, options };
+	}
+
+	/** The lore entries the latest messages (the one answered last) call up from the turn's books; none without books. */
+	private async lore(
+		session: StoredSession | null,
+		characterId: string,
+		personaId: string | null,
+		history: HistoryEntry[],
+	) {
+		const key = `${characterId}|${personaId ?? ""}|${session?.lorebook_ids.join(",") ?? ""}`;
+		const turn = { characterId, personaId, sessionId: session?.id ?? null };
+		const books = (await this.bookSets.fetch(key, { context: turn })) ?? [];
+		if (books.length === 0) return undefined;
+		const { lorebookScanDepth: scanDepth, lorebookTokens: tokenBudget } = this.deps.limits;
+		const depth = Math.max(scanDepth, ...books.map((b) => b.scan_depth ?? 0));
+		return selectLore(
+			books,
+			history.slice(-depth).map((e) => e.content),
+			{ scanDepth, tokenBudget },
+		);
+	}
+
+	/** The copy of `book` already held, else `book`, now held: what lore matching learns of a book is learnt once. */
+	private shared(book: ActiveLorebook, characterId: string): ActiveLorebook {
+		const key = book.id ?? `card:${characterId}`;
+		const held = this.books.get(key);
+		if (held) return held;
+		this.books.set(key, book);
+		return book;
 	}
 }

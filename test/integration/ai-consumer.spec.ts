@@ -497,7 +497,7 @@ describe("ai-consumer service", () => {
 		});
 	});
 
-	it("should call the user by the display name the message carries, else by the name they signed up with", async () => {
+	it("should call the user by their persona's name, their default one named after them, never by their login", async () => {
 		const login = uniqueName("login");
 		await db.models.User.create({ username: login, name: "Ada Lovelace", hashed_password: "not-a-real-hash" });
 		const session = await store.createSession(login, character.id);
@@ -523,7 +523,8 @@ describe("ai-consumer service", () => {
 			await ask("Countess Ada");
 			await ask();
 		});
-		expect(prompts[0][0].content).toContain("The user is called Countess Ada.");
+		// The display name a message carries is the persona's now: the account has none, so it gets its default.
+		expect(prompts[0][0].content).toContain("The user is called Ada Lovelace.");
 		expect(prompts[1][0].content).toContain("The user is called Ada Lovelace.");
 		expect(
 			prompts
