@@ -14,6 +14,7 @@ import type { DbThis } from "../../mixins/db.mixin.js";
 import { testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { restClient } from "../support/rest-client.js";
+import { stEntry } from "../support/lorebook-files.js";
 
 let broker: ServiceBroker;
 let base = "";
@@ -38,47 +39,12 @@ const { call, login } = restClient(() => base);
 
 /** A SillyTavern world-info file as SillyTavern exports it (the fields of 1.12). */
 function stFile(): Record<string, unknown> {
-	const entry = (uid: number, fields: Record<string, unknown>) => ({
-		uid,
-		key: [],
-		keysecondary: [],
-		comment: "",
-		content: "",
-		constant: false,
-		vectorized: false,
-		selective: true,
-		selectiveLogic: 0,
-		addMemo: true,
-		order: 100,
-		position: 0,
-		disable: false,
-		excludeRecursion: false,
-		preventRecursion: false,
-		delayUntilRecursion: false,
-		probability: 100,
-		useProbability: true,
-		depth: 4,
-		group: "",
-		groupOverride: false,
-		groupWeight: 100,
-		scanDepth: null,
-		caseSensitive: null,
-		matchWholeWords: null,
-		useGroupScoring: null,
-		automationId: "",
-		role: null,
-		sticky: 0,
-		cooldown: 0,
-		delay: 0,
-		displayIndex: uid,
-		...fields,
-	});
 	return {
 		entries: {
-			"0": entry(0, { key: ["Eldoria", "the realm"], comment: "Realm", content: "Eldoria is a river kingdom." }),
-			"1": entry(1, { key: ["/queen\\s+\\w+/i"], comment: "Queen", content: "Queen Maren rules.", position: 1 }),
-			"2": entry(2, { comment: "Note", content: "It rains.", constant: true, position: 4, depth: 2, role: 1 }),
-			"3": entry(3, { key: ["dragon"], keysecondary: ["cave"], comment: "Off", content: "x", disable: true }),
+			"0": stEntry(0, { key: ["Eldoria", "the realm"], comment: "Realm", content: "Eldoria is a river kingdom." }),
+			"1": stEntry(1, { key: ["/queen\\s+\\w+/i"], comment: "Queen", content: "Queen Maren rules.", position: 1 }),
+			"2": stEntry(2, { comment: "Note", content: "It rains.", constant: true, position: 4, depth: 2, role: 1 }),
+			"3": stEntry(3, { key: ["dragon"], keysecondary: ["cave"], comment: "Off", content: "x", disable: true }),
 		},
 	};
 }

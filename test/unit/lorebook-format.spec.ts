@@ -17,46 +17,16 @@ import {
 	toCharacterBook,
 	toWorldInfo,
 } from "../../src/domain/lorebook-format.js";
+import { stEntry as sillyTavernEntry } from "../support/lorebook-files.js";
 
-/** An entry as SillyTavern (1.12) writes it in a world-info file. */
-function stEntry(uid: number, fields: Record<string, unknown> = {}): Record<string, unknown> {
-	return {
-		uid,
+/** A SillyTavern entry about dragons, with these fields. */
+const stEntry = (uid: number, fields: Record<string, unknown> = {}) =>
+	sillyTavernEntry(uid, {
 		key: ["dragon", "wyrm"],
-		keysecondary: [],
 		comment: `Entry ${uid}`,
 		content: "Dragons sleep under the mountain.",
-		constant: false,
-		vectorized: false,
-		selective: true,
-		selectiveLogic: 0,
-		addMemo: true,
-		order: 100,
-		position: 0,
-		disable: false,
-		excludeRecursion: false,
-		preventRecursion: false,
-		delayUntilRecursion: false,
-		probability: 100,
-		useProbability: true,
-		depth: 4,
-		group: "",
-		groupOverride: false,
-		groupWeight: 100,
-		scanDepth: null,
-		caseSensitive: null,
-		matchWholeWords: null,
-		useGroupScoring: null,
-		automationId: "",
-		role: null,
-		sticky: 0,
-		cooldown: 0,
-		delay: 0,
-		displayIndex: uid,
-		characterFilter: { isExclude: false, names: [], tags: [] },
 		...fields,
-	};
-}
+	});
 
 const stFile = () => ({
 	entries: {

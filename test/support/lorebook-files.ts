@@ -1,0 +1,41 @@
+/** Lorebook files as other tools write them, for the format and REST tests. */
+
+/** An entry as SillyTavern (1.12) writes it in a world-info file: every field it has, with its defaults. */
+export function stEntry(uid: number, fields: Record<string, unknown> = {}): Record<string, unknown> {
+	return {
+		uid,
+		key: [],
+		keysecondary: [],
+		comment: "",
+		content: "",
+		constant: false,
+		vectorized: false,
+		selective: true,
+		selectiveLogic: 0,
+		addMemo: true,
+		order: 100,
+		position: 0,
+		disable: false,
+		excludeRecursion: false,
+		preventRecursion: false,
+		delayUntilRecursion: false,
+		probability: 100,
+		useProbability: true,
+		depth: 4,
+		group: "",
+		groupOverride: false,
+		groupWeight: 100,
+		scanDepth: null,
+		caseSensitive: null,
+		matchWholeWords: null,
+		useGroupScoring: null,
+		automationId: "",
+		role: null,
+		sticky: 0,
+		cooldown: 0,
+		delay: 0,
+		displayIndex: uid,
+		characterFilter: { isExclude: false, names: [], tags: [] },
+		...fields,
+	};
+}
