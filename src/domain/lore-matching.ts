@@ -9,7 +9,7 @@
  * - `constant` entries always fire, disabled ones never.
  * Regular expressions run on RE2 (linear time: a user's `(a+)+$` cannot stall the event loop); what RE2 cannot run
  * (backreferences, lookarounds) is refused by `compileKey`, which the lorebooks service calls on every write. A turn
- * reads at most MAX_SCAN_CHARS of messages, and its regular expressions together get REGEX_TIME_BUDGET_MS.
+ * reads at most MAX_SCAN_CHARS of messages, and its searches together get SEARCH_TIME_BUDGET_MS.
  * Keys differ from SillyTavern's in two small ways: a blank key never matches, and macros in keys are not replaced.
  */
 import RE2 from "re2";
@@ -52,10 +52,11 @@ export const MAX_REGEX_KEY_CHARS = 1000;
 export const MAX_SCAN_CHARS = 32_768;
 /** Scans after the first one that read the content of fired entries (books with `recursive_scanning`). */
 export const MAX_RECURSION_LEVELS = 3;
-// RE2 is linear, but a large pattern over 32 kB can still take tens of milliseconds: once the regular expressions of
-// one turn have taken this long, the rest count as not matching, so a book of hostile patterns costs a turn at most
-// this (plus the one running when it ran out).
-const REGEX_TIME_BUDGET_MS = 50;
+// RE2 is linear, but a large pattern over 32 kB can still take tens of milliseconds, and so can a long plain key that
+// occurs inside words all over a text made for it ("-a-a-a…" in "-a-a-a-a…"). Once the searches of one turn have
+// taken this long, the rest count as not matching: a book of hostile keys costs a turn about this much. An ordinary
+// book's take well under a millisecond.
+const SEARCH_TIME_BUDGET_MS = 50;
 
 interface Window {
 	text: string;
@@ -64,8 +65,8 @@ interface Window {
 	/** The three-character runs of `text` / `folded`, made when a plain key first needs them. */
 	trigrams?: Uint8Array;
 	foldedTrigrams?: Uint8Array;
-	/** Milliseconds left for regular expressions in this selection (shared by its windows). */
-	clock: { regexMsLeft: number };
+	/** Milliseconds left for searches in this selection (shared by its windows). */
+	clock: { msLeft: number };
 }
 
 type Matcher =
@@ -81,7 +82,7 @@ const NEVER: Matcher = { kind: "text", key: "", caseSensitive: true, wholeWord: 
  */
 export function compileKey(key: string, entry: Pick<LoreEntry, "case_sensitive" | "match_whole_words">): KeyMatcher {
 	const matcher = compile(key, entry);
-	return { test: (text) => matches(matcher, { text, clock: { regexMsLeft: Number.POSITIVE_INFINITY } }) };
+	return { test: (text) => matches(matcher, { text, clock: { msLeft: Number.POSITIVE_INFINITY } }) };
 }
 
 function compile(key: string, entry: Pick<LoreEntry, "case_sensitive" | "match_whole_words">): Matcher {
@@ -125,12 +126,13 @@ function compileRegex(pattern: string, flags: string): RE2 {
 }
 
 function matches(matcher: Matcher, window: Window): boolean {
+	const { clock } = window;
 	if (matcher.kind === "regex") {
-		if (window.clock.regexMsLeft <= 0) return false;
+		if (clock.msLeft <= 0) return false;
 		const started = performance.now();
 		matcher.re.lastIndex = 0; // a sticky (`y`) expression starts from the text's start every time
 		const found = matcher.re.test(window.text);
-		window.clock.regexMsLeft -= performance.now() - started;
+		clock.msLeft -= performance.now() - started;
 		return found;
 	}
 	if (!matcher.key) return false;
@@ -139,9 +141,20 @@ function matches(matcher: Matcher, window: Window): boolean {
 		? (window.trigrams ??= trigramsOf(text))
 		: (window.foldedTrigrams ??= trigramsOf(text));
 	if (!matcher.trigrams.every((t) => trigrams[t >> 3] & (1 << (t & 7)))) return false;
-	if (!matcher.wholeWord) return text.includes(matcher.key);
-	for (let at = text.indexOf(matcher.key); at >= 0; at = text.indexOf(matcher.key, at + 1)) {
-		if (!isWordChar(text.charCodeAt(at - 1)) && !isWordChar(text.charCodeAt(at + matcher.key.length))) return true;
+	if (clock.msLeft <= 0) return false;
+	const started = performance.now();
+	const found = occurs(matcher, text, () => performance.now() - started > clock.msLeft);
+	clock.msLeft -= performance.now() - started;
+	return found;
+}
+
+function occurs(matcher: Matcher & { kind: "text" }, text: string, outOfTime: () => boolean): boolean {
+	const { key } = matcher;
+	if (!matcher.wholeWord) return text.includes(key);
+	let tries = 0;
+	for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+		if (!isWordChar(text.charCodeAt(at - 1)) && !isWordChar(text.charCodeAt(at + key.length))) return true;
+		if (++tries % 256 === 0 && outOfTime()) return false;
 	}
 	return false;
 }
@@ -233,7 +246,7 @@ interface Candidate {
  * found this way only take budget left over by the earlier scans. An entry fires at most once, so cycles end.
  */
 export function selectLore(books: LorebookData[], recent: string[], settings: LoreSettings): LoreSelection {
-	const clock = { regexMsLeft: REGEX_TIME_BUDGET_MS };
+	const clock = { msLeft: SEARCH_TIME_BUDGET_MS };
 	const depthOf = (book: LorebookData) => Math.max(0, book.scan_depth ?? settings.scanDepth);
 	const messages = new Map<number, Window>();
 	const messagesOf = (depth: number): Window => {

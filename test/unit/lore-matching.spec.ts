@@ -270,7 +270,7 @@ describe("selectLore", () => {
 		expect(fired([lore], ["start"])).toEqual(["Direct"]);
 	});
 
-	it("should stop running regular expressions once they took the turn's time, so a book of slow ones stalls nothing", () => {
+	it("should stop searching once the turn's searches took their time, so a book of slow expressions stalls nothing", () => {
 		// Each of these costs RE2 tens of milliseconds over 32 kB of a and b (linear, but in a large automaton).
 		const slow = Array.from({ length: 20 }, (_, i) => entry(`Slow ${i}`, [`/(a|b)*a(a|b){${18 + i}}c/`]));
 		const lore = [book([...slow, entry("Last", ["/ab/"], { insertion_order: 0 })])];
@@ -281,6 +281,18 @@ describe("selectLore", () => {
 		expect(fired(lore, [text.join("")])).toEqual([]);
 		expect(performance.now() - started).toBeLessThan(2000); // ~0.3 s on a busy 2-core machine; all twenty ~4 s
 		expect(fired([book([entry("Last", ["/ab/"])])], [text.join("")])).toEqual(["Last"]);
+	});
+
+	it("should bound plain keys that occur inside words all over a text made for them", () => {
+		// "-a-a…-a" occurs ~16,000 times in "a-a-a…", never as a whole word: ~30 ms of searching per key.
+		const periodic = "-a".repeat(500);
+		const slow = Array.from({ length: 20 }, (_, i) => entry(`Slow ${i}`, [periodic]));
+		const lore = [book([...slow, entry("Last", ["last"], { insertion_order: 0 })])];
+		const text = `a${"-a".repeat(MAX_SCAN_CHARS / 2 - 4)} last`;
+		const started = performance.now();
+		expect(fired(lore, [text])).toEqual([]);
+		expect(performance.now() - started).toBeLessThan(2000); // ~70 ms on a busy 2-core machine; all twenty ~0.6 s
+		expect(fired([book([entry("Last", ["last"])])], [text])).toEqual(["Last"]);
 	});
 
 	it("should skip a stored key that does not compile and still fire on the entry's other keys", () => {
