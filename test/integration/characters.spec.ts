@@ -137,6 +137,7 @@ describe("characters service", () => {
 				"is_active",
 				"is_public",
 				"llm_model",
+				"lorebook_ids",
 				"max_output_tokens",
 				"mes_example",
 				"name",
@@ -536,7 +537,8 @@ describe("characters service", () => {
 	describe("resolve", () => {
 		it("should return any character, private ones included, or null", async () => {
 			const c = await create(owner, { is_public: false, is_active: false });
-			expect(await broker.call("characters.resolve", { id: c.id })).toEqual(c);
+			// Only its owner's views list the lorebooks attached to it.
+			expect(await broker.call("characters.resolve", { id: c.id })).toEqual({ ...c, lorebook_ids: undefined });
 			expect(await broker.call("characters.resolve", { id: UNKNOWN_ID })).toBeNull();
 		});
 	});
