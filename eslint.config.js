@@ -24,8 +24,9 @@ export default tseslint.config(
 				{
 					patterns: [
 						{
-							regex: String.raw`(^|/)src/(?!domain/(chat-frames|macros|uuid)(\.js)?$)`,
-							message: "web/src may import only src/domain/chat-frames, macros and uuid, which import nothing.",
+							regex: String.raw`(^|/)src/(?!domain/(chat-frames|lorebook|macros|uuid)(\.js)?$)`,
+							message:
+								"web/src may import only src/domain/chat-frames, lorebook, macros and uuid, which import nothing.",
 						},
 					],
 				},
