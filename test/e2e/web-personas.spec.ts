@@ -16,6 +16,7 @@ import { testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { WebPages, type PageOptions } from "../support/web-pages.js";
+import { restClient } from "../support/rest-client.js";
 
 const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -63,29 +64,19 @@ interface TestUser {
 	name: string;
 }
 
+const client = restClient(() => base);
+
 async function newUser(name = "Robin Vale"): Promise<TestUser> {
-	const username = uniqueName("personas");
-	const user = await broker.call<{ id: string }, object>("auth.register", { username, name, password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
-		username,
-		password: "password123",
-	});
-	return { id: user.id, token: access_token, name };
+	return { ...(await client.login(name)), name };
 }
 
 async function rest(
 	user: TestUser,
 	method: string,
 	path: string,
-	body?: unknown,
+	json?: unknown,
 ): Promise<{ status: number; body: Json }> {
-	const res = await fetch(base + path, {
-		method,
-		headers: { Authorization: `Bearer ${user.token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
-		body: body ? JSON.stringify(body) : undefined,
-	});
-	const text = await res.text();
-	return { status: res.status, body: text ? JSON.parse(text) : null };
+	return client.call(method, path, { token: user.token, json });
 }
 
 async function createCharacter(user: TestUser, fields: Record<string, unknown> = {}): Promise<string> {

@@ -1,28 +1,10 @@
 /**
- * Lorebooks (world info) as the lorebooks API gives them. The shapes follow src/domain/lorebook.ts, which the bundle
- * may not import (the web takes only import-free frame and macro modules from the server's code).
+ * Lorebooks (world info) as the lorebooks API gives them: entries as src/domain/lorebook.ts defines them (an
+ * import-free module of types, which the bundle may take), the book around them as the API shows it.
  */
+import type { LoreEntry } from "../../src/domain/lorebook";
 
-export type LorePosition = "before_char" | "after_char";
-
-export interface LoreEntry {
-	id: number;
-	name: string;
-	keys: string[];
-	secondary_keys: string[];
-	content: string;
-	enabled: boolean;
-	constant: boolean;
-	selective: boolean;
-	/** Null: case-insensitive (the default). */
-	case_sensitive: boolean | null;
-	/** Null: whole words (the default). */
-	match_whole_words: boolean | null;
-	insertion_order: number;
-	priority: number;
-	position: LorePosition;
-	extensions: Record<string, unknown>;
-}
+export type { LoreEntry, LorePosition } from "../../src/domain/lorebook";
 
 /** A book as GET /lorebooks lists it. */
 export interface LorebookSummary {

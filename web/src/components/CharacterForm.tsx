@@ -2,13 +2,13 @@
  * Create or edit a character: every field its card has (what the characters API accepts), its image, and whether
  * others may talk to it. The server checks everything again; its refusals read as the sentences below.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type CharacterDetails, type FieldSentences } from "../api";
 import { toast } from "../toast";
-import { Avatar } from "./Avatar";
+import { ImagePicker } from "./ImagePicker";
 import { LorebookPicker } from "./LorebookPicker";
 import { Modal } from "./Modal";
-import { CloseIcon, PlusIcon, TrashIcon, UploadIcon } from "./icons";
+import { CloseIcon, PlusIcon, TrashIcon } from "./icons";
 
 /** The server's limits (TEXT_LIMITS, LIST_LIMITS in the card domain; that module needs Node, so it is not imported). */
 const NAME_MAX = 80;
@@ -299,8 +299,10 @@ export function CharacterForm({
 				<div class="form-identity">
 					<ImagePicker
 						name={draft.name || "?"}
+						label="Character image"
+						accept={IMAGE_TYPES}
 						preview={image && image !== "remove" ? image.url : undefined}
-						character={shown}
+						avatar={{ character: shown }}
 						onChoose={chooseImage}
 						onRemove={image || character?.has_avatar ? () => setImage("remove") : undefined}
 					/>
@@ -421,55 +423,6 @@ export function CharacterForm({
 				</div>
 			</form>
 		</Modal>
-	);
-}
-
-/** The character's picture with ways to choose a new one or remove it. */
-function ImagePicker({
-	name,
-	preview,
-	character,
-	onChoose,
-	onRemove,
-}: {
-	name: string;
-	preview?: string;
-	character?: CharacterDetails | null;
-	onChoose: (file: File | undefined) => void;
-	onRemove?: () => void;
-}) {
-	const input = useRef<HTMLInputElement>(null);
-	return (
-		<div class="image-picker">
-			{preview ? (
-				<img class="avatar avatar-xl avatar-image" src={preview} alt="" />
-			) : (
-				<Avatar name={name} size="xl" character={character} />
-			)}
-			<div class="image-picker-actions">
-				<button type="button" class="button small" onClick={() => input.current?.click()}>
-					<UploadIcon /> {preview || character?.has_avatar ? "Change image" : "Add image"}
-				</button>
-				{onRemove && (preview || character?.has_avatar) && (
-					<button type="button" class="button ghost small" onClick={onRemove}>
-						Remove
-					</button>
-				)}
-			</div>
-			<input
-				ref={input}
-				type="file"
-				class="visually-hidden"
-				aria-label="Character image"
-				accept={IMAGE_TYPES.join(",")}
-				onChange={(e) => {
-					const el = e.currentTarget;
-					const file = el.files?.[0];
-					el.value = "";
-					onChoose(file);
-				}}
-			/>
-		</div>
 	);
 }
 

@@ -7,7 +7,7 @@ import { useState } from "preact/hooks";
 import { api, errorText, type Character } from "../api";
 import { toast } from "../toast";
 import { Modal } from "./Modal";
-import { UploadIcon } from "./icons";
+import { FileDrop } from "./FileDrop";
 
 /** Browsers leave `type` empty for some files; the extension then decides. */
 function contentType(file: File): string {
@@ -18,7 +18,6 @@ function contentType(file: File): string {
 export function ImportCard({ onClose, onImported }: { onClose: () => void; onImported: (c: Character) => void }) {
 	const [error, setError] = useState("");
 	const [busy, setBusy] = useState(false);
-	const [over, setOver] = useState(false);
 	const [isPublic, setPublic] = useState(false);
 
 	async function upload(file: File | undefined) {
@@ -59,37 +58,15 @@ export function ImportCard({ onClose, onImported }: { onClose: () => void; onImp
 					</span>
 				</label>
 			</fieldset>
-			<label
-				class={over ? "dropzone over" : "dropzone"}
-				onDragOver={(e) => {
-					e.preventDefault();
-					setOver(true);
-				}}
-				onDragLeave={() => setOver(false)}
-				onDrop={(e) => {
-					e.preventDefault();
-					setOver(false);
-					void upload(e.dataTransfer?.files[0]);
-				}}
-			>
-				<UploadIcon />
-				<strong>{busy ? "Importing…" : "Drop a card here, or choose a file"}</strong>
-				<span class="muted small">Character Card V2/V3 as .json, or a .png with the card inside</span>
-				<input
-					type="file"
-					class="visually-hidden"
-					aria-label="Character card file"
-					accept=".json,.png,application/json,image/png"
-					disabled={busy}
-					onChange={(e) => {
-						const input = e.currentTarget;
-						const file = input.files?.[0];
-						// Cleared so that choosing the same file again (after fixing it) fires another change.
-						input.value = "";
-						void upload(file);
-					}}
-				/>
-			</label>
+			<FileDrop
+				label="Character card file"
+				title="Drop a card here, or choose a file"
+				busyTitle="Importing…"
+				hint="Character Card V2/V3 as .json, or a .png with the card inside"
+				accept=".json,.png,application/json,image/png"
+				busy={busy}
+				onFile={(file) => void upload(file)}
+			/>
 			{error && (
 				<p class="form-error" role="alert">
 					{error}

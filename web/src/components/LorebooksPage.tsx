@@ -9,6 +9,7 @@ import { timeAgo } from "../format";
 import type { Lorebook, LorebookSummary } from "../lore";
 import { lorebookHash, navigate } from "../router";
 import { toast } from "../toast";
+import { FileDrop } from "./FileDrop";
 import { Modal } from "./Modal";
 import { BookIcon, PlusIcon, UploadIcon } from "./icons";
 
@@ -158,24 +159,15 @@ function ImportLorebook({ onClose }: { onClose: () => void }) {
 
 	return (
 		<Modal title="Import a lorebook" onClose={onClose}>
-			<label class="dropzone">
-				<UploadIcon />
-				<strong>{busy ? "Importing…" : "Choose a lorebook file"}</strong>
-				<span class="muted small">A SillyTavern world-info .json, or a Character Card V2 character_book</span>
-				<input
-					type="file"
-					class="visually-hidden"
-					aria-label="Lorebook file"
-					accept=".json,application/json"
-					disabled={busy}
-					onChange={(e) => {
-						const input = e.currentTarget;
-						const file = input.files?.[0];
-						input.value = "";
-						void upload(file);
-					}}
-				/>
-			</label>
+			<FileDrop
+				label="Lorebook file"
+				title="Drop a lorebook here, or choose a file"
+				busyTitle="Importing…"
+				hint="A SillyTavern world-info .json, or a Character Card V2 character_book"
+				accept=".json,application/json"
+				busy={busy}
+				onFile={(file) => void upload(file)}
+			/>
 			{error && (
 				<p class="form-error" role="alert">
 					{error}

@@ -9,7 +9,8 @@ import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { LorebookPicker } from "./LorebookPicker";
 import { Modal } from "./Modal";
-import { EditIcon, PlusIcon, TrashIcon, UploadIcon } from "./icons";
+import { ImagePicker } from "./ImagePicker";
+import { EditIcon, PlusIcon, TrashIcon } from "./icons";
 
 /** The server's limits (POST /personas). */
 const NAME_MAX = 64;
@@ -192,40 +193,19 @@ function PersonaForm({
 		}
 	}
 
-	const hasImage = image ? image !== "remove" : Boolean(persona?.has_avatar);
 	return (
 		<Modal title={persona ? `Edit ${persona.name}` : "New persona"} onClose={onClose} wide>
 			<form class="form" onSubmit={submit}>
 				<div class="form-identity">
-					<div class="image-picker">
-						{image && image !== "remove" ? (
-							<img class="avatar avatar-xl avatar-image" src={image.preview} alt="" />
-						) : (
-							<Avatar name={name || "?"} size="xl" persona={image === "remove" ? null : persona} />
-						)}
-						<div class="image-picker-actions">
-							<label class="button small">
-								<UploadIcon /> {hasImage ? "Change image" : "Add image"}
-								<input
-									type="file"
-									class="visually-hidden"
-									aria-label="Persona image"
-									accept={IMAGE_TYPES.join(",")}
-									onChange={(e) => {
-										const el = e.currentTarget;
-										const file = el.files?.[0];
-										el.value = "";
-										void choose(file);
-									}}
-								/>
-							</label>
-							{hasImage && (
-								<button type="button" class="button ghost small" onClick={() => setImage("remove")}>
-									Remove
-								</button>
-							)}
-						</div>
-					</div>
+					<ImagePicker
+						name={name || "?"}
+						label="Persona image"
+						accept={IMAGE_TYPES}
+						preview={image && image !== "remove" ? image.preview : undefined}
+						avatar={{ persona: image === "remove" ? null : persona }}
+						onChoose={(file) => void choose(file)}
+						onRemove={image || persona?.has_avatar ? () => setImage("remove") : undefined}
+					/>
 					<div class="form-identity-fields">
 						<label class="field">
 							<span>Name</span>
