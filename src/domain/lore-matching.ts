@@ -9,7 +9,7 @@
  * - `constant` entries always fire, disabled ones never.
  * Regular expressions run on RE2 (linear time: a user's `(a+)+$` cannot stall the event loop); what RE2 cannot run
  * (backreferences, lookarounds) is refused by `compileKey`, which the lorebooks service calls on every write. A turn
- * reads at most MAX_SCAN_CHARS of messages, and its searches together get SEARCH_TIME_BUDGET_MS.
+ * reads at most MAX_SCAN_CHARS of messages, and its matching stops after MATCHING_TIME_BUDGET_MS.
  * Keys differ from SillyTavern's in two small ways: a blank key never matches, and macros in keys are not replaced.
  */
 import RE2 from "re2";
@@ -53,10 +53,10 @@ export const MAX_SCAN_CHARS = 32_768;
 /** Scans after the first one that read the content of fired entries (books with `recursive_scanning`). */
 export const MAX_RECURSION_LEVELS = 3;
 // RE2 is linear, but a large pattern over 32 kB can still take tens of milliseconds, and so can a long plain key that
-// occurs inside words all over a text made for it ("-a-a-a…" in "-a-a-a-a…"). Once the searches of one turn have
-// taken this long, the rest count as not matching: a book of hostile keys costs a turn about this much. An ordinary
-// book's take well under a millisecond.
-const SEARCH_TIME_BUDGET_MS = 50;
+// occurs inside words all over a text made for it ("-a-a-a…" in "a-a-a-a…"), or tens of thousands of keys. Once a
+// turn's matching has taken this long, the entries not yet matched count as not firing (constants still fire): books
+// of hostile keys cost a turn about this much. An ordinary book takes well under a millisecond.
+const MATCHING_TIME_BUDGET_MS = 50;
 
 interface Window {
 	text: string;
@@ -65,8 +65,8 @@ interface Window {
 	/** The three-character runs of `text` / `folded`, made when a plain key first needs them. */
 	trigrams?: Uint8Array;
 	foldedTrigrams?: Uint8Array;
-	/** Milliseconds left for searches in this selection (shared by its windows). */
-	clock: { msLeft: number };
+	/** When the selection's matching stops (performance.now()). */
+	deadline: number;
 }
 
 type Matcher =
@@ -82,7 +82,7 @@ const NEVER: Matcher = { kind: "text", key: "", caseSensitive: true, wholeWord: 
  */
 export function compileKey(key: string, entry: Pick<LoreEntry, "case_sensitive" | "match_whole_words">): KeyMatcher {
 	const matcher = compile(key, entry);
-	return { test: (text) => matches(matcher, { text, clock: { msLeft: Number.POSITIVE_INFINITY } }) };
+	return { test: (text) => matches(matcher, { text, deadline: Number.POSITIVE_INFINITY }) };
 }
 
 function compile(key: string, entry: Pick<LoreEntry, "case_sensitive" | "match_whole_words">): Matcher {
@@ -126,14 +126,10 @@ function compileRegex(pattern: string, flags: string): RE2 {
 }
 
 function matches(matcher: Matcher, window: Window): boolean {
-	const { clock } = window;
 	if (matcher.kind === "regex") {
-		if (clock.msLeft <= 0) return false;
-		const started = performance.now();
+		if (performance.now() > window.deadline) return false;
 		matcher.re.lastIndex = 0; // a sticky (`y`) expression starts from the text's start every time
-		const found = matcher.re.test(window.text);
-		clock.msLeft -= performance.now() - started;
-		return found;
+		return matcher.re.test(window.text);
 	}
 	if (!matcher.key) return false;
 	const text = matcher.caseSensitive ? window.text : (window.folded ??= window.text.toLowerCase());
@@ -141,20 +137,12 @@ function matches(matcher: Matcher, window: Window): boolean {
 		? (window.trigrams ??= trigramsOf(text))
 		: (window.foldedTrigrams ??= trigramsOf(text));
 	if (!matcher.trigrams.every((t) => trigrams[t >> 3] & (1 << (t & 7)))) return false;
-	if (clock.msLeft <= 0) return false;
-	const started = performance.now();
-	const found = occurs(matcher, text, () => performance.now() - started > clock.msLeft);
-	clock.msLeft -= performance.now() - started;
-	return found;
-}
-
-function occurs(matcher: Matcher & { kind: "text" }, text: string, outOfTime: () => boolean): boolean {
+	if (!matcher.wholeWord) return text.includes(matcher.key);
 	const { key } = matcher;
-	if (!matcher.wholeWord) return text.includes(key);
 	let tries = 0;
 	for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
 		if (!isWordChar(text.charCodeAt(at - 1)) && !isWordChar(text.charCodeAt(at + key.length))) return true;
-		if (++tries % 256 === 0 && outOfTime()) return false;
+		if (++tries % 256 === 0 && performance.now() > window.deadline) return false;
 	}
 	return false;
 }
@@ -219,6 +207,7 @@ function compileAll(keys: string[], entry: LoreEntry): Matcher[] {
 
 function fires(entry: LoreEntry, window: Window): boolean {
 	if (entry.constant) return true;
+	if (performance.now() > window.deadline) return false;
 	const { primary, secondary } = compiledEntry(entry);
 	if (!primary.some((m) => matches(m, window))) return false;
 	return !entry.selective || secondary.length === 0 || secondary.some((m) => matches(m, window));
@@ -246,13 +235,13 @@ interface Candidate {
  * found this way only take budget left over by the earlier scans. An entry fires at most once, so cycles end.
  */
 export function selectLore(books: LorebookData[], recent: string[], settings: LoreSettings): LoreSelection {
-	const clock = { msLeft: SEARCH_TIME_BUDGET_MS };
+	const deadline = performance.now() + MATCHING_TIME_BUDGET_MS;
 	const depthOf = (book: LorebookData) => Math.max(0, book.scan_depth ?? settings.scanDepth);
 	const messages = new Map<number, Window>();
 	const messagesOf = (depth: number): Window => {
 		let window = messages.get(depth);
 		if (!window) {
-			window = { text: newest(recent.slice(recent.length - Math.min(depth, recent.length))), clock };
+			window = { text: newest(recent.slice(recent.length - Math.min(depth, recent.length))), deadline };
 			messages.set(depth, window);
 		}
 		return window;
@@ -275,7 +264,7 @@ export function selectLore(books: LorebookData[], recent: string[], settings: Lo
 			const depth = depthOf(book);
 			let window = withLore.get(depth);
 			if (!window) {
-				window = { text: depth > 0 ? `${messagesOf(depth).text}\n${lore}` : lore, clock };
+				window = { text: depth > 0 ? `${messagesOf(depth).text}\n${lore}` : lore, deadline };
 				withLore.set(depth, window);
 			}
 			return candidates(book, b, window, tried);
