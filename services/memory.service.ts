@@ -8,9 +8,9 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
-import { SessionMemory, type MemoryChange } from "../src/adapters/session-memory.js";
+import { SessionMemory } from "../src/adapters/session-memory.js";
 import { PromptRecords } from "../src/adapters/prompt-records.js";
-import { MessageNotFound, PromptNotFound, SessionNotFound, Unauthorized } from "../src/errors.js";
+import { MessageNotFound, PromptNotFound, SessionNotFound, Unauthorized, ValidationFailed } from "../src/errors.js";
 import type { AuthUser } from "../src/domain/accounts.js";
 
 /** The longest summary a user may write (characters). */
@@ -24,7 +24,7 @@ interface MemoryMeta {
 interface IdParams {
 	id: string;
 }
-type UpdateParams = IdParams & MemoryChange;
+type UpdateParams = IdParams & { summary?: string | null; pinned?: string[] | null };
 interface PromptParams extends IdParams {
 	message_id: string;
 }
@@ -71,8 +71,17 @@ export default function memoryService(config: Config): ServiceSchema<ServiceSett
 					pinned: { type: "array", items: "uuid", max: MAX_PINNED, optional: true },
 				},
 				async handler(this: MemoryThis, ctx: Context<UpdateParams, MemoryMeta>) {
-					const session = await this.ownSession(ctx);
 					const { summary, pinned } = ctx.params;
+					// The validator lets an optional field be null: a list is the only way to say which are pinned.
+					if (pinned === null) {
+						const message = "The 'pinned' field must be a list of message ids ([] unpins them all)";
+						throw ValidationFailed(message, [{ type: "array", field: "pinned", message }]);
+					}
+					if (summary === undefined && pinned === undefined) {
+						const message = "Send summary, pinned or both";
+						throw ValidationFailed(message, [{ type: "required", field: "summary", message }]);
+					}
+					const session = await this.ownSession(ctx);
 					const updated = await this.memory.update(session.id, { summary, pinned });
 					if (!updated) throw SessionNotFound(session.id);
 					if (updated.unknown.length > 0) throw MessageNotFound(updated.unknown[0]);
