@@ -342,7 +342,7 @@ describe("lorebooks", () => {
 		await page.getByText("Gulls", { exact: true }).waitFor();
 		await fitsWidth(page, 1280);
 
-		const phone = await open(user, `#/lorebooks/${bookId}`, { viewport: PHONE });
+		const phone = await open(user, `#/lorebooks/${bookId}`, { viewport: PHONE, colorScheme: "dark" });
 		await phone.getByText("The bell").click();
 		await phone.getByRole("group", { name: "Entry The bell" }).waitFor();
 		await fitsWidth(phone, PHONE.width);
@@ -365,6 +365,7 @@ describe("lorebooks", () => {
 		await page.getByRole("button", { name: `Edit ${user.name}` }).click();
 		const form = page.getByRole("dialog", { name: `Edit ${user.name}` });
 		await form.getByLabel(/Tide tables/).check();
+		await shot(page, "persona-lorebooks");
 		await form.getByRole("button", { name: "Save changes" }).click();
 		await page.getByText("1 lorebook").waitFor();
 		expect((await rest(user, "GET", "/personas")).body[0].lorebook_ids).toEqual([book.body.id]);
