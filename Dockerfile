@@ -2,8 +2,8 @@
 # One image for every role: SERVICES=... picks the services a container runs (k8s/ sets it per Deployment).
 # Build: docker build -t cameo:0.1.0 .
 
-# All dependencies, for the build (tsc, vite). Install scripts stay off: nothing we build or run needs one
-# (esbuild and rollup find their platform binaries without them), and the lockfile alone decides what is installed.
+# All dependencies, for the build (tsc, vite). Install scripts stay off: nothing the build runs needs one (esbuild and
+# rollup find their platform binaries without them), and the lockfile alone decides what is installed.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -13,11 +13,14 @@ FROM deps AS build
 COPY . .
 RUN npm run build
 
-# Production dependencies only, installed apart so no dev package reaches the runtime image.
+# Production dependencies only, installed apart so no dev package reaches the runtime image. re2 (lorebook keys that
+# are regular expressions, matched in linear time) is the one native addon built here: its install script would try
+# to download a prebuilt binary first; the compiler stays in this stage.
 FROM node:20-bookworm-slim AS prod-deps
 WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild re2 --foreground-scripts
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
