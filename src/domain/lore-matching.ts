@@ -45,6 +45,8 @@ export interface KeyMatcher {
 
 /** The longest `/pattern/` accepted: RE2's cost is linear in the text, times the size of the pattern. */
 export const MAX_REGEX_KEY_CHARS = 1000;
+/** Unicode property classes (`\pL`, `\p{Han}`, `\P{…}`) a key may use; each costs RE2 about a millisecond to compile. */
+export const MAX_UNICODE_CLASSES = 4;
 /**
  * The newest characters of the messages a book scans (and again of the entries a recursive scan reads): keys are
  * looked for in what was said lately, and this bounds the work of a turn whatever the scan depths and message sizes.
@@ -106,6 +108,7 @@ function compileRegex(pattern: string, flags: string): RE2 {
 	if (pattern.length > MAX_REGEX_KEY_CHARS) {
 		throw new Error(`The key /${pattern.slice(0, 40)}…/ is longer than ${MAX_REGEX_KEY_CHARS} characters`);
 	}
+	refuseCostlyCompile(pattern);
 	// `g` would make `test` carry on from where the previous text matched: each test here is a new search.
 	const runFlags = flags.replace(/g/g, "");
 	const id = `${runFlags}/${pattern}`;
@@ -123,6 +126,20 @@ function compileRegex(pattern: string, flags: string): RE2 {
 	}
 	compiledRegexes.set(id, re);
 	return re;
+}
+
+/**
+ * RE2 runs in linear time, but compiling is paid once more for every copy of a Unicode property class a counted
+ * repetition makes: `\pL{300}` takes 0.4 s, and on the event loop. Such a key is refused before it is compiled.
+ */
+function refuseCostlyCompile(pattern: string): void {
+	const classes = pattern.match(/\\[pP]/g)?.length ?? 0;
+	if (classes > MAX_UNICODE_CLASSES || (classes > 0 && /\{\d/.test(pattern))) {
+		throw new Error(
+			`The key /${pattern.slice(0, 40)}/ is too costly to compile: at most ${MAX_UNICODE_CLASSES} Unicode classes ` +
+				"(\\p…) in a key, and none with a counted repetition ({n}); use + or * instead",
+		);
+	}
 }
 
 function matches(matcher: Matcher, window: Window): boolean {

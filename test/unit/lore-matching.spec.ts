@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { LoreEntry, LorebookData } from "../../src/domain/lorebook.js";
 import {
 	compileKey,
+	MAX_UNICODE_CLASSES,
 	MAX_REGEX_KEY_CHARS,
 	MAX_SCAN_CHARS,
 	selectLore,
@@ -123,6 +124,18 @@ describe("compileKey", () => {
 		expect(() => compileKey("/a{5000}/", { case_sensitive: null, match_whole_words: null })).toThrow();
 		const long = `/${"a".repeat(MAX_REGEX_KEY_CHARS + 1)}/`;
 		expect(() => compileKey(long, { case_sensitive: null, match_whole_words: null })).toThrow(/longer than/);
+	});
+
+	it("should refuse, before compiling, keys whose Unicode classes would take RE2 long to compile", () => {
+		const settings = { case_sensitive: null, match_whole_words: null };
+		// Compiled, `\\pL{300}` alone holds the event loop for about 0.4 s.
+		for (const key of ["/\\pL{300}/", "/(\\p{Han}{10}){10}/", `/${"\\pL".repeat(MAX_UNICODE_CLASSES + 1)}/`]) {
+			const started = performance.now();
+			expect(() => compileKey(key, settings)).toThrow(/too costly to compile/);
+			expect(performance.now() - started).toBeLessThan(5);
+		}
+		expect(compileKey("/\\p{Han}+/u", settings).test("他说龙")).toBe(true);
+		expect(compileKey(`/${"\\pL+ ".repeat(MAX_UNICODE_CLASSES).trim()}/`, settings).test("a b c dd")).toBe(true);
 	});
 
 	it("should run (a+)+$ against 100 kB in linear time", () => {
