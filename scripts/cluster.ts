@@ -15,7 +15,7 @@ interface Role {
 
 const ROLES: Role[] = [
 	{ name: "gateway", env: { SERVICES: "api", API_PORT: "8000" } },
-	{ name: "accounts", env: { SERVICES: "auth,characters,sessions,avatars,personas,lorebooks" } },
+	{ name: "accounts", env: { SERVICES: "auth,characters,sessions,avatars,personas,lorebooks,memory" } },
 	{ name: "chat-ws-1", env: { SERVICES: "chat-ws", WS_PORT: "8004", GRPC_PORT: "50051" } },
 	{ name: "chat-ws-2", env: { SERVICES: "chat-ws", WS_PORT: "8005", GRPC_PORT: "50052" } },
 	{ name: "ai-consumer", env: { SERVICES: "ai-consumer" } },

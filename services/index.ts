@@ -14,6 +14,7 @@ import storyService from "./story.service.js";
 import avatarsService from "./avatars.service.js";
 import personasService from "./personas.service.js";
 import lorebooksService from "./lorebooks.service.js";
+import memoryService from "./memory.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -29,4 +30,5 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	avatars: avatarsService,
 	personas: personasService,
 	lorebooks: lorebooksService,
+	memory: memoryService,
 };

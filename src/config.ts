@@ -22,6 +22,7 @@ export const ALL_SERVICES = [
 	"story",
 	"personas",
 	"lorebooks",
+	"memory",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */

@@ -25,6 +25,7 @@ describe("loadConfig", () => {
 			"story",
 			"personas",
 			"lorebooks",
+			"memory",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
 	});
