@@ -273,7 +273,9 @@ describe("lorebooks", () => {
 		await page.getByLabel("Scan depth (messages)").fill("6");
 		await shot(page, "lorebook-editor");
 		await page.getByRole("button", { name: "Save lorebook" }).click();
-		await expect.poll(() => page.getByRole("button", { name: "Save lorebook" }).isDisabled(), POLL).toBe(true);
+		// Saved: the button rests until the next change (it also rests while saving, so the notice tells).
+		await page.getByText("Saved The Drowned Library").waitFor();
+		expect(await page.getByRole("button", { name: "Save lorebook" }).isDisabled()).toBe(true);
 		let stored = (await rest(user, "GET", `/lorebooks/${bookId}`)).body;
 		expect(stored).toMatchObject({ name: "The Drowned Library", scan_depth: 6, token_budget: null, is_public: false });
 		expect(stored.entries).toHaveLength(1);

@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type CharacterDetails, type FieldSentences } from "../api";
 import { toast } from "../toast";
 import { ImagePicker } from "./ImagePicker";
+import { FormFooter } from "./FormFooter";
 import { LorebookPicker } from "./LorebookPicker";
 import { Modal } from "./Modal";
 import { CloseIcon, PlusIcon, TrashIcon } from "./icons";
@@ -408,19 +409,12 @@ export function CharacterForm({
 					<span class="switch-track" aria-hidden="true" />
 					<span>Public — anyone can chat with this character</span>
 				</label>
-				{error && (
-					<p class="form-error" role="alert">
-						{error}
-					</p>
-				)}
-				<div class="form-actions">
-					<button type="button" class="button ghost" onClick={onClose}>
-						Cancel
-					</button>
-					<button type="submit" class="button primary" disabled={busy}>
-						{character ? "Save changes" : "Create character"}
-					</button>
-				</div>
+				<FormFooter
+					error={error}
+					submit={character ? "Save changes" : "Create character"}
+					disabled={busy}
+					onCancel={onClose}
+				/>
 			</form>
 		</Modal>
 	);

@@ -10,6 +10,7 @@ import type { Lorebook, LorebookSummary } from "../lore";
 import { lorebookHash, navigate } from "../router";
 import { toast } from "../toast";
 import { FileDrop } from "./FileDrop";
+import { FormFooter } from "./FormFooter";
 import { Modal } from "./Modal";
 import { BookIcon, PlusIcon, UploadIcon } from "./icons";
 
@@ -104,19 +105,7 @@ function CreateLorebook({ onClose }: { onClose: () => void }) {
 					<span>Name</span>
 					<input required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
 				</label>
-				{error && (
-					<p class="form-error" role="alert">
-						{error}
-					</p>
-				)}
-				<div class="form-actions">
-					<button type="button" class="button ghost" onClick={onClose}>
-						Cancel
-					</button>
-					<button type="submit" class="button primary" disabled={busy || !name.trim()}>
-						Create lorebook
-					</button>
-				</div>
+				<FormFooter error={error} submit="Create lorebook" disabled={busy || !name.trim()} onCancel={onClose} />
 			</form>
 		</Modal>
 	);

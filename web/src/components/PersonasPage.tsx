@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type FieldSentences, type Persona } from "../api";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
+import { FormFooter } from "./FormFooter";
 import { LorebookPicker } from "./LorebookPicker";
 import { Modal } from "./Modal";
 import { ImagePicker } from "./ImagePicker";
@@ -235,19 +236,12 @@ function PersonaForm({
 					<span>Default — new chats start as this persona</span>
 				</label>
 				<LorebookPicker selected={books} onChange={setBooks} legend="Lorebooks this persona brings" />
-				{error && (
-					<p class="form-error" role="alert">
-						{error}
-					</p>
-				)}
-				<div class="form-actions">
-					<button type="button" class="button ghost" onClick={onClose}>
-						Cancel
-					</button>
-					<button type="submit" class="button primary" disabled={busy}>
-						{persona ? "Save changes" : "Create persona"}
-					</button>
-				</div>
+				<FormFooter
+					error={error}
+					submit={persona ? "Save changes" : "Create persona"}
+					disabled={busy}
+					onCancel={onClose}
+				/>
 			</form>
 		</Modal>
 	);
