@@ -112,8 +112,12 @@ const CACHED_USERS = 10_000;
 const CACHED_PERSONAS = 10_000;
 const CACHED_BOOK_SETS = 10_000;
 const CACHED_BOOKS = 5_000;
-/** A safety net for a change whose broadcast was lost (a node reconnecting to the transporter). */
-const TTL_MS = 60_000;
+/**
+ * Every cache: a minute at most, a safety net for a change whose broadcast was lost (a node reconnecting to the
+ * transporter); a fetch under way when a change drops its key still answers the message that asked (it began
+ * before the change) but is not kept.
+ */
+const CACHING = { ttl: 60_000, ignoreFetchAbort: true } as const;
 
 export class ChatPrompts {
 	/** Characters as `characters.resolve` answered; forgotten when any character changes. */
@@ -126,29 +130,34 @@ export class ChatPrompts {
 	private readonly bookSets: LRUCache<string, ActiveLorebook[], LoreTurn>;
 	/** One object per book (by id; a card's by character), however many sets hold it. */
 	private readonly books: LRUCache<string, ActiveLorebook>;
+	/** Counts the changes to lorebooks seen: books read before the latest one are not held. */
+	private lorebookChanges = 0;
 
 	constructor(private readonly deps: ChatPromptsDeps) {
 		this.characters = new LRUCache({
 			max: CACHED_CHARACTERS,
-			ttl: TTL_MS,
+			...CACHING,
 			fetchMethod: async (id) => ({ view: await deps.resolveCharacter(id) }),
 		});
 		this.users = new LRUCache({
 			max: CACHED_USERS,
-			ttl: TTL_MS,
+			...CACHING,
 			fetchMethod: async (username) => ({ user: await deps.findUser(username) }),
 		});
 		this.personas = new LRUCache({
 			max: CACHED_PERSONAS,
-			ttl: TTL_MS,
+			...CACHING,
 			fetchMethod: (key, _stale, { context: user }) => deps.findPersona(key.split("|")[1] || null, user),
 		});
-		this.books = new LRUCache({ max: CACHED_BOOKS, ttl: TTL_MS });
+		this.books = new LRUCache({ max: CACHED_BOOKS, ttl: CACHING.ttl });
 		this.bookSets = new LRUCache({
 			max: CACHED_BOOK_SETS,
-			ttl: TTL_MS,
-			fetchMethod: async (_key, _stale, { context: turn }) =>
-				(await deps.activeLorebooks(turn)).map((book) => this.shared(book, turn.characterId)),
+			...CACHING,
+			fetchMethod: async (_key, _stale, { context: turn }) => {
+				const changes = this.lorebookChanges;
+				const books = await deps.activeLorebooks(turn);
+				return changes === this.lorebookChanges ? books.map((book) => this.shared(book, turn.characterId)) : books;
+			},
 		});
 	}
 
@@ -166,6 +175,7 @@ export class ChatPrompts {
 
 	/** A lorebook, or what one is attached to, changed. */
 	forgetLorebooks(): void {
+		this.lorebookChanges += 1;
 		this.bookSets.clear();
 		this.books.clear();
 	}
