@@ -4,13 +4,11 @@
  * post-history instructions name `{{user}}` ("Answer {{user}} in rhyme.").
  */
 import { expect, vi } from "vitest";
-import type { ServiceBroker, ServiceSchema } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import type { Sequelize } from "sequelize";
 import { createBroker } from "../../src/broker.js";
-import type { ServiceName } from "../../src/config.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import type { AiConsumerThis } from "../../services/ai-consumer.service.js";
-import memoryService from "../../services/memory.service.js";
 import { startFakeGemini, type FakeServer, type RecordedRequest } from "./fake-gemini.js";
 import { createTestCharacter, testConfig, uniqueName } from "./config.js";
 import { gatewayOrigin } from "./gateway.js";
@@ -39,9 +37,6 @@ export async function startGeminiChat(env: Record<string, string> = {}): Promise
 		...env,
 	});
 	const broker = createBroker(config, { logger: false });
-	// Until the services list knows it.
-	if (!config.services.includes("memory" as ServiceName))
-		broker.createService(memoryService(config) as unknown as ServiceSchema);
 	await broker.start();
 	const sequelize = (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize;
 	const characterId = await createTestCharacter(broker);
