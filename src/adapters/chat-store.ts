@@ -423,13 +423,20 @@ export class ChatStore {
 
 	/**
 	 * Stores a newer folded summary (the part on top of the user's `summary_base`, which stays as it is); an older one
-	 * (a slower concurrent fold) never overwrites it.
+	 * (a slower concurrent fold) never overwrites it. With `foldedFrom`, the summary as the fold read it: nothing is
+	 * stored if it has changed since (the user wrote their own meanwhile, clearing what was folded).
 	 */
-	async updateSummary(sessionId: string, summary: string, uptoSeq: string): Promise<void> {
+	async updateSummary(
+		sessionId: string,
+		summary: string,
+		uptoSeq: string,
+		foldedFrom?: Pick<SessionRow, "summary" | "summary_base">,
+	): Promise<void> {
+		const unchanged = foldedFrom ? "AND summary IS NOT DISTINCT FROM $4 AND summary_base IS NOT DISTINCT FROM $5" : "";
 		await this.sequelize.query(
 			`UPDATE chat_sessions SET summary = $2, summary_upto_seq = $3, summary_updated_at = now()
-			 WHERE id = $1 AND (summary_upto_seq IS NULL OR summary_upto_seq < $3::bigint)`,
-			{ bind: [sessionId, summary, uptoSeq] },
+			 WHERE id = $1 AND (summary_upto_seq IS NULL OR summary_upto_seq < $3::bigint) ${unchanged}`,
+			{ bind: [sessionId, summary, uptoSeq, ...(foldedFrom ? [foldedFrom.summary, foldedFrom.summary_base] : [])] },
 		);
 	}
 

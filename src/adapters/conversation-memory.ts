@@ -64,7 +64,7 @@ export class ConversationMemory {
 			foldSummary(null, turns, names, max),
 		);
 		const upto = turns.at(-1)!.seq!;
-		await this.store.updateSummary(session.id, summary, upto);
+		await this.store.updateSummary(session.id, summary, upto, session);
 		return { ...session, summary, summary_upto_seq: upto };
 	}
 
@@ -82,7 +82,7 @@ export class ConversationMemory {
 		// Folded a few turns at a time: a summary write (and with a model, a summary call) per message is waste.
 		if (turns.length < SUMMARY_BATCH_TURNS) return;
 		const summary = await this.fold(model, session, session.summary, turns, names);
-		await this.store.updateSummary(session.id, summary, turns.at(-1)!.seq!);
+		await this.store.updateSummary(session.id, summary, turns.at(-1)!.seq!, session);
 	}
 
 	/** Active turns older than the history window that the summary has not folded yet (at most UNSEEN_TURNS). */

@@ -149,8 +149,14 @@ describe("visible memory over REST", () => {
 			covered_until: second,
 			pinned: [],
 		});
-		// A later fold adds to it, never over it.
+		// A fold that read the summary before the user wrote theirs stores nothing: it would bring back what they replaced.
 		const last = (await store.latestMessages(chat.sessionId, 1))[0];
+		await store.updateSummary(chat.sessionId, "Folded: they met. Then more.", last.seq, {
+			summary: "Folded: they met.",
+			summary_base: null,
+		});
+		expect((await memory()).body).toMatchObject({ summary: "Ann is a *retired* pirate.\nShe hates gulls." });
+		// A later fold adds to it, never over it.
 		await store.updateSummary(chat.sessionId, "Then they sailed.", last.seq);
 		expect((await memory()).body).toMatchObject({
 			summary: "Ann is a *retired* pirate.\nShe hates gulls.\nThen they sailed.",
