@@ -224,7 +224,7 @@ describe("personas", () => {
 		await say(page, "Any news from the harbour?");
 		await page.locator(".row-user .author-user", { hasText: "Captain Ash" }).waitFor();
 		await shot(page, "chat");
-		await playing.selectOption({ label: `${user.name} (default)` });
+		await playing.selectOption({ label: user.name });
 		await page.locator(".row-user .author-user", { hasText: user.name }).waitFor();
 		await expect
 			.poll(async () => (await rest(user, "GET", `/sessions/${sessionId}`)).body.persona?.name, POLL)

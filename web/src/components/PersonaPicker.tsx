@@ -52,7 +52,7 @@ export function PersonaSelect({
 			>
 				{personas.map((p) => (
 					<option key={p.id} value={p.id}>
-						{p.is_default ? `${p.name} (default)` : p.name}
+						{p.is_default && !compact ? `${p.name} (default)` : p.name}
 					</option>
 				))}
 			</select>
