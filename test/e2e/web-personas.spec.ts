@@ -343,6 +343,18 @@ describe("lorebooks", () => {
 		await page.getByText("Lighthouse", { exact: true }).waitFor();
 		await page.getByText("Gulls", { exact: true }).waitFor();
 		await fitsWidth(page, 1280);
+		const imported = new URL(page.url()).hash.split("/")[2];
+
+		// Delete, after a confirmation.
+		await page.getByRole("button", { name: "Delete", exact: true }).click();
+		await page
+			.getByRole("alertdialog", { name: "Delete Harbour lore?" })
+			.getByRole("button", { name: "Delete for good" })
+			.click();
+		await page.getByRole("heading", { name: "Lorebooks" }).waitFor();
+		await page.getByRole("link", { name: /The Drowned Library/ }).waitFor();
+		expect(await page.getByRole("link", { name: /Harbour lore/ }).count()).toBe(0);
+		expect((await rest(user, "GET", `/lorebooks/${imported}`)).status).toBe(404);
 
 		const phone = await open(user, `#/lorebooks/${bookId}`, { viewport: PHONE, colorScheme: "dark" });
 		await phone.getByText("The bell").click();
