@@ -2,9 +2,9 @@
  * Lorebooks (world info) as the lorebooks API gives them: entries as src/domain/lorebook.ts defines them (an
  * import-free module of types, which the bundle may take), the book around them as the API shows it.
  */
-import type { LoreEntry } from "../../src/domain/lorebook";
+import type { LoreEntry } from "../../src/domain/lorebook.js";
 
-export type { LoreEntry, LorePosition } from "../../src/domain/lorebook";
+export type { LoreEntry, LorePosition } from "../../src/domain/lorebook.js";
 
 /** A book as GET /lorebooks lists it. */
 export interface LorebookSummary {
