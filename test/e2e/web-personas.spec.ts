@@ -2,8 +2,9 @@
  * The web client's personas, lorebooks, memory and prompt inspector in headless Chromium against the whole system in
  * one process (embedded mode, real PostgreSQL, the offline model): personas made, edited, made default and deleted;
  * a new chat played as a chosen persona (its name in the greeting) and switched in the chat header; a lorebook
- * created with an entry, edited, exported in both formats and imported; the memory panel's summary and pins; "Why did
- * it say that?" on a reply. Screenshots (desktop and a 390 px phone) go to test/e2e/screenshots/personas-*.png.
+ * created with an entry, edited, exported in both formats, imported and deleted, and books attached to a persona and a
+ * character; the memory panel's summary, pins and the chat's books; "Why did it say that?" on a reply, every part of
+ * its prompt named. Screenshots (desktop and a 390 px phone) go to test/e2e/screenshots/personas-*.png.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mkdir, readFile } from "node:fs/promises";
