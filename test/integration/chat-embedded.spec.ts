@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import type { Server } from "node:http";
 import net from "node:net";
+import { randomUUID } from "node:crypto";
 import { createBroker } from "../../src/broker.js";
 import { createTestCharacter, TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
@@ -38,6 +39,8 @@ interface Login {
 	id: string;
 	username: string;
 	token: string;
+	/** The call options the gateway would give this user's requests (ctx.meta.user). */
+	caller: { meta: { user: { id: string; username: string; name: string; role: "user" } } };
 }
 
 async function login(name = "Chatty"): Promise<Login> {
@@ -51,7 +54,7 @@ async function login(name = "Chatty"): Promise<Login> {
 		username,
 		password: "password123",
 	});
-	return { id, username, token: access_token };
+	return { id, username, token: access_token, caller: { meta: { user: { id, username, name, role: "user" } } } };
 }
 
 /** A character of a new owner's (who may then change it); returns both. */
@@ -91,7 +94,7 @@ afterAll(() => broker?.stop());
 
 describe("chat over WebSocket, embedded", () => {
 	it("should greet, echo and answer in character, and store both messages in order", async () => {
-		const { username, token } = await login();
+		const { username, token, caller } = await login();
 		const socket = await ChatSocket.open(chatUrl(token));
 		const hello = await socket.next((f) => f.type === "connection");
 		expect(hello).toMatchObject({
@@ -114,7 +117,7 @@ describe("chat over WebSocket, embedded", () => {
 		const page = await broker.call<{ messages: { id: string; role: string }[] }, object>(
 			"sessions.messages",
 			{ id: hello.session_id },
-			{ meta: { user: { username } } },
+			caller,
 		);
 		expect(page.messages.map((m) => m.id)).toEqual([greeting.id, echo.id, reply.id]);
 		await socket.close();
@@ -335,7 +338,7 @@ describe("chat over WebSocket, embedded", () => {
 		const original = consumer.model;
 		consumer.model = slowModel(60, 50);
 		try {
-			const { username, token } = await login();
+			const { token, caller } = await login();
 			const socket = await ChatSocket.open(chatUrl(token));
 			const hello = await socket.next((f) => f.type === "connection");
 			socket.send({ content: "Talk for a long time" });
@@ -350,7 +353,7 @@ describe("chat over WebSocket, embedded", () => {
 			const page = await broker.call<{ messages: { id: string; content: string }[] }, object>(
 				"sessions.messages",
 				{ id: hello.session_id },
-				{ meta: { user: { username } } },
+				caller,
 			);
 			expect(page.messages.at(-1)).toMatchObject({ id: reply.id, content: reply.content });
 			await socket.close();
@@ -360,7 +363,7 @@ describe("chat over WebSocket, embedded", () => {
 	});
 
 	it("should regenerate the last reply as a new variant, and refuse older ones", async () => {
-		const { username, token } = await login();
+		const { token, caller } = await login();
 		const socket = await ChatSocket.open(chatUrl(token));
 		const hello = await socket.next((f) => f.type === "connection");
 		socket.send({ content: "first" });
@@ -382,7 +385,7 @@ describe("chat over WebSocket, embedded", () => {
 		const page = await broker.call<{ messages: { id: string; variant: number; active: boolean }[] }, object>(
 			"sessions.messages",
 			{ id: hello.session_id },
-			{ meta: { user: { username } } },
+			caller,
 		);
 		const variants = page.messages.filter((m) => m.id === original.id || m.id === variant.id);
 		expect(variants).toEqual([
@@ -393,7 +396,7 @@ describe("chat over WebSocket, embedded", () => {
 	});
 
 	it("should list my sessions newest first with the last message, page messages, and delete", async () => {
-		const { username, token } = await login();
+		const { token, caller } = await login();
 		const socket = await ChatSocket.open(chatUrl(token));
 		const hello = await socket.next((f) => f.type === "connection");
 		for (const content of ["a", "b", "c"]) {
@@ -402,11 +405,10 @@ describe("chat over WebSocket, embedded", () => {
 			await socket.next((f) => isAi(f) && f.reply_to === echo.id);
 		}
 		await socket.close();
-		const meta = { meta: { user: { username } } };
 		const sessions = await broker.call<{ id: string; last_message: { role: string } }[], object>(
 			"sessions.list",
 			{},
-			meta,
+			caller,
 		);
 		expect(sessions[0]).toMatchObject({
 			id: hello.session_id,
@@ -417,24 +419,26 @@ describe("chat over WebSocket, embedded", () => {
 		const newest = await broker.call<{ has_more: boolean; messages: { id: string; content: string }[] }, object>(
 			"sessions.messages",
 			{ id: hello.session_id, limit: 4 },
-			meta,
+			caller,
 		);
 		expect(newest.has_more).toBe(true);
 		expect(newest.messages.map((m) => m.content).slice(0, 3)).toEqual(["b", expect.any(String), "c"]);
 		const older = await broker.call<{ has_more: boolean; messages: unknown[] }, object>(
 			"sessions.messages",
 			{ id: hello.session_id, before: newest.messages[0].id, limit: 10 },
-			meta,
+			caller,
 		);
 		expect(older).toMatchObject({ has_more: false });
 		expect(older.messages).toHaveLength(3); // greeting, "a", reply to "a"
 
-		const stranger = { meta: { user: { username: "someone_else" } } };
+		const stranger = { meta: { user: { id: randomUUID(), username: "someone_else", name: "Someone", role: "user" } } };
 		await expect(broker.call("sessions.messages", { id: hello.session_id }, stranger)).rejects.toMatchObject({
 			code: 404,
 		});
-		await broker.call("sessions.remove", { id: hello.session_id }, meta);
-		await expect(broker.call("sessions.messages", { id: hello.session_id }, meta)).rejects.toMatchObject({ code: 404 });
+		await broker.call("sessions.remove", { id: hello.session_id }, caller);
+		await expect(broker.call("sessions.messages", { id: hello.session_id }, caller)).rejects.toMatchObject({
+			code: 404,
+		});
 	});
 });
 
@@ -445,7 +449,7 @@ describe("sessions, greetings and grants", () => {
 	});
 
 	it("should reuse one empty session for 30 reconnections, give open tabs a chat each, and list a chat once something is said", async () => {
-		const { username, token } = await login();
+		const { username, token, caller } = await login();
 		const greetingIds = new Set<string>();
 		const sessionIds = new Set<string>();
 		for (let i = 0; i < 30; i += 1) {
@@ -468,9 +472,8 @@ describe("sessions, greetings and grants", () => {
 		const sequelize = (broker.getLocalService("chat-ws") as unknown as DbThis).db.sequelize;
 		const [rows] = await sequelize.query(`SELECT id FROM chat_sessions WHERE username = $1`, { bind: [username] });
 		expect(rows).toHaveLength(3);
-		const meta = { meta: { user: { username } } };
 		// Nothing said yet: not a chat to continue.
-		expect(await broker.call("sessions.list", {}, meta)).toEqual([]);
+		expect(await broker.call("sessions.list", {}, caller)).toEqual([]);
 
 		// Resuming it shows the same greeting; once the user speaks, it is listed and is not reused for a fresh handshake.
 		const resumed = await ChatSocket.open(chatUrl(token, `&session_id=${sessionId}`));
@@ -478,7 +481,7 @@ describe("sessions, greetings and grants", () => {
 		resumed.send({ content: "Hello" });
 		await resumed.next(isAi);
 		await resumed.close();
-		expect(await broker.call("sessions.list", {}, meta)).toEqual([expect.objectContaining({ id: sessionId })]);
+		expect(await broker.call("sessions.list", {}, caller)).toEqual([expect.objectContaining({ id: sessionId })]);
 		const next = await ChatSocket.open(chatUrl(token));
 		expect((await next.next((f) => f.type === "connection")).session_id).not.toBe(sessionId);
 		await next.close();
@@ -491,7 +494,7 @@ describe("sessions, greetings and grants", () => {
 			alternate_greetings: ["<USER>! <BOT> was expecting you, {{ user }}."],
 		});
 		expect(owner).toBeDefined();
-		const { username, token } = await login("Mira Vale");
+		const { token, caller } = await login("Mira Vale");
 		const socket = await ChatSocket.open(chatUrl(token, "", wsBase, id));
 		const { session_id } = await socket.next((f) => f.type === "connection");
 		expect(await socket.next((f) => f.type === "ai")).toMatchObject({
@@ -504,7 +507,7 @@ describe("sessions, greetings and grants", () => {
 		const page = await broker.call<{ messages: { content: string }[] }, object>(
 			"sessions.messages",
 			{ id: session_id },
-			{ meta: { user: { username } } },
+			caller,
 		);
 		expect(page.messages[0].content).toBe("Shut the door behind you, Mira Vale. Agnes does not like drafts.");
 		await Promise.all([socket.close(), alternate.close()]);
@@ -565,13 +568,12 @@ describe("sessions, greetings and grants", () => {
 
 	it("should tell a socket its character turned private, store nothing it sends after, and list the chat no more", async () => {
 		const { owner, id } = await ownCharacter();
-		const { username, token } = await login();
+		const { token, caller } = await login();
 		const socket = await ChatSocket.open(chatUrl(token, "", wsBase, id));
 		const { session_id } = await socket.next((f) => f.type === "connection");
 		socket.send({ content: "before" });
 		await socket.next(isAi);
-		const meta = { meta: { user: { username } } };
-		expect(await broker.call("sessions.list", {}, meta)).toEqual([expect.objectContaining({ id: session_id })]);
+		expect(await broker.call("sessions.list", {}, caller)).toEqual([expect.objectContaining({ id: session_id })]);
 		const ownerSocket = await ChatSocket.open(chatUrl(owner.token, "", wsBase, id));
 		await ownerSocket.next((f) => f.type === "connection");
 
@@ -586,11 +588,11 @@ describe("sessions, greetings and grants", () => {
 		const page = await broker.call<{ messages: { role: string; content: string }[] }, object>(
 			"sessions.messages",
 			{ id: session_id },
-			meta,
+			caller,
 		);
 		expect(page.messages.filter((m) => m.role === "user").map((m) => m.content)).toEqual(["before"]);
 		// Its new name is not the user's to read.
-		expect(await broker.call("sessions.list", {}, meta)).toEqual([]);
+		expect(await broker.call("sessions.list", {}, caller)).toEqual([]);
 		await expect(ChatSocket.open(chatUrl(token, `&session_id=${session_id}`, wsBase, id))).rejects.toMatchObject({
 			status: 404,
 		});
