@@ -112,9 +112,10 @@ export class SessionStore {
 	 * `messageId`: user messages and the reply each shows (the branch point itself when it is a reply: a swipe the
 	 * user is looking at), under new ids, replies answering the copies. A copied reply is the first and shown variant
 	 * of its message (its id `replyId(copy, 0)`, as a first reply's); a copied user message is replied, or failed when
-	 * its reply is not copied: never pending, which would send it to the model behind the user's back. Edits, the
-	 * persona and the attached lorebooks are kept; the rolling summary is not (the new session's is made from its own turns). The branch point is locked so that a
-	 * rewind deleting it waits for the copy, or wins first: null when it is not a message of that session.
+	 * its reply is not copied: never pending, which would send it to the model behind the user's back. Edits, pins, the
+	 * persona, the attached lorebooks and the summary the user wrote are kept; the folded summary is not (the new
+	 * session's is made from its own turns). The branch point is locked so that a rewind deleting it waits for the copy,
+	 * or wins first: null when it is not a message of that session.
 	 */
 	async branch(sessionId: string, messageId: string): Promise<string | null> {
 		return this.sequelize.transaction(async (transaction) => {
@@ -136,8 +137,11 @@ export class SessionStore {
 			);
 			const [branch] = await this.select<{ id: string }>(
 				transaction,
-				`INSERT INTO chat_sessions (username, character_id, persona_id, branched_from_session_id, branched_from_message_id)
-				 SELECT username, character_id, persona_id, id, $2 FROM chat_sessions WHERE id = $1 RETURNING id`,
+				`INSERT INTO chat_sessions (username, character_id, persona_id, summary_base, summary_updated_at,
+					branched_from_session_id, branched_from_message_id)
+				 SELECT username, character_id, persona_id, summary_base, CASE WHEN summary_base IS NOT NULL THEN now() END,
+					id, $2
+				 FROM chat_sessions WHERE id = $1 RETURNING id`,
 				[sessionId, messageId],
 			);
 			await this.select(
@@ -158,10 +162,10 @@ export class SessionStore {
 		await this.select(
 			transaction,
 			`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, reply_status,
-				publish_attempts, variant, active, stopped, edited_at, created_at)
+				publish_attempts, variant, active, stopped, edited_at, pinned_at, created_at)
 			 SELECT c.copy_id, $1, m.username, m.character_id, m.role, m.content, c.reply_to, m.model,
 				CASE WHEN m.role <> 'user' THEN m.reply_status WHEN c.answered THEN 'replied' ELSE 'failed' END,
-				m.publish_attempts, 0, true, m.stopped, m.edited_at, m.created_at
+				m.publish_attempts, 0, true, m.stopped, m.edited_at, m.pinned_at, m.created_at
 			 FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::boolean[]) WITH ORDINALITY AS c(id, copy_id, reply_to, answered, n)
 			 JOIN messages m ON m.id = c.id
 			 ORDER BY c.n`,

@@ -226,6 +226,34 @@ describe("visible memory over REST", () => {
 		await chat.socket.close();
 		await other.socket.close();
 	});
+
+	it("should carry the user's summary and the pins of the copied messages into a branch, and not the fold", async () => {
+		const chat = await openChat();
+		const [u0, u1, u2] = await storeTurns(chat, ["turn 0", "turn 1", "turn 2"]);
+		const memory = (sessionId: string) => call("GET", `/sessions/${sessionId}/memory`, { token: chat.token });
+		const set = await call("PATCH", `/sessions/${chat.sessionId}/memory`, {
+			token: chat.token,
+			json: { summary: "Ann swore to find the lighthouse keeper.", pinned: [u0, u2] },
+		});
+		expect(set.status).toBe(200);
+		await sequelize.query(`UPDATE chat_sessions SET summary = 'folded line' WHERE id = $1`, { bind: [chat.sessionId] });
+		expect((await memory(chat.sessionId)).body.summary).toBe("Ann swore to find the lighthouse keeper.\nfolded line");
+
+		const branch = await call("POST", `/sessions/${chat.sessionId}/branch`, {
+			token: chat.token,
+			json: { message_id: u1 },
+		});
+		expect(branch.status).toBe(201);
+		const copied = await memory(branch.body.id);
+		expect(copied.body).toMatchObject({ summary: "Ann swore to find the lighthouse keeper." });
+		const page = await call("GET", `/sessions/${branch.body.id}/messages`, { token: chat.token });
+		const messages = page.body.messages as { content: string; pinned: boolean }[];
+		// turn 2 was not copied; the copy of turn 0 is pinned, under its new id.
+		expect(messages.filter((m) => m.pinned).map((m) => m.content)).toEqual(["turn 0"]);
+		expect(copied.body.pinned).toHaveLength(1);
+		expect(copied.body.pinned).not.toContain(u0);
+		await chat.socket.close();
+	});
 });
 
 describe("memory in the prompt, and the prompt inspector", () => {
