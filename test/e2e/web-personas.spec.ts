@@ -23,7 +23,7 @@ const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const POLL = { timeout: 10_000 };
 const PHONE = { width: 390, height: 844 };
-const CHARACTER = "Odile Marsh";
+const CHARACTER = "Maud Ferrier";
 
 let broker: ServiceBroker;
 let browser: Browser;
@@ -83,7 +83,7 @@ async function rest(
 async function createCharacter(user: TestUser, fields: Record<string, unknown> = {}): Promise<string> {
 	const res = await rest(user, "POST", "/characters", {
 		name: CHARACTER,
-		system_prompt: "You are Odile Marsh, keeper of the tide mill.",
+		system_prompt: "You are Maud Ferrier, keeper of the tide mill.",
 		greeting: "The wheel's turning, {{user}}. Come in out of the wind.",
 		is_public: false,
 		...fields,
@@ -323,13 +323,16 @@ describe("lorebooks", () => {
 		const characterBook = JSON.parse(await readFile((await card.path())!, "utf8"));
 		expect(characterBook.entries[0]).toMatchObject({ keys: ["bell", "/chim(e|es){1,2}/i"], name: "The bell" });
 
+		// Others' public books are listed apart, so this user's are looked for among their own.
+		const yours = page.getByRole("region", { name: "Your lorebooks" });
+
 		// Import a SillyTavern world-info file: named after the file, its entries kept.
 		await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Lorebooks" }).click();
-		await page.getByRole("link", { name: /The Drowned Library/ }).waitFor();
+		await yours.getByRole("link", { name: /The Drowned Library/ }).waitFor();
 		await shot(page, "lorebooks");
 		await page.getByRole("button", { name: "Import lorebook" }).click();
 		await page.getByLabel("Lorebook file").setInputFiles({
-			name: "Harbour lore.json",
+			name: "Lantern Quay lore.json",
 			mimeType: "application/json",
 			buffer: Buffer.from(
 				JSON.stringify({
@@ -340,7 +343,7 @@ describe("lorebooks", () => {
 				}),
 			),
 		});
-		await page.getByRole("heading", { name: "Harbour lore" }).waitFor();
+		await page.getByRole("heading", { name: "Lantern Quay lore" }).waitFor();
 		await page.getByText("Lighthouse", { exact: true }).waitFor();
 		await page.getByText("Gulls", { exact: true }).waitFor();
 		await fitsWidth(page, 1280);
@@ -349,12 +352,12 @@ describe("lorebooks", () => {
 		// Delete, after a confirmation.
 		await page.getByRole("button", { name: "Delete", exact: true }).click();
 		await page
-			.getByRole("alertdialog", { name: "Delete Harbour lore?" })
+			.getByRole("alertdialog", { name: "Delete Lantern Quay lore?" })
 			.getByRole("button", { name: "Delete for good" })
 			.click();
 		await page.getByRole("heading", { name: "Lorebooks" }).waitFor();
-		await page.getByRole("link", { name: /The Drowned Library/ }).waitFor();
-		expect(await page.getByRole("link", { name: /Harbour lore/ }).count()).toBe(0);
+		await yours.getByRole("link", { name: /The Drowned Library/ }).waitFor();
+		expect(await yours.getByRole("link", { name: /Lantern Quay lore/ }).count()).toBe(0);
 		expect((await rest(user, "GET", `/lorebooks/${imported}`)).status).toBe(404);
 
 		const phone = await open(user, `#/lorebooks/${bookId}`, { viewport: PHONE, colorScheme: "dark" });
@@ -478,7 +481,7 @@ describe("memory and the prompt inspector", () => {
 		await dialog.locator(".prompt-message", { hasText: "Shall we open the sluice?" }).waitFor();
 		// Nothing to fill in: the dialog itself has the focus, so the keyboard starts inside it.
 		expect(await page.evaluate("document.querySelector('[role=dialog]').contains(document.activeElement)")).toBe(true);
-		const system = dialog.locator(".prompt-message", { hasText: "You are Odile Marsh" });
+		const system = dialog.locator(".prompt-message", { hasText: "You are Maud Ferrier" });
 		for (const text of [
 			"The millpond never freezes.",
 			"A miller's apprentice.",

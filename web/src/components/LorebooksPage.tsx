@@ -45,17 +45,27 @@ export function LorebooksPage() {
 				</div>
 			</section>
 			{error && <p class="form-error">{error}</p>}
-			<BookList title="Yours" books={mine} empty="You have no lorebooks yet." />
-			{others.length > 0 && <BookList title="Public" books={others} />}
+			<BookList title="Yours" label="Your lorebooks" books={mine} empty="You have no lorebooks yet." />
+			{others.length > 0 && <BookList title="Public" label="Public lorebooks of others" books={others} />}
 			{dialog === "create" && <CreateLorebook onClose={() => setDialog(null)} />}
 			{dialog === "import" && <ImportLorebook onClose={() => setDialog(null)} />}
 		</main>
 	);
 }
 
-function BookList({ title, books, empty }: { title: string; books: LorebookSummary[]; empty?: string }) {
+function BookList({
+	title,
+	label,
+	books,
+	empty,
+}: {
+	title: string;
+	label: string;
+	books: LorebookSummary[];
+	empty?: string;
+}) {
 	return (
-		<section aria-label={`${title} lorebooks`}>
+		<section aria-label={label}>
 			<h2 class="section-title">{title}</h2>
 			{books.length === 0 && empty && <p class="empty">{empty}</p>}
 			<ul class="item-list">
