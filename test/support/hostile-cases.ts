@@ -128,6 +128,19 @@ export const UNAUTHORIZED = { status: [401], code: ["UNAUTHORIZED"] };
 
 let serial = 0;
 /** A short tag that keeps names (and the slugs made from them) of concurrently created characters apart. */
+/** A case of `method path` with `body` (sent as it is when a string or bytes, else as JSON), named after them. */
+export function restCase(
+	category: Category,
+	name: string,
+	method: string,
+	path: string,
+	body: unknown,
+	expect: Pick<RestCase, "status" | "code" | "field" | "ok">,
+): RestCase {
+	const raw = body === undefined || typeof body === "string" || Buffer.isBuffer(body);
+	return { category, name: `${method} ${name}`, method, path, body: raw ? body : json(body), ...expect };
+}
+
 export function tag(): string {
 	serial += 1;
 	return `h${serial.toString(36)}${Math.random().toString(36).slice(2, 6)}`;

@@ -7,13 +7,13 @@ import {
 	TOO_LARGE,
 	VALIDATION,
 	deepObject,
-	json,
 	storedForm,
 	tag,
 	type Category,
 	type HostileContext,
 	type Json,
 	type RestCase,
+	restCase,
 } from "./hostile-cases.js";
 import type { AsUser } from "./hostile-personas.js";
 import {
@@ -55,21 +55,6 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 	const notFound = { status: [404], code: ["LOREBOOK_NOT_FOUND"] };
 	const forbidden = { status: [403], code: ["FORBIDDEN"] };
 	const invalid = (field: string) => ({ ...VALIDATION, field });
-	const request = (
-		category: Category,
-		name: string,
-		method: string,
-		path: string,
-		body: unknown,
-		expect: Pick<RestCase, "status" | "code" | "field" | "ok">,
-	): RestCase => ({
-		category,
-		name: `${method} ${name}`,
-		method,
-		path,
-		body: body === undefined ? undefined : typeof body === "string" || Buffer.isBuffer(body) ? body : json(body),
-		...expect,
-	});
 	const newBook = (body: Record<string, unknown>) => ({ name: `Lore ${tag()}`, ...body });
 	/** POST /lorebooks and PATCH /lorebooks/{own} with the same fields. */
 	const bothWrites = (
@@ -78,12 +63,12 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 		body: Record<string, unknown>,
 		expect: Pick<RestCase, "status" | "code" | "field">,
 	) => [
-		request(category, `/lorebooks ${name}`, "POST", "/lorebooks", newBook(body), expect),
-		request(category, `/lorebooks/{own} ${name}`, "PATCH", mine, body, expect),
+		restCase(category, `/lorebooks ${name}`, "POST", "/lorebooks", newBook(body), expect),
+		restCase(category, `/lorebooks/{own} ${name}`, "PATCH", mine, body, expect),
 	];
 	/** A book made with one entry of this content, read back exactly as PostgreSQL keeps it. */
 	const storedContent = (category: Category, label: string, content: string): RestCase =>
-		request(category, `/lorebooks with ${label}`, "POST", "/lorebooks", newBook({ entries: [{ content }] }), {
+		restCase(category, `/lorebooks with ${label}`, "POST", "/lorebooks", newBook({ entries: [{ content }] }), {
 			...VALIDATION,
 			ok: {
 				status: 201,
@@ -98,8 +83,8 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 
 	return [
 		// Someone else's private book: as if it did not exist, on every route, and when attaching it.
-		request("other_users", "/lorebooks/{theirs}", "GET", theirs, undefined, notFound),
-		request(
+		restCase("other_users", "/lorebooks/{theirs}", "GET", theirs, undefined, notFound),
+		restCase(
 			"other_users",
 			"/lorebooks/{theirs, upper case}",
 			"GET",
@@ -107,8 +92,8 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			undefined,
 			notFound,
 		),
-		request("other_users", "/lorebooks/{theirs}/export", "GET", `${theirs}/export`, undefined, notFound),
-		request(
+		restCase("other_users", "/lorebooks/{theirs}/export", "GET", `${theirs}/export`, undefined, notFound),
+		restCase(
 			"other_users",
 			"/lorebooks/{theirs}/export as character_book",
 			"GET",
@@ -116,10 +101,10 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			undefined,
 			notFound,
 		),
-		request("other_users", "/lorebooks/{theirs} rename", "PATCH", theirs, { name: "Mine now" }, notFound),
-		request("other_users", "/lorebooks/{theirs} make public", "PATCH", theirs, { is_public: true }, notFound),
-		request("other_users", "/lorebooks/{theirs}", "DELETE", theirs, undefined, notFound),
-		request(
+		restCase("other_users", "/lorebooks/{theirs} rename", "PATCH", theirs, { name: "Mine now" }, notFound),
+		restCase("other_users", "/lorebooks/{theirs} make public", "PATCH", theirs, { is_public: true }, notFound),
+		restCase("other_users", "/lorebooks/{theirs}", "DELETE", theirs, undefined, notFound),
+		restCase(
 			"other_users",
 			"/characters/id/{own} with their private book",
 			"PATCH",
@@ -127,7 +112,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ lorebook_ids: [ownLorebookId, victimPrivateLorebookId] },
 			notFound,
 		),
-		request(
+		restCase(
 			"other_users",
 			"/characters/id/{theirs} with my book",
 			"PATCH",
@@ -135,7 +120,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ lorebook_ids: [ownLorebookId] },
 			forbidden,
 		),
-		request(
+		restCase(
 			"other_users",
 			"/characters/id/{their private one} with my book",
 			"PATCH",
@@ -144,16 +129,16 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ status: [404], code: ["CHARACTER_NOT_FOUND"] },
 		),
 		// Someone else's public book: readable, never writable.
-		request("other_users", "/lorebooks/{their public one} rename", "PATCH", shared, { name: "Mine" }, forbidden),
-		request("other_users", "/lorebooks/{their public one}", "DELETE", shared, undefined, forbidden),
-		request("other_users", "/lorebooks/{their public one}", "GET", shared, undefined, {
+		restCase("other_users", "/lorebooks/{their public one} rename", "PATCH", shared, { name: "Mine" }, forbidden),
+		restCase("other_users", "/lorebooks/{their public one}", "DELETE", shared, undefined, forbidden),
+		restCase("other_users", "/lorebooks/{their public one}", "GET", shared, undefined, {
 			status: [200],
 			ok: {
 				status: 200,
 				check: (b: Json) => (b?.is_own === false && b?.id === victimPublicLorebookId ? undefined : "not theirs"),
 			},
 		}),
-		request("other_users", "/lorebooks lists no private book of theirs", "GET", "/lorebooks", undefined, {
+		restCase("other_users", "/lorebooks lists no private book of theirs", "GET", "/lorebooks", undefined, {
 			status: [200],
 			ok: {
 				status: 200,
@@ -186,9 +171,9 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ entries: [{ id: 1 }, { id: 1 }] },
 			invalid("entries[1].id"),
 		),
-		request("wrong_types", "/lorebooks/import a list", "POST", "/lorebooks/import", [{ key: ["x"] }], VALIDATION),
-		request("wrong_types", "/lorebooks/import neither format", "POST", "/lorebooks/import", { hello: 1 }, VALIDATION),
-		request(
+		restCase("wrong_types", "/lorebooks/import a list", "POST", "/lorebooks/import", [{ key: ["x"] }], VALIDATION),
+		restCase("wrong_types", "/lorebooks/import neither format", "POST", "/lorebooks/import", { hello: 1 }, VALIDATION),
+		restCase(
 			"wrong_types",
 			"/lorebooks/import entries a number",
 			"POST",
@@ -196,7 +181,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ entries: 5 },
 			invalid("entries"),
 		),
-		request(
+		restCase(
 			"wrong_types",
 			"/lorebooks/import world info with disable a string",
 			"POST",
@@ -204,7 +189,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ entries: { "0": { key: ["k"], disable: "yes" } } },
 			invalid("entries.0.disable"),
 		),
-		request(
+		restCase(
 			"wrong_types",
 			"/lorebooks?scope=everyone",
 			"GET",
@@ -212,7 +197,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			undefined,
 			invalid("scope"),
 		),
-		request(
+		restCase(
 			"wrong_types",
 			"/lorebooks/{own}/export?format=xml",
 			"GET",
@@ -220,7 +205,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			undefined,
 			invalid("format"),
 		),
-		request(
+		restCase(
 			"wrong_types",
 			"/characters/id/{own} lorebook_ids not ids",
 			"PATCH",
@@ -228,7 +213,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ lorebook_ids: ["../../etc/passwd"] },
 			invalid("lorebook_ids"),
 		),
-		request(
+		restCase(
 			"wrong_types",
 			"/characters/id/{own} lorebook_ids a string",
 			"PATCH",
@@ -236,7 +221,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ lorebook_ids: ownLorebookId },
 			invalid("lorebook_ids"),
 		),
-		request(
+		restCase(
 			"malformed_json",
 			"/lorebooks/import truncated",
 			"POST",
@@ -246,7 +231,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 		),
 
 		// Huge: the whole body (413), or past a cap (422).
-		request(
+		restCase(
 			"huge_bodies",
 			"/lorebooks/import over 2 MB",
 			"POST",
@@ -254,7 +239,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			worldInfo(1, { content: "x".repeat(2.1 * 1024 * 1024) }),
 			TOO_LARGE,
 		),
-		request(
+		restCase(
 			"huge_bodies",
 			"/lorebooks over 2 MB",
 			"POST",
@@ -262,7 +247,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			newBook({ entries: [{ content: "x".repeat(2.1 * 1024 * 1024) }] }),
 			TOO_LARGE,
 		),
-		request(
+		restCase(
 			"huge_bodies",
 			`/lorebooks/import of ${MAX_LORE_ENTRIES + 1} entries`,
 			"POST",
@@ -300,7 +285,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ name: "n".repeat(MAX_LOREBOOK_NAME_CHARS + 1) },
 			invalid("name"),
 		),
-		request(
+		restCase(
 			"huge_bodies",
 			"/lorebooks/import ?name= over the cap",
 			"POST",
@@ -308,7 +293,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			worldInfo(1),
 			invalid("name"),
 		),
-		request(
+		restCase(
 			"huge_bodies",
 			"/characters/id/{own} 21 books",
 			"PATCH",
@@ -318,7 +303,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 		),
 
 		// Nesting: past the gateway's limit, or past the books' own (below the gateway's).
-		request(
+		restCase(
 			"deep_nesting",
 			"/lorebooks/import nested 64 deep",
 			"POST",
@@ -341,7 +326,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ entries: [{ extensions: { "a\u0000b": 1 } }] },
 			VALIDATION,
 		),
-		request(
+		restCase(
 			"null_bytes",
 			"/lorebooks/import a key with NUL",
 			"POST",
@@ -349,7 +334,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			worldInfo(1, { key: ["dra\u0000gon"] }),
 			VALIDATION,
 		),
-		request(
+		restCase(
 			"null_bytes",
 			"/lorebooks/import a field name with NUL",
 			"POST",
@@ -362,7 +347,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 		storedContent("unicode", "a lone surrogate", "a\uD800b"),
 		storedContent("unicode", "RTL override and zero-width joiners", "Safe\u202Egnp\u200D.exe"),
 		storedContent("injection", "SQL", "'); DROP TABLE lorebooks;--"),
-		request(
+		restCase(
 			"unicode",
 			"/lorebooks/import an extension key with a lone surrogate",
 			"POST",
@@ -378,7 +363,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 		),
 
 		// Pathological regular expressions: refused, or stored and matched in linear time.
-		request(
+		restCase(
 			"injection",
 			"/lorebooks/import a catastrophic regex key",
 			"POST",
@@ -395,7 +380,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			{ entries: [{ keys: ["/(a)\\1/"] }] },
 			invalid("entries[0].keys[0]"),
 		),
-		request(
+		restCase(
 			"injection",
 			"/lorebooks/import an unclosed regex key",
 			"POST",
@@ -403,7 +388,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			worldInfo(1, { keysecondary: ["/[unclosed/"] }),
 			invalid("entries[0].secondary_keys[0]"),
 		),
-		request(
+		restCase(
 			"injection",
 			"/lorebooks/import regex keys slow to compile",
 			"POST",
@@ -411,7 +396,7 @@ export function lorebookRequests(ctx: HostileContext): RestCase[] {
 			worldInfo(3, { key: [`/${"\\pL{100}".repeat(22)}/`, `/${"[\\s\\S]{100}".repeat(16)}/`] }),
 			invalid("entries[0].keys"),
 		),
-		request(
+		restCase(
 			"path_traversal",
 			"/lorebooks/..%2f..%2fetc%2fpasswd",
 			"GET",

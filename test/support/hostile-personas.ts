@@ -8,13 +8,13 @@ import {
 	INVALID_JSON,
 	TOO_LARGE,
 	VALIDATION,
-	json,
 	storedForm,
 	tag,
 	type Category,
 	type HostileContext,
 	type Json,
 	type RestCase,
+	restCase,
 } from "./hostile-cases.js";
 
 /** A request as one account: the spec's REST client. */
@@ -56,21 +56,6 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 	const personaNotFound = { status: [404], code: ["PERSONA_NOT_FOUND"] };
 	const invalid = (field: string) => ({ ...VALIDATION, field });
 	const invalidImage = { status: [422], code: ["INVALID_IMAGE"] };
-	const request = (
-		category: Category,
-		name: string,
-		method: string,
-		path: string,
-		body: unknown,
-		expect: Pick<RestCase, "status" | "code" | "field" | "ok">,
-	): RestCase => ({
-		category,
-		name: `${method} ${name}`,
-		method,
-		path,
-		body: body === undefined ? undefined : typeof body === "string" ? body : json(body),
-		...expect,
-	});
 	/** POST /personas and PATCH /personas/{own} with the same body. */
 	const bothWrites = (
 		category: Category,
@@ -78,12 +63,12 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 		body: Record<string, unknown>,
 		expect: Pick<RestCase, "status" | "code" | "field">,
 	) => [
-		request(category, `/personas ${name}`, "POST", "/personas", { name: `Persona ${tag()}`, ...body }, expect),
-		request(category, `/personas/{own} ${name}`, "PATCH", mine, body, expect),
+		restCase(category, `/personas ${name}`, "POST", "/personas", { name: `Persona ${tag()}`, ...body }, expect),
+		restCase(category, `/personas/{own} ${name}`, "PATCH", mine, body, expect),
 	];
 	/** A persona made with this name, read back exactly as PostgreSQL keeps it. */
 	const named = (category: Category, label: string, name: string): RestCase =>
-		request(
+		restCase(
 			category,
 			`/personas named ${label}`,
 			"POST",
@@ -103,8 +88,8 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 	];
 	const cases: RestCase[] = [
 		// Someone else's persona: as if it did not exist, on every route, and in a session of mine.
-		request("other_users", "/personas/{theirs}", "GET", theirs, undefined, personaNotFound),
-		request(
+		restCase("other_users", "/personas/{theirs}", "GET", theirs, undefined, personaNotFound),
+		restCase(
 			"other_users",
 			"/personas/{theirs, upper case}",
 			"GET",
@@ -112,10 +97,10 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 			undefined,
 			personaNotFound,
 		),
-		request("other_users", "/personas/{theirs} rename", "PATCH", theirs, { name: "Mine now" }, personaNotFound),
-		request("other_users", "/personas/{theirs} make default", "PATCH", theirs, { is_default: true }, personaNotFound),
-		request("other_users", "/personas/{theirs} avatar", "PATCH", theirs, { avatar: null }, personaNotFound),
-		request(
+		restCase("other_users", "/personas/{theirs} rename", "PATCH", theirs, { name: "Mine now" }, personaNotFound),
+		restCase("other_users", "/personas/{theirs} make default", "PATCH", theirs, { is_default: true }, personaNotFound),
+		restCase("other_users", "/personas/{theirs} avatar", "PATCH", theirs, { avatar: null }, personaNotFound),
+		restCase(
 			"other_users",
 			"/personas/{their default}",
 			"DELETE",
@@ -123,9 +108,9 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 			undefined,
 			personaNotFound,
 		),
-		request("other_users", "/personas/{theirs}", "DELETE", theirs, undefined, personaNotFound),
-		request("other_users", "/personas/{theirs}/avatar", "GET", `${theirs}/avatar`, undefined, personaNotFound),
-		request(
+		restCase("other_users", "/personas/{theirs}", "DELETE", theirs, undefined, personaNotFound),
+		restCase("other_users", "/personas/{theirs}/avatar", "GET", `${theirs}/avatar`, undefined, personaNotFound),
+		restCase(
 			"other_users",
 			"/sessions/{own} with their persona",
 			"PATCH",
@@ -133,7 +118,7 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 			{ persona_id: victimPersonaId },
 			personaNotFound,
 		),
-		request(
+		restCase(
 			"other_users",
 			"/sessions/{theirs} with my persona",
 			"PATCH",
@@ -141,7 +126,7 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 			{ persona_id: attackerPersonaId },
 			{ status: [404], code: ["SESSION_NOT_FOUND"] },
 		),
-		request("other_users", "/personas lists mine only", "GET", "/personas", undefined, {
+		restCase("other_users", "/personas lists mine only", "GET", "/personas", undefined, {
 			status: [200],
 			ok: {
 				status: 200,
@@ -169,7 +154,7 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 				{ lorebook_ids: kind === "array" ? [42] : value },
 				invalid("lorebook_ids"),
 			),
-			request(
+			restCase(
 				"wrong_types",
 				`/sessions/{own} persona_id as ${kind}`,
 				"PATCH",
@@ -177,7 +162,7 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 				{ persona_id: value },
 				invalid("persona_id"),
 			),
-			request(
+			restCase(
 				"wrong_types",
 				`/sessions/{own} lorebook_ids as ${kind}`,
 				"PATCH",
@@ -189,9 +174,9 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 		...bothWrites("wrong_types", "name null", { name: null }, invalid("name")),
 		...bothWrites("wrong_types", "description null", { description: null }, invalid("description")),
 		...bothWrites("wrong_types", "lorebook_ids of non-UUIDs", { lorebook_ids: ["../../etc"] }, invalid("lorebook_ids")),
-		request("wrong_types", "/personas/{not a uuid}", "GET", "/personas/not-a-uuid", undefined, invalid("id")),
-		request("wrong_types", "/personas/{not a uuid}/avatar", "GET", "/personas/12345/avatar", undefined, invalid("id")),
-		request(
+		restCase("wrong_types", "/personas/{not a uuid}", "GET", "/personas/not-a-uuid", undefined, invalid("id")),
+		restCase("wrong_types", "/personas/{not a uuid}/avatar", "GET", "/personas/12345/avatar", undefined, invalid("id")),
+		restCase(
 			"wrong_types",
 			"/personas/{own}/avatar?size=huge",
 			"GET",
@@ -199,8 +184,8 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 			undefined,
 			invalid("size"),
 		),
-		request("wrong_types", "/sessions/{own} with nothing to change", "PATCH", session, {}, VALIDATION),
-		request(
+		restCase("wrong_types", "/sessions/{own} with nothing to change", "PATCH", session, {}, VALIDATION),
+		restCase(
 			"wrong_types",
 			"/sessions/{own} persona_id not a uuid",
 			"PATCH",
@@ -208,7 +193,7 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 			{ persona_id: "default" },
 			invalid("persona_id"),
 		),
-		request(
+		restCase(
 			"wrong_types",
 			"/sessions/{own} unknown persona",
 			"PATCH",
@@ -216,8 +201,8 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 			{ persona_id: crypto.randomUUID() },
 			personaNotFound,
 		),
-		request("malformed_json", "/personas truncated", "POST", "/personas", '{"name": "Trunc', INVALID_JSON),
-		request(
+		restCase("malformed_json", "/personas truncated", "POST", "/personas", '{"name": "Trunc', INVALID_JSON),
+		restCase(
 			"malformed_json",
 			"/personas/{own} two documents",
 			"PATCH",
@@ -255,7 +240,7 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 			{ avatar: dataUrl("image/png", Buffer.alloc(3 * 1024 * 1024)) },
 			TOO_LARGE,
 		),
-		request(
+		restCase(
 			"huge_bodies",
 			"/sessions/{own} 1000 lorebooks",
 			"PATCH",
@@ -306,10 +291,10 @@ export function personaRequests(ctx: HostileContext): RestCase[] {
 		...bothWrites("injection", "avatar as a javascript: URL", { avatar: "javascript:alert(1)" }, invalid("avatar")),
 		...bothWrites("path_traversal", "avatar as a file: URL", { avatar: "file:///etc/passwd" }, invalid("avatar")),
 		...bothWrites("path_traversal", "avatar as a path", { avatar: "../../../etc/passwd" }, invalid("avatar")),
-		request("path_traversal", "/personas/{..}", "GET", "/personas/..%2F..%2Fetc%2Fpasswd", undefined, {
+		restCase("path_traversal", "/personas/{..}", "GET", "/personas/..%2F..%2Fetc%2Fpasswd", undefined, {
 			status: [404, 422],
 		}),
-		request("path_traversal", "/personas/{..}/avatar", "GET", "/personas/..%2Fsessions/avatar", undefined, {
+		restCase("path_traversal", "/personas/{..}/avatar", "GET", "/personas/..%2Fsessions/avatar", undefined, {
 			status: [404, 422],
 		}),
 	];
