@@ -2254,6 +2254,9 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 		["greeting=1.5", `/ws/${c}?token=${t}&greeting=1.5`, [400]],
 		["greeting=%00", `/ws/${c}?token=${t}&greeting=%00`, [400]],
 		["greeting with a leading space", `/ws/${c}?token=${t}&greeting=%201`, [400]],
+		["persona_id garbage", `/ws/${c}?token=${t}&persona_id=garbage`, [400]],
+		["persona_id with SQL", `/ws/${c}?token=${t}&persona_id=${encodeURIComponent("' OR 1=1--")}`, [400]],
+		["unknown persona_id", `/ws/${c}?token=${t}&persona_id=00000000-0000-4000-8000-000000000000`, [404]],
 	];
 	for (const [name, path, status] of hs) add("ws_handshake", name, path, status);
 	add("other_users", "session_id of another user", `/ws/${c}?token=${t}&session_id=${ctx.victimSessionId}`, [404]);
@@ -2264,6 +2267,14 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 		[404],
 	);
 	add("other_users", "another user's private character", `/ws/${ctx.victimPrivateCharacterId}?token=${t}`, [404]);
+	const theirPersona = ctx.ids.victimPersonaId;
+	add("other_users", "persona_id of another user", `/ws/${c}?token=${t}&persona_id=${theirPersona}`, [404]);
+	add(
+		"other_users",
+		"persona_id of another user, resuming my session",
+		`/ws/${c}?token=${t}&session_id=${ctx.ownSessionId}&persona_id=${theirPersona}`,
+		[404],
+	);
 	return cases;
 }
 
