@@ -7,12 +7,7 @@
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import {
-	LorebookStore,
-	type LorebookListing,
-	type LorebookRow,
-	type LorebookScope,
-} from "../src/adapters/lorebook-store.js";
+import { LorebookStore, type LorebookRow, type LorebookScope } from "../src/adapters/lorebook-store.js";
 import {
 	LorebookError,
 	MAX_LORE_ENTRIES,
@@ -27,7 +22,15 @@ import {
 	toCharacterBook,
 	toWorldInfo,
 } from "../src/domain/lorebook-format.js";
-import { LorebookEvent, type LoreEntry, type LorebookData } from "../src/domain/lorebook.js";
+import {
+	LorebookEvent,
+	lorebookSummary,
+	lorebookView,
+	type LoreEntry,
+	type LorebookData,
+	type LorebookSummary,
+	type LorebookView,
+} from "../src/domain/lorebook.js";
 import { compileKey } from "../src/domain/lore-matching.js";
 import { slugify } from "../src/domain/characters.js";
 import { clearCharacterCaches } from "../src/adapters/character-storage.js";
@@ -60,33 +63,6 @@ interface BookFields {
 }
 interface ExportParams extends IdParams {
 	format: "sillytavern" | "character_book";
-}
-
-/** A book as its summary lists it. */
-export interface LorebookSummary {
-	id: string;
-	name: string;
-	description: string;
-	is_public: boolean;
-	is_own: boolean;
-	entry_count: number;
-	updated_at: string;
-}
-
-/** A whole book, as GET /lorebooks/:id and the writes answer. */
-export interface LorebookView {
-	id: string;
-	name: string;
-	description: string;
-	scan_depth: number | null;
-	token_budget: number | null;
-	recursive_scanning: boolean;
-	is_public: boolean;
-	is_own: boolean;
-	entries: LoreEntry[];
-	extensions: Record<string, unknown>;
-	created_at: string;
-	updated_at: string;
 }
 
 type LorebooksThis = Service &
@@ -130,7 +106,7 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 					const user = requireUser(ctx.meta);
 					const { scope, limit, offset } = ctx.params;
 					const rows = await this.books.list(user, (scope ?? "all") as LorebookScope, { limit, offset });
-					return rows.map((row) => toSummary(row, user));
+					return rows.map((row) => lorebookSummary(row, user.id));
 				},
 			},
 
@@ -142,7 +118,7 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 					const user = requireUser(ctx.meta);
 					const row = await this.books.find(user, ctx.params.id);
 					if (!row) throw LorebookNotFound(ctx.params.id);
-					return toView(row, user);
+					return lorebookView(row, user.id);
 				},
 			},
 
@@ -166,7 +142,7 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 					this.changed(row.id);
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/lorebooks/${row.id}`;
-					return toView(row, user);
+					return lorebookView(row, user.id);
 				},
 			},
 
@@ -195,7 +171,7 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 					const row = await this.books.update(user.id, p.id, changes);
 					if (!row) throw LorebookNotFound(p.id);
 					this.changed(row.id);
-					return toView(row, user);
+					return lorebookView(row, user.id);
 				},
 			},
 
@@ -240,7 +216,7 @@ export default function lorebooksService(config: Config): ServiceSchema<ServiceS
 					this.changed(row.id);
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/lorebooks/${row.id}`;
-					return toView(row, user);
+					return lorebookView(row, user.id);
 				},
 			},
 
@@ -303,33 +279,4 @@ function withLorebookErrors<T>(fn: () => T): T {
 		if (!(err instanceof LorebookError)) throw err;
 		throw ValidationFailed(err.message, [{ type: "lorebook", field: err.field ?? "", message: err.message }]);
 	}
-}
-
-function toSummary(row: LorebookListing, user: AuthUser): LorebookSummary {
-	return {
-		id: row.id,
-		name: row.name,
-		description: row.description,
-		is_public: row.is_public,
-		is_own: row.owner_id === user.id,
-		entry_count: Number(row.entry_count),
-		updated_at: new Date(row.updated_at).toISOString(),
-	};
-}
-
-function toView(row: LorebookRow, user: AuthUser): LorebookView {
-	return {
-		id: row.id,
-		name: row.name,
-		description: row.description,
-		scan_depth: row.scan_depth,
-		token_budget: row.token_budget,
-		recursive_scanning: row.recursive_scanning,
-		is_public: row.is_public,
-		is_own: row.owner_id === user.id,
-		entries: row.entries,
-		extensions: row.extensions,
-		created_at: new Date(row.created_at).toISOString(),
-		updated_at: new Date(row.updated_at).toISOString(),
-	};
 }

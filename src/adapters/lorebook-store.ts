@@ -6,7 +6,7 @@
 import { ForeignKeyConstraintError, QueryTypes, type Sequelize } from "sequelize";
 import { LorebookNotFound, NotFound, ValidationFailed } from "../errors.js";
 import { fromCharacterBook } from "../domain/lorebook-format.js";
-import type { LorebookData } from "../domain/lorebook.js";
+import type { LorebookData, StoredLorebook } from "../domain/lorebook.js";
 import { isUuid } from "../domain/uuid.js";
 
 /** A book for a turn: a stored one, or (id null) the character card's own `character_book`. */
@@ -22,13 +22,8 @@ export interface AttachTarget {
 	id: string;
 }
 
-export interface LorebookRow extends LorebookData {
-	id: string;
-	owner_id: string;
-	is_public: boolean;
-	created_at: Date;
-	updated_at: Date;
-}
+/** A stored book, as its queries give it. */
+export type LorebookRow = StoredLorebook & { created_at: Date; updated_at: Date };
 
 export interface LorebookListing {
 	id: string;

@@ -4,36 +4,7 @@
  */
 import type { LoreEntry } from "../../src/domain/lorebook.js";
 
-export type { LoreEntry, LorePosition } from "../../src/domain/lorebook.js";
-
-/** A book as GET /lorebooks lists it. */
-export interface LorebookSummary {
-	id: string;
-	name: string;
-	description: string;
-	is_public: boolean;
-	is_own: boolean;
-	entry_count: number;
-	updated_at: string;
-}
-
-/** A whole book (GET /lorebooks/{id}, and what create and update answer). */
-export interface Lorebook {
-	id: string;
-	name: string;
-	description: string;
-	/** Null: the server's default (CHAT_LOREBOOK_SCAN_DEPTH). */
-	scan_depth: number | null;
-	/** Null: the server's default (CHAT_LOREBOOK_TOKENS). */
-	token_budget: number | null;
-	recursive_scanning: boolean;
-	is_public: boolean;
-	is_own: boolean;
-	entries: LoreEntry[];
-	extensions: Record<string, unknown>;
-	created_at: string;
-	updated_at: string;
-}
+export type { LoreEntry, LorePosition, LorebookSummary, LorebookView as Lorebook } from "../../src/domain/lorebook.js";
 
 /** The export formats of GET /lorebooks/{id}/export. */
 export type LoreFormat = "sillytavern" | "character_book";
