@@ -32,6 +32,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { CLUSTER_ROLES } from "../src/config.js";
 import { portOpen } from "../test/support/process.js";
 import type { FromLoad, Job, ToLoad } from "./load.js";
 import type { StallResult } from "./stalls.js";
@@ -558,12 +559,12 @@ async function clusterPhase() {
 
 	const [apiPort, ws1Port, ws2Port, ...healthPorts] = await freePorts(3 + 6);
 	const roles: [string, Record<string, string>][] = [
-		["gateway", { SERVICES: "api", API_PORT: String(apiPort) }],
-		["accounts", { SERVICES: "auth,characters,sessions" }],
-		["chat-ws-1", { SERVICES: "chat-ws", WS_PORT: String(ws1Port) }],
-		["chat-ws-2", { SERVICES: "chat-ws", WS_PORT: String(ws2Port) }],
-		["ai-consumer", { SERVICES: "ai-consumer" }],
-		["dispatcher", { SERVICES: "dispatcher" }],
+		["gateway", { SERVICES: CLUSTER_ROLES.gateway, API_PORT: String(apiPort) }],
+		["accounts", { SERVICES: CLUSTER_ROLES.accounts }],
+		["chat-ws-1", { SERVICES: CLUSTER_ROLES["chat-ws"], WS_PORT: String(ws1Port) }],
+		["chat-ws-2", { SERVICES: CLUSTER_ROLES["chat-ws"], WS_PORT: String(ws2Port) }],
+		["ai-consumer", { SERVICES: CLUSTER_ROLES["ai-consumer"] }],
+		["dispatcher", { SERVICES: CLUSTER_ROLES.dispatcher }],
 	];
 	const jwtSecret = randomBytes(32).toString("hex");
 	const processes = roles.map(([name, env], i) =>

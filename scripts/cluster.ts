@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import pg from "pg";
+import { CLUSTER_ROLES } from "../src/config.js";
 import { loadOrCreateLocalSecrets } from "../src/adapters/local-secrets.js";
 
 interface Role {
@@ -14,12 +15,12 @@ interface Role {
 }
 
 const ROLES: Role[] = [
-	{ name: "gateway", env: { SERVICES: "api", API_PORT: "8000" } },
-	{ name: "accounts", env: { SERVICES: "auth,characters,sessions,avatars,personas,lorebooks,memory" } },
-	{ name: "chat-ws-1", env: { SERVICES: "chat-ws", WS_PORT: "8004", GRPC_PORT: "50051" } },
-	{ name: "chat-ws-2", env: { SERVICES: "chat-ws", WS_PORT: "8005", GRPC_PORT: "50052" } },
-	{ name: "ai-consumer", env: { SERVICES: "ai-consumer" } },
-	{ name: "dispatcher", env: { SERVICES: "dispatcher,story" } },
+	{ name: "gateway", env: { SERVICES: CLUSTER_ROLES.gateway, API_PORT: "8000" } },
+	{ name: "accounts", env: { SERVICES: CLUSTER_ROLES.accounts } },
+	{ name: "chat-ws-1", env: { SERVICES: CLUSTER_ROLES["chat-ws"], WS_PORT: "8004", GRPC_PORT: "50051" } },
+	{ name: "chat-ws-2", env: { SERVICES: CLUSTER_ROLES["chat-ws"], WS_PORT: "8005", GRPC_PORT: "50052" } },
+	{ name: "ai-consumer", env: { SERVICES: CLUSTER_ROLES["ai-consumer"] } },
+	{ name: "dispatcher", env: { SERVICES: CLUSTER_ROLES.dispatcher } },
 ];
 
 const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/cameo";

@@ -25,6 +25,14 @@ export const ALL_SERVICES = [
 	"memory",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
+/** The services each role of a cluster runs (k8s/ says the same per Deployment; scripts/cluster.ts and the bench). */
+export const CLUSTER_ROLES = {
+	gateway: "api",
+	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory",
+	"chat-ws": "chat-ws",
+	"ai-consumer": "ai-consumer",
+	dispatcher: "dispatcher,story",
+} as const;
 /** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */
 const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher", "story"] as const;
 

@@ -21,7 +21,7 @@ import { Deployment, StatefulSet, type IDeployment, type IStatefulSet } from "ku
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { ALL_SERVICES, loadConfig } from "../../src/config.js";
+import { ALL_SERVICES, CLUSTER_ROLES, loadConfig } from "../../src/config.js";
 
 const K8S_DIR = fileURLToPath(new URL("../../k8s/", import.meta.url));
 const KUSTOMIZATION = "kustomization.yaml";
@@ -145,6 +145,8 @@ describe("k8s manifests", () => {
 			);
 			const names = String(env.SERVICES ?? "").split(",");
 			for (const name of names) expect(ALL_SERVICES, `${d.metadata?.name}: unknown service "${name}"`).toContain(name);
+			// The same roles as the local cluster runner and the bench.
+			expect(env.SERVICES).toBe(CLUSTER_ROLES[d.metadata?.name as keyof typeof CLUSTER_ROLES]);
 			deployed.push(...names);
 
 			// What the pod's environment would be, with stand-ins for the Secret's placeholders.
