@@ -12,6 +12,7 @@ import type { Readable } from "node:stream";
 import { type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
+import PromptInspectorMixin, { type PromptInspectorThis } from "../mixins/prompt-inspector.mixin.js";
 import { ConversationMemory } from "../src/adapters/conversation-memory.js";
 import { Generations, type Generated } from "../src/adapters/generations.js";
 import { createChatModel } from "../src/adapters/llm/factory.js";
@@ -19,7 +20,6 @@ import { LlmUnavailableError, type ChatModel } from "../src/domain/chat-model.js
 import { overridesOf } from "../src/domain/model-settings.js";
 import { LlmStatus } from "../src/adapters/llm/status.js";
 import { chatPrompts, type ChatPrompts, type Speakers } from "../src/adapters/speakers.js";
-import { PromptRecords } from "../src/adapters/prompt-records.js";
 import { cannotImpersonate, impersonationStream } from "../src/adapters/impersonations.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 import { isLastAttempt } from "../src/adapters/amqp-channel-adapter.js";
@@ -42,15 +42,13 @@ import {
 	type UserMsgPayload,
 } from "../src/domain/chat-wire.js";
 
-export interface AiConsumerThis extends Service, ChatThis {
+export interface AiConsumerThis extends Service, ChatThis, PromptInspectorThis {
 	memory: ConversationMemory;
 	model: ChatModel;
 	/** The model's configuration as last seen (startup check, replies), for /readyz. */
 	llmStatus: LlmStatus;
 	/** Who speaks in a chat and what they know (cached lookups), and the prompts made for it. */
 	prompts: ChatPrompts;
-	/** The prompts of the latest replies of each session, for the prompt inspector. */
-	records: PromptRecords;
 	/** The replies being streamed, so a stop request can abort them. */
 	generations: Generations;
 	/** An impersonation's tokens count against the user's daily quota here (replies' in the dispatcher). */
@@ -80,7 +78,8 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		name: "ai-consumer",
 
 		/** `this.db` (history the cache does not hold), the chat store, runtime and metrics, `publish`. */
-		mixins: [ChatMixin(config)],
+		/** The prompts of the latest replies of each session, for the prompt inspector: `this.records`. */
+		mixins: [ChatMixin(config), PromptInspectorMixin(config)],
 
 		/** Characters come from `characters.resolve`: no consuming before it can answer. */
 		dependencies: ["characters"],
@@ -276,7 +275,6 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			const { sequelize } = this.db;
 			this.memory = new ConversationMemory(this.store, this.runtime.history, config.chat);
 			this.prompts = chatPrompts({ broker: this.broker, sequelize, store: this.store, memory: this.memory, config });
-			this.records = new PromptRecords(sequelize, config.chat.inspectorReplies, this.logger);
 			this.generations = new Generations({ delivery: this.runtime.delivery, metrics: this.metrics });
 			this.quotas = createChatQuotas(config);
 			this.model = createChatModel(config, {
@@ -292,7 +290,6 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 		},
 
 		async stopped(this: AiConsumerThis) {
-			this.records?.close();
 			await this.quotas?.close();
 		},
 	};

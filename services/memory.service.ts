@@ -9,7 +9,8 @@ import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
 import { SessionMemory } from "../src/adapters/session-memory.js";
-import { PromptRecords } from "../src/adapters/prompt-records.js";
+import type { PromptView } from "../src/adapters/prompt-records.js";
+import { callEveryNode } from "../src/adapters/every-node.js";
 import { MessageNotFound, PromptNotFound, SessionNotFound, Unauthorized, ValidationFailed } from "../src/errors.js";
 import type { AuthUser } from "../src/domain/accounts.js";
 
@@ -33,7 +34,8 @@ type MemoryThis = Service &
 	DbThis & {
 		store: ChatStore;
 		memory: SessionMemory;
-		prompts: PromptRecords;
+		/** The kept prompt of a reply, from whichever ai-consumer node made it. */
+		keptPrompt(sessionId: string, replyId: string): Promise<PromptView | null>;
 		ownSession(ctx: Context<IdParams, MemoryMeta>): Promise<SessionRow>;
 	};
 
@@ -98,7 +100,9 @@ export default function memoryService(config: Config): ServiceSchema<ServiceSett
 				params: { id: "uuid", message_id: "uuid" },
 				async handler(this: MemoryThis, ctx: Context<PromptParams, MemoryMeta>) {
 					const session = await this.ownSession(ctx);
-					const prompt = await this.prompts.find(session.id, ctx.params.message_id);
+					// A reply rewound since is gone, whatever a consumer still holds of it.
+					const reply = await this.store.getMessage(ctx.params.message_id);
+					const prompt = reply?.session_id === session.id && (await this.keptPrompt(session.id, ctx.params.message_id));
 					if (!prompt) throw PromptNotFound(ctx.params.message_id);
 					return prompt;
 				},
@@ -106,6 +110,13 @@ export default function memoryService(config: Config): ServiceSchema<ServiceSett
 		},
 
 		methods: {
+			/** Records live in the memory of the ai-consumer that made the prompt: every available one is asked. */
+			async keptPrompt(this: MemoryThis, sessionId: string, replyId: string) {
+				const params = { session_id: sessionId, reply_id: replyId };
+				const { results } = await callEveryNode<PromptView | null>(this.broker, "ai-consumer", "prompt", params);
+				return results.find((r) => r.value)?.value ?? null;
+			},
+
 			async ownSession(this: MemoryThis, ctx: Context<IdParams, MemoryMeta>): Promise<SessionRow> {
 				if (!ctx.meta.user) throw Unauthorized();
 				const session = await this.store.getSession(ctx.params.id);
@@ -118,7 +129,6 @@ export default function memoryService(config: Config): ServiceSchema<ServiceSett
 			const { sequelize } = this.db;
 			this.store = new ChatStore(sequelize);
 			this.memory = new SessionMemory(sequelize);
-			this.prompts = new PromptRecords(sequelize, config.chat.inspectorReplies, this.logger);
 		},
 	};
 }

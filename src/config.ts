@@ -142,6 +142,8 @@ export interface ChatLimits {
 	lorebookTokens: number;
 	/** Replies per session whose exact prompt the inspector keeps (the latest); 0 keeps none. */
 	inspectorReplies: number;
+	/** Memory for those prompts on each ai-consumer node (the least recently made go first). */
+	inspectorCacheMb: number;
 	/** A user message without a reply this long after its last publish is published again (the outbox). */
 	replyTimeoutSeconds: number;
 	/** Publishes per user message before it is given up with an `ai_unavailable` error. */
@@ -291,6 +293,7 @@ export function loadConfig(env: Env = process.env): Config {
 			// A quarter of the prompt budget by default: lore informs the reply, the conversation drives it.
 			lorebookTokens: int("CHAT_LOREBOOK_TOKENS", env.CHAT_LOREBOOK_TOKENS, Math.floor(promptTokens / 4), 0, 2_000_000),
 			inspectorReplies: int("CHAT_PROMPT_INSPECTOR_REPLIES", env.CHAT_PROMPT_INSPECTOR_REPLIES, 20, 0, 1000),
+			inspectorCacheMb: int("CHAT_PROMPT_INSPECTOR_MB", env.CHAT_PROMPT_INSPECTOR_MB, 32, 1, 65_536),
 			// Longer than a slow model's reply (LLM_TIMEOUT_MS plus retries), so the outbox re-sends lost messages only.
 			replyTimeoutSeconds: int("CHAT_REPLY_TIMEOUT", env.CHAT_REPLY_TIMEOUT, 90, 1, 86_400),
 			replyMaxAttempts: int("CHAT_REPLY_MAX_ATTEMPTS", env.CHAT_REPLY_MAX_ATTEMPTS, 3, 1, 100),

@@ -7,8 +7,6 @@
  *   and characters through three link tables, in the order the user gave (`position`).
  * - Visible memory: `chat_sessions.summary_base` is the summary as the user wrote it, kept verbatim; `summary` is then
  *   what was folded in on top of it since. `messages.pinned_at`: a pinned message stays in every prompt.
- * - `reply_prompts`: the exact messages a reply was generated from, with token counts per part, for the prompt
- *   inspector; only the latest few per session are kept.
  */
 import type { MigrationFn } from "umzug";
 import type { QueryInterface } from "sequelize";
@@ -77,21 +75,12 @@ export const up: MigrationFn<QueryInterface> = async ({ context: qi }) => {
 		CREATE INDEX IF NOT EXISTS ix_persona_lorebooks_book ON persona_lorebooks (lorebook_id);
 		CREATE INDEX IF NOT EXISTS ix_character_lorebooks_book ON character_lorebooks (lorebook_id);
 
-		CREATE TABLE IF NOT EXISTS reply_prompts (
-			reply_id uuid PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,
-			session_id uuid NOT NULL REFERENCES chat_sessions (id) ON DELETE CASCADE,
-			messages jsonb NOT NULL,
-			parts jsonb NOT NULL,
-			model text,
-			created_at timestamptz NOT NULL DEFAULT now()
-		);
-		CREATE INDEX IF NOT EXISTS ix_reply_prompts_session ON reply_prompts (session_id, created_at);
 	`);
 };
 
 export const down: MigrationFn<QueryInterface> = async ({ context: qi }) => {
 	await qi.sequelize.query(`
-		DROP TABLE IF EXISTS reply_prompts, character_lorebooks, persona_lorebooks, session_lorebooks, lorebooks;
+		DROP TABLE IF EXISTS character_lorebooks, persona_lorebooks, session_lorebooks, lorebooks;
 		DROP INDEX IF EXISTS ix_messages_pinned;
 		ALTER TABLE messages DROP COLUMN IF EXISTS pinned_at;
 		ALTER TABLE chat_sessions

@@ -1,15 +1,15 @@
 /**
- * The prompt inspector's records (`reply_prompts`): the exact messages a reply was generated from, with its parts'
- * token counts, kept for the last `keep` replies of each session.
- * ai-consumer records a prompt once the reply is published, but the dispatcher stores the reply: a record is written
- * once its reply is there (tried again a few times over the next seconds meanwhile), and dropped if it never comes
- * (the reply was rewound before it was stored). Writes are batched like the chat's, and never delay the reply.
+ * The prompt inspector's records: the exact messages a reply was generated from, with its parts' token counts, kept
+ * for the last `keep` replies of each session, in the memory of the ai-consumer that made them.
+ * A record holds the prompt's own message objects (their texts are the strings the history already holds), so keeping
+ * one costs a few map entries and no copy, no serialization and no write: storing every prompt in PostgreSQL cost a
+ * quarter of the embedded throughput. The price: records are best effort, gone when their consumer restarts or when
+ * the memory budget (least recently recorded first) needs their room.
  */
-import { QueryTypes, type Sequelize } from "sequelize";
+import { LRUCache } from "lru-cache";
 import type { ChatMessage } from "../domain/chat-model.js";
 import type { AssembledPrompt, PromptPart } from "../domain/prompt.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "../domain/token-count.js";
-import { batched } from "./batched.js";
 
 interface PromptRecord {
 	reply_id: string;
@@ -17,6 +17,7 @@ interface PromptRecord {
 	messages: ChatMessage[];
 	parts: PromptPart[];
 	model: string;
+	created_at: Date;
 }
 
 /** GET /sessions/:id/messages/:message_id/prompt. */
@@ -29,104 +30,77 @@ export interface PromptView {
 	parts: PromptPart[];
 }
 
-/** Until the reply is stored: the first try after the dispatcher usually has, then less and less often, ~30 s in all. */
-const RETRY_DELAYS_MS = [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000, 5000, 5000];
-/** Records waiting for their reply at most; more are not kept (the inspector is best effort, memory is not). */
-const MAX_WAITING = 5000;
-
-/**
- * Inserts the records whose reply is stored (a continue's record replaces the one of the reply it extends), and
- * answers the ids it wrote. The reply's row is share-locked, as INSERT_AI_MESSAGES does: a rewind deleting it waits,
- * or has deleted it and the record is not written (the foreign key would fail the whole batch).
- */
-const INSERT = `INSERT INTO reply_prompts (reply_id, session_id, messages, parts, model)
-	SELECT g.reply_id, g.session_id, g.messages, g.parts, g.model
-	FROM jsonb_to_recordset($1::jsonb) AS g(reply_id uuid, session_id uuid, messages jsonb, parts jsonb, model text)
-	WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = g.reply_id AND m.session_id = g.session_id FOR KEY SHARE)
-	ON CONFLICT (reply_id) DO UPDATE SET messages = EXCLUDED.messages, parts = EXCLUDED.parts, model = EXCLUDED.model,
-		created_at = now()
-	RETURNING reply_id`;
-
-/** Keeps the newest `$2` records of each session in `$1`. */
-const TRIM = `DELETE FROM reply_prompts r USING (
-		SELECT reply_id, row_number() OVER (PARTITION BY session_id ORDER BY created_at DESC, reply_id) AS n
-		FROM reply_prompts WHERE session_id = ANY($1::uuid[])) ranked
-	WHERE r.reply_id = ranked.reply_id AND ranked.n > $2`;
+/** Bytes a record is counted for beyond its texts (objects, ids, parts). */
+const RECORD_OVERHEAD_BYTES = 512;
 
 export class PromptRecords {
-	private readonly insert: (record: PromptRecord) => Promise<boolean>;
-	/** Records waiting to be written, by their next try. */
-	private readonly waiting = new Set<NodeJS.Timeout>();
+	/** Records by reply id. */
+	private readonly records: LRUCache<string, PromptRecord>;
+	/** Each session's recorded replies, oldest first, at most `keep`. */
+	private readonly bySession = new Map<string, string[]>();
 
-	/** `keep`: records per session (CHAT_PROMPT_INSPECTOR_REPLIES; 0 keeps none). */
+	/** `keep`: records per session (CHAT_PROMPT_INSPECTOR_REPLIES; 0 keeps none); `maxBytes`: all records' budget. */
 	constructor(
-		private readonly sequelize: Sequelize,
 		private readonly keep: number,
-		private readonly logger: { warn(message: string): void },
+		maxBytes: number,
 	) {
-		// Two records for one reply (a continue of a reply just recorded) go in successive statements.
-		this.insert = batched((records) => this.insertAll(records), {
-			maxBatchSize: 200,
-			maxConcurrent: 1,
-			conflictKey: (r) => r.reply_id,
+		this.records = new LRUCache({
+			maxSize: maxBytes,
+			// UTF-16 strings: about 2 bytes a character.
+			sizeCalculation: (r) => r.messages.reduce((bytes, m) => bytes + 2 * m.content.length + 64, RECORD_OVERHEAD_BYTES),
+			dispose: (record, replyId, reason) => {
+				if (reason !== "set") this.unlist(record.session_id, replyId);
+			},
 		});
 	}
 
-	/** Keeps the prompt reply `replyId` was generated from, in the background, once the reply is stored. */
+	/** Keeps the prompt reply `replyId` was generated from (a continue's replaces the one of the reply it extends). */
 	record(replyId: string, sessionId: string, prompt: Pick<AssembledPrompt, "messages" | "parts">, model: string): void {
-		if (this.keep === 0 || this.waiting.size >= MAX_WAITING) return;
+		if (this.keep === 0) return;
 		const { messages, parts } = prompt;
-		this.attempt({ reply_id: replyId, session_id: sessionId, messages, parts, model }, 0);
-	}
-
-	/** The service stops: the records still waiting are dropped. */
-	close(): void {
-		for (const timer of this.waiting) clearTimeout(timer);
-		this.waiting.clear();
+		let listed = this.bySession.get(sessionId);
+		if (!listed) this.bySession.set(sessionId, (listed = []));
+		if (!listed.includes(replyId)) listed.push(replyId);
+		// Evictions to make room take other records out of their sessions' lists (in place, see unlist).
+		this.records.set(replyId, {
+			reply_id: replyId,
+			session_id: sessionId,
+			messages,
+			parts,
+			model,
+			created_at: new Date(),
+		});
+		while (listed.length > this.keep) {
+			const oldest = listed[0];
+			this.records.delete(oldest);
+			if (listed[0] === oldest) listed.shift();
+		}
 	}
 
 	/** The kept prompt of reply `replyId` of session `sessionId`, or null. */
-	async find(sessionId: string, replyId: string): Promise<PromptView | null> {
-		if (this.keep === 0) return null;
-		const [row] = await this.sequelize.query<Omit<PromptView, "total_tokens">>(
-			`SELECT reply_id, model, created_at, messages, parts FROM reply_prompts WHERE reply_id = $1 AND session_id = $2`,
-			{ bind: [replyId, sessionId], type: QueryTypes.SELECT },
-		);
-		if (!row) return null;
-		const messages = row.messages.map(({ role, content }) => ({
+	find(sessionId: string, replyId: string): PromptView | null {
+		const record = this.records.get(replyId);
+		if (!record || record.session_id !== sessionId) return null;
+		const messages = record.messages.map(({ role, content }) => ({
 			role,
 			content,
 			tokens: countTokens(content) + MESSAGE_OVERHEAD_TOKENS,
 		}));
-		const total_tokens = messages.reduce((sum, m) => sum + m.tokens, 0);
-		return { ...row, total_tokens, messages };
+		const total = messages.reduce((sum, m) => sum + m.tokens, 0);
+		const { model, created_at: createdAt, parts } = record;
+		return { reply_id: replyId, model, created_at: createdAt, total_tokens: total, messages, parts };
 	}
 
-	private attempt(record: PromptRecord, tries: number): void {
-		const timer = setTimeout(() => {
-			this.insert(record).then(
-				(written) => {
-					this.waiting.delete(timer);
-					if (!written && tries + 1 < RETRY_DELAYS_MS.length) this.attempt(record, tries + 1);
-				},
-				(err: Error) => {
-					this.waiting.delete(timer);
-					this.logger.warn(`Prompt record failed: ${err.message}`);
-				},
-			);
-		}, RETRY_DELAYS_MS[tries]);
-		this.waiting.add(timer);
-		timer.unref();
+	/** The service stops. */
+	close(): void {
+		this.records.clear();
 	}
 
-	private async insertAll(records: PromptRecord[]): Promise<boolean[]> {
-		const written = await this.sequelize.query<{ reply_id: string }>(INSERT, {
-			bind: [JSON.stringify(records)],
-			type: QueryTypes.SELECT,
-		});
-		const ids = new Set(written.map((r) => r.reply_id));
-		const sessions = [...new Set(records.filter((r) => ids.has(r.reply_id)).map((r) => r.session_id))];
-		if (sessions.length > 0) await this.sequelize.query(TRIM, { bind: [sessions, this.keep] });
-		return records.map((r) => ids.has(r.reply_id));
+	private unlist(sessionId: string, replyId: string): void {
+		const listed = this.bySession.get(sessionId);
+		const at = listed?.indexOf(replyId) ?? -1;
+		if (at < 0) return;
+		listed!.splice(at, 1);
+		if (listed!.length === 0) this.bySession.delete(sessionId);
 	}
 }

@@ -23,48 +23,13 @@ import {
 
 export { CHANNEL_KEYS, IN_PROCESS_CHANNELS, queueStatus, type ChannelKey, type QueueDepth };
 import { UserNotFound } from "../errors.js";
+import { callEveryNode, type NodeFailure, type PerNode } from "../adapters/every-node.js";
 import type { SocketInfo } from "../../services/chat-ws.service.js";
 import type { OperatorMessage } from "../../services/dispatcher.service.js";
 import type { UserView } from "../domain/accounts.js";
 
-/** A node that did not answer; the others' answers still count. */
-export interface NodeFailure {
-	node_id: string;
-	error: string;
-}
-
-export interface PerNode<T> {
-	/** Every available node that runs the service, asked or not answering. */
-	nodes: string[];
-	results: { node_id: string; value: T }[];
-	failures: NodeFailure[];
-}
-
 /** Who characters.update sees when an operator disables a character. */
 const OPERATOR: Caller = { id: "00000000-0000-0000-0000-000000000000", username: "operator", role: "admin" };
-
-/** Calls `service.action` on every available node that runs `service`, in parallel. */
-async function callEveryNode<T>(
-	broker: ServiceBroker,
-	service: string,
-	action: string,
-	params: object,
-): Promise<PerNode<T>> {
-	const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as unknown as {
-		name: string;
-		nodeID: string;
-	}[];
-	const nodes = [...new Set(list.filter((s) => s.name === service).map((s) => s.nodeID))].sort();
-	const settled = await Promise.allSettled(
-		nodes.map((nodeID) => broker.call<T, object>(`${service}.${action}`, params, { nodeID })),
-	);
-	const outcome: PerNode<T> = { nodes, results: [], failures: [] };
-	settled.forEach((s, i) => {
-		if (s.status === "fulfilled") outcome.results.push({ node_id: nodes[i], value: s.value });
-		else outcome.failures.push({ node_id: nodes[i], error: (s.reason as Error).message });
-	});
-	return outcome;
-}
 
 /** Open sockets on every chat-ws node, optionally of one user. */
 export async function listSockets(

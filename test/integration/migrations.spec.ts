@@ -90,7 +90,7 @@ describe("schema migrations", () => {
 			`SELECT column_name FROM information_schema.columns WHERE table_name = 'messages' AND is_nullable = 'YES' ORDER BY 1`,
 		);
 		// Only the columns that are absent by nature: reply_to/model/token counts on user messages, never-published outbox
-		// rows, messages never edited or continued.
+		// rows, messages never edited, continued or pinned.
 		expect((nullable as { column_name: string }[]).map((c) => c.column_name)).toEqual([
 			"edited_at",
 			"generating_since",
@@ -98,6 +98,7 @@ describe("schema migrations", () => {
 			"last_published_at",
 			"model",
 			"output_tokens",
+			"pinned_at",
 			"reply_to",
 		]);
 	});
