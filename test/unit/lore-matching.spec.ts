@@ -149,6 +149,36 @@ describe("compileKey", () => {
 });
 
 describe("selectLore", () => {
+	it("should fire the same as the messages move through the scanned window over several turns", () => {
+		const world = book(
+			[
+				entry("Lamp", ["lamp"]),
+				entry("Smuggler", ["cove"], { selective: true, secondary_keys: ["smuggler"] }),
+				entry("Lit lamp", ["/lamp\\s+lit/"]),
+				entry("Case", ["Keeper"], { case_sensitive: true }),
+			],
+			{ scan_depth: 2 },
+		);
+		const chat = ["the lamp", "lit at the cove", "a smuggler!", "the keeper", "The Keeper", "quiet"];
+		const turns = chat.map((_, i) => fired([world], chat.slice(0, i + 1)).sort());
+		expect(turns).toEqual([
+			["Lamp"],
+			// Across two messages: the regular expression reads them joined by a newline, as SillyTavern does.
+			["Lamp", "Lit lamp"],
+			// Primary key in one message, secondary in the next.
+			["Smuggler"],
+			[],
+			["Case"],
+			["Case"],
+		]);
+		// Each turn again, with the messages already seen: the same answers.
+		expect(chat.map((_, i) => fired([world], chat.slice(0, i + 1)).sort())).toEqual(turns);
+		// A book read again (a new object, as after an edit) is matched as it is now.
+		const edited = book([entry("Lamp", ["quiet"])], { scan_depth: 2 });
+		expect(fired([edited], chat)).toEqual(["Lamp"]);
+		expect(fired([edited], ["the lamp"])).toEqual([]);
+	});
+
 	it("should fire each entry exactly when one of its keys is in the scanned messages", () => {
 		const lore = [book([entry("Dragon", ["dragon", "wyrm"]), entry("Castle", ["castle"]), entry("Sea", ["sea"])])];
 		expect(fired(lore, ["We saw a wyrm."])).toEqual(["Dragon"]);
