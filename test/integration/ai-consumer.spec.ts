@@ -136,11 +136,16 @@ describe("ai-consumer service", () => {
 	const publishedFor = (messageId: string) => published.filter((m) => m.reply_to === messageId);
 
 	async function nextFor(messageId: string, count = 1): Promise<AiMsgPayload[]> {
-		return vi.waitFor(() => {
-			const found = publishedFor(messageId);
-			if (found.length < count) throw new Error(`${found.length} of ${count} messages for ${messageId}`);
-			return found;
-		});
+		// The first message of the file warms every cache (character, user, persona, books): over a second beside
+		// another test file.
+		return vi.waitFor(
+			() => {
+				const found = publishedFor(messageId);
+				if (found.length < count) throw new Error(`${found.length} of ${count} messages for ${messageId}`);
+				return found;
+			},
+			{ timeout: 10_000 },
+		);
 	}
 
 	/** Runs `fn` with the consumer's model replaced. */
