@@ -23,6 +23,7 @@ import { InvalidTokenError, signAccessToken, verifyAccessToken } from "../src/do
 import { isUuid } from "../src/domain/uuid.js";
 import {
 	Busy,
+	DisabledUserToken,
 	InvalidCredentials,
 	RateLimited,
 	Unauthorized,
@@ -173,7 +174,8 @@ export default function authService(config: Config): ServiceSchema {
 					}
 					// Primary-key lookup: this runs on every authenticated request.
 					const user = await this.db.models.User.findByPk(claims.uid, { attributes: USER_ATTRIBUTES });
-					if (!user || user.username !== claims.sub || user.is_disabled) throw Unauthorized("Invalid token");
+					if (!user || user.username !== claims.sub) throw Unauthorized("Invalid token");
+					if (user.is_disabled) throw DisabledUserToken();
 					return toAuthUser(user);
 				},
 			},
@@ -187,7 +189,8 @@ export default function authService(config: Config): ServiceSchema {
 					// A malformed id would be a PostgreSQL error (500), not a 401.
 					if (!isUuid(id)) throw Unauthorized();
 					const user = await this.db.models.User.findByPk(id, { attributes: USER_ATTRIBUTES });
-					if (!user || user.is_disabled) throw Unauthorized();
+					if (!user) throw Unauthorized();
+					if (user.is_disabled) throw DisabledUserToken();
 					return { ...toAuthUser(user), created_at: user.created_at.toISOString() };
 				},
 			},

@@ -58,6 +58,10 @@ export const UserExists = (username: string) =>
 
 export const UserDisabled = () => new MoleculerClientError("This account is disabled", 403, ErrorCode.UserDisabled);
 
+/** A token of a disabled account: 401 like any token no longer accepted, with a code that lets clients say why. */
+export const DisabledUserToken = () =>
+	new MoleculerClientError("This account is disabled", 401, ErrorCode.UserDisabled);
+
 export const UserNotFound = (username: string) =>
 	new MoleculerClientError("User not found", 404, ErrorCode.UserNotFound, { username });
 

@@ -197,7 +197,7 @@ describe("auth service", () => {
 			await expect(login(username)).rejects.toMatchObject({ code: 401, type: "INVALID_CREDENTIALS" });
 		});
 
-		it("should refuse a disabled user: tokens 401, login 403 only with the right password", async () => {
+		it("should refuse a disabled user: tokens 401 saying it is disabled, login 403 only with the right password", async () => {
 			const username = uniqueName("off");
 			const { id } = await broker.call<{ id: string }, object>("auth.register", {
 				username,
@@ -206,10 +206,11 @@ describe("auth service", () => {
 			});
 			const token = await login(username);
 			await service.db.models.User.update({ is_disabled: true }, { where: { id } });
-			await expect(broker.call("auth.validate", { token })).rejects.toMatchObject(unauthorized("Invalid token"));
+			const disabled = { code: 401, type: "USER_DISABLED", message: "This account is disabled" };
+			await expect(broker.call("auth.validate", { token })).rejects.toMatchObject(disabled);
 			await expect(login(username)).rejects.toMatchObject({ code: 403, type: "USER_DISABLED" });
 			await expect(login(username, "wrong-password")).rejects.toMatchObject({ code: 401, type: "INVALID_CREDENTIALS" });
-			await expect(broker.call("auth.me", {}, { meta: { user: { id } } })).rejects.toMatchObject({ code: 401 });
+			await expect(broker.call("auth.me", {}, { meta: { user: { id } } })).rejects.toMatchObject(disabled);
 		});
 
 		it("should answer 422 when no token string is given", async () => {

@@ -80,6 +80,8 @@ export function onSessionExpired(handler: (notice?: string) => void): void {
 	onExpired = handler;
 }
 
+export const DISABLED_NOTICE = "This account has been disabled. Ask the operator of this site.";
+
 /** Ends the login; the login page shows `notice`, or that the session expired. */
 export function expireSession(notice?: string): void {
 	setToken(null);
@@ -134,7 +136,9 @@ async function request(path: string, opts: RequestOptions & { accept?: string })
 	}
 	if (res.ok) return res;
 	const data = (await res.json().catch(() => null)) as ErrorBody | null;
-	if (res.status === 401 && !opts.anonymous) expireSession();
+	// The socket's 4003 and a request's 401 race when an account is disabled: either says so.
+	if (res.status === 401 && !opts.anonymous)
+		expireSession(data?.code === "USER_DISABLED" ? DISABLED_NOTICE : undefined);
 	if (data?.code === "VALIDATION_ERROR" && Array.isArray(data.errors) && data.errors.length > 0)
 		throw new ApiError(res.status, validationText(data.errors, opts.fields));
 	const waiting = waitingText(res, data);

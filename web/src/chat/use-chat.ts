@@ -4,7 +4,7 @@
  * token or a disabled account ends the login, with a notice; other stops are shown in the conversation.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, expireSession, getToken, waitText, type HistoryPage } from "../api";
+import { api, ApiError, DISABLED_NOTICE, expireSession, getToken, waitText, type HistoryPage } from "../api";
 import { toast } from "../toast";
 import { routeGreeting, routePersona } from "../router";
 import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
@@ -22,7 +22,6 @@ import {
 } from "./state";
 
 const PAGE_SIZE = 50;
-const DISABLED_NOTICE = "This account has been disabled. Ask the operator of this site.";
 
 export interface ChatCallbacks {
 	/** The server named the session (a new chat got its id). */
