@@ -9,13 +9,16 @@
  * - `constant` entries always fire, disabled ones never.
  * Regular expressions run on RE2 (linear time: a user's `(a+)+$` cannot stall the event loop); what RE2 cannot run
  * (backreferences, lookarounds) is refused by `compileKey`, which the lorebooks service calls on every write. A turn
- * reads at most MAX_SCAN_CHARS of messages, and its matching stops after MATCHING_TIME_BUDGET_MS.
+ * reads at most MAX_SCAN_CHARS of messages, and its matching stops after MATCHING_TIME_BUDGET_MS. A book's regular
+ * expressions are matched together, in one pass (RegexIndex), and its plain keys first ruled out by trigrams.
  * Keys differ from SillyTavern's in two small ways: a blank key never matches, and macros in keys are not replaced.
  */
 import RE2 from "re2";
 import { LRUCache } from "lru-cache";
 import type { LoreEntry, LorebookData, LorePosition } from "./lorebook.js";
 import { countTokens } from "./token-count.js";
+
+type RE2Set = InstanceType<typeof RE2.Set>;
 
 export interface FiredLore {
 	/** The book's name. */
@@ -62,6 +65,10 @@ const MATCHING_TIME_BUDGET_MS = 50;
 
 interface Window {
 	text: string;
+	/** `text` in UTF-8, made when a regular expression first needs it (RE2 would convert the text for each key). */
+	bytes?: Buffer;
+	/** Which keys of each book's regular-expression set match `text` (null: test them one by one). */
+	regexHits?: Map<RegexIndex, Set<number> | null>;
 	/** `text` in lower case, made when a case-insensitive key first needs it. */
 	folded?: string;
 	/** The three-character runs of `text` / `folded`, made when a plain key first needs them. */
@@ -69,10 +76,16 @@ interface Window {
 	foldedTrigrams?: Uint8Array;
 	/** When the selection's matching stops (performance.now()). */
 	deadline: number;
+	/** Set once the deadline has passed: every key not matched yet counts as absent. */
+	expired?: boolean;
+	/** Plain keys looked for: the clock is read every DEADLINE_CHECK_EVERY of them, not for each (it was 12 % of a turn). */
+	looked?: number;
 }
 
+const DEADLINE_CHECK_EVERY = 16;
+
 type Matcher =
-	| { kind: "regex"; re: RE2 }
+	| { kind: "regex"; re: RE2; pattern: string; flags: string }
 	| { kind: "text"; key: string; caseSensitive: boolean; wholeWord: boolean; trigrams: number[] };
 
 const REGEX_KEY = /^\/([\s\S]+?)\/([gimsuy]*)$/;
@@ -91,7 +104,10 @@ function compile(key: string, entry: Pick<LoreEntry, "case_sensitive" | "match_w
 	const trimmed = key.trim();
 	const regex = REGEX_KEY.exec(trimmed);
 	// As SillyTavern: a slash inside the pattern must be escaped, or the key is plain text.
-	if (regex && !/(^|[^\\])\//.test(regex[1])) return { kind: "regex", re: compileRegex(regex[1], regex[2]) };
+	if (regex && !/(^|[^\\])\//.test(regex[1])) {
+		const [, pattern, flags] = regex;
+		return { kind: "regex", re: compileRegex(pattern, flags), pattern, flags };
+	}
 	if (!trimmed) return NEVER;
 	const caseSensitive = entry.case_sensitive === true;
 	const folded = caseSensitive ? trimmed : trimmed.toLowerCase();
@@ -142,26 +158,37 @@ function refuseCostlyCompile(pattern: string): void {
 	}
 }
 
-function matches(matcher: Matcher, window: Window): boolean {
+function matches(matcher: Matcher, window: Window, index?: RegexIndex): boolean {
 	if (matcher.kind === "regex") {
-		if (performance.now() > window.deadline) return false;
+		const slot = index?.slots.get(matcher.re);
+		const hits = slot === undefined ? null : regexHits(index!, window);
+		if (hits) return hits.has(slot!);
+		if (pastDeadline(window)) return false;
 		matcher.re.lastIndex = 0; // a sticky (`y`) expression starts from the text's start every time
-		return matcher.re.test(window.text);
+		return matcher.re.test((window.bytes ??= Buffer.from(window.text)));
 	}
 	if (!matcher.key) return false;
+	if (window.expired) return false;
+	window.looked = (window.looked ?? 0) + 1;
+	if (window.looked % DEADLINE_CHECK_EVERY === 0 && pastDeadline(window)) return false;
 	const text = matcher.caseSensitive ? window.text : (window.folded ??= window.text.toLowerCase());
 	const trigrams = matcher.caseSensitive
 		? (window.trigrams ??= trigramsOf(text))
 		: (window.foldedTrigrams ??= trigramsOf(text));
-	if (!matcher.trigrams.every((t) => trigrams[t >> 3] & (1 << (t & 7)))) return false;
+	for (const t of matcher.trigrams) if (!(trigrams[t >> 3] & (1 << (t & 7)))) return false;
 	if (!matcher.wholeWord) return text.includes(matcher.key);
 	const { key } = matcher;
 	let tries = 0;
 	for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
 		if (!isWordChar(text.charCodeAt(at - 1)) && !isWordChar(text.charCodeAt(at + key.length))) return true;
-		if (++tries % 256 === 0 && performance.now() > window.deadline) return false;
+		if (++tries % 256 === 0 && pastDeadline(window)) return false;
 	}
 	return false;
+}
+
+function pastDeadline(window: Window): boolean {
+	if (!window.expired && performance.now() > window.deadline) window.expired = true;
+	return window.expired === true;
 }
 
 // Most keys of a book are absent from a turn's messages, and looking for each in turn cost ~5 µs per key over 8 kB:
@@ -222,12 +249,91 @@ function compileAll(keys: string[], entry: LoreEntry): Matcher[] {
 	});
 }
 
-function fires(entry: LoreEntry, window: Window): boolean {
+function fires(entry: LoreEntry, window: Window, index: RegexIndex | undefined): boolean {
 	if (entry.constant) return true;
-	if (performance.now() > window.deadline) return false;
 	const { primary, secondary } = compiledEntry(entry);
-	if (!primary.some((m) => matches(m, window))) return false;
-	return !entry.selective || secondary.length === 0 || secondary.some((m) => matches(m, window));
+	if (!anyMatches(primary, window, index)) return false;
+	return !entry.selective || secondary.length === 0 || anyMatches(secondary, window, index);
+}
+
+function anyMatches(keys: Matcher[], window: Window, index: RegexIndex | undefined): boolean {
+	for (const key of keys) if (matches(key, window, index)) return true;
+	return false;
+}
+
+/**
+ * The regular-expression keys of a book, compiled together into one RE2.Set: one pass over a turn's text finds all
+ * that match, where testing them one by one cost 1–4 µs each. Each key keeps its own flags (inline `(?i:…)`).
+ * A set cannot stop at the deadline, so it holds at most MAX_REGEX_KEY_CHARS of patterns: it costs no more than one
+ * key may. Tested one by one instead: sticky keys, keys with Unicode classes (costly to compile, and twice) or with
+ * counted repetitions (`{n}` multiplies the automaton: one such key would slow the whole set), and the keys that no
+ * longer fit.
+ */
+interface RegexIndex {
+	set: RE2Set;
+	/** Each key's place in the set. */
+	slots: Map<RE2, number>;
+}
+
+const regexIndexes = new WeakMap<LorebookData, RegexIndex | null>();
+// A book read again (ai-consumer's cache expired) usually has the same keys: its set is compiled once.
+const compiledSets = new LRUCache<string, RE2Set>({ max: 200 });
+
+function regexIndexOf(book: LorebookData): RegexIndex | undefined {
+	let index = regexIndexes.get(book);
+	if (index === undefined) {
+		index = buildRegexIndex(book);
+		regexIndexes.set(book, index);
+	}
+	return index ?? undefined;
+}
+
+function buildRegexIndex(book: LorebookData): RegexIndex | null {
+	const slots = new Map<RE2, number>();
+	const patterns: string[] = [];
+	let chars = 0;
+	for (const entry of book.entries) {
+		if (!entry.enabled || entry.constant) continue;
+		const { primary, secondary } = compiledEntry(entry);
+		for (const m of [...primary, ...secondary]) {
+			if (m.kind !== "regex" || slots.has(m.re) || !fitsInSet(m.pattern, m.flags)) continue;
+			if (chars + m.pattern.length > MAX_REGEX_KEY_CHARS) continue;
+			chars += m.pattern.length;
+			slots.set(m.re, patterns.length);
+			patterns.push(`(?${m.flags.replace(/[^ims]/g, "")}:${m.pattern})`);
+		}
+	}
+	if (patterns.length < 2) return null;
+	const id = JSON.stringify(patterns);
+	let set = compiledSets.get(id);
+	if (!set) {
+		try {
+			set = new RE2.Set(patterns, "u");
+		} catch {
+			return null; // each key compiled alone: they are still tested one by one
+		}
+		compiledSets.set(id, set);
+	}
+	return { set, slots };
+}
+
+function fitsInSet(pattern: string, flags: string): boolean {
+	return !flags.includes("y") && !/\\[pP]|\{\d/.test(pattern);
+}
+
+/** The slots of `index` whose keys match `window`; null when they must be tested one by one. */
+function regexHits(index: RegexIndex, window: Window): Set<number> | null {
+	window.regexHits ??= new Map();
+	let hits = window.regexHits.get(index);
+	if (hits === undefined) {
+		try {
+			hits = pastDeadline(window) ? null : new Set(index.set.match((window.bytes ??= Buffer.from(window.text))));
+		} catch {
+			hits = null; // RE2 ran out of memory for this text
+		}
+		window.regexHits.set(index, hits);
+	}
+	return hits;
 }
 
 interface Candidate {
@@ -299,8 +405,9 @@ export function selectLore(books: LorebookData[], recent: string[], settings: Lo
 /** The enabled entries of `book` with content that fire on `window`; an entry fires at most once a turn. */
 function candidates(book: LorebookData, b: number, window: Window, tried: Set<LoreEntry>): Candidate[] {
 	const out: Candidate[] = [];
+	const regexIndex = regexIndexOf(book);
 	book.entries.forEach((entry, index) => {
-		if (!entry.enabled || tried.has(entry) || !entry.content.trim() || !fires(entry, window)) return;
+		if (!entry.enabled || tried.has(entry) || !entry.content.trim() || !fires(entry, window, regexIndex)) return;
 		tried.add(entry);
 		out.push({ entry, book: b, index, tokens: countTokens(entry.content) });
 	});

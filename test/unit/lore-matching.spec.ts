@@ -338,6 +338,62 @@ describe("selectLore", () => {
 		expect(fired([book([entry("Last", ["last"])])], [text])).toEqual(["Last"]);
 	});
 
+	it("should fire a book's regular-expression keys, matched together, exactly as each key alone", () => {
+		// Each flag, sticky, a Unicode class and a counted repetition (the last three are tested one by one), an
+		// alternation that must stay inside its key, a key shared by two entries, and one in secondary keys.
+		const keys = [
+			"/Dragon/",
+			"/dragon/i",
+			"/a.b/s",
+			"/^tide$/m",
+			"/^tide$/",
+			"/start/y",
+			"/\\pLu\\d/u",
+			"/x{3}/",
+			"/red|blue/",
+			"/^(?:red|green)$/",
+			"/caf\\x{e9}|café/",
+		];
+		const entries = keys.map((key, i) => entry(`K${i}`, [key]));
+		entries.push(
+			entry("Shared", ["/dragon/i"]),
+			entry("Second", ["tower"], { selective: true, secondary_keys: ["/a.b/s"] }),
+		);
+		const lore = book(entries);
+		const texts = [
+			"dragon",
+			"A DRAGON",
+			"a\nb",
+			"ebb\ntide\nflow",
+			"tide",
+			"start here",
+			"here start",
+			"Lü9",
+			"xxx",
+			"xx",
+			"blue moon",
+			"green",
+			"un café",
+			"tower a\nb",
+			"tower",
+		];
+		for (const text of texts) {
+			const alone = entries.filter(
+				(e) =>
+					[...e.keys].some((k) => matches(k, text, e)) &&
+					(!e.selective || e.secondary_keys.some((k) => matches(k, text, e))),
+			);
+			expect(fired([lore], [text]), text).toEqual(alone.map((e) => e.name));
+		}
+	});
+
+	it("should still match the regular-expression keys past what one set of them may hold", () => {
+		const many = Array.from({ length: 60 }, (_, i) => entry(`R${i}`, [`/\\bharbou?r[- ]${i}\\b/i`]));
+		const lore = book(many);
+		expect(fired([lore], ["the HARBOUR-59 and harbor 3"])).toEqual(["R3", "R59"]);
+		expect(MAX_REGEX_KEY_CHARS).toBeLessThan(60 * 20);
+	});
+
 	it("should skip a stored key that does not compile and still fire on the entry's other keys", () => {
 		const lore = [book([entry("Dragon", ["/(a)\\1/", "dragon"])])];
 		expect(fired(lore, ["aa"])).toEqual([]);
