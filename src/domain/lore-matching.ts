@@ -62,6 +62,10 @@ export const MAX_RECURSION_LEVELS = 3;
 // turn's matching has taken this long, the entries not yet matched count as not firing (constants still fire): books
 // of hostile keys cost a turn about this much. An ordinary book takes well under a millisecond.
 const MATCHING_TIME_BUDGET_MS = 50;
+// One regular expression cannot be stopped midway, and one made to thrash RE2's automaton (`(a|b)*a(a|b){18}c|…`,
+// 700 characters) takes half a second over 32 kB. A key that alone took longer than a turn's budget never runs
+// again in this process (it counts as absent), so each such key stalls one turn, not every turn.
+const slowRegexes = new LRUCache<string, true>({ max: 10_000 });
 
 interface Window {
 	text: string;
@@ -85,7 +89,7 @@ interface Window {
 const DEADLINE_CHECK_EVERY = 16;
 
 type Matcher =
-	| { kind: "regex"; re: RE2; pattern: string; flags: string }
+	| { kind: "regex"; re: RE2; pattern: string; flags: string; id: string }
 	| { kind: "text"; key: string; caseSensitive: boolean; wholeWord: boolean; trigrams: number[] };
 
 const REGEX_KEY = /^\/([\s\S]+?)\/([gimsuy]*)$/;
@@ -106,7 +110,7 @@ function compile(key: string, entry: Pick<LoreEntry, "case_sensitive" | "match_w
 	// As SillyTavern: a slash inside the pattern must be escaped, or the key is plain text.
 	if (regex && !/(^|[^\\])\//.test(regex[1])) {
 		const [, pattern, flags] = regex;
-		return { kind: "regex", re: compileRegex(pattern, flags), pattern, flags };
+		return { kind: "regex", re: compileRegex(pattern, flags), pattern, flags, id: `${flags}/${pattern}` };
 	}
 	if (!trimmed) return NEVER;
 	const caseSensitive = entry.case_sensitive === true;
@@ -163,9 +167,12 @@ function matches(matcher: Matcher, window: Window, index?: RegexIndex): boolean 
 		const slot = index?.slots.get(matcher.re);
 		const hits = slot === undefined ? null : regexHits(index!, window);
 		if (hits) return hits.has(slot!);
-		if (pastDeadline(window)) return false;
+		if (pastDeadline(window) || slowRegexes.has(matcher.id)) return false;
 		matcher.re.lastIndex = 0; // a sticky (`y`) expression starts from the text's start every time
-		return matcher.re.test((window.bytes ??= Buffer.from(window.text)));
+		const started = performance.now();
+		const found = matcher.re.test((window.bytes ??= Buffer.from(window.text)));
+		if (performance.now() - started > MATCHING_TIME_BUDGET_MS) slowRegexes.set(matcher.id, true);
+		return found;
 	}
 	if (!matcher.key) return false;
 	if (window.expired) return false;
@@ -278,6 +285,8 @@ interface RegexIndex {
 const regexIndexes = new WeakMap<LorebookData, RegexIndex | null>();
 // A book read again (ai-consumer's cache expired) usually has the same keys: its set is compiled once.
 const compiledSets = new LRUCache<string, RE2Set>({ max: 200 });
+/** Sets whose matching once took longer than a turn's budget. */
+const slowSets = new WeakSet<RE2Set>();
 
 function regexIndexOf(book: LorebookData): RegexIndex | undefined {
 	let index = regexIndexes.get(book);
@@ -321,16 +330,28 @@ function fitsInSet(pattern: string, flags: string): boolean {
 	return !flags.includes("y") && !/\\[pP]|\{\d/.test(pattern);
 }
 
+/**
+ * The slots of `set`'s keys that match `window`; null when it failed (RE2 ran out of memory). A set that failed, or
+ * took as long as a slow key, is not run again: its keys are tested one by one, and the slow ones found out.
+ */
+function matchSet(set: RE2Set, window: Window): Set<number> | null {
+	const started = performance.now();
+	try {
+		return new Set(set.match((window.bytes ??= Buffer.from(window.text))));
+	} catch {
+		slowSets.add(set);
+		return null;
+	} finally {
+		if (performance.now() - started > MATCHING_TIME_BUDGET_MS) slowSets.add(set);
+	}
+}
+
 /** The slots of `index` whose keys match `window`; null when they must be tested one by one. */
 function regexHits(index: RegexIndex, window: Window): Set<number> | null {
 	window.regexHits ??= new Map();
 	let hits = window.regexHits.get(index);
 	if (hits === undefined) {
-		try {
-			hits = pastDeadline(window) ? null : new Set(index.set.match((window.bytes ??= Buffer.from(window.text))));
-		} catch {
-			hits = null; // RE2 ran out of memory for this text
-		}
+		hits = slowSets.has(index.set) || pastDeadline(window) ? null : matchSet(index.set, window);
 		window.regexHits.set(index, hits);
 	}
 	return hits;

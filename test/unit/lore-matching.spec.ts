@@ -41,6 +41,11 @@ const book = (entries: LoreEntry[], more: Partial<LorebookData> = {}): LorebookD
 const settings = { scanDepth: 4, tokenBudget: 1000 };
 const names = (selection: LoreSelection) => [...selection.before, ...selection.after].map((f) => f.name);
 const fired = (books: LorebookData[], recent: string[]) => names(selectLore(books, recent, settings));
+/** `length` characters of a and b, the same every time. */
+function randomAB(length: number): string {
+	let seed = 1;
+	return Array.from({ length }, () => ((seed = (seed * 48271) % 2147483647) & 1 ? "a" : "b")).join("");
+}
 const matches = (key: string, text: string, more: Partial<LoreEntry> = {}) =>
 	compileKey(key, { case_sensitive: null, match_whole_words: null, ...more }).test(text);
 
@@ -324,6 +329,32 @@ describe("selectLore", () => {
 		expect(fired(lore, [text.join("")])).toEqual(["Always"]);
 		expect(performance.now() - started).toBeLessThan(2000); // ~0.3 s on a busy 2-core machine; all twenty ~4 s
 		expect(fired([book([entry("Last", ["/ab/"])])], [text.join("")])).toEqual(["Last"]);
+	});
+
+	it("should not run again a regular expression that alone took longer than a turn's budget", () => {
+		// Twenty ways to thrash RE2's automaton in one key, ~0.3 s over 32 kB of a and b, and a word it finds.
+		const thrashing = Array.from({ length: 20 }, (_, i) => `(a|b)*a(a|b){${18 + i}}c`).join("|");
+		const lore = [book([entry("Slow", [`/${thrashing}|zzz/`]), entry("Quick", ["/ab/"])])];
+		const text = `${randomAB(MAX_SCAN_CHARS - 4)} zzz`;
+		// It runs once, and finds its word; the turn's time is spent, so the next key counts as absent.
+		expect(fired(lore, [text])).toEqual(["Slow"]);
+		const started = performance.now();
+		expect(fired(lore, [text])).toEqual(["Quick"]);
+		expect(performance.now() - started).toBeLessThan(50);
+	});
+
+	it("should match a book's regular expressions one by one once their set took longer than a turn's budget", () => {
+		// Seven ways to thrash RE2's automaton, ~0.1 s over 32 kB of a and b; no `{n}`, so the key goes in the set.
+		const thrashing = Array.from({ length: 7 }, (_, i) => `[ab]*a${"[ab]".repeat(18 + i)}c`).join("|");
+		const lore = [book([entry("Slow", [`/${thrashing}|zz/`]), entry("Quick", ["/ab/"])])];
+		const text = `${randomAB(MAX_SCAN_CHARS - 4)} zz`;
+		// The set runs once and finds both; then its keys go one by one: the slow one runs once more, alone, and
+		// spends the turn's time; from then on it counts as absent and a turn is quick again.
+		expect(fired(lore, [text])).toEqual(["Slow", "Quick"]);
+		expect(fired(lore, [text])).toEqual(["Slow"]);
+		const started = performance.now();
+		expect(fired(lore, [text])).toEqual(["Quick"]);
+		expect(performance.now() - started).toBeLessThan(50);
 	});
 
 	it("should bound plain keys that occur inside words all over a text made for them", () => {
