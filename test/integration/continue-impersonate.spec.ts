@@ -230,7 +230,7 @@ function steeringSuite(deployment: () => Deployment) {
 			const { fake } = deployment();
 			const { phone, laptop, sessionId } = await pair();
 			const { echo } = await exchange(phone, laptop, "Again?", ["Once."]);
-			fake.script([{ text: ["Twice", " over."], delayMs: 400 }]);
+			fake.script([{ text: ["Twice", " over."], delayMs: 1500 }]);
 			phone.send({ type: "regenerate", reply_to: echo.id });
 			await next(laptop, (f) => f.type === "ai.delta" && f.variant === 1);
 			laptop.send({ type: "continue" });
