@@ -7,6 +7,7 @@ import { api, errorText, type CharacterDetails, type FieldSentences } from "../a
 import { toast } from "../toast";
 import { ImagePicker } from "./ImagePicker";
 import { FormFooter } from "./FormFooter";
+import { NumberField, Switch } from "./fields";
 import { LorebookPicker } from "./LorebookPicker";
 import { Modal } from "./Modal";
 import { CloseIcon, PlusIcon, TrashIcon } from "./icons";
@@ -370,45 +371,40 @@ export function CharacterForm({
 									onInput={set("llm_model")}
 								/>
 							</label>
-							<label class="field">
-								<span>Temperature</span>
-								<input
-									name="temperature"
-									type="number"
-									inputMode="decimal"
-									min={0}
-									max={2}
-									step={0.05}
-									placeholder="Default"
-									value={draft.temperature}
-									onInput={set("temperature")}
-								/>
-							</label>
-							<label class="field">
-								<span>Reply length (tokens)</span>
-								<input
-									name="max_output_tokens"
-									type="number"
-									inputMode="numeric"
-									min={1}
-									max={65536}
-									step={1}
-									placeholder="Default"
-									value={draft.max_output_tokens}
-									onInput={set("max_output_tokens")}
-								/>
-							</label>
+							<NumberField
+								label="Temperature"
+								name="temperature"
+								inputMode="decimal"
+								min={0}
+								max={2}
+								step={0.05}
+								placeholder="Default"
+								value={draft.temperature}
+								onInput={set("temperature")}
+							/>
+							<NumberField
+								label="Reply length (tokens)"
+								name="max_output_tokens"
+								inputMode="numeric"
+								min={1}
+								max={65536}
+								step={1}
+								placeholder="Default"
+								value={draft.max_output_tokens}
+								onInput={set("max_output_tokens")}
+							/>
 						</div>
 					</div>
 				</details>
 
 				<LorebookPicker selected={books} onChange={setBooks} legend="Lorebooks (besides the card's own)" />
 
-				<label class="switch">
-					<input type="checkbox" name="is_public" checked={draft.is_public} onChange={set("is_public")} />
-					<span class="switch-track" aria-hidden="true" />
-					<span>Public — anyone can chat with this character</span>
-				</label>
+				<Switch
+					label="Public — anyone can chat with this character"
+					name="is_public"
+					checked={draft.is_public}
+					onChange={set("is_public")}
+				/>
 				<FormFooter
 					error={error}
 					submit={character ? "Save changes" : "Create character"}

@@ -66,12 +66,8 @@ export function ImportCard({ onClose, onImported }: { onClose: () => void; onImp
 				accept=".json,.png,application/json,image/png"
 				busy={busy}
 				onFile={(file) => void upload(file)}
+				error={error}
 			/>
-			{error && (
-				<p class="form-error" role="alert">
-					{error}
-				</p>
-			)}
 		</Modal>
 	);
 }

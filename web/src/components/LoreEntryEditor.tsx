@@ -4,6 +4,7 @@
  * goes in the prompt, its order and its priority when the budget is short.
  */
 import type { LoreEntry, LorePosition } from "../lore";
+import { NumberField } from "./fields";
 import { TrashIcon } from "./icons";
 
 /** An entry as the form edits it: the keys as typed (comma-separated) until saved. */
@@ -109,26 +110,20 @@ export function LoreEntryEditor({
 					))}
 				</div>
 				<div class="form-row">
-					<label class="field">
-						<span>Order</span>
-						<input
-							type="number"
-							inputMode="numeric"
-							step={1}
-							value={entry.insertion_order}
-							onInput={(e) => set("insertion_order", number(e.currentTarget.value))}
-						/>
-					</label>
-					<label class="field">
-						<span>Priority</span>
-						<input
-							type="number"
-							inputMode="numeric"
-							step={1}
-							value={entry.priority}
-							onInput={(e) => set("priority", number(e.currentTarget.value))}
-						/>
-					</label>
+					<NumberField
+						label="Order"
+						inputMode="numeric"
+						step={1}
+						value={entry.insertion_order}
+						onInput={(e) => set("insertion_order", number(e.currentTarget.value))}
+					/>
+					<NumberField
+						label="Priority"
+						inputMode="numeric"
+						step={1}
+						value={entry.priority}
+						onInput={(e) => set("priority", number(e.currentTarget.value))}
+					/>
 				</div>
 				{!readOnly && (
 					<div class="form-actions">

@@ -8,6 +8,7 @@ import { api, errorText, fetchBlob, saveBlob, type FieldSentences } from "../api
 import { blankEntry, keysOf, type LoreEntry, type Lorebook, type LoreFormat } from "../lore";
 import { navigate } from "../router";
 import { toast } from "../toast";
+import { NumberField, Switch } from "./fields";
 import { LoreEntryEditor, type EntryDraft } from "./LoreEntryEditor";
 import { BackIcon, DownloadIcon, PlusIcon, TrashIcon } from "./icons";
 
@@ -171,42 +172,36 @@ export function LorebookEditor({ lorebookId }: { lorebookId: string }) {
 						<textarea rows={2} value={draft.description} onInput={set("description")} />
 					</label>
 					<div class="form-row">
-						<label class="field">
-							<span>Scan depth (messages)</span>
-							<input
-								type="number"
-								inputMode="numeric"
-								min={1}
-								max={100}
-								step={1}
-								placeholder="Default"
-								value={draft.scan_depth}
-								onInput={set("scan_depth")}
-							/>
-						</label>
-						<label class="field">
-							<span>Token budget</span>
-							<input
-								type="number"
-								inputMode="numeric"
-								min={1}
-								step={1}
-								placeholder="Default"
-								value={draft.token_budget}
-								onInput={set("token_budget")}
-							/>
-						</label>
+						<NumberField
+							label="Scan depth (messages)"
+							inputMode="numeric"
+							min={1}
+							max={100}
+							step={1}
+							placeholder="Default"
+							value={draft.scan_depth}
+							onInput={set("scan_depth")}
+						/>
+						<NumberField
+							label="Token budget"
+							inputMode="numeric"
+							min={1}
+							step={1}
+							placeholder="Default"
+							value={draft.token_budget}
+							onInput={set("token_budget")}
+						/>
 					</div>
-					<label class="switch">
-						<input type="checkbox" checked={draft.recursive_scanning} onChange={set("recursive_scanning")} />
-						<span class="switch-track" aria-hidden="true" />
-						<span>Recursive scanning — entries' text can fire other entries</span>
-					</label>
-					<label class="switch">
-						<input type="checkbox" checked={draft.is_public} onChange={set("is_public")} />
-						<span class="switch-track" aria-hidden="true" />
-						<span>Public — anyone can read and attach this book</span>
-					</label>
+					<Switch
+						label="Recursive scanning — entries' text can fire other entries"
+						checked={draft.recursive_scanning}
+						onChange={set("recursive_scanning")}
+					/>
+					<Switch
+						label="Public — anyone can read and attach this book"
+						checked={draft.is_public}
+						onChange={set("is_public")}
+					/>
 				</fieldset>
 
 				<section class="lore-entries" aria-label="Entries">

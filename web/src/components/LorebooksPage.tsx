@@ -166,12 +166,8 @@ function ImportLorebook({ onClose }: { onClose: () => void }) {
 				accept=".json,application/json"
 				busy={busy}
 				onFile={(file) => void upload(file)}
+				error={error}
 			/>
-			{error && (
-				<p class="form-error" role="alert">
-					{error}
-				</p>
-			)}
 		</Modal>
 	);
 }

@@ -8,6 +8,7 @@ import { api, errorText, type FieldSentences, type Persona } from "../api";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { FormFooter } from "./FormFooter";
+import { Switch } from "./fields";
 import { LorebookPicker } from "./LorebookPicker";
 import { Modal } from "./Modal";
 import { ImagePicker } from "./ImagePicker";
@@ -224,17 +225,13 @@ function PersonaForm({
 						</label>
 					</div>
 				</div>
-				<label class="switch">
-					<input
-						type="checkbox"
-						checked={isDefault}
-						// The default stays one until another is made the default.
-						disabled={persona?.is_default}
-						onChange={(e) => setIsDefault(e.currentTarget.checked)}
-					/>
-					<span class="switch-track" aria-hidden="true" />
-					<span>Default — new chats start as this persona</span>
-				</label>
+				<Switch
+					label="Default — new chats start as this persona"
+					checked={isDefault}
+					// The default stays one until another is made the default.
+					disabled={persona?.is_default}
+					onChange={(e) => setIsDefault(e.currentTarget.checked)}
+				/>
 				<LorebookPicker selected={books} onChange={setBooks} legend="Lorebooks this persona brings" />
 				<FormFooter
 					error={error}
