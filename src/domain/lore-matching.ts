@@ -376,7 +376,9 @@ interface Candidate {
  *
  * Recursive scanning (a book's `recursive_scanning`): up to MAX_RECURSION_LEVELS more scans read the messages plus
  * the content of the entries kept so far, and those books' entries that have not fired yet may fire on it; entries
- * found this way only take budget left over by the earlier scans. An entry fires at most once, so cycles end.
+ * found this way only take budget left over by the earlier scans. An entry fires at most once, so cycles end. As in
+ * SillyTavern, an entry with `exclude_recursion` (in its extensions) fires on the messages only, and the content of
+ * one with `prevent_recursion` is not read by the recursive scans.
  */
 export function selectLore(books: LorebookData[], recent: string[], settings: LoreSettings): LoreSelection {
 	const deadline = performance.now() + MATCHING_TIME_BUDGET_MS;
@@ -396,11 +398,12 @@ export function selectLore(books: LorebookData[], recent: string[], settings: Lo
 	const tried = new Set<LoreEntry>();
 
 	const recursive = books.some((book) => book.recursive_scanning);
-	let found = books.flatMap((book, b) => candidates(book, b, messagesOf(depthOf(book)), tried));
+	let found = books.flatMap((book, b) => candidates(book, b, messagesOf(depthOf(book)), tried, false));
 	for (let level = 0; found.length > 0; level++) {
 		poolLeft = keepWithinBudget(found, kept, bookLeft, poolLeft);
 		if (!recursive || level === MAX_RECURSION_LEVELS || poolLeft === 0) break;
-		const lore = newest(kept.map((c) => c.entry.content));
+		const lore = newest(kept.filter((c) => c.entry.extensions.prevent_recursion !== true).map((c) => c.entry.content));
+		if (!lore) break;
 		// The messages and the lore read as one text, as SillyTavern's recursion buffer does (for secondary keys).
 		const withLore = new Map<number, Window>();
 		found = books.flatMap((book, b) => {
@@ -411,7 +414,7 @@ export function selectLore(books: LorebookData[], recent: string[], settings: Lo
 				window = { text: depth > 0 ? `${messagesOf(depth).text}\n${lore}` : lore, deadline };
 				withLore.set(depth, window);
 			}
-			return candidates(book, b, window, tried);
+			return candidates(book, b, window, tried, true);
 		});
 	}
 
@@ -423,12 +426,23 @@ export function selectLore(books: LorebookData[], recent: string[], settings: Lo
 	return { before: fired("before_char"), after: fired("after_char") };
 }
 
-/** The enabled entries of `book` with content that fire on `window`; an entry fires at most once a turn. */
-function candidates(book: LorebookData, b: number, window: Window, tried: Set<LoreEntry>): Candidate[] {
+/**
+ * The enabled entries of `book` with content that fire on `window` (a recursive scan's when `recursing`, which
+ * entries with `exclude_recursion` sit out); an entry fires at most once a turn.
+ */
+function candidates(
+	book: LorebookData,
+	b: number,
+	window: Window,
+	tried: Set<LoreEntry>,
+	recursing: boolean,
+): Candidate[] {
 	const out: Candidate[] = [];
 	const regexIndex = regexIndexOf(book);
 	book.entries.forEach((entry, index) => {
-		if (!entry.enabled || tried.has(entry) || !entry.content.trim() || !fires(entry, window, regexIndex)) return;
+		if (!entry.enabled || tried.has(entry) || !entry.content.trim()) return;
+		if (recursing && entry.extensions.exclude_recursion === true) return;
+		if (!fires(entry, window, regexIndex)) return;
 		tried.add(entry);
 		out.push({ entry, book: b, index, tokens: countTokens(entry.content) });
 	});

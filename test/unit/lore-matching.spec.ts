@@ -308,6 +308,28 @@ describe("selectLore", () => {
 		expect(names(selection)).toEqual(["Ping", "Pong"]);
 	});
 
+	it("should fire an entry with exclude_recursion on the messages only, as SillyTavern does", () => {
+		const lore = book(
+			[
+				entry("Hive", ["start"], { content: "A bee hums." }),
+				entry("Bee", ["bee"], { extensions: { exclude_recursion: true } }),
+				entry("Honey", ["hums"]),
+			],
+			{ recursive_scanning: true },
+		);
+		expect(fired([lore], ["start"])).toEqual(["Hive", "Honey"]);
+		expect(fired([lore], ["a bee"])).toEqual(["Bee"]);
+	});
+
+	it("should not let recursion read the content of an entry with prevent_recursion, as SillyTavern does", () => {
+		const hive = (extensions = {}) =>
+			book([entry("Hive", ["start"], { content: "A bee hums.", extensions }), entry("Bee", ["bee"])], {
+				recursive_scanning: true,
+			});
+		expect(fired([hive()], ["start"])).toEqual(["Hive", "Bee"]);
+		expect(fired([hive({ prevent_recursion: true })], ["start"])).toEqual(["Hive"]);
+	});
+
 	it("should let recursion fire only what fits in the budget the direct matches left", () => {
 		const content = "word ".repeat(20).trim() + " bee";
 		const size = countTokens(content);
