@@ -4,6 +4,9 @@
  * A 401 on an authenticated call ends the session.
  */
 import type { HistoryMessage } from "./chat/state";
+import type { ReplyMode } from "./chat/room";
+
+export type { ReplyMode };
 
 const TOKEN_KEY = "cameo.token";
 
@@ -180,6 +183,10 @@ export interface SessionSummary {
 	created_at: string;
 	last_message_at: string | null;
 	last_message: { id: string; role: "user" | "ai"; content: string; created_at: string } | null;
+	/** Set for a room (its reply mode), null for a chat with one character; absent from older servers. */
+	reply_mode?: ReplyMode | null;
+	/** Whose session it is: a room's owner. */
+	owner?: string;
 }
 
 /** A character as GET /characters/id/{id} answers it: the whole card, for its page and its owner's form. */
@@ -265,4 +272,40 @@ export interface PromptRecord {
 	total_tokens: number;
 	messages: { role: string; content: string; tokens: number }[];
 	parts: { part: string; name?: string; tokens: number }[];
+}
+
+/** A character of a room's cast, in speaking order. */
+export interface RoomCharacter {
+	id: string;
+	name: string;
+	/** Its small picture (authenticated), or null when it has none. */
+	avatar_url: string | null;
+}
+
+/** A person in a room, with the persona they play in it (null: they have none). */
+export interface RoomMember {
+	username: string;
+	name: string;
+	persona: { id: string; name: string } | null;
+	role: "owner" | "member";
+}
+
+/** A room as GET /sessions/{id} shows it: the session, its cast, its people (owner first) and its reply mode. */
+export interface RoomView extends SessionSummary {
+	owner: string;
+	reply_mode: ReplyMode | null;
+	characters: RoomCharacter[];
+	members: RoomMember[];
+	/** Who you play in it. */
+	persona: { id: string; name: string } | null;
+}
+
+/** An invite link's terms (POST/GET /sessions/{id}/invites). */
+export interface Invite {
+	code: string;
+	session_id: string;
+	/** Null: any number of people may use it. */
+	max_uses: number | null;
+	uses: number;
+	expires_at: string | null;
 }

@@ -5,7 +5,16 @@
 import { useEffect, useState } from "preact/hooks";
 import { parseRoute, type Route } from "./routes.js";
 
-export { chatHash, lorebookHash, newChatHash, parseRoute, type Route } from "./routes.js";
+export {
+	chatHash,
+	inviteLink,
+	lorebookHash,
+	newChatHash,
+	parseRoute,
+	roomHash,
+	sessionHash,
+	type Route,
+} from "./routes.js";
 
 /** The greeting the address asks a new chat to open with (0: the first message), for the chat socket's handshake. */
 export function routeGreeting(): number {

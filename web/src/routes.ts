@@ -1,7 +1,8 @@
 /**
  * The client's addresses as data, without the browser: hash routes (`#/login`, `#/`, `#/chat/{character_id}` with an
  * optional `?greeting=n` and `&persona={persona_id}`, `#/chat/{character_id}/{session_id}`, `#/personas`,
- * `#/lorebooks`, `#/lorebooks/{lorebook_id}`) read and written. Ids from the address end up in
+ * `#/lorebooks`, `#/lorebooks/{lorebook_id}`, a room `#/rooms/{session_id}`, an invite link `#/invite/{code}`) read and
+ * written. Ids from the address end up in
  * request paths and socket URLs, so anything but a UUID there is "not found". router.ts follows the address.
  */
 import { isUuid } from "../../src/domain/uuid.js";
@@ -13,7 +14,12 @@ export type Route =
 	| { name: "personas" }
 	| { name: "lorebooks" }
 	| { name: "lorebook"; lorebookId: string }
+	| { name: "room"; sessionId: string }
+	| { name: "invite"; code: string }
 	| { name: "not-found" };
+
+/** An invite code as the server makes them (base64url); anything else is not sent anywhere. */
+const INVITE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Most alternate greetings a card may have (LIST_LIMITS.alternate_greetings in the card domain). */
 const MAX_GREETING = 100;
@@ -27,6 +33,9 @@ export function parseRoute(hash: string): Route {
 	if (parts[0] === "lorebooks" && parts.length === 1) return { name: "lorebooks" };
 	if (parts[0] === "lorebooks" && parts.length === 2 && isUuid(parts[1]))
 		return { name: "lorebook", lorebookId: parts[1] };
+	if (parts[0] === "rooms" && parts.length === 2 && isUuid(parts[1])) return { name: "room", sessionId: parts[1] };
+	if (parts[0] === "invite" && parts.length === 2 && INVITE_CODE.test(parts[1]))
+		return { name: "invite", code: parts[1] };
 	const [, characterId, sessionId] = parts;
 	const ids = parts.slice(1);
 	if (parts[0] === "chat" && characterId && parts.length <= 3 && ids.every(isUuid)) {
@@ -67,4 +76,18 @@ export function newChatHash(characterId: string, greeting: number, personaId?: s
 
 export function lorebookHash(lorebookId: string): string {
 	return `#/lorebooks/${encodeURIComponent(lorebookId)}`;
+}
+
+export function roomHash(sessionId: string): string {
+	return `#/rooms/${encodeURIComponent(sessionId)}`;
+}
+
+/** The address of an invite: whoever opens it (logged in) joins the room. */
+export function inviteLink(origin: string, code: string): string {
+	return `${origin}/#/invite/${encodeURIComponent(code)}`;
+}
+
+/** Where a listed session opens: a room's page, or the chat with its character. */
+export function sessionHash(session: { id: string; character_id: string; reply_mode?: string | null }): string {
+	return session.reply_mode ? roomHash(session.id) : chatHash(session.character_id, session.id);
 }

@@ -2,20 +2,20 @@
  * A chat socket that stays connected: after a drop it reconnects with backoff and resumes the same session after the
  * last message shown (`&session_id=…&after=…`), so the server replays exactly what was missed. Close code 1012 (the
  * server is restarting) is retried almost at once. It stops for good, until `reconnect()`, when the server closes for
- * a reason a reconnect cannot cure (README, Chat over WebSocket: Closing) or keeps refusing the handshake.
+ * a reason a reconnect cannot cure (README, Chat over WebSocket: Closing) or keeps refusing the handshake. A room is
+ * joined by its session alone (`/ws/session/{session_id}`).
  */
 import type { ClientFrame, ServerFrame } from "../../../src/domain/chat-frames";
 
 export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "stopped";
 
-/**
- * Why the connection stopped: the token expired (4001), the account was disabled (4003), the character is no longer
- * available (4004), the client went over its limits (1008), or handshakes were refused MAX_REFUSALS times in a row.
- */
-export type StopReason = "expired" | "disabled" | "unavailable" | "over_limits" | "refused";
+import { stopReason, type StopReason } from "./close-codes";
+
+export type { StopReason };
 
 export interface ConnectionOptions {
-	characterId: string;
+	/** The character of a one-character chat; absent for a room, which `sessionId` names. */
+	characterId?: string;
 	sessionId?: string;
 	/** A new chat opens with this greeting: 0 (or none) the first message, n the n-th alternate greeting. */
 	greeting?: number;
@@ -33,12 +33,6 @@ export interface ConnectionOptions {
 }
 
 const CLOSE_RESTARTING = 1012;
-const STOP_CODES: Record<number, StopReason> = {
-	1008: "over_limits",
-	4001: "expired",
-	4003: "disabled",
-	4004: "unavailable",
-};
 /** Handshakes refused in a row while REST answers (rate limits, say) before giving up: about 10 s of backoff. */
 const MAX_REFUSALS = 5;
 const MAX_BACKOFF_MS = 10_000;
@@ -63,7 +57,7 @@ export class ChatConnection {
 		if (this.stopped || this.halted || !token) return;
 		const params = new URLSearchParams({ token });
 		if (this.sessionId) {
-			params.set("session_id", this.sessionId);
+			if (this.opts.characterId) params.set("session_id", this.sessionId);
 			const after = this.opts.lastId();
 			if (after) params.set("after", after);
 		} else {
@@ -71,7 +65,7 @@ export class ChatConnection {
 			if (this.opts.personaId) params.set("persona_id", this.opts.personaId);
 		}
 		const scheme = location.protocol === "https:" ? "wss" : "ws";
-		const ws = new WebSocket(`${scheme}://${location.host}/ws/${encodeURIComponent(this.opts.characterId)}?${params}`);
+		const ws = new WebSocket(`${scheme}://${location.host}${this.path()}?${params}`);
 		this.ws = ws;
 		let opened = false;
 		this.opts.onStatus(this.attempt === 0 ? "connecting" : "reconnecting");
@@ -98,7 +92,7 @@ export class ChatConnection {
 			if (this.ws !== ws || this.stopped || this.halted) return;
 			this.ws = undefined;
 			if (!opened) this.opts.onRefused();
-			const reason = opened ? STOP_CODES[event.code] : undefined;
+			const reason = opened ? stopReason(event) : undefined;
 			if (reason) return this.halt(reason);
 			this.opts.onStatus("reconnecting");
 			this.schedule(event.code === CLOSE_RESTARTING ? 200 + Math.random() * 300 : this.backoff());
@@ -152,6 +146,13 @@ export class ChatConnection {
 		window.clearTimeout(this.timer);
 		this.ws?.close(1000);
 		this.ws = undefined;
+	}
+
+	/** A chat's socket names its character (and the session in the query); a room's, its session. */
+	private path(): string {
+		const { characterId } = this.opts;
+		if (characterId) return `/ws/${encodeURIComponent(characterId)}`;
+		return `/ws/session/${encodeURIComponent(this.sessionId ?? "")}`;
 	}
 
 	private backoff(): number {

@@ -20,6 +20,11 @@ export interface HistoryMessage {
 	stopped?: boolean;
 	/** Set once the message was edited. */
 	edited_at?: string | null;
+	/** In a room: the character who said a reply. */
+	character_id?: string;
+	/** In a room: who sent a user message, and the persona name they wrote as. */
+	username?: string;
+	persona?: string | null;
 }
 
 export interface Message {
@@ -34,6 +39,11 @@ export interface Message {
 	variant: number;
 	stopped: boolean;
 	streaming: boolean;
+	/** Who said a reply (a room has several characters); absent from older servers. */
+	characterId?: string;
+	/** Who sent a user message in a room (absent: you, from this tab), and the persona name they wrote as. */
+	username?: string;
+	persona?: string | null;
 }
 
 /** What the character is busy with: the reply to `replyTo`, a message not yet echoed, or extending reply `continues`. */
@@ -199,6 +209,7 @@ function mergeHistory(state: ChatState, messages: HistoryMessage[], hasMore: boo
 			variant,
 			stopped: Boolean(m.stopped),
 			streaming: false,
+			...speakerOf(m),
 		};
 		if (m.role === "ai" && m.reply_to && m.active) selected[m.reply_to] = m.id;
 		if (m.reply_status === "failed") failures[m.id] = "The character couldn't reply to this message.";
@@ -253,6 +264,13 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 			const pending = !known && state.pending && !state.pending.replyTo ? { replyTo: frame.id } : state.pending;
 			return { ...upsert(state, message), pending };
 		}
+		case "message":
+			return roomMessage(state, frame);
+		// Who is in a room and who types are the room's (./room.ts), not the story's.
+		case "presence":
+		case "typing":
+		case "room.changed":
+			return state;
 		case "ai.delta":
 			return frame.continued ? continueDelta(state, frame.id, frame.delta) : replyDelta(state, frame);
 		case "ai":
@@ -305,6 +323,7 @@ function applyReply(state: ChatState, frame: Extract<ServerFrame, { type: "ai" }
 		variant: frame.variant,
 		stopped: Boolean(frame.stopped),
 		streaming: false,
+		...(frame.character_id ? { characterId: frame.character_id } : {}),
 	};
 	const done =
 		(frame.reply_to !== null && state.pending?.replyTo === frame.reply_to) ||
@@ -325,6 +344,33 @@ function endContinue(state: ChatState, frame: Extract<ServerFrame, { type: "ai" 
 	const ended = state.pending?.continues === frame.id;
 	if (byId === state.byId && !ended) return state;
 	return { ...state, byId, ...(ended ? { pending: null, stopSent: false } : {}) };
+}
+
+/** Who said a stored message: a reply's character, a room member's username and persona name. */
+function speakerOf(m: HistoryMessage): Pick<Message, "characterId" | "username" | "persona"> {
+	if (m.role === "ai") return m.character_id ? { characterId: m.character_id } : {};
+	return m.username ? { username: m.username, persona: m.persona ?? null } : {};
+}
+
+/**
+ * In a room, a member's message (another person's, or yours from another tab): shown like an echo, under its
+ * sender's name. It says nothing about a reply being written: the room's replies come as its mode asks.
+ */
+function roomMessage(state: ChatState, frame: Extract<ServerFrame, { type: "message" }>): ChatState {
+	if (isGone(state, frame.id, frame.timestamp) || replayedFromOlderPage(state, frame.id, frame.timestamp)) return state;
+	const known = state.byId[frame.id];
+	return upsert(state, {
+		id: frame.id,
+		role: "user",
+		...newestText(known, frame),
+		timestamp: frame.timestamp,
+		reply_to: null,
+		variant: 0,
+		stopped: false,
+		streaming: false,
+		username: frame.username,
+		persona: frame.persona,
+	});
 }
 
 /** A replayed message keeps an edit newer than the text it carries. */
@@ -387,6 +433,7 @@ function replyDelta(state: ChatState, frame: Extract<ServerFrame, { type: "ai.de
 				variant: frame.variant,
 				stopped: false,
 				streaming: true,
+				...(frame.character_id ? { characterId: frame.character_id } : {}),
 			};
 	return showNewest(upsert(state, message), existing ? null : frame.reply_to);
 }
@@ -502,6 +549,15 @@ function without<T>(record: Record<string, T>, key: string): Record<string, T> {
 	return copy;
 }
 
+/** The reply being written now, if any (in a room, the one character speaking at a time). */
+export function streamingReply(state: ChatState): Message | undefined {
+	for (let i = state.order.length - 1; i >= 0; i--) {
+		const m = state.byId[state.order[i]];
+		if (m.streaming) return m;
+	}
+	return undefined;
+}
+
 /** The id to resume after: the newest message shown in full (a reply still streaming will be replayed whole). */
 export function lastShownId(state: ChatState): string | undefined {
 	for (let i = state.order.length - 1; i >= 0; i--) {
@@ -515,7 +571,10 @@ export type ChatItem =
 	| { kind: "user"; message: Message; failure?: string }
 	| { kind: "ai"; replyTo: string | null; variants: Message[]; index: number };
 
-/** The rows to render: user messages, and each reply group at the place of its first variant. */
+/**
+ * The rows to render: user messages, and each reply group at the place of its first variant. A group is the replies of
+ * one character to one message: in a room several characters may answer the same message, each in a row of its own.
+ */
 export function chatItems(state: ChatState): ChatItem[] {
 	const items: ChatItem[] = [];
 	const groups = new Map<string, Message[]>();
@@ -526,11 +585,12 @@ export function chatItems(state: ChatState): ChatItem[] {
 		} else if (m.reply_to === null) {
 			items.push({ kind: "ai", replyTo: null, variants: [m], index: 0 });
 		} else {
-			const group = groups.get(m.reply_to);
+			const key = `${m.reply_to} ${m.characterId ?? ""}`;
+			const group = groups.get(key);
 			if (group) group.push(m);
 			else {
 				const variants = [m];
-				groups.set(m.reply_to, variants);
+				groups.set(key, variants);
 				items.push({ kind: "ai", replyTo: m.reply_to, variants, index: 0 });
 			}
 		}

@@ -1,7 +1,9 @@
 /**
  * One live conversation: loads the history of a session being continued, keeps the socket connected (resuming after
  * the last message shown), and turns frames into state. Errors that belong to no message become toasts. An expired
- * token or a disabled account ends the login, with a notice; other stops are shown in the conversation.
+ * token or a disabled account ends the login, with a notice; other stops are shown in the conversation. Without a
+ * character it is a room's (joined by its session): its presence, typing and changes go to `onRoomFrame`, and a
+ * removal from it to `onRemoved`.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, DISABLED_NOTICE, expireSession, getToken, waitText, type HistoryPage } from "../api";
@@ -9,7 +11,14 @@ import { toast } from "../toast";
 import { routeGreeting, routePersona } from "../router";
 import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
 import { PendingEdits } from "./edits";
-import type { ErrorFrame, ServerFrame } from "../../../src/domain/chat-frames";
+import type {
+	ErrorFrame,
+	PresenceFrame,
+	RoomChangedFrame,
+	RoomMessageFrame,
+	ServerFrame,
+	TypingFrame,
+} from "../../../src/domain/chat-frames";
 import {
 	chatReducer,
 	emptyChat,
@@ -30,9 +39,21 @@ export interface ChatCallbacks {
 	onChange: () => void;
 	/** The session is gone (deleted elsewhere). */
 	onMissing: () => void;
+	/** In a room: who is there, who types, that the room changed, and other people's messages. */
+	onRoomFrame?: (frame: PresenceFrame | TypingFrame | RoomChangedFrame | RoomMessageFrame) => void;
+	/** In a room: the owner removed you (the socket was closed and will not reconnect). */
+	onRemoved?: () => void;
 }
 
-export function useChat(characterId: string, initialSessionId: string | undefined, callbacks: ChatCallbacks) {
+/** The room frames `onRoomFrame` is given. */
+const ROOM_FRAMES = new Set<ServerFrame["type"]>(["presence", "typing", "room.changed", "message"]);
+
+/** `characterId` undefined: the room `initialSessionId`. */
+export function useChat(
+	characterId: string | undefined,
+	initialSessionId: string | undefined,
+	callbacks: ChatCallbacks,
+) {
 	// The state lives in a ref as well, so the socket's callbacks always read the latest without re-subscribing.
 	const stateRef = useRef<ChatState>(emptyChat);
 	const [state, setState] = useState<ChatState>(emptyChat);
@@ -41,7 +62,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 	/** The session's id once the server named it (a new chat has none before its first connection). */
 	const [sessionId, setSessionId] = useState(initialSessionId);
 	/** Why the socket stopped reconnecting, when it did and the conversation stays on screen. */
-	const [stopped, setStopped] = useState<Exclude<StopReason, "expired" | "disabled">>();
+	const [stopped, setStopped] = useState<Exclude<StopReason, "expired" | "disabled" | "removed">>();
 	const connection = useRef<ChatConnection | null>(null);
 	const edits = useRef(new PendingEdits());
 	const cb = useRef(callbacks);
@@ -64,6 +85,9 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			} else if (frame.type === "message.edited") {
 				edits.current.edited(frame.id);
 				cb.current.onChange();
+			} else if (ROOM_FRAMES.has(frame.type)) {
+				cb.current.onRoomFrame?.(frame as Parameters<NonNullable<ChatCallbacks["onRoomFrame"]>>[0]);
+				if (frame.type === "message") cb.current.onChange();
 			} else if (frame.type === "error") {
 				edits.current.refused(frame);
 				if (frame.code === "rate_limited" || frame.code === "quota_exceeded") toast(waitNotice(frame), "error");
@@ -125,6 +149,7 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 			onStop: (reason) => {
 				if (reason === "expired") expireSession();
 				else if (reason === "disabled") expireSession(DISABLED_NOTICE);
+				else if (reason === "removed") cb.current.onRemoved?.();
 				else setStopped(reason);
 			},
 		});
@@ -161,11 +186,21 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 	const send = useCallback(
 		(content: string) => {
 			const sent = connection.current?.send({ type: "message", content }) ?? false;
-			if (sent) dispatch({ type: "sent" });
+			// A room's mode decides whether anyone replies: its replies show as they stream, not as awaited.
+			if (sent && characterId) dispatch({ type: "sent" });
 			return sent;
 		},
-		[dispatch],
+		[dispatch, characterId],
 	);
+
+	/** In a room: ask `id` to speak next. False when the socket is not open. */
+	const trigger = useCallback(
+		(id: string) => connection.current?.send({ type: "trigger", character_id: id }) ?? false,
+		[],
+	);
+
+	/** In a room: tell the others you are typing (the caller keeps to the pace). */
+	const typing = useCallback(() => void connection.current?.send({ type: "typing" }), []);
 
 	const stop = useCallback(() => {
 		if (connection.current?.send({ type: "stop" })) dispatch({ type: "stop" });
@@ -254,6 +289,8 @@ export function useChat(characterId: string, initialSessionId: string | undefine
 		send,
 		stop,
 		regenerate,
+		trigger,
+		typing,
 		selectVariant,
 		edit,
 		continueReply,
@@ -271,10 +308,10 @@ export function useChat(characterId: string, initialSessionId: string | undefine
  * and false that all is well (so the handshake itself is refused: rate limits); a server that does not answer
  * rejects, and is left to the reconnect loop.
  */
-async function explainRefusal(characterId: string, sessionId: string | undefined): Promise<boolean> {
+async function explainRefusal(characterId: string | undefined, sessionId: string | undefined): Promise<boolean> {
 	await api("/me");
 	try {
-		await api(`/characters/id/${encodeURIComponent(characterId)}`);
+		if (characterId) await api(`/characters/id/${encodeURIComponent(characterId)}`);
 	} catch (err) {
 		if (err instanceof ApiError && err.status === 404) return true;
 		throw err;

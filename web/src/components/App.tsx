@@ -6,9 +6,11 @@ import { Toaster } from "../toast";
 import { AuthPage } from "./AuthPage";
 import { ChatPage } from "./ChatPage";
 import { Gallery } from "./Gallery";
+import { InvitePage } from "./InvitePage";
 import { LorebookEditor } from "./LorebookEditor";
 import { LorebooksPage } from "./LorebooksPage";
 import { PersonasPage } from "./PersonasPage";
+import { RoomPage } from "./RoomPage";
 
 const EXPIRED_NOTICE = "Your session expired, please log in again";
 
@@ -60,6 +62,8 @@ export function App() {
 				user={user}
 			/>
 		);
+	} else if (route.name === "room") {
+		screen = <RoomPage key={route.sessionId} sessionId={route.sessionId} visit={visit} user={user} />;
 	} else {
 		screen = (
 			<>
@@ -102,6 +106,8 @@ export function App() {
 				return <LorebooksPage key={visit} />;
 			case "lorebook":
 				return <LorebookEditor key={shown.lorebookId} lorebookId={shown.lorebookId} />;
+			case "invite":
+				return <InvitePage key={shown.code} code={shown.code} />;
 			case "not-found":
 				return <NotFound />;
 			default:

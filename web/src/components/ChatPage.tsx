@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, errorText, type Character, type SessionSummary, type User } from "../api";
 import { filled, timeAgo } from "../format";
-import { chatHash, navigate, replaceHash } from "../router";
+import { chatHash, navigate, replaceHash, sessionHash } from "../router";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { ChatTitleForm } from "./ChatTitleForm";
@@ -197,11 +197,7 @@ function SessionItem({
 				</div>
 			) : (
 				<>
-					<a
-						class="session-link"
-						href={chatHash(session.character_id, session.id)}
-						aria-current={active ? "page" : undefined}
-					>
+					<a class="session-link" href={sessionHash(session)} aria-current={active ? "page" : undefined}>
 						<span class="session-title">
 							{session.branched_from && (
 								<span class="branched" title="Branched from another chat">

@@ -5,7 +5,7 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { errorText, type Character, type User } from "../api";
-import { chatItems, type Impersonation } from "../chat/state";
+import { chatItems } from "../chat/state";
 import type { ConnectionStatus, StopReason } from "../chat/connection";
 import { useChat, type ChatCallbacks } from "../chat/use-chat";
 import { useMemory } from "../chat/use-memory";
@@ -17,7 +17,8 @@ import { MessageRow } from "./MessageRow";
 import { ChatHeader } from "./ChatHeader";
 import { usePersonas } from "./PersonaPicker";
 import { PromptInspector } from "./PromptInspector";
-import { ContinueIcon, QuillIcon, SendIcon, StopIcon } from "./icons";
+import { Composer } from "./Composer";
+import { ContinueIcon, QuillIcon } from "./icons";
 
 interface Props extends ChatCallbacks {
 	character: Character;
@@ -198,7 +199,7 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 			)}
 
 			<Composer
-				characterName={character.name}
+				label={`Message ${character.name}`}
 				disabled={status !== "open"}
 				generating={generating}
 				impersonation={state.impersonation}
@@ -218,14 +219,18 @@ function presence(status: ConnectionStatus, model: string): string {
 	return status === "connecting" ? "Connecting…" : "Reconnecting…";
 }
 
-const STOP_TEXT: Record<Exclude<StopReason, "expired" | "disabled">, (name: string) => string> = {
+const STOP_TEXT: Record<Exclude<StopReason, "expired" | "disabled" | "removed">, (name: string) => string> = {
 	unavailable: (name) => `${name} is no longer available.`,
 	over_limits: () => "Disconnected: too many messages in a short time. Wait a moment, then reconnect.",
 	refused: () => "Can't connect to this chat right now.",
 };
 
 /** Why the chat stopped reconnecting, and the way on: back to the gallery, or Reconnect. */
-function StoppedNotice(props: { reason: keyof typeof STOP_TEXT; characterName: string; onReconnect: () => void }) {
+export function StoppedNotice(props: {
+	reason: keyof typeof STOP_TEXT;
+	characterName: string;
+	onReconnect: () => void;
+}) {
 	return (
 		<div class="notice chat-stopped" role="alert">
 			<span>{STOP_TEXT[props.reason](props.characterName)}</span>
@@ -237,81 +242,5 @@ function StoppedNotice(props: { reason: keyof typeof STOP_TEXT; characterName: s
 				</button>
 			)}
 		</div>
-	);
-}
-
-function Composer(props: {
-	characterName: string;
-	disabled: boolean;
-	generating: boolean;
-	/** The line being written for the user: it fills the input box, to edit and send once complete. */
-	impersonation: Impersonation | null;
-	onSend: (text: string) => boolean;
-	onStop: () => void;
-}) {
-	const [text, setText] = useState("");
-	const input = useRef<HTMLTextAreaElement>(null);
-	const writing = props.impersonation !== null && !props.impersonation.done;
-
-	useEffect(() => {
-		if (!props.impersonation) return;
-		setText(props.impersonation.content);
-		if (props.impersonation.done) input.current?.focus();
-	}, [props.impersonation]);
-
-	// Grow with the text up to a few lines, then scroll.
-	useEffect(() => {
-		const el = input.current;
-		if (!el) return;
-		el.style.height = "auto";
-		el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
-	}, [text]);
-
-	function submit() {
-		const content = text.trim();
-		if (!content || props.disabled || writing) return;
-		if (props.onSend(content)) setText("");
-	}
-
-	return (
-		<form
-			class="composer"
-			onSubmit={(e) => {
-				e.preventDefault();
-				submit();
-			}}
-		>
-			<textarea
-				ref={input}
-				rows={1}
-				value={text}
-				maxLength={4000}
-				readOnly={writing}
-				placeholder={writing ? "Writing your next line…" : `Message ${props.characterName}`}
-				aria-label={`Message ${props.characterName}`}
-				onInput={(e) => setText(e.currentTarget.value)}
-				onKeyDown={(e) => {
-					// Enter sends, Shift+Enter starts a new line; never while an input method is composing.
-					if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-						e.preventDefault();
-						submit();
-					}
-				}}
-			/>
-			{props.generating ? (
-				<button type="button" class="send stop" aria-label="Stop generating" onClick={props.onStop}>
-					<StopIcon />
-				</button>
-			) : (
-				<button
-					type="submit"
-					class="send"
-					aria-label="Send message"
-					disabled={props.disabled || writing || !text.trim()}
-				>
-					<SendIcon />
-				</button>
-			)}
-		</form>
 	);
 }

@@ -7,13 +7,14 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, errorText, type Character, type CharacterDetails, type SessionSummary, type User } from "../api";
 import { filled, timeAgo } from "../format";
-import { chatHash, navigate } from "../router";
+import { chatHash, navigate, sessionHash } from "../router";
 import { Avatar } from "./Avatar";
 import { CharacterForm } from "./CharacterForm";
 import { CharacterSheet, latestChatWith } from "./CharacterSheet";
 import { ChatTitleForm } from "./ChatTitleForm";
 import { ImportCard } from "./ImportCard";
-import { EditIcon, MoreIcon, PlusIcon, SearchIcon, UploadIcon } from "./icons";
+import { NewRoomDialog } from "./NewRoomDialog";
+import { EditIcon, MoreIcon, PlusIcon, SearchIcon, UploadIcon, UsersIcon } from "./icons";
 
 /** How many recent chats "Continue" shows. */
 const CONTINUE_COUNT = 4;
@@ -21,6 +22,7 @@ const CONTINUE_COUNT = 4;
 type Dialog =
 	| { kind: "create" }
 	| { kind: "import" }
+	| { kind: "room" }
 	| { kind: "sheet"; character: Character }
 	| { kind: "edit"; character: CharacterDetails };
 
@@ -61,13 +63,14 @@ export function Gallery({ user }: { user: User | null }) {
 			.catch(() => undefined);
 	}, [reload]);
 
-	// Sessions come newest first, so the first one seen per character is its latest chat.
+	// Sessions come newest first, so the first one seen per character is its latest chat (a room is no one's).
 	const latestChat = useMemo(() => {
 		const latest = new Map<string, string>();
-		for (const s of recent) if (!latest.has(s.character_id)) latest.set(s.character_id, s.id);
+		for (const s of recent) if (!s.reply_mode && !latest.has(s.character_id)) latest.set(s.character_id, s.id);
 		return latest;
 	}, [recent]);
 	const continuable = recent.slice(0, CONTINUE_COUNT);
+	const rooms = recent.filter((s) => s.reply_mode);
 
 	function changed() {
 		setDialog(null);
@@ -95,6 +98,14 @@ export function Gallery({ user }: { user: User | null }) {
 					<button type="button" class="button" onClick={() => setDialog({ kind: "import" })}>
 						<UploadIcon /> Import card
 					</button>
+					<button
+						type="button"
+						class="button"
+						disabled={!characters || characters.length < 2}
+						onClick={() => setDialog({ kind: "room" })}
+					>
+						<UsersIcon /> New room
+					</button>
 					<button type="button" class="button primary" onClick={() => setDialog({ kind: "create" })}>
 						<PlusIcon /> New character
 					</button>
@@ -113,6 +124,24 @@ export function Gallery({ user }: { user: User | null }) {
 								session={s}
 								user={user}
 								character={characters?.find((c) => c.id === s.character_id)}
+								onRenamed={(renamed) => setRecent((list) => list.map((x) => (x.id === renamed.id ? renamed : x)))}
+							/>
+						))}
+					</ul>
+				</section>
+			)}
+
+			{rooms.length > 0 && (
+				<section aria-labelledby="rooms-title" class="recent">
+					<h2 id="rooms-title" class="section-title">
+						Rooms
+					</h2>
+					<ul class="recent-list" aria-label="Your rooms">
+						{rooms.map((s) => (
+							<RecentChat
+								key={s.id}
+								session={s}
+								user={user}
 								onRenamed={(renamed) => setRecent((list) => list.map((x) => (x.id === renamed.id ? renamed : x)))}
 							/>
 						))}
@@ -177,6 +206,9 @@ export function Gallery({ user }: { user: User | null }) {
 				<CharacterForm character={dialog.character} onClose={() => setDialog(null)} onSaved={changed} />
 			)}
 			{dialog?.kind === "import" && <ImportCard onClose={() => setDialog(null)} onImported={changed} />}
+			{dialog?.kind === "room" && characters && (
+				<NewRoomDialog characters={characters} onClose={() => setDialog(null)} />
+			)}
 			{dialog?.kind === "sheet" && (
 				<CharacterSheet
 					character={dialog.character}
@@ -219,15 +251,21 @@ function RecentChat({
 	const last = session.last_message;
 	return (
 		<li class="recent-item">
-			<a class="recent-link" href={chatHash(session.character_id, session.id)}>
-				<Avatar name={session.character_name} size="sm" character={character} />
+			<a class="recent-link" href={sessionHash(session)}>
+				{session.reply_mode ? (
+					<span class="avatar avatar-sm room-icon" aria-hidden="true">
+						<UsersIcon />
+					</span>
+				) : (
+					<Avatar name={session.character_name} size="sm" character={character} />
+				)}
 				<span class="recent-text">
 					<span class="recent-top">
 						<strong>{filled(session.title, session.character_name, user)}</strong>
 						<time class="muted small">{timeAgo(session.last_message_at ?? session.created_at)}</time>
 					</span>
 					<span class="muted">
-						{last ? `${last.role === "user" ? "You: " : ""}${filled(last.content, session.character_name, user)}` : ""}
+						{last ? `${lastSpeaker(session, last.role)}${filled(last.content, session.character_name, user)}` : ""}
 					</span>
 				</span>
 			</a>
@@ -241,4 +279,9 @@ function RecentChat({
 			</button>
 		</li>
 	);
+}
+
+/** "You: " before your last line in a chat; a room's lines are several people's, so none. */
+function lastSpeaker(session: SessionSummary, role: "user" | "ai"): string {
+	return role === "user" && !session.reply_mode ? "You: " : "";
 }

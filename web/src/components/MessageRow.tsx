@@ -3,14 +3,15 @@
  * reply failed), or a reply on the left with its variants (swipes; the pager chooses the one the story continues
  * from). Every message has its actions: edit in place, copy, pin (kept in the prompt; a pinned one shows a pin),
  * branch from here and delete from here (after a confirmation); a reply also "Why did it say that?" (its prompt).
+ * In a room, a reply is under the name and picture of the character who said it, and another person's message is on
+ * the left under theirs (copy only); pins, prompts and branches are not offered there.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Character } from "../api";
 import type { ChatItem, Message } from "../chat/state";
 import { clockTime, filled } from "../format";
 import { renderMarkdown } from "../markdown";
 import { toast } from "../toast";
-import { Avatar } from "./Avatar";
+import { Avatar, type AvatarSource } from "./Avatar";
 import { MessageActions, type MenuAction } from "./MessageActions";
 import {
 	BranchIcon,
@@ -37,9 +38,17 @@ export interface RowHandlers {
 	onInspect: (id: string) => void;
 }
 
+/** Who a reply is by: a character's name and picture. */
+export type Speaker = AvatarSource & { name: string };
+
 interface Props extends RowHandlers {
 	item: ChatItem;
-	character: Character;
+	/** The character who said the reply (in a chat, its one character; in a room, the one of its cast who spoke). */
+	character: Speaker;
+	/** Someone else's message in a room: whose, by the name they wrote as. */
+	sender?: string;
+	/** In a room: no pins, prompts or branches. */
+	inRoom?: boolean;
 	/** Who you play in this chat: `{{user}}`, and the name over your messages. */
 	you: { name: string } | null;
 	pinned: boolean;
@@ -69,20 +78,29 @@ export function MessageRow(props: Props) {
 		}
 	}
 
+	const theirs = props.sender !== undefined;
 	const actions: MenuAction[] = [
-		{ label: "Edit", icon: <EditIcon />, onSelect: () => setEditing(true) },
+		...(theirs ? [] : [{ label: "Edit", icon: <EditIcon />, onSelect: () => setEditing(true) }]),
 		{ label: "Copy text", icon: <CopyIcon />, onSelect: () => void copy(shown) },
-		{
-			label: pinned ? "Unpin" : "Pin to memory",
-			icon: <PinIcon />,
-			onSelect: () => void run(() => props.onTogglePin(m.id)),
-		},
-		...(item.kind === "ai" && item.replyTo
-			? [{ label: "Why did it say that?", icon: <InspectIcon />, onSelect: () => props.onInspect(m.id) }]
-			: []),
-		{ label: "Branch from here", icon: <BranchIcon />, onSelect: () => void run(() => props.onBranch(m.id)) },
-		{ label: "Delete from here", icon: <TrashIcon />, danger: true, onSelect: () => setConfirming(true) },
+		...(props.inRoom ? [] : oneCharacterActions()),
+		...(theirs
+			? []
+			: [{ label: "Delete from here", icon: <TrashIcon />, danger: true, onSelect: () => setConfirming(true) }]),
 	];
+	/** Memory, the prompt inspector and branches are a one-character chat's. */
+	function oneCharacterActions(): MenuAction[] {
+		return [
+			{
+				label: pinned ? "Unpin" : "Pin to memory",
+				icon: <PinIcon />,
+				onSelect: () => void run(() => props.onTogglePin(m.id)),
+			},
+			...(item.kind === "ai" && item.replyTo
+				? [{ label: "Why did it say that?", icon: <InspectIcon />, onSelect: () => props.onInspect(m.id) }]
+				: []),
+			{ label: "Branch from here", icon: <BranchIcon />, onSelect: () => void run(() => props.onBranch(m.id)) },
+		];
+	}
 	const pin = pinned && (
 		<span class="pin-marker" title="Pinned: always in the prompt" role="img" aria-label="Pinned">
 			<PinIcon size={14} />
@@ -114,6 +132,26 @@ export function MessageRow(props: Props) {
 			onCancel={() => setConfirming(false)}
 		/>
 	);
+
+	if (item.kind === "user" && theirs) {
+		return (
+			<div class={pinned ? "row row-ai row-other pinned" : "row row-ai row-other"} data-id={m.id}>
+				<Avatar name={props.sender!} size="sm" />
+				<div class="bubble-column">
+					<div class="bubble bubble-ai bubble-other">
+						<span class="author">{props.sender}</span>
+						{body}
+					</div>
+					<div class="meta">
+						{m.timestamp && <time dateTime={m.timestamp}>{clockTime(m.timestamp)}</time>}
+						{edited}
+						{pin}
+						{menu}
+					</div>
+				</div>
+			</div>
+		);
+	}
 
 	if (item.kind === "user") {
 		return (

@@ -148,3 +148,10 @@ export const UserIcon = () => (
 		<path d="M4 21a8 8 0 0 1 16 0" />
 	</Icon>
 );
+export const UsersIcon = () => (
+	<Icon size={18}>
+		<circle cx="9" cy="8" r="3.5" />
+		<path d="M2.5 20a6.5 6.5 0 0 1 13 0" />
+		<path d="M15.5 4.6a3.5 3.5 0 0 1 0 6.8M17.5 14.2a6.5 6.5 0 0 1 4 5.8" />
+	</Icon>
+);

@@ -1,0 +1,146 @@
+/**
+ * A room's conversation: every line under its speaker (a character of the cast, another person, or you), who is
+ * writing or typing now, a button per character to ask them to speak, and the composer (which tells the others you
+ * type, every few seconds at most). Continue and "Write for me" are one person's tools, not offered here.
+ */
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import type { RoomView, User } from "../api";
+import { castSpeaker, isMine, senderName, TypingSignal, typingText, type Typist } from "../chat/room";
+import { chatItems, streamingReply } from "../chat/state";
+import { useChat, type ChatCallbacks } from "../chat/use-chat";
+import { toast } from "../toast";
+import { Composer } from "./Composer";
+import { StoppedNotice } from "./Conversation";
+import { MessageRow } from "./MessageRow";
+import { RoomHeader } from "./RoomHeader";
+import { TriggerButtons } from "./TriggerButtons";
+
+type Props = Pick<ChatCallbacks, "onRoomFrame" | "onRemoved" | "onMissing"> & {
+	room: RoomView;
+	user: User | null;
+	typists: Typist[];
+	onOpenPeople: () => void;
+};
+
+const noop = () => undefined;
+
+export function RoomConversation({ room, user, typists, onOpenPeople, ...callbacks }: Props) {
+	const chat = useChat(undefined, room.id, { onSession: noop, onChange: noop, ...callbacks });
+	const { state, status } = chat;
+	const items = chatItems(state);
+	const list = useRef<HTMLDivElement>(null);
+	const stickToBottom = useRef(true);
+	const signal = useRef(new TypingSignal());
+	const you = room.persona ?? user;
+	const writing = streamingReply(state);
+	const busy = writing !== undefined || state.pending !== null;
+	const lastItem = items[items.length - 1];
+	const canAsk = !busy && status === "open";
+	const writer = writing && castSpeaker(room.characters, writing.characterId).name;
+
+	useLayoutEffect(() => {
+		const el = list.current;
+		if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
+	});
+	useEffect(() => {
+		const el = list.current;
+		if (!el) return;
+		const observer = new ResizeObserver(() => {
+			if (stickToBottom.current) el.scrollTop = el.scrollHeight;
+		});
+		observer.observe(el);
+		return () => observer.disconnect();
+	}, []);
+
+	return (
+		<main class="conversation room-conversation">
+			<RoomHeader room={room} status={status} onOpenPeople={onOpenPeople} />
+			<div
+				class="messages"
+				ref={list}
+				role="log"
+				aria-label={`Conversation in ${room.title}`}
+				onScroll={(e) => {
+					const el = e.currentTarget;
+					stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+				}}
+			>
+				{state.hasMore && (
+					<button
+						type="button"
+						class="button ghost small load-older"
+						onClick={() => chat.loadOlder().catch(() => toast("Couldn't load older messages", "error"))}
+					>
+						Load earlier messages
+					</button>
+				)}
+				{items.map((item) => {
+					const m = item.kind === "user" ? item.message : item.variants[item.index];
+					const theirs = item.kind === "user" && !isMine(m, user?.username);
+					return (
+						<MessageRow
+							key={item.kind === "user" ? m.id : `${item.replyTo ?? m.id} ${m.characterId ?? ""}`}
+							item={item}
+							character={castSpeaker(room.characters, item.kind === "ai" ? m.characterId : undefined)}
+							sender={theirs ? senderName(m, room.members) : undefined}
+							inRoom
+							you={you}
+							pinned={false}
+							canRegenerate={item === lastItem && item.kind === "ai" && item.replyTo !== null && canAsk}
+							canRetry={false}
+							canAskReply={false}
+							onRegenerate={chat.regenerate}
+							onSelectVariant={(id) => {
+								if (!chat.selectVariant(id)) toast("Not connected: try again once the chat reconnects.", "error");
+							}}
+							onEdit={chat.edit}
+							onRewind={chat.rewind}
+							onBranch={async () => undefined}
+							onTogglePin={async () => undefined}
+							onInspect={noop}
+						/>
+					);
+				})}
+			</div>
+
+			<div class="typing-bar">
+				<div class="typing" aria-live="polite">
+					{(writer || typists.length > 0) && (
+						<>
+							<span class="dots" aria-hidden="true">
+								<i />
+								<i />
+								<i />
+							</span>
+							{writer ? `${writer} is typing…` : typingText(typists.map((t) => t.name))}
+						</>
+					)}
+				</div>
+			</div>
+			<TriggerButtons
+				characters={room.characters}
+				disabled={status !== "open"}
+				onTrigger={(id) => {
+					stickToBottom.current = true;
+					if (!chat.trigger(id)) toast("Not connected: try again once the room reconnects.", "error");
+				}}
+			/>
+
+			{chat.stopped && <StoppedNotice reason={chat.stopped} characterName={room.title} onReconnect={chat.reconnect} />}
+
+			<Composer
+				label="Message the room"
+				disabled={status !== "open"}
+				generating={busy}
+				impersonation={null}
+				onSend={(text) => {
+					stickToBottom.current = true;
+					signal.current.reset();
+					return chat.send(text);
+				}}
+				onStop={chat.stop}
+				onTyping={() => signal.current.due(Date.now()) && chat.typing()}
+			/>
+		</main>
+	);
+}

@@ -1,0 +1,60 @@
+/** Who replies in a room (the owner changes it; others see it), and leaving the room for a member. */
+import { useState } from "preact/hooks";
+import { api, errorText, type ReplyMode, type RoomView } from "../api";
+import { REPLY_MODE_LABELS, sameUser } from "../chat/room";
+import { toast } from "../toast";
+import { ReplyModeSelect } from "./ReplyModeSelect";
+
+export function RoomSettings(props: { room: RoomView; me: string | undefined; onLeft: () => void }) {
+	const { room } = props;
+	const owner = sameUser(room.owner, props.me);
+	const [confirming, setConfirming] = useState(false);
+	const mode = room.reply_mode ?? "addressed";
+
+	async function changeMode(next: ReplyMode) {
+		try {
+			await api(`/sessions/${encodeURIComponent(room.id)}`, { method: "PATCH", body: { reply_mode: next } });
+			toast(`Now: ${REPLY_MODE_LABELS[next].toLowerCase()}`);
+		} catch (err) {
+			toast(errorText(err), "error");
+		}
+	}
+
+	async function leave() {
+		try {
+			await api(`/sessions/${encodeURIComponent(room.id)}/members/me`, { method: "DELETE" });
+			props.onLeft();
+		} catch (err) {
+			toast(errorText(err), "error");
+		}
+	}
+
+	return (
+		<section class="room-section" aria-labelledby="room-settings">
+			<h2 id="room-settings" class="group-title">
+				Room
+			</h2>
+			{owner ? (
+				<ReplyModeSelect value={mode} onChange={(next) => void changeMode(next)} />
+			) : (
+				<p class="muted small">{REPLY_MODE_LABELS[mode]}.</p>
+			)}
+			{!owner &&
+				(confirming ? (
+					<div class="person-confirm">
+						<span>Leave this room?</span>
+						<button type="button" class="button danger small" onClick={() => void leave()}>
+							Leave
+						</button>
+						<button type="button" class="button ghost small" onClick={() => setConfirming(false)}>
+							Cancel
+						</button>
+					</div>
+				) : (
+					<button type="button" class="button ghost small" onClick={() => setConfirming(true)}>
+						Leave room
+					</button>
+				))}
+		</section>
+	);
+}
