@@ -16,7 +16,7 @@ export const TYPING_EVERY_MS = 3000;
 
 /** The reply modes, as a select offers them. */
 export const REPLY_MODE_LABELS: Record<ReplyMode, string> = {
-	addressed: "The character you name replies",
+	addressed: "Whoever is named replies",
 	round_robin: "Characters take turns",
 	all: "Every character replies",
 	manual: "Only when asked to speak",

@@ -69,7 +69,8 @@ export function Gallery({ user }: { user: User | null }) {
 		for (const s of recent) if (!s.reply_mode && !latest.has(s.character_id)) latest.set(s.character_id, s.id);
 		return latest;
 	}, [recent]);
-	const continuable = recent.slice(0, CONTINUE_COUNT);
+	// Rooms have a section of their own.
+	const continuable = recent.filter((s) => !s.reply_mode).slice(0, CONTINUE_COUNT);
 	const rooms = recent.filter((s) => s.reply_mode);
 
 	function changed() {

@@ -10,6 +10,9 @@ export function TriggerButtons(props: {
 }) {
 	return (
 		<div class="trigger-bar" role="group" aria-label="Ask a character to speak">
+			<span class="trigger-label" aria-hidden="true">
+				Ask
+			</span>
 			{props.characters.map((c) => (
 				<button
 					key={c.id}
