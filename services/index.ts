@@ -15,6 +15,7 @@ import avatarsService from "./avatars.service.js";
 import personasService from "./personas.service.js";
 import lorebooksService from "./lorebooks.service.js";
 import memoryService from "./memory.service.js";
+import roomsService from "./rooms.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -31,4 +32,5 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	personas: personasService,
 	lorebooks: lorebooksService,
 	memory: memoryService,
+	rooms: roomsService,
 };

@@ -1,7 +1,8 @@
 /**
  * Chat history over REST: a user's sessions (newest first, with the character, a title, the last message, the persona
  * and lorebooks), one session, its title and persona, a session's messages page by page, branching a session off at a message, and deleting one.
- * Owner only; someone else's session is indistinguishable from none.
+ * Owner only, except that a room's members see it, read its messages and choose their persona in it (rooms.service.ts
+ * has the rest of rooms); someone else's session is indistinguishable from none.
  */
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
@@ -10,10 +11,28 @@ import { ChatStore, type SessionRow } from "../src/adapters/chat-store.js";
 import { SessionStore, type SessionChanges, type SessionViewer } from "../src/adapters/session-store.js";
 import { PersonaStore } from "../src/adapters/persona-store.js";
 import { LorebookStore, MAX_ATTACHED_LOREBOOKS } from "../src/adapters/lorebook-store.js";
+import { RoomStore } from "../src/adapters/room-store.js";
+import { castOf } from "../src/adapters/room-cast.js";
 import { LorebookEvent, type LorebookChangedPayload } from "../src/domain/lorebook.js";
 import { toMessageView } from "../src/domain/message-view.js";
-import { TITLE_MAX_CHARS, toSessionView, type ListedSession } from "../src/domain/session-view.js";
-import { MessageNotFound, PersonaNotFound, SessionNotFound, Unauthorized, ValidationFailed } from "../src/errors.js";
+import { TITLE_MAX_CHARS, type ListedSession } from "../src/domain/session-view.js";
+import { roomChange, roomParams, toRoomView, type RoomView } from "../src/domain/room-view.js";
+import {
+	DEFAULT_REPLY_MODE,
+	REPLY_MODES,
+	RoomEvent,
+	type ReplyMode,
+	type RoomChangedPayload,
+	type RoomMemberRemovedPayload,
+} from "../src/domain/rooms.js";
+import {
+	MessageNotFound,
+	NotRoomOwner,
+	PersonaNotFound,
+	SessionNotFound,
+	Unauthorized,
+	ValidationFailed,
+} from "../src/errors.js";
 import type { AuthUser } from "../src/domain/accounts.js";
 
 interface SessionsMeta {
@@ -37,6 +56,8 @@ interface UpdateParams extends IdParams {
 	title?: string | null;
 	persona_id?: string | null;
 	lorebook_ids?: string[];
+	reply_mode?: ReplyMode;
+	character_ids?: string[];
 }
 interface BranchParams extends IdParams {
 	message_id: string;
@@ -48,8 +69,11 @@ type SessionsThis = Service &
 		sessions: SessionStore;
 		personas: PersonaStore;
 		lorebooks: LorebookStore;
+		rooms: RoomStore;
 		ownSession(ctx: Context<IdParams, SessionsMeta>): Promise<SessionRow>;
+		readableSession(ctx: Context<IdParams, SessionsMeta>): Promise<SessionRow>;
 		listedSession(meta: SessionsMeta, id: string): Promise<ListedSession>;
+		roomView(meta: SessionsMeta, id: string, stored?: { title: string | null }): Promise<RoomView>;
 		withDefaultPersona(meta: SessionsMeta, sessions: ListedSession[]): Promise<ListedSession[]>;
 	};
 
@@ -78,46 +102,77 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				async handler(this: SessionsThis, ctx: Context<ListParams, SessionsMeta>) {
 					const { limit, offset, character_id: characterId } = ctx.params;
 					const sessions = await this.sessions.list(viewerOf(ctx.meta), { limit, offset, characterId });
-					return (await this.withDefaultPersona(ctx.meta, sessions)).map(toSessionView);
+					const rooms = await this.rooms.details(sessions.map((s) => s.id));
+					return (await this.withDefaultPersona(ctx.meta, sessions)).map((s) => toRoomView(s, rooms.get(s.id)!));
 				},
 			},
 
 			/** One session as the list shows it. */
 			get: {
 				description:
-					"One of your chat sessions: its character, title, where it was branched from, its last message and " +
-					"`revision` (how many changes in place its story has had)",
+					"One of your chat sessions, or a room you are in: its character, title, where it was branched from, its " +
+					"last message, `revision` (how many changes in place its story has had), `owner`, `reply_mode` (null " +
+					"for a one-character chat), `characters` (in speaking order) and `members` (the owner first)",
 				params: { id: "uuid" },
 				async handler(this: SessionsThis, ctx: Context<IdParams, SessionsMeta>) {
-					return toSessionView(await this.listedSession(ctx.meta, ctx.params.id));
+					return this.roomView(ctx.meta, ctx.params.id);
 				},
 			},
 
 			/**
 			 * Names a session (null gives it back its default title), chooses who the user plays in it (their own
-			 * persona; null goes back to their default) and the lorebooks active in it. The action keeps its first name:
-			 * it began as renaming.
+			 * persona; null goes back to their default), the lorebooks active in it, and a room's reply mode and cast
+			 * (given to a one-character chat, either makes it a room). A room's member may only choose their persona.
+			 * The action keeps its first name: it began as renaming.
 			 */
 			rename: {
 				description:
 					`Change a session: title (1 to ${TITLE_MAX_CHARS} characters, or null for the default one), ` +
 					"persona_id (one of your personas, or null for your default), lorebook_ids (the books active in it, in " +
-					"order: yours or public ones); at least one",
+					`order: yours or public ones), reply_mode (${REPLY_MODES.join(", ")}) and character_ids (1 to ` +
+					`${config.chat.roomMaxCharacters} distinct characters, in speaking order): either makes a one-character ` +
+					"chat a room; at least one. A room's member may change only persona_id (theirs in the room): 403 " +
+					"NOT_ROOM_OWNER otherwise",
 				params: {
 					id: "uuid",
 					title: { type: "string", trim: true, min: 1, max: TITLE_MAX_CHARS, nullable: true, optional: true },
 					persona_id: { type: "uuid", nullable: true, optional: true },
 					lorebook_ids: { type: "array", items: "uuid", max: MAX_ATTACHED_LOREBOOKS, optional: true },
+					reply_mode: roomParams(config.chat.roomMaxCharacters).reply_mode,
+					character_ids: { ...roomParams(config.chat.roomMaxCharacters).character_ids, optional: true },
 				},
 				async handler(this: SessionsThis, ctx: Context<UpdateParams, SessionsMeta>) {
 					const { id, title, persona_id: personaId, lorebook_ids: lorebookIds } = ctx.params;
-					if (title === undefined && personaId === undefined && lorebookIds === undefined) {
-						const message = "Send at least one of title, persona_id, lorebook_ids";
+					const { reply_mode: replyMode, character_ids: characterIds } = ctx.params;
+					for (const [field, value] of Object.entries({ reply_mode: replyMode, character_ids: characterIds })) {
+						// The validator lets an optional field be null: a room stays a room, with a cast.
+						const message = `${field} cannot be null`;
+						if (value === null) throw ValidationFailed(message, [{ field, message, type: "required" }]);
+					}
+					const ownerOnly = [title, lorebookIds, replyMode, characterIds].some((v) => v !== undefined);
+					if (!ownerOnly && personaId === undefined) {
+						const message = "Send at least one of title, persona_id, lorebook_ids, reply_mode, character_ids";
 						throw ValidationFailed(message, [{ field: "title", message, type: "required" }]);
 					}
 					const user = requireUser(ctx.meta);
 					const session = await this.listedSession(ctx.meta, id);
+					if (session.owner !== user.username && ownerOnly) throw NotRoomOwner(id);
 					if (personaId && !(await this.personas.get(user.id, personaId))) throw PersonaNotFound(personaId);
+					if (session.owner !== user.username) {
+						await this.rooms.setMemberPersona(id, user.username, personaId ?? null);
+						void ctx.broadcast(RoomEvent.Changed, { session_id: id } satisfies RoomChangedPayload);
+						return this.roomView(ctx.meta, id);
+					}
+					const shape = (await this.rooms.shape(id))!;
+					const room = roomChange(shape, { reply_mode: replyMode, character_ids: characterIds }, DEFAULT_REPLY_MODE);
+					if (room) {
+						const cast = await castOf(ctx, room.character_ids);
+						await this.rooms.updateRoom(
+							id,
+							room.reply_mode,
+							cast.map((c) => c.id),
+						);
+					}
 					if (lorebookIds) {
 						await this.lorebooks.attach({ kind: "session", id: session.id }, user, lorebookIds);
 						void this.broker.broadcast(LorebookEvent.Changed, {} satisfies LorebookChangedPayload);
@@ -126,12 +181,14 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 					const updated =
 						title === undefined && personaId === undefined ? session : await this.sessions.update(session.id, changes);
 					if (!updated) throw SessionNotFound(session.id);
+					if (room || shape.reply_mode !== null)
+						void ctx.broadcast(RoomEvent.Changed, { session_id: id } satisfies RoomChangedPayload);
 					// The title as this change stored it (another one may follow at once), the persona and books as they are now.
-					return toSessionView({ ...(await this.listedSession(ctx.meta, session.id)), title: updated.title });
+					return this.roomView(ctx.meta, session.id, updated);
 				},
 			},
 
-			/** One page of a session's messages in chronological order; `before` pages back from a message id. */
+			/** One page of a session's (or a room's) messages in chronological order; `before` pages back from a message id. */
 			messages: {
 				description:
 					"A page of a session's messages, oldest first; `before` pages back. `revision`: the changes in place " +
@@ -142,7 +199,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 					limit: { type: "number", integer: true, min: 1, max: 200, default: 50, convert: true },
 				},
 				async handler(this: SessionsThis, ctx: Context<MessagesParams, SessionsMeta>) {
-					const session = await this.ownSession(ctx);
+					const session = await this.readableSession(ctx);
 					// One extra row tells whether an older page exists.
 					const rows = await this.store.pageMessages(session.id, ctx.params.before, ctx.params.limit + 1);
 					const hasMore = rows.length > ctx.params.limit;
@@ -157,13 +214,18 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				},
 			},
 
-			/** Deletes a session and all its messages. */
+			/** Deletes a session and all its messages; a room's members are cut off from it. */
 			remove: {
-				description: "Delete a session and its messages",
+				description: "Delete a session (or your room) and its messages",
 				params: { id: "uuid" },
 				async handler(this: SessionsThis, ctx: Context<IdParams, SessionsMeta>) {
 					const session = await this.ownSession(ctx);
+					const people = await this.rooms.people(session.id);
 					await this.store.deleteSession(session.id);
+					for (const username of people.filter((p) => p !== session.username)) {
+						const removed: RoomMemberRemovedPayload = { session_id: session.id, username };
+						void ctx.broadcast(RoomEvent.MemberRemoved, removed);
+					}
 					ctx.meta.$statusCode = 204;
 					return null;
 				},
@@ -180,10 +242,11 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				params: { id: "uuid", message_id: "uuid" },
 				async handler(this: SessionsThis, ctx: Context<BranchParams, SessionsMeta>) {
 					const session = await this.listedSession(ctx.meta, ctx.params.id);
+					if (session.owner !== requireUser(ctx.meta).username) throw NotRoomOwner(session.id);
 					const branchId = await this.sessions.branch(session.id, ctx.params.message_id);
 					if (!branchId) throw MessageNotFound(ctx.params.message_id);
 					ctx.meta.$statusCode = 201;
-					return toSessionView(await this.listedSession(ctx.meta, branchId));
+					return this.roomView(ctx.meta, branchId);
 				},
 			},
 		},
@@ -194,6 +257,24 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 				const session = await this.store.getSession(ctx.params.id);
 				if (!session || session.username !== user.username) throw SessionNotFound(ctx.params.id);
 				return session;
+			},
+
+			/** My session, or a room I am a member of (404 for anyone else: removed members too). */
+			async readableSession(this: SessionsThis, ctx: Context<IdParams, SessionsMeta>): Promise<SessionRow> {
+				const user = requireUser(ctx.meta);
+				const [session, place] = await Promise.all([
+					this.store.getSession(ctx.params.id),
+					this.rooms.membership(ctx.params.id, user.username),
+				]);
+				if (!session || !place) throw SessionNotFound(ctx.params.id);
+				return session;
+			},
+
+			/** The session as GET /sessions/:id shows it, with its cast and people; `stored`: the title as a change stored it. */
+			async roomView(this: SessionsThis, meta: SessionsMeta, id: string, stored?: { title: string | null }) {
+				const listed = await this.listedSession(meta, id);
+				const rooms = await this.rooms.details([id]);
+				return toRoomView(stored ? { ...listed, title: stored.title } : listed, rooms.get(id)!);
 			},
 
 			/** My session as the list shows it: unknown, someone else's or with a character I may no longer see is a 404. */
@@ -217,6 +298,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 			this.sessions = new SessionStore(this.db.sequelize);
 			this.personas = new PersonaStore(this.db.sequelize);
 			this.lorebooks = new LorebookStore(this.db.sequelize);
+			this.rooms = new RoomStore(this.db.sequelize);
 		},
 	};
 }

@@ -23,6 +23,13 @@ export const ErrorCode = {
 	PersonaNotFound: "PERSONA_NOT_FOUND",
 	LastPersona: "LAST_PERSONA",
 	PromptNotFound: "PROMPT_NOT_FOUND",
+	NotRoomOwner: "NOT_ROOM_OWNER",
+	NotARoom: "NOT_A_ROOM",
+	RoomFull: "ROOM_FULL",
+	OwnerCannotLeave: "OWNER_CANNOT_LEAVE",
+	MemberNotFound: "MEMBER_NOT_FOUND",
+	InviteNotFound: "INVITE_NOT_FOUND",
+	InviteExpired: "INVITE_EXPIRED",
 	ReplyInProgress: "REPLY_IN_PROGRESS",
 	CannotSelect: "CANNOT_SELECT",
 	NotFound: "NOT_FOUND",
@@ -151,6 +158,40 @@ export const CannotSelect = (id: string) =>
 /** Unknown, or another user's private book: both answer 404, as for sessions. */
 export const LorebookNotFound = (id: string) =>
 	new MoleculerClientError("Lorebook not found", 404, ErrorCode.LorebookNotFound, { id });
+
+/** A member of a room asked for what only its owner may do (its title, cast, reply mode, members, invites). */
+export const NotRoomOwner = (id: string) =>
+	new MoleculerClientError("Only the room's owner may do this", 403, ErrorCode.NotRoomOwner, { id });
+
+/** Members and invites belong to rooms: a one-character chat becomes one when its owner sets a reply_mode. */
+export const NotARoom = (id: string) =>
+	new MoleculerClientError(
+		"This chat is not a room; set its reply_mode first to let others in",
+		409,
+		ErrorCode.NotARoom,
+		{ id },
+	);
+
+/** The room holds ROOM_MAX_MEMBERS people already (its owner included). */
+export const RoomFull = (id: string, max: number) =>
+	new MoleculerClientError(`This room is full (${max} people at most)`, 409, ErrorCode.RoomFull, { id, max });
+
+/** An owner does not leave their room: they delete it. */
+export const OwnerCannotLeave = (id: string) =>
+	new MoleculerClientError("The owner cannot leave their room; delete it instead", 409, ErrorCode.OwnerCannotLeave, {
+		id,
+	});
+
+/** Not a member of the room (never was, or left). */
+export const MemberNotFound = (username: string) =>
+	new MoleculerClientError("No such member in this room", 404, ErrorCode.MemberNotFound, { username });
+
+/** Unknown or revoked, or its room refuses the caller (removed from it): 404 alike, so codes cannot be probed. */
+export const InviteNotFound = () => new MoleculerClientError("Invite not found", 404, ErrorCode.InviteNotFound);
+
+/** The invite has expired or has been used as many times as it allows. */
+export const InviteExpired = () =>
+	new MoleculerClientError("This invite has expired or been used up", 410, ErrorCode.InviteExpired);
 
 export const BadRequest = (detail: string) => new MoleculerClientError(detail, 400, ErrorCode.BadRequest);
 

@@ -28,10 +28,13 @@ const FIRST_MESSAGE_CHARS = 400;
 /**
  * The listing query; `$1` the username, `$2` the viewer's id (whose personas: the session's, else the default), `$3` whether they are an admin, `$4` one session's id or
  * null, `$5` one character's id or null, `$6`/`$7` limit and offset. A list shows the chats in which the user said
- * something (a character opened and left is not one) and branches; one session asked for by id is shown as it is.
- * Branches sort by when they were made: their copied messages keep the time they were first said.
+ * something (a character opened and left is not one), branches, and rooms (theirs, and those they are a member of);
+ * one session asked for by id is shown as it is. Branches sort by when they were made: their copied messages keep the
+ * time they were first said. A member sees a room whatever its characters' visibility (the owner chose the cast), as
+ * the persona they play there (else their default).
  */
 const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.status, s.title, s.created_at,
+		s.username AS owner, s.reply_mode,
 		s.branched_from_session_id, s.branched_from_message_id, s.revision, fu.content AS first_user_message,
 		lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at,
 		COALESCE(sp.id, dp.id) AS persona_id, COALESCE(sp.name, dp.name) AS persona_name,
@@ -39,18 +42,24 @@ const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.
 			AS lorebook_ids
 	FROM chat_sessions s
 	JOIN ai_characters c ON c.id = s.character_id
-	LEFT JOIN personas sp ON sp.id = s.persona_id AND sp.user_id = $2::uuid
+	LEFT JOIN session_members sm ON sm.session_id = s.id AND sm.username = $1 AND sm.removed_at IS NULL
+		AND s.reply_mode IS NOT NULL AND s.username <> $1
+	LEFT JOIN personas sp ON sp.id = COALESCE(sm.persona_id, CASE WHEN s.username = $1 THEN s.persona_id END)
+		AND sp.user_id = $2::uuid
 	LEFT JOIN personas dp ON dp.user_id = $2::uuid AND dp.is_default AND sp.id IS NULL
 	LEFT JOIN LATERAL (
 		SELECT left(content, ${FIRST_MESSAGE_CHARS}) AS content FROM messages f
 		WHERE f.session_id = s.id AND f.role = 'user' ORDER BY seq LIMIT 1) fu ON true
 	LEFT JOIN LATERAL (
 		SELECT id, role, content, created_at FROM messages m WHERE m.session_id = s.id ORDER BY seq DESC LIMIT 1) lm ON true
-	WHERE s.username = $1
-	  AND ((c.is_public AND c.is_active) OR c.created_by = $2::uuid OR $3::boolean)
+	WHERE s.id IN (SELECT o.id FROM chat_sessions o WHERE o.username = $1
+			UNION ALL SELECT m.session_id FROM session_members m WHERE m.username = $1 AND m.removed_at IS NULL)
+	  AND (s.username = $1 OR sm.username IS NOT NULL)
+	  AND ((c.is_public AND c.is_active) OR c.created_by = $2::uuid OR $3::boolean OR sm.username IS NOT NULL)
 	  AND ($4::uuid IS NULL OR s.id = $4)
 	  AND ($5::uuid IS NULL OR s.character_id = $5)
-	  AND ($4::uuid IS NOT NULL OR fu.content IS NOT NULL OR s.branched_from_message_id IS NOT NULL)
+	  AND ($4::uuid IS NOT NULL OR fu.content IS NOT NULL OR s.branched_from_message_id IS NOT NULL
+		OR s.reply_mode IS NOT NULL)
 	ORDER BY GREATEST(lm.created_at, s.created_at) DESC, s.id
 	LIMIT $6 OFFSET $7`;
 
@@ -113,8 +122,9 @@ export class SessionStore {
 	 * user is looking at), under new ids, replies answering the copies. A copied reply is the first and shown variant
 	 * of its message (its id `replyId(copy, 0)`, as a first reply's); a copied user message is replied, or failed when
 	 * its reply is not copied: never pending, which would send it to the model behind the user's back. Edits, pins, the
-	 * persona, the attached lorebooks and the summary the user wrote are kept; the folded summary is not (the new
-	 * session's is made from its own turns). The branch point is locked so that a rewind deleting it waits for the copy,
+	 * persona, the attached lorebooks and the summary the user wrote are kept, and a room's cast and reply mode (its
+	 * members are not: a branch is its owner's); the folded summary is not (the new session's is made from its own
+	 * turns). The branch point is locked so that a rewind deleting it waits for the copy,
 	 * or wins first: null when it is not a message of that session.
 	 */
 	async branch(sessionId: string, messageId: string): Promise<string | null> {
@@ -137,10 +147,10 @@ export class SessionStore {
 			);
 			const [branch] = await this.select<{ id: string }>(
 				transaction,
-				`INSERT INTO chat_sessions (username, character_id, persona_id, summary_base, summary_updated_at,
-					branched_from_session_id, branched_from_message_id)
-				 SELECT username, character_id, persona_id, summary_base, CASE WHEN summary_base IS NOT NULL THEN now() END,
-					id, $2
+				`INSERT INTO chat_sessions (username, character_id, character_ids, reply_mode, persona_id, summary_base,
+					summary_updated_at, branched_from_session_id, branched_from_message_id)
+				 SELECT username, character_id, character_ids, reply_mode, persona_id, summary_base,
+					CASE WHEN summary_base IS NOT NULL THEN now() END, id, $2
 				 FROM chat_sessions WHERE id = $1 RETURNING id`,
 				[sessionId, messageId],
 			);
@@ -162,10 +172,10 @@ export class SessionStore {
 		await this.select(
 			transaction,
 			`INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, reply_status,
-				publish_attempts, variant, active, stopped, edited_at, pinned_at, created_at)
+				publish_attempts, variant, active, stopped, edited_at, pinned_at, created_at, speaker)
 			 SELECT c.copy_id, $1, m.username, m.character_id, m.role, m.content, c.reply_to, m.model,
 				CASE WHEN m.role <> 'user' THEN m.reply_status WHEN c.answered THEN 'replied' ELSE 'failed' END,
-				m.publish_attempts, 0, true, m.stopped, m.edited_at, m.pinned_at, m.created_at
+				m.publish_attempts, 0, true, m.stopped, m.edited_at, m.pinned_at, m.created_at, m.speaker
 			 FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::boolean[]) WITH ORDINALITY AS c(id, copy_id, reply_to, answered, n)
 			 JOIN messages m ON m.id = c.id
 			 ORDER BY c.n`,

@@ -16,6 +16,12 @@ export interface StoredMessage {
 	edited_at: Date | null;
 	/** When the user pinned it; null if not pinned. */
 	pinned_at: Date | null;
+	/** Who sent a user message (a room has several people); the session's owner for a reply. */
+	username?: string;
+	/** The character who said a reply (a room has several). */
+	character_id?: string;
+	/** In a room, the persona name a user message was sent under (migration 0012); null or absent elsewhere. */
+	speaker?: string | null;
 }
 
 export function toMessageView(m: StoredMessage) {
@@ -25,6 +31,10 @@ export function toMessageView(m: StoredMessage) {
 		content: m.content,
 		reply_to: m.reply_to,
 		model: m.model,
+		// Who said it: a reply's character; a user message's sender and the persona name they wrote as (null: none kept).
+		character_id: m.role === "ai" ? m.character_id : undefined,
+		username: m.role === "user" ? m.username : undefined,
+		persona: m.role === "user" ? (m.speaker ?? null) : undefined,
 		reply_status: m.role === "user" ? m.reply_status : undefined,
 		// Replies: which regeneration this is, whether it is the one shown, whether the user stopped it.
 		variant: m.role === "ai" ? m.variant : undefined,

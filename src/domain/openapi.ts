@@ -281,7 +281,8 @@ const ERROR_RESPONSES = {
 		"Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } },
 	}),
 	Error: errorResponse(
-		"Any other error, e.g. 403 FORBIDDEN, 409 USER_EXISTS, 415 UNSUPPORTED_MEDIA_TYPE, 500 INTERNAL_ERROR.",
+		"Any other error, e.g. 403 FORBIDDEN or NOT_ROOM_OWNER, 409 USER_EXISTS or ROOM_FULL, 410 INVITE_EXPIRED, " +
+			"415 UNSUPPORTED_MEDIA_TYPE, 500 INTERNAL_ERROR.",
 	),
 } satisfies Record<string, Response>;
 
@@ -401,12 +402,12 @@ function responsesOf(route: ApiRoute, hasParams: boolean, hasBody: boolean): Ope
 
 /**
  * The handlers set `ctx.meta.$statusCode`, which only running them reveals; they follow a naming rule instead:
- * deletes answer 204, and actions named register, create*, import* or branch* answer 201.
+ * deletes answer 204, and actions named register, create*, import*, branch* or add* answer 201.
  */
 function successStatus(route: ApiRoute): keyof typeof SUCCESS_TEXT {
 	if (route.method === "DELETE") return 204;
 	const name = route.action.slice(route.action.lastIndexOf(".") + 1);
-	return /^(register|create|import|branch)/.test(name) ? 201 : 200;
+	return /^(register|create|import|branch|add)/.test(name) ? 201 : 200;
 }
 
 /** `GET /characters/id/:id` -> `getCharactersIdId`: unique per method and path, as OpenAPI requires. */

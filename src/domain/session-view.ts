@@ -30,6 +30,9 @@ export interface ListedSession {
 	persona_name?: string | null;
 	/** Lorebooks attached to the session, in their order. */
 	lorebook_ids?: string[];
+	/** Whose session it is (chat_sessions.username), and its reply mode: null for a one-character chat, set for a room. */
+	owner?: string;
+	reply_mode?: string | null;
 }
 
 export function toSessionView(s: ListedSession) {
@@ -49,6 +52,8 @@ export function toSessionView(s: ListedSession) {
 		last_message: s.last_message,
 		persona: s.persona_id ? { id: s.persona_id, name: s.persona_name ?? "" } : null,
 		lorebook_ids: s.lorebook_ids ?? [],
+		owner: s.owner,
+		reply_mode: s.reply_mode ?? null,
 	};
 }
 

@@ -36,6 +36,8 @@ import {
 import { preparePersonas } from "../support/hostile-personas.js";
 import { prepareLorebooks } from "../support/hostile-lorebooks.js";
 import { prepareMemory } from "../support/hostile-memory.js";
+import { prepareRooms } from "../support/hostile-rooms.js";
+import type { DbThis } from "../../mixins/db.mixin.js";
 
 // ---- Process-level collectors: nothing the table does may reach these. ----
 const processErrors: { kind: string; error: unknown }[] = [];
@@ -430,6 +432,8 @@ beforeAll(async () => {
 	ctx.ownSessionId = myHello.session_id as string;
 	for (const prepare of [preparePersonas, prepareLorebooks, prepareMemory])
 		Object.assign(ctx.ids, await prepare(ctx, asUser));
+	const { sequelize } = (broker.getLocalService("rooms") as unknown as DbThis).db;
+	Object.assign(ctx.ids, await prepareRooms(ctx, asUser, (sql, bind) => sequelize.query(sql, { bind })));
 
 	victimBefore = await victimSnapshot();
 }, 60_000);

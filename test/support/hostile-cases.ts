@@ -15,6 +15,7 @@ import { slugify } from "../../src/domain/characters.js";
 import { personaRequests } from "./hostile-personas.js";
 import { lorebookRequests } from "./hostile-lorebooks.js";
 import { memoryRequests } from "./hostile-memory.js";
+import { roomRequests } from "./hostile-rooms.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -57,7 +58,7 @@ export interface HostileContext {
 	victimMessageId: string;
 	/** A public character anyone may chat with. */
 	chatCharacterId: string;
-	/** Ids the issue-14 case files set up for themselves (their `prepare*`), by a name of their choosing. */
+	/** Ids the issue-14 and issue-15 case files set up for themselves (their `prepare*`), by a name of their choosing. */
 	ids: Record<string, string>;
 }
 
@@ -471,6 +472,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...personaRequests(ctx),
 		...lorebookRequests(ctx),
 		...memoryRequests(ctx),
+		...roomRequests(ctx),
 	];
 }
 

@@ -26,6 +26,7 @@ describe("loadConfig", () => {
 			"personas",
 			"lorebooks",
 			"memory",
+			"rooms",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
 	});

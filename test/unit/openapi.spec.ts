@@ -133,7 +133,9 @@ describe("isRequired", () => {
 
 describe("Test the REST services' own params", () => {
 	const config = loadConfig({ JWT_SECRET: "x".repeat(32) });
-	const schemas = (["api", "auth", "characters", "sessions"] as const).map((name) => serviceFactories[name](config));
+	const schemas = (["api", "auth", "characters", "sessions", "rooms"] as const).map((name) =>
+		serviceFactories[name](config),
+	);
 
 	it("should convert every field of every action without losing its type", () => {
 		for (const schema of schemas) {
@@ -315,6 +317,18 @@ describe("buildOpenApi", () => {
 		const op = buildOpenApi([branch], INFO).paths["/sessions/{id}/branch"].post;
 		expect(op.responses["201"]).toEqual({ description: "Created" });
 		expect(op.responses["200"]).toBeUndefined();
+	});
+
+	it("should answer adding a room member and making an invite with 201, accepting one with 200", () => {
+		const routes = [
+			{ method: "POST", path: "/sessions/:id/members", action: "rooms.addMember", auth: true },
+			{ method: "POST", path: "/sessions/:id/invites", action: "rooms.createInvite", auth: true },
+			{ method: "POST", path: "/invites/:code/accept", action: "rooms.acceptInvite", auth: true },
+		];
+		const paths = buildOpenApi(routes, INFO).paths;
+		expect(Object.keys(paths["/sessions/{id}/members"].post.responses)).toContain("201");
+		expect(Object.keys(paths["/sessions/{id}/invites"].post.responses)).toContain("201");
+		expect(Object.keys(paths["/invites/{code}/accept"].post.responses)).toContain("200");
 	});
 
 	it("should document a route whose action is not registered yet, without params", () => {
