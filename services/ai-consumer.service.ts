@@ -34,7 +34,7 @@ import {
 	continuationPayload,
 	failurePayload,
 	isUserMsgPayload,
-	replyId,
+	replyIdOf,
 	replyPayload,
 	UNAVAILABLE_MESSAGE,
 	type ImpersonateParams,
@@ -229,7 +229,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 
 			async publishReply(this: AiConsumerThis, payload: UserMsgPayload, reply: Generated, prompt: AssembledPrompt) {
 				await this.publish(Chan.AiMsg, replyPayload(payload, reply));
-				this.records.record(replyId(payload.message_id, payload.variant), payload.session_id, prompt, reply.model);
+				this.records.record(replyIdOf(payload), payload.session_id, prompt, reply.model);
 				const { session_id, message_id, variant = 0 } = payload;
 				const what = reply.stopped ? "Stopped reply published" : "Reply published";
 				this.logger.debug({ session_id, message_id, variant }, what);

@@ -1,13 +1,14 @@
 /**
- * The WebSocket edge: `ws://host:8004/ws/{character_id}?token=JWT[&session_id=ID&after=MESSAGE_ID]`, also reachable
- * on the gateway's port when both run in one process. It admits and authenticates during the upgrade (refusing with
+ * The WebSocket edge: `ws://host:8004/ws/{character_id}?token=JWT[&session_id=ID&after=MESSAGE_ID]`, or
+ * `/ws/session/{session_id}` to join a room, also reachable on the gateway's port when both run in one process. It admits and authenticates during the upgrade (refusing with
  * 401/403/404/429, see chat-access.ts), opens or resumes the session, replays what the client has not seen, stores
  * and echoes user messages, sends them to `chat.user.msg`, and in a cluster serves gRPC `Delivery` so replies reach
  * the sockets it holds. Sockets end when their user is disabled, their token expires or their character is no longer
- * theirs to see (close codes in socket-hub.ts).
+ * theirs to see, or their owner removed them from the room (close codes in socket-hub.ts). A room's sockets hear who
+ * joins and leaves (room-presence.ts).
  */
 import http, { type IncomingMessage } from "node:http";
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Redis } from "ioredis";
@@ -17,25 +18,24 @@ import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
 import { ChatAccess, clientIdentity, connectionFrame, type OpenedChat } from "../src/adapters/chat-access.js";
 import { acquireRedis, releaseRedis } from "../src/adapters/redis.js";
 import { keepRoutes } from "../src/adapters/chat-runtime.js";
-import { handleFrame, storyEdits, type TurnDeps } from "../src/adapters/chat-turns.js";
-import { ContinuationStore } from "../src/adapters/continuations.js";
+import { handleFrame, turnDeps, type TurnDeps } from "../src/adapters/chat-turns.js";
 import { startDeliveryServer, type DeliveryServer } from "../src/adapters/grpc-delivery.js";
-import { createRateLimiter } from "../src/adapters/rate-limiter.js";
-import { createChatQuotas } from "../src/adapters/quotas.js";
 import { chatModelName } from "../src/adapters/llm/factory.js";
 import { ChatClient, CloseCode, SocketHub, type SocketInfo } from "../src/adapters/socket-hub.js";
 import { chatUpgrades, listenForChat, refuseUpgrade, toRefusal } from "../src/adapters/ws-upgrade.js";
 import { gatewayServer } from "../src/adapters/gateway-server.js";
 import { CharacterEvent } from "../src/domain/characters.js";
 import {
-	ChatEvent,
 	errorFrame,
 	messageFrame,
+	serializeFrame,
 	type ErrorFrame,
 	type SessionFrames,
-	type StopRequestedPayload,
 } from "../src/domain/chat-wire.js";
 import { UserEvent, type UserDisabledPayload } from "../src/domain/accounts.js";
+import { RoomEvent, type RoomChangedPayload, type RoomMemberRemovedPayload } from "../src/domain/rooms.js";
+import { RoomPresence } from "../src/adapters/room-presence.js";
+import { RoomStore } from "../src/adapters/room-store.js";
 
 export type { SocketInfo };
 
@@ -51,6 +51,7 @@ type ChatWsThis = Service &
 		turns: TurnDeps;
 		redis?: Redis;
 		hub: SocketHub;
+		presence: RoomPresence;
 		wss: WebSocketServer;
 		httpServer: http.Server;
 		grpc?: DeliveryServer;
@@ -92,6 +93,15 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 				},
 			},
 
+			/** Who has a socket of a room open on this node (RoomPresence asks every node). */
+			present: {
+				visibility: "public",
+				params: { session_id: "uuid" },
+				handler(this: ChatWsThis, ctx: Context<{ session_id: string }>): string[] {
+					return this.hub.usersIn(ctx.params.session_id);
+				},
+			},
+
 			/** Closes this node's sockets of a session; returns how many. The client may reconnect (disabling stops that). */
 			kick: {
 				visibility: "public",
@@ -114,6 +124,20 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					CloseCode.AccountDisabled,
 					"Account disabled",
 				);
+			},
+
+			/** Removed from a room, or left it: nothing more reaches their sockets of it, and the room sees them go. */
+			[RoomEvent.MemberRemoved](this: ChatWsThis, ctx: Context<RoomMemberRemovedPayload>) {
+				const { session_id: sessionId, username } = ctx.params;
+				const match = (c: ChatClient) => c.identity.sessionId === sessionId && c.identity.username === username;
+				if (this.hub.closeWhere(match, CloseCode.RemovedFromRoom, "Removed from the room") > 0) {
+					void this.presence.announce(sessionId);
+				}
+			},
+
+			[RoomEvent.Changed](this: ChatWsThis, ctx: Context<RoomChangedPayload>) {
+				const { session_id } = ctx.params;
+				this.hub.deliver([{ session_id, frames: [serializeFrame({ type: "room.changed", session_id })] }]);
 			},
 
 			async [CharacterEvent.Changed](this: ChatWsThis) {
@@ -166,6 +190,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					const lastOfSession = this.hub.remove(client);
 					this.metrics.openSockets(this.hub.size);
 					if (lastOfSession && this.address) this.runtime.routes.remove(sessionId, this.address).catch(() => undefined);
+					if (chat.room && this.state === "running") void this.presence.announce(sessionId);
 				});
 				ws.on("error", (err) => this.logger.debug({ session_id: sessionId }, `Socket error: ${err.message}`));
 
@@ -176,7 +201,8 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 						chat.resumed && !h.after
 							? await this.store.latestMessages(sessionId, REPLAY_LIMIT)
 							: await this.store.messagesAfter(sessionId, h.after, REPLAY_LIMIT);
-					client.finishReplay(backlog.map(messageFrame));
+					client.finishReplay(backlog.map((m) => messageFrame(m, chat.user.username)));
+					if (chat.room) void this.presence.announce(sessionId);
 				})();
 				await client.work;
 			},
@@ -225,8 +251,8 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 
 			/** Shows each socket what was stored while replies could not find this node (its routes lost with Redis). */
 			async catchUp(this: ChatWsThis) {
-				await this.hub.catchUp(async (sessionId, afterId) =>
-					(await this.store.messagesAfter(sessionId, afterId, REPLAY_LIMIT)).map(messageFrame),
+				await this.hub.catchUp(async ({ sessionId, username }, afterId) =>
+					(await this.store.messagesAfter(sessionId, afterId, REPLAY_LIMIT)).map((m) => messageFrame(m, username)),
 				);
 			},
 		},
@@ -247,21 +273,13 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 			);
 			this.metrics.openSockets(this.hub.size);
 			this.modelName = chatModelName(config);
-			const { store, hub, metrics, logger } = this;
-			const { messagesPerMinute: points, maxContentChars } = config.chat;
-			const stopRequested = (payload: StopRequestedPayload) => this.broker.broadcast(ChatEvent.StopRequested, payload);
-			const shared = { store, hub, metrics, logger, maxContentChars, history: this.runtime.history };
-			this.turns = {
-				...shared,
-				limiter: createRateLimiter({ keyPrefix: "ws-msg", points, durationSeconds: 60 }),
-				quotas: createChatQuotas(config),
-				stop: (session_id) => void stopRequested({ session_id }),
-				publish: (channel, payload) => this.publish(channel, payload),
-				refuse: (client, frame) => this.sendError(client, frame),
-				story: storyEdits(this, config),
-				continuations: new ContinuationStore(this.db.sequelize, config.chat.replyTimeoutSeconds),
-				impersonate: (params) => this.broker.call<Readable, typeof params>("ai-consumer.impersonate", params),
-			};
+			this.presence = new RoomPresence(
+				this.broker,
+				new RoomStore(this.db.sequelize),
+				this.runtime.delivery,
+				this.logger,
+			);
+			this.turns = turnDeps(this, config, (client, frame) => this.sendError(client, frame));
 			await this.listen();
 			if (config.mode === "cluster") await this.joinCluster();
 			this.keepAlive = setInterval(() => this.hub.pingAll(), config.chat.pingIntervalMs);

@@ -20,7 +20,9 @@ import {
 	userMsgPayload,
 	type AiMsgPayload,
 	type ErrorFrame,
+	type Publish,
 } from "../src/domain/chat-wire.js";
+import { RoomTurns } from "../src/adapters/room-turns.js";
 import { historyEntry } from "../src/domain/history.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 import { ContinuationStore } from "../src/adapters/continuations.js";
@@ -42,7 +44,11 @@ type DispatcherThis = Service &
 			variant?: number,
 		): Promise<void>;
 		sweepOutbox(): Promise<void>;
+		roomTurns: RoomTurns;
+		failTurn(turnId: string, failure: { session_id: string; reply_to: string } & ErrorBody): Promise<void>;
 	};
+
+type ErrorBody = Pick<ErrorFrame, "code" | "message">;
 
 /** What `say` returns: the stored message's id and how many sockets it reached (0: the user sees it on resume). */
 export interface OperatorMessage {
@@ -116,6 +122,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					if (payload?.kind === "reply") return this.storeReply(payload);
 					if (payload?.kind === "continuation") return this.continued.store(payload);
 					if (payload?.kind === "failure" && payload.continued) return this.continued.fail(payload);
+					if (payload?.kind === "failure" && payload.turn_id) return this.failTurn(payload.turn_id, payload);
 					if (payload?.kind === "failure") {
 						return this.reportFailure(
 							payload.reply_to,
@@ -154,6 +161,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 						{ session_id: payload.session_id, message_id: payload.reply_to },
 						"Reply to a rewound message dropped",
 					);
+					if (payload.turn_id) await this.roomTurns.finish(payload.turn_id, payload.session_id);
 					return;
 				}
 				const { row, inserted, answeredCreatedAt } = stored;
@@ -180,6 +188,27 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					.catch((err) =>
 						this.logger.warn({ session_id: row.session_id, message_id: row.id }, "Delivery failed:", err),
 					);
+				// A room's next reply is asked for once this one is out.
+				if (payload.turn_id) await this.roomTurns.finish(payload.turn_id, payload.session_id);
+			},
+
+			/** A room's turn that could not be answered: the room hears it once, and its next turn starts. */
+			async failTurn(
+				this: DispatcherThis,
+				turnId: string,
+				failure: { session_id: string; reply_to: string } & ErrorBody,
+			) {
+				if (!(await this.roomTurns.finish(turnId, failure.session_id, "failed"))) return;
+				this.metrics.errorFrame(failure.code);
+				const frame: ErrorFrame = {
+					type: "error",
+					code: failure.code,
+					message: failure.message,
+					reply_to: failure.reply_to,
+				};
+				await this.runtime.delivery
+					.send(failure.session_id, [frame])
+					.catch((err) => this.logger.warn({ session_id: failure.session_id }, "Delivery failed:", err));
 			},
 
 			async reportFailure(
@@ -233,6 +262,13 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 							),
 						);
 					}
+					for (const turn of await this.roomTurns.sweep()) {
+						this.logger.warn(
+							{ session_id: turn.session_id, turn_id: turn.id },
+							"No reply for a room's turn; giving up",
+						);
+						await this.failTurn(turn.id, { ...turn, code: "ai_unavailable", message: UNAVAILABLE_MESSAGE });
+					}
 				} catch (err) {
 					this.logger.warn("Outbox sweep failed:", err);
 				} finally {
@@ -244,6 +280,8 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 		/** After the mixin's `started` (store, runtime, metrics). */
 		async started(this: DispatcherThis) {
 			this.quotas = createChatQuotas(config);
+			const publish: Publish = (channel, payload) => this.publish(channel, payload);
+			this.roomTurns = new RoomTurns(this.db.sequelize, publish, this.logger, config.chat);
 			const continuations = new ContinuationStore(this.db.sequelize, config.chat.replyTimeoutSeconds);
 			const { runtime, quotas, metrics, logger } = this;
 			this.continued = new ContinuedReplies({ continuations, runtime, quotas, metrics, logger });

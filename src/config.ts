@@ -120,6 +120,12 @@ export interface ChatLimits {
 	maxBufferedBytes: number;
 	/** Open sockets one user may have on each chat-ws node; more handshakes get 429. */
 	maxSocketsPerUser: number;
+	/** People in one room, its owner included (ROOM_MAX_MEMBERS). */
+	roomMaxMembers: number;
+	/** Characters in one room's cast (ROOM_MAX_CHARACTERS). */
+	roomMaxCharacters: number;
+	/** `typing` frames one socket may relay per minute; more are dropped silently (they are news, not data). */
+	typingPerMinute: number;
 	/** Handshakes one user, and one client IP, may make per minute; more get 429. */
 	handshakesPerUserPerMinute: number;
 	handshakesPerIpPerMinute: number;
@@ -275,6 +281,9 @@ export function loadConfig(env: Env = process.env): Config {
 				1024 * 1024 * 1024,
 			),
 			maxSocketsPerUser: int("CHAT_MAX_SOCKETS_PER_USER", env.CHAT_MAX_SOCKETS_PER_USER, 10, 1, 100_000),
+			roomMaxMembers: int("ROOM_MAX_MEMBERS", env.ROOM_MAX_MEMBERS, 20, 1, 1000),
+			roomMaxCharacters: int("ROOM_MAX_CHARACTERS", env.ROOM_MAX_CHARACTERS, 8, 1, 100),
+			typingPerMinute: int("CHAT_TYPING_PER_MINUTE", env.CHAT_TYPING_PER_MINUTE, 30, 1, 10_000),
 			handshakesPerUserPerMinute: int("CHAT_HANDSHAKES_PER_MINUTE", env.CHAT_HANDSHAKES_PER_MINUTE, 30, 1, 1_000_000),
 			handshakesPerIpPerMinute: int(
 				"CHAT_HANDSHAKES_PER_IP_PER_MINUTE",

@@ -202,6 +202,7 @@ const HANDSHAKE_PROBLEMS: Record<HandshakeProblem, [number, ErrorCode]> = {
 	malformed_url: [400, ErrorCode.BadRequest],
 	not_a_chat_path: [404, ErrorCode.NotFound],
 	unknown_character: [404, ErrorCode.CharacterNotFound],
+	unknown_session: [404, ErrorCode.SessionNotFound],
 	missing_token: [401, ErrorCode.Unauthorized],
 	invalid_param: [400, ErrorCode.ValidationFailed],
 };

@@ -31,6 +31,7 @@ import {
 import type { ChatStore, SessionClaims, SessionRow } from "./chat-store.js";
 import { PersonaStore, type PersonaRow } from "./persona-store.js";
 import { SessionStore } from "./session-store.js";
+import { RoomStore, type Membership } from "./room-store.js";
 import type { RouteRegistry } from "./route-registry.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
 import { redisKey } from "./redis.js";
@@ -50,22 +51,35 @@ export interface ChatCharacter extends GreetingSource {
 	id: string;
 }
 
+/** A room as its `connection` frame shows it. */
+export interface OpenedRoom {
+	reply_mode: string;
+	owner: string;
+	/** The cast in speaking order (characters deleted since are left out). */
+	characters: { id: string; name: string }[];
+}
+
 export interface OpenedChat {
 	handshake: ChatHandshake;
 	user: ChatUser;
+	/** The session's character; in a room, the one named in the path, else the first of its cast. */
 	character: ChatCharacter;
 	session: SessionRow;
 	/** Who the user plays in it. */
 	persona: Pick<PersonaRow, "id" | "name">;
+	/** Set when the session is a room. */
+	room?: OpenedRoom;
 	resumed: boolean;
 	/** When the token expires (ms since the epoch). */
 	expiresAt: number | undefined;
 }
 
 /** Who a socket of this chat is. */
-export function clientIdentity({ user, session, character }: OpenedChat): ClientIdentity {
+export function clientIdentity({ user, session, character, persona, room }: OpenedChat): ClientIdentity {
 	const { id: userId, username, name, role } = user;
-	return { userId, username, name, role, sessionId: session.id, characterId: character.id };
+	const identity: ClientIdentity = { userId, username, name, role, sessionId: session.id, characterId: character.id };
+	if (room) identity.room = { owner: room.owner, persona: persona.name };
+	return identity;
 }
 
 /**
@@ -73,11 +87,11 @@ export function clientIdentity({ user, session, character }: OpenedChat): Client
  * must be read once the socket receives the session's frames (registered, routed), so no change falls in between.
  */
 export function connectionFrame(
-	{ user, session, character, persona, resumed }: OpenedChat,
+	{ user, session, character, persona, resumed, room }: OpenedChat,
 	model: string,
 	revision: number,
 ): ConnectionFrame {
-	return {
+	const frame: ConnectionFrame = {
 		type: "connection",
 		message: "Connected to chat",
 		session_id: session.id,
@@ -89,6 +103,8 @@ export function connectionFrame(
 		resumed,
 		revision,
 	};
+	if (room) frame.room = room;
+	return frame;
 }
 
 interface Grant {
@@ -108,6 +124,7 @@ export class ChatAccess {
 	private readonly opening = new Set<string>();
 	private readonly personas: PersonaStore;
 	private readonly sessions: SessionStore;
+	private readonly rooms: RoomStore;
 
 	constructor(
 		private readonly config: Config,
@@ -124,6 +141,7 @@ export class ChatAccess {
 		this.perUser = limiter("ws-handshake-user", config.chat.handshakesPerUserPerMinute);
 		this.personas = new PersonaStore(sequelize);
 		this.sessions = new SessionStore(sequelize);
+		this.rooms = new RoomStore(sequelize);
 	}
 
 	/**
@@ -143,34 +161,71 @@ export class ChatAccess {
 		await admit(this.perUser, user.username, "for your account");
 		this.claimSlot(user.username, socket);
 
-		const character = await this.broker.call<ChatCharacter, { id: string }>(
-			"characters.get",
-			{ id: h.characterId },
-			{ meta: { user: { id: user.id, username: user.username, role: user.role } } },
-		);
 		// Someone else's persona is "not found" too, as a session is.
 		const chosen = h.personaId ? await this.personas.get(user.id, h.personaId) : undefined;
 		if (chosen === null) throw PersonaNotFound(h.personaId!);
-		const opened = { handshake: h, user, character, expiresAt: tokenExpiry(h.token) };
+		const opened = { handshake: h, user, expiresAt: tokenExpiry(h.token) };
 		if (!h.sessionId) {
+			const character = await this.visibleCharacter(h.characterId!, user);
 			const persona = chosen ?? (await this.personas.defaultFor(user));
 			const greeting = pickGreeting(character, h.greeting ?? 0, persona.name);
 			const fresh = await this.store.openFreshSession(user.username, character.id, greeting, this.claims(socket));
 			if (fresh.persona_id !== persona.id) await this.sessions.update(fresh.id, { personaId: persona.id });
-			return { ...opened, session: { ...fresh, persona_id: persona.id }, persona, resumed: false };
+			return { ...opened, character, session: { ...fresh, persona_id: persona.id }, persona, resumed: false };
 		}
 		const session = await this.store.getSession(h.sessionId);
 		// Someone else's session is "not found" too, as over REST, so session ids cannot be probed.
-		if (!session || session.username !== user.username) throw SessionNotFound(h.sessionId);
+		const membership = session && (await this.rooms.membership(session.id, user.username));
+		if (!session || !membership) throw SessionNotFound(h.sessionId);
+		if (session.reply_mode !== null) {
+			return { ...opened, ...(await this.joinRoom(session, membership, user, chosen, h.characterId)) };
+		}
+		const character = await this.visibleCharacter(h.characterId ?? session.character_id, user);
 		if (session.character_id !== character.id) {
 			throw HandshakeRejected("invalid_param", "This chat session is with another character");
 		}
 		if (chosen && chosen.id !== session.persona_id) {
 			await this.sessions.update(session.id, { personaId: chosen.id });
-			return { ...opened, session: { ...session, persona_id: chosen.id }, persona: chosen, resumed: true };
+			return { ...opened, character, session: { ...session, persona_id: chosen.id }, persona: chosen, resumed: true };
 		}
 		const persona = chosen ?? (await this.personas.forSession(session.persona_id, user));
-		return { ...opened, session, persona, resumed: true };
+		return { ...opened, character, session, persona, resumed: true };
+	}
+
+	/**
+	 * A member joining a room: its cast is the owner's choice, judged by their rights (ai-consumer checks again for every
+	 * reply), so it is resolved here without the member's. A persona chosen in the URL becomes theirs in the room.
+	 */
+	private async joinRoom(
+		session: SessionRow,
+		membership: Membership,
+		user: ChatUser,
+		chosen: PersonaRow | undefined,
+		characterId: string | undefined,
+	) {
+		const cast = await Promise.all(
+			(session.character_ids ?? [session.character_id]).map((id) =>
+				this.broker.call<ChatCharacter | null, { id: string }>("characters.resolve", { id }),
+			),
+		);
+		const present = cast.filter((c): c is ChatCharacter => c !== null);
+		const character = characterId ? present.find((c) => c.id === characterId) : present[0];
+		if (!character) throw HandshakeRejected("invalid_param", "This character is not in this room");
+		if (chosen && chosen.id !== membership.persona_id)
+			await this.rooms.choosePersona(session.id, membership, user.username, chosen.id);
+		const persona = chosen ?? (await this.personas.forSession(membership.persona_id, user));
+		const room: OpenedRoom = {
+			reply_mode: session.reply_mode!,
+			owner: session.username,
+			characters: present.map(({ id, name }) => ({ id, name })),
+		};
+		return { character, session, persona, room, resumed: true };
+	}
+
+	/** The character of a one-character chat, as its user may see it (else "not found"). */
+	private visibleCharacter(id: string, user: ChatUser): Promise<ChatCharacter> {
+		const meta = { user: { id: user.id, username: user.username, role: user.role } };
+		return this.broker.call<ChatCharacter, { id: string }>("characters.get", { id }, { meta });
 	}
 
 	/**
@@ -188,7 +243,8 @@ export class ChatAccess {
 		this.rechecking = (async () => {
 			do {
 				this.recheckAgain = false;
-				const clients = [...this.hub.clients()];
+				// A room's cast was the owner's to choose: its replies are checked against them (ai-consumer).
+				const clients = [...this.hub.clients()].filter((c) => c.identity.room === undefined);
 				const ids = [...new Set(clients.map((c) => c.identity.characterId))];
 				if (ids.length === 0) continue;
 				const grants = await this.sequelize.query<Grant>(

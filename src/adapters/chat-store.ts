@@ -26,6 +26,10 @@ export interface SessionRow {
 	persona_id: string | null;
 	/** How many times the stored story was changed in place (bigint, as text): migration 0010. */
 	revision: string;
+	/** Set for a room (migration 0012); null: a one-character chat. */
+	reply_mode: string | null;
+	/** A room's cast in speaking order; null: a one-character chat (`character_id`). */
+	character_ids: string[] | null;
 	created_at: Date;
 	updated_at: Date;
 }
@@ -67,6 +71,8 @@ export interface MessageRow {
 	edited_at: Date | null;
 	/** When the user pinned it (always in the prompt); null if not pinned. */
 	pinned_at: Date | null;
+	/** In a room, the persona name a user message was sent as; null otherwise. */
+	speaker: string | null;
 }
 
 export interface MessageRange {
@@ -83,6 +89,8 @@ export interface NewUserMessage {
 	username: string;
 	character_id: string;
 	content: string;
+	/** In a room: the persona name it is sent as. Its replies are the room's turns, so it awaits none itself. */
+	speaker?: string;
 }
 
 export interface NewAiMessage {
@@ -122,10 +130,10 @@ export interface ChatStats {
 }
 
 export const MESSAGE_COLUMNS =
-	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at, pinned_at";
+	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at, pinned_at, speaker";
 
 const SESSION_COLUMNS =
-	"id, username, character_id, status, title, summary, summary_upto_seq, summary_base, summary_updated_at, persona_id, revision, created_at, updated_at";
+	"id, username, character_id, status, title, summary, summary_upto_seq, summary_base, summary_updated_at, persona_id, revision, reply_mode, character_ids::text[], created_at, updated_at";
 
 /** A statement that runs for every chat message: named, so each pooled connection prepares it once. */
 interface HotStatement {
@@ -135,9 +143,11 @@ interface HotStatement {
 
 const INSERT_USER_MESSAGES: HotStatement = {
 	name: "cameo_insert_user_messages",
-	text: `INSERT INTO messages (id, session_id, username, character_id, role, content, reply_status, publish_attempts, last_published_at)
-		SELECT id, session_id, username, character_id, 'user', content, 'pending', 1, now()
-		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[]) WITH ORDINALITY AS m(id, session_id, username, character_id, content, n)
+	text: `INSERT INTO messages (id, session_id, username, character_id, role, content, speaker, reply_status, publish_attempts, last_published_at)
+		SELECT id, session_id, username, character_id, 'user', content, speaker, CASE WHEN speaker IS NULL THEN 'pending' ELSE 'none' END,
+			1, now()
+		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::text[])
+			WITH ORDINALITY AS m(id, session_id, username, character_id, content, speaker, n)
 		ORDER BY n
 		RETURNING ${MESSAGE_COLUMNS}`,
 };
@@ -166,7 +176,7 @@ const INSERT_AI_MESSAGES: HotStatement = {
 		 superseded AS (
 			UPDATE messages m SET active = false
 			WHERE m.reply_to = ANY($12::uuid[]) AND m.id <> ALL($1::uuid[])
-			  AND EXISTS (SELECT 1 FROM inserted i WHERE i.reply_to = m.reply_to)),
+			  AND EXISTS (SELECT 1 FROM inserted i WHERE i.reply_to = m.reply_to AND i.character_id = m.character_id)),
 		 answered AS (
 			UPDATE messages SET reply_status = 'replied', generating_since = NULL
 			WHERE id = ANY($6::uuid[]) AND (reply_status <> 'replied' OR generating_since IS NOT NULL) RETURNING id, created_at)
@@ -279,7 +289,8 @@ export class ChatStore {
 			await query(`SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, [username, characterId]);
 			const empty = await query<SessionRow>(
 				`SELECT ${SESSION_COLUMNS} FROM (
-					SELECT * FROM chat_sessions WHERE username = $1 AND character_id = $2 ORDER BY created_at DESC LIMIT ${REUSE_SCAN}) s
+					SELECT * FROM chat_sessions WHERE username = $1 AND character_id = $2 AND reply_mode IS NULL
+					ORDER BY created_at DESC LIMIT ${REUSE_SCAN}) s
 				 WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = s.id AND m.role = 'user')
 				   AND (SELECT content FROM messages g WHERE g.session_id = s.id ORDER BY seq LIMIT 1) IS NOT DISTINCT FROM $3
 				 ORDER BY created_at DESC`,
@@ -311,6 +322,7 @@ export class ChatStore {
 			messages.map((m) => m.username),
 			messages.map((m) => m.character_id),
 			messages.map((m) => m.content),
+			messages.map((m) => m.speaker ?? null),
 		]);
 		const byId = new Map(rows.map((row) => [row.id, row]));
 		return ids.map((id) => byId.get(id)!);

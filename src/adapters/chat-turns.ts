@@ -8,6 +8,7 @@
 import type { RawData } from "ws";
 import {
 	Chan,
+	ChatEvent,
 	errorFrame,
 	messageFrame,
 	parseClientFrame,
@@ -15,6 +16,7 @@ import {
 	userMsgPayload,
 	type ErrorFrame,
 	type Publish,
+	type StopRequestedPayload,
 } from "../domain/chat-wire.js";
 import type { ChatMetrics } from "./chat-metrics.js";
 import type { ChatQuotas } from "./quotas.js";
@@ -23,14 +25,62 @@ import type { ChatStore } from "./chat-store.js";
 import type { HistoryCache } from "./history-cache.js";
 import { historyEntry } from "../domain/history.js";
 import { CloseCode, type ChatClient, type SocketHub } from "./socket-hub.js";
-import { isRefusal, type StoryEdits } from "./story-edits.js";
+import { isRefusal, storyEdits, type StoryEdits } from "./story-edits.js";
+import type { Readable } from "node:stream";
+import type { ServiceBroker } from "moleculer";
+import type { Config } from "../config.js";
+import type { Database } from "./database.js";
+import type { ChatRuntime } from "./chat-runtime.js";
+import { ContinuationStore } from "./continuations.js";
+import { createRateLimiter } from "./rate-limiter.js";
+import { createChatQuotas } from "./quotas.js";
+import { RoomTurns } from "./room-turns.js";
 import type { EditFrame, SelectVariantFrame } from "../domain/chat-frames.js";
 import { continueReply, impersonate, type SteeringDeps } from "./chat-continue.js";
+import {
+	notInRooms,
+	regenerateRoomReply,
+	relayTyping,
+	shareRoomMessage,
+	triggerReply,
+	type RoomDeps,
+} from "./room-chat.js";
 
-/** chat-ws builds the story edits its sockets share with REST. */
-export { storyEdits } from "./story-edits.js";
+/** What chat-ws's sockets need, built from the service: its store, hub, runtime, metrics and publisher. */
+export function turnDeps(
+	service: {
+		broker: ServiceBroker;
+		db: Database;
+		store: ChatStore;
+		hub: SocketHub;
+		runtime: ChatRuntime;
+		metrics: ChatMetrics;
+		logger: TurnDeps["logger"];
+		publish: Publish;
+	},
+	config: Config,
+	refuse: TurnDeps["refuse"],
+): TurnDeps {
+	const { broker, db, store, hub, runtime, metrics, logger } = service;
+	const publish: Publish = (channel, payload) => service.publish(channel, payload);
+	const perMinute = (keyPrefix: string, points: number) =>
+		createRateLimiter({ keyPrefix, points, durationSeconds: 60 });
+	return {
+		...{ store, hub, metrics, logger, publish, refuse, history: runtime.history },
+		maxContentChars: config.chat.maxContentChars,
+		limiter: perMinute("ws-msg", config.chat.messagesPerMinute),
+		typingLimiter: perMinute("ws-typing", config.chat.typingPerMinute),
+		quotas: createChatQuotas(config),
+		stop: (session_id) => void broker.broadcast(ChatEvent.StopRequested, { session_id } satisfies StopRequestedPayload),
+		story: storyEdits(service, config),
+		continuations: new ContinuationStore(db.sequelize, config.chat.replyTimeoutSeconds),
+		impersonate: (params) => broker.call<Readable, typeof params>("ai-consumer.impersonate", params),
+		turns: new RoomTurns(db.sequelize, publish, logger, config.chat),
+		deliver: (sessionId, frames) => runtime.delivery.send(sessionId, frames),
+	};
+}
 
-export interface TurnDeps extends SteeringDeps {
+export interface TurnDeps extends SteeringDeps, RoomDeps {
 	/** Frames per socket per minute. */
 	limiter: RateLimiter;
 	/** Messages and tokens per user, on every node. */
@@ -52,12 +102,14 @@ export interface TurnDeps extends SteeringDeps {
 /** One frame from a client, after the frames before it (ChatClient.enqueue). */
 export async function handleFrame(deps: TurnDeps, client: ChatClient, data: RawData, isBinary: boolean): Promise<void> {
 	if (client.expired()) return client.end(CloseCode.TokenExpired, "Token expired");
+	const parsed = parseClientFrame(data as Buffer, isBinary, deps.maxContentChars);
+	// Typing news has its own, quiet limit: it must not use up the messages a socket may send.
+	if (parsed.ok && parsed.frame.type === "typing") return relayTyping(deps, client);
 	const { allowed, retryAfterSeconds } = await deps.limiter.hit(client.id);
 	if (!allowed) {
 		const tooFast = errorFrame("rate_limited", "You are sending messages too fast", { retry_after: retryAfterSeconds });
 		return deps.refuse(client, tooFast);
 	}
-	const parsed = parseClientFrame(data as Buffer, isBinary, deps.maxContentChars);
 	if (!parsed.ok) return deps.refuse(client, parsed.error);
 	const frame = parsed.frame;
 	if (frame.type === "stop") return deps.stop(client.identity.sessionId);
@@ -65,19 +117,28 @@ export async function handleFrame(deps: TurnDeps, client: ChatClient, data: RawD
 	if (frame.type === "edit" || frame.type === "select_variant") return steerStory(deps, client, frame);
 	// Messages, regenerations, continues and impersonations cost a model call: they count against the user's limits on
 	// every node.
+	if (client.identity.room && (frame.type === "continue" || frame.type === "impersonate")) {
+		return deps.refuse(client, notInRooms(frame.type));
+	}
+	if (!client.identity.room && frame.type === "trigger") {
+		return deps.refuse(client, errorFrame("not_in_cast", "Triggers are for rooms: this chat has one character"));
+	}
 	const refused = await deps.quotas.admitMessage(client.identity.username);
 	if (refused) return deps.refuse(client, refused);
+	if (frame.type === "regenerate" && client.identity.room) return regenerateRoomReply(deps, client, frame);
 	if (frame.type === "regenerate") return regenerateReply(deps, client, frame.reply_to);
+	if (frame.type === "trigger") return triggerReply(deps, client, frame.character_id);
 	if (frame.type === "continue") return continueReply(deps, client);
 	if (frame.type === "impersonate") return impersonate(deps, client);
 	if (frame.type === "message") return storeUserMessage(deps, client, frame.content);
 }
 
 export async function storeUserMessage(deps: TurnDeps, client: ChatClient, content: string): Promise<void> {
-	const { sessionId, username, name, characterId } = client.identity;
+	const { sessionId, username, name, characterId, room } = client.identity;
 	let row;
 	try {
-		row = await deps.store.insertUserMessage({ session_id: sessionId, username, character_id: characterId, content });
+		const message = { session_id: sessionId, username, character_id: characterId, content };
+		row = await deps.store.insertUserMessage(room ? { ...message, speaker: room.persona } : message);
 	} catch (err) {
 		deps.logger.error({ session_id: sessionId }, "Could not store a user message:", err);
 		return deps.refuse(client, errorFrame("internal_error", "Your message could not be saved; please send it again"));
@@ -86,8 +147,9 @@ export async function storeUserMessage(deps: TurnDeps, client: ChatClient, conte
 	await deps.history
 		.append(sessionId, historyEntry(row))
 		.catch((err) => deps.logger.warn({ session_id: sessionId, message_id: row.id }, "History append failed:", err));
-	const echo = messageFrame(row);
+	const echo = messageFrame(row, username);
 	client.send(echo);
+	if (room) return shareRoomMessage(deps, row);
 	// Other devices on the same session see it too (this socket drops the duplicate by id).
 	deps.hub.deliver([{ session_id: sessionId, frames: [serializeFrame(echo)] }]);
 
@@ -104,8 +166,16 @@ export async function storeUserMessage(deps: TurnDeps, client: ChatClient, conte
 
 /** An edit or a swipe choice: every socket of the session is sent the change; a refusal goes to this one. */
 async function steerStory(deps: TurnDeps, client: ChatClient, frame: EditFrame | SelectVariantFrame): Promise<void> {
-	const { sessionId } = client.identity;
+	const { sessionId, room, username } = client.identity;
 	try {
+		// A room's story is its owner's to steer; a member may correct their own lines.
+		if (room && room.owner !== username) {
+			const message = frame.type === "edit" ? await deps.store.getMessage(frame.id) : null;
+			if (message?.session_id !== sessionId || message.role !== "user" || message.username !== username) {
+				const what = "In a room, you may edit your own messages; the rest is the owner's to change";
+				return deps.refuse(client, errorFrame("not_allowed", what));
+			}
+		}
 		const result =
 			frame.type === "edit"
 				? await deps.story.edit(sessionId, frame.id, frame.content)

@@ -12,6 +12,9 @@ import { errorFrame, type ErrorFrame, type Usage } from "../domain/chat-wire.js"
 export interface ContinuedReply {
 	id: string;
 	session_id: string;
+	username: string;
+	/** Who wrote it (in a room, one of its cast). */
+	character_id: string;
 	reply_to: string | null;
 	variant: number;
 	content: string;
@@ -26,7 +29,7 @@ export interface StoredContinuation extends ContinuedReply {
 	revision: string;
 }
 
-const REPLY_COLUMNS = "id, session_id, reply_to, variant, content";
+const REPLY_COLUMNS = "id, session_id, username, character_id, reply_to, variant, content";
 
 /** Of user message `u`: another reply to it is being written (a regeneration, marked until it is stored). */
 const REGENERATING = "u.generating_since >= now() - make_interval(secs => $2)";

@@ -5,7 +5,7 @@
  * streams the same way, its deltas carrying the id of the reply it extends.
  */
 import type { ChatModel, StreamOptions } from "../domain/chat-model.js";
-import { replyId, type Usage, type UserMsgPayload } from "../domain/chat-wire.js";
+import { replyIdOf, type Usage, type UserMsgPayload } from "../domain/chat-wire.js";
 import { continuationSeparator, type AssembledPrompt } from "../domain/prompt.js";
 import type { ContinuedReply } from "./continuations.js";
 import type { ChatMetrics } from "./chat-metrics.js";
@@ -52,8 +52,10 @@ export class Generations {
 		const sessionId = message.session_id;
 		const variant = continuing?.variant ?? message.variant ?? 0;
 		const replyTo = continuing ? continuing.reply_to : message.message_id;
-		const id = continuing?.id ?? replyId(message.message_id, variant);
+		const id = continuing?.id ?? replyIdOf(message);
 		const continued = continuing ? ({ continued: true } as const) : {};
+		// In a room, who is speaking; a one-character chat's deltas stay as small as they were.
+		const speaker = message.room ? { character_id: message.character_id } : {};
 		const controller = new AbortController();
 		const running = this.inflight.get(sessionId) ?? new Set<AbortController>();
 		this.inflight.set(sessionId, running.add(controller));
@@ -76,7 +78,7 @@ export class Generations {
 				}
 				const delta = continuing && !content ? continuationSeparator(continuing.content, chunk) + chunk : chunk;
 				content += delta;
-				deltas.push({ type: "ai.delta", id, reply_to: replyTo, variant, delta, ...continued });
+				deltas.push({ type: "ai.delta", id, reply_to: replyTo, variant, delta, ...speaker, ...continued });
 			}
 			return result(false);
 		} catch (err) {

@@ -38,6 +38,8 @@ export const CloseCode = {
 	Kicked: 4000,
 	TokenExpired: 4001,
 	AccountDisabled: 4003,
+	/** The same code as a disabled account's: this user may no longer be in this room (the reason says which). */
+	RemovedFromRoom: 4003,
 	CharacterUnavailable: 4004,
 } as const;
 
@@ -49,6 +51,8 @@ export interface ClientIdentity {
 	role: Viewer["role"];
 	sessionId: string;
 	characterId: string;
+	/** In a room: its owner, and the persona name this user writes as there (absent in a one-character chat). */
+	room?: { owner: string; persona: string };
 }
 
 /** A socket as operators see it (the `chat-ws.sockets` action). */
@@ -187,7 +191,7 @@ export class ChatClient {
 		if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) return this.overflow();
 		this.socket.send(json);
 		// Catch-ups start after the newest message shown; an edit or a continuation (a key with `@`) names an older one.
-		if (id && (type === "echo" || type === "ai") && !id.includes("@")) this.lastShownId = id;
+		if (id && (type === "echo" || type === "ai" || type === "message") && !id.includes("@")) this.lastShownId = id;
 		return true;
 	}
 
@@ -231,6 +235,11 @@ export class SocketHub {
 		return clients.length;
 	}
 
+	/** Who has a socket of the session open on this node. */
+	usersIn(sessionId: string): string[] {
+		return [...new Set([...(this.bySession.get(sessionId) ?? [])].map((c) => c.identity.username))];
+	}
+
 	/** Whether this node holds a socket of the session. */
 	holds(sessionId: string): boolean {
 		return this.bySession.has(sessionId);
@@ -272,10 +281,10 @@ export class SocketHub {
 	 * stored while deliveries could not find this node (its routes lost with a Redis restart) reached no socket.
 	 */
 	async catchUp(
-		missedAfter: (sessionId: string, afterId: string | undefined) => Promise<ServerFrame[]>,
+		missedAfter: (identity: ClientIdentity, afterId: string | undefined) => Promise<ServerFrame[]>,
 	): Promise<void> {
 		for (const client of [...this.clients()]) {
-			for (const frame of await missedAfter(client.identity.sessionId, client.lastShownId)) client.send(frame);
+			for (const frame of await missedAfter(client.identity, client.lastShownId)) client.send(frame);
 		}
 	}
 

@@ -9,7 +9,7 @@ import { LRUCache } from "lru-cache";
 import type { ServiceBroker } from "moleculer";
 import { QueryTypes, type Sequelize } from "sequelize";
 import { canView, type CharacterView, type Viewer } from "../domain/characters.js";
-import type { ImpersonateParams, UserMsgPayload } from "../domain/chat-wire.js";
+import type { ImpersonateParams, RoomTurnRef, UserMsgPayload } from "../domain/chat-wire.js";
 import type { ChatModel } from "../domain/chat-model.js";
 import { historyEntry, type HistoryEntry } from "../domain/history.js";
 import {
@@ -20,6 +20,7 @@ import {
 	type PromptOptions,
 } from "../domain/prompt.js";
 import { selectLore } from "../domain/lore-matching.js";
+import { roomHistory, roomSection } from "../domain/rooms.js";
 import type { PersonaRow } from "../domain/personas.js";
 import { fullSummary } from "../domain/session-summary.js";
 import type { ChatLimits, Config } from "../config.js";
@@ -184,11 +185,15 @@ export class ChatPrompts {
 	 * The character and who is asking, or null if the character is gone or the user may no longer see it: a
 	 * character turned private or inactive must not reach the model on anyone else's behalf.
 	 */
-	async lookUp(payload: Pick<UserMsgPayload, "character_id" | "username" | "user_name">): Promise<Speakers | null> {
+	async lookUp(
+		payload: Pick<UserMsgPayload, "character_id" | "username" | "user_name" | "room">,
+	): Promise<Speakers | null> {
 		const character = (await this.characters.fetch(payload.character_id))?.view;
 		if (!character) return null;
 		const user = (await this.users.fetch(payload.username))?.user ?? null;
-		if (!canView(character, null) && !canView(character, user)) return null;
+		// A room's cast is its owner's choice: a member may be answered by the owner's private character.
+		const owner = payload.room ? ((await this.users.fetch(payload.room.owner))?.user ?? null) : user;
+		if (!canView(character, null) && !canView(character, owner)) return null;
 		return { character, user, fallbackName: payload.user_name ?? user?.name ?? payload.username };
 	}
 
@@ -199,9 +204,60 @@ export class ChatPrompts {
 	 */
 	async assemble(payload: UserMsgPayload, speakers: Speakers, model: ChatModel): Promise<Prompted> {
 		const stored = await this.deps.store.getSession(payload.session_id);
+		if (payload.room) return this.assembleRoomTurn(payload, payload.room, stored, speakers, model);
 		const history = await this.deps.memory.history(payload);
 		const { session, names, options } = await this.context(stored, speakers, history, model);
 		return { session, history, names, prompt: assemblePrompt(speakers.character, history, names.user, options) };
+	}
+
+	/**
+	 * A room's turn: the room's latest messages (the reply being regenerated left out) as the speaking character reads
+	 * them, everyone else's lines named, and who else is in the room; the asking member's persona is `{{user}}`.
+	 */
+	private async assembleRoomTurn(
+		payload: UserMsgPayload,
+		room: RoomTurnRef,
+		stored: StoredSession | null,
+		speakers: Speakers,
+		model: ChatModel,
+	): Promise<Prompted> {
+		const rows = await this.deps.store.latestMessages(
+			payload.session_id,
+			this.deps.limits.historyWindow,
+			undefined,
+			true,
+		);
+		const speakerId = speakers.character.id;
+		const last = rows.at(-1);
+		if (
+			payload.variant &&
+			last?.role === "ai" &&
+			last.reply_to === payload.message_id &&
+			last.character_id === speakerId
+		) {
+			rows.pop();
+		}
+		const castIds = stored?.character_ids ?? [speakerId];
+		const cast = await Promise.all(castIds.map(async (id) => (await this.characters.fetch(id))?.view ?? null));
+		const nameOf = new Map(cast.filter((c) => c !== null).map((c) => [c.id, c.name]));
+		const asked = stored && { ...stored, persona_id: room.persona_id };
+		const lines = rows.map((row) => ({ ...historyEntry(row), character_id: row.character_id, speaker: row.speaker }));
+		const people = [...new Set(rows.flatMap((row) => (row.speaker ? [row.speaker] : [])))];
+		const personaName = await this.personaName(room.persona_id, speakers);
+		const history = roomHistory(lines, speakerId, {
+			character: (id) => nameOf.get(id) ?? "Someone",
+			person: personaName,
+		});
+		const { session, names, options } = await this.context(asked, speakers, history, model);
+		const others = [...nameOf].filter(([id]) => id !== speakerId).map(([, name]) => name);
+		options.room = roomSection(speakers.character.name, others, people);
+		return { session, history, names, prompt: assemblePrompt(speakers.character, history, names.user, options) };
+	}
+
+	/** What the asking member is called: their persona's name in the room, else their display name. */
+	private async personaName(personaId: string | null, { user, fallbackName }: Speakers): Promise<string> {
+		if (!user) return fallbackName;
+		return (await this.personas.fetch(`${user.id}|${personaId ?? ""}`, { context: user }))?.name ?? fallbackName;
 	}
 
 	/**

@@ -17,6 +17,8 @@ export interface ConnectionFrame {
 	persona?: { id: string; name: string };
 	model: string;
 	resumed: boolean;
+	/** In a room: its reply mode, owner and cast in speaking order (a one-character chat has none). */
+	room?: { reply_mode: string; owner: string; characters: { id: string; name: string }[] };
 	/**
 	 * How many changes in place (edits, rewinds, swipe choices, continued replies) the session's stored story has had,
 	 * read once this socket receives every later change. A resuming client that applied fewer missed some: `after`
@@ -41,6 +43,8 @@ export interface EchoFrame extends StoredMessageFrame {
 export interface AiFrame extends StoredMessageFrame {
 	type: "ai";
 	role: "ai";
+	/** Who wrote it: the session's character, or in a room one of its cast (always sent by this server). */
+	character_id?: string;
 	reply_to: string | null;
 	/** 0 for the first reply to a message, n for its n-th regeneration. */
 	variant: number;
@@ -61,7 +65,37 @@ export interface AiDeltaFrame {
 	reply_to: string | null;
 	variant: number;
 	delta: string;
+	/** In a room, the character writing it. */
+	character_id?: string;
 	continued?: true;
+}
+
+/** In a room, another person's message (the sender's own sockets get it as an `echo`). */
+export interface RoomMessageFrame extends StoredMessageFrame {
+	type: "message";
+	role: "user";
+	username: string;
+	/** The persona name they wrote it as. */
+	persona: string | null;
+}
+
+/** In a room, who is in it and who of them has a socket open now; sent on every join and leave. */
+export interface PresenceFrame {
+	type: "presence";
+	members: { username: string; online: boolean }[];
+}
+
+/** In a room, someone is typing (relayed to the others, at most a few per minute). */
+export interface TypingFrame {
+	type: "typing";
+	username: string;
+	persona: string | null;
+}
+
+/** A room's cast, people, title or reply mode changed: read it again (GET /sessions/{id}). */
+export interface RoomChangedFrame {
+	type: "room.changed";
+	session_id: string;
 }
 
 /** A message of the session was edited (on any device, over WebSocket or REST): show `content` instead. */
@@ -126,6 +160,8 @@ export type ErrorFrameCode =
 	| "ai_unavailable"
 	| "ai_misconfigured"
 	| "character_unavailable"
+	| "not_in_cast"
+	| "not_allowed"
 	| "internal_error";
 
 export interface ErrorFrame {
@@ -146,6 +182,10 @@ export type ServerFrame =
 	| VariantSelectedFrame
 	| ImpersonationDeltaFrame
 	| ImpersonationFrame
+	| RoomMessageFrame
+	| PresenceFrame
+	| TypingFrame
+	| RoomChangedFrame
 	| ErrorFrame;
 
 // ---- Frames sent by the client ----
@@ -160,10 +200,14 @@ export interface StopFrame {
 	type: "stop";
 }
 
-/** Make another variant of the reply to user message `reply_to` (the session's last one). */
+/**
+ * Make another variant of the reply to message `reply_to` (the session's last one). In a room, the room's last reply
+ * (`id`, if given, must be it), whoever's message it answers, by the character who wrote it.
+ */
 export interface RegenerateFrame {
 	type: "regenerate";
 	reply_to: string;
+	id?: string;
 }
 
 /** Replace the text of message `id` (the user's or a reply) of this session; every socket gets `message.edited`. */
@@ -189,5 +233,24 @@ export interface ImpersonateFrame {
 	type: "impersonate";
 }
 
+/** In a room: ask `character_id` to speak next (queued after the replies already asked for). */
+export interface TriggerFrame {
+	type: "trigger";
+	character_id: string;
+}
+
+/** In a room: tell the others you are typing. */
+export interface TypingStartFrame {
+	type: "typing";
+}
+
 export type ClientFrame =
-	SendMessageFrame | StopFrame | RegenerateFrame | EditFrame | SelectVariantFrame | ContinueFrame | ImpersonateFrame;
+	| SendMessageFrame
+	| StopFrame
+	| RegenerateFrame
+	| EditFrame
+	| SelectVariantFrame
+	| ContinueFrame
+	| ImpersonateFrame
+	| TriggerFrame
+	| TypingStartFrame;

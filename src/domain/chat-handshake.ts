@@ -1,6 +1,7 @@
 /**
  * Reads a WebSocket upgrade request:
- * `/ws/{character_id}?token=JWT[&session_id=ID][&after=MESSAGE_ID][&greeting=N][&persona_id=ID]`.
+ * `/ws/{character_id}?token=JWT[&session_id=ID][&after=MESSAGE_ID][&greeting=N][&persona_id=ID]`, or, to join a
+ * session (a room) by its id alone, `/ws/session/{session_id}?token=JWT[&after=MESSAGE_ID][&persona_id=ID]`.
  * Every defect is named as a problem; src/errors.ts (HandshakeRejected) gives each its HTTP answer. Also: which
  * greeting a new session opens with.
  */
@@ -10,7 +11,8 @@ import { applyMacros } from "./macros.js";
 import { isUuid } from "./uuid.js";
 
 export interface ChatHandshake {
-	characterId: string;
+	/** Absent when joining by `/ws/session/{id}`: the session says who is in it. */
+	characterId?: string;
 	token: string;
 	sessionId?: string;
 	after?: string;
@@ -22,7 +24,7 @@ export interface ChatHandshake {
 
 /** What is wrong with a handshake's URL: not a chat path, no token, an id that is no UUID, a malformed parameter. */
 export type HandshakeProblem =
-	"malformed_url" | "not_a_chat_path" | "unknown_character" | "missing_token" | "invalid_param";
+	"malformed_url" | "not_a_chat_path" | "unknown_character" | "unknown_session" | "missing_token" | "invalid_param";
 
 export interface GreetingSource {
 	name: string;
@@ -44,22 +46,32 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 	} catch {
 		return refuse("malformed_url", "Malformed URL");
 	}
-	const match = /^\/ws\/([^/]+)\/?$/.exec(parsed.pathname);
-	if (!match) return refuse("not_a_chat_path", "Connect to /ws/{character_id}?token=...");
-	let characterId: string;
+	const match = /^\/ws\/(?:(session)\/)?([^/]+)\/?$/.exec(parsed.pathname);
+	if (!match)
+		return refuse("not_a_chat_path", "Connect to /ws/{character_id}?token=... or /ws/session/{session_id}?token=...");
+	let pathId: string;
 	try {
-		characterId = decodeURIComponent(match[1]);
+		pathId = decodeURIComponent(match[2]);
 	} catch {
 		// A broken percent escape (`%zz`): thrown from here it would be an unhandled rejection and a socket left hanging.
 		return refuse("malformed_url", "Malformed URL");
 	}
-	if (!isUuid(characterId)) return refuse("unknown_character", "Character not found");
+	const bySession = match[1] !== undefined;
+	if (!isUuid(pathId))
+		return bySession
+			? refuse("unknown_session", "Session not found")
+			: refuse("unknown_character", "Character not found");
+	const characterId = bySession ? undefined : pathId;
 
 	const token = parsed.searchParams.get("token") || bearerToken(authorization);
 	if (!token) return refuse("missing_token", "Missing token: connect with ?token=<access_token>");
 
-	const sessionId = parsed.searchParams.get("session_id") || undefined;
-	if (sessionId && !isUuid(sessionId)) return refuse("invalid_param", "session_id must be a UUID");
+	const sessionParam = parsed.searchParams.get("session_id") || undefined;
+	if (sessionParam && !isUuid(sessionParam)) return refuse("invalid_param", "session_id must be a UUID");
+	if (bySession && sessionParam && sessionParam !== pathId) {
+		return refuse("invalid_param", "session_id differs from the session in the path");
+	}
+	const sessionId = bySession ? pathId : sessionParam;
 	const after = parsed.searchParams.get("after") || undefined;
 	if (after && !isUuid(after)) return refuse("invalid_param", "after must be a message id (UUID)");
 	if (after && !sessionId) return refuse("invalid_param", "after needs session_id");

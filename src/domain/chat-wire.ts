@@ -6,7 +6,15 @@
  */
 import { Validators } from "moleculer";
 import { v5 as uuidv5 } from "uuid";
-import type { AiFrame, ClientFrame, EchoFrame, ErrorFrame, ErrorFrameCode, ServerFrame } from "./chat-frames.js";
+import type {
+	AiFrame,
+	ClientFrame,
+	EchoFrame,
+	ErrorFrame,
+	ErrorFrameCode,
+	RoomMessageFrame,
+	ServerFrame,
+} from "./chat-frames.js";
 import { isUuid } from "./uuid.js";
 
 export type {
@@ -17,11 +25,16 @@ export type {
 	EchoFrame,
 	ErrorFrame,
 	ErrorFrameCode,
+	PresenceFrame,
 	RegenerateFrame,
+	RoomChangedFrame,
+	RoomMessageFrame,
 	SendMessageFrame,
 	ServerFrame,
 	StopFrame,
 	StoredMessageFrame,
+	TriggerFrame,
+	TypingFrame,
 } from "./chat-frames.js";
 
 /** Channel names: `<domain>.<actor>.<noun>`. */
@@ -57,6 +70,18 @@ export interface UserMsgPayload {
 	 * `generating_since` is set; the answer is a `continuation`, or a failure that clears it.
 	 */
 	continue_id?: string;
+	/** A room's turn (room-turns.ts): the reply comes from `character_id`, asked by `username`, in answer to `message_id`. */
+	room?: RoomTurnRef;
+}
+
+/** Which turn of a room a reply is for, and what the model needs to know of the room to write it. */
+export interface RoomTurnRef {
+	/** The reply's id follows from it and the variant, so a redelivered turn repeats its reply. */
+	turn_id: string;
+	/** The room's owner: the cast is judged visible by their rights (a room may feature their private character). */
+	owner: string;
+	/** The persona the asking member plays in the room; null: their default. */
+	persona_id: string | null;
 }
 
 /** What chat-ws asks `ai-consumer.impersonate` for: a suggestion of the user's next line in this session. */
@@ -83,6 +108,8 @@ interface WrittenText {
 	content: string;
 	model: string;
 	usage: Usage;
+	/** A room's reply: its turn, which the dispatcher ends (and starts the room's next). */
+	turn_id?: string;
 }
 
 /**
@@ -110,6 +137,8 @@ export type AiMsgPayload =
 			continued?: true;
 			/** The variant that could not be made (a failed regeneration leaves the earlier replies standing). */
 			variant?: number;
+			/** A room's turn that could not be answered. */
+			turn_id?: string;
 			session_id: string;
 			username: string;
 			character_id: string;
@@ -134,6 +163,10 @@ const USER_MSG_RULES = {
 	variant: { type: "number", integer: true, min: 0, optional: true },
 	user_name: { type: "string", optional: true },
 };
+const ROOM_TURN_RULES = {
+	type: "object",
+	props: { turn_id: "uuid", owner: "string|min:1", persona_id: { type: "uuid", nullable: true } },
+};
 const checkUserMsg = new Validators.Fastest().compile(USER_MSG_RULES) as (value: unknown) => true | unknown[];
 // A continue's `content` is the reply's text when asked, which a reply stopped at once leaves empty.
 const checkContinue = new Validators.Fastest().compile({
@@ -142,10 +175,23 @@ const checkContinue = new Validators.Fastest().compile({
 	continue_id: "uuid",
 }) as (value: unknown) => true | unknown[];
 
+// A room's turn may answer a reply (a `trigger`), whose text a stop at once leaves empty.
+const checkRoomTurn = new Validators.Fastest().compile({
+	...USER_MSG_RULES,
+	content: "string",
+	room: ROOM_TURN_RULES,
+}) as (value: unknown) => true | unknown[];
+
 /** Whether a `chat.user.msg` payload has every field ai-consumer needs, of the right type. */
 export function isUserMsgPayload(payload: unknown): payload is UserMsgPayload {
-	const continues = (payload as { continue_id?: unknown } | null)?.continue_id !== undefined;
-	return (continues ? checkContinue : checkUserMsg)(payload) === true;
+	const fields = payload as { continue_id?: unknown; room?: unknown } | null;
+	if (fields?.room !== undefined) return fields.continue_id === undefined && checkRoomTurn(payload) === true;
+	return (fields?.continue_id !== undefined ? checkContinue : checkUserMsg)(payload) === true;
+}
+
+/** The id of the reply a payload asks for: from its room turn, else from the message it answers, and the variant. */
+export function replyIdOf(to: Pick<UserMsgPayload, "message_id" | "variant" | "room">): string {
+	return replyId(to.room?.turn_id ?? to.message_id, to.variant);
 }
 
 /** What a stored user message asks of ai-consumer: its first reply, or with `variant` another one. */
@@ -171,9 +217,10 @@ export function replyPayload(
 	const { message_id, session_id, username, character_id } = to;
 	const { content, stopped, model, usage } = reply;
 	const variant = to.variant ?? 0;
-	const id = replyId(message_id, variant);
+	const id = replyIdOf(to);
 	const fields = { id, variant, reply_to: message_id, session_id, username, character_id, content, model, usage };
-	return { kind: "reply", ...fields, ...(stopped ? { stopped } : {}) };
+	const turn = to.room ? { turn_id: to.room.turn_id } : {};
+	return { kind: "reply", ...fields, ...turn, ...(stopped ? { stopped } : {}) };
 }
 
 /** The news that no reply to a user message can be made, for the dispatcher to turn into an error frame. */
@@ -185,7 +232,8 @@ export function failurePayload(
 	const { message_id, session_id, username, character_id } = to;
 	const variant = to.variant ?? 0;
 	const failure = { reply_to: message_id, variant, session_id, username, character_id, code, message };
-	return { kind: "failure", ...failure, ...(to.continue_id ? { continued: true } : {}) };
+	const turn = to.room ? { turn_id: to.room.turn_id } : {};
+	return { kind: "failure", ...failure, ...turn, ...(to.continue_id ? { continued: true } : {}) };
 }
 
 /** A `continue` done (or stopped): the reply's whole new text, `content`, for the dispatcher to store in place. */
@@ -226,6 +274,7 @@ export function serializeFrame(frame: ServerFrame): SerializedFrame {
 function frameKey(frame: ServerFrame): string | undefined {
 	switch (frame.type) {
 		case "echo":
+		case "message":
 			return frame.id;
 		case "ai":
 			if (!frame.continued) return frame.id;
@@ -250,27 +299,43 @@ export function errorFrame(code: ErrorFrameCode, message: string, extra: Partial
 	return { type: "error", code, message, ...extra };
 }
 
-/** A stored message as the client sees it: an `echo` for the user's own, an `ai` frame for replies. */
-export function messageFrame(m: {
-	id: string;
-	role: "user" | "ai";
-	content: string;
-	created_at: Date;
-	reply_to: string | null;
-	variant: number;
-	stopped: boolean;
-	edited_at?: Date | null;
-}): EchoFrame | AiFrame {
+/**
+ * A stored message as `viewer` (a username) sees it: an `echo` for their own, a `message` for someone else's in a
+ * room (it has a `speaker`), an `ai` frame for replies.
+ */
+export function messageFrame(
+	m: {
+		id: string;
+		role: "user" | "ai";
+		username: string;
+		character_id: string;
+		content: string;
+		created_at: Date;
+		reply_to: string | null;
+		variant: number;
+		stopped: boolean;
+		edited_at?: Date | null;
+		speaker?: string | null;
+	},
+	viewer?: string,
+): EchoFrame | AiFrame | RoomMessageFrame {
 	const timestamp = m.created_at.toISOString();
 	const edited = m.edited_at ? { edited_at: m.edited_at.toISOString() } : {};
-	if (m.role === "user") return { type: "echo", role: "user", id: m.id, content: m.content, timestamp, ...edited };
+	const { id, content } = m;
+	if (m.role === "user") {
+		if (m.speaker == null || m.username === viewer)
+			return { type: "echo", role: "user", id, content, timestamp, ...edited };
+		const from = { username: m.username, persona: m.speaker };
+		return { type: "message", role: "user", id, ...from, content, timestamp, ...edited };
+	}
 	const frame: AiFrame = {
 		type: "ai",
 		role: "ai",
-		id: m.id,
+		id,
+		character_id: m.character_id,
 		reply_to: m.reply_to,
 		variant: m.variant,
-		content: m.content,
+		content,
 		timestamp,
 		...edited,
 	};
@@ -302,13 +367,21 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, maxCo
 	}
 	const type = (parsed as { type?: unknown }).type;
 	if (type === "stop") return { ok: true, frame: { type: "stop" } };
+	if (type === "typing") return { ok: true, frame: { type: "typing" } };
+	if (type === "trigger") {
+		const characterId = (parsed as { character_id?: unknown }).character_id;
+		if (!isUuid(characterId)) {
+			return fail("invalid_message", 'Expected {"type": "trigger", "character_id": "<a character of this room>"}');
+		}
+		return { ok: true, frame: { type: "trigger", character_id: characterId } };
+	}
 	if (type === "continue" || type === "impersonate") return { ok: true, frame: { type } };
 	if (type === "regenerate") {
-		const replyTo = (parsed as { reply_to?: unknown }).reply_to;
-		if (!isUuid(replyTo)) {
+		const { reply_to: replyTo, id } = parsed as { reply_to?: unknown; id?: unknown };
+		if (!isUuid(replyTo) || (id !== undefined && !isUuid(id))) {
 			return fail("invalid_message", 'Expected {"type": "regenerate", "reply_to": "<id of your message>"}');
 		}
-		return { ok: true, frame: { type: "regenerate", reply_to: replyTo } };
+		return { ok: true, frame: { type: "regenerate", reply_to: replyTo, ...(id ? { id } : {}) } };
 	}
 	if (type === "edit") {
 		const { id, content } = parsed as { id?: unknown; content?: unknown };

@@ -44,6 +44,8 @@ export interface PromptOptions {
 	lore?: LoreSelection;
 	/** Pinned messages, oldest first: those not in the history that fits go into the system message. */
 	pinned?: HistoryEntry[];
+	/** In a room: who else is there and whose turn it is (rooms.ts `roomSection`), after the user's persona. */
+	room?: string;
 }
 
 export interface AssembledPrompt {
@@ -99,6 +101,7 @@ export function assemblePrompt(
 	for (const lore of opts.lore?.after ?? []) ledger.section("lore", fill(lore.content), "", lore.name);
 	ledger.write("system", ["", `The user is called ${userName}.`]);
 	ledger.section("persona", fill(opts.personaDescription), `About ${userName}`);
+	ledger.section("system", opts.room ?? "");
 	ledger.section("summary", opts.summary?.trim() ?? "", "Summary of the conversation so far");
 
 	const names = { char: character.name, user: userName };

@@ -9,6 +9,8 @@
  * - kill -9 Redis (transporter, routes, history, limits) and start it again, empty, 3 s later.
  * Every killed process is started again. Then every user resumes once more, and the test checks that each message
  * has exactly one reply stored and that each user was shown each message and reply exactly once, counting per id.
+ * Three of the users share a room with two characters, its people on both chat-ws nodes: each of them must also be
+ * shown every message of the others and every reply of the room exactly once.
  * The counts go to stdout as one JSON line.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +26,8 @@ import { Conversation } from "../support/conversation.js";
 // Everything of the namespace lives in this file's own Redis and RabbitMQ, which go away with it.
 const namespace = clusterNamespace("chaos");
 const USERS = 8;
+/** People in the room, besides the users of one-character chats. */
+const ROOM_PEOPLE = 3;
 /** The offline model pauses before each of its ~25 words: a reply streams for about a second. */
 const WORD_DELAY_MS = 40;
 /** Users pause up to this long before each message, so faults find them at every stage of a turn. */
@@ -51,6 +55,7 @@ interface FaultReport {
 interface StoredMessage {
 	id: string;
 	session_id: string;
+	username: string;
 	content: string;
 	reply_status: string;
 	replies: string[];
@@ -63,6 +68,7 @@ let consumers: ClusterProcess[];
 let dispatcher: ClusterProcess;
 let chatWs: ClusterProcess[];
 const conversations: Conversation[] = [];
+let room: { id: string; people: Conversation[] };
 
 async function query<T>(sql: string, bind: unknown[]): Promise<T[]> {
 	const [rows] = await (core.getLocalService("auth") as unknown as DbThis).db.sequelize.query(sql, { bind });
@@ -72,7 +78,8 @@ async function query<T>(sql: string, bind: unknown[]): Promise<T[]> {
 /** The user messages of `sessionIds`, each with the ids of the replies stored for it. */
 function storedMessages(sessionIds: string[]): Promise<StoredMessage[]> {
 	return query<StoredMessage>(
-		`SELECT u.id, u.session_id, u.content, u.reply_status, array_remove(array_agg(a.id::text), NULL) AS replies
+		`SELECT u.id, u.session_id, u.username, u.content, u.reply_status,
+			array_remove(array_agg(a.id::text), NULL) AS replies
 		 FROM messages u LEFT JOIN messages a ON a.reply_to = u.id AND a.role = 'ai'
 		 WHERE u.session_id = ANY($1::uuid[]) AND u.role = 'user'
 		 GROUP BY u.id`,
@@ -108,17 +115,26 @@ function crashed(): string[] {
 	});
 }
 
-async function openConversation(index: number, characterId: string): Promise<Conversation> {
+async function account(index: number) {
 	const username = uniqueName("chaos");
-	await core.call("auth.register", { username, name: `Chaos ${index}`, password: "password123" });
-	const { access_token } = await core.call<{ access_token: string }, object>("auth.login", {
+	const user = await core.call<{ id: string }, object>("auth.register", {
+		username,
+		name: `Chaos ${index}`,
+		password: "password123",
+	});
+	const { access_token: token } = await core.call<{ access_token: string }, object>("auth.login", {
 		username,
 		password: "password123",
 	});
+	return { username, token, meta: { user: { id: user.id, username, role: "user" } } };
+}
+
+async function openConversation(index: number, characterId: string, room?: { id: string; token: string }) {
 	const conversation = new Conversation({
 		name: `user ${index}`,
-		token: access_token,
+		token: room?.token ?? (await account(index)).token,
 		characterId,
+		roomId: room?.id,
 		wsPorts: chatWs.map((node) => node.wsPort!),
 		isStored,
 		timeoutMs: RECOVERY_TIMEOUT_MS,
@@ -126,6 +142,21 @@ async function openConversation(index: number, characterId: string): Promise<Con
 	});
 	await conversation.open(index % chatWs.length);
 	return conversation;
+}
+
+/** A room of two characters (who answers: the next in turn) and ROOM_PEOPLE people, one conversation each. */
+async function openRoom(characterIds: string[]): Promise<{ id: string; people: Conversation[] }> {
+	const people = await Promise.all(Array.from({ length: ROOM_PEOPLE }, (_, i) => account(USERS + i)));
+	const [owner, ...members] = people;
+	const { id } = await core.call<{ id: string }, object>(
+		"rooms.create",
+		{ character_ids: characterIds },
+		{ meta: owner.meta },
+	);
+	for (const m of members) await core.call("rooms.addMember", { id, username: m.username }, { meta: owner.meta });
+	const joined: Conversation[] = [];
+	for (const [i, p] of people.entries()) joined.push(await openConversation(USERS + i, "", { id, token: p.token }));
+	return { id, people: joined };
 }
 
 beforeAll(async () => {
@@ -142,13 +173,15 @@ beforeAll(async () => {
 		CHAT_USER_TOKENS_PER_DAY: "0",
 		OFFLINE_MODEL_DELAY_MS: String(WORD_DELAY_MS),
 	};
-	core = clusterNode(namespace, "auth,characters,sessions", servers);
+	core = clusterNode(namespace, "auth,characters,sessions,rooms", servers);
 	consumers = await Promise.all([0, 1].map(() => ClusterProcess.create(namespace, "ai-consumer", chat)));
 	dispatcher = await ClusterProcess.create(namespace, "dispatcher", chat);
 	chatWs = await Promise.all([0, 1].map(() => ClusterProcess.create(namespace, "chat-ws", chat)));
 	await Promise.all([core.start(), ...[...consumers, dispatcher, ...chatWs].map((node) => node.start(60_000))]);
 	const characterId = await createTestCharacter(core);
 	for (let i = 0; i < USERS; i++) conversations.push(await openConversation(i, characterId));
+	room = await openRoom([characterId, await createTestCharacter(core)]);
+	conversations.push(...room.people);
 }, 120_000);
 
 afterAll(async () => {
@@ -275,18 +308,25 @@ describe("chaos", () => {
 		}
 
 		const stored = await storedMessages(conversations.map((c) => c.sessionId));
-		const perUser = conversations.map((c) => {
-			const mine = stored.filter((m) => m.session_id === c.sessionId);
-			const storedReplies = mine.flatMap((m) => m.replies);
+		const perUser = conversations.map((c, i) => {
+			const inRoom = room.people.includes(c);
+			const session = stored.filter((m) => m.session_id === c.sessionId);
+			const mine = session.filter((m) => m.content.startsWith(`user ${i} says`));
+			// In the room, everyone is shown every reply, and the others' messages as `message` frames.
+			const storedReplies = (inRoom ? session : mine).flatMap((m) => m.replies);
+			const others = session.filter((m) => !mine.includes(m));
 			const echoes = c.shown("echo");
+			const messages = c.shown("message");
 			const replies = c.shown("ai");
 			const repeats = (counts: Map<string, number>) => [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
 			return {
 				sent: c.turns.length,
 				stored: mine.length,
+				replies_expected: storedReplies.length,
 				replies_seen: replies.size,
-				duplicates: repeats(echoes) + repeats(replies),
+				duplicates: repeats(echoes) + repeats(messages) + repeats(replies),
 				messages_not_seen: mine.filter((m) => !echoes.has(m.id)).length,
+				others_not_seen: others.filter((m) => !messages.has(m.id)).length,
 				replies_not_seen: storedReplies.filter((id) => !replies.has(id)).length,
 				seen_not_stored: [...replies.keys()].filter((id) => !storedReplies.includes(id)).length,
 				contents_stored_twice: mine.length - new Set(mine.map((m) => m.content)).size,
@@ -306,6 +346,7 @@ describe("chaos", () => {
 			replies_seen_per_user: perUser.map((u) => u.replies_seen),
 			duplicates_seen: sum("duplicates"),
 			messages_not_seen: sum("messages_not_seen"),
+			room_messages_not_seen: sum("others_not_seen"),
 			replies_not_seen: sum("replies_not_seen"),
 			seen_not_stored: sum("seen_not_stored"),
 			reconnects: sum("reconnects"),
@@ -329,9 +370,10 @@ describe("chaos", () => {
 		for (const user of perUser) {
 			expect(user).toMatchObject({
 				stored: user.sent,
-				replies_seen: user.sent,
+				replies_seen: user.replies_expected,
 				duplicates: 0,
 				messages_not_seen: 0,
+				others_not_seen: 0,
 				replies_not_seen: 0,
 				seen_not_stored: 0,
 				contents_stored_twice: 0,

@@ -63,7 +63,10 @@ describe("Test 'Deliver' (unary)", () => {
 		const one = await track(recordingServer());
 		const two = await track(recordingServer());
 		const clients = pool();
-		const message = { role: "ai" as const, created_at: new Date(0), reply_to: "u", variant: 0, stopped: false };
+		const message = {
+			...{ role: "ai" as const, username: "ann", character_id: "c", created_at: new Date(0) },
+			...{ reply_to: "u", variant: 0, stopped: false },
+		};
 		const frame = (n: number) =>
 			serializeFrame(messageFrame({ ...message, id: `m${n}`, content: `héllo "${n}" 👋\n` }));
 

@@ -51,6 +51,7 @@ describe("schema migrations", () => {
 			"0009-story-steering",
 			"0010-session-revision",
 			"0011-personas-lorebooks-memory",
+			"0012-rooms",
 		]);
 	});
 
@@ -90,7 +91,7 @@ describe("schema migrations", () => {
 			`SELECT column_name FROM information_schema.columns WHERE table_name = 'messages' AND is_nullable = 'YES' ORDER BY 1`,
 		);
 		// Only the columns that are absent by nature: reply_to/model/token counts on user messages, never-published outbox
-		// rows, messages never edited, continued or pinned.
+		// rows, messages never edited, continued or pinned, the persona name of a message outside a room.
 		expect((nullable as { column_name: string }[]).map((c) => c.column_name)).toEqual([
 			"edited_at",
 			"generating_since",
@@ -100,6 +101,7 @@ describe("schema migrations", () => {
 			"output_tokens",
 			"pinned_at",
 			"reply_to",
+			"speaker",
 		]);
 	});
 

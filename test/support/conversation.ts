@@ -28,6 +28,8 @@ export interface ConversationOptions {
 	timeoutMs: number;
 	/** Longest pause before each message, drawn at random so users do not move in step. */
 	maxThinkMs: number;
+	/** A room to join (`/ws/session/{id}`) instead of a chat of one's own with `characterId`. */
+	roomId?: string;
 }
 
 const OPEN = 1;
@@ -81,11 +83,14 @@ export class Conversation {
 		return this.sockets.flatMap((s) => s.frames);
 	}
 
-	/** How many times each message (`echo`) or reply (`ai`) id was shown; the greeting is no reply. */
-	shown(type: "echo" | "ai"): Map<string, number> {
+	/**
+	 * How many times each of this user's messages (`echo`), someone else's in a room (`message`) or reply (`ai`) id was
+	 * shown; the greeting is no reply.
+	 */
+	shown(type: "echo" | "message" | "ai"): Map<string, number> {
 		const counts = new Map<string, number>();
 		for (const f of this.frames()) {
-			if (f.type === type && (type === "echo" || f.reply_to)) counts.set(f.id!, (counts.get(f.id!) ?? 0) + 1);
+			if (f.type === type && (type !== "ai" || f.reply_to)) counts.set(f.id!, (counts.get(f.id!) ?? 0) + 1);
 		}
 		return counts;
 	}
@@ -120,16 +125,17 @@ export class Conversation {
 
 	/** The newest message shown in full: where a resume starts. */
 	private lastShownId(): string | undefined {
-		return this.frames().findLast((f) => f.type === "echo" || f.type === "ai")?.id;
+		return this.frames().findLast((f) => f.type === "echo" || f.type === "message" || f.type === "ai")?.id;
 	}
 
 	private async connect(node: number): Promise<void> {
 		const after = this.lastShownId();
-		const resume = this.sessionId ? `&session_id=${this.sessionId}${after ? `&after=${after}` : ""}` : "";
-		const port = this.opts.wsPorts[node];
-		const socket = await ChatSocket.open(
-			`ws://127.0.0.1:${port}/ws/${this.opts.characterId}?token=${this.opts.token}${resume}`,
-		);
+		const afterParam = after ? `&after=${after}` : "";
+		const { roomId, characterId, token } = this.opts;
+		const path = roomId
+			? `/ws/session/${roomId}?token=${token}${afterParam}`
+			: `/ws/${characterId}?token=${token}${this.sessionId ? `&session_id=${this.sessionId}${afterParam}` : ""}`;
+		const socket = await ChatSocket.open(`ws://127.0.0.1:${this.opts.wsPorts[node]}${path}`);
 		try {
 			const closed = socket.closed.then((code) =>
 				Promise.reject(new Error(`closed with ${code} before the connection frame`)),

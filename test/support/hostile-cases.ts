@@ -2260,7 +2260,19 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 		["persona_id with SQL", `/ws/${c}?token=${t}&persona_id=${encodeURIComponent("' OR 1=1--")}`, [400]],
 		["unknown persona_id", `/ws/${c}?token=${t}&persona_id=00000000-0000-4000-8000-000000000000`, [404]],
 	];
+	const nil = "00000000-0000-4000-8000-000000000000";
+	hs.push(
+		["/ws/session/ with no id", `/ws/session/?token=${t}`, [404]],
+		["/ws/session/ garbage", `/ws/session/garbage?token=${t}`, [404]],
+		["/ws/session/ with an invalid percent escape", `/ws/session/%zz?token=${t}`, [400]],
+		["/ws/session/ with SQL", `/ws/session/${encodeURIComponent("' OR 1=1--")}?token=${t}`, [404]],
+		["/ws/session/ unknown", `/ws/session/${nil}?token=${t}`, [404]],
+		["/ws/session/ with a path after it", `/ws/session/${ctx.ownSessionId}/extra?token=${t}`, [404]],
+		["/ws/session/ with another session_id", `/ws/session/${ctx.ownSessionId}?token=${t}&session_id=${nil}`, [400]],
+		["/ws/session/ without a token", `/ws/session/${ctx.ownSessionId}`, [401]],
+	);
 	for (const [name, path, status] of hs) add("ws_handshake", name, path, status);
+	add("other_users", "/ws/session/ of another user", `/ws/session/${ctx.victimSessionId}?token=${t}`, [404]);
 	add("other_users", "session_id of another user", `/ws/${c}?token=${t}&session_id=${ctx.victimSessionId}`, [404]);
 	add(
 		"other_users",
@@ -2424,6 +2436,27 @@ export function buildFrameCases(ctx: HostileContext, ownAiMessageId: string): Fr
 		ignored: true,
 	});
 	add("ws_frames", "stop with a garbage reply_to", json({ type: "stop", reply_to: "garbage" }), { ignored: true });
+
+	// Room frames on a one-character chat (rooms-cluster.spec.ts has them in a room).
+	const trigger = (character_id: unknown) => json({ type: "trigger", character_id });
+	add("ws_frames", "trigger without a character", json({ type: "trigger" }), err("invalid_message"));
+	add("ws_frames", "trigger with a number", trigger(7), err("invalid_message"));
+	add("injection", "trigger with SQL", trigger("' OR 1=1--"), err("invalid_message"));
+	add(
+		"ws_frames",
+		"trigger with a nested array",
+		`{"type": "trigger", "character_id": ${deepArray(10_000)}}`,
+		err("invalid_message"),
+	);
+	add("ws_frames", "trigger outside a room", trigger(ctx.victimPublicCharacterId), err("not_in_cast"));
+	add("ws_frames", "typing outside a room", json({ type: "typing" }), { ignored: true });
+	add("ws_frames", "typing with a content", json({ type: "typing", content: "x".repeat(5000) }), { ignored: true });
+	add(
+		"ws_frames",
+		"regenerate with an id not a UUID",
+		json({ type: "regenerate", reply_to: ownAiMessageId, id: 5 }),
+		err("invalid_message"),
+	);
 
 	// NUL bytes.
 	add("null_bytes", "content with an escaped NUL", json({ content: "a\u0000b" }), err("invalid_message"));

@@ -59,7 +59,7 @@ describe("SocketHub.catchUp", () => {
 		const asked: [string, string | undefined][] = [];
 		client.finishReplay([echo("m2")]);
 
-		await hub.catchUp(async (sessionId, afterId) => {
+		await hub.catchUp(async ({ sessionId }, afterId) => {
 			asked.push([sessionId, afterId]);
 			return [echo("m2"), echo("m3")];
 		});
@@ -75,7 +75,7 @@ describe("SocketHub.catchUp", () => {
 		hub.add(client);
 		client.finishReplay([]);
 		const asked: (string | undefined)[] = [];
-		await hub.catchUp(async (_sessionId, afterId) => {
+		await hub.catchUp(async (_identity, afterId) => {
 			asked.push(afterId);
 			return [];
 		});
