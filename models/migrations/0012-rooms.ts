@@ -8,7 +8,8 @@
  * - `messages.speaker`: in a room, the persona name a user message was sent under (what the others and the prompt see).
  * - `room_turns`: the room's queue of replies to make, one generating at a time, in order; it is the room's outbox
  *   (a reply whose turn stays `running` past the reply timeout is asked for again), as `reply_status` is a chat's.
- *   A reply's id is derived from its turn's id and variant, so a redelivered turn repeats it.
+ *   A reply's id is derived from its turn's id and variant, so a redelivered turn repeats it. A member's message whose
+ *   turns were never queued (its chat-ws node died in between) is found through `ix_messages_room_recent`.
  */
 import type { MigrationFn } from "umzug";
 import type { QueryInterface } from "sequelize";
@@ -17,6 +18,7 @@ export const up: MigrationFn<QueryInterface> = async ({ context: qi }) => {
 	await qi.sequelize.query(`
 		ALTER TABLE chat_sessions ADD COLUMN IF NOT EXISTS reply_mode text, ADD COLUMN IF NOT EXISTS character_ids uuid[];
 		ALTER TABLE messages ADD COLUMN IF NOT EXISTS speaker text;
+		CREATE INDEX IF NOT EXISTS ix_messages_room_recent ON messages (created_at) WHERE speaker IS NOT NULL AND role = 'user';
 
 		CREATE TABLE IF NOT EXISTS session_members (
 			session_id uuid NOT NULL REFERENCES chat_sessions (id) ON DELETE CASCADE,

@@ -57,6 +57,18 @@ const STALE_TURNS = `
 		RETURNING *)
 	${turnPayloads("stale")}`;
 
+/**
+ * Members' messages of the last hour, older than the reply timeout, that no turn answers in a room that answers
+ * messages: chat-ws stored them but did not live to queue their replies.
+ */
+const UNQUEUED_MESSAGES = `
+	SELECT m.id, m.session_id, m.username, m.content FROM messages m JOIN chat_sessions s ON s.id = m.session_id
+	WHERE m.speaker IS NOT NULL AND m.role = 'user'
+	  AND m.created_at > now() - interval '1 hour' AND m.created_at < now() - make_interval(secs => $1)
+	  AND s.reply_mode IS DISTINCT FROM 'manual'
+	  AND NOT EXISTS (SELECT 1 FROM room_turns t WHERE t.reply_to = m.id)
+	LIMIT 100`;
+
 /** Each turn as its `chat.user.msg` payload needs it: the text it answers and whom the asking member plays. */
 function turnPayloads(from: string): string {
 	return `SELECT t.id, t.session_id, t.character_id, t.reply_to, t.requested_by, t.variant, t.status, m.content,
@@ -159,9 +171,15 @@ export class RoomTurns {
 
 	/**
 	 * The outbox: turns running past the reply timeout are published again; those out of attempts are returned (the
-	 * caller tells their room) and their rooms move on; rooms with turns queued and none running are started.
+	 * caller tells their room) and their rooms move on; rooms with turns queued and none running are started; recent
+	 * messages whose turns were never queued are queued now.
 	 */
 	async sweep(): Promise<FailedTurn[]> {
+		const unqueued = await this.sequelize.query<{ id: string; session_id: string; username: string; content: string }>(
+			UNQUEUED_MESSAGES,
+			{ bind: [this.limits.replyTimeoutSeconds], type: QueryTypes.SELECT },
+		);
+		for (const message of unqueued) await this.afterMessage(message);
 		const stale = await this.sequelize.query<TurnPayloadRow>(STALE_TURNS, {
 			bind: [this.limits.replyTimeoutSeconds, this.limits.replyMaxAttempts],
 			type: QueryTypes.SELECT,

@@ -271,4 +271,19 @@ describe("a room across two chat-ws nodes", () => {
 		await sockets[1].next((f) => f.type === "message.edited" && f.id === mine.id);
 		for (const s of sockets) s.close();
 	});
+
+	it("should answer a member's message whose replies were never queued (its node died first), from the outbox", async () => {
+		const [ann] = [await person()];
+		const sessionId = await room(ann, [], "addressed");
+		const a = await join(ws1, ann, sessionId);
+		// Stored as chat-ws stores it, but nothing queued: what a node dying between the two leaves behind.
+		const [[stored]] = (await sql().query(
+			`INSERT INTO messages (session_id, username, character_id, role, content, speaker, reply_status)
+			 VALUES ($1, $2, $3, 'user', 'Is anyone there?', 'Ann', 'none') RETURNING id`,
+			{ bind: [sessionId, ann.username, cast[0].id] },
+		)) as unknown as [{ id: string }[]];
+		const reply = await a.next((f) => isReply(f) && f.reply_to === stored.id, 20_000);
+		expect(reply.character_id).toBe(cast[0].id);
+		a.close();
+	});
 });
