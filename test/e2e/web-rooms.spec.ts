@@ -120,6 +120,12 @@ describe("rooms in the web client", () => {
 		await ana.getByRole("button", { name: "Create invite link" }).click();
 		const link = await ana.getByRole("textbox", { name: "Invite link" }).inputValue();
 		expect(link).toMatch(new RegExp(`^${base}/#/invite/[A-Za-z0-9_-]+$`));
+		const code = link.split("/").pop()!;
+		const open = ana.getByRole("list", { name: "Open invite links" }).getByRole("listitem");
+		await open
+			.filter({ hasText: code.slice(-6) })
+			.filter({ hasText: "1 use left" })
+			.waitFor();
 
 		// Bo opens the link, signs up, and is in the room.
 		const bo = await pages.open();
@@ -127,6 +133,9 @@ describe("rooms in the web client", () => {
 		await signUp(bo, "Bo Carter");
 		await bo.getByRole("heading", { name: "Harbour night", level: 1 }).waitFor();
 		expect(new URL(bo.url()).hash).toBe(new URL(ana.url()).hash);
+		// A link for one person is used up: it leaves the owner's list.
+		await open.filter({ hasText: code.slice(-6) }).waitFor({ state: "detached" });
+		expect(await ana.getByRole("textbox", { name: "Invite link" }).count()).toBe(0);
 		// Both greetings open the room, once each.
 		await expect.poll(() => bo.locator(".row-ai", { hasText: "Nets don't mend themselves." }).count()).toBe(1);
 

@@ -14,6 +14,7 @@ import {
 } from "../../web/src/chat/state.js";
 import {
 	castSpeaker,
+	inviteUsesText,
 	isMine,
 	presenceOf,
 	senderName,
@@ -206,6 +207,14 @@ describe("web rooms: closes and addresses", () => {
 		expect(parseRoute("#/invite/a%20b")).toEqual({ name: "not-found" });
 		expect(inviteLink("https://cameo.example", "Ab-9")).toBe("https://cameo.example/#/invite/Ab-9");
 		expect(parseRoute(new URL(inviteLink("https://x.example", "Ab-9")).hash)).toEqual({ name: "invite", code: "Ab-9" });
+	});
+
+	it("should say what is left of an invite link", () => {
+		expect(inviteUsesText({ max_uses: 1, uses: 0 })).toBe("1 use left");
+		expect(inviteUsesText({ max_uses: 10, uses: 3 })).toBe("7 uses left");
+		expect(inviteUsesText({ max_uses: 2, uses: 5 })).toBe("0 uses left");
+		expect(inviteUsesText({ max_uses: null, uses: 1 })).toBe("any number of uses · used once");
+		expect(inviteUsesText({ max_uses: null, uses: 4 })).toBe("any number of uses · used 4 times");
 	});
 
 	it("should open a listed room as a room, and a chat with its character", () => {

@@ -105,3 +105,11 @@ export function castSpeaker(
 	const c = cast.find((x) => x.id === characterId);
 	return { id: characterId ?? "", name: c?.name ?? "A character", has_avatar: Boolean(c?.avatar_url), updated_at: "" };
 }
+
+/** What is left of an invite link, as a person would say it: "1 use left", "any number of uses". */
+export function inviteUsesText(invite: { max_uses: number | null; uses: number }): string {
+	if (invite.max_uses === null)
+		return invite.uses === 1 ? "any number of uses · used once" : `any number of uses · used ${invite.uses} times`;
+	const left = Math.max(0, invite.max_uses - invite.uses);
+	return left === 1 ? "1 use left" : `${left} uses left`;
+}

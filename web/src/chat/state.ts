@@ -112,6 +112,7 @@ const STORY_ERRORS: Partial<Record<ErrorFrame["code"], string>> = {
 	cannot_continue: "There's nothing to continue: the last message must be the character's, with nothing being written.",
 	cannot_impersonate: "Couldn't write your next line right now. Try again in a moment.",
 	cannot_regenerate: "Only the reply to your last message can be made again.",
+	not_in_cast: "That character isn't in this room any more.",
 };
 
 /** An error frame as a sentence to show. */

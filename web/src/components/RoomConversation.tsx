@@ -14,6 +14,7 @@ import { StoppedNotice } from "./Conversation";
 import { MessageRow } from "./MessageRow";
 import { RoomHeader } from "./RoomHeader";
 import { TriggerButtons } from "./TriggerButtons";
+import { StopIcon } from "./icons";
 
 type Props = Pick<ChatCallbacks, "onRoomFrame" | "onRemoved" | "onMissing"> & {
 	room: RoomView;
@@ -34,6 +35,7 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 	const you = room.persona ?? user;
 	const writing = streamingReply(state);
 	const busy = writing !== undefined || state.pending !== null;
+	// People keep talking while a character writes: the composer always sends, and a chip stops the reply.
 	const lastItem = items[items.length - 1];
 	const canAsk = !busy && status === "open";
 	const writer = writing && castSpeaker(room.characters, writing.characterId).name;
@@ -116,6 +118,11 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 						</>
 					)}
 				</div>
+				{busy && (
+					<button type="button" class="chip" onClick={chat.stop}>
+						<StopIcon /> Stop
+					</button>
+				)}
 			</div>
 			<TriggerButtons
 				characters={room.characters}
@@ -131,7 +138,7 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 			<Composer
 				label="Message the room"
 				disabled={status !== "open"}
-				generating={busy}
+				generating={false}
 				impersonation={null}
 				onSend={(text) => {
 					stickToBottom.current = true;

@@ -24,6 +24,8 @@ export function RoomPage({ sessionId, visit, user }: { sessionId: string; visit:
 	const me = useRef(user?.username);
 	me.current = user?.username;
 	const loaded = useRef(false);
+	/** Leaving closes this member's sockets as a removal does: that close is then no news. */
+	const leaving = useRef(false);
 
 	const goBack = useCallback((notice: string) => {
 		toast(notice);
@@ -64,7 +66,18 @@ export function RoomPage({ sessionId, visit, user }: { sessionId: string; visit:
 		},
 		[load],
 	);
-	const onRemoved = useCallback(() => goBack(REMOVED_NOTICE), [goBack]);
+	const onRemoved = useCallback(() => leaving.current || goBack(REMOVED_NOTICE), [goBack]);
+
+	const leave = useCallback(async () => {
+		leaving.current = true;
+		try {
+			await api(`/sessions/${encodeURIComponent(sessionId)}/members/me`, { method: "DELETE" });
+			goBack("You left the room");
+		} catch (err) {
+			leaving.current = false;
+			toast(errorText(err), "error");
+		}
+	}, [sessionId, goBack]);
 	const onMissing = useCallback(() => goBack("This room no longer exists."), [goBack]);
 
 	if (error) {
@@ -87,7 +100,7 @@ export function RoomPage({ sessionId, visit, user }: { sessionId: string; visit:
 						me={user?.username}
 						presence={presence}
 						onClose={() => setDrawer(false)}
-						onLeft={() => goBack("You left the room")}
+						onLeave={leave}
 					/>
 				)}
 			</aside>

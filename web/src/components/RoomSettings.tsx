@@ -5,7 +5,7 @@ import { REPLY_MODE_LABELS, sameUser } from "../chat/room";
 import { toast } from "../toast";
 import { ReplyModeSelect } from "./ReplyModeSelect";
 
-export function RoomSettings(props: { room: RoomView; me: string | undefined; onLeft: () => void }) {
+export function RoomSettings(props: { room: RoomView; me: string | undefined; onLeave: () => Promise<void> }) {
 	const { room } = props;
 	const owner = sameUser(room.owner, props.me);
 	const [confirming, setConfirming] = useState(false);
@@ -15,15 +15,6 @@ export function RoomSettings(props: { room: RoomView; me: string | undefined; on
 		try {
 			await api(`/sessions/${encodeURIComponent(room.id)}`, { method: "PATCH", body: { reply_mode: next } });
 			toast(`Now: ${REPLY_MODE_LABELS[next].toLowerCase()}`);
-		} catch (err) {
-			toast(errorText(err), "error");
-		}
-	}
-
-	async function leave() {
-		try {
-			await api(`/sessions/${encodeURIComponent(room.id)}/members/me`, { method: "DELETE" });
-			props.onLeft();
 		} catch (err) {
 			toast(errorText(err), "error");
 		}
@@ -43,7 +34,7 @@ export function RoomSettings(props: { room: RoomView; me: string | undefined; on
 				(confirming ? (
 					<div class="person-confirm">
 						<span>Leave this room?</span>
-						<button type="button" class="button danger small" onClick={() => void leave()}>
+						<button type="button" class="button danger small" onClick={() => void props.onLeave()}>
 							Leave
 						</button>
 						<button type="button" class="button ghost small" onClick={() => setConfirming(false)}>

@@ -12,7 +12,7 @@ export function RoomSidebar(props: {
 	me: string | undefined;
 	presence: Presence;
 	onClose: () => void;
-	onLeft: () => void;
+	onLeave: () => Promise<void>;
 }) {
 	const { room } = props;
 	return (
@@ -41,7 +41,7 @@ export function RoomSidebar(props: {
 			</section>
 			<RoomMembers room={room} me={props.me} presence={props.presence} />
 			{sameUser(room.owner, props.me) && <RoomInvite room={room} />}
-			<RoomSettings room={room} me={props.me} onLeft={props.onLeft} />
+			<RoomSettings room={room} me={props.me} onLeave={props.onLeave} />
 		</>
 	);
 }
