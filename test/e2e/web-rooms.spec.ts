@@ -156,6 +156,9 @@ describe("rooms in the web client", () => {
 		const said = `${ODILE}, what is that light on the water?`;
 		await ana.getByLabel("Message the room").fill(said);
 		await ana.getByLabel("Message the room").press("Enter");
+		// Bo sees Odile writing (the offline model takes a word every 25 ms).
+		await bo.getByText(`${ODILE} is typing…`).waitFor();
+		await bo.screenshot({ path: `${SHOTS}rooms-writing.png` });
 		for (const page of [ana, bo]) await repliesBy(page, ODILE).waitFor(REPLY);
 		await ana.waitForTimeout(500);
 		for (const page of [ana, bo]) {
@@ -189,10 +192,15 @@ describe("rooms in the web client", () => {
 		await repliesBy(phone, BASTIEN).waitFor(REPLY);
 		expect(await phone.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
 		await shot(phone, "phone");
-		await phone.getByRole("button", { name: "Show people" }).click();
-		await person(phone, "Ana Lopes").waitFor();
-		await shot(phone, "phone-people");
 		await phone.close();
+		// Ana's phone: the room's people and her invite links in the drawer.
+		const anaToken = await ana.evaluate("sessionStorage.getItem('cameo.token')");
+		const owner = await pages.loggedIn(String(anaToken), new URL(ana.url()).hash, { viewport: PHONE, touch: true });
+		await owner.getByRole("button", { name: "Show people" }).click();
+		await person(owner, "Bo Carter").getByRole("img", { name: "online" }).waitFor();
+		expect(await owner.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+		await shot(owner, "phone-people");
+		await owner.close();
 
 		// Ana removes Bo: he is told, and is back in the gallery, still logged in.
 		await person(ana, "Bo Carter").getByRole("button", { name: "Remove Bo Carter" }).click();
