@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ServiceBroker } from "moleculer";
 import type { DbThis } from "../../mixins/db.mixin.js";
-import { createTestCharacter, uniqueName } from "../support/config.js";
+import { createTestCharacter, signUp } from "../support/config.js";
 import { ClusterProcess, clusterNamespace, clusterNode } from "../support/cluster.js";
 import { eventually, killStarted, within } from "../support/process.js";
 import { PrivateRabbitMq, PrivateRedis } from "../support/private-servers.js";
@@ -115,24 +115,10 @@ function crashed(): string[] {
 	});
 }
 
-async function account(index: number) {
-	const username = uniqueName("chaos");
-	const user = await core.call<{ id: string }, object>("auth.register", {
-		username,
-		name: `Chaos ${index}`,
-		password: "password123",
-	});
-	const { access_token: token } = await core.call<{ access_token: string }, object>("auth.login", {
-		username,
-		password: "password123",
-	});
-	return { username, token, meta: { user: { id: user.id, username, role: "user" } } };
-}
-
 async function openConversation(index: number, characterId: string, room?: { id: string; token: string }) {
 	const conversation = new Conversation({
 		name: `user ${index}`,
-		token: room?.token ?? (await account(index)).token,
+		token: room?.token ?? (await signUp(core, "chaos", `Chaos ${index}`)).token,
 		characterId,
 		roomId: room?.id,
 		wsPorts: chatWs.map((node) => node.wsPort!),
@@ -146,7 +132,9 @@ async function openConversation(index: number, characterId: string, room?: { id:
 
 /** A room of two characters (who answers: the next in turn) and ROOM_PEOPLE people, one conversation each. */
 async function openRoom(characterIds: string[]): Promise<{ id: string; people: Conversation[] }> {
-	const people = await Promise.all(Array.from({ length: ROOM_PEOPLE }, (_, i) => account(USERS + i)));
+	const people = await Promise.all(
+		Array.from({ length: ROOM_PEOPLE }, (_, i) => signUp(core, "chaos", `Chaos ${USERS + i}`)),
+	);
 	const [owner, ...members] = people;
 	const { id } = await core.call<{ id: string }, object>(
 		"rooms.create",

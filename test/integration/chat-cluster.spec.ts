@@ -12,7 +12,14 @@ import type { ChatModel } from "../../src/domain/chat-model.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import type { ChatRuntime } from "../../src/adapters/chat-runtime.js";
 import { createTestCharacter, uniqueName } from "../support/config.js";
-import { AMQP_URL, REDIS_URL, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
+import {
+	AMQP_URL,
+	REDIS_URL,
+	awaitService,
+	clusterNamespace,
+	clusterNode,
+	removeNamespace,
+} from "../support/cluster.js";
 import { eventually } from "../support/process.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
@@ -68,10 +75,8 @@ beforeAll(async () => {
 	consumer = node("ai-consumer");
 	dispatcher = node("dispatcher");
 	await Promise.all([core, ws1, ws2, consumer, dispatcher].map((b) => b.start()));
-	// Nodes announce their services up to a second after starting (Moleculer debounces INFO): until the accounts node
-	// knows both chat-ws nodes' services, its broadcasts (user.disabled) reach neither.
-	const chatWsNodes = () => core.registry.getServiceList({ onlyAvailable: true }).filter((s) => s.name === "chat-ws");
-	await eventually(() => chatWsNodes().length === 2, 10_000, "the accounts node knows both chat-ws nodes");
+	// The accounts node broadcasts user.disabled: both chat-ws nodes must hear it.
+	await awaitService([core], "chat-ws", 2);
 	redis = new Redis(REDIS_URL);
 	// A character of this file's own: other files create characters in the same database at the same time.
 	characterId = await createTestCharacter(core);

@@ -9,8 +9,8 @@ import type { ServiceBroker } from "moleculer";
 import { Redis } from "ioredis";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import { redisKey } from "../../src/adapters/redis.js";
-import { createTestCharacter, uniqueName } from "../support/config.js";
-import { REDIS_URL, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
+import { createTestCharacter, signUp, type SignedUp } from "../support/config.js";
+import { REDIS_URL, awaitService, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
 import { eventually } from "../support/process.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
@@ -24,11 +24,7 @@ let dispatcher: ServiceBroker;
 let redis: Redis;
 let cast: { id: string; name: string }[] = [];
 
-interface Person {
-	username: string;
-	token: string;
-	meta: { user: { id: string; username: string; role: string } };
-}
+type Person = SignedUp;
 
 const wsUrl = (b: ServiceBroker) => `ws://127.0.0.1:${b.getLocalService("chat-ws").settings.port as number}`;
 const isReply = (f: Frame) => f.type === "ai" && f.reply_to !== null;
@@ -42,19 +38,7 @@ function node(services: string): ServiceBroker {
 	});
 }
 
-async function person(): Promise<Person> {
-	const username = uniqueName("rm");
-	const user = await core.call<{ id: string; username: string }, object>("auth.register", {
-		username,
-		name: `Person ${username}`,
-		password: "password123",
-	});
-	const { access_token: token } = await core.call<{ access_token: string }, object>("auth.login", {
-		username,
-		password: "password123",
-	});
-	return { username, token, meta: { user: { id: user.id, username, role: "user" } } };
-}
+const person = () => signUp(core, "rm");
 
 /** A room of the three characters owned by `owner`, with `members` added by username. */
 async function room(owner: Person, members: Person[], replyMode: string): Promise<string> {
@@ -93,13 +77,8 @@ beforeAll(async () => {
 	consumer = node("ai-consumer");
 	dispatcher = node("dispatcher");
 	await Promise.all([core, ws1, ws2, consumer, dispatcher].map((b) => b.start()));
-	const chatWsNodes = () => core.registry.getServiceList({ onlyAvailable: true }).filter((s) => s.name === "chat-ws");
-	await eventually(() => chatWsNodes().length === 2, 10_000, "the core node knows both chat-ws nodes");
-	await eventually(
-		() => ws1.registry.getServiceList({ onlyAvailable: true }).filter((s) => s.name === "chat-ws").length === 2,
-		10_000,
-		"each chat-ws node knows the other",
-	);
+	// Room changes are broadcast from the core node, presence asked of every chat-ws node.
+	await awaitService([core, ws1, ws2], "chat-ws", 2);
 	redis = new Redis(REDIS_URL);
 	const ids = [await createTestCharacter(core), await createTestCharacter(core), await createTestCharacter(core)];
 	const names = await Promise.all(ids.map((id) => core.call<{ name: string }, object>("characters.resolve", { id })));

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
 import { TEST_JWT_SECRET, testConfig, uniqueName } from "./config.js";
-import { freePort, killHard, startCameo, waitForStatus, type RunningProcess } from "./process.js";
+import { eventually, freePort, killHard, startCameo, waitForStatus, type RunningProcess } from "./process.js";
 import { AMQP_URL, REDIS_URL } from "./services.js";
 
 export { AMQP_URL, REDIS_URL };
@@ -107,4 +107,14 @@ export async function removeNamespace(namespace: string): Promise<void> {
 	for (const queue of list("list_queues")) await channel.deleteQueue(queue);
 	for (const exchange of list("list_exchanges")) await channel.deleteExchange(exchange);
 	await connection.close();
+}
+
+/**
+ * Waits until each of `brokers` knows `count` available instances of `service`. Nodes announce their services up to
+ * a second after starting (Moleculer debounces INFO): until then, broadcasts and calls to that service miss them.
+ */
+export async function awaitService(brokers: ServiceBroker[], service: string, count: number): Promise<void> {
+	const seen = (b: ServiceBroker) =>
+		b.registry.getServiceList({ onlyAvailable: true }).filter((s) => s.name === service).length;
+	await eventually(() => brokers.every((b) => seen(b) === count), 10_000, `every node to know ${count} ${service}`);
 }

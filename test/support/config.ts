@@ -52,3 +52,20 @@ export async function createTestCharacter(broker: ServiceBroker): Promise<string
 	);
 	return character.id;
 }
+
+/** Someone who signed up and logged in, with the `meta.user` actions are called with on their behalf. */
+export interface SignedUp {
+	username: string;
+	token: string;
+	meta: { user: { id: string; username: string; role: "user" } };
+}
+
+export async function signUp(broker: ServiceBroker, prefix: string, name = "Test Person"): Promise<SignedUp> {
+	const username = uniqueName(prefix);
+	const user = await broker.call<{ id: string }, object>("auth.register", { username, name, password: "password123" });
+	const { access_token: token } = await broker.call<{ access_token: string }, object>("auth.login", {
+		username,
+		password: "password123",
+	});
+	return { username, token, meta: { user: { id: user.id, username, role: "user" } } };
+}
