@@ -35,6 +35,8 @@ function node(services: string): ServiceBroker {
 		CHAT_REPLY_TIMEOUT: "3",
 		CHAT_MESSAGES_PER_MINUTE: "1000",
 		CHAT_USER_MESSAGES_PER_MINUTE: "1000",
+		// About 0.4 s a reply: long enough to stop one, or remove someone, while it streams.
+		OFFLINE_MODEL_DELAY_MS: "15",
 	});
 }
 
@@ -263,6 +265,32 @@ describe("a room across two chat-ws nodes", () => {
 		)) as unknown as [{ id: string }[]];
 		const reply = await a.next((f) => isReply(f) && f.reply_to === stored.id, 20_000);
 		expect(reply.character_id).toBe(cast[0].id);
+		a.close();
+	});
+
+	it("should stop only the reply being written, then go on with the next, and send a member removed mid-reply nothing more", async () => {
+		const [ann, bob] = [await person(), await person()];
+		const sessionId = await room(ann, [bob], "all");
+		const a = await join(ws1, ann, sessionId);
+		const b = await join(ws2, bob, sessionId);
+		a.send({ content: "Everyone, speak" });
+		await b.next((f) => f.type === "ai.delta" && f.character_id === cast[0].id);
+		b.send({ type: "stop" });
+		const replies = (await repliesOn([a], 3))[0];
+		expect(replies.map((r) => [r.character_id, r.stopped ?? false])).toEqual([
+			[cast[0].id, true],
+			[cast[1].id, false],
+			[cast[2].id, false],
+		]);
+
+		a.send({ content: "Once more" });
+		const streaming = await b.next((f) => f.type === "ai.delta" && !replies.some((r) => r.id === f.id));
+		await core.call("rooms.removeMember", { id: sessionId, username: bob.username }, { meta: ann.meta });
+		expect(await b.closed).toBe(4003);
+		const shownToBob = b.frames.length;
+		await repliesOn([a], 6);
+		expect(b.frames.length).toBe(shownToBob);
+		expect(b.frames.some((f) => f.type === "ai" && f.id === streaming.id)).toBe(false);
 		a.close();
 	});
 });
