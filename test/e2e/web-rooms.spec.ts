@@ -186,10 +186,14 @@ describe("rooms in the web client", () => {
 		await shot(ana, "desktop-owner");
 		await shot(bo, "desktop-member");
 
-		// The same room on Bo's phone: the conversation, then its people in the drawer.
-		const token = await bo.evaluate("sessionStorage.getItem('cameo.token')");
-		const phone = await pages.loggedIn(String(token), new URL(bo.url()).hash, { viewport: PHONE, touch: true });
+		// The same room on Bo's phone, where he plays another persona of his: Ana's list says so.
+		const token = String(await bo.evaluate("sessionStorage.getItem('cameo.token')"));
+		const made = await client.call("POST", "/personas", { token, json: { name: "Captain Bo" } });
+		expect(made.status).toBe(201);
+		const phone = await pages.loggedIn(token, new URL(bo.url()).hash, { viewport: PHONE, touch: true });
 		await repliesBy(phone, BASTIEN).waitFor(REPLY);
+		await phone.getByLabel("Playing as").selectOption({ label: "Captain Bo" });
+		await person(ana, "Captain Bo").waitFor();
 		expect(await phone.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
 		await shot(phone, "phone");
 		await phone.close();
@@ -197,17 +201,17 @@ describe("rooms in the web client", () => {
 		const anaToken = await ana.evaluate("sessionStorage.getItem('cameo.token')");
 		const owner = await pages.loggedIn(String(anaToken), new URL(ana.url()).hash, { viewport: PHONE, touch: true });
 		await owner.getByRole("button", { name: "Show people" }).click();
-		await person(owner, "Bo Carter").getByRole("img", { name: "online" }).waitFor();
+		await person(owner, "Captain Bo").getByRole("img", { name: "online" }).waitFor();
 		expect(await owner.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
 		await shot(owner, "phone-people");
 		await owner.close();
 
 		// Ana removes Bo: he is told, and is back in the gallery, still logged in.
-		await person(ana, "Bo Carter").getByRole("button", { name: "Remove Bo Carter" }).click();
-		await person(ana, "Bo Carter").getByRole("button", { name: "Remove", exact: true }).click();
+		await person(ana, "Captain Bo").getByRole("button", { name: "Remove Captain Bo" }).click();
+		await person(ana, "Captain Bo").getByRole("button", { name: "Remove", exact: true }).click();
 		await bo.getByText("You were removed from this room").waitFor();
 		await bo.getByRole("heading", { name: "Hello, Bo" }).waitFor();
-		await person(ana, "Bo Carter").waitFor({ state: "detached" });
+		await person(ana, "Captain Bo").waitFor({ state: "detached" });
 
 		// The room is among Ana's rooms in the gallery, and opens from there.
 		await ana.getByRole("link", { name: "Back to characters" }).first().click();

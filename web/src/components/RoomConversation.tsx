@@ -4,14 +4,15 @@
  * type, every few seconds at most). Continue and "Write for me" are one person's tools, not offered here.
  */
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
-import type { RoomView, User } from "../api";
-import { castSpeaker, isMine, senderName, TypingSignal, typingText, type Typist } from "../chat/room";
+import { api, errorText, type RoomView, type User } from "../api";
+import { castSpeaker, isMine, sameUser, senderName, TypingSignal, typingText, type Typist } from "../chat/room";
 import { chatItems, streamingReply } from "../chat/state";
 import { useChat, type ChatCallbacks } from "../chat/use-chat";
 import { toast } from "../toast";
 import { Composer } from "./Composer";
 import { StoppedNotice } from "./Conversation";
 import { MessageRow } from "./MessageRow";
+import { usePersonas } from "./PersonaPicker";
 import { RoomHeader } from "./RoomHeader";
 import { TriggerButtons } from "./TriggerButtons";
 import { StopIcon } from "./icons";
@@ -32,7 +33,10 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 	const list = useRef<HTMLDivElement>(null);
 	const stickToBottom = useRef(true);
 	const signal = useRef(new TypingSignal());
-	const you = room.persona ?? user;
+	const personas = usePersonas();
+	const mine = room.members.find((m) => sameUser(m.username, user?.username));
+	// Who you play here ({{user}} in the cast's lines): your persona in the room, else your name.
+	const you = mine?.persona ?? user;
 	const writing = streamingReply(state);
 	const busy = writing !== undefined || state.pending !== null;
 	// People keep talking while a character writes: the composer always sends, and a chip stops the reply.
@@ -56,7 +60,19 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 
 	return (
 		<main class="conversation room-conversation">
-			<RoomHeader room={room} status={status} onOpenPeople={onOpenPeople} />
+			<RoomHeader
+				room={room}
+				status={status}
+				personas={personas}
+				persona={mine?.persona ?? null}
+				onSwitchPersona={(p) =>
+					api(`/sessions/${encodeURIComponent(room.id)}`, { method: "PATCH", body: { persona_id: p.id } }).then(
+						() => toast(`You are now ${p.name} in this room`),
+						(err) => toast(errorText(err), "error"),
+					)
+				}
+				onOpenPeople={onOpenPeople}
+			/>
 			<div
 				class="messages"
 				ref={list}

@@ -1,10 +1,24 @@
-/** The open room's header: its name, whether it is connected, its cast, and on a phone the way back and its people. */
-import type { RoomView } from "../api";
+/**
+ * The open room's header: its name, whether it is connected, its cast, who you play in it (your personas to switch
+ * to, as every member may), and on a phone the way back and its people.
+ */
+import type { Persona, RoomView } from "../api";
 import type { ConnectionStatus } from "../chat/connection";
+import { Avatar } from "./Avatar";
+import { PersonaSelect } from "./PersonaPicker";
 import { BackIcon, UsersIcon } from "./icons";
 
-export function RoomHeader(props: { room: RoomView; status: ConnectionStatus; onOpenPeople: () => void }) {
-	const { room, status } = props;
+export function RoomHeader(props: {
+	room: RoomView;
+	status: ConnectionStatus;
+	/** Your personas; null until they arrive. */
+	personas: Persona[] | null;
+	/** Who you play in the room; null until known. */
+	persona: { id: string; name: string } | null;
+	onSwitchPersona: (persona: Persona) => void;
+	onOpenPeople: () => void;
+}) {
+	const { room, status, personas, persona } = props;
 	const cast = room.characters.map((c) => c.name).join(", ");
 	return (
 		<header class="chat-header">
@@ -15,6 +29,18 @@ export function RoomHeader(props: { room: RoomView; status: ConnectionStatus; on
 				<h1>{room.title}</h1>
 				<span class={`presence presence-${status}`}>{statusText(status, cast)}</span>
 			</div>
+			{personas && persona && (
+				<div class="persona-switch">
+					<Avatar name={persona.name} size="sm" persona={personas.find((p) => p.id === persona.id)} />
+					<PersonaSelect
+						compact
+						label="Playing as"
+						personas={personas}
+						value={persona.id}
+						onChange={props.onSwitchPersona}
+					/>
+				</div>
+			)}
 			<button type="button" class="icon-button only-phone" aria-label="Show people" onClick={props.onOpenPeople}>
 				<UsersIcon />
 			</button>
