@@ -129,21 +129,23 @@ export class SessionStore {
 	 */
 	async branch(sessionId: string, messageId: string): Promise<string | null> {
 		return this.sequelize.transaction(async (transaction) => {
-			const [point] = await this.select<{ seq: string; role: string; reply_to: string | null }>(
+			const [point] = await this.select<{ seq: string; role: string; reply_to: string | null; character_id: string }>(
 				transaction,
-				`SELECT seq, role, reply_to FROM messages WHERE id = $1 AND session_id = $2 FOR KEY SHARE`,
+				`SELECT seq, role, reply_to, character_id FROM messages WHERE id = $1 AND session_id = $2 FOR KEY SHARE`,
 				[messageId, sessionId],
 			);
 			if (!point) return null;
-			// Another variant of the branch point's message is left out, even the one shown.
+			// Another variant of the branch point (its character's other replies to its message) is left out, even the
+			// one shown; in a room, the other characters' replies to that message stay.
 			const swipedTo = point.role === "ai" ? point.reply_to : null;
 			const copied = await this.select<CopiedMessage>(
 				transaction,
 				`SELECT id, role, reply_to FROM messages
 				 WHERE session_id = $1 AND seq <= $2
-				   AND (role = 'user' OR id = $3 OR (active AND ($4::uuid IS NULL OR reply_to IS DISTINCT FROM $4)))
+				   AND (role = 'user' OR id = $3 OR (active AND ($4::uuid IS NULL OR reply_to IS DISTINCT FROM $4
+						OR character_id <> $5)))
 				 ORDER BY seq`,
-				[sessionId, point.seq, messageId, swipedTo],
+				[sessionId, point.seq, messageId, swipedTo, point.character_id],
 			);
 			const [branch] = await this.select<{ id: string }>(
 				transaction,
@@ -167,7 +169,13 @@ export class SessionStore {
 
 	private async copyMessages(transaction: Transaction, branchId: string, copied: CopiedMessage[]): Promise<void> {
 		const copyOf = new Map<string, string>();
-		for (const m of copied) copyOf.set(m.id, m.reply_to ? replyId(copyOf.get(m.reply_to)!, 0) : randomUUID());
+		// In a room several characters answer one message: the first copy takes the first reply's id, the others fresh ones.
+		const taken = new Set<string>();
+		for (const m of copied) {
+			const first = m.reply_to ? replyId(copyOf.get(m.reply_to)!, 0) : undefined;
+			copyOf.set(m.id, first && !taken.has(first) ? first : randomUUID());
+			if (first) taken.add(first);
+		}
 		const answered = new Set(copied.flatMap((m) => (m.reply_to ? [m.reply_to] : [])));
 		await this.select(
 			transaction,

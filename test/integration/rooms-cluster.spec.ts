@@ -282,6 +282,17 @@ describe("a room across two chat-ws nodes", () => {
 			[cast[1].id, false],
 			[cast[2].id, false],
 		]);
+		// A branch of it copies the three replies to the one message.
+		const branch = await core.call<{ id: string }, object>(
+			"sessions.branch",
+			{ id: sessionId, message_id: replies[2].id },
+			{ meta: ann.meta },
+		);
+		const [copies] = await sql().query(
+			`SELECT character_id FROM messages WHERE session_id = $1 AND role = 'ai' AND reply_to IS NOT NULL ORDER BY seq`,
+			{ bind: [branch.id] },
+		);
+		expect((copies as { character_id: string }[]).map((c) => c.character_id)).toEqual(cast.map((c) => c.id));
 
 		a.send({ content: "Once more" });
 		const streaming = await b.next((f) => f.type === "ai.delta" && !replies.some((r) => r.id === f.id));
