@@ -176,7 +176,13 @@ describe("rooms in the web client", () => {
 		}
 		// Ana's own line is on her side; Bo sees it under her name.
 		await ana.locator(".row-user", { hasText: said }).waitFor();
-		await bo.locator(".row-other", { hasText: said }).locator(".author", { hasText: "Ana Lopes" }).waitFor();
+		const anaLine = bo.locator(".row-other", { hasText: said });
+		await anaLine.locator(".author", { hasText: "Ana Lopes" }).waitFor();
+		// The story is Ana's to steer: Bo may only copy her line.
+		await anaLine.getByRole("button", { name: "Message actions" }).click();
+		await bo.getByRole("menuitem", { name: "Copy text" }).waitFor();
+		expect(await bo.getByRole("menuitem").allInnerTexts()).toEqual(["Copy text"]);
+		await bo.keyboard.press("Escape");
 
 		// Bo asks Bastien to speak: both see Bastien's reply, once.
 		await bo.getByRole("button", { name: `Ask ${BASTIEN} to speak` }).click();

@@ -4,7 +4,8 @@
  * from). Every message has its actions: edit in place, copy, pin (kept in the prompt; a pinned one shows a pin),
  * branch from here and delete from here (after a confirmation); a reply also "Why did it say that?" (its prompt).
  * In a room, a reply is under the name and picture of the character who said it, and another person's message is on
- * the left under theirs (copy only); pins, prompts and branches are not offered there.
+ * the left under theirs; pins, prompts and branches are not offered there, and only its owner steers its story (edits
+ * any line, deletes from one, chooses among replies): a member edits their own lines.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatItem, Message } from "../chat/state";
@@ -49,6 +50,8 @@ interface Props extends RowHandlers {
 	sender?: string;
 	/** In a room: no pins, prompts or branches. */
 	inRoom?: boolean;
+	/** Whether you may edit every line, delete from one and choose among replies (a room's members may not). */
+	steer?: boolean;
 	/** Who you play in this chat: `{{user}}`, and the name over your messages. */
 	you: { name: string } | null;
 	pinned: boolean;
@@ -79,14 +82,7 @@ export function MessageRow(props: Props) {
 	}
 
 	const theirs = props.sender !== undefined;
-	const actions: MenuAction[] = [
-		...(theirs ? [] : [{ label: "Edit", icon: <EditIcon />, onSelect: () => setEditing(true) }]),
-		{ label: "Copy text", icon: <CopyIcon />, onSelect: () => void copy(shown) },
-		...(props.inRoom ? [] : oneCharacterActions()),
-		...(theirs
-			? []
-			: [{ label: "Delete from here", icon: <TrashIcon />, danger: true, onSelect: () => setConfirming(true) }]),
-	];
+	const steer = props.steer ?? true;
 	/** Memory, the prompt inspector and branches are a one-character chat's. */
 	function oneCharacterActions(): MenuAction[] {
 		return [
@@ -101,6 +97,16 @@ export function MessageRow(props: Props) {
 			{ label: "Branch from here", icon: <BranchIcon />, onSelect: () => void run(() => props.onBranch(m.id)) },
 		];
 	}
+	const actions: MenuAction[] = [
+		...(steer || (item.kind === "user" && !theirs)
+			? [{ label: "Edit", icon: <EditIcon />, onSelect: () => setEditing(true) }]
+			: []),
+		{ label: "Copy text", icon: <CopyIcon />, onSelect: () => void copy(shown) },
+		...(props.inRoom ? [] : oneCharacterActions()),
+		...(steer
+			? [{ label: "Delete from here", icon: <TrashIcon />, danger: true, onSelect: () => setConfirming(true) }]
+			: []),
+	];
 	const pin = pinned && (
 		<span class="pin-marker" title="Pinned: always in the prompt" role="img" aria-label="Pinned">
 			<PinIcon size={14} />
@@ -210,7 +216,7 @@ export function MessageRow(props: Props) {
 					{m.stopped && <span class="stopped">stopped</span>}
 					{edited}
 					{pin}
-					{item.replyTo && count > 1 && (
+					{item.replyTo && count > 1 && steer && (
 						<span class="variants" role="group" aria-label="Alternative replies">
 							<button
 								type="button"

@@ -35,6 +35,7 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 	const signal = useRef(new TypingSignal());
 	const personas = usePersonas();
 	const mine = room.members.find((m) => sameUser(m.username, user?.username));
+	const owner = sameUser(room.owner, user?.username);
 	// Who you play here ({{user}} in the cast's lines): your persona in the room, else your name.
 	const you = mine?.persona ?? user;
 	const writing = streamingReply(state);
@@ -102,6 +103,7 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 							character={castSpeaker(room.characters, item.kind === "ai" ? m.characterId : undefined)}
 							sender={theirs ? senderName(m, room.members) : undefined}
 							inRoom
+							steer={owner}
 							you={you}
 							pinned={false}
 							canRegenerate={item === lastItem && item.kind === "ai" && item.replyTo !== null && canAsk}
