@@ -4,6 +4,7 @@
  * signs up through the link and is in the room. Both see each other online and the other typing; Ana's message naming
  * one character is shown to both once, under her name for Bo, and that character's reply once; Bo's button asks the
  * other character to speak, and both see that reply once. Removed by Ana, Bo is back in the gallery, still logged in.
+ * Added by username instead, Bo finds the room among his in the gallery, and leaves it.
  * Screenshots (desktop and a 390 px phone) go to test/e2e/screenshots/rooms-*.png.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -32,6 +33,8 @@ let browser: Browser;
 let pages: WebPages;
 let base = "";
 const client = restClient(() => base);
+/** The two characters' ids, in cast order. */
+const cast: string[] = [];
 
 beforeAll(async () => {
 	await Promise.all([ensureWebBuild(), mkdir(SHOTS, { recursive: true })]);
@@ -59,6 +62,7 @@ beforeAll(async () => {
 			json: { name, system_prompt: `You are ${name}.`, greeting, is_public: true },
 		});
 		expect(res.status).toBe(201);
+		cast.push(res.body.id);
 	}
 });
 
@@ -227,5 +231,37 @@ describe("rooms in the web client", () => {
 		await listed.click();
 		await ana.getByRole("heading", { name: "Harbour night", level: 1 }).waitFor();
 		await repliesBy(ana, BASTIEN).waitFor();
+	});
+
+	it("should let the owner add someone by username, who finds the room in the gallery and leaves it", async () => {
+		const ana = await client.login("Ana Lopes");
+		const bo = await client.login("Bo Carter");
+		const { body: me } = await client.call("GET", "/me", { token: bo.token });
+		const made = await client.call("POST", "/sessions", {
+			token: ana.token,
+			json: { character_ids: cast, title: "Low tide", reply_mode: "manual" },
+		});
+		expect(made.status).toBe(201);
+
+		const owner = await pages.loggedIn(ana.token, `#/rooms/${made.body.id}`);
+		await owner.getByLabel("Add by username").fill(me.username);
+		await owner.getByRole("button", { name: "Add", exact: true }).click();
+		await person(owner, "Bo Carter").waitFor();
+		expect(await owner.getByLabel("Who replies").inputValue()).toBe("manual");
+
+		const member = await pages.loggedIn(bo.token, "#/");
+		await member
+			.getByRole("list", { name: "Your rooms" })
+			.getByRole("link", { name: /Low tide/ })
+			.click();
+		await member.getByRole("heading", { name: "Low tide", level: 1 }).waitFor();
+		// Continue and "Write for me" are one person's tools: a room has none.
+		expect(await member.getByRole("button", { name: /Continue|Write for me/ }).count()).toBe(0);
+		await member.getByRole("button", { name: "Leave room" }).click();
+		await member.getByRole("button", { name: "Leave", exact: true }).click();
+		await member.getByText("You left the room").waitFor();
+		await member.getByRole("heading", { name: "Hello, Bo" }).waitFor();
+		expect(await member.getByText("You were removed from this room").count()).toBe(0);
+		await person(owner, "Bo Carter").waitFor({ state: "detached" });
 	});
 });
