@@ -62,18 +62,21 @@ const EDIT = `WITH edited AS (
 		WHERE id = $2 AND EXISTS (SELECT 1 FROM edited) RETURNING revision)
 	SELECT edited.*, session.revision FROM edited, session`;
 
-/** Where a rewind cuts: at the message, or for a reply at the first of its variants (they all go). */
+/**
+ * Where a rewind cuts: at the message, or for a reply at the first of its variants (they all go; in a room, those of
+ * its character: the others' replies to the same message before it stay).
+ */
 const REWIND_CUT = `SELECT CASE WHEN m.reply_to IS NULL THEN m.seq
-		ELSE (SELECT min(v.seq) FROM messages v WHERE v.reply_to = m.reply_to) END AS cut
+		ELSE (SELECT min(v.seq) FROM messages v WHERE v.reply_to = m.reply_to AND v.character_id = m.character_id) END AS cut
 	FROM messages m WHERE m.id = $1 AND m.session_id = $2`;
 
 /**
- * Variant `$1` of the reply to `$2` becomes the active one (not if it was rewound meanwhile: one stays active); the
- * session's new revision, or no row.
+ * Variant `$1` of the reply to `$2` becomes the active one among its character's (not if it was rewound meanwhile:
+ * one stays active); the session's new revision, or no row.
  */
 const SELECT_VARIANT = `WITH variants AS (
 		UPDATE messages SET active = (id = $1)
-		WHERE reply_to = $2 AND EXISTS (SELECT 1 FROM messages WHERE id = $1)
+		WHERE reply_to = $2 AND character_id = (SELECT character_id FROM messages WHERE id = $1)
 		RETURNING id, seq)
 	UPDATE chat_sessions SET ${sessionChanged("(SELECT min(seq) FROM variants)")}
 	WHERE id = $3 AND EXISTS (SELECT 1 FROM variants WHERE id = $1) RETURNING revision`;

@@ -293,13 +293,24 @@ describe("a room across two chat-ws nodes", () => {
 			{ bind: [branch.id] },
 		);
 		expect((copies as { character_id: string }[]).map((c) => c.character_id)).toEqual(cast.map((c) => c.id));
+		// Choosing among the last character's variants leaves the other characters' replies shown.
+		a.send({ type: "regenerate", reply_to: replies[2].reply_to });
+		await repliesOn([a], 4);
+		a.send({ type: "select_variant", id: replies[2].id });
+		await b.next((f) => f.type === "variant.selected" && f.id === replies[2].id);
+		const [shown] = await sql().query(
+			`SELECT id FROM messages WHERE session_id = $1 AND role = 'ai' AND reply_to IS NOT NULL AND active ORDER BY seq`,
+			{ bind: [sessionId] },
+		);
+		expect((shown as { id: string }[]).map((r) => r.id)).toEqual(replies.map((r) => r.id));
 
+		const known = new Set(a.frames.filter(isReply).map((r) => r.id));
 		a.send({ content: "Once more" });
-		const streaming = await b.next((f) => f.type === "ai.delta" && !replies.some((r) => r.id === f.id));
+		const streaming = await b.next((f) => f.type === "ai.delta" && !known.has(f.id));
 		await core.call("rooms.removeMember", { id: sessionId, username: bob.username }, { meta: ann.meta });
 		expect(await b.closed).toBe(4003);
 		const shownToBob = b.frames.length;
-		await repliesOn([a], 6);
+		await repliesOn([a], 7);
 		expect(b.frames.length).toBe(shownToBob);
 		expect(b.frames.some((f) => f.type === "ai" && f.id === streaming.id)).toBe(false);
 		a.close();
