@@ -4,7 +4,8 @@
  * signs up through the link and is in the room. Both see each other online and the other typing; Ana's message naming
  * one character is shown to both once, under her name for Bo, and that character's reply once; Bo's button asks the
  * other character to speak, and both see that reply once. Removed by Ana, Bo is back in the gallery, still logged in.
- * Added by username instead, Bo finds the room among his in the gallery, and leaves it.
+ * Added by username instead, Bo finds the room among his in the gallery; Ana adds a third character to the cast and
+ * Bo's button asking it to speak appears without reloading; Bo leaves the room.
  * Screenshots (desktop and a 390 px phone) go to test/e2e/screenshots/rooms-*.png.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -27,13 +28,14 @@ const REPLY = { timeout: 20_000 };
 const TAG = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("");
 const ODILE = `Odile ${TAG}`;
 const BASTIEN = `Bastien ${TAG}`;
+const MARIN = `Marin ${TAG}`;
 
 let broker: ServiceBroker;
 let browser: Browser;
 let pages: WebPages;
 let base = "";
 const client = restClient(() => base);
-/** The two characters' ids, in cast order. */
+/** The two characters' ids, in cast order (a third, Marin, joins a cast later). */
 const cast: string[] = [];
 
 beforeAll(async () => {
@@ -56,13 +58,14 @@ beforeAll(async () => {
 	for (const [name, greeting] of [
 		[ODILE, "The lamp is lit, {{user}}."],
 		[BASTIEN, "Nets don't mend themselves."],
+		[MARIN, "Tide's turning."],
 	]) {
 		const res = await client.call("POST", "/characters", {
 			token: author.token,
 			json: { name, system_prompt: `You are ${name}.`, greeting, is_public: true },
 		});
 		expect(res.status).toBe(201);
-		cast.push(res.body.id);
+		if (name !== MARIN) cast.push(res.body.id);
 	}
 });
 
@@ -233,7 +236,7 @@ describe("rooms in the web client", () => {
 		await repliesBy(ana, BASTIEN).waitFor();
 	});
 
-	it("should let the owner add someone by username, who finds the room in the gallery and leaves it", async () => {
+	it("should let the owner add someone by username and a character to the cast, and the member leave", async () => {
 		const ana = await client.login("Ana Lopes");
 		const bo = await client.login("Bo Carter");
 		const { body: me } = await client.call("GET", "/me", { token: bo.token });
@@ -257,6 +260,17 @@ describe("rooms in the web client", () => {
 		await member.getByRole("heading", { name: "Low tide", level: 1 }).waitFor();
 		// Continue and "Write for me" are one person's tools: a room has none.
 		expect(await member.getByRole("button", { name: /Continue|Write for me/ }).count()).toBe(0);
+
+		// Ana adds Marin to the cast: Bo's button to ask Marin appears, and Marin is among the characters.
+		await owner.getByRole("button", { name: "Change characters" }).click();
+		const dialog = owner.getByRole("dialog", { name: "Characters in the room" });
+		expect(await dialog.getByRole("checkbox", { name: ODILE }).isChecked()).toBe(true);
+		await dialog.getByRole("checkbox", { name: MARIN }).check();
+		await shot(owner, "cast");
+		await dialog.getByRole("button", { name: "Save" }).click();
+		await dialog.waitFor({ state: "detached" });
+		await member.getByRole("button", { name: `Ask ${MARIN} to speak` }).waitFor();
+		await member.getByRole("list", { name: "Characters in the room" }).getByText(MARIN).waitFor();
 		await member.getByRole("button", { name: "Leave room" }).click();
 		await member.getByRole("button", { name: "Leave", exact: true }).click();
 		await member.getByText("You left the room").waitFor();

@@ -6,14 +6,14 @@
 import { useState } from "preact/hooks";
 import { api, errorText, type Character, type FieldSentences, type ReplyMode, type RoomView } from "../api";
 import { navigate, roomHash } from "../router";
-import { Avatar } from "./Avatar";
+import { CastPicker } from "./CastPicker";
 import { FormFooter } from "./FormFooter";
 import { Modal } from "./Modal";
 import { ReplyModeSelect } from "./ReplyModeSelect";
 
 /** TITLE_MAX_CHARS in the sessions service. */
 const TITLE_MAX = 120;
-const FIELDS: FieldSentences = {
+export const ROOM_FIELDS: FieldSentences = {
 	title: `A room's name is at most ${TITLE_MAX} characters.`,
 	character_ids: "Pick characters you can talk to (a room takes a limited number).",
 };
@@ -32,7 +32,7 @@ export function NewRoomDialog({ characters, onClose }: { characters: Character[]
 			const room = await api<RoomView>("/sessions", {
 				method: "POST",
 				body: { character_ids: chosen, reply_mode: mode, ...(title.trim() ? { title: title.trim() } : {}) },
-				fields: FIELDS,
+				fields: ROOM_FIELDS,
 			});
 			onClose();
 			navigate(roomHash(room.id));
@@ -46,26 +46,12 @@ export function NewRoomDialog({ characters, onClose }: { characters: Character[]
 		<Modal title="New room" onClose={onClose}>
 			<form class="form" onSubmit={create}>
 				<p class="muted small">A room is one chat with several characters, and friends you invite.</p>
-				<fieldset class="form-group">
-					<legend>Characters (pick two or more)</legend>
-					<ul class="check-list room-cast-picker" aria-label="Characters in the room">
-						{characters.map((c) => (
-							<li key={c.id}>
-								<label class="check">
-									<input
-										type="checkbox"
-										checked={chosen.includes(c.id)}
-										onChange={(ev) =>
-											setChosen(ev.currentTarget.checked ? [...chosen, c.id] : chosen.filter((id) => id !== c.id))
-										}
-									/>
-									<Avatar name={c.name} size="sm" character={c} />
-									<span class="check-text">{c.name}</span>
-								</label>
-							</li>
-						))}
-					</ul>
-				</fieldset>
+				<CastPicker
+					characters={characters}
+					chosen={chosen}
+					onChange={setChosen}
+					legend="Characters (pick two or more)"
+				/>
 				<label class="field">
 					<span>Name (optional)</span>
 					<input

@@ -1,14 +1,16 @@
-/** Who replies in a room (the owner changes it; others see it), and leaving the room for a member. */
+/** Who replies in a room and who is in its cast (the owner changes them; others see them), and leaving it for a member. */
 import { useState } from "preact/hooks";
 import { api, errorText, type ReplyMode, type RoomView } from "../api";
 import { REPLY_MODE_LABELS, sameUser } from "../chat/room";
 import { toast } from "../toast";
 import { ReplyModeSelect } from "./ReplyModeSelect";
+import { RoomCastDialog } from "./RoomCastDialog";
 
 export function RoomSettings(props: { room: RoomView; me: string | undefined; onLeave: () => Promise<void> }) {
 	const { room } = props;
 	const owner = sameUser(room.owner, props.me);
 	const [confirming, setConfirming] = useState(false);
+	const [casting, setCasting] = useState(false);
 	const mode = room.reply_mode ?? "addressed";
 
 	async function changeMode(next: ReplyMode) {
@@ -26,7 +28,13 @@ export function RoomSettings(props: { room: RoomView; me: string | undefined; on
 				Room
 			</h2>
 			{owner ? (
-				<ReplyModeSelect value={mode} onChange={(next) => void changeMode(next)} />
+				<>
+					<ReplyModeSelect value={mode} onChange={(next) => void changeMode(next)} />
+					<button type="button" class="button ghost small" onClick={() => setCasting(true)}>
+						Change characters
+					</button>
+					{casting && <RoomCastDialog room={room} onClose={() => setCasting(false)} />}
+				</>
 			) : (
 				<p class="muted small">{REPLY_MODE_LABELS[mode]}.</p>
 			)}
