@@ -4,13 +4,16 @@
  *
  *   npm run bench -- [--quick] [--phases baseline,embedded,cluster,idle,stalls] [--sockets 1000] [--users 200]
  *                    [--rate 500] [--echo-seconds 10] [--saturation-seconds 20] [--paced-seconds 15]
- *                    [--idle-sockets 10000] [--lorebook 200] [--cpu-prof DIR]
+ *                    [--room-seconds 10] [--idle-sockets 10000] [--lorebook 200] [--cpu-prof DIR]
  *
  * 1. baseline: a bare `ws` echo server (bench/echo-server.ts), round trips per second at saturation.
  * 2. embedded: cameo in one process (fresh data directory): AI round trips per second with every socket in a closed
- *    loop, then latency percentiles at a fixed message rate; peak RSS.
+ *    loop, then latency percentiles at a fixed message rate, then a room (bench/room.ts): 10 members, one socket each,
+ *    with the first character, each sending its next message once its last one and that one's reply have reached
+ *    all 10 sockets: deliveries per second and send -> delivered to all percentiles; peak RSS.
  * 3. cluster: the six roles of `npm run start:cluster` on the local PostgreSQL, Redis and RabbitMQ, in a namespace
- *    and database of their own (removed afterwards), sockets spread over both chat-ws nodes; peak RSS per role.
+ *    and database of their own (removed afterwards), sockets spread over both chat-ws nodes (the room's members too);
+ *    peak RSS per role.
  * 4. idle: memory per idle authenticated socket on one embedded chat-ws node.
  * 5. stalls: on one embedded cameo, attacks by one account that once froze the process (bench/stalls.ts), each
  *    while GET /health is asked every 10 ms: the slowest and p99 answer per attack. The same in --quick runs.
@@ -49,6 +52,7 @@ const FULL = {
 	"echo-seconds": 10,
 	"saturation-seconds": 20,
 	"paced-seconds": 15,
+	"room-seconds": 10,
 	"idle-sockets": 10_000,
 };
 const QUICK: typeof FULL = {
@@ -58,6 +62,7 @@ const QUICK: typeof FULL = {
 	"echo-seconds": 5,
 	"saturation-seconds": 10,
 	"paced-seconds": 10,
+	"room-seconds": 5,
 	"idle-sockets": 500,
 };
 const PHASES = ["baseline", "embedded", "cluster", "idle", "stalls"] as const;
@@ -90,6 +95,8 @@ for (const phase of phases)
 	if (!(PHASES as readonly string[]).includes(phase))
 		throw new Error(`unknown phase "${phase}"; known: ${PHASES.join(", ")}`);
 
+/** People in the chat phases' room (issue 15's figure is for 10), one socket each; ROOM_MAX_MEMBERS is 20. */
+const ROOM_MEMBERS = 10;
 /** Idle sockets send nothing, so no per-user limit applies: a few users (a few scrypt hashes) can own them all. */
 const IDLE_USERS = 10;
 /** Every cameo process's environment. The limits are far above the load, so what is measured is the system, not a rate limiter. */
@@ -447,8 +454,9 @@ const connectBudget = (sockets: number) => seconds(60) + sockets * 20;
 const chatBudget = () =>
 	registerBudget(options.users) +
 	connectBudget(options.sockets) +
-	seconds(2 + options["saturation-seconds"] + options["paced-seconds"]) +
-	2 * DRAIN_MS;
+	registerBudget(ROOM_MEMBERS) +
+	seconds(2 + options["saturation-seconds"] + options["paced-seconds"] + 2 + options["room-seconds"]) +
+	3 * DRAIN_MS;
 
 interface Embedded {
 	cameo: Cameo;
@@ -500,6 +508,8 @@ function chatJob(api: string, ws: string[], jwtSecret: string): Job {
 		pacedSeconds: options["paced-seconds"],
 		rate: options.rate,
 		lorebookEntries,
+		roomMembers: ROOM_MEMBERS,
+		roomSeconds: options["room-seconds"],
 	};
 }
 
