@@ -249,19 +249,9 @@ function applyFrame(state: ChatState, frame: ServerFrame): ChatState {
 			return { ...state, impersonation, revision: state.revision ?? frame.revision };
 		}
 		case "echo": {
-			if (isGone(state, frame.id, frame.timestamp) || replayedFromOlderPage(state, frame.id, frame.timestamp))
-				return state;
+			const message = userLine(state, frame);
+			if (!message) return state;
 			const known = state.byId[frame.id];
-			const message: Message = {
-				id: frame.id,
-				role: "user",
-				...newestText(known, frame),
-				timestamp: frame.timestamp,
-				reply_to: null,
-				variant: 0,
-				stopped: false,
-				streaming: false,
-			};
 			const pending = !known && state.pending && !state.pending.replyTo ? { replyTo: frame.id } : state.pending;
 			return { ...upsert(state, message), pending };
 		}
@@ -358,20 +348,29 @@ function speakerOf(m: HistoryMessage): Pick<Message, "characterId" | "username" 
  * sender's name. It says nothing about a reply being written: the room's replies come as its mode asks.
  */
 function roomMessage(state: ChatState, frame: Extract<ServerFrame, { type: "message" }>): ChatState {
-	if (isGone(state, frame.id, frame.timestamp) || replayedFromOlderPage(state, frame.id, frame.timestamp)) return state;
-	const known = state.byId[frame.id];
-	return upsert(state, {
+	const message = userLine(state, frame);
+	return message ? upsert(state, { ...message, username: frame.username, persona: frame.persona }) : state;
+}
+
+/**
+ * A user's line as an `echo` or a room's `message` frame brings it (keeping a newer edit already shown); null when it
+ * was deleted or belongs to an older page not loaded.
+ */
+function userLine(
+	state: ChatState,
+	frame: { id: string; content: string; edited_at?: string; timestamp: string },
+): Message | null {
+	if (isGone(state, frame.id, frame.timestamp) || replayedFromOlderPage(state, frame.id, frame.timestamp)) return null;
+	return {
 		id: frame.id,
 		role: "user",
-		...newestText(known, frame),
+		...newestText(state.byId[frame.id], frame),
 		timestamp: frame.timestamp,
 		reply_to: null,
 		variant: 0,
 		stopped: false,
 		streaming: false,
-		username: frame.username,
-		persona: frame.persona,
-	});
+	};
 }
 
 /** A replayed message keeps an edit newer than the text it carries. */

@@ -5,7 +5,7 @@
 import type { Character, Persona } from "../api";
 import type { ConnectionStatus } from "../chat/connection";
 import { Avatar } from "./Avatar";
-import { PersonaSelect } from "./PersonaPicker";
+import { PersonaSwitch } from "./PersonaPicker";
 import { BackIcon, HistoryIcon, MemoryIcon } from "./icons";
 
 export function ChatHeader(props: {
@@ -32,18 +32,7 @@ export function ChatHeader(props: {
 				<h1>{character.name}</h1>
 				<span class={`presence presence-${props.status}`}>{props.presence}</span>
 			</div>
-			{personas && persona && (
-				<div class="persona-switch">
-					<Avatar name={persona.name} size="sm" persona={personas.find((p) => p.id === persona.id)} />
-					<PersonaSelect
-						compact
-						label="Playing as"
-						personas={personas}
-						value={persona.id}
-						onChange={props.onSwitchPersona}
-					/>
-				</div>
-			)}
+			<PersonaSwitch personas={personas} persona={persona} onSwitch={props.onSwitchPersona} />
 			<button
 				type="button"
 				class="icon-button"

@@ -10,9 +10,10 @@ import { chatHash, navigate, replaceHash, sessionHash } from "../router";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { ChatTitleForm } from "./ChatTitleForm";
+import { ChatError, ChatLayout } from "./ChatLayout";
 import { Conversation } from "./Conversation";
 import { NewChatButton } from "./GreetingPicker";
-import { BackIcon, BranchIcon, CloseIcon, EditIcon, TrashIcon } from "./icons";
+import { BranchIcon, EditIcon, TrashIcon } from "./icons";
 
 export function ChatPage({
 	characterId,
@@ -84,60 +85,43 @@ export function ChatPage({
 		}
 	}
 
-	if (error) {
-		return (
-			<main class="page">
-				<p class="empty">{error}</p>
-				<p class="empty">
-					<a href="#/">Back to characters</a>
-				</p>
-			</main>
-		);
-	}
+	if (error) return <ChatError error={error} />;
 
 	return (
-		<div class="chat-layout">
-			<aside
-				class={drawer ? "sidebar open" : "sidebar"}
-				aria-label={`Chats with ${character?.name ?? "this character"}`}
-			>
-				<div class="sidebar-head">
-					<a class="icon-button" href="#/" aria-label="Back to characters">
-						<BackIcon />
-					</a>
-					<span class="sidebar-title">Chats</span>
-					<button
-						type="button"
-						class="icon-button only-phone"
-						aria-label="Close chat list"
-						onClick={() => setDrawer(false)}
-					>
-						<CloseIcon />
-					</button>
-				</div>
-				{character && (
-					<div class="sidebar-character">
-						<Avatar name={character.name} size="lg" character={character} />
-						<strong>{character.name}</strong>
-						{character.description && <p class="muted small">{filled(character.description, character.name, user)}</p>}
-					</div>
-				)}
-				<NewChatButton characterId={characterId} user={user} />
-				<ul class="session-list" aria-label="Chat sessions">
-					{sessions.map((s) => (
-						<SessionItem
-							key={s.id}
-							session={s}
-							user={user}
-							active={s.id === current}
-							onRenamed={(renamed) => setSessions((list) => list.map((t) => (t.id === renamed.id ? renamed : t)))}
-							onDelete={() => void remove(s.id)}
-						/>
-					))}
-				</ul>
-			</aside>
-			{drawer && <div class="drawer-backdrop only-phone" onClick={() => setDrawer(false)} />}
-			{character ? (
+		<ChatLayout
+			sidebarLabel={`Chats with ${character?.name ?? "this character"}`}
+			sidebarTitle="Chats"
+			closeLabel="Close chat list"
+			drawer={drawer}
+			onCloseDrawer={() => setDrawer(false)}
+			sidebar={
+				<>
+					{character && (
+						<div class="sidebar-character">
+							<Avatar name={character.name} size="lg" character={character} />
+							<strong>{character.name}</strong>
+							{character.description && (
+								<p class="muted small">{filled(character.description, character.name, user)}</p>
+							)}
+						</div>
+					)}
+					<NewChatButton characterId={characterId} user={user} />
+					<ul class="session-list" aria-label="Chat sessions">
+						{sessions.map((s) => (
+							<SessionItem
+								key={s.id}
+								session={s}
+								user={user}
+								active={s.id === current}
+								onRenamed={(renamed) => setSessions((list) => list.map((t) => (t.id === renamed.id ? renamed : t)))}
+								onDelete={() => void remove(s.id)}
+							/>
+						))}
+					</ul>
+				</>
+			}
+		>
+			{character && (
 				<Conversation
 					key={visit}
 					character={character}
@@ -148,10 +132,8 @@ export function ChatPage({
 					onMissing={onMissing}
 					onOpenSessions={() => setDrawer(true)}
 				/>
-			) : (
-				<main class="conversation" aria-busy="true" />
 			)}
-		</div>
+		</ChatLayout>
 	);
 }
 

@@ -3,7 +3,7 @@
  * the typing line with the story controls (continue the last reply, have your next line written for you) and the
  * composer.
  */
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { errorText, type Character, type User } from "../api";
 import { chatItems } from "../chat/state";
 import type { ConnectionStatus, StopReason } from "../chat/connection";
@@ -13,6 +13,7 @@ import { filled } from "../format";
 import { chatHash, navigate } from "../router";
 import { toast } from "../toast";
 import { MemoryPanel } from "./MemoryPanel";
+import { MessageLog, useFollowedLog } from "./MessageLog";
 import { MessageRow } from "./MessageRow";
 import { ChatHeader } from "./ChatHeader";
 import { usePersonas } from "./PersonaPicker";
@@ -37,8 +38,7 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 	const you = memory.settings?.persona ?? user;
 	const pinned = memory.memory?.pinned ?? [];
 	const items = chatItems(state);
-	const list = useRef<HTMLDivElement>(null);
-	const stickToBottom = useRef(true);
+	const log = useFollowedLog();
 	const generating = state.pending !== null;
 	const lastItem = items[items.length - 1];
 	const lastUserItem = items.findLast((item) => item.kind === "user");
@@ -47,24 +47,6 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 	// The reply shown last (a reply or the greeting) is the one a continue extends.
 	const lastReply = lastItem?.kind === "ai" ? lastItem.variants[lastItem.index] : undefined;
 	const canContinue = canAsk && !impersonating && lastReply !== undefined && !lastReply.streaming;
-
-	// Follow new text while the reader is at the bottom; leave them alone when they scrolled up to read.
-	useLayoutEffect(() => {
-		const el = list.current;
-		if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
-	});
-
-	// A resize (a phone's keyboard opening) shortens the list without a scroll of the reader's: keep the newest
-	// message in view if they were at the bottom before it.
-	useEffect(() => {
-		const el = list.current;
-		if (!el) return;
-		const observer = new ResizeObserver(() => {
-			if (stickToBottom.current) el.scrollTop = el.scrollHeight;
-		});
-		observer.observe(el);
-		return () => observer.disconnect();
-	}, []);
 
 	return (
 		<main class="conversation">
@@ -93,25 +75,12 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				onOpenSessions={onOpenSessions}
 			/>
 
-			<div
-				class="messages"
-				ref={list}
-				role="log"
-				aria-label={`Conversation with ${character.name}`}
-				onScroll={(e) => {
-					const el = e.currentTarget;
-					stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-				}}
+			<MessageLog
+				log={log}
+				label={`Conversation with ${character.name}`}
+				hasMore={state.hasMore}
+				onLoadOlder={chat.loadOlder}
 			>
-				{state.hasMore && (
-					<button
-						type="button"
-						class="button ghost small load-older"
-						onClick={() => chat.loadOlder().catch(() => toast("Couldn't load older messages", "error"))}
-					>
-						Load earlier messages
-					</button>
-				)}
 				{items.map((item) => (
 					<MessageRow
 						key={item.kind === "user" ? item.message.id : (item.replyTo ?? item.variants[0].id)}
@@ -137,7 +106,7 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 						onInspect={(replyId) => setPanel({ kind: "inspect", replyId })}
 					/>
 				))}
-			</div>
+			</MessageLog>
 
 			<div class="typing-bar">
 				<div class="typing" aria-live="polite">
@@ -204,7 +173,7 @@ export function Conversation({ character, user, sessionId, onOpenSessions, ...ca
 				generating={generating}
 				impersonation={state.impersonation}
 				onSend={(text) => {
-					stickToBottom.current = true;
+					log.stick.current = true;
 					return chat.send(text);
 				}}
 				onStop={chat.stop}

@@ -5,6 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api";
 import type { LorebookSummary } from "../lore";
+import { CheckList } from "./CheckList";
 
 /** The books you may attach (GET /lorebooks: yours and the public ones); null until they arrive. */
 export function useLorebooks(): LorebookSummary[] | null {
@@ -42,28 +43,20 @@ export function LorebookPicker({
 				</p>
 			)}
 			{books && books.length > 0 && (
-				<ul class="check-list">
-					{books.map((book) => (
-						<li key={book.id}>
-							<label class="check">
-								<input
-									type="checkbox"
-									checked={selected.includes(book.id)}
-									onChange={(e) =>
-										onChange(e.currentTarget.checked ? [...selected, book.id] : selected.filter((id) => id !== book.id))
-									}
-								/>
-								<span class="check-text">
-									<span>{book.name}</span>
-									<span class="muted small">
-										{book.entry_count === 1 ? "1 entry" : `${book.entry_count} entries`}
-										{book.is_own ? "" : " · public"}
-									</span>
-								</span>
-							</label>
-						</li>
-					))}
-				</ul>
+				<CheckList
+					items={books}
+					chosen={selected}
+					onChange={onChange}
+					label={(book) => (
+						<span class="check-text">
+							<span>{book.name}</span>
+							<span class="muted small">
+								{book.entry_count === 1 ? "1 entry" : `${book.entry_count} entries`}
+								{book.is_own ? "" : " · public"}
+							</span>
+						</span>
+					)}
+				/>
 			)}
 		</fieldset>
 	);

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, type Persona } from "../api";
+import { Avatar } from "./Avatar";
 
 /** Your personas, default first; null until they arrive (or when they could not be read). */
 export function usePersonas(): Persona[] | null {
@@ -57,5 +58,26 @@ export function PersonaSelect({
 				))}
 			</select>
 		</label>
+	);
+}
+
+/** "Playing as" in a chat's or a room's header: who you play there, with their picture; nothing until both are known. */
+export function PersonaSwitch({
+	personas,
+	persona,
+	onSwitch,
+}: {
+	/** Your personas; null until they arrive. */
+	personas: Persona[] | null;
+	/** Who you play there; null until known. */
+	persona: { id: string; name: string } | null;
+	onSwitch: (persona: Persona) => void;
+}) {
+	if (!personas || !persona) return null;
+	return (
+		<div class="persona-switch">
+			<Avatar name={persona.name} size="sm" persona={personas.find((p) => p.id === persona.id)} />
+			<PersonaSelect compact label="Playing as" personas={personas} value={persona.id} onChange={onSwitch} />
+		</div>
 	);
 }

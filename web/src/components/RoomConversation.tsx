@@ -3,7 +3,7 @@
  * writing or typing now, a button per character to ask them to speak, and the composer (which tells the others you
  * type, every few seconds at most). Continue and "Write for me" are one person's tools, not offered here.
  */
-import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+import { useRef } from "preact/hooks";
 import { api, errorText, type RoomView, type User } from "../api";
 import { castSpeaker, isMine, sameUser, senderName, TypingSignal, typingText, type Typist } from "../chat/room";
 import { chatItems, streamingReply } from "../chat/state";
@@ -11,6 +11,7 @@ import { useChat, type ChatCallbacks } from "../chat/use-chat";
 import { toast } from "../toast";
 import { Composer } from "./Composer";
 import { StoppedNotice } from "./Conversation";
+import { MessageLog, useFollowedLog } from "./MessageLog";
 import { MessageRow } from "./MessageRow";
 import { usePersonas } from "./PersonaPicker";
 import { RoomHeader } from "./RoomHeader";
@@ -30,8 +31,7 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 	const chat = useChat(undefined, room.id, { onSession: noop, onChange: noop, ...callbacks });
 	const { state, status } = chat;
 	const items = chatItems(state);
-	const list = useRef<HTMLDivElement>(null);
-	const stickToBottom = useRef(true);
+	const log = useFollowedLog();
 	const signal = useRef(new TypingSignal());
 	const personas = usePersonas();
 	const mine = room.members.find((m) => sameUser(m.username, user?.username));
@@ -44,20 +44,6 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 	const lastItem = items[items.length - 1];
 	const canAsk = !busy && status === "open";
 	const writer = writing && castSpeaker(room.characters, writing.characterId).name;
-
-	useLayoutEffect(() => {
-		const el = list.current;
-		if (el && stickToBottom.current) el.scrollTop = el.scrollHeight;
-	});
-	useEffect(() => {
-		const el = list.current;
-		if (!el) return;
-		const observer = new ResizeObserver(() => {
-			if (stickToBottom.current) el.scrollTop = el.scrollHeight;
-		});
-		observer.observe(el);
-		return () => observer.disconnect();
-	}, []);
 
 	return (
 		<main class="conversation room-conversation">
@@ -74,25 +60,12 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 				}
 				onOpenPeople={onOpenPeople}
 			/>
-			<div
-				class="messages"
-				ref={list}
-				role="log"
-				aria-label={`Conversation in ${room.title}`}
-				onScroll={(e) => {
-					const el = e.currentTarget;
-					stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
-				}}
+			<MessageLog
+				log={log}
+				label={`Conversation in ${room.title}`}
+				hasMore={state.hasMore}
+				onLoadOlder={chat.loadOlder}
 			>
-				{state.hasMore && (
-					<button
-						type="button"
-						class="button ghost small load-older"
-						onClick={() => chat.loadOlder().catch(() => toast("Couldn't load older messages", "error"))}
-					>
-						Load earlier messages
-					</button>
-				)}
 				{items.map((item) => {
 					const m = item.kind === "user" ? item.message : item.variants[item.index];
 					const theirs = item.kind === "user" && !isMine(m, user?.username);
@@ -121,7 +94,7 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 						/>
 					);
 				})}
-			</div>
+			</MessageLog>
 
 			<div class="typing-bar">
 				<div class="typing" aria-live="polite">
@@ -146,7 +119,7 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 				characters={room.characters}
 				disabled={status !== "open"}
 				onTrigger={(id) => {
-					stickToBottom.current = true;
+					log.stick.current = true;
 					if (!chat.trigger(id)) toast("Not connected: try again once the room reconnects.", "error");
 				}}
 			/>
@@ -159,7 +132,7 @@ export function RoomConversation({ room, user, typists, onOpenPeople, ...callbac
 				generating={false}
 				impersonation={null}
 				onSend={(text) => {
-					stickToBottom.current = true;
+					log.stick.current = true;
 					signal.current.reset();
 					return chat.send(text);
 				}}

@@ -4,8 +4,7 @@
  */
 import type { Persona, RoomView } from "../api";
 import type { ConnectionStatus } from "../chat/connection";
-import { Avatar } from "./Avatar";
-import { PersonaSelect } from "./PersonaPicker";
+import { PersonaSwitch } from "./PersonaPicker";
 import { BackIcon, UsersIcon } from "./icons";
 
 export function RoomHeader(props: {
@@ -29,18 +28,7 @@ export function RoomHeader(props: {
 				<h1>{room.title}</h1>
 				<span class={`presence presence-${status}`}>{statusText(status, cast)}</span>
 			</div>
-			{personas && persona && (
-				<div class="persona-switch">
-					<Avatar name={persona.name} size="sm" persona={personas.find((p) => p.id === persona.id)} />
-					<PersonaSelect
-						compact
-						label="Playing as"
-						personas={personas}
-						value={persona.id}
-						onChange={props.onSwitchPersona}
-					/>
-				</div>
-			)}
+			<PersonaSwitch personas={personas} persona={persona} onSwitch={props.onSwitchPersona} />
 			<button type="button" class="icon-button only-phone" aria-label="Show people" onClick={props.onOpenPeople}>
 				<UsersIcon />
 			</button>

@@ -3,16 +3,14 @@ import { useState } from "preact/hooks";
 import { api, errorText, type RoomView } from "../api";
 import { toast } from "../toast";
 import { InviteLinks } from "./InviteLinks";
+import { RoomSection } from "./RoomSection";
 
 export function RoomInvite({ room }: { room: RoomView }) {
 	return (
-		<section class="room-section" aria-labelledby="room-invite">
-			<h2 id="room-invite" class="group-title">
-				Invite
-			</h2>
+		<RoomSection id="room-invite" title="Invite">
 			<InviteLinks room={room} />
 			<AddMember roomId={room.id} />
-		</section>
+		</RoomSection>
 	);
 }
 

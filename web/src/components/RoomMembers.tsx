@@ -8,14 +8,12 @@ import { sameUser, type Presence } from "../chat/room";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
 import { CloseIcon } from "./icons";
+import { RoomSection } from "./RoomSection";
 
 export function RoomMembers({ room, me, presence }: { room: RoomView; me: string | undefined; presence: Presence }) {
 	const owner = sameUser(room.owner, me);
 	return (
-		<section class="room-section" aria-labelledby="room-people">
-			<h2 id="room-people" class="group-title">
-				People
-			</h2>
+		<RoomSection id="room-people" title="People">
 			<ul class="room-people" aria-label="People in the room">
 				{room.members.map((m) => (
 					<Member
@@ -28,7 +26,7 @@ export function RoomMembers({ room, me, presence }: { room: RoomView; me: string
 					/>
 				))}
 			</ul>
-		</section>
+		</RoomSection>
 	);
 }
 

@@ -10,6 +10,7 @@ import { presenceOf, typingAt, typingDone, typingFrom, type Presence, type Typis
 import type { ChatCallbacks } from "../chat/use-chat";
 import { navigate } from "../router";
 import { toast } from "../toast";
+import { ChatError, ChatLayout } from "./ChatLayout";
 import { RoomConversation } from "./RoomConversation";
 import { RoomSidebar } from "./RoomSidebar";
 
@@ -80,32 +81,18 @@ export function RoomPage({ sessionId, visit, user }: { sessionId: string; visit:
 	}, [sessionId, goBack]);
 	const onMissing = useCallback(() => goBack("This room no longer exists."), [goBack]);
 
-	if (error) {
-		return (
-			<main class="page">
-				<p class="empty">{error}</p>
-				<p class="empty">
-					<a href="#/">Back to characters</a>
-				</p>
-			</main>
-		);
-	}
+	if (error) return <ChatError error={error} />;
 
 	return (
-		<div class="chat-layout">
-			<aside class={drawer ? "sidebar open" : "sidebar"} aria-label="About this room">
-				{room && (
-					<RoomSidebar
-						room={room}
-						me={user?.username}
-						presence={presence}
-						onClose={() => setDrawer(false)}
-						onLeave={leave}
-					/>
-				)}
-			</aside>
-			{drawer && <div class="drawer-backdrop only-phone" onClick={() => setDrawer(false)} />}
-			{room ? (
+		<ChatLayout
+			sidebarLabel="About this room"
+			sidebarTitle={room?.title ?? ""}
+			closeLabel="Close room details"
+			drawer={drawer}
+			onCloseDrawer={() => setDrawer(false)}
+			sidebar={room && <RoomSidebar room={room} me={user?.username} presence={presence} onLeave={leave} />}
+		>
+			{room && (
 				<RoomConversation
 					key={visit}
 					room={room}
@@ -116,9 +103,7 @@ export function RoomPage({ sessionId, visit, user }: { sessionId: string; visit:
 					onMissing={onMissing}
 					onOpenPeople={() => setDrawer(true)}
 				/>
-			) : (
-				<main class="conversation" aria-busy="true" />
 			)}
-		</div>
+		</ChatLayout>
 	);
 }

@@ -5,6 +5,7 @@ import { REPLY_MODE_LABELS, sameUser } from "../chat/room";
 import { toast } from "../toast";
 import { ReplyModeSelect } from "./ReplyModeSelect";
 import { RoomCastDialog } from "./RoomCastDialog";
+import { RoomSection } from "./RoomSection";
 
 export function RoomSettings(props: { room: RoomView; me: string | undefined; onLeave: () => Promise<void> }) {
 	const { room } = props;
@@ -23,10 +24,7 @@ export function RoomSettings(props: { room: RoomView; me: string | undefined; on
 	}
 
 	return (
-		<section class="room-section" aria-labelledby="room-settings">
-			<h2 id="room-settings" class="group-title">
-				Room
-			</h2>
+		<RoomSection id="room-settings" title="Room">
 			{owner ? (
 				<>
 					<ReplyModeSelect value={mode} onChange={(next) => void changeMode(next)} />
@@ -54,6 +52,6 @@ export function RoomSettings(props: { room: RoomView; me: string | undefined; on
 						Leave room
 					</button>
 				))}
-		</section>
+		</RoomSection>
 	);
 }
