@@ -49,6 +49,7 @@ import type { AuthUser } from "../src/domain/accounts.js";
 interface RoomsMeta {
 	user?: AuthUser;
 	$statusCode?: number;
+	$location?: string;
 }
 interface CreateParams {
 	character_ids: string[];
@@ -123,6 +124,7 @@ export default function roomsService(config: Config): ServiceSchema<ServiceSetti
 							.filter((g) => g.content),
 					});
 					ctx.meta.$statusCode = 201;
+					ctx.meta.$location = `/sessions/${id}`;
 					return this.roomView(ctx, id);
 				},
 			},
@@ -143,6 +145,7 @@ export default function roomsService(config: Config): ServiceSchema<ServiceSetti
 						await this.personas.defaultFor(who);
 						this.changed(ctx, ctx.params.id);
 						ctx.meta.$statusCode = 201;
+						ctx.meta.$location = `/sessions/${ctx.params.id}`;
 					}
 					return this.roomView(ctx, ctx.params.id);
 				},
@@ -199,6 +202,7 @@ export default function roomsService(config: Config): ServiceSchema<ServiceSetti
 					const room = await this.ownedRoom(ctx, true);
 					const invite = await this.rooms.createInvite(room.id, room.owner, inviteTerms(ctx.params));
 					ctx.meta.$statusCode = 201;
+					ctx.meta.$location = `/sessions/${room.id}/invites`;
 					return toInviteView(invite);
 				},
 			},

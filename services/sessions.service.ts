@@ -38,6 +38,7 @@ import type { AuthUser } from "../src/domain/accounts.js";
 interface SessionsMeta {
 	user?: AuthUser;
 	$statusCode?: number;
+	$location?: string;
 }
 interface ListParams {
 	limit: number;
@@ -246,6 +247,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 					const branchId = await this.sessions.branch(session.id, ctx.params.message_id);
 					if (!branchId) throw MessageNotFound(ctx.params.message_id);
 					ctx.meta.$statusCode = 201;
+					ctx.meta.$location = `/sessions/${branchId}`;
 					return this.roomView(ctx.meta, branchId);
 				},
 			},
