@@ -17,6 +17,7 @@ import * as storySteering from "./migrations/0009-story-steering.js";
 import * as sessionRevision from "./migrations/0010-session-revision.js";
 import * as personasLorebooksMemory from "./migrations/0011-personas-lorebooks-memory.js";
 import * as rooms from "./migrations/0012-rooms.js";
+import * as account from "./migrations/0014-account.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
@@ -32,6 +33,7 @@ const MIGRATIONS = [
 	{ name: "0010-session-revision", ...sessionRevision },
 	{ name: "0011-personas-lorebooks-memory", ...personasLorebooksMemory },
 	{ name: "0012-rooms", ...rooms },
+	{ name: "0014-account", ...account },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.
