@@ -17,7 +17,7 @@ import * as storySteering from "./migrations/0009-story-steering.js";
 import * as sessionRevision from "./migrations/0010-session-revision.js";
 import * as personasLorebooksMemory from "./migrations/0011-personas-lorebooks-memory.js";
 import * as rooms from "./migrations/0012-rooms.js";
-import * as account from "./migrations/0014-account.js";
+import * as search from "./migrations/0013-search.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
@@ -33,11 +33,19 @@ const MIGRATIONS = [
 	{ name: "0010-session-revision", ...sessionRevision },
 	{ name: "0011-personas-lorebooks-memory", ...personasLorebooksMemory },
 	{ name: "0012-rooms", ...rooms },
-	{ name: "0014-account", ...account },
+	{ name: "0013-search", ...search },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.
 const MIGRATION_LOCK_KEY = 0x6361_6d65;
+const LOCK_POLL_MS = 100;
+
+async function tryLock(connection: { query(sql: string, values?: unknown[]): Promise<unknown> }): Promise<boolean> {
+	const result = (await connection.query("SELECT pg_try_advisory_lock($1) AS locked", [MIGRATION_LOCK_KEY])) as {
+		rows: { locked: boolean }[];
+	};
+	return result.rows[0].locked;
+}
 
 export async function migrate(sequelize: Sequelize): Promise<string[]> {
 	const umzug = new Umzug({
@@ -50,7 +58,9 @@ export async function migrate(sequelize: Sequelize): Promise<string[]> {
 		query(sql: string, values?: unknown[]): Promise<unknown>;
 	};
 	try {
-		await lockConnection.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+		// Polled rather than waited for: a backend blocked in pg_advisory_lock holds a snapshot, and CREATE INDEX
+		// CONCURRENTLY (0013) waits for every older snapshot, so the process migrating would wait for those waiting on it.
+		while (!(await tryLock(lockConnection))) await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
 		try {
 			const applied = await umzug.up();
 			return applied.map((m) => m.name);

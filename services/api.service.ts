@@ -33,7 +33,6 @@ import { cardUploadParams } from "../src/adapters/card-upload-params.js";
 import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import { AVATAR_ROUTE, AVATAR_UPLOAD_BODY, avatarUploadParams } from "../src/adapters/avatar-route.js";
 import { PERSONA_ROUTE } from "../src/adapters/persona-route.js";
-import { ACCOUNT_ROUTE } from "../src/adapters/account-route.js";
 import type { AuthMeta, AuthUser } from "../src/domain/accounts.js";
 
 interface ApiThis extends Service {
@@ -127,7 +126,6 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					},
 				},
 				PERSONA_ROUTE,
-				ACCOUNT_ROUTE,
 				{
 					name: "authenticated",
 					path: "/",
@@ -161,6 +159,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						"GET /sessions/:id/memory": "memory.get",
 						"PATCH /sessions/:id/memory": "memory.update",
 						"GET /sessions/:id/messages/:message_id/prompt": "memory.prompt",
+						"GET /search": "search.messages",
 						"GET /personas": "personas.list",
 						"GET /personas/:id": "personas.get",
 						"DELETE /personas/:id": "personas.remove",
@@ -240,9 +239,9 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					this.openapiDocument ??= buildOpenApi(
 						gatewayRoutes(this.settings.routes, this.broker.registry.getActionList({ skipInternal: true }), {
 							// authLimiter in the auth route's onBeforeCall, importLimiter in cardUploadParams and avatarUploadParams.
-							rateLimitedRoutes: ["auth", "character-import", AVATAR_ROUTE.name, ACCOUNT_ROUTE.name],
+							rateLimitedRoutes: ["auth", "character-import", AVATAR_ROUTE.name],
 							// Password hashing with a bounded queue (AUTH_HASH_QUEUE).
-							busyActions: ["auth.login", "auth.register", "auth.updateAccount", "auth.deleteAccount"],
+							busyActions: ["auth.login", "auth.register"],
 							bodies: new Map([
 								[cardUploadParams, CARD_UPLOAD_BODY],
 								[avatarUploadParams, AVATAR_UPLOAD_BODY],
@@ -276,8 +275,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				const token = bearerToken(req.headers.authorization);
 				if (!token) throw Unauthorized("Not authenticated");
 				const user = await ctx.call<AuthUser, { token: string }>("auth.validate", { token });
-				// token_id: what POST /logout takes back.
-				return { id: user.id, username: user.username, name: user.name, role: user.role, token_id: user.token_id };
+				return { id: user.id, username: user.username, name: user.name, role: user.role };
 			},
 
 			/** moleculer-web's, without its logging (with stacks, of client errors too): onError logs server errors once. */

@@ -24,12 +24,13 @@ export const ALL_SERVICES = [
 	"lorebooks",
 	"memory",
 	"rooms",
+	"search",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services each role of a cluster runs (k8s/ says the same per Deployment; scripts/cluster.ts and the bench). */
 export const CLUSTER_ROLES = {
 	gateway: "api",
-	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms",
+	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,search",
 	"chat-ws": "chat-ws",
 	"ai-consumer": "ai-consumer",
 	dispatcher: "dispatcher,story",

@@ -14,8 +14,6 @@ export const ErrorCode = {
 	Forbidden: "FORBIDDEN",
 	UserExists: "USER_EXISTS",
 	UserDisabled: "USER_DISABLED",
-	TokenRevoked: "TOKEN_REVOKED",
-	WrongPassword: "WRONG_PASSWORD",
 	UserNotFound: "USER_NOT_FOUND",
 	CharacterNotFound: "CHARACTER_NOT_FOUND",
 	SlugTaken: "SLUG_TAKEN",
@@ -34,6 +32,7 @@ export const ErrorCode = {
 	InviteExpired: "INVITE_EXPIRED",
 	ReplyInProgress: "REPLY_IN_PROGRESS",
 	CannotSelect: "CANNOT_SELECT",
+	SearchTooBroad: "SEARCH_TOO_BROAD",
 	NotFound: "NOT_FOUND",
 	BadRequest: "BAD_REQUEST",
 	ValidationFailed: "VALIDATION_ERROR",
@@ -70,13 +69,6 @@ export const UserDisabled = () => new MoleculerClientError("This account is disa
 /** A token of a disabled account: 401 like any token no longer accepted, with a code that lets clients say why. */
 export const DisabledUserToken = () =>
 	new MoleculerClientError("This account is disabled", 401, ErrorCode.UserDisabled);
-
-/** A token logged out, or older than the last password change: 401, with a code that lets clients say why. */
-export const RevokedToken = () =>
-	new MoleculerClientError("This login has ended (logged out, or the password changed)", 401, ErrorCode.TokenRevoked);
-
-/** PATCH /me or DELETE /me with a wrong password: 403, not 401, since the caller's token is still good. */
-export const WrongPassword = () => new MoleculerClientError("The password is not right", 403, ErrorCode.WrongPassword);
 
 export const UserNotFound = (username: string) =>
 	new MoleculerClientError("User not found", 404, ErrorCode.UserNotFound, { username });
@@ -197,6 +189,14 @@ export const MemberNotFound = (username: string) =>
 
 /** Unknown or revoked, or its room refuses the caller (removed from it): 404 alike, so codes cannot be probed. */
 export const InviteNotFound = () => new MoleculerClientError("Invite not found", 404, ErrorCode.InviteNotFound);
+
+/** A search stopped by its statement timeout: a query that matches too much for the indexes to narrow it. */
+export const SearchTooBroad = () =>
+	new MoleculerClientError(
+		"The search took too long; use longer or more specific words",
+		422,
+		ErrorCode.SearchTooBroad,
+	);
 
 /** The invite has expired or has been used as many times as it allows. */
 export const InviteExpired = () =>

@@ -52,7 +52,7 @@ describe("schema migrations", () => {
 			"0010-session-revision",
 			"0011-personas-lorebooks-memory",
 			"0012-rooms",
-			"0014-account",
+			"0013-search",
 		]);
 	});
 

@@ -16,6 +16,7 @@ import { personaRequests } from "./hostile-personas.js";
 import { lorebookRequests } from "./hostile-lorebooks.js";
 import { memoryRequests } from "./hostile-memory.js";
 import { roomRequests } from "./hostile-rooms.js";
+import { searchRequests } from "./hostile-search.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -473,6 +474,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...lorebookRequests(ctx),
 		...memoryRequests(ctx),
 		...roomRequests(ctx),
+		...searchRequests(ctx),
 	];
 }
 

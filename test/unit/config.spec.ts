@@ -27,6 +27,7 @@ describe("loadConfig", () => {
 			"lorebooks",
 			"memory",
 			"rooms",
+			"search",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
 	});
