@@ -9,6 +9,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import { col, fn, Op, UniqueConstraintError, where as sqlWhere, type WhereOptions } from "sequelize";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
+import AccountMixin from "../mixins/account.mixin.js";
 import type { User } from "../models/index.js";
 import type { UserRole } from "../models/user.model.js";
 import { containsPattern } from "../src/domain/characters.js";
@@ -26,12 +27,14 @@ import {
 	DisabledUserToken,
 	InvalidCredentials,
 	RateLimited,
+	RevokedToken,
 	Unauthorized,
 	UserDisabled,
 	UserExists,
 	UserNotFound,
 } from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
+import { tokenRevoked } from "../src/adapters/account-store.js";
 import { PersonaStore } from "../src/adapters/persona-store.js";
 import {
 	toAuthUser,
@@ -70,8 +73,8 @@ export default function authService(config: Config): ServiceSchema {
 	return {
 		name: "auth",
 
-		/** `this.db` (Sequelize models). */
-		mixins: [DbMixin(config)],
+		/** `this.db` (Sequelize models); the account's own actions (PATCH and DELETE /me, logout, export). */
+		mixins: [DbMixin(config), AccountMixin(config)],
 
 		/** Not secret. The JWT secret stays in this closure: settings are broadcast to every node's registry. */
 		settings: { jwtTtlSeconds: config.jwtTtlSeconds },
@@ -146,7 +149,7 @@ export default function authService(config: Config): ServiceSchema {
 					await loginThrottle.succeeded(username, client);
 					if (user.is_disabled) throw UserDisabled();
 					const access_token = signAccessToken(
-						{ userId: user.id, username: user.username },
+						{ userId: user.id, username: user.username, generation: user.token_generation },
 						secret,
 						config.jwtTtlSeconds,
 					);
@@ -172,11 +175,14 @@ export default function authService(config: Config): ServiceSchema {
 						if (err instanceof InvalidTokenError) throw Unauthorized(err.message);
 						throw err;
 					}
-					// Primary-key lookup: this runs on every authenticated request.
-					const user = await this.db.models.User.findByPk(claims.uid, { attributes: USER_ATTRIBUTES });
+					// Primary-key lookup (and the revoked token's, by its id): this runs on every authenticated request.
+					const user = await this.db.models.User.findByPk(claims.uid, {
+						attributes: [...USER_ATTRIBUTES, "token_generation", tokenRevoked(this.db.sequelize, claims.jti)],
+					});
 					if (!user || user.username !== claims.sub) throw Unauthorized("Invalid token");
 					if (user.is_disabled) throw DisabledUserToken();
-					return toAuthUser(user);
+					if (user.token_generation !== claims.gen || user.get("token_revoked")) throw RevokedToken();
+					return { ...toAuthUser(user), token_id: claims.jti };
 				},
 			},
 

@@ -32,7 +32,7 @@ import {
 	type ErrorFrame,
 	type SessionFrames,
 } from "../src/domain/chat-wire.js";
-import { UserEvent, type UserDisabledPayload } from "../src/domain/accounts.js";
+import { revokedBy, UserEvent, type TokensRevokedPayload, type UserDisabledPayload } from "../src/domain/accounts.js";
 import { RoomEvent, type RoomChangedPayload, type RoomMemberRemovedPayload } from "../src/domain/rooms.js";
 import { RoomPresence } from "../src/adapters/room-presence.js";
 import { RoomStore } from "../src/adapters/room-store.js";
@@ -124,6 +124,11 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					CloseCode.AccountDisabled,
 					"Account disabled",
 				);
+			},
+
+			/** Logged out, password changed, account deleted: those tokens' sockets end as an expired token's do. */
+			[UserEvent.TokensRevoked](this: ChatWsThis, ctx: Context<TokensRevokedPayload>) {
+				this.hub.closeWhere((c) => revokedBy(ctx.params, c.identity), CloseCode.TokenExpired, ctx.params.reason);
 			},
 
 			/** Removed from a room, or left it: nothing more reaches their sockets of it, and the room sees them go. */

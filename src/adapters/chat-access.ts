@@ -45,6 +45,8 @@ export interface ChatUser {
 	/** Display name. */
 	name: string;
 	role: Viewer["role"];
+	/** The token's id (`jti`). */
+	token_id?: string;
 }
 
 export interface ChatCharacter extends GreetingSource {
@@ -78,6 +80,7 @@ export interface OpenedChat {
 export function clientIdentity({ user, session, character, persona, room }: OpenedChat): ClientIdentity {
 	const { id: userId, username, name, role } = user;
 	const identity: ClientIdentity = { userId, username, name, role, sessionId: session.id, characterId: character.id };
+	if (user.token_id) identity.tokenId = user.token_id;
 	if (room) identity.room = { owner: room.owner, persona: persona.name };
 	return identity;
 }

@@ -51,6 +51,8 @@ export interface ClientIdentity {
 	role: Viewer["role"];
 	sessionId: string;
 	characterId: string;
+	/** The id (`jti`) of the token the socket was opened with: a logout closes that token's sockets only. */
+	tokenId?: string;
 	/** In a room: its owner, and the persona name this user writes as there (absent in a one-character chat). */
 	room?: { owner: string; persona: string };
 }

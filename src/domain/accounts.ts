@@ -1,6 +1,6 @@
 /**
  * Accounts as the auth service's callers see them: its actions' params, the user the gateway puts in `ctx.meta.user`,
- * the view operators get, and the event that tells chat-ws a user was disabled.
+ * the view operators get, and the events that tell chat-ws a user was disabled or tokens were taken back.
  */
 
 export interface RegisterParams {
@@ -22,19 +22,48 @@ export interface AuthUser {
 	username: string;
 	name: string;
 	role: string;
+	/** The id (`jti`) of the token the request came with: what POST /logout takes back. */
+	token_id?: string;
 }
 export interface AuthMeta {
-	user?: Pick<AuthUser, "id">;
+	user?: Pick<AuthUser, "id" | "token_id">;
 	/** The client's IP, set by the gateway: failed logins are counted per username and client. */
 	clientIp?: string;
 	$statusCode?: number;
 	$location?: string;
 }
 
-/** Broadcast events: chat-ws closes a disabled user's open sockets on every node. */
-export const UserEvent = { Disabled: "user.disabled" } as const;
+/** Broadcast events: chat-ws closes a disabled user's open sockets, or those of tokens taken back, on every node. */
+export const UserEvent = { Disabled: "user.disabled", TokensRevoked: "user.tokens.revoked" } as const;
 export interface UserDisabledPayload {
 	username: string;
+}
+/**
+ * Tokens of `username` taken back: only `token_id` (a logout), or all but `except_token_id` (a password change: the
+ * caller's fresh token), or all (the account deleted). `reason` is the sockets' close reason.
+ */
+export interface TokensRevokedPayload {
+	username: string;
+	token_id?: string;
+	except_token_id?: string;
+	reason: string;
+}
+
+/** Whether a socket opened with token `tokenId` by `username` is among the tokens taken back. */
+export function revokedBy(payload: TokensRevokedPayload, socket: { username: string; tokenId?: string }): boolean {
+	if (socket.username !== payload.username) return false;
+	if (payload.token_id !== undefined) return socket.tokenId === payload.token_id;
+	return payload.except_token_id === undefined || socket.tokenId !== payload.except_token_id;
+}
+
+/** PATCH /me: a new display name, a new password (with the current one), or both. */
+export interface UpdateAccountParams {
+	name?: string;
+	current_password?: string;
+	new_password?: string;
+}
+export interface DeleteAccountParams {
+	password: string;
 }
 
 /** A user as operators see it. */

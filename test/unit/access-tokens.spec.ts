@@ -1,7 +1,13 @@
 import { afterEach, describe, it, expect, vi } from "vitest";
 import { createHmac } from "node:crypto";
 import jwt from "jsonwebtoken";
-import { InvalidTokenError, signAccessToken, verifyAccessToken } from "../../src/domain/access-tokens.js";
+import {
+	InvalidTokenError,
+	legacyTokenId,
+	signAccessToken,
+	verifyAccessToken,
+} from "../../src/domain/access-tokens.js";
+import { isUuid } from "../../src/domain/uuid.js";
 
 const SECRET = "unit-test-secret-that-is-at-least-32-chars";
 const SUBJECT = { userId: "0b0c6a5e-4f7e-4a51-9d43-5a2f1f0d9c11", username: "alice" };
@@ -30,12 +36,39 @@ describe("tokens", () => {
 		vi.useRealTimers();
 	});
 
-	it("should sign HS256 tokens with sub, uid, iat, exp and verify the round trip", () => {
-		const token = signAccessToken(SUBJECT, SECRET, 1800);
+	it("should sign HS256 tokens with sub, uid, iat, exp, jti and gen and verify the round trip", () => {
+		const token = signAccessToken({ ...SUBJECT, generation: 3 }, SECRET, 1800);
 		expect(JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString())).toEqual({ alg: "HS256", typ: "JWT" });
 		const claims = verifyAccessToken(token, SECRET);
-		expect(claims).toEqual({ sub: "alice", uid: SUBJECT.userId, iat: expect.any(Number), exp: claims.iat + 1800 });
+		expect(claims).toEqual({
+			sub: "alice",
+			uid: SUBJECT.userId,
+			iat: expect.any(Number),
+			exp: claims.iat + 1800,
+			jti: expect.any(String),
+			gen: 3,
+		});
+		expect(isUuid(claims.jti)).toBe(true);
 		expect(Math.abs(claims.iat - Date.now() / 1000)).toBeLessThan(5);
+	});
+
+	it("should give every token its own id, even two signed in the same second", () => {
+		const ids = new Set(
+			Array.from({ length: 20 }, () => verifyAccessToken(signAccessToken(SUBJECT, SECRET, 60), SECRET).jti),
+		);
+		expect(ids.size).toBe(20);
+		expect(verifyAccessToken(signAccessToken(SUBJECT, SECRET, 60), SECRET).gen).toBe(0);
+	});
+
+	it("should give a token from before ids a stable UUID-shaped id of its own, and generation 0", () => {
+		const now = Math.floor(Date.now() / 1000);
+		const old = signRaw({ sub: "alice", uid: SUBJECT.userId, iat: now, exp: now + 600 });
+		const other = signRaw({ sub: "alice", uid: SUBJECT.userId, iat: now - 1, exp: now + 600 });
+		const claims = verifyAccessToken(old, SECRET);
+		expect(claims.jti).toBe(legacyTokenId(old));
+		expect(isUuid(claims.jti)).toBe(true);
+		expect(claims.gen).toBe(0);
+		expect(verifyAccessToken(other, SECRET).jti).not.toBe(claims.jti);
 	});
 
 	it("should refuse an expired token with reason 'expired'", () => {
@@ -84,10 +117,16 @@ describe("tokens", () => {
 			{ ...good, uid: "not-a-uuid" },
 			{ ...good, uid: 7 },
 			{ ...good, exp: "tomorrow" },
+			{ ...good, jti: "not-a-uuid" },
+			{ ...good, jti: 5 },
+			{ ...good, gen: -1 },
+			{ ...good, gen: 1.5 },
+			{ ...good, gen: "1" },
 		];
 		for (const claims of bad) expectInvalid(signRaw(claims), "invalid");
 		expectInvalid(signRaw(["alice"]), "invalid");
-		expect(verifyAccessToken(signRaw(good), SECRET)).toEqual(good);
+		const withId = { ...good, jti: "7d6f1c2a-1b2c-4d3e-8f40-5a6b7c8d9e0f", gen: 2 };
+		expect(verifyAccessToken(signRaw(withId), SECRET)).toEqual(withId);
 	});
 
 	it("should refuse garbage", () => {
