@@ -18,6 +18,7 @@ import * as sessionRevision from "./migrations/0010-session-revision.js";
 import * as personasLorebooksMemory from "./migrations/0011-personas-lorebooks-memory.js";
 import * as rooms from "./migrations/0012-rooms.js";
 import * as search from "./migrations/0013-search.js";
+import * as account from "./migrations/0014-account.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
@@ -34,6 +35,7 @@ const MIGRATIONS = [
 	{ name: "0011-personas-lorebooks-memory", ...personasLorebooksMemory },
 	{ name: "0012-rooms", ...rooms },
 	{ name: "0013-search", ...search },
+	{ name: "0014-account", ...account },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.

@@ -33,6 +33,7 @@ import { cardUploadParams } from "../src/adapters/card-upload-params.js";
 import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import { AVATAR_ROUTE, AVATAR_UPLOAD_BODY, avatarUploadParams } from "../src/adapters/avatar-route.js";
 import { PERSONA_ROUTE } from "../src/adapters/persona-route.js";
+import { ACCOUNT_ROUTE } from "../src/adapters/account-route.js";
 import type { AuthMeta, AuthUser } from "../src/domain/accounts.js";
 
 interface ApiThis extends Service {
@@ -126,6 +127,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					},
 				},
 				PERSONA_ROUTE,
+				ACCOUNT_ROUTE,
 				{
 					name: "authenticated",
 					path: "/",
@@ -239,9 +241,9 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					this.openapiDocument ??= buildOpenApi(
 						gatewayRoutes(this.settings.routes, this.broker.registry.getActionList({ skipInternal: true }), {
 							// authLimiter in the auth route's onBeforeCall, importLimiter in cardUploadParams and avatarUploadParams.
-							rateLimitedRoutes: ["auth", "character-import", AVATAR_ROUTE.name],
+							rateLimitedRoutes: ["auth", "character-import", AVATAR_ROUTE.name, ACCOUNT_ROUTE.name],
 							// Password hashing with a bounded queue (AUTH_HASH_QUEUE).
-							busyActions: ["auth.login", "auth.register"],
+							busyActions: ["auth.login", "auth.register", "auth.updateAccount", "auth.deleteAccount"],
 							bodies: new Map([
 								[cardUploadParams, CARD_UPLOAD_BODY],
 								[avatarUploadParams, AVATAR_UPLOAD_BODY],
@@ -275,7 +277,8 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				const token = bearerToken(req.headers.authorization);
 				if (!token) throw Unauthorized("Not authenticated");
 				const user = await ctx.call<AuthUser, { token: string }>("auth.validate", { token });
-				return { id: user.id, username: user.username, name: user.name, role: user.role };
+				// token_id: what POST /logout takes back.
+				return { id: user.id, username: user.username, name: user.name, role: user.role, token_id: user.token_id };
 			},
 
 			/** moleculer-web's, without its logging (with stacks, of client errors too): onError logs server errors once. */

@@ -14,6 +14,8 @@ export const ErrorCode = {
 	Forbidden: "FORBIDDEN",
 	UserExists: "USER_EXISTS",
 	UserDisabled: "USER_DISABLED",
+	TokenRevoked: "TOKEN_REVOKED",
+	WrongPassword: "WRONG_PASSWORD",
 	UserNotFound: "USER_NOT_FOUND",
 	CharacterNotFound: "CHARACTER_NOT_FOUND",
 	SlugTaken: "SLUG_TAKEN",
@@ -69,6 +71,13 @@ export const UserDisabled = () => new MoleculerClientError("This account is disa
 /** A token of a disabled account: 401 like any token no longer accepted, with a code that lets clients say why. */
 export const DisabledUserToken = () =>
 	new MoleculerClientError("This account is disabled", 401, ErrorCode.UserDisabled);
+
+/** A token logged out, or older than the last password change: 401, with a code that lets clients say why. */
+export const RevokedToken = () =>
+	new MoleculerClientError("This login has ended (logged out, or the password changed)", 401, ErrorCode.TokenRevoked);
+
+/** PATCH /me or DELETE /me with a wrong password: 403, not 401, since the caller's token is still good. */
+export const WrongPassword = () => new MoleculerClientError("The password is not right", 403, ErrorCode.WrongPassword);
 
 export const UserNotFound = (username: string) =>
 	new MoleculerClientError("User not found", 404, ErrorCode.UserNotFound, { username });

@@ -53,6 +53,7 @@ describe("schema migrations", () => {
 			"0011-personas-lorebooks-memory",
 			"0012-rooms",
 			"0013-search",
+			"0014-account",
 		]);
 	});
 
