@@ -17,7 +17,7 @@ import { clientAddress } from "../src/domain/client-address.js";
 import { gatewayHealth, type GatewayHealth } from "../src/domain/gateway-health.js";
 import { acceptedRequestId } from "../src/domain/http-hardening.js";
 import { authActionParams, bearerToken } from "../src/domain/auth-params.js";
-import { buildOpenApi, gatewayRoutes, type OpenApiDocument } from "../src/domain/openapi.js";
+import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
 import {
@@ -30,6 +30,7 @@ import {
 	type GatewayRequest,
 } from "../src/adapters/gateway-http.js";
 import { cardUploadParams } from "../src/adapters/card-upload-params.js";
+import { CHAT_UPLOAD_BODY, CHAT_UPLOAD_TYPES, chatUploadParams } from "../src/adapters/chat-upload-params.js";
 import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import { AVATAR_ROUTE, AVATAR_UPLOAD_BODY, avatarUploadParams } from "../src/adapters/avatar-route.js";
 import { PERSONA_ROUTE } from "../src/adapters/persona-route.js";
@@ -149,6 +150,8 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						"GET /sessions/:id": "sessions.get",
 						"PATCH /sessions/:id": "sessions.rename",
 						"POST /sessions/:id/branch": "sessions.branch",
+						// export.jsonl (SillyTavern) or export.json (cameo's own)
+						"GET /sessions/:id/export.:format": "chat-transfer.export",
 						// Rooms (issue 15); `members/me` before `members/:username`: aliases match in this order.
 						"POST /sessions": "rooms.create",
 						"POST /sessions/:id/members": "rooms.addMember",
@@ -202,6 +205,20 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					},
 					aliases: { "POST /characters/import": [cardUploadParams, "characters.importCard"] },
 				},
+				{
+					name: "chat-import",
+					path: "/",
+					mappingPolicy: "restrict",
+					authentication: true,
+					// The file is read as bytes whatever its type (a cameo JSON export too): the domain parses it line by line.
+					mergeParams: false,
+					bodyParsers: {
+						json: false,
+						urlencoded: false,
+						raw: { type: [...CHAT_UPLOAD_TYPES], limit: config.chatImport.maxBytes + 64 * 1024 },
+					},
+					aliases: { "POST /sessions/import": [chatUploadParams, "chat-transfer.importChat"] },
+				},
 				AVATAR_ROUTE,
 			],
 			onError(this: ApiThis, req: GatewayRequest, res: ServerResponse, err: unknown) {
@@ -240,13 +257,14 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				handler(this: ApiThis): OpenApiDocument {
 					this.openapiDocument ??= buildOpenApi(
 						gatewayRoutes(this.settings.routes, this.broker.registry.getActionList({ skipInternal: true }), {
-							// authLimiter in the auth route's onBeforeCall, importLimiter in cardUploadParams and avatarUploadParams.
-							rateLimitedRoutes: ["auth", "character-import", AVATAR_ROUTE.name, ACCOUNT_ROUTE.name],
+							// authLimiter in the auth route's onBeforeCall, importLimiter in the card, avatar and chat uploads.
+							rateLimitedRoutes: ["auth", "character-import", "chat-import", AVATAR_ROUTE.name, ACCOUNT_ROUTE.name],
 							// Password hashing with a bounded queue (AUTH_HASH_QUEUE).
 							busyActions: ["auth.login", "auth.register", "auth.updateAccount", "auth.deleteAccount"],
-							bodies: new Map([
+							bodies: new Map<unknown, Record<string, JsonSchema>>([
 								[cardUploadParams, CARD_UPLOAD_BODY],
 								[avatarUploadParams, AVATAR_UPLOAD_BODY],
+								[chatUploadParams, CHAT_UPLOAD_BODY],
 							]),
 						}),
 						{

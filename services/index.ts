@@ -16,6 +16,7 @@ import personasService from "./personas.service.js";
 import lorebooksService from "./lorebooks.service.js";
 import memoryService from "./memory.service.js";
 import roomsService from "./rooms.service.js";
+import chatTransferService from "./chat-transfer.service.js";
 import searchService from "./search.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
@@ -34,5 +35,6 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	lorebooks: lorebooksService,
 	memory: memoryService,
 	rooms: roomsService,
+	"chat-transfer": chatTransferService,
 	search: searchService,
 };

@@ -24,13 +24,14 @@ export const ALL_SERVICES = [
 	"lorebooks",
 	"memory",
 	"rooms",
+	"chat-transfer",
 	"search",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services each role of a cluster runs (k8s/ says the same per Deployment; scripts/cluster.ts and the bench). */
 export const CLUSTER_ROLES = {
 	gateway: "api",
-	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,search",
+	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search",
 	"chat-ws": "chat-ws",
 	"ai-consumer": "ai-consumer",
 	dispatcher: "dispatcher,story",
@@ -81,6 +82,13 @@ export interface Config {
 		importsPerMinute: number;
 		/** Memory for cached reads in embedded mode, in bytes (a cluster caches in Redis, with the same TTLs). */
 		cacheBytes: number;
+	};
+	/** Bounds on one imported chat file (POST /sessions/import). */
+	chatImport: {
+		/** Largest file, in bytes (CHAT_IMPORT_MAX_MB); a larger body gets 413. */
+		maxBytes: number;
+		/** Most messages (lines) in one file (CHAT_IMPORT_MAX_MESSAGES); more get 413. */
+		maxMessages: number;
 	};
 	dataDir: string;
 	/** 0 = any free port. */
@@ -316,6 +324,10 @@ export function loadConfig(env: Env = process.env): Config {
 				int("CHARACTERS_MAX_MB_PER_USER", env.CHARACTERS_MAX_MB_PER_USER, 64, 1, 1_000_000) * 1024 * 1024,
 			importsPerMinute: int("CHARACTER_IMPORTS_PER_MINUTE", env.CHARACTER_IMPORTS_PER_MINUTE, 10, 1, 1_000_000),
 			cacheBytes: int("CHARACTERS_CACHE_MB", env.CHARACTERS_CACHE_MB, 64, 1, 65_536) * 1024 * 1024,
+		},
+		chatImport: {
+			maxBytes: int("CHAT_IMPORT_MAX_MB", env.CHAT_IMPORT_MAX_MB, 8, 1, 1024) * 1024 * 1024,
+			maxMessages: int("CHAT_IMPORT_MAX_MESSAGES", env.CHAT_IMPORT_MAX_MESSAGES, 10_000, 1, 1_000_000),
 		},
 		dataDir: str(env.DATA_DIR) ?? ".data",
 		embeddedPgPort: port("EMBEDDED_PG_PORT", env.EMBEDDED_PG_PORT, 54329),

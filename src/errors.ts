@@ -4,6 +4,7 @@
  */
 import { Errors } from "moleculer";
 import { CardError, type CardProblem } from "./domain/character-card.js";
+import { ChatImportError, type ChatImportProblem } from "./domain/chat-export.js";
 import type { HandshakeProblem } from "./domain/chat-handshake.js";
 
 const { MoleculerClientError } = Errors;
@@ -51,6 +52,9 @@ export const ErrorCode = {
 	ImageTooLarge: "IMAGE_TOO_LARGE",
 	QuotaExceeded: "STORAGE_QUOTA_EXCEEDED",
 	UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+	InvalidChat: "INVALID_CHAT",
+	EmptyChat: "EMPTY_CHAT",
+	ChatTooLarge: "CHAT_TOO_LARGE",
 	Internal: "INTERNAL_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -257,5 +261,22 @@ export function withCardErrors<T>(fn: () => T): T {
 		return (result instanceof Promise ? result.catch(rethrow) : result) as T;
 	} catch (err) {
 		return rethrow(err);
+	}
+}
+
+const CHAT_IMPORT_PROBLEMS: Record<ChatImportProblem, [number, ErrorCode]> = {
+	malformed: [422, ErrorCode.InvalidChat],
+	empty: [422, ErrorCode.EmptyChat],
+	too_large: [413, ErrorCode.ChatTooLarge],
+};
+
+/** A chat file refused by src/domain/chat-export.ts; `line` (1-based) names the line at fault when there is one. */
+export function withChatImportErrors<T>(fn: () => T): T {
+	try {
+		return fn();
+	} catch (err) {
+		if (!(err instanceof ChatImportError)) throw err;
+		const [status, code] = CHAT_IMPORT_PROBLEMS[err.problem];
+		throw new MoleculerClientError(err.message, status, code, err.line ? { line: err.line } : undefined);
 	}
 }

@@ -74,8 +74,11 @@ function fileUpload(file: Buffer): CardUpload {
 	return { card };
 }
 
-/** The one `file` part of a multipart/form-data body (a file, or a plain field holding the card's text). */
-async function formFile(contentType: string, body: Buffer): Promise<Buffer> {
+/**
+ * The one `file` part of a multipart/form-data body (a file, or a plain field holding the card's text); chat imports
+ * read their file with it too (src/adapters/chat-upload-params.ts).
+ */
+export async function formFile(contentType: string, body: Buffer): Promise<Buffer> {
 	const boundary = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
 	if (!boundary) throw invalidForm("The multipart/form-data body has no boundary in its Content-Type");
 	// Counted with a native search first: parsing a form of 100,000 tiny parts would block the event loop.

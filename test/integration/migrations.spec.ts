@@ -54,6 +54,7 @@ describe("schema migrations", () => {
 			"0012-rooms",
 			"0013-search",
 			"0014-account",
+			"0015-chat-import",
 		]);
 	});
 

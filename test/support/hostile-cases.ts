@@ -16,7 +16,9 @@ import { personaRequests } from "./hostile-personas.js";
 import { lorebookRequests } from "./hostile-lorebooks.js";
 import { memoryRequests } from "./hostile-memory.js";
 import { roomRequests } from "./hostile-rooms.js";
+import { chatTransferRequests } from "./hostile-chat-transfer.js";
 import { searchRequests } from "./hostile-search.js";
+import { accountRequests } from "./hostile-account.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -474,7 +476,9 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...lorebookRequests(ctx),
 		...memoryRequests(ctx),
 		...roomRequests(ctx),
+		...chatTransferRequests(ctx),
 		...searchRequests(ctx),
+		...accountRequests(ctx),
 	];
 }
 

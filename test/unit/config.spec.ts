@@ -27,6 +27,7 @@ describe("loadConfig", () => {
 			"lorebooks",
 			"memory",
 			"rooms",
+			"chat-transfer",
 			"search",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
