@@ -17,6 +17,7 @@ import { filled } from "../format";
 import { chatHash } from "../router";
 import { toast } from "../toast";
 import { Avatar } from "./Avatar";
+import { ChatImportDrop } from "./ChatTransfer";
 import { GreetingPicker } from "./GreetingPicker";
 import { Modal } from "./Modal";
 import { EditIcon, TrashIcon } from "./icons";
@@ -40,6 +41,7 @@ export function CharacterSheet({
 	const [confirming, setConfirming] = useState(false);
 	const [busy, setBusy] = useState(false);
 	const [latestChat, setLatestChat] = useState<SessionSummary>();
+	const [importing, setImporting] = useState(false);
 
 	useEffect(() => {
 		api<CharacterDetails>(`/characters/id/${encodeURIComponent(character.id)}`)
@@ -118,6 +120,10 @@ export function CharacterSheet({
 						</a>
 					)}
 					{details && <GreetingPicker character={details} user={user} primary={!latestChat} />}
+					<button type="button" class="button small ghost" onClick={() => setImporting((open) => !open)}>
+						Import a chat file
+					</button>
+					{importing && <ChatImportDrop character={shown} onDone={onClose} />}
 				</div>
 
 				<div class="sheet-actions">

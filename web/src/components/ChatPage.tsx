@@ -13,7 +13,8 @@ import { ChatTitleForm } from "./ChatTitleForm";
 import { ChatError, ChatLayout } from "./ChatLayout";
 import { Conversation } from "./Conversation";
 import { NewChatButton } from "./GreetingPicker";
-import { BranchIcon, EditIcon, TrashIcon } from "./icons";
+import { ChatTransferDialog } from "./ChatTransfer";
+import { BranchIcon, DownloadIcon, EditIcon, TrashIcon } from "./icons";
 
 export function ChatPage({
 	characterId,
@@ -150,7 +151,7 @@ function SessionItem({
 	onRenamed: (renamed: SessionSummary) => void;
 	onDelete: () => void;
 }) {
-	const [mode, setMode] = useState<"show" | "rename" | "confirm">("show");
+	const [mode, setMode] = useState<"show" | "rename" | "confirm" | "transfer">("show");
 	const when = session.last_message_at ?? session.created_at;
 	if (mode === "rename") {
 		return (
@@ -196,6 +197,14 @@ function SessionItem({
 						<button
 							type="button"
 							class="icon-button session-action"
+							aria-label="Export or import chat"
+							onClick={() => setMode("transfer")}
+						>
+							<DownloadIcon />
+						</button>
+						<button
+							type="button"
+							class="icon-button session-action"
 							aria-label="Rename chat"
 							onClick={() => setMode("rename")}
 						>
@@ -210,6 +219,7 @@ function SessionItem({
 							<TrashIcon />
 						</button>
 					</span>
+					{mode === "transfer" && <ChatTransferDialog session={session} onClose={() => setMode("show")} />}
 				</>
 			)}
 		</li>
