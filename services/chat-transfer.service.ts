@@ -90,7 +90,8 @@ export default function chatTransferService(config: Config): ServiceSchema<Servi
 					const file = exportFileName(view.character_name, row.created_at, format);
 					ctx.meta.$responseHeaders = { "Content-Disposition": `attachment; filename="${file}"` };
 					if (format === "json") {
-						const session = { ...row, ...view, persona: view.persona, created_at: row.created_at };
+						// The title as stored (null: the default one), not the view's made-up default.
+						const session = { ...view, ...row, persona: view.persona };
 						return toCameoExport(session, messages, names);
 					}
 					ctx.meta.$responseType = JSONL_TYPE;

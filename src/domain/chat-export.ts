@@ -249,7 +249,8 @@ function parseSillyTavern(lines: { text: string; number: number }[], limits: Imp
 		lorebook_ids: [],
 		turns: [],
 	};
-	let last = new Date(0);
+	// A line without a date takes the one before it; the first, the time of the import.
+	let last = new Date();
 	lines.forEach(({ text, number }, index) => {
 		const line = storableJson(parseLine(text, number), number);
 		if (!isObject(line)) throw new ChatImportError("malformed", `Line ${number} is not a JSON object`, number);
@@ -377,7 +378,7 @@ function parseCameoChat(file: Record<string, unknown>, limits: ImportLimits): Im
 			throw bad(`message ${i + 1} is over ${MAX_IMPORTED_CONTENT_CHARS} characters`);
 		const variant: ImportedVariant = {
 			content: m.content,
-			created_at: parseSendDate(m.created_at) ?? turns.at(-1)?.variants[0].created_at ?? new Date(0),
+			created_at: parseSendDate(m.created_at) ?? turns.at(-1)?.variants[0].created_at ?? new Date(),
 			stopped: m.stopped === true,
 			edited_at: parseSendDate(m.edited_at),
 			pinned: m.pinned === true,

@@ -272,7 +272,7 @@ describe("GET /sessions/:id/export.json", () => {
 			`${wsBase}/ws/${characterId}?token=${encodeURIComponent(me.token)}&session_id=${id}&after=${last}`,
 		);
 		const connection = await resumed.next((f) => f.type === "connection");
-		expect(connection).toMatchObject({ session_id: id, resumed: true });
+		expect(connection).toMatchObject({ session_id: id });
 		resumed.send({ content: "and now?" });
 		const next = await resumed.next((f) => f.type === "echo");
 		const reply = await resumed.next((f) => isReply(f) && f.reply_to === next.id);
