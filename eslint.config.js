@@ -24,9 +24,9 @@ export default tseslint.config(
 				{
 					patterns: [
 						{
-							regex: String.raw`(^|/)src/(?!domain/(chat-frames|lorebook|macros|uuid)(\.js)?$)`,
+							regex: String.raw`(^|/)src/(?!domain/(chat-frames|lorebook|macros|search|uuid)(\.js)?$)`,
 							message:
-								"web/src may import only src/domain/chat-frames, lorebook, macros and uuid, which import nothing.",
+								"web/src may import only src/domain/chat-frames, lorebook, macros, search and uuid, which import nothing.",
 						},
 					],
 				},

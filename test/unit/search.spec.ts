@@ -11,6 +11,7 @@ import {
 	substringSnippet,
 	type Snippet,
 } from "../../src/domain/search.js";
+import { focusedMessage, messageHash, parseRoute, searchHash } from "../../web/src/routes.js";
 
 /** The highlighted parts of a snippet, as text. */
 const marked = (s: Snippet) => s.highlights.map(([a, b]) => s.snippet.slice(a, b));
@@ -118,5 +119,31 @@ describe("highlightParts", () => {
 			{ text: "ab", mark: true },
 			{ text: "c", mark: false },
 		]);
+	});
+});
+
+describe("web routes of search", () => {
+	const hit = {
+		session_id: "0f8fad5b-d9cb-469f-a165-70867728950e",
+		character_id: "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+		message_id: "16fd2706-8baf-433b-82eb-8c7fada847da",
+	};
+
+	it("should open a hit's chat or room at its message, and read that message back from the address", () => {
+		const chat = messageHash({ ...hit, reply_mode: null });
+		expect(chat).toBe(`#/chat/${hit.character_id}/${hit.session_id}?message=${hit.message_id}`);
+		expect(parseRoute(chat)).toEqual({ name: "chat", characterId: hit.character_id, sessionId: hit.session_id });
+		expect(focusedMessage(chat)).toBe(hit.message_id);
+		const room = messageHash({ ...hit, reply_mode: "addressed" });
+		expect(room).toBe(`#/rooms/${hit.session_id}?message=${hit.message_id}`);
+		expect(focusedMessage(room)).toBe(hit.message_id);
+		expect(focusedMessage(`#/rooms/${hit.session_id}?message=../../me`)).toBeUndefined();
+		expect(focusedMessage(`#/personas?message=${hit.message_id}`)).toBeUndefined();
+	});
+
+	it("should carry any query text to the search page and back", () => {
+		const q = "a&b=c #?/ Größe 東京";
+		expect(parseRoute(searchHash(q))).toEqual({ name: "search", q });
+		expect(parseRoute("#/search")).toEqual({ name: "search", q: "" });
 	});
 });

@@ -3,15 +3,17 @@
  * themselves are in routes.ts): following the address, changing it, and the greeting it asks a new chat for.
  */
 import { useEffect, useState } from "preact/hooks";
-import { parseRoute, type Route } from "./routes.js";
+import { focusedMessage, parseRoute, type Route } from "./routes.js";
 
 export {
 	chatHash,
 	inviteLink,
 	lorebookHash,
+	messageHash,
 	newChatHash,
 	parseRoute,
 	roomHash,
+	searchHash,
 	sessionHash,
 	type Route,
 } from "./routes.js";
@@ -26,6 +28,11 @@ export function routeGreeting(): number {
 export function routePersona(): string | undefined {
 	const route = parseRoute(location.hash);
 	return route.name === "chat" ? route.personaId : undefined;
+}
+
+/** The message the address asks the chat or room to scroll to (a search hit's), if any. */
+export function routeFocus(): string | undefined {
+	return focusedMessage(location.hash);
 }
 
 export function navigate(hash: string): void {

@@ -1,9 +1,10 @@
 /**
  * The client's addresses as data, without the browser: hash routes (`#/login`, `#/`, `#/chat/{character_id}` with an
  * optional `?greeting=n` and `&persona={persona_id}`, `#/chat/{character_id}/{session_id}`, `#/personas`,
- * `#/lorebooks`, `#/lorebooks/{lorebook_id}`, a room `#/rooms/{session_id}`, an invite link `#/invite/{code}`) read and
- * written. Ids from the address end up in
- * request paths and socket URLs, so anything but a UUID there is "not found". router.ts follows the address.
+ * `#/lorebooks`, `#/lorebooks/{lorebook_id}`, a room `#/rooms/{session_id}`, an invite link `#/invite/{code}`, a search
+ * of one's chats `#/search?q=`; a chat or room with `?message={id}` scrolls to that message) read and written. Ids
+ * from the address end up in request paths and socket URLs, so anything but a UUID there is "not found". router.ts
+ * follows the address.
  */
 import { isUuid } from "../../src/domain/uuid.js";
 
@@ -16,6 +17,8 @@ export type Route =
 	| { name: "lorebook"; lorebookId: string }
 	| { name: "room"; sessionId: string }
 	| { name: "invite"; code: string }
+	| { name: "account" }
+	| { name: "search"; q: string }
 	| { name: "not-found" };
 
 /** An invite code as the server makes them (base64url); anything else is not sent anywhere. */
@@ -30,12 +33,15 @@ export function parseRoute(hash: string): Route {
 	if (parts.length === 0) return { name: "gallery" };
 	if (parts[0] === "login" && parts.length === 1) return { name: "login" };
 	if (parts[0] === "personas" && parts.length === 1) return { name: "personas" };
+	if (parts[0] === "account" && parts.length === 1) return { name: "account" };
 	if (parts[0] === "lorebooks" && parts.length === 1) return { name: "lorebooks" };
 	if (parts[0] === "lorebooks" && parts.length === 2 && isUuid(parts[1]))
 		return { name: "lorebook", lorebookId: parts[1] };
 	if (parts[0] === "rooms" && parts.length === 2 && isUuid(parts[1])) return { name: "room", sessionId: parts[1] };
 	if (parts[0] === "invite" && parts.length === 2 && INVITE_CODE.test(parts[1]))
 		return { name: "invite", code: parts[1] };
+	if (parts[0] === "search" && parts.length === 1)
+		return { name: "search", q: new URLSearchParams(query).get("q") ?? "" };
 	const [, characterId, sessionId] = parts;
 	const ids = parts.slice(1);
 	if (parts[0] === "chat" && characterId && parts.length <= 3 && ids.every(isUuid)) {
@@ -90,4 +96,28 @@ export function inviteLink(origin: string, code: string): string {
 /** Where a listed session opens: a room's page, or the chat with its character. */
 export function sessionHash(session: { id: string; character_id: string; reply_mode?: string | null }): string {
 	return session.reply_mode ? roomHash(session.id) : chatHash(session.character_id, session.id);
+}
+
+/** The search page for `q`. */
+export function searchHash(q: string): string {
+	return `#/search?${new URLSearchParams({ q })}`;
+}
+
+/** Where a search hit opens: its chat or room, scrolled to the message. */
+export function messageHash(hit: {
+	session_id: string;
+	character_id: string;
+	reply_mode: string | null;
+	message_id: string;
+}): string {
+	const session = sessionHash({ id: hit.session_id, character_id: hit.character_id, reply_mode: hit.reply_mode });
+	return `${session}?message=${encodeURIComponent(hit.message_id)}`;
+}
+
+/** The message a chat or room address asks to be scrolled to (`?message={id}`), if any. */
+export function focusedMessage(hash: string): string | undefined {
+	const route = parseRoute(hash);
+	if (route.name !== "chat" && route.name !== "room") return undefined;
+	const id = new URLSearchParams(hash.split("?", 2)[1] ?? "").get("message");
+	return isUuid(id) ? id : undefined;
 }
