@@ -27,7 +27,7 @@ import {
 import { isUuid } from "../src/domain/uuid.js";
 import { LorebookEvent, type LorebookChangedPayload } from "../src/domain/lorebook.js";
 import { RoomEvent, type RoomChangedPayload, type RoomMemberRemovedPayload } from "../src/domain/rooms.js";
-import { RateLimited, Unauthorized, ValidationFailed, WrongPassword } from "../src/errors.js";
+import { ErrorCode, RateLimited, Unauthorized, ValidationFailed, WrongPassword } from "../src/errors.js";
 import type { User } from "../models/index.js";
 
 type AccountMeta = AuthMeta & { $responseType?: string; $responseHeaders?: Record<string, string> };
@@ -44,6 +44,12 @@ interface AccountMethods {
 type AccountThis = Service & DbThis & AccountMethods & { accounts?: AccountStore; throttle: LoginThrottle };
 
 const NO_RETRIES = { enabled: false };
+/** The action behind GET /sessions/{id}/export.{jsonl,json}: the archive's chats are the same files. */
+const CHAT_EXPORT = "chat-transfer.export";
+interface ChatExportParams {
+	id: string;
+	format: "jsonl" | "json";
+}
 /** The same rules as registration's. */
 const NAME_RULE = { type: "string", trim: true, min: 1, max: 100 } as const;
 const NEW_PASSWORD_RULE = { type: "string", min: 8, max: 256 } as const;
@@ -158,10 +164,28 @@ export default function AccountMixin(config: Config): Partial<ServiceSchema> {
 						"Content-Disposition": `attachment; filename="${archiveFileName(username, new Date())}"`,
 						"Cache-Control": "no-store",
 					};
+					// The chats in the formats of GET /sessions/{id}/export.*, from a fresh context: a call of ctx's would
+					// merge its answer's headers into this one's meta.
+					const meta = { user: ctx.meta.user };
+					const chatFile = (sessionId: string, format: "jsonl" | "json") =>
+						this.broker.call<string | object, ChatExportParams>(CHAT_EXPORT, { id: sessionId, format }, { meta });
 					const entries = accountEntries({
 						user: { id, username, name, role, created_at },
 						sequelize: this.db.sequelize,
 						characters: this.db.models.Character,
+						async chats(session, stem) {
+							try {
+								const [jsonl, json] = [await chatFile(session.id, "jsonl"), await chatFile(session.id, "json")];
+								return [
+									{ path: `${stem}.jsonl`, data: String(jsonl) },
+									{ path: `${stem}.json`, data: `${JSON.stringify(json)}\n` },
+								];
+							} catch (err) {
+								// A chat whose character is no longer the user's to see is not theirs to export either.
+								if ((err as { type?: string }).type === ErrorCode.SessionNotFound) return [];
+								throw err;
+							}
+						},
 					});
 					return zipStream(entries, (err) => this.logger.error("Account export failed half-way:", err));
 				},

@@ -27,8 +27,14 @@ export interface ExportedAccount {
 	sequelize: Sequelize;
 	/** The Character model, unscoped (with the avatar's bytes). */
 	characters: typeof Character;
-	/** Each chat of the user's as files, one session at a time (absent: no chats in the archive). */
-	chats?: (sessionId: string) => Promise<ArchiveEntry[]>;
+	/** One chat of the user's as its files, named from `stem` (absent: no chats in the archive). */
+	chats?: (session: ChatListing, stem: string) => Promise<ArchiveEntry[]>;
+}
+
+/** A session of the user's: its id, and its title or its character's name. */
+export interface ChatListing {
+	id: string;
+	name: string;
 }
 
 /** The zip as a stream; `onError` hears a failure half-way (the answer is then cut short: its status is sent). */
@@ -102,12 +108,16 @@ export async function* accountEntries(account: ExportedAccount): AsyncGenerator<
 	}
 
 	if (!account.chats) return;
-	const sessionIds = await select<{ id: string }>(
+	const sessions = await select<ChatListing>(
 		sequelize,
-		`SELECT id FROM chat_sessions WHERE username = $1 ORDER BY created_at, id`,
+		`SELECT s.id, coalesce(s.title, c.name) AS name FROM chat_sessions s
+		JOIN ai_characters c ON c.id = s.character_id WHERE s.username = $1 ORDER BY s.created_at, s.id`,
 		[user.username],
 	);
-	for (const { id } of sessionIds) for (const entry of await account.chats(id)) yield entry;
+	for (const session of sessions) {
+		const stem = `chats/${archiveName(session.name, session.id)}`;
+		for (const entry of await account.chats(session, stem)) yield entry;
+	}
 }
 
 function json(value: unknown): string {

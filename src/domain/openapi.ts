@@ -402,11 +402,11 @@ function responsesOf(route: ApiRoute, hasParams: boolean, hasBody: boolean): Ope
 
 /**
  * The handlers set `ctx.meta.$statusCode`, which only running them reveals; they follow a naming rule instead:
- * deletes answer 204, and actions named register, create*, import*, branch* or add* answer 201.
+ * deletes and logout answer 204, and actions named register, create*, import*, branch* or add* answer 201.
  */
 function successStatus(route: ApiRoute): keyof typeof SUCCESS_TEXT {
-	if (route.method === "DELETE") return 204;
 	const name = route.action.slice(route.action.lastIndexOf(".") + 1);
+	if (route.method === "DELETE" || name === "logout") return 204;
 	return /^(register|create|import|branch|add)/.test(name) ? 201 : 200;
 }
 

@@ -4,6 +4,7 @@ import { revokedBy, type TokensRevokedPayload } from "../../src/domain/accounts.
 import { archiveFileName, archiveName, imageExtension } from "../../src/domain/account-archive.js";
 import { zipStream, type ArchiveEntry } from "../../src/adapters/account-export.js";
 import { unzip } from "../support/unzip.js";
+import { parseRoute } from "../../web/src/routes.js";
 
 const A = "11111111-1111-4111-8111-111111111111";
 const B = "22222222-2222-4222-8222-222222222222";
@@ -90,5 +91,13 @@ describe("zipStream", () => {
 		const out = zipStream(entries(), (err) => failures.push(err));
 		await expect(collect(out)).rejects.toThrow("database gone");
 		expect(failures).toHaveLength(1);
+	});
+});
+
+describe("the account page's address", () => {
+	it("should be #/account, and nothing below it", () => {
+		expect(parseRoute("#/account")).toEqual({ name: "account" });
+		expect(parseRoute("#/account/")).toEqual({ name: "account" });
+		expect(parseRoute("#/account/delete")).toEqual({ name: "not-found" });
 	});
 });

@@ -84,6 +84,9 @@ export function onSessionExpired(handler: (notice?: string) => void): void {
 }
 
 export const DISABLED_NOTICE = "This account has been disabled. Ask the operator of this site.";
+/** A token taken back by the server: logged out on this device elsewhere, or the password changed. */
+export const REVOKED_NOTICE =
+	"You were logged out (your password changed, or this login was ended). Please log in again.";
 
 /** Ends the login; the login page shows `notice`, or that the session expired. */
 export function expireSession(notice?: string): void {
@@ -141,11 +144,21 @@ async function request(path: string, opts: RequestOptions & { accept?: string })
 	const data = (await res.json().catch(() => null)) as ErrorBody | null;
 	// The socket's 4003 and a request's 401 race when an account is disabled: either says so.
 	if (res.status === 401 && !opts.anonymous)
-		expireSession(data?.code === "USER_DISABLED" ? DISABLED_NOTICE : undefined);
+		expireSession(
+			data?.code === "USER_DISABLED" ? DISABLED_NOTICE : data?.code === "TOKEN_REVOKED" ? REVOKED_NOTICE : undefined,
+		);
 	if (data?.code === "VALIDATION_ERROR" && Array.isArray(data.errors) && data.errors.length > 0)
 		throw new ApiError(res.status, validationText(data.errors, opts.fields));
 	const waiting = waitingText(res, data);
 	throw new ApiError(res.status, waiting ?? data?.detail ?? `The server answered ${res.status}`);
+}
+
+/** Logs out: the server forgets this token (POST /logout), whatever it answers; this tab forgets it at once. */
+export async function logOut(): Promise<void> {
+	const token = getToken();
+	setToken(null);
+	if (!token) return;
+	await fetch("/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` } }).catch(() => undefined);
 }
 
 export function errorText(err: unknown): string {
