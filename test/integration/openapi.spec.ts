@@ -21,7 +21,9 @@ let early: OpenApiDocument;
 
 beforeAll(async () => {
 	// Without sessions: the test below adds it at run time, as a cluster node joining later would.
-	const config = testConfig({ SERVICES: "api,auth,characters,avatars,story,personas,lorebooks,memory,rooms,search" });
+	const config = testConfig({
+		SERVICES: "api,auth,characters,avatars,story,personas,lorebooks,memory,rooms,search,chat-transfer",
+	});
 	broker = createBroker(config, { logger: false });
 	await Promise.all([broker.start(), ensureWebBuild()]);
 	base = gatewayOrigin(broker);
@@ -64,7 +66,7 @@ describe("GET /openapi.json", () => {
 		for (const { path, method, op } of operations(doc)) {
 			const action = op["x-moleculer-action"];
 			// Their alias middleware turn the upload into params: the body is the card or image, not them.
-			if (action === "characters.importCard" || action === "avatars.put") continue;
+			if (["characters.importCard", "avatars.put", "chat-transfer.importChat"].includes(action)) continue;
 			const params = actions.get(action)?.params ?? {};
 			const body = op.requestBody?.content["application/json"]?.schema;
 			const bodySchema = body?.$ref ? doc.components.schemas[body.$ref.split("/").pop() as string] : body;
