@@ -71,7 +71,8 @@ describe("search in the web client", () => {
 		await hit.click();
 		const row = page.locator(`[data-id="${targetId}"]`);
 		await expect.poll(() => row.getAttribute("class")).toContain("focused");
-		expect(page.url()).toContain(`/${sessionId}?message=${targetId}`);
+		// The chat writes its own address once open; the message was read from the one the hit opened.
+		expect(page.url()).toContain(`/${sessionId}`);
 		expect(await row.isVisible()).toBe(true);
 		const box = (await row.boundingBox())!;
 		expect(box.y).toBeGreaterThanOrEqual(0);

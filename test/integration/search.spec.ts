@@ -69,9 +69,12 @@ async function hits(who: SignedUp, query: Record<string, string | number>): Prom
 const marked = (h: SearchHit) => h.highlights.map(([a, b]) => h.snippet.slice(a, b));
 
 beforeAll(async () => {
-	broker = createBroker(testConfig({ NAMESPACE: uniqueName("search"), SERVICES: "api,auth,characters,rooms,search" }), {
-		logger: false,
-	});
+	broker = createBroker(
+		testConfig({ NAMESPACE: uniqueName("search"), SERVICES: "api,auth,characters,sessions,personas,rooms,search" }),
+		{
+			logger: false,
+		},
+	);
 	await broker.start();
 	sequelize = (broker.getLocalService("search") as unknown as DbThis).db.sequelize;
 	[alice, bob, carol, bard, sage] = await Promise.all([

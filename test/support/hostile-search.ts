@@ -78,7 +78,8 @@ export function searchRequests(ctx: HostileContext): RestCase[] {
 		// Length and characters.
 		get("huge_bodies", "q={201 characters}", q("x".repeat(201)), invalid("q")),
 		get("huge_bodies", "q={8,000 characters}", q("private ".repeat(1000)), invalid("q")),
-		get("unicode", "q={4,000 random CJK}", q(cjk), invalid("q")),
+		// 36 kB of URL: the HTTP parser refuses it (431) before the validator would (422).
+		get("unicode", "q={4,000 random CJK}", q(cjk), { status: [422, 431] }),
 		get("unicode", "q={200 CJK}", q(cjk.slice(0, 200)), found),
 		get("unicode", "q=東", q("東"), found),
 		get("unicode", "q={emoji}", q("😀"), found),
