@@ -18,10 +18,10 @@ const INVALID_CHAT = { status: [422], code: ["INVALID_CHAT"] };
 const EMPTY_CHAT = { status: [422], code: ["EMPTY_CHAT"] };
 const CHAT_TOO_LARGE = { status: [413], code: ["CHAT_TOO_LARGE", "PAYLOAD_TOO_LARGE"] };
 
-const HEADER = json({ user_name: "unused", character_name: "unused", chat_metadata: {} });
-const lines = (...rest: string[]) => [HEADER, ...rest].join("\n");
-
 export function chatTransferRequests(ctx: HostileContext): RestCase[] {
+	// Made here, not at load: hostile-cases.js imports this file before its own helpers exist.
+	const HEADER = json({ user_name: "unused", character_name: "unused", chat_metadata: {} });
+	const lines = (...rest: string[]) => [HEADER, ...rest].join("\n");
 	const importPath = `/sessions/import?character_id=${ctx.chatCharacterId}`;
 	/** A file sent to the import route as `type` (application/jsonl unless said). */
 	const file = (
