@@ -11,6 +11,7 @@ import type { DbThis } from "../../mixins/db.mixin.js";
 import { createTestCharacter, signUp, testConfig, uniqueName, type SignedUp } from "../support/config.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 import { gatewayOrigin } from "../support/gateway.js";
+import { probeHealth } from "../support/stalls.js";
 
 let broker: ServiceBroker;
 let sequelize: Sequelize;
@@ -227,6 +228,42 @@ describe("POST /sessions/import and GET /sessions/:id/export.jsonl", () => {
 		const theirs = await importChat(other, SILLY_TAVERN_CHAT, "application/jsonl");
 		for (const format of ["jsonl", "json"])
 			expect((await send(me, "GET", `/sessions/${theirs.body.id}/export.${format}`)).status).toBe(404);
+	});
+});
+
+describe("a chat as long as allowed", () => {
+	it("should import 10,000 lines without stalling the server, and refuse one line more with 413", async () => {
+		const me = await signUp(broker, "xfer");
+		const line = (i: number) =>
+			i % 2 === 0
+				? { name: "Ann", is_user: true, send_date: 1795552449156 + i, mes: `Line ${i}`, extra: { n: i } }
+				: {
+						name: "Seraphina",
+						is_user: false,
+						send_date: 1795552449156 + i,
+						mes: `Reply ${i}`,
+						swipes: ["a", `Reply ${i}`],
+						swipe_id: 1,
+					};
+		const body = (count: number) => jsonl({ user_name: "unused" }, ...Array.from({ length: count }, (_, i) => line(i)));
+		const probe = probeHealth(`${api}/health`);
+		let health;
+		try {
+			const imported = await importChat(me, body(10_000), "application/jsonl");
+			expect(imported.status).toBe(201);
+			const tooLong = await importChat(me, body(10_001), "application/jsonl");
+			expect([tooLong.status, tooLong.body.code]).toEqual([413, "CHAT_TOO_LARGE"]);
+			health = await probe.stop();
+			const [[row]] = (await sequelize.query(`SELECT count(*)::int AS n FROM messages WHERE session_id = $1`, {
+				bind: [imported.body.id],
+			})) as [{ n: number }[], unknown];
+			expect(row.n).toBe(15_000);
+			expect(await pendingWork(imported.body.id)).toBe(0);
+		} finally {
+			await probe.stop().catch(() => undefined);
+		}
+		// Generous for two shared cores: the file is read in one pass and stored 500 rows to a statement.
+		expect(health.health_max_ms).toBeLessThan(500);
 	});
 });
 
