@@ -106,7 +106,8 @@ export default function chatTransferService(config: Config): ServiceSchema<Servi
 			 */
 			importChat: {
 				description:
-					"Import a chat file as a new session with the character you choose: SillyTavern JSONL (any version; " +
+					"Import a chat file as a new session with the character you choose (`?character_id=`): SillyTavern " +
+					"JSONL (any version; " +
 					"swipes become reply variants, system lines are skipped) or cameo's JSON export, as the body or the " +
 					"`file` part of a form. 201 with the session; 422 names a malformed line; 413 past " +
 					"CHAT_IMPORT_MAX_MB or CHAT_IMPORT_MAX_MESSAGES",

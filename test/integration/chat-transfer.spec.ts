@@ -282,6 +282,8 @@ describe("GET /sessions/:id/export.json", () => {
 		await socket.next((f) => f.type === "message.edited");
 		await socket.close();
 		const sessionId = hello.session_id as string;
+		const memory = JSON.stringify({ summary: "They met by the water.", pinned: [echo.id] });
+		expect((await send(me, "PATCH", `/sessions/${sessionId}/memory`, memory, "application/json")).status).toBe(200);
 
 		const exported = await send(me, "GET", `/sessions/${sessionId}/export.json`);
 		expect(exported.status).toBe(200);
@@ -302,6 +304,9 @@ describe("GET /sessions/:id/export.json", () => {
 			messageLines((await send(me, "GET", `/sessions/${sessionId}/export.jsonl`)).text),
 		);
 		expect(await pendingWork(id)).toBe(0);
+		// The summary the user wrote and the pins come back with it.
+		const kept = (await send(me, "GET", `/sessions/${id}/memory`)).body;
+		expect(kept).toMatchObject({ summary: "They met by the water.", pinned: [after[1].id] });
 
 		// The imported chat resumes over WebSocket and answers a new message; nothing imported was sent to the model.
 		const last = after.at(-1)!.id as string;
