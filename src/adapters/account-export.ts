@@ -46,12 +46,15 @@ export function zipStream(entries: AsyncIterable<ArchiveEntry>, onError: (err: u
 	out.on("close", () => (stopped = true));
 	const mtime = new Date();
 	void (async () => {
-		for await (const entry of entries) {
+		for await (const { path, data } of entries) {
 			if (stopped) return;
+			// yazl keeps each entry's stream function until the zip ends: it must not keep the bytes too.
+			let bytes: Buffer | null = Buffer.from(data);
 			// The next entry is read once yazl has pumped this one's bytes into the zip.
 			await new Promise<void>((resolve, reject) => {
-				zip.addReadStreamLazy(entry.path, { mtime }, (cb) => {
-					const stream = Readable.from([Buffer.from(entry.data)]);
+				zip.addReadStreamLazy(path, { mtime }, (cb) => {
+					const stream = Readable.from([bytes!]);
+					bytes = null;
 					stream.once("end", resolve).once("error", reject);
 					cb(null, stream);
 				});

@@ -4,7 +4,7 @@ import jwt from "jsonwebtoken";
 import authService from "../../services/auth.service.js";
 import { createBroker } from "../../src/broker.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
-import { signAccessToken } from "../../src/domain/access-tokens.js";
+import { signAccessToken, verifyAccessToken } from "../../src/domain/access-tokens.js";
 import { testConfig, uniqueName, TEST_JWT_SECRET } from "../support/config.js";
 import { eventually } from "../support/process.js";
 
@@ -148,13 +148,14 @@ describe("auth service", () => {
 	describe("Test 'auth.validate' action", () => {
 		const unauthorized = (detail: string) => ({ code: 401, type: "UNAUTHORIZED", message: detail });
 
-		it("should turn a login token into the user", async () => {
+		it("should turn a login token into the user, with the token's id", async () => {
 			const token = await login(alice.username);
 			expect(await broker.call("auth.validate", { token })).toEqual({
 				id: aliceId,
 				username: alice.username,
 				name: "Alice",
 				role: "user",
+				token_id: verifyAccessToken(token, TEST_JWT_SECRET).jti,
 			});
 		});
 

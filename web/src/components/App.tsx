@@ -1,8 +1,9 @@
 /** Who is logged in, and which screen the address shows. Without a token (or once it expires) that is the login. */
 import { useEffect, useState } from "preact/hooks";
-import { api, getToken, onSessionExpired, setToken, type User } from "../api";
+import { api, getToken, logOut as endLogin, onSessionExpired, type User } from "../api";
 import { navigate, useRoute, type Route } from "../router";
 import { Toaster } from "../toast";
+import { AccountPage } from "./AccountPage";
 import { AuthPage } from "./AuthPage";
 import { ChatPage } from "./ChatPage";
 import { Gallery } from "./Gallery";
@@ -34,7 +35,7 @@ export function App() {
 	}, [loggedIn]);
 
 	function logOut() {
-		setToken(null);
+		void endLogin();
 		setUser(null);
 		setNotice(undefined);
 		setLoggedIn(false);
@@ -86,6 +87,9 @@ export function App() {
 						>
 							Lorebooks
 						</a>
+						<a href="#/account" aria-current={route.name === "account" ? "page" : undefined}>
+							Account
+						</a>
 					</nav>
 					<SearchBox initial={route.name === "search" ? route.q : ""} />
 					<div class="topbar-user">
@@ -108,6 +112,8 @@ export function App() {
 				return <LorebooksPage key={visit} />;
 			case "lorebook":
 				return <LorebookEditor key={shown.lorebookId} lorebookId={shown.lorebookId} />;
+			case "account":
+				return <AccountPage key={visit} user={user} onChanged={setUser} onLogOut={logOut} />;
 			case "invite":
 				return <InvitePage key={shown.code} code={shown.code} />;
 			case "search":

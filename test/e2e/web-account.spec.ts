@@ -1,0 +1,143 @@
+/**
+ * The web client's account page (issue 16) in headless Chromium against the whole system in one process: the display
+ * name changed (the header follows), the password changed (a wrong current one refused in the form; other logins end,
+ * this tab stays in), everything downloaded as a zip, logging out (the token no longer works on the server), and the
+ * account deleted after its password (back to the login, saying so). Screenshots go to
+ * test/e2e/screenshots/account-*.png.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { mkdir, readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import type { ServiceBroker } from "moleculer";
+import type { Browser, Page } from "playwright-core";
+import { createBroker } from "../../src/broker.js";
+import { testConfig, uniqueName } from "../support/config.js";
+import { gatewayOrigin } from "../support/gateway.js";
+import { ensureWebBuild, launchChromium } from "../support/browser.js";
+import { WebPages } from "../support/web-pages.js";
+import { restClient } from "../support/rest-client.js";
+import { unzip } from "../support/unzip.js";
+
+const SHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
+const PHONE = { width: 390, height: 844 };
+const PASSWORD = "first password here";
+
+let broker: ServiceBroker;
+let browser: Browser;
+let pages: WebPages;
+let base = "";
+const client = restClient(() => base);
+
+beforeAll(async () => {
+	await Promise.all([ensureWebBuild(), mkdir(SHOTS, { recursive: true })]);
+	broker = createBroker(testConfig({ NAMESPACE: uniqueName("account") }), { logger: false });
+	[browser] = await Promise.all([launchChromium(), broker.start()]);
+	base = gatewayOrigin(broker);
+	pages = new WebPages(browser, base);
+});
+
+afterEach(() => pages.closeAll());
+
+afterAll(async () => {
+	await browser?.close();
+	await broker?.stop();
+	expect(pages?.errors ?? []).toEqual([]);
+});
+
+async function signUp(name: string): Promise<{ username: string; token: string }> {
+	const username = uniqueName("web");
+	expect((await client.call("POST", "/register", { json: { username, name, password: PASSWORD } })).status).toBe(201);
+	return { username, token: await logIn(username, PASSWORD) };
+}
+
+async function logIn(username: string, password: string): Promise<string> {
+	const res = await client.call("POST", "/login", { json: { username, password } });
+	expect(res.status).toBe(200);
+	return res.body.access_token as string;
+}
+
+const status = async (token: string) => (await client.call("GET", "/me", { token })).status;
+
+async function shot(page: Page, name: string): Promise<void> {
+	await page.evaluate("document.activeElement instanceof HTMLElement && document.activeElement.blur()");
+	await page.evaluate("document.querySelector('.toasts')?.style.setProperty('visibility', 'hidden')");
+	await page.screenshot({ path: `${SHOTS}account-${name}.png`, fullPage: true });
+	await page.evaluate("document.querySelector('.toasts')?.style.removeProperty('visibility')");
+}
+
+describe("web client account page", () => {
+	it("should change the name and the password, and download everything", async () => {
+		const me = await signUp("Ada Quill");
+		const elsewhere = await logIn(me.username, PASSWORD);
+		const page = await pages.loggedIn(me.token, "#/");
+		await page.getByRole("link", { name: "Account" }).click();
+		await page.getByRole("heading", { name: "Account", exact: true }).waitFor();
+		await page.getByText(`Logged in as ${me.username}.`).waitFor();
+
+		const name = page.getByLabel("Display name");
+		await name.fill("Ada Lovequill");
+		await page.getByRole("button", { name: "Save name" }).click();
+		await page.getByText("Display name saved").waitFor();
+		await page.locator(".topbar-name", { hasText: "Ada Lovequill" }).waitFor();
+
+		await page.getByLabel("Current password").fill("not it at all");
+		await page.getByLabel("New password", { exact: true }).fill("second password here");
+		await page.getByLabel("New password again").fill("second password here");
+		await page.getByRole("button", { name: "Change password" }).click();
+		await page.getByRole("alert").filter({ hasText: "The password is not right" }).waitFor();
+		expect(await status(elsewhere)).toBe(200);
+
+		await page.getByLabel("Current password").fill(PASSWORD);
+		await page.getByRole("button", { name: "Change password" }).click();
+		await page.getByText("Password changed. Your other devices are logged out.").waitFor();
+		expect(await status(elsewhere)).toBe(401);
+		expect(await status(me.token)).toBe(401);
+		// This tab goes on, with the fresh token.
+		const fresh = (await page.evaluate(`sessionStorage.getItem("cameo.token")`)) as string;
+		expect(fresh).not.toBe(me.token);
+		expect(await status(fresh)).toBe(200);
+		await page.reload();
+		await page.getByText(`Logged in as ${me.username}.`).waitFor();
+
+		const [download] = await Promise.all([
+			page.waitForEvent("download"),
+			page.getByRole("button", { name: "Download everything" }).click(),
+		]);
+		expect(download.suggestedFilename()).toMatch(/^cameo-web_[^/]+-\d{4}-\d{2}-\d{2}\.zip$/);
+		const files = unzip(await readFile((await download.path())!));
+		expect(JSON.parse(files.get("profile.json")!.toString())).toMatchObject({
+			username: me.username,
+			name: "Ada Lovequill",
+		});
+		await shot(page, "desktop");
+	});
+
+	it("should log out on the server, and fit a phone", async () => {
+		const me = await signUp("Bo Lark");
+		const page = await pages.loggedIn(me.token, "#/account", { viewport: PHONE, touch: true });
+		await page.getByRole("heading", { name: "Account", exact: true }).waitFor();
+		expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+		await shot(page, "phone");
+		await page.getByRole("button", { name: "Log out" }).first().click();
+		await page.getByRole("form", { name: "Log in" }).waitFor();
+		await expect.poll(() => status(me.token)).toBe(401);
+	});
+
+	it("should delete the account after its password, and say so at the login", async () => {
+		const me = await signUp("Cy Fenn");
+		const page = await pages.loggedIn(me.token, "#/account");
+		await page.getByRole("button", { name: "Delete account…" }).click();
+		const dialog = page.getByRole("dialog", { name: "Delete your account?" });
+		await dialog.getByLabel("Password").fill("wrong password");
+		await dialog.getByRole("button", { name: "Delete my account" }).click();
+		await dialog.getByRole("alert").filter({ hasText: "The password is not right" }).waitFor();
+		expect(await status(me.token)).toBe(200);
+
+		await dialog.getByLabel("Password").fill(PASSWORD);
+		await dialog.getByRole("button", { name: "Delete my account" }).click();
+		await page.getByText("Your account and everything in it were deleted.").waitFor();
+		expect(await status(me.token)).toBe(401);
+		const login = await client.call("POST", "/login", { json: { username: me.username, password: PASSWORD } });
+		expect(login.status).toBe(401);
+	});
+});
