@@ -9,7 +9,7 @@ import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { ChatTransferStore } from "../src/adapters/chat-transfer-store.js";
 import {
 	exportFileName,
-	parseChatFile,
+	readChatFileInSlices,
 	toCameoExport,
 	toSillyTavernJsonl,
 	type CameoChatExport,
@@ -117,7 +117,8 @@ export default function chatTransferService(config: Config): ServiceSchema<Servi
 					// 404 for a character the caller may not see, before the file is read.
 					await ctx.call("characters.get", { id: ctx.params.character_id });
 					const limits = { maxMessages: config.chatImport.maxMessages };
-					const chat = withChatImportErrors(() => parseChatFile(ctx.params.text, limits));
+					// A slice of lines at a time, the event loop running between them: a long file never holds the node.
+					const chat = await withChatImportErrors(() => readChatFileInSlices(ctx.params.text, limits, nextTurn));
 					const owner = { username: user.username, userId: user.id };
 					const id = await this.store.importChat(owner, ctx.params.character_id, chat);
 					ctx.meta.$statusCode = 201;
@@ -132,6 +133,8 @@ export default function chatTransferService(config: Config): ServiceSchema<Servi
 		},
 	};
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function requireUser(meta: TransferMeta): AuthUser {
 	if (!meta.user) throw Unauthorized();

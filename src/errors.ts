@@ -270,13 +270,20 @@ const CHAT_IMPORT_PROBLEMS: Record<ChatImportProblem, [number, ErrorCode]> = {
 	too_large: [413, ErrorCode.ChatTooLarge],
 };
 
-/** A chat file refused by src/domain/chat-export.ts; `line` (1-based) names the line at fault when there is one. */
+/**
+ * Runs chat-file code (src/domain/chat-export.ts), turning its refusals (ChatImportError, thrown or rejected) into client
+ * errors; `line` (1-based) names the line at fault when there is one.
+ */
 export function withChatImportErrors<T>(fn: () => T): T {
-	try {
-		return fn();
-	} catch (err) {
+	const rethrow = (err: unknown): never => {
 		if (!(err instanceof ChatImportError)) throw err;
 		const [status, code] = CHAT_IMPORT_PROBLEMS[err.problem];
 		throw new MoleculerClientError(err.message, status, code, err.line ? { line: err.line } : undefined);
+	};
+	try {
+		const result = fn();
+		return (result instanceof Promise ? result.catch(rethrow) : result) as T;
+	} catch (err) {
+		return rethrow(err);
 	}
 }

@@ -103,15 +103,15 @@ export class ChatTransferStore {
 					 ON CONFLICT DO NOTHING`,
 					[session.id, chat.lorebook_ids, owner.userId],
 				);
-			const rows = messageRows(chat);
-			for (let at = 0; at < rows.length; at += INSERT_BATCH)
-				await this.insertMessages(
-					transaction,
-					session.id,
-					owner.username,
-					characterId,
-					rows.slice(at, at + INSERT_BATCH),
-				);
+			// Made a batch at a time (each reply id is a SHA-1): the inserts between them let the event loop run.
+			let batch: MessageInsert[] = [];
+			for (const row of messageRows(chat)) {
+				batch.push(row);
+				if (batch.length < INSERT_BATCH) continue;
+				await this.insertMessages(transaction, session.id, owner.username, characterId, batch);
+				batch = [];
+			}
+			if (batch.length > 0) await this.insertMessages(transaction, session.id, owner.username, characterId, batch);
 			return session.id;
 		});
 	}
@@ -165,8 +165,7 @@ export class ChatTransferStore {
  * second reply in a row) stands alone, as a greeting does, its one variant the one shown (the others stay in
  * `extra.swipes`, as they came).
  */
-export function messageRows(chat: ImportedChat): MessageInsert[] {
-	const rows: MessageInsert[] = [];
+export function* messageRows(chat: ImportedChat): Generator<MessageInsert> {
 	let unanswered: MessageInsert | null = null;
 	for (const [index, turn] of chat.turns.entries()) {
 		const base = { stopped: false, edited_at: null, pinned: false };
@@ -187,7 +186,7 @@ export function messageRows(chat: ImportedChat): MessageInsert[] {
 				stopped: false,
 				extra: turn.leftover,
 			};
-			rows.push(unanswered);
+			yield unanswered;
 			continue;
 		}
 		const to = unanswered;
@@ -197,7 +196,7 @@ export function messageRows(chat: ImportedChat): MessageInsert[] {
 			const kept =
 				turn.variants.length > 1 ? { swipes: turn.variants.map((x) => x.content), swipe_id: turn.active } : {};
 			const extra = turn.leftover || turn.variants.length > 1 ? { ...turn.leftover, ...kept } : null;
-			rows.push({
+			yield {
 				...base,
 				...v,
 				...fixed(v),
@@ -208,11 +207,11 @@ export function messageRows(chat: ImportedChat): MessageInsert[] {
 				variant: 0,
 				active: true,
 				extra,
-			});
+			};
 			continue;
 		}
-		turn.variants.forEach((v, n) => {
-			rows.push({
+		for (const [n, v] of turn.variants.entries()) {
+			yield {
 				...base,
 				...v,
 				...fixed(v),
@@ -223,10 +222,9 @@ export function messageRows(chat: ImportedChat): MessageInsert[] {
 				variant: n,
 				active: n === turn.active,
 				extra: n === 0 ? turn.leftover : null,
-			});
-		});
+			};
+		}
 	}
-	return rows;
 }
 
 function fixed(v: { stopped?: boolean; edited_at?: Date | null; pinned?: boolean }) {

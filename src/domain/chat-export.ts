@@ -208,8 +208,37 @@ function isObject(value: unknown): value is Record<string, unknown> {
 	return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/** Lines read between two pauses of `readChatFileInSlices`: a few milliseconds of work. */
+export const LINES_PER_SLICE = 200;
+
 /** Reads a chat file: SillyTavern JSONL (any version, or the minimal `{mes, is_user}` lines), or cameo's JSON export. */
 export function parseChatFile(text: string, limits: ImportLimits): ImportedChat {
+	const steps = chatFileSteps(text, limits);
+	for (;;) {
+		const step = steps.next();
+		if (step.done) return step.value;
+	}
+}
+
+/**
+ * `parseChatFile` a slice of lines at a time, letting the event loop run between slices (`pause`, e.g. setImmediate),
+ * so a file of 10,000 lines never holds the process for longer than one slice.
+ */
+export async function readChatFileInSlices(
+	text: string,
+	limits: ImportLimits,
+	pause: () => Promise<void>,
+): Promise<ImportedChat> {
+	const steps = chatFileSteps(text, limits);
+	for (;;) {
+		const step = steps.next();
+		if (step.done) return step.value;
+		await pause();
+	}
+}
+
+/** The reading, as steps: it yields after every LINES_PER_SLICE lines. */
+function* chatFileSteps(text: string, limits: ImportLimits): Generator<void, ImportedChat> {
 	if (text.trim().length === 0) throw new ChatImportError("empty", "The file is empty");
 	const lines = linesOf(text.replace(/^\ufeff/, ""), limits);
 	const first = lines[0];
@@ -221,11 +250,11 @@ export function parseChatFile(text: string, limits: ImportLimits): ImportedChat 
 		const whole = tryWhole(text);
 		if (isObject(whole) && whole.format === CAMEO_CHAT_FORMAT)
 			return parseCameoChat(storableJson(whole, 1) as Record<string, unknown>, limits);
-		return parseSillyTavern(lines, limits);
+		return yield* parseSillyTavern(lines, limits);
 	}
 	if (isObject(head) && head.format === CAMEO_CHAT_FORMAT && lines.length === 1)
 		return parseCameoChat(storableJson(parseLine(first.text, 1), 1) as Record<string, unknown>, limits);
-	return parseSillyTavern(lines, limits);
+	return yield* parseSillyTavern(lines, limits);
 }
 
 function tryWhole(text: string): unknown {
@@ -239,7 +268,10 @@ function tryWhole(text: string): unknown {
 
 const MESSAGE_KEYS = new Set(["is_user", "is_system", "send_date", "mes", "swipes", "swipe_id"]);
 
-function parseSillyTavern(lines: { text: string; number: number }[], limits: ImportLimits): ImportedChat {
+function* parseSillyTavern(
+	lines: { text: string; number: number }[],
+	limits: ImportLimits,
+): Generator<void, ImportedChat> {
 	const chat: ImportedChat = {
 		format: "sillytavern",
 		title: null,
@@ -251,18 +283,19 @@ function parseSillyTavern(lines: { text: string; number: number }[], limits: Imp
 	};
 	// A line without a date takes the one before it; the first, the time of the import.
 	let last = new Date();
-	lines.forEach(({ text, number }, index) => {
+	for (const [index, { text, number }] of lines.entries()) {
+		if (index > 0 && index % LINES_PER_SLICE === 0) yield;
 		const line = storableJson(parseLine(text, number), number);
 		if (!isObject(line)) throw new ChatImportError("malformed", `Line ${number} is not a JSON object`, number);
 		if (index === 0 && !("mes" in line)) {
 			if (isObject(line.chat_metadata)) chat.chat_metadata = line.chat_metadata;
-			return;
+			continue;
 		}
-		if (line.is_system === true) return;
+		if (line.is_system === true) continue;
 		const turn = sillyTavernTurn(line, number, last);
 		last = turn.variants[turn.active].created_at;
 		chat.turns.push(turn);
-	});
+	}
 	if (chat.turns.length === 0) throw new ChatImportError("empty", "The file has no messages");
 	if (chat.turns.length > limits.maxMessages)
 		throw new ChatImportError("too_large", `The chat has more than ${limits.maxMessages} messages`);

@@ -202,7 +202,7 @@ describe("export", () => {
 
 	it("should give back what it reads: the same lines after a round trip through the import's rows", () => {
 		const text = toSillyTavernJsonl({ created_at: new Date(0), chat_metadata: { a: 1 } }, messages, names);
-		const rows = messageRows(parseChatFile(text, limits));
+		const rows = [...messageRows(parseChatFile(text, limits))];
 		expect(rows.map((r) => [r.role, r.content, r.variant, r.active, r.reply_status])).toEqual([
 			["ai", "Welcome", 0, true, "none"],
 			["user", "Hi", 0, true, "replied"],
@@ -216,9 +216,11 @@ describe("export", () => {
 	});
 
 	it("should keep a reply with no message before it, and a user message left unanswered, away from the model", () => {
-		const rows = messageRows(
-			parseChatFile(jsonl({ mes: "a" }, { mes: "b", swipes: ["b", "c"] }, { mes: "q", is_user: true }), limits),
-		);
+		const rows = [
+			...messageRows(
+				parseChatFile(jsonl({ mes: "a" }, { mes: "b", swipes: ["b", "c"] }, { mes: "q", is_user: true }), limits),
+			),
+		];
 		expect(rows.map((r) => [r.role, r.reply_to, r.reply_status])).toEqual([
 			["ai", null, "none"],
 			["ai", null, "none"],
