@@ -75,6 +75,12 @@ export default function AccountMixin(config: Config): Partial<ServiceSchema> {
 				},
 				async handler(this: AccountThis, ctx: Context<UpdateAccountParams, AccountMeta>) {
 					const { name, current_password, new_password } = ctx.params;
+					// `optional` lets null through the validator: it is no name or password either.
+					for (const field of ["name", "current_password", "new_password"] as const) {
+						if (ctx.params[field] !== null) continue;
+						const message = `${field} may be left out, not null`;
+						throw ValidationFailed(message, [{ field, message, type: "required" }]);
+					}
 					if (new_password !== undefined && current_password === undefined) {
 						const message = "The current password is needed to set a new one";
 						throw ValidationFailed(message, [{ field: "current_password", message, type: "required" }]);

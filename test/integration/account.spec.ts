@@ -120,7 +120,7 @@ describe("PATCH /me", () => {
 		expect(changed.body).toMatchObject({ id: me.id, username: me.username, name: "Mira Vale" });
 		expect(changed.body.access_token).toBeUndefined();
 		expect((await ok(me.token, "GET", "/me")).name).toBe("Mira Vale");
-		for (const name of ["", "   ", "x".repeat(101), 42]) {
+		for (const name of ["", "   ", "x".repeat(101), 42, null]) {
 			const refused = await as(me.token, "PATCH", "/me", { name });
 			expect(refused.status, JSON.stringify(name)).toBe(422);
 			expect(refused.body.code).toBe("VALIDATION_ERROR");

@@ -122,6 +122,18 @@ export function accountRequests(ctx: HostileContext): RestCase[] {
 		),
 		patch(
 			"wrong_types",
+			"new_password null",
+			json({ current_password: "x", new_password: null }),
+			invalid("new_password"),
+		),
+		patch(
+			"wrong_types",
+			"current_password null",
+			json({ current_password: null, new_password: "12345678a" }),
+			invalid("current_password"),
+		),
+		patch(
+			"wrong_types",
 			"new_password without the current one",
 			json({ new_password: "12345678a" }),
 			invalid("current_password"),
