@@ -9,7 +9,8 @@
  * - `room_turns`: the room's queue of replies to make, one generating at a time, in order; it is the room's outbox
  *   (a reply whose turn stays `running` past the reply timeout is asked for again), as `reply_status` is a chat's.
  *   A reply's id is derived from its turn's id and variant, so a redelivered turn repeats it. A member's message whose
- *   turns were never queued (its chat-ws node died in between) is found through `ix_messages_room_recent`.
+ *   turns were never queued (its chat-ws node died in between) is found through `ix_messages_room_recent`. `origin`
+ *   says what asked for a turn (a message, a trigger, a regeneration): a message's turns are queued once.
  */
 import type { MigrationFn } from "umzug";
 import type { QueryInterface } from "sequelize";
@@ -49,6 +50,7 @@ export const up: MigrationFn<QueryInterface> = async ({ context: qi }) => {
 			character_id uuid NOT NULL REFERENCES ai_characters (id) ON DELETE CASCADE,
 			reply_to uuid NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
 			requested_by varchar(32) NOT NULL REFERENCES users (username) ON UPDATE CASCADE ON DELETE CASCADE,
+			origin text NOT NULL DEFAULT 'message',
 			status text NOT NULL DEFAULT 'pending',
 			attempts integer NOT NULL DEFAULT 0,
 			started_at timestamptz,

@@ -11,8 +11,9 @@ import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import { Chan, type Publish, type UserMsgPayload } from "../domain/chat-wire.js";
 import { speakersFor, type CastMember, type ReplyMode } from "../domain/rooms.js";
 
-/** A reply a room is to make. */
+/** A reply a room is to make, and what asked for it. */
 interface TurnRequest {
+	origin: "message" | "trigger" | "regenerate";
 	character_id: string;
 	reply_to: string;
 	requested_by: string;
@@ -66,7 +67,7 @@ const UNQUEUED_MESSAGES = `
 	WHERE m.speaker IS NOT NULL AND m.role = 'user'
 	  AND m.created_at > now() - interval '1 hour' AND m.created_at < now() - make_interval(secs => $1)
 	  AND s.reply_mode IS DISTINCT FROM 'manual'
-	  AND NOT EXISTS (SELECT 1 FROM room_turns t WHERE t.reply_to = m.id)
+	  AND NOT EXISTS (SELECT 1 FROM room_turns t WHERE t.reply_to = m.id AND t.origin = 'message')
 	LIMIT 100`;
 
 /** Each turn as its `chat.user.msg` payload needs it: the text it answers and whom the asking member plays. */
@@ -103,14 +104,22 @@ export class RoomTurns {
 
 	/** After a member's message: the replies the room's mode asks for, queued. */
 	async afterMessage(message: { id: string; session_id: string; username: string; content: string }): Promise<void> {
-		await this.queue(message.session_id, (room) =>
-			speakersFor(room.reply_mode ?? "addressed", room.cast, message.content, room.last_speaker).map((c) => ({
+		await this.queue(message.session_id, async (room, transaction) => {
+			// Once: chat-ws and the outbox sweep may both come for a message whose delivery was slow.
+			const [queued] = await this.sequelize.query(
+				`SELECT 1 FROM room_turns WHERE reply_to = $1 AND origin = 'message' LIMIT 1`,
+				{ bind: [message.id], type: QueryTypes.SELECT, transaction },
+			);
+			if (queued) return [];
+			const speakers = speakersFor(room.reply_mode ?? "addressed", room.cast, message.content, room.last_speaker);
+			return speakers.map((c) => ({
+				origin: "message" as const,
 				character_id: c.id,
 				reply_to: message.id,
 				requested_by: message.username,
 				variant: 0,
-			})),
-		);
+			}));
+		});
 	}
 
 	/** `characterId` speaks next after what is queued, following the room's latest message; false: not in its cast. */
@@ -119,7 +128,8 @@ export class RoomTurns {
 		await this.queue(sessionId, (room) => {
 			inCast = room.cast.some((c) => c.id === characterId) && room.last_message !== null;
 			if (!inCast) return [];
-			return [{ character_id: characterId, reply_to: room.last_message!.id, requested_by: username, variant: 0 }];
+			const turn = { character_id: characterId, reply_to: room.last_message!.id, requested_by: username, variant: 0 };
+			return [{ origin: "trigger" as const, ...turn }];
 		});
 		return inCast;
 	}
@@ -142,7 +152,8 @@ export class RoomTurns {
 			} else if (room.busy) refusal = "in_progress";
 			if (refusal || !last) return [];
 			const variant = await this.nextVariant(replyTo, transaction);
-			return [{ character_id: last.character_id, reply_to: replyTo, requested_by: username, variant }];
+			const turn = { character_id: last.character_id, reply_to: replyTo, requested_by: username, variant };
+			return [{ origin: "regenerate" as const, ...turn }];
 		});
 		return refusal;
 	}
@@ -207,10 +218,10 @@ export class RoomTurns {
 			const turns = await plan(await this.state(sessionId, transaction), transaction);
 			if (turns.length === 0) return [];
 			await this.sequelize.query(
-				`INSERT INTO room_turns (id, session_id, character_id, reply_to, requested_by, variant)
-				 SELECT id, $1, character_id, reply_to, requested_by, variant
-				 FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int[]) WITH ORDINALITY
-					AS t(id, character_id, reply_to, requested_by, variant, n)
+				`INSERT INTO room_turns (id, session_id, character_id, reply_to, requested_by, variant, origin)
+				 SELECT id, $1, character_id, reply_to, requested_by, variant, origin
+				 FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::int[], $7::text[]) WITH ORDINALITY
+					AS t(id, character_id, reply_to, requested_by, variant, origin, n)
 				 ORDER BY n`,
 				{
 					bind: [
@@ -220,6 +231,7 @@ export class RoomTurns {
 						turns.map((t) => t.reply_to),
 						turns.map((t) => t.requested_by),
 						turns.map((t) => t.variant),
+						turns.map((t) => t.origin),
 					],
 					transaction,
 				},

@@ -9,6 +9,7 @@ import type { ServiceBroker } from "moleculer";
 import { Redis } from "ioredis";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import { redisKey } from "../../src/adapters/redis.js";
+import { RoomTurns } from "../../src/adapters/room-turns.js";
 import { createTestCharacter, signUp, type SignedUp } from "../support/config.js";
 import { REDIS_URL, awaitService, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
 import { eventually } from "../support/process.js";
@@ -265,6 +266,22 @@ describe("a room across two chat-ws nodes", () => {
 		)) as unknown as [{ id: string }[]];
 		const reply = await a.next((f) => isReply(f) && f.reply_to === stored.id, 20_000);
 		expect(reply.character_id).toBe(cast[0].id);
+		// The node was only slow: its own queueing comes late, and must not ask for a second reply.
+		const published: unknown[] = [];
+		const late = new RoomTurns(sql(), async (_channel, payload) => void published.push(payload), console, {
+			replyTimeoutSeconds: 3,
+			replyMaxAttempts: 3,
+		});
+		await late.afterMessage({
+			id: stored.id,
+			session_id: sessionId,
+			username: ann.username,
+			content: "Is anyone there?",
+		});
+		const [turns] = await sql().query(`SELECT count(*)::int AS n FROM room_turns WHERE reply_to = $1`, {
+			bind: [stored.id],
+		});
+		expect({ turns: (turns as { n: number }[])[0].n, published: published.length }).toEqual({ turns: 1, published: 0 });
 		a.close();
 	});
 
