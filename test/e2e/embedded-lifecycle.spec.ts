@@ -208,13 +208,16 @@ describe("embedded PostgreSQL lifecycle", () => {
 			await healthy(npm, env);
 			const server = await postmasterPid(dataDir);
 			process.kill(npm.child.pid as number, signal);
+			// The broker logs that it stopped just after PostgreSQL is gone, so the log line is waited for too.
 			await eventually(
-				async () => !(await portOpen(Number(env.API_PORT))) && !running(server as number),
+				async () =>
+					!(await portOpen(Number(env.API_PORT))) &&
+					!running(server as number) &&
+					npm.output().includes("ServiceBroker is stopped"),
 				30_000,
 				`cameo and PostgreSQL to stop after ${signal} to npm`,
 			);
 			expect(npm.output()).toMatch(/(SIGTERM|npm start's process \d+ exited): stopping/);
-			expect(npm.output()).toContain("ServiceBroker is stopped");
 		}
 	}, 180_000);
 
