@@ -5,13 +5,9 @@
 import { useState } from "preact/hooks";
 import { api, errorText, expireSession, fetchBlob, saveBlob, setToken, type FieldSentences, type User } from "../api";
 import { toast } from "../toast";
+import { NAME_MAX, NameField, PASSWORD_MAX, PASSWORD_MIN, PasswordField } from "./credentials";
 import { FormFooter } from "./FormFooter";
 import { Modal } from "./Modal";
-
-/** The server's rules (registration's). */
-const NAME_MAX = 100;
-const PASSWORD_MIN = 8;
-const PASSWORD_MAX = 256;
 
 const ACCOUNT_FIELDS: FieldSentences = {
 	name: `A display name is 1–${NAME_MAX} characters.`,
@@ -109,10 +105,7 @@ function NameForm({ user, onChanged }: { user: User; onChanged: (user: User) => 
 		<section class="account-section" aria-labelledby="account-profile">
 			<h2 id="account-profile">Profile</h2>
 			<form class="form" onSubmit={submit}>
-				<label class="field">
-					<span>Display name</span>
-					<input required maxLength={NAME_MAX} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-				</label>
+				<NameField required maxLength={NAME_MAX} value={name} onValue={setName} />
 				{error && (
 					<p class="form-error" role="alert">
 						{error}
@@ -160,18 +153,15 @@ function PasswordForm() {
 	}
 
 	const field = (label: string, value: string, set: (v: string) => void, autoComplete: string) => (
-		<label class="field">
-			<span>{label}</span>
-			<input
-				type="password"
-				required
-				minLength={label === "Current password" ? 1 : PASSWORD_MIN}
-				maxLength={PASSWORD_MAX}
-				autoComplete={autoComplete}
-				value={value}
-				onInput={(e) => set(e.currentTarget.value)}
-			/>
-		</label>
+		<PasswordField
+			label={label}
+			required
+			minLength={label === "Current password" ? 1 : PASSWORD_MIN}
+			maxLength={PASSWORD_MAX}
+			autoComplete={autoComplete}
+			value={value}
+			onValue={set}
+		/>
 	);
 
 	return (
@@ -218,16 +208,7 @@ function DeleteAccount({ onClose }: { onClose: () => void }) {
 		<Modal title="Delete your account?" onClose={onClose}>
 			<form class="form" onSubmit={submit}>
 				<p>This cannot be undone. Type your password to delete your account and everything in it.</p>
-				<label class="field">
-					<span>Password</span>
-					<input
-						type="password"
-						required
-						autoComplete="current-password"
-						value={password}
-						onInput={(e) => setPassword(e.currentTarget.value)}
-					/>
-				</label>
+				<PasswordField required autoComplete="current-password" value={password} onValue={setPassword} />
 				<FormFooter error={error} submit="Delete my account" disabled={busy || !password} onCancel={onClose} />
 			</form>
 		</Modal>

@@ -1,14 +1,15 @@
 /** Log in or sign up. Signing up logs straight in, so a new user lands in the gallery. */
 import { useState } from "preact/hooks";
 import { api, errorText, setToken, type FieldSentences } from "../api";
+import { NAME_MAX, NameField, PASSWORD_MAX, PASSWORD_MIN, PasswordField } from "./credentials";
 
 type Mode = "login" | "signup";
 
 /** The server's rules for a new account (auth.register), said the way a person would. */
 const SIGNUP_FIELDS: FieldSentences = {
 	username: "Usernames are 3–32 letters, digits, dots, dashes or underscores.",
-	name: "Display names are 1–100 characters.",
-	password: "Passwords are 8–256 characters.",
+	name: `Display names are 1–${NAME_MAX} characters.`,
+	password: `Passwords are ${PASSWORD_MIN}–${PASSWORD_MAX} characters.`,
 };
 
 export function AuthPage({ notice, onLoggedIn }: { notice?: string; onLoggedIn: () => void }) {
@@ -93,29 +94,22 @@ export function AuthPage({ notice, onLoggedIn }: { notice?: string; onLoggedIn: 
 					/>
 				</label>
 				{mode === "signup" && (
-					<label class="field">
-						<span>Display name</span>
-						<input
-							name="name"
-							autocomplete="name"
-							placeholder="How characters address you"
-							value={name}
-							onInput={(e) => setName(e.currentTarget.value)}
-						/>
-					</label>
-				)}
-				<label class="field">
-					<span>Password</span>
-					<input
-						name="password"
-						type="password"
-						autocomplete={mode === "login" ? "current-password" : "new-password"}
-						required
-						minLength={mode === "signup" ? 8 : undefined}
-						value={password}
-						onInput={(e) => setPassword(e.currentTarget.value)}
+					<NameField
+						name="name"
+						autocomplete="name"
+						placeholder="How characters address you"
+						value={name}
+						onValue={setName}
 					/>
-				</label>
+				)}
+				<PasswordField
+					name="password"
+					autocomplete={mode === "login" ? "current-password" : "new-password"}
+					required
+					minLength={mode === "signup" ? PASSWORD_MIN : undefined}
+					value={password}
+					onValue={setPassword}
+				/>
 				{error && (
 					<p class="form-error" role="alert">
 						{error}
