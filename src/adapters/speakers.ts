@@ -243,21 +243,16 @@ export class ChatPrompts {
 		const asked = stored && { ...stored, persona_id: room.persona_id };
 		const lines = rows.map((row) => ({ ...historyEntry(row), character_id: row.character_id, speaker: row.speaker }));
 		const people = [...new Set(rows.flatMap((row) => (row.speaker ? [row.speaker] : [])))];
-		const personaName = await this.personaName(room.persona_id, speakers);
+		// What the asking member is called: their persona's name in the room, else their display name.
+		const asking = (await this.persona(room.persona_id, speakers.user))?.name ?? speakers.fallbackName;
 		const history = roomHistory(lines, speakerId, {
 			character: (id) => nameOf.get(id) ?? "Someone",
-			person: personaName,
+			person: asking,
 		});
 		const { session, names, options } = await this.context(asked, speakers, history, model);
 		const others = [...nameOf].filter(([id]) => id !== speakerId).map(([, name]) => name);
 		options.room = roomSection(speakers.character.name, others, people);
 		return { session, history, names, prompt: assemblePrompt(speakers.character, history, names.user, options) };
-	}
-
-	/** What the asking member is called: their persona's name in the room, else their display name. */
-	private async personaName(personaId: string | null, { user, fallbackName }: Speakers): Promise<string> {
-		if (!user) return fallbackName;
-		return (await this.personas.fetch(`${user.id}|${personaId ?? ""}`, { context: user }))?.name ?? fallbackName;
 	}
 
 	/**
@@ -302,8 +297,7 @@ export class ChatPrompts {
 		history: HistoryEntry[],
 		model: ChatModel,
 	): Promise<{ session: StoredSession | null; names: Names; options: PromptOptions }> {
-		const personaId = stored?.persona_id ?? null;
-		const persona = user ? await this.personas.fetch(`${user.id}|${personaId ?? ""}`, { context: user }) : undefined;
+		const persona = await this.persona(stored?.persona_id ?? null, user);
 		const names = { char: character.name, user: persona?.name ?? fallbackName };
 		const [session, lore] = await Promise.all([
 			stored && this.deps.memory.withTrueSummary(model, stored, history, names),
@@ -317,6 +311,11 @@ export class ChatPrompts {
 			pinned: session?.pinned.map(historyEntry),
 		};
 		return { session, names, options };
+	}
+
+	/** Whom the user plays: the session's persona while it is theirs, else their default; none for an account gone since. */
+	private async persona(personaId: string | null, user: ChatUser | null): Promise<PersonaRow | undefined> {
+		return user ? this.personas.fetch(`${user.id}|${personaId ?? ""}`, { context: user }) : undefined;
 	}
 
 	/** The lore entries the latest messages (the one answered last) call up from the turn's books; none without books. */
