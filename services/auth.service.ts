@@ -2,7 +2,8 @@
  * Accounts and access tokens: register, login, token validation (for the gateway's `authenticate`) and `me`; and, for
  * operators only (`visibility: "public"`: other nodes may call them, the gateway never exposes them), list,
  * setDisabled and setRole.
- * Passwords are hashed in src/domain/passwords.ts, tokens made and checked in src/domain/access-tokens.ts.
+ * Passwords are hashed in src/domain/passwords.ts, tokens made and checked in src/domain/access-tokens.ts. Logged-out
+ * tokens are kept until they expire, then swept (at start and hourly).
  * HTTP routes are the gateway's explicit aliases (services/api.service.ts), so the actions carry no `rest` keys.
  */
 import type { Context, Service, ServiceSchema } from "moleculer";
@@ -34,7 +35,7 @@ import {
 	UserNotFound,
 } from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
-import { tokenRevoked } from "../src/adapters/account-store.js";
+import { AccountStore, tokenRevoked } from "../src/adapters/account-store.js";
 import { PersonaStore } from "../src/adapters/persona-store.js";
 import {
 	toAuthUser,
@@ -53,6 +54,8 @@ interface AuthMethods {
 	/** Runs password hashing, turning a full hashing queue into 503 BUSY. */
 	hashing<T>(work: () => Promise<T>): Promise<T>;
 	updateUser(username: string, changes: Partial<Pick<User, "is_disabled" | "role">>): Promise<UserView>;
+	/** Drops logged-out tokens past their expiry; a failure is logged, the next sweep tries again. */
+	sweepRevokedTokens(): Promise<void>;
 }
 type AuthThis = Service & DbThis & AuthMethods;
 
@@ -62,6 +65,8 @@ const NO_RETRIES = { enabled: false };
 /** What BUSY tells the client to wait: a full queue drains in a few seconds. */
 const BUSY_RETRY_AFTER_SECONDS = 2;
 const USER_ATTRIBUTES = ["id", "username", "name", "role", "is_disabled", "created_at"];
+/** How often logged-out tokens past their expiry are dropped (and once at start); every auth node does it. */
+const REVOKED_TOKEN_SWEEP_MS = 60 * 60 * 1000;
 
 export default function authService(config: Config): ServiceSchema {
 	// Checked here, not at first login: a node that cannot sign or verify tokens must not start at all.
@@ -69,6 +74,7 @@ export default function authService(config: Config): ServiceSchema {
 	if (!secret) throw new Error("auth service: no JWT secret (set JWT_SECRET, at least 32 characters)");
 	// Made in `started` (it may hold the shared Redis connection), released in `stopped`.
 	let loginThrottle: LoginThrottle;
+	let revokedTokenSweep: NodeJS.Timeout | undefined;
 
 	return {
 		name: "auth",
@@ -269,17 +275,30 @@ export default function authService(config: Config): ServiceSchema {
 				await user.update(changes);
 				return toUserView(user);
 			},
+
+			async sweepRevokedTokens(this: AuthThis) {
+				try {
+					await new AccountStore(this.db.sequelize).dropExpiredRevocations();
+				} catch (err) {
+					this.logger.warn("Sweeping expired logged-out tokens failed:", err);
+				}
+			},
 		},
 
 		created() {
 			setHashingLimits({ concurrency: config.hashConcurrency, maxWaiting: config.hashQueue });
 		},
 
-		started() {
+		/** After the mixins' `started`: the database is open. */
+		async started(this: Service) {
+			const self = this as AuthThis;
 			loginThrottle = createLoginThrottle(config);
+			await self.sweepRevokedTokens();
+			revokedTokenSweep = setInterval(() => void self.sweepRevokedTokens(), REVOKED_TOKEN_SWEEP_MS);
 		},
 
 		async stopped() {
+			clearInterval(revokedTokenSweep);
 			await loginThrottle?.close();
 		},
 	};

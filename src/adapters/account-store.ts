@@ -38,12 +38,16 @@ export class AccountStore {
 		return row ? row.token_generation : null;
 	}
 
-	/** Logs one token out until it would have expired; drops the entries of tokens expired by now. */
+	/** Logs one token out until it would have expired (`dropExpiredRevocations` removes the entry after that). */
 	async revokeToken(userId: string, tokenId: string, expiresAt: Date): Promise<void> {
 		await this.sequelize.query(
 			`INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING`,
 			{ bind: [tokenId, userId, expiresAt] },
 		);
+	}
+
+	/** Drops the entries of logged-out tokens expired by now: such a token is refused for its expiry anyway. */
+	async dropExpiredRevocations(): Promise<void> {
 		await this.sequelize.query(`DELETE FROM revoked_tokens WHERE expires_at < now()`);
 	}
 

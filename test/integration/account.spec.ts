@@ -4,6 +4,7 @@
  * table, the old token refused, their sockets and their rooms' members' closed) and GET /me/export (a zip with
  * everything, streamed: the peak RSS while exporting 10,000 messages is measured).
  */
+import { randomUUID } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -208,6 +209,20 @@ describe("POST /logout", () => {
 			[me.id],
 		);
 		expect(kept.n).toBe(1);
+	});
+
+	it("should have a logged-out token's entry swept once it has expired, and not before", async () => {
+		const me = await signUp();
+		await ok(me.token, "POST", "/logout");
+		const [expired] = await sql<{ jti: string }>(
+			`INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ($1, $2, now() - interval '1 second') RETURNING jti`,
+			[randomUUID(), me.id],
+		);
+
+		await (broker.getLocalService("auth") as unknown as { sweepRevokedTokens(): Promise<void> }).sweepRevokedTokens();
+		const left = await sql<{ jti: string }>(`SELECT jti FROM revoked_tokens WHERE user_id = $1`, [me.id]);
+		expect(left.map((r) => r.jti)).not.toContain(expired.jti);
+		expect(left).toHaveLength(1); // the logout's, still live
 	});
 });
 
