@@ -13,7 +13,7 @@ import type { Browser, Page, Request } from "playwright-core";
 import sharp from "sharp";
 import { createBroker } from "../../src/broker.js";
 import { readCardFromPng } from "../../src/domain/card-png.js";
-import { testConfig, uniqueName } from "../support/config.js";
+import { signUp, testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { WebPages, type PageOptions } from "../support/web-pages.js";
@@ -58,13 +58,7 @@ interface TestUser {
 }
 
 async function newUser(name = "Robin Vale"): Promise<TestUser> {
-	const username = uniqueName("chars");
-	const user = await broker.call<{ id: string }, object>("auth.register", { username, name, password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
-		username,
-		password: "password123",
-	});
-	return { id: user.id, token: access_token, name };
+	return { ...(await signUp(broker, "chars", name)), name };
 }
 
 async function rest(

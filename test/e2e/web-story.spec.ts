@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { ServiceBroker } from "moleculer";
 import type { Browser, Locator, Page } from "playwright-core";
 import { createBroker } from "../../src/broker.js";
-import { testConfig, uniqueName } from "../support/config.js";
+import { signUp, testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { WebPages, type PageOptions } from "../support/web-pages.js";
@@ -50,7 +50,7 @@ beforeAll(async () => {
 	base = gatewayOrigin(broker);
 	pages = new WebPages(browser, base);
 
-	const owner = await newUser("Owner");
+	const owner = await signUp(broker, "story", "Owner");
 	ownerToken = owner.token;
 	characterId = (
 		await broker.call<{ id: string }, object>(
@@ -62,10 +62,10 @@ beforeAll(async () => {
 				greeting: "The wheel's turning, {{user}}. Come in out of the wind.",
 				is_public: true,
 			},
-			{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+			{ meta: owner.meta },
 		)
 	).id;
-	token = (await newUser("Robin Vale")).token;
+	token = (await signUp(broker, "story", "Robin Vale")).token;
 });
 
 afterEach(() => pages.closeAll());
@@ -75,16 +75,6 @@ afterAll(async () => {
 	await broker?.stop();
 	expect(pages?.errors ?? []).toEqual([]);
 });
-
-async function newUser(name: string): Promise<{ id: string; username: string; token: string }> {
-	const username = uniqueName("story");
-	const user = await broker.call<{ id: string }, object>("auth.register", { username, name, password: "password123" });
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
-		username,
-		password: "password123",
-	});
-	return { id: user.id, username, token: access_token };
-}
 
 const chatHash = (sessionId?: string) => `#/chat/${characterId}${sessionId ? `/${sessionId}` : ""}`;
 const sessionIdOf = (page: Page) => new URL(page.url()).hash.split("/")[3] ?? "";

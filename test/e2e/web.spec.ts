@@ -14,7 +14,7 @@ import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { createBroker } from "../../src/broker.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 import { signAccessToken } from "../../src/domain/access-tokens.js";
-import { TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
+import { signUp, TEST_JWT_SECRET, testConfig, uniqueName } from "../support/config.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { ensureWebBuild, launchChromium } from "../support/browser.js";
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
@@ -68,7 +68,7 @@ beforeAll(async () => {
 			system_prompt: "You are Wren Calloway, a cheerful coastal cartographer.",
 			greeting: "Ah, a visitor! Mind the maps on the floor, they're still drying.",
 		},
-		{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+		{ meta: owner.meta },
 	);
 	characterId = created.id;
 });
@@ -85,19 +85,8 @@ afterAll(async () => {
 	expect(pageErrors).toEqual([]);
 });
 
-async function newUser(): Promise<{ id: string; username: string; token: string }> {
-	const username = uniqueName("web");
-	const user = await broker.call<{ id: string }, object>("auth.register", {
-		username,
-		name: "Robin Vale",
-		password: "password123",
-	});
-	const { access_token } = await broker.call<{ access_token: string }, object>("auth.login", {
-		username,
-		password: "password123",
-	});
-	return { id: user.id, username, token: access_token };
-}
+/** A new account (Robin Vale), logged in. */
+const newUser = () => signUp(broker, "web", "Robin Vale");
 
 async function openPage(
 	viewport = { width: 1280, height: 800 },
@@ -345,7 +334,7 @@ describe("web client", () => {
 
 	it("should say the character is no longer available once it turns private (4004), and not reconnect", async () => {
 		const owner = await newUser();
-		const as = { meta: { user: { id: owner.id, username: owner.username, role: "user" } } };
+		const as = { meta: owner.meta };
 		const name = "Ilse Marrow";
 		const fields = { name, description: "Keeps the lighthouse.", system_prompt: "You keep a lighthouse." };
 		const { id } = await broker.call<{ id: string }, object>(
@@ -533,7 +522,7 @@ describe("web client", () => {
 				greeting: "Shut the door behind you, {{user}}. {{CHAR}} has the kettle on.",
 				is_public: true,
 			},
-			{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+			{ meta: owner.meta },
 		);
 		const page = await loggedInPage("#/");
 		await page.getByLabel("Search characters by name").fill("Tamsin");
@@ -801,7 +790,7 @@ describe("web client rendering Markdown", () => {
 				greeting: `*waves* ${HOSTILE}`,
 				is_public: true,
 			},
-			{ meta: { user: { id: owner.id, username: owner.username, role: "user" } } },
+			{ meta: owner.meta },
 		);
 		const page = await loggedInPage("#/");
 		// Every element added anywhere from now on, streamed partial replies included.

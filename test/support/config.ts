@@ -55,6 +55,7 @@ export async function createTestCharacter(broker: ServiceBroker): Promise<string
 
 /** Someone who signed up and logged in, with the `meta.user` actions are called with on their behalf. */
 export interface SignedUp {
+	id: string;
 	username: string;
 	token: string;
 	meta: { user: { id: string; username: string; role: "user" } };
@@ -67,5 +68,5 @@ export async function signUp(broker: ServiceBroker, prefix: string, name = "Test
 		username,
 		password: "password123",
 	});
-	return { username, token, meta: { user: { id: user.id, username, role: "user" } } };
+	return { id: user.id, username, token, meta: { user: { id: user.id, username, role: "user" } } };
 }
