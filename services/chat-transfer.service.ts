@@ -6,7 +6,7 @@
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
-import { ChatTransferStore } from "../src/adapters/chat-transfer-store.js";
+import { ChatTransferStore, type ImportTarget } from "../src/adapters/chat-transfer-store.js";
 import {
 	exportFileName,
 	readChatFileInSlices,
@@ -14,7 +14,9 @@ import {
 	toSillyTavernJsonl,
 	type CameoChatExport,
 	type ChatNames,
+	type ImportedChat,
 } from "../src/domain/chat-export.js";
+import { isUuid } from "../src/domain/uuid.js";
 import { SessionNotFound, Unauthorized, withChatImportErrors } from "../src/errors.js";
 import type { AuthUser } from "../src/domain/accounts.js";
 
@@ -52,6 +54,7 @@ interface SessionView {
 type TransferThis = Service &
 	DbThis & {
 		store: ChatTransferStore;
+		importTarget(ctx: Context<ImportParams, TransferMeta>, chat: ImportedChat): Promise<ImportTarget>;
 	};
 
 /** SillyTavern's files are JSON Lines; `application/jsonl` is the type the JSON Lines site names. */
@@ -108,7 +111,8 @@ export default function chatTransferService(config: Config): ServiceSchema<Servi
 				description:
 					"Import a chat file as a new session with the character you choose (`?character_id=`): SillyTavern " +
 					"JSONL (any version; " +
-					"swipes become reply variants, system lines are skipped) or cameo's JSON export, as the body or the " +
+					"swipes become reply variants, system lines are skipped) or cameo's JSON export (a room's export " +
+					"becomes a room again with the characters of its cast you can see, you its only person), as the body or the " +
 					"`file` part of a form. 201 with the session; 422 names a malformed line; 413 past " +
 					"CHAT_IMPORT_MAX_MB or CHAT_IMPORT_MAX_MESSAGES",
 				params: { character_id: "uuid", text: { type: "string" } },
@@ -120,11 +124,43 @@ export default function chatTransferService(config: Config): ServiceSchema<Servi
 					// A slice of lines at a time, the event loop running between them: a long file never holds the node.
 					const chat = await withChatImportErrors(() => readChatFileInSlices(ctx.params.text, limits, nextTurn));
 					const owner = { username: user.username, userId: user.id };
-					const id = await this.store.importChat(owner, ctx.params.character_id, chat);
+					const target = await this.importTarget(ctx, chat);
+					const id = await this.store.importChat(owner, target, chat);
 					ctx.meta.$statusCode = 201;
 					ctx.meta.$location = `/sessions/${id}`;
 					return ctx.call("sessions.get", { id });
 				},
+			},
+		},
+
+		methods: {
+			/**
+			 * Where the file's turns go. A room's export becomes a room again, its cast the characters of the file's
+			 * cast the caller may see (asked of `characters.get`, as a room's owner choosing them would be), the chosen
+			 * one first when the file's cast lacks it, at most ROOM_MAX_CHARACTERS; replies of the others become the
+			 * chosen character's, their names kept.
+			 */
+			async importTarget(
+				this: TransferThis,
+				ctx: Context<ImportParams, TransferMeta>,
+				chat: ImportedChat,
+			): Promise<ImportTarget> {
+				const characterId = ctx.params.character_id;
+				if (!chat.room) return { characterId, room: null };
+				const seen = await Promise.all(
+					chat.room.character_ids.map((id) =>
+						id === characterId || !isUuid(id)
+							? id
+							: ctx.call("characters.get", { id }).then(
+									() => id,
+									() => null,
+								),
+					),
+				);
+				const max = config.chat.roomMaxCharacters;
+				let cast = seen.filter((id): id is string => id !== null && isUuid(id)).slice(0, max);
+				if (!cast.includes(characterId)) cast = [characterId, ...cast].slice(0, max);
+				return { characterId, room: { characterIds: cast, replyMode: chat.room.reply_mode } };
 			},
 		},
 

@@ -10,6 +10,7 @@
  * the one shown as `swipe_id` (and `mes`), and their timing in `swipe_info`. `send_date` has been an ISO 8601 string,
  * a humanized string ("November 24, 2026 8:44pm") and epoch milliseconds over the versions.
  */
+import { REPLY_MODES, type ReplyMode } from "./rooms.js";
 
 export const CAMEO_CHAT_FORMAT = "cameo.chat";
 export const CAMEO_CHAT_VERSION = 1;
@@ -17,6 +18,8 @@ export const CAMEO_CHAT_VERSION = 1;
 /** Fixed bounds on one file; the byte and line caps are configuration (CHAT_IMPORT_MAX_MB, CHAT_IMPORT_MAX_MESSAGES). */
 export const MAX_LINE_CHARS = 2 * 1024 * 1024;
 export const MAX_IMPORTED_CONTENT_CHARS = 100_000;
+/** Characters of an imported room's cast looked at (ROOM_MAX_CHARACTERS bounds what is kept). */
+export const MAX_IMPORTED_CAST = 100;
 export const MAX_SWIPES = 256;
 export const MAX_EXTRA_DEPTH = 32;
 
@@ -53,6 +56,14 @@ export interface ImportedTurn {
 	active: number;
 	/** Kept with the turn's first variant. */
 	leftover: Leftover | null;
+	/** Who said a reply, as a cameo export names it (a room's replies come from several characters). */
+	character_id?: string;
+}
+
+/** A room as its cameo export describes it: the cast in order and who speaks when. */
+export interface ImportedRoom {
+	character_ids: string[];
+	reply_mode: ReplyMode;
 }
 
 export interface ImportedChat {
@@ -62,6 +73,8 @@ export interface ImportedChat {
 	summary: string | null;
 	persona_id: string | null;
 	lorebook_ids: string[];
+	/** Set when the file is a cameo export of a room; null for a one-character chat and for SillyTavern's files. */
+	room: ImportedRoom | null;
 	turns: ImportedTurn[];
 }
 
@@ -279,6 +292,7 @@ function* parseSillyTavern(
 		summary: null,
 		persona_id: null,
 		lorebook_ids: [],
+		room: null,
 		turns: [],
 	};
 	// A line without a date takes the one before it; the first, the time of the import.
@@ -427,6 +441,7 @@ function parseCameoChat(file: Record<string, unknown>, limits: ImportLimits): Im
 		const leftover: Leftover = { ...(isObject(m.extra) ? m.extra : {}) };
 		if (typeof m.name === "string") leftover.name = m.name;
 		const turn: ImportedTurn = { role: m.role, variants: [variant], active: 0, leftover };
+		if (m.role === "ai" && typeof m.character_id === "string") turn.character_id = m.character_id;
 		if (key) groups.set(key, { turn, rows: [row] });
 		turns.push(turn);
 	});
@@ -452,8 +467,18 @@ function parseCameoChat(file: Record<string, unknown>, limits: ImportLimits): Im
 		lorebook_ids: Array.isArray(session.lorebook_ids)
 			? session.lorebook_ids.filter((id): id is string => typeof id === "string").slice(0, 20)
 			: [],
+		room: importedRoom(session),
 		turns,
 	};
+}
+
+/** The room a cameo export describes (its `reply_mode` is set for rooms only), or null. */
+function importedRoom(session: Record<string, unknown>): ImportedRoom | null {
+	const mode = session.reply_mode;
+	if (typeof mode !== "string" || !(REPLY_MODES as readonly string[]).includes(mode)) return null;
+	const cast = Array.isArray(session.characters) ? session.characters : [];
+	const ids = cast.flatMap((c) => (isObject(c) && typeof c.id === "string" ? [c.id] : []));
+	return { character_ids: [...new Set(ids)].slice(0, MAX_IMPORTED_CAST), reply_mode: mode as ReplyMode };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

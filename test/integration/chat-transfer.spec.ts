@@ -110,7 +110,7 @@ const SILLY_TAVERN_CHAT = jsonl(
 async function pendingWork(sessionId: string): Promise<number> {
 	const [[row]] = (await sequelize.query(
 		`SELECT (SELECT count(*) FROM messages WHERE session_id = $1 AND reply_status = 'pending')
-			+ (SELECT count(*) FROM room_turns WHERE session_id = $1) AS n`,
+			+ (SELECT count(*) FROM room_turns WHERE session_id = $1 AND status IN ('pending', 'running')) AS n`,
 		{ bind: [sessionId] },
 	)) as [{ n: string }[], unknown];
 	return Number(row.n);
@@ -322,5 +322,69 @@ describe("GET /sessions/:id/export.json", () => {
 		await resumed.close();
 		const replies = await send(me, "GET", `/sessions/${id}/messages`);
 		expect((replies.body.messages as Json[]).filter((m) => m.role === "ai" && m.model !== null)).toHaveLength(1);
+	});
+
+	it("should import a room's export as a room of the importer's: the same cast, speakers and replies, none answered again", async () => {
+		const me = await signUp(broker, "xfer");
+		const friend = await signUp(broker, "xfer");
+		const second = await createTestCharacter(broker);
+		const json = (body: unknown) => JSON.stringify(body);
+		const made = await send(
+			me,
+			"POST",
+			"/sessions",
+			json({ character_ids: [characterId, second], reply_mode: "all" }),
+			"application/json",
+		);
+		expect(made.status).toBe(201);
+		const roomId = made.body.id as string;
+		const added = await send(
+			me,
+			"POST",
+			`/sessions/${roomId}/members`,
+			json({ username: friend.username }),
+			"application/json",
+		);
+		expect(added.status).toBe(201);
+		const socket = await ChatSocket.open(`${wsBase}/ws/session/${roomId}?token=${encodeURIComponent(friend.token)}`);
+		await socket.next((f) => f.type === "connection");
+		socket.send({ content: "Hello both" });
+		const echo = await socket.next((f) => f.type === "echo");
+		const first = await socket.next((f) => f.type === "ai" && f.reply_to === echo.id);
+		await socket.next((f) => f.type === "ai" && f.reply_to === echo.id && f.character_id !== first.character_id);
+		await socket.close();
+
+		const exported = await send(me, "GET", `/sessions/${roomId}/export.json`);
+		expect(exported.body.session).toMatchObject({ reply_mode: "all" });
+		const imported = await importChat(me, exported.text, "application/json");
+		expect(imported.status).toBe(201);
+		expect(imported.body).toMatchObject({ owner: me.username, reply_mode: "all", character_id: characterId });
+		expect((imported.body.characters as Json[]).map((c) => c.id)).toEqual([characterId, second]);
+		expect((imported.body.members as Json[]).map((m) => m.username)).toEqual([me.username]);
+		const id = imported.body.id as string;
+		const story = async (sessionId: string) =>
+			((await send(me, "GET", `/sessions/${sessionId}/messages`)).body.messages as Json[]).map((m) => [
+				m.role,
+				m.content,
+				m.character_id,
+				m.active,
+				m.persona,
+			]);
+		const before = await story(roomId);
+		expect(before.filter(([role]) => role === "ai")).toHaveLength(4);
+		expect(await story(id)).toEqual(before);
+		expect(messageLines((await send(me, "GET", `/sessions/${id}/export.jsonl`)).text)).toEqual(
+			messageLines((await send(me, "GET", `/sessions/${roomId}/export.jsonl`)).text),
+		);
+		// The friend is a name in it, not a member: the imported room is not theirs to read.
+		expect((await send(friend, "GET", `/sessions/${id}`)).status).toBe(404);
+
+		// Past the reply timeout, the room sweep queues turns for a recent message that has none: not for these.
+		await sequelize.query(`UPDATE messages SET created_at = now() - interval '10 minutes' WHERE session_id = $1`, {
+			bind: [id],
+		});
+		const dispatcher = broker.getLocalService("dispatcher") as unknown as { roomTurns: { sweep(): Promise<unknown> } };
+		await dispatcher.roomTurns.sweep();
+		expect(await pendingWork(id)).toBe(0);
 	});
 });

@@ -11,6 +11,7 @@ import {
 	json,
 	restCase,
 	type HostileContext,
+	type Json,
 	type RestCase,
 } from "./hostile-cases.js";
 
@@ -28,7 +29,7 @@ export function chatTransferRequests(ctx: HostileContext): RestCase[] {
 		category: RestCase["category"],
 		name: string,
 		body: string | Buffer,
-		expect: Pick<RestCase, "status" | "code">,
+		expect: Pick<RestCase, "status" | "code" | "ok">,
 		type = "application/jsonl",
 		path = importPath,
 	): RestCase => ({ ...restCase(category, `/sessions/import ${name}`, "POST", path, body, expect), type });
@@ -143,5 +144,35 @@ export function chatTransferRequests(ctx: HostileContext): RestCase[] {
 		restCase("path_traversal", "/sessions/../export.jsonl", "GET", "/sessions/..%2f..%2fetc/export.jsonl", undefined, {
 			status: [404, 422],
 		}),
+		// A room's export naming a character the attacker may not see, ids that are not ids, and a made-up mode.
+		...[
+			{ reply_mode: "all", characters: [{ id: ctx.victimPrivateCharacterId }, { id: "' OR 1=1 --" }, { id: 7 }] },
+			{ reply_mode: "chaos", characters: [{ id: ctx.victimPrivateCharacterId }] },
+		].map((session, i) =>
+			file(
+				"other_users",
+				`a room export naming another's private character (${i + 1})`,
+				json({
+					format: "cameo.chat",
+					version: 1,
+					session,
+					messages: [
+						{ role: "user", content: "hi", name: "Eve" },
+						{ role: "ai", content: "hello", character_id: ctx.victimPrivateCharacterId, name: "Secret" },
+					],
+				}),
+				{
+					status: [201],
+					ok: {
+						status: 201,
+						check: (b: Json) =>
+							JSON.stringify(b).includes(ctx.victimPrivateCharacterId)
+								? "the new session names the victim's private character"
+								: undefined,
+					},
+				},
+				"application/json",
+			),
+		),
 	];
 }
