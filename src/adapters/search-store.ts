@@ -2,9 +2,11 @@
  * PostgreSQL search over the messages a user may read: the sessions they own and the rooms they are a member of (not
  * one they were removed from), as GET /sessions/{id}/messages allows. A message matches by word (`simple`
  * configuration, GIN index ix_messages_content_fts) or, for queries long enough or written without spaces, by
- * substring (ILIKE, trigram index ix_messages_content_trgm when pg_trgm is there). Replies' variants that are not
- * shown are left out. Hits come by ts_rank, best first, then newest first; ts_headline runs on the page's rows only.
- * The query runs under a statement timeout, so a search too broad for the index cannot hold a connection for long.
+ * substring (ILIKE over the user's own messages: cheap per row, and no index to keep up on every message stored). The
+ * two are found apart and joined, so the word match can use its index while the substring match reads only the
+ * user's messages. Replies' variants that are not shown are left out. Hits come by ts_rank, best first, then newest
+ * first; ts_headline runs on the page's rows only. The query runs under a statement timeout, so a search too broad
+ * cannot hold a connection for long.
  */
 import { QueryTypes, type Sequelize } from "sequelize";
 import {
@@ -33,17 +35,25 @@ export interface SearchRequest {
  * rank and seq or null, `$7` the page size (one more is read to tell whether another page exists), `$8` the markers
  * stripped from the text, `$9` ts_headline's options.
  */
-const SEARCH = `SELECT h.id, h.session_id, h.role, h.character_id, h.created_at, h.seq::text AS seq, h.rank, h.content,
+const SEARCH = `WITH readable AS (
+		SELECT o.id FROM chat_sessions o WHERE o.username = $1
+		UNION ALL SELECT sm.session_id FROM session_members sm WHERE sm.username = $1 AND sm.removed_at IS NULL
+	), matched AS (
+		SELECT m.id FROM messages m
+		WHERE m.session_id IN (SELECT id FROM readable)
+		  AND to_tsvector('simple', m.content) @@ websearch_to_tsquery('simple', $2)
+		UNION
+		SELECT m.id FROM messages m
+		WHERE $3::text IS NOT NULL AND m.session_id IN (SELECT id FROM readable) AND m.content ILIKE $3
+	)
+	SELECT h.id, h.session_id, h.role, h.character_id, h.created_at, h.seq::text AS seq, h.rank, h.content,
 		c.name AS character_name, s.title AS session_title, s.reply_mode,
 		ts_headline('simple', translate(h.content, $8, ''), websearch_to_tsquery('simple', $2), $9) AS headline
 	FROM (
 		SELECT m.id, m.session_id, m.role, m.character_id, m.created_at, m.seq, m.content,
 			ts_rank(to_tsvector('simple', m.content), websearch_to_tsquery('simple', $2))::float8 AS rank
-		FROM messages m
-		WHERE m.session_id IN (SELECT o.id FROM chat_sessions o WHERE o.username = $1
-				UNION ALL SELECT sm.session_id FROM session_members sm WHERE sm.username = $1 AND sm.removed_at IS NULL)
-		  AND (m.role = 'user' OR m.active)
-		  AND (to_tsvector('simple', m.content) @@ websearch_to_tsquery('simple', $2) OR m.content ILIKE $3)
+		FROM messages m JOIN matched USING (id)
+		WHERE (m.role = 'user' OR m.active)
 		  AND ($4::uuid IS NULL OR m.session_id IN (SELECT w.id FROM chat_sessions w
 				WHERE w.character_id = $4::uuid OR $4::uuid = ANY (w.character_ids)))
 	) h

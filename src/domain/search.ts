@@ -77,7 +77,7 @@ const NO_WORD_BREAKS = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{
 const MIN_SUBSTRING_CHARS = 3;
 
 /**
- * The ILIKE pattern that finds `q` inside words (the trigram index serves it), or null when the query is too short for
+ * The ILIKE pattern that finds `q` inside words, or null when the query is too short for
  * that to mean anything. `%`, `_` and `\` are matched as themselves.
  */
 export function substringPattern(q: string): string | null {
