@@ -12,6 +12,7 @@ import { RedactingConsoleLogger } from "./src/adapters/logger.js";
 import { SizedMemoryCacher } from "./src/adapters/sized-memory-cacher.js";
 import { configuredSecrets } from "./src/domain/log-redaction.js";
 import { operatorCommands } from "./src/repl/operator-commands.js";
+import { AdminOnlyMiddleware } from "./middlewares/admin-only.middleware.js";
 
 const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"];
 /** Longest life of a cached read, in seconds. */
@@ -123,7 +124,7 @@ export function createBrokerOptions(config: Config): BrokerOptions {
 			reporter: [new HealthPortPrometheusReporter() as unknown as MetricsReporterOptions],
 		},
 		tracing: { enabled: false },
-		middlewares: channelsMiddleware(config),
+		middlewares: [AdminOnlyMiddleware, ...channelsMiddleware(config)],
 		// Operator commands (sessions, queues, dlq, user, character, kick, say, stats) for `npm run repl` and `--repl`.
 		replCommands: operatorCommands(config),
 	};

@@ -228,7 +228,7 @@ export function containsPattern(text: string): string {
 	return `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 }
 
-export function isAdmin(user: Viewer | null | undefined): boolean {
+export function isAdmin(user: { role?: string } | null | undefined): boolean {
 	return user?.role === "admin";
 }
 
