@@ -82,7 +82,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 		persistent: true,
 		// PostgreSQL refuses to run as root; the package then runs it as the `postgres` system user (made if missing).
 		createPostgresUser: asRoot,
-		initdbFlags: [`--pwfile=${passwordFile}`],
+		// UTF-8 whatever the environment says: with LANG unset, initdb makes an SQL_ASCII cluster whose text search sees
+		// no word in "Привет" or "Grüße". C.UTF-8 is built into glibc and musl, so no OS locale needs installing.
+		initdbFlags: [`--pwfile=${passwordFile}`, "--encoding=UTF8", "--locale=C.UTF-8"],
 		postgresFlags: ["-c", `listen_addresses=${LOOPBACK}`, "-c", "unix_socket_directories="],
 		onLog,
 		onError: onLog,
@@ -112,7 +114,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 		await server.start().catch((reason: unknown) => {
 			throw new Error(`Embedded PostgreSQL did not start: ${failures.at(-1) ?? failureMessage(reason)}`);
 		});
-		await createDatabase(port, opts.password);
+		await createDatabase(port, opts.password, opts.logger);
 	} catch (err) {
 		const running = child();
 		if (running && running.exitCode === null && running.signalCode === null) await server.stop();
@@ -131,7 +133,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 	};
 }
 
-async function createDatabase(port: number, password: string): Promise<void> {
+async function createDatabase(
+	port: number,
+	password: string,
+	logger: EmbeddedPostgresOptions["logger"],
+): Promise<void> {
 	const client = new pg.Client({ host: LOOPBACK, port, user: USER, password, database: "postgres" });
 	await client.connect();
 	try {
@@ -139,6 +145,18 @@ async function createDatabase(port: number, password: string): Promise<void> {
 	} catch (err) {
 		// 42P04 duplicate_database: kept from an earlier start.
 		if ((err as { code?: string }).code !== "42P04") throw err;
+	}
+	try {
+		const { rows } = await client.query<{ encoding: string }>(
+			`SELECT pg_encoding_to_char(encoding) AS encoding FROM pg_database WHERE datname = $1`,
+			[DB_NAME],
+		);
+		// A data directory made by an earlier version with LANG unset: it works, but search misses non-ASCII words.
+		if (rows[0] && rows[0].encoding !== "UTF8")
+			logger.warn(
+				`The embedded database is ${rows[0].encoding}, not UTF8 (made by an earlier cameo started without a UTF-8 locale): ` +
+					"search finds words in ASCII only. A new DATA_DIR is made UTF8; pg_dump and pg_restore (PostgreSQL 18) move data into one",
+			);
 	} finally {
 		await client.end();
 	}

@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from "n
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import pg from "pg";
 import {
 	eventually,
 	freePort,
@@ -110,6 +111,21 @@ describe("embedded PostgreSQL lifecycle", () => {
 		// No Unix socket (its lock in /tmp is what stopped the second checkout, even in another network namespace):
 		// the lock file's socket directory line is empty.
 		expect((await readFile(path.join(b, "postgres", "postmaster.pid"), "utf8")).split("\n")[4]).toBe("");
+		// Started with no LANG or LC_* (startCameo passes PATH and HOME only), the database is still UTF-8, and
+		// search's text configuration sees words in any script.
+		const port = Number(/Embedded PostgreSQL is up on 127\.0\.0\.1:(\d+)/.exec(first.output())?.[1]);
+		const { postgresPassword } = JSON.parse(await readFile(path.join(a, "secrets.json"), "utf8"));
+		const db = new pg.Client({ host: "127.0.0.1", port, user: "cameo", password: postgresPassword, database: "cameo" });
+		await db.connect();
+		try {
+			const { rows } = await db.query(
+				`SELECT pg_encoding_to_char(encoding) AS encoding, to_tsvector('simple', 'Привет Grüße 你好')::text AS words
+				 FROM pg_database WHERE datname = 'cameo'`,
+			);
+			expect(rows).toEqual([{ encoding: "UTF8", words: "'grüße':2 'привет':1 '你好':3" }]);
+		} finally {
+			await db.end();
+		}
 		first.child.kill("SIGINT");
 		second.child.kill("SIGINT");
 		expect(await within(Promise.all([first.exited, second.exited]), 30_000, "both to stop")).toEqual([0, 0]);
