@@ -43,8 +43,13 @@ const SEARCH = `WITH readable AS (
 		WHERE m.session_id IN (SELECT id FROM readable)
 		  AND to_tsvector('simple', m.content) @@ websearch_to_tsquery('simple', $2)
 		UNION
-		SELECT m.id FROM messages m
-		WHERE $3::text IS NOT NULL AND m.session_id IN (SELECT id FROM readable) AND m.content ILIKE $3
+		-- Session by session through the session index: OFFSET 0 keeps the planner from flattening this into one scan
+		-- of every user's messages, which it would pick for a pattern it guesses rare (1.3 s against 0.7 s for one
+		-- user's 100,000 messages among 1,000,000).
+		SELECT x.id FROM readable r CROSS JOIN LATERAL (
+			SELECT m.id FROM messages m WHERE m.session_id = r.id AND m.content ILIKE $3 OFFSET 0
+		) x
+		WHERE $3::text IS NOT NULL
 	)
 	SELECT h.id, h.session_id, h.role, h.character_id, h.created_at, h.seq::text AS seq, h.rank, h.content,
 		c.name AS character_name, s.title AS session_title, s.reply_mode,
