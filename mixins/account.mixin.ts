@@ -59,24 +59,26 @@ export default function AccountMixin(config: Config): Partial<ServiceSchema> {
 	return {
 		actions: {
 			/**
-			 * `{name?, current_password?, new_password?}` → the profile. A new password needs the current one, revokes
-			 * every token of the user's, and the answer carries a fresh `access_token` for this device.
+			 * `{name?, current_password?, new_password?, show_nsfw?}` → the profile. A new password needs the current one,
+			 * revokes every token of the user's, and the answer carries a fresh `access_token` for this device.
+			 * `show_nsfw`: the user opts in to characters an admin marked NSFW (or out again), from their next request on.
 			 */
 			updateAccount: {
 				description:
 					"Change your display name and/or password (with current_password); a password change ends every other " +
-					"login and answers with a fresh access_token",
+					"login and answers with a fresh access_token; show_nsfw: see characters marked NSFW",
 				retryPolicy: NO_RETRIES,
 				params: {
 					$$strict: "remove",
 					name: { ...NAME_RULE, optional: true },
 					current_password: { type: "string", min: 1, max: 256, optional: true },
 					new_password: { ...NEW_PASSWORD_RULE, optional: true },
+					show_nsfw: { type: "boolean", optional: true },
 				},
 				async handler(this: AccountThis, ctx: Context<UpdateAccountParams, AccountMeta>) {
-					const { name, current_password, new_password } = ctx.params;
+					const { name, current_password, new_password, show_nsfw } = ctx.params;
 					// `optional` lets null through the validator: it is no name or password either.
-					for (const field of ["name", "current_password", "new_password"] as const) {
+					for (const field of ["name", "current_password", "new_password", "show_nsfw"] as const) {
 						if (ctx.params[field] !== null) continue;
 						const message = `${field} may be left out, not null`;
 						throw ValidationFailed(message, [{ field, message, type: "required" }]);
@@ -106,6 +108,7 @@ export default function AccountMixin(config: Config): Partial<ServiceSchema> {
 						void ctx.broadcast(UserEvent.TokensRevoked, revoked);
 					}
 					if (name !== undefined && name !== user.name) await user.update({ name });
+					if (show_nsfw !== undefined && show_nsfw !== user.show_nsfw) await user.update({ show_nsfw });
 					return { ...toAuthUser(user), created_at: user.created_at.toISOString(), ...fresh };
 				},
 			},

@@ -50,6 +50,8 @@ export class Character extends Model<InferAttributes<Character>, InferCreationAt
 	declare max_output_tokens: CreationOptional<number | null>;
 	declare is_active: CreationOptional<boolean>;
 	declare is_public: CreationOptional<boolean>;
+	declare hidden: CreationOptional<boolean>;
+	declare nsfw: CreationOptional<boolean>;
 	declare created_by: string | null;
 	declare created_at: CreationOptional<Date>;
 	declare updated_at: CreationOptional<Date>;
@@ -64,7 +66,8 @@ export class Character extends Model<InferAttributes<Character>, InferCreationAt
 	): Promise<Character[]> {
 		const where: WhereOptions<Character>[] = [];
 		if (!isAdmin(viewer)) {
-			const listed = { is_public: true, is_active: true };
+			const listed: WhereOptions<Character> = { is_public: true, is_active: true, hidden: false };
+			if (!viewer?.show_nsfw) listed.nsfw = false;
 			where.push(viewer ? { [Op.or]: [listed, { created_by: viewer.id }] } : listed);
 		}
 		if (page.q) where.push({ name: { [Op.iLike]: containsPattern(page.q) } });
@@ -77,6 +80,8 @@ export class Character extends Model<InferAttributes<Character>, InferCreationAt
 				"creator",
 				"is_public",
 				"is_active",
+				"hidden",
+				"nsfw",
 				"created_by",
 				"created_at",
 				"updated_at",
@@ -166,6 +171,8 @@ export class Character extends Model<InferAttributes<Character>, InferCreationAt
 				max_output_tokens: { type: DataTypes.INTEGER, allowNull: true },
 				is_active: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
 				is_public: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
+				hidden: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+				nsfw: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
 				created_by: { type: DataTypes.UUID, allowNull: true },
 				created_at: DataTypes.DATE,
 				updated_at: DataTypes.DATE,

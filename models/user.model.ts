@@ -16,6 +16,8 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
 	declare hashed_password: string;
 	declare role: CreationOptional<UserRole>;
 	declare is_disabled: CreationOptional<boolean>;
+	/** Opted in to characters marked NSFW (migration 0017). */
+	declare show_nsfw: CreationOptional<boolean>;
 	/** Moves on when all of the user's tokens are taken back (migration 0014). */
 	declare token_generation: CreationOptional<number>;
 	declare created_at: CreationOptional<Date>;
@@ -31,6 +33,7 @@ export class User extends Model<InferAttributes<User>, InferCreationAttributes<U
 				hashed_password: { type: DataTypes.TEXT, allowNull: false },
 				role: { type: DataTypes.TEXT, allowNull: false, defaultValue: "user" },
 				is_disabled: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+				show_nsfw: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
 				token_generation: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
 				created_at: DataTypes.DATE,
 				updated_at: DataTypes.DATE,

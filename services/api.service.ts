@@ -60,6 +60,11 @@ const CHARACTER_ALIASES = {
 	"DELETE /characters/id/:id": "characters.remove",
 	// card.json or card.png
 	"GET /characters/id/:id/card.:format": "characters.exportCard",
+	"POST /characters/id/:id/report": "moderation.report",
+	"GET /admin/reports": "moderation.reports",
+	"PATCH /admin/reports/:id": "moderation.resolveReport",
+	"PATCH /admin/characters/:id": "moderation.moderateCharacter",
+	"DELETE /admin/characters/:id": "moderation.removeCharacter",
 	// The seed's character-service paths, kept for its existing clients (now behind auth).
 	"GET /api/characters": "characters.list",
 	"POST /api/characters": "characters.create",
@@ -296,7 +301,8 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				if (!token) throw Unauthorized("Not authenticated");
 				const user = await ctx.call<AuthUser, { token: string }>("auth.validate", { token });
 				// token_id: what POST /logout takes back.
-				return { id: user.id, username: user.username, name: user.name, role: user.role, token_id: user.token_id };
+				const { id, username, name, role, show_nsfw, token_id } = user;
+				return { id, username, name, role, show_nsfw, token_id };
 			},
 
 			/** moleculer-web's, without its logging (with stacks, of client errors too): onError logs server errors once. */

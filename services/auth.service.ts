@@ -64,7 +64,7 @@ const MAX_TOKEN_LENGTH = 4096;
 const NO_RETRIES = { enabled: false };
 /** What BUSY tells the client to wait: a full queue drains in a few seconds. */
 const BUSY_RETRY_AFTER_SECONDS = 2;
-const USER_ATTRIBUTES = ["id", "username", "name", "role", "is_disabled", "created_at"];
+const USER_ATTRIBUTES = ["id", "username", "name", "role", "show_nsfw", "is_disabled", "created_at"];
 /** How often logged-out tokens past their expiry are dropped (and once at start); every auth node does it. */
 const REVOKED_TOKEN_SWEEP_MS = 60 * 60 * 1000;
 

@@ -72,6 +72,8 @@ const IMAGE_CHECK_ATTRIBUTES: FindAttributeOptions = [
 	"created_by",
 	"is_public",
 	"is_active",
+	"hidden",
+	"nsfw",
 	"updated_at",
 	[literal("avatar IS NOT NULL"), "has_avatar"],
 ];

@@ -85,8 +85,8 @@ interface CharactersMethods {
 }
 type CharactersThis = Service & DbThis & CharactersMethods & { lorebooks: LorebookStore };
 
-// Results that depend on who asks are cached per caller; a role change gets fresh entries.
-const CALLER_KEYS = ["#user.id", "#user.role"];
+// Results that depend on who asks are cached per caller; a role change or an NSFW opt-in gets fresh entries.
+const CALLER_KEYS = ["#user.id", "#user.role", "#user.show_nsfw"];
 // Safety net for changes that bypass this service (e.g. a deleted user's characters losing their owner).
 const CACHE_TTL_SECONDS = 300;
 

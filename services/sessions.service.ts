@@ -312,5 +312,5 @@ function requireUser(meta: SessionsMeta): AuthUser {
 
 function viewerOf(meta: SessionsMeta): SessionViewer {
 	const user = requireUser(meta);
-	return { username: user.username, id: user.id, isAdmin: user.role === "admin" };
+	return { username: user.username, id: user.id, isAdmin: user.role === "admin", showNsfw: user.show_nsfw };
 }

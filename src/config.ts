@@ -26,12 +26,13 @@ export const ALL_SERVICES = [
 	"rooms",
 	"chat-transfer",
 	"search",
+	"moderation",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services each role of a cluster runs (k8s/ says the same per Deployment; scripts/cluster.ts and the bench). */
 export const CLUSTER_ROLES = {
 	gateway: "api",
-	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search",
+	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search,moderation",
 	"chat-ws": "chat-ws",
 	"ai-consumer": "ai-consumer",
 	dispatcher: "dispatcher,story",

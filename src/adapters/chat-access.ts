@@ -19,7 +19,7 @@ import {
 	SessionNotFound,
 	TooManySockets,
 } from "../errors.js";
-import { canView, type Viewer } from "../domain/characters.js";
+import { canView, type Viewer, type VisibilityFields } from "../domain/characters.js";
 import { clientAddress } from "../domain/client-address.js";
 import {
 	parseChatHandshake,
@@ -45,6 +45,7 @@ export interface ChatUser {
 	/** Display name. */
 	name: string;
 	role: Viewer["role"];
+	show_nsfw?: boolean;
 	/** The token's id (`jti`). */
 	token_id?: string;
 }
@@ -78,8 +79,9 @@ export interface OpenedChat {
 
 /** Who a socket of this chat is. */
 export function clientIdentity({ user, session, character, persona, room }: OpenedChat): ClientIdentity {
-	const { id: userId, username, name, role } = user;
+	const { id: userId, username, name, role, show_nsfw: showNsfw } = user;
 	const identity: ClientIdentity = { userId, username, name, role, sessionId: session.id, characterId: character.id };
+	if (showNsfw) identity.showNsfw = true;
 	if (user.token_id) identity.tokenId = user.token_id;
 	if (room) identity.room = { owner: room.owner, persona: persona.name };
 	return identity;
@@ -110,12 +112,7 @@ export function connectionFrame(
 	return frame;
 }
 
-interface Grant {
-	id: string;
-	created_by: string | null;
-	is_public: boolean;
-	is_active: boolean;
-}
+type Grant = VisibilityFields & { id: string };
 
 export class ChatAccess {
 	private readonly perIp: RateLimiter;
@@ -227,7 +224,7 @@ export class ChatAccess {
 
 	/** The character of a one-character chat, as its user may see it (else "not found"). */
 	private visibleCharacter(id: string, user: ChatUser): Promise<ChatCharacter> {
-		const meta = { user: { id: user.id, username: user.username, role: user.role } };
+		const meta = { user: { id: user.id, username: user.username, role: user.role, show_nsfw: user.show_nsfw } };
 		return this.broker.call<ChatCharacter, { id: string }>("characters.get", { id }, { meta });
 	}
 
@@ -251,7 +248,7 @@ export class ChatAccess {
 				const ids = [...new Set(clients.map((c) => c.identity.characterId))];
 				if (ids.length === 0) continue;
 				const grants = await this.sequelize.query<Grant>(
-					`SELECT id, created_by, is_public, is_active FROM ai_characters WHERE id = ANY($1::uuid[])`,
+					`SELECT id, created_by, is_public, is_active, hidden, nsfw FROM ai_characters WHERE id = ANY($1::uuid[])`,
 					{
 						bind: [ids],
 						type: QueryTypes.SELECT,
@@ -260,7 +257,8 @@ export class ChatAccess {
 				const byId = new Map(grants.map((g) => [g.id, g]));
 				for (const client of clients) {
 					const grant = byId.get(client.identity.characterId);
-					if (!grant || !canView(grant, { id: client.identity.userId, role: client.identity.role })) lost.push(client);
+					const { userId, role, showNsfw } = client.identity;
+					if (!grant || !canView(grant, { id: userId, role, show_nsfw: showNsfw })) lost.push(client);
 				}
 			} while (this.recheckAgain);
 		})();

@@ -13,6 +13,8 @@ export interface SessionViewer {
 	username: string;
 	id?: string;
 	isAdmin?: boolean;
+	/** Opted in to NSFW characters. */
+	showNsfw?: boolean;
 }
 
 export interface ListFilter {
@@ -27,7 +29,7 @@ const FIRST_MESSAGE_CHARS = 400;
 
 /**
  * The listing query; `$1` the username, `$2` the viewer's id (whose personas: the session's, else the default), `$3` whether they are an admin, `$4` one session's id or
- * null, `$5` one character's id or null, `$6`/`$7` limit and offset. A list shows the chats in which the user said
+ * null, `$5` one character's id or null, `$6`/`$7` limit and offset, `$8` whether they opted in to NSFW characters. A list shows the chats in which the user said
  * something (a character opened and left is not one), branches, and rooms (theirs, and those they are a member of);
  * one session asked for by id is shown as it is. Branches sort by when they were made: their copied messages keep the
  * time they were first said. A member sees a room whatever its characters' visibility (the owner chose the cast), as
@@ -55,7 +57,8 @@ const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.
 	WHERE s.id IN (SELECT o.id FROM chat_sessions o WHERE o.username = $1
 			UNION ALL SELECT m.session_id FROM session_members m WHERE m.username = $1 AND m.removed_at IS NULL)
 	  AND (s.username = $1 OR sm.username IS NOT NULL)
-	  AND ((c.is_public AND c.is_active) OR c.created_by = $2::uuid OR $3::boolean OR sm.username IS NOT NULL)
+	  AND ((c.is_public AND c.is_active AND NOT c.hidden AND (NOT c.nsfw OR $8::boolean))
+		OR c.created_by = $2::uuid OR $3::boolean OR sm.username IS NOT NULL)
 	  AND ($4::uuid IS NULL OR s.id = $4)
 	  AND ($5::uuid IS NULL OR s.character_id = $5)
 	  AND ($4::uuid IS NOT NULL OR fu.content IS NOT NULL OR s.branched_from_message_id IS NOT NULL
@@ -215,6 +218,7 @@ export class SessionStore {
 				filter.characterId ?? null,
 				filter.limit,
 				filter.offset,
+				viewer.showNsfw ?? false,
 			],
 		});
 		return rows.map(({ lm_id, lm_role, lm_content, lm_created_at, ...session }) => ({

@@ -49,6 +49,8 @@ export interface ClientIdentity {
 	/** Display name: what `{{user}}` stands for. */
 	name: string;
 	role: Viewer["role"];
+	/** The user opted in to NSFW characters when the socket opened. */
+	showNsfw?: boolean;
 	sessionId: string;
 	characterId: string;
 	/** The id (`jti`) of the token the socket was opened with: a logout closes that token's sockets only. */

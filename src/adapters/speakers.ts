@@ -97,10 +97,13 @@ export function chatPrompts(deps: {
 		limits: deps.config.chat,
 		resolveCharacter: (id) => broker.call<CharacterView | null, { id: string }>("characters.resolve", { id }),
 		findUser: async (username) => {
-			const [user] = await sequelize.query<ChatUser>(`SELECT id, role, name FROM users WHERE username = $1`, {
-				bind: [username],
-				type: QueryTypes.SELECT,
-			});
+			const [user] = await sequelize.query<ChatUser>(
+				`SELECT id, role, name, show_nsfw FROM users WHERE username = $1`,
+				{
+					bind: [username],
+					type: QueryTypes.SELECT,
+				},
+			);
 			return user ?? null;
 		},
 		findPersona: (personaId, user) => personas.forSession(personaId, user),

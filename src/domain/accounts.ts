@@ -22,6 +22,8 @@ export interface AuthUser {
 	username: string;
 	name: string;
 	role: string;
+	/** Opted in to characters marked NSFW (PATCH /me); the character rules read it (src/domain/characters.ts). */
+	show_nsfw: boolean;
 	/** The id (`jti`) of the token the request came with: what POST /logout takes back. */
 	token_id?: string;
 }
@@ -61,6 +63,7 @@ export interface UpdateAccountParams {
 	name?: string;
 	current_password?: string;
 	new_password?: string;
+	show_nsfw?: boolean;
 }
 export interface DeleteAccountParams {
 	password: string;
@@ -84,12 +87,13 @@ export interface AccountRecord {
 	username: string;
 	name: string;
 	role: string;
+	show_nsfw: boolean;
 	is_disabled: boolean;
 	created_at: Date;
 }
 
 export function toAuthUser(user: AccountRecord): AuthUser {
-	return { id: user.id, username: user.username, name: user.name, role: user.role };
+	return { id: user.id, username: user.username, name: user.name, role: user.role, show_nsfw: user.show_nsfw };
 }
 
 export function toUserView(user: AccountRecord): UserView {

@@ -10,10 +10,12 @@ export interface Caller {
 	id: string;
 	username: string;
 	role: UserRole;
+	/** The user opted in to characters an admin marked NSFW (PATCH /me `show_nsfw`). */
+	show_nsfw?: boolean;
 }
 
 /** What the visibility rules need to know about a caller. */
-export type Viewer = Pick<Caller, "id" | "role">;
+export type Viewer = Pick<Caller, "id" | "role" | "show_nsfw">;
 
 /** A stored character as the model (or a raw query) returns it. */
 export interface CharacterRecord {
@@ -39,6 +41,10 @@ export interface CharacterRecord {
 	max_output_tokens: number | null;
 	is_active: boolean;
 	is_public: boolean;
+	/** An admin took it down: only its owner and admins see it (PATCH /admin/characters/{id}). */
+	hidden: boolean;
+	/** An admin marked it adult: only users who opted in, its owner and admins see it. */
+	nsfw: boolean;
 	created_by: string | null;
 	created_at: Date | string;
 	updated_at: Date | string;
@@ -70,6 +76,8 @@ export type CharacterSummary = Pick<
 	| "has_avatar"
 	| "is_public"
 	| "is_active"
+	| "hidden"
+	| "nsfw"
 	| "created_by"
 	| "created_at"
 	| "updated_at"
@@ -98,6 +106,8 @@ export function toCharacterSummary(row: Pick<CharacterRecord, CharacterSummaryFi
 		has_avatar: row.has_avatar,
 		is_public: row.is_public,
 		is_active: row.is_active,
+		hidden: row.hidden,
+		nsfw: row.nsfw,
 		created_by: row.created_by,
 		created_at: new Date(row.created_at).toISOString(),
 		updated_at: new Date(row.updated_at).toISOString(),
@@ -236,13 +246,18 @@ function isOwner(character: Pick<CharacterRecord, "created_by">, user: Viewer | 
 	return Boolean(user) && character.created_by !== null && character.created_by === user?.id;
 }
 
-/** Public and active characters are for everyone; private or inactive ones only for their creator and admins. */
-export function canView(
-	character: Pick<CharacterRecord, "created_by" | "is_public" | "is_active">,
-	user: Viewer | null | undefined,
-): boolean {
+/** What canView reads of a character. */
+export type VisibilityFields = Pick<CharacterRecord, "created_by" | "is_public" | "is_active" | "hidden" | "nsfw">;
+
+/**
+ * Public, active and not hidden characters are for everyone, NSFW ones only for users who opted in; the others only
+ * for their creator and admins. (The SQL forms: Character.listVisible, session-store.ts's listing.)
+ */
+export function canView(character: VisibilityFields, user: Viewer | null | undefined): boolean {
 	if (isAdmin(user) || isOwner(character, user)) return true;
-	return character.is_public && character.is_active;
+	return (
+		character.is_public && character.is_active && !character.hidden && (!character.nsfw || user?.show_nsfw === true)
+	);
 }
 
 /** Only the creator or an admin; seed characters (no creator) are therefore admin-only. */
@@ -283,6 +298,8 @@ export function toCharacterView(row: CharacterRecord): CharacterView {
 		max_output_tokens: row.max_output_tokens,
 		is_active: row.is_active,
 		is_public: row.is_public,
+		hidden: row.hidden,
+		nsfw: row.nsfw,
 		created_by: row.created_by,
 		created_at: new Date(row.created_at).toISOString(),
 		updated_at: new Date(row.updated_at).toISOString(),

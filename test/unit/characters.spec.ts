@@ -90,6 +90,8 @@ describe("visibility rules", () => {
 	const character = (is_public: boolean, is_active: boolean, created_by: string | null = owner.id) => ({
 		is_public,
 		is_active,
+		hidden: false,
+		nsfw: false,
 		created_by,
 	});
 
@@ -119,6 +121,27 @@ describe("visibility rules", () => {
 		expect(canEdit(seed, other)).toBe(false);
 		expect(canEdit(seed, { id: null as unknown as string, role: "user" })).toBe(false);
 		expect(canView(character(false, true, null), other)).toBe(false);
+	});
+
+	it("should show a hidden character to its creator and admins only, whatever else it is", () => {
+		const hidden = { ...character(true, true), hidden: true };
+		expect(canView(hidden, owner)).toBe(true);
+		expect(canView(hidden, admin)).toBe(true);
+		expect(canView(hidden, other)).toBe(false);
+		expect(canView(hidden, { ...other, show_nsfw: true })).toBe(false);
+		expect(canView(hidden, undefined)).toBe(false);
+	});
+
+	it("should show an NSFW character only to users who opted in, besides its creator and admins", () => {
+		const nsfw = { ...character(true, true), nsfw: true };
+		expect(canView(nsfw, other)).toBe(false);
+		expect(canView(nsfw, { ...other, show_nsfw: false })).toBe(false);
+		expect(canView(nsfw, { ...other, show_nsfw: true })).toBe(true);
+		expect(canView(nsfw, undefined)).toBe(false);
+		expect(canView(nsfw, owner)).toBe(true);
+		expect(canView(nsfw, admin)).toBe(true);
+		// Opting in shows NSFW characters, never private ones.
+		expect(canView({ ...nsfw, is_public: false }, { ...other, show_nsfw: true })).toBe(false);
 	});
 });
 
@@ -158,6 +181,8 @@ describe("pickChanges and toCharacterView", () => {
 			greeting: "g",
 			is_active: true,
 			is_public: false,
+			hidden: true,
+			nsfw: false,
 			created_by: null,
 			created_at: new Date("2024-01-02T03:04:05Z"),
 			updated_at: "2024-02-03T04:05:06.000Z",
@@ -175,6 +200,8 @@ describe("pickChanges and toCharacterView", () => {
 			greeting: "g",
 			is_active: true,
 			is_public: false,
+			hidden: true,
+			nsfw: false,
 			created_by: null,
 			created_at: "2024-01-02T03:04:05.000Z",
 			updated_at: "2024-02-03T04:05:06.000Z",
