@@ -21,6 +21,7 @@ import * as search from "./migrations/0013-search.js";
 import * as account from "./migrations/0014-account.js";
 import * as chatImport from "./migrations/0015-chat-import.js";
 import * as moderation from "./migrations/0017-moderation.js";
+import * as chatPresets from "./migrations/0018-chat-presets.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
 const MIGRATIONS = [
@@ -40,6 +41,7 @@ const MIGRATIONS = [
 	{ name: "0014-account", ...account },
 	{ name: "0015-chat-import", ...chatImport },
 	{ name: "0017-moderation", ...moderation },
+	{ name: "0018-chat-presets", ...chatPresets },
 ];
 
 // Arbitrary constant naming "cameo schema migration" in pg_advisory_lock's key space.

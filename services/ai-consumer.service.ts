@@ -125,7 +125,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							model: this.model,
 							message: payload,
 							prompt: prompted.prompt,
-							overrides: overridesOf(speakers.character),
+							overrides: overridesOf(speakers.character, prompted.session?.preset),
 							pickedUpAt,
 						});
 						this.meter(reply);
@@ -185,8 +185,8 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				const continued = await this.prompts.continuation(payload, speakers, this.model);
 				const ids = { session_id: payload.session_id, message_id: payload.continue_id };
 				if (!continued) return void this.logger.debug(ids, "Nothing to continue: the reply is gone");
-				const { reply, prompt } = continued;
-				const overrides = overridesOf(speakers.character);
+				const { reply, prompt, session } = continued;
+				const overrides = overridesOf(speakers.character, session?.preset);
 				const more = await this.generations.generate({
 					...{ model: this.model, message: payload, prompt, overrides, pickedUpAt, continuing: reply },
 				});
@@ -204,7 +204,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			async impersonate(this: AiConsumerThis, params: ImpersonateParams): Promise<Readable> {
 				const speakers = await this.prompts.lookUp(params);
 				if (!speakers) throw cannotImpersonate(CHARACTER_GONE_MESSAGE);
-				const prompt = await this.prompts.impersonation(params, speakers, this.model);
+				const { prompt, session } = await this.prompts.impersonation(params, speakers, this.model);
 				const onDone = (spent: Pick<Generated, "model" | "usage">) => {
 					this.meter(spent);
 					const tokens = spent.usage.input_tokens + spent.usage.output_tokens;
@@ -212,7 +212,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 						.addTokens(params.username, tokens)
 						.catch((err) => this.logger.warn("Token quota update failed:", err));
 				};
-				const overrides = overridesOf(speakers.character);
+				const overrides = overridesOf(speakers.character, session?.preset);
 				return impersonationStream({ model: this.model, prompt, overrides, onDone }).catch((err: unknown) => {
 					if (!(err instanceof LlmUnavailableError)) throw err;
 					this.metrics.llmError(err);
@@ -280,7 +280,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			this.model = createChatModel(config, {
 				onRefusedModel: (name) =>
 					this.logger.warn(
-						`A character asks for model "${name}", which LLM_ALLOWED_MODELS does not list: ` +
+						`A character or chat preset asks for model "${name}", which LLM_ALLOWED_MODELS no longer lists: ` +
 							`answering with ${this.model.name}`,
 					),
 			});

@@ -43,6 +43,7 @@ import { insertCharacter } from "../src/adapters/character-insert.js";
 import { checkStorageQuota, clearCharacterCaches } from "../src/adapters/character-storage.js";
 import { LorebookStore, MAX_ATTACHED_LOREBOOKS } from "../src/adapters/lorebook-store.js";
 import { LorebookEvent } from "../src/domain/lorebook.js";
+import { assertModelAllowed } from "../src/adapters/llm/models.js";
 
 export interface CharactersMeta {
 	user?: Caller;
@@ -145,6 +146,7 @@ export default function charactersService(config: Config): ServiceSchema {
 				async handler(this: CharactersThis, ctx: Context<CreateParams, CharactersMeta>): Promise<OwnCharacterView> {
 					const user = requireUser(ctx.meta);
 					refuse(nullFieldsRefusal(ctx.params));
+					assertModelAllowed(config.llm, "llm_model", ctx.params.llm_model);
 					const { slug, ...fields } = pickChanges(ctx.params);
 					await this.checkQuota(user, characterBytes(ctx.params));
 					const { name, system_prompt } = ctx.params;
@@ -168,6 +170,7 @@ export default function charactersService(config: Config): ServiceSchema {
 				async handler(this: CharactersThis, ctx: Context<UpdateParams, CharactersMeta>): Promise<OwnCharacterView> {
 					const user = requireUser(ctx.meta);
 					refuse(nullFieldsRefusal(ctx.params));
+					assertModelAllowed(config.llm, "llm_model", ctx.params.llm_model);
 					const changes = pickChanges(ctx.params);
 					const lorebookIds = ctx.params.lorebook_ids ?? undefined;
 					if (!lorebookIds) refuse(noChangesRefusal(changes));

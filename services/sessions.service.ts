@@ -16,6 +16,8 @@ import { castOf } from "../src/adapters/room-cast.js";
 import { LorebookEvent, type LorebookChangedPayload } from "../src/domain/lorebook.js";
 import { toMessageView } from "../src/domain/message-view.js";
 import { TITLE_MAX_CHARS, type ListedSession } from "../src/domain/session-view.js";
+import { PRESET_FIELDS, presetChange, presetParams, type PresetChange } from "../src/domain/chat-presets.js";
+import { assertModelAllowed } from "../src/adapters/llm/models.js";
 import { roomChange, roomParams, toRoomView, type RoomView } from "../src/domain/room-view.js";
 import {
 	DEFAULT_REPLY_MODE,
@@ -53,7 +55,7 @@ interface MessagesParams {
 interface IdParams {
 	id: string;
 }
-interface UpdateParams extends IdParams {
+interface UpdateParams extends IdParams, PresetChange {
 	title?: string | null;
 	persona_id?: string | null;
 	lorebook_ids?: string[];
@@ -132,8 +134,9 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 					"persona_id (one of your personas, or null for your default), lorebook_ids (the books active in it, in " +
 					`order: yours or public ones), reply_mode (${REPLY_MODES.join(", ")}) and character_ids (1 to ` +
 					`${config.chat.roomMaxCharacters} distinct characters, in speaking order): either makes a one-character ` +
-					"chat a room; at least one. A room's member may change only persona_id (theirs in the room): 403 " +
-					"NOT_ROOM_OWNER otherwise",
+					`chat a room; and its preset, ${PRESET_FIELDS.join(", ")} replacing the character's settings in it ` +
+					"(null clears one; a model outside LLM_ALLOWED_MODELS is 422 MODEL_NOT_ALLOWED); at least one. A " +
+					"room's member may change only persona_id (theirs in the room): 403 NOT_ROOM_OWNER otherwise",
 				params: {
 					id: "uuid",
 					title: { type: "string", trim: true, min: 1, max: TITLE_MAX_CHARS, nullable: true, optional: true },
@@ -141,6 +144,7 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 					lorebook_ids: { type: "array", items: "uuid", max: MAX_ATTACHED_LOREBOOKS, optional: true },
 					reply_mode: roomParams(config.chat.roomMaxCharacters).reply_mode,
 					character_ids: { ...roomParams(config.chat.roomMaxCharacters).character_ids, optional: true },
+					...presetParams(config.llm),
 				},
 				async handler(this: SessionsThis, ctx: Context<UpdateParams, SessionsMeta>) {
 					const { id, title, persona_id: personaId, lorebook_ids: lorebookIds } = ctx.params;
@@ -150,11 +154,14 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 						const message = `${field} cannot be null`;
 						if (value === null) throw ValidationFailed(message, [{ field, message, type: "required" }]);
 					}
-					const ownerOnly = [title, lorebookIds, replyMode, characterIds].some((v) => v !== undefined);
+					const preset = presetChange(ctx.params);
+					const ownerOnly = [title, lorebookIds, replyMode, characterIds, preset].some((v) => v !== undefined);
 					if (!ownerOnly && personaId === undefined) {
-						const message = "Send at least one of title, persona_id, lorebook_ids, reply_mode, character_ids";
+						const fields = ["title", "persona_id", "lorebook_ids", "reply_mode", "character_ids", ...PRESET_FIELDS];
+						const message = `Send at least one of ${fields.join(", ")}`;
 						throw ValidationFailed(message, [{ field: "title", message, type: "required" }]);
 					}
+					assertModelAllowed(config.llm, "model", preset?.model);
 					const user = requireUser(ctx.meta);
 					const session = await this.listedSession(ctx.meta, id);
 					if (session.owner !== user.username && ownerOnly) throw NotRoomOwner(id);
@@ -178,9 +185,9 @@ export default function sessionsService(config: Config): ServiceSchema<ServiceSe
 						await this.lorebooks.attach({ kind: "session", id: session.id }, user, lorebookIds);
 						void this.broker.broadcast(LorebookEvent.Changed, {} satisfies LorebookChangedPayload);
 					}
-					const changes: SessionChanges = { title, personaId };
-					const updated =
-						title === undefined && personaId === undefined ? session : await this.sessions.update(session.id, changes);
+					const changes: SessionChanges = { title, personaId, preset };
+					const unchanged = title === undefined && personaId === undefined && !preset;
+					const updated = unchanged ? session : await this.sessions.update(session.id, changes);
 					if (!updated) throw SessionNotFound(session.id);
 					if (room || shape.reply_mode !== null)
 						void ctx.broadcast(RoomEvent.Changed, { session_id: id } satisfies RoomChangedPayload);

@@ -190,8 +190,9 @@ export interface LlmConfig {
 	maxOutputTokensLimit: number;
 	maxTemperature: number;
 	/**
-	 * Models a character may name besides the configured one (LLM_ALLOWED_MODELS, comma-separated); any other name
-	 * falls back to the configured model, so model names (and metric labels) come from a bounded set.
+	 * Models a character or chat preset may name besides the configured one (LLM_ALLOWED_MODELS, comma-separated, each
+	 * `model` or `provider:model`): others are refused when saved, and fall back to the configured model at reply
+	 * time, so model names (and metric labels) come from a bounded set. As written: llm/models.ts reads them.
 	 */
 	allowedModels: string[];
 	/** Longest wait for the model's first or next chunk. */
@@ -390,16 +391,24 @@ function loadLlmConfig(env: Env, mode: Mode): LlmConfig {
 		maxOutputTokens,
 		maxOutputTokensLimit,
 		maxTemperature,
-		allowedModels: (str(env.LLM_ALLOWED_MODELS) ?? "")
-			.split(",")
-			.map((m) => m.trim())
-			.filter(Boolean),
+		allowedModels: modelList("LLM_ALLOWED_MODELS", env.LLM_ALLOWED_MODELS),
 		timeoutMs: int("LLM_TIMEOUT_MS", env.LLM_TIMEOUT_MS, 60_000, 10, 3_600_000),
 		maxRetries: int("LLM_MAX_RETRIES", env.LLM_MAX_RETRIES, 3, 0, 10),
 		retryDelayMs: int("LLM_RETRY_DELAY_MS", env.LLM_RETRY_DELAY_MS, 500, 1, 60_000),
 		// Paced in embedded mode (`npm start`), so a reply can be watched and stopped; tests and the bench set 0.
 		offlineDelayMs: int("OFFLINE_MODEL_DELAY_MS", env.OFFLINE_MODEL_DELAY_MS, mode === "embedded" ? 40 : 0, 0, 60_000),
 	};
+}
+
+/** Comma-separated model names, each as a character's `llm_model` may be spelt (character-params.ts). */
+function modelList(name: string, value: string | undefined): string[] {
+	const models = (str(value) ?? "")
+		.split(",")
+		.map((m) => m.trim())
+		.filter(Boolean);
+	const bad = models.find((m) => !/^[A-Za-z0-9._:/-]{1,100}$/.test(m));
+	if (bad !== undefined) throw new ConfigError(`${name} holds "${bad}", which is not a model name`);
+	return models;
 }
 
 function str(value: string | undefined): string | undefined {

@@ -36,6 +36,7 @@ export const ErrorCode = {
 	ReplyInProgress: "REPLY_IN_PROGRESS",
 	CannotSelect: "CANNOT_SELECT",
 	SearchTooBroad: "SEARCH_TOO_BROAD",
+	ModelNotAllowed: "MODEL_NOT_ALLOWED",
 	NotFound: "NOT_FOUND",
 	BadRequest: "BAD_REQUEST",
 	ValidationFailed: "VALIDATION_ERROR",
@@ -128,6 +129,15 @@ export const ShuttingDown = () =>
 /** Same shape as the validator's own errors, for rules a params schema can't express. */
 export const ValidationFailed = (detail: string, data: Array<Record<string, unknown>> = []) =>
 	new Errors.ValidationError(detail, ErrorCode.ValidationFailed, data);
+
+/** A character or chat preset names a model the operator does not allow (LLM_ALLOWED_MODELS); `field` names it. */
+export const ModelNotAllowed = (field: string, model: string, allowed: readonly string[]) =>
+	new MoleculerClientError(
+		`The model "${model}" is not allowed on this server; allowed: ${allowed.join(", ")}`,
+		422,
+		ErrorCode.ModelNotAllowed,
+		{ field, model, allowed },
+	);
 
 /** Unknown, or someone else's: both answer 404 (REST and chat handshake) so session ids cannot be probed. */
 export const SessionNotFound = (id: string) =>

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { QueryTypes, type Sequelize } from "sequelize";
 import { batched } from "./batched.js";
+import type { ChatPreset } from "../domain/model-settings.js";
 
 export interface SessionRow {
 	id: string;
@@ -30,6 +31,8 @@ export interface SessionRow {
 	reply_mode: string | null;
 	/** A room's cast in speaking order; null: a one-character chat (`character_id`). */
 	character_ids: string[] | null;
+	/** The model settings its owner chose for it (migration 0018); `{}`: the character's. */
+	preset: ChatPreset;
 	created_at: Date;
 	updated_at: Date;
 }
@@ -133,7 +136,7 @@ export const MESSAGE_COLUMNS =
 	"id, seq, session_id, username, character_id, role, content, reply_to, model, reply_status, publish_attempts, variant, active, stopped, created_at, edited_at, pinned_at, speaker";
 
 const SESSION_COLUMNS =
-	"id, username, character_id, status, title, summary, summary_upto_seq, summary_base, summary_updated_at, persona_id, revision, reply_mode, character_ids::text[], created_at, updated_at";
+	"id, username, character_id, status, title, summary, summary_upto_seq, summary_base, summary_updated_at, persona_id, revision, reply_mode, character_ids::text[], preset, created_at, updated_at";
 
 /** A statement that runs for every chat message: named, so each pooled connection prepares it once. */
 interface HotStatement {

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { QueryTypes, type Sequelize, type Transaction } from "sequelize";
 import { replyId } from "../domain/chat-wire.js";
 import type { ListedSession } from "../domain/session-view.js";
+import type { PresetChange } from "../domain/chat-presets.js";
 
 /** Whom the listing is for: sessions with a character they may no longer see are left out (`canView`'s rule). */
 export interface SessionViewer {
@@ -36,7 +37,7 @@ const FIRST_MESSAGE_CHARS = 400;
  * the persona they play there (else their default).
  */
 const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.status, s.title, s.created_at,
-		s.username AS owner, s.reply_mode,
+		s.username AS owner, s.reply_mode, s.preset,
 		s.branched_from_session_id, s.branched_from_message_id, s.revision, fu.content AS first_user_message,
 		lm.id AS lm_id, lm.role AS lm_role, lm.content AS lm_content, lm.created_at AS lm_created_at,
 		COALESCE(sp.id, dp.id) AS persona_id, COALESCE(sp.name, dp.name) AS persona_name,
@@ -70,6 +71,8 @@ const LIST_SESSIONS = `SELECT s.id, s.character_id, c.name AS character_name, s.
 export interface SessionChanges {
 	title?: string | null;
 	personaId?: string | null;
+	/** The preset's fields given: null clears one. */
+	preset?: PresetChange;
 }
 
 /** A message a branch copies, as its copy is made. */
@@ -94,15 +97,17 @@ export class SessionStore {
 	}
 
 	/**
-	 * Changes what is given of the session's title (null goes back to the default) and persona (null: the user's
-	 * default); answers with the title as stored, which PostgreSQL's UTF-8 may have changed (a lone surrogate becomes
-	 * U+FFFD), or null when the session is gone. The caller has checked the persona is the user's.
+	 * Changes what is given of the session's title (null goes back to the default), persona (null: the user's
+	 * default) and preset (merged into it, a null dropping that setting); answers with the title as stored, which
+	 * PostgreSQL's UTF-8 may have changed (a lone surrogate becomes U+FFFD), or null when the session is gone. The
+	 * caller has checked the persona is the user's.
 	 */
 	async update(sessionId: string, changes: SessionChanges): Promise<{ title: string | null } | null> {
 		const [row] = await this.sequelize.query<{ title: string | null }>(
 			`UPDATE chat_sessions SET
 				title = CASE WHEN $2::boolean THEN $3 ELSE title END,
 				persona_id = CASE WHEN $4::boolean THEN $5::uuid ELSE persona_id END,
+				preset = jsonb_strip_nulls(preset || $6::jsonb),
 				updated_at = now()
 			 WHERE id = $1 RETURNING title`,
 			{
@@ -112,6 +117,7 @@ export class SessionStore {
 					changes.title ?? null,
 					changes.personaId !== undefined,
 					changes.personaId ?? null,
+					JSON.stringify(changes.preset ?? {}),
 				],
 				type: QueryTypes.SELECT,
 			},
@@ -152,9 +158,9 @@ export class SessionStore {
 			);
 			const [branch] = await this.select<{ id: string }>(
 				transaction,
-				`INSERT INTO chat_sessions (username, character_id, character_ids, reply_mode, persona_id, summary_base,
+				`INSERT INTO chat_sessions (username, character_id, character_ids, reply_mode, persona_id, preset, summary_base,
 					summary_updated_at, branched_from_session_id, branched_from_message_id)
-				 SELECT username, character_id, character_ids, reply_mode, persona_id, summary_base,
+				 SELECT username, character_id, character_ids, reply_mode, persona_id, preset, summary_base,
 					CASE WHEN summary_base IS NOT NULL THEN now() END, id, $2
 				 FROM chat_sessions WHERE id = $1 RETURNING id`,
 				[sessionId, messageId],

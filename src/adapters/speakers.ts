@@ -58,6 +58,8 @@ export interface Prompted {
 export interface ContinuePrompted {
 	reply: MessageRow;
 	prompt: AssembledPrompt;
+	/** Its preset is what the model is called with. */
+	session: StoredSession | null;
 }
 
 /** Which books a turn reads: the character's, the persona's and the session's. */
@@ -263,7 +265,7 @@ export class ChatPrompts {
 	 * rare, and the stored reply is what is extended). Null if the reply is gone (rewound meanwhile).
 	 */
 	async continuation(payload: UserMsgPayload, speakers: Speakers, model: ChatModel): Promise<ContinuePrompted | null> {
-		const { rows, history, names, options } = await this.recent(
+		const { rows, history, names, options, session } = await this.recent(
 			payload.session_id,
 			speakers,
 			model,
@@ -271,13 +273,17 @@ export class ChatPrompts {
 		);
 		const reply = rows.at(-1);
 		if (!reply || reply.id !== payload.continue_id) return null;
-		return { reply, prompt: continuePrompt(speakers.character, history, names.user, options) };
+		return { reply, session, prompt: continuePrompt(speakers.character, history, names.user, options) };
 	}
 
-	/** An `impersonate`'s prompt: the session's recent history, then the ask to write the user's next line. */
-	async impersonation(params: ImpersonateParams, speakers: Speakers, model: ChatModel): Promise<AssembledPrompt> {
-		const { history, names, options } = await this.recent(params.session_id, speakers, model);
-		return impersonationPrompt(speakers.character, history, names.user, options);
+	/** An `impersonate`'s prompt (the session's recent history, then the ask to write the user's next line) and session. */
+	async impersonation(
+		params: ImpersonateParams,
+		speakers: Speakers,
+		model: ChatModel,
+	): Promise<{ prompt: AssembledPrompt; session: StoredSession | null }> {
+		const { history, names, options, session } = await this.recent(params.session_id, speakers, model);
+		return { prompt: impersonationPrompt(speakers.character, history, names.user, options), session };
 	}
 
 	/** The session's latest messages as the story shows them (up to and including `upToId`, if given). */

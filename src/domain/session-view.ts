@@ -2,6 +2,8 @@
  * A chat session as REST shows it (GET /sessions, GET /sessions/:id, a branch, a PATCH), and what it is called: the
  * title its user gave it, else "<character> — <their first line>", so chats with one character tell apart unnamed.
  */
+import { toPresetView } from "./chat-presets.js";
+import type { ChatPreset } from "./model-settings.js";
 
 /** A title the user sets is 1 to this many characters, trimmed. */
 export const TITLE_MAX_CHARS = 120;
@@ -33,6 +35,8 @@ export interface ListedSession {
 	/** Whose session it is (chat_sessions.username), and its reply mode: null for a one-character chat, set for a room. */
 	owner?: string;
 	reply_mode?: string | null;
+	/** The model settings its owner chose for it (chat-presets.ts). */
+	preset?: ChatPreset;
 }
 
 export function toSessionView(s: ListedSession) {
@@ -54,6 +58,8 @@ export function toSessionView(s: ListedSession) {
 		lorebook_ids: s.lorebook_ids ?? [],
 		owner: s.owner,
 		reply_mode: s.reply_mode ?? null,
+		/** What replies in it use instead of the character's settings; null fields: the character's. */
+		preset: toPresetView(s.preset),
 	};
 }
 

@@ -22,7 +22,9 @@ const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 
 describe("characters service", () => {
 	const broker = new ServiceBroker({ logger: false, cacher: "Memory" });
-	const service = broker.createService(charactersService(testConfig())) as Service & {
+	// The model a character names must be allowed (the offline model's name, or these).
+	const config = testConfig({ LLM_ALLOWED_MODELS: "gemini-2.5-pro" });
+	const service = broker.createService(charactersService(config)) as Service & {
 		seed(characters?: readonly SeedCharacter[]): Promise<void>;
 	};
 	let db: Database;

@@ -168,6 +168,13 @@ describe("loadConfig", () => {
 			/LLM_MAX_OUTPUT_TOKENS must be an integer between 1 and 2048/,
 		);
 		expect(() => loadConfig({ LLM_MAX_TEMPERATURE: "0.5", LLM_TEMPERATURE: "0.8" })).toThrow(/LLM_TEMPERATURE/);
+		expect(loadConfig({ LLM_ALLOWED_MODELS: "openai:gpt-4o-mini,llama3:8b" }).llm.allowedModels).toEqual([
+			"openai:gpt-4o-mini",
+			"llama3:8b",
+		]);
+		expect(() => loadConfig({ LLM_ALLOWED_MODELS: "gpt-4o, gpt 4o" })).toThrow(
+			/LLM_ALLOWED_MODELS holds "gpt 4o", which is not a model name/,
+		);
 	});
 
 	it("should pick the services named in SERVICES, once each", () => {

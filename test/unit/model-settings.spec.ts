@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { LoggerInstance } from "moleculer";
-import { boundSettings, overridesOf } from "../../src/domain/model-settings.js";
+import { allowedModelsFor, boundSettings, isModelAllowed, overridesOf } from "../../src/domain/model-settings.js";
 import { LlmStatus } from "../../src/adapters/llm/status.js";
 import { LlmUnavailableError, type ChatModel, type ModelCheck } from "../../src/domain/chat-model.js";
 import { OfflineModel } from "../../src/domain/offline-model.js";
@@ -53,7 +53,55 @@ describe("boundSettings", () => {
 			model: undefined,
 			temperature: 0.3,
 			maxOutputTokens: undefined,
+			topP: undefined,
 		});
+	});
+
+	it("should let a chat's preset win over the character, setting by setting", () => {
+		const character = { llm_model: "gemini-2.5-pro", temperature: 0.3, max_output_tokens: 300 };
+		expect(overridesOf(character, { temperature: 1.1, top_p: 0.5 })).toEqual({
+			model: "gemini-2.5-pro",
+			temperature: 1.1,
+			maxOutputTokens: 300,
+			topP: 0.5,
+		});
+		expect(overridesOf(character, { model: "gemini-2.5-flash-lite", max_output_tokens: 80 })).toMatchObject({
+			model: "gemini-2.5-flash-lite",
+			temperature: 0.3,
+			maxOutputTokens: 80,
+		});
+	});
+
+	it("should send top_p only when one is set, clamped to 0..1", () => {
+		expect(boundSettings(defaults, {}, bounds)).not.toHaveProperty("topP");
+		expect(boundSettings(defaults, { topP: 0.9 }, bounds).topP).toBe(0.9);
+		expect(boundSettings(defaults, { topP: 7 }, bounds).topP).toBe(1);
+		expect(boundSettings(defaults, { topP: -1 }, bounds).topP).toBe(0);
+	});
+});
+
+describe("allowedModelsFor", () => {
+	it("should allow the configured model and the list's entries for the provider replies go to", () => {
+		const entries = ["gpt-4o-mini", "openai:gpt-4o", "gemini:gemini-2.5-flash", "llama3:8b"];
+		expect(allowedModelsFor("openai", "llama3", entries)).toEqual(["llama3", "gpt-4o-mini", "gpt-4o", "llama3:8b"]);
+		expect(allowedModelsFor("gemini", "gemini-3.8-flash", entries)).toEqual([
+			"gemini-3.8-flash",
+			"gpt-4o-mini",
+			"gemini-2.5-flash",
+			"llama3:8b",
+		]);
+	});
+
+	it("should allow only the configured model when the list is empty", () => {
+		expect(allowedModelsFor("gemini", "gemini-3.8-flash", [])).toEqual(["gemini-3.8-flash"]);
+	});
+
+	it("should let no model of one's own (null, undefined) through and refuse names not listed", () => {
+		expect(isModelAllowed(null, ["llama3"])).toBe(true);
+		expect(isModelAllowed(undefined, ["llama3"])).toBe(true);
+		expect(isModelAllowed("llama3", ["llama3"])).toBe(true);
+		expect(isModelAllowed("gpt-4o", ["llama3"])).toBe(false);
+		expect(isModelAllowed("openai:llama3", ["llama3"])).toBe(false);
 	});
 });
 

@@ -9,6 +9,7 @@ import type { Usage } from "../../domain/chat-wire.js";
 import type { ChatMessage, ChatModel, ChatStream, ModelCheck, StreamOptions } from "../../domain/chat-model.js";
 import { OfflineModel } from "../../domain/offline-model.js";
 import { countTokens } from "../../domain/token-count.js";
+import { configuredModel } from "./models.js";
 import { checkModel } from "./check.js";
 import type { ChatModelOptions } from "./providers.js";
 
@@ -16,10 +17,8 @@ export { countTokens };
 
 /** What `createChatModel(config).name` will be, without building (or loading) anything. */
 export function chatModelName(config: Config): string {
-	const { llm } = config;
-	if (llm.provider === "gemini") return `gemini:${llm.geminiModel}`;
-	if (llm.provider === "openai") return `openai:${llm.openaiModel ?? ""}`;
-	return "offline";
+	const { provider } = config.llm;
+	return provider === "offline" ? "offline" : `${provider}:${configuredModel(config.llm)}`;
 }
 
 export function createChatModel(config: Config, opts: ChatModelOptions = {}): ChatModel {

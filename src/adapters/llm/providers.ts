@@ -31,6 +31,7 @@ import {
 	type StreamOptions,
 } from "../../domain/chat-model.js";
 import { isMisconfiguration } from "./check.js";
+import { allowedModels } from "./models.js";
 
 export interface ChatModelOptions {
 	/** Called once per model name a character asked for that is not allowed (LLM_ALLOWED_MODELS). */
@@ -91,6 +92,7 @@ export function geminiChatModel(llm: LlmConfig, opts: ChatModelOptions = {}): Ch
 				model: s.model,
 				temperature: s.temperature,
 				maxOutputTokens: s.maxOutputTokens,
+				topP: s.topP,
 				apiKey,
 				baseUrl: llm.geminiBaseUrl ?? GEMINI_ENDPOINT,
 				maxRetries: 0,
@@ -133,6 +135,7 @@ export function openaiChatModel(llm: LlmConfig, opts: ChatModelOptions = {}): Ch
 				model: s.model,
 				temperature: s.temperature,
 				maxTokens: s.maxOutputTokens,
+				topP: s.topP,
 				apiKey,
 				maxRetries: 0,
 				configuration: { baseURL: llm.openaiBaseUrl ?? OPENAI_ENDPOINT },
@@ -148,7 +151,7 @@ function policy(llm: LlmConfig, apiKey: string, opts: ChatModelOptions): Policy 
 	const bounds = {
 		maxOutputTokens: llm.maxOutputTokensLimit,
 		maxTemperature: llm.maxTemperature,
-		allowedModels: llm.allowedModels,
+		allowedModels: allowedModels(llm),
 	};
 	return {
 		timeoutMs: llm.timeoutMs,
