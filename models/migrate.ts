@@ -20,6 +20,7 @@ import * as rooms from "./migrations/0012-rooms.js";
 import * as search from "./migrations/0013-search.js";
 import * as account from "./migrations/0014-account.js";
 import * as chatImport from "./migrations/0015-chat-import.js";
+import * as admin from "./migrations/0016-admin.js";
 import * as moderation from "./migrations/0017-moderation.js";
 import * as chatPresets from "./migrations/0018-chat-presets.js";
 
@@ -40,6 +41,7 @@ const MIGRATIONS = [
 	{ name: "0013-search", ...search },
 	{ name: "0014-account", ...account },
 	{ name: "0015-chat-import", ...chatImport },
+	{ name: "0016-admin", ...admin },
 	{ name: "0017-moderation", ...moderation },
 	{ name: "0018-chat-presets", ...chatPresets },
 ];

@@ -35,6 +35,7 @@ import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import { AVATAR_ROUTE, AVATAR_UPLOAD_BODY, avatarUploadParams } from "../src/adapters/avatar-route.js";
 import { PERSONA_ROUTE } from "../src/adapters/persona-route.js";
 import { ACCOUNT_ROUTE } from "../src/adapters/account-route.js";
+import { ADMIN_ROUTE } from "../src/adapters/admin-route.js";
 import type { AuthMeta, AuthUser } from "../src/domain/accounts.js";
 
 interface ApiThis extends Service {
@@ -121,6 +122,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						"POST /login": "auth.login",
 						"POST /token": "auth.login",
 						"POST /validate": "auth.validate",
+						"POST /password-reset": "admin.resetPassword",
 					},
 					async onBeforeCall(this: ApiThis, ctx: Context<unknown, AuthMeta>, _route: unknown, req: GatewayRequest) {
 						const clientIp = this.clientIp(req);
@@ -134,6 +136,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				},
 				PERSONA_ROUTE,
 				ACCOUNT_ROUTE,
+				ADMIN_ROUTE,
 				{
 					name: "authenticated",
 					path: "/",
@@ -265,7 +268,13 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 							// authLimiter in the auth route's onBeforeCall, importLimiter in the card, avatar and chat uploads.
 							rateLimitedRoutes: ["auth", "character-import", "chat-import", AVATAR_ROUTE.name, ACCOUNT_ROUTE.name],
 							// Password hashing with a bounded queue (AUTH_HASH_QUEUE).
-							busyActions: ["auth.login", "auth.register", "auth.updateAccount", "auth.deleteAccount"],
+							busyActions: [
+								"auth.login",
+								"auth.register",
+								"auth.updateAccount",
+								"auth.deleteAccount",
+								"admin.resetPassword",
+							],
 							bodies: new Map<unknown, Record<string, JsonSchema>>([
 								[cardUploadParams, CARD_UPLOAD_BODY],
 								[avatarUploadParams, AVATAR_UPLOAD_BODY],

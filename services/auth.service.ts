@@ -28,7 +28,9 @@ import {
 	DisabledUserToken,
 	InvalidCredentials,
 	RateLimited,
+	RegistrationClosed,
 	RevokedToken,
+	SignupInviteRefused,
 	Unauthorized,
 	UserDisabled,
 	UserExists,
@@ -37,6 +39,8 @@ import {
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
 import { AccountStore, tokenRevoked } from "../src/adapters/account-store.js";
 import { PersonaStore } from "../src/adapters/persona-store.js";
+import { AdminStore } from "../src/adapters/admin-store.js";
+import { namedAdmin } from "../src/domain/admin.js";
 import {
 	toAuthUser,
 	toUserView,
@@ -89,7 +93,8 @@ export default function authService(config: Config): ServiceSchema {
 			/**
 			 * Creates an account, and its default persona named after it. 201 `{ id, username, name }`; 409 USER_EXISTS,
 			 * also for a name that differs from a taken one only in case (no lookalike accounts; a unique index on
-			 * lower(username) settles races).
+			 * lower(username) settles races). REGISTRATION=invite needs `invite` (403 INVITE_*), =closed refuses (403
+			 * REGISTRATION_CLOSED), except for a fresh install's first account, which becomes an admin (as do ADMIN_USERNAMES).
 			 */
 			register: {
 				description: "Create an account",
@@ -100,9 +105,11 @@ export default function authService(config: Config): ServiceSchema {
 					username: { type: "string", min: 3, max: 32, pattern: "^[A-Za-z0-9_.-]+$" },
 					name: { type: "string", trim: true, min: 1, max: 100 },
 					password: { type: "string", min: 8, max: 256 },
+					// REGISTRATION=invite: an admin's code (POST /admin/invites).
+					invite: { type: "string", optional: true, min: 1, max: 64 },
 				},
-				async handler(this: AuthThis, ctx: Context<RegisterParams, AuthMeta>) {
-					const { username, name, password } = ctx.params;
+				async handler(this: AuthThis, ctx: Context<RegisterParams & { invite?: string }, AuthMeta>) {
+					const { username, name, password, invite } = ctx.params;
 					const { User } = this.db.models;
 					// Cheap check first so a taken name does not cost a scrypt hash; the unique index settles races.
 					const taken = await User.findOne({
@@ -113,7 +120,14 @@ export default function authService(config: Config): ServiceSchema {
 					const hashed_password = await this.hashing(() => hashPassword(password));
 					let user: User;
 					try {
-						user = await User.create({ username, name, hashed_password });
+						// The first account of a fresh install is an admin, and gets in whatever REGISTRATION says.
+						user = await this.db.sequelize.transaction(async (transaction) => {
+							const verdict = await new AdminStore(this.db.sequelize).admit(transaction, config.registration, invite);
+							if (!verdict.admitted)
+								throw verdict.refusal === "closed" ? RegistrationClosed() : SignupInviteRefused(verdict.refusal);
+							const role = verdict.first || namedAdmin(config.adminUsernames, username) ? "admin" : "user";
+							return User.create({ username, name, hashed_password, role }, { transaction });
+						});
 					} catch (err) {
 						if (err instanceof UniqueConstraintError) throw UserExists(username);
 						throw err;
@@ -154,6 +168,7 @@ export default function authService(config: Config): ServiceSchema {
 					if (!user || !ok) throw InvalidCredentials();
 					await loginThrottle.succeeded(username, client);
 					if (user.is_disabled) throw UserDisabled();
+					await new AdminStore(this.db.sequelize).recordLogin(user.id);
 					const access_token = signAccessToken(
 						{ userId: user.id, username: user.username, generation: user.token_generation },
 						secret,

@@ -33,6 +33,7 @@ import {
 	type SessionFrames,
 } from "../src/domain/chat-wire.js";
 import { revokedBy, UserEvent, type TokensRevokedPayload, type UserDisabledPayload } from "../src/domain/accounts.js";
+import { AdminEvent, type LimitsChangedPayload } from "../src/domain/admin.js";
 import { RoomEvent, type RoomChangedPayload, type RoomMemberRemovedPayload } from "../src/domain/rooms.js";
 import { RoomPresence } from "../src/adapters/room-presence.js";
 import { RoomStore } from "../src/adapters/room-store.js";
@@ -124,6 +125,11 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					CloseCode.AccountDisabled,
 					"Account disabled",
 				);
+			},
+
+			/** An admin changed a user's limits: their next message is held to the new ones. */
+			[AdminEvent.LimitsChanged](this: ChatWsThis, ctx: Context<LimitsChangedPayload>) {
+				this.turns?.userLimits.drop(ctx.params.username);
 			},
 
 			/** Logged out, password changed, account deleted: those tokens' sockets end as an expired token's do. */

@@ -18,6 +18,7 @@ import memoryService from "./memory.service.js";
 import roomsService from "./rooms.service.js";
 import chatTransferService from "./chat-transfer.service.js";
 import searchService from "./search.service.js";
+import adminService from "./admin.service.js";
 import moderationService from "./moderation.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
@@ -38,5 +39,6 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	rooms: roomsService,
 	"chat-transfer": chatTransferService,
 	search: searchService,
+	admin: adminService,
 	moderation: moderationService,
 };

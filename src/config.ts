@@ -8,6 +8,7 @@
  */
 
 export type Mode = "embedded" | "cluster";
+export type Registration = "open" | "invite" | "closed";
 export type LogFormat = "pretty" | "json";
 
 export const ALL_SERVICES = [
@@ -26,13 +27,14 @@ export const ALL_SERVICES = [
 	"rooms",
 	"chat-transfer",
 	"search",
+	"admin",
 	"moderation",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services each role of a cluster runs (k8s/ says the same per Deployment; scripts/cluster.ts and the bench). */
 export const CLUSTER_ROLES = {
 	gateway: "api",
-	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search,moderation",
+	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search,admin,moderation",
 	"chat-ws": "chat-ws",
 	"ai-consumer": "ai-consumer",
 	dispatcher: "dispatcher,story",
@@ -99,6 +101,10 @@ export interface Config {
 	llm: LlmConfig;
 	/** Login/register attempts per client IP per minute. */
 	authRateLimitPerMinute: number;
+	/** Who may sign up (REGISTRATION): anyone, holders of an admin's invite, or nobody (but a fresh install's first). */
+	registration: Registration;
+	/** Users who are admins (ADMIN_USERNAMES, comma-separated): made so at start and when they register. */
+	adminUsernames: string[];
 	/** Failed logins per (username, client IP) within 15 minutes before that pair gets 429. */
 	loginFailuresPerUser: number;
 	/** Failed logins per username within 15 minutes, from all clients together, before that username gets 429. */
@@ -336,6 +342,8 @@ export function loadConfig(env: Env = process.env): Config {
 		embeddedPgPortFixed: str(env.EMBEDDED_PG_PORT) !== undefined && Number(env.EMBEDDED_PG_PORT) !== 0,
 		llm: loadLlmConfig(env, mode),
 		authRateLimitPerMinute: int("AUTH_RATE_LIMIT", env.AUTH_RATE_LIMIT, 20, 1, 1_000_000),
+		registration: oneOf("REGISTRATION", env.REGISTRATION, ["open", "invite", "closed"] as const, "open"),
+		adminUsernames: usernames("ADMIN_USERNAMES", env.ADMIN_USERNAMES),
 		loginFailuresPerUser,
 		loginFailuresPerUserTotal: int(
 			"AUTH_LOGIN_FAILURES_PER_USER_TOTAL",
@@ -414,6 +422,17 @@ function modelList(name: string, value: string | undefined): string[] {
 function str(value: string | undefined): string | undefined {
 	const trimmed = value?.trim();
 	return trimmed ? trimmed : undefined;
+}
+
+/** A comma-separated list of usernames, each within the sign-up rules (else nobody could be that user). */
+function usernames(name: string, value: string | undefined): string[] {
+	const names = (value ?? "")
+		.split(",")
+		.map((n) => n.trim())
+		.filter(Boolean);
+	const bad = names.find((n) => !/^[A-Za-z0-9_.-]{3,32}$/.test(n));
+	if (bad !== undefined) throw new ConfigError(`${name}: "${bad}" is not a username (3-32 of A-Z a-z 0-9 _ . -)`);
+	return names;
 }
 
 function namespace(value: string | undefined): string {

@@ -56,6 +56,12 @@ export const ErrorCode = {
 	InvalidChat: "INVALID_CHAT",
 	EmptyChat: "EMPTY_CHAT",
 	ChatTooLarge: "CHAT_TOO_LARGE",
+	RegistrationClosed: "REGISTRATION_CLOSED",
+	InviteRequired: "INVITE_REQUIRED",
+	InviteInvalid: "INVITE_INVALID",
+	InviteUsedUp: "INVITE_USED_UP",
+	LastAdmin: "LAST_ADMIN",
+	ResetCodeInvalid: "RESET_CODE_INVALID",
 	Internal: "INTERNAL_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -297,3 +303,26 @@ export function withChatImportErrors<T>(fn: () => T): T {
 		return rethrow(err);
 	}
 }
+
+/** REGISTRATION=closed: only a fresh install's first account may sign up. */
+export const RegistrationClosed = () =>
+	new MoleculerClientError("Registration is closed on this server", 403, ErrorCode.RegistrationClosed);
+
+/** REGISTRATION=invite: a sign-up without, or with a code that does not work; `code` says which. */
+export const SignupInviteRefused = (problem: "required" | "invalid" | "used_up" | "expired") => {
+	const [detail, code] = {
+		required: ["An invite code is needed to register on this server", ErrorCode.InviteRequired],
+		invalid: ["This invite code is not valid", ErrorCode.InviteInvalid],
+		used_up: ["This invite code has been used up", ErrorCode.InviteUsedUp],
+		expired: ["This invite code has expired", ErrorCode.InviteExpired],
+	}[problem];
+	return new MoleculerClientError(detail, 403, code);
+};
+
+/** The change would leave the server without an admin (demoting or disabling the last one). */
+export const LastAdmin = () =>
+	new MoleculerClientError("The last admin cannot be demoted or disabled", 409, ErrorCode.LastAdmin);
+
+/** Unknown user, wrong, used or expired code: one answer, so it tells a guesser nothing. */
+export const ResetCodeInvalid = () =>
+	new MoleculerClientError("This password-reset code is not valid", 403, ErrorCode.ResetCodeInvalid);

@@ -33,7 +33,8 @@ import type { Database } from "./database.js";
 import type { ChatRuntime } from "./chat-runtime.js";
 import { ContinuationStore } from "./continuations.js";
 import { createRateLimiter } from "./rate-limiter.js";
-import { createChatQuotas } from "./quotas.js";
+import { createChatQuotas, defaultLimits } from "./quotas.js";
+import { UserLimits } from "./user-limits.js";
 import { RoomTurns } from "./room-turns.js";
 import type { EditFrame, SelectVariantFrame } from "../domain/chat-frames.js";
 import { continueReply, impersonate, type SteeringDeps } from "./chat-continue.js";
@@ -65,12 +66,14 @@ export function turnDeps(
 	const publish: Publish = (channel, payload) => service.publish(channel, payload);
 	const perMinute = (keyPrefix: string, points: number) =>
 		createRateLimiter({ keyPrefix, points, durationSeconds: 60 });
+	const userLimits = new UserLimits(db.sequelize, defaultLimits(config));
 	return {
 		...{ store, hub, metrics, logger, publish, refuse, history: runtime.history },
 		maxContentChars: config.chat.maxContentChars,
 		limiter: perMinute("ws-msg", config.chat.messagesPerMinute),
 		typingLimiter: perMinute("ws-typing", config.chat.typingPerMinute),
-		quotas: createChatQuotas(config),
+		quotas: createChatQuotas(config, userLimits),
+		userLimits,
 		stop: (session_id) => void broker.broadcast(ChatEvent.StopRequested, { session_id } satisfies StopRequestedPayload),
 		story: storyEdits(service, config),
 		continuations: new ContinuationStore(db.sequelize, config.chat.replyTimeoutSeconds),
@@ -85,6 +88,8 @@ export interface TurnDeps extends SteeringDeps, RoomDeps {
 	limiter: RateLimiter;
 	/** Messages and tokens per user, on every node. */
 	quotas: ChatQuotas;
+	/** The limits `quotas` holds each user to; an admin's change drops the user's (chat-ws's `user.limits.changed`). */
+	userLimits: UserLimits;
 	maxContentChars: number;
 	/** Stops the reply being written for the session, wherever it is generated. */
 	stop(sessionId: string): void;

@@ -9,6 +9,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Redis } from "ioredis";
 import type { Config } from "../config.js";
 import { errorFrame, type ErrorFrame } from "../domain/chat-wire.js";
+import type { Limits } from "../domain/admin.js";
 import { acquireRedis, redisKey, releaseRedis } from "./redis.js";
 
 export interface Verdict {
@@ -16,8 +17,13 @@ export interface Verdict {
 	retryAfterSeconds: number;
 }
 
+/** A user's limits (src/adapters/user-limits.ts): an admin's overrides, else the server's defaults. */
+export interface LimitsSource {
+	of(username: string): Promise<Limits>;
+}
+
 export interface ChatQuotas {
-	/** Counts one message of `username`; the error frame to answer with when it is over a limit. */
+	/** Counts one message of `username`; the error frame to answer with when it is over one of their limits. */
 	admitMessage(username: string): Promise<ErrorFrame | undefined>;
 	/** Counts a stored reply's tokens. Never refuses: they are spent already; the user's next message is. */
 	addTokens(username: string, tokens: number): Promise<void>;
@@ -36,20 +42,41 @@ export interface LoginThrottle {
 }
 
 const DAY_SECONDS = 24 * 3600;
+/**
+ * The counters' own budgets, above any limit a user may have: each message and token is counted, and compared with
+ * that user's limit here, so one counter serves every limit and a changed limit holds at once for the current window.
+ */
+export const MAX_MESSAGES_PER_MINUTE = 1_000_000;
+export const MAX_TOKENS_PER_DAY = 1_000_000_000;
 const LOGIN_WINDOW_SECONDS = 15 * 60;
 
-export function createChatQuotas(config: Config): ChatQuotas {
+/** CHAT_USER_TOKENS_PER_DAY and CHAT_USER_MESSAGES_PER_MINUTE: every user's limits unless an admin set their own. */
+export function defaultLimits(config: Config): Limits {
+	return { tokens_per_day: config.chat.userTokensPerDay, messages_per_minute: config.chat.userMessagesPerMinute };
+}
+
+/** `limits`: each user's own (chat-ws); without it, the defaults (the services that only count tokens). */
+export function createChatQuotas(config: Config, limits?: LimitsSource): ChatQuotas {
 	const store = limiterStore(config);
-	const messages = store.limiter("user-msg", config.chat.userMessagesPerMinute, 60);
-	const tokensPerDay = config.chat.userTokensPerDay;
-	const tokens = tokensPerDay > 0 ? store.limiter("user-tokens", tokensPerDay, DAY_SECONDS) : undefined;
+	const messages = store.limiter("user-msg", MAX_MESSAGES_PER_MINUTE, 60);
+	const tokens = store.limiter("user-tokens", MAX_TOKENS_PER_DAY, DAY_SECONDS);
+	const defaults = defaultLimits(config);
+	const limitsOf = (username: string) => (limits ? limits.of(username) : Promise.resolve(defaults));
 	return {
 		async admitMessage(username) {
-			// Sent together, so the message waits one Redis round trip. The token count is only read here.
-			const [hit, used] = await Promise.all([consume(messages, username), tokens?.get(username)]);
-			if (!hit.allowed)
-				return errorFrame("rate_limited", "You are sending messages too fast", { retry_after: hit.retryAfterSeconds });
-			if (used && used.consumedPoints >= tokensPerDay) {
+			// Sent together, so the message waits one Redis round trip (the limits are cached). The token count is only
+			// read here.
+			const [hit, used, limit] = await Promise.all([
+				counted(messages.consume(username)),
+				tokens.get(username),
+				limitsOf(username),
+			]);
+			if (hit.consumedPoints > limit.messages_per_minute) {
+				const retry_after = seconds(hit.msBeforeNext);
+				return errorFrame("rate_limited", "You are sending messages too fast", { retry_after });
+			}
+			const tokensPerDay = limit.tokens_per_day;
+			if (tokensPerDay > 0 && used && used.consumedPoints >= tokensPerDay) {
 				return errorFrame("quota_exceeded", "You have used up your daily token quota", {
 					retry_after: seconds(used.msBeforeNext),
 				});
@@ -57,7 +84,7 @@ export function createChatQuotas(config: Config): ChatQuotas {
 			return undefined;
 		},
 		async addTokens(username, count) {
-			if (tokens && count > 0) await tokens.penalty(username, count);
+			if (count > 0) await tokens.penalty(username, count);
 		},
 		close: store.close,
 	};
@@ -130,6 +157,14 @@ async function consume(limiter: RateLimiterAbstract, key: string): Promise<Verdi
 			return { allowed: false, retryAfterSeconds: seconds(rejection.msBeforeNext) };
 		throw rejection;
 	}
+}
+
+/** A consume's count, also when it went past the counter's own budget (it is over the user's limit then too). */
+function counted(consumed: Promise<RateLimiterRes>): Promise<RateLimiterRes> {
+	return consumed.catch((rejection: unknown) => {
+		if (rejection instanceof RateLimiterRes) return rejection;
+		throw rejection;
+	});
 }
 
 function seconds(ms: number): number {

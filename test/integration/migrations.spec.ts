@@ -55,6 +55,7 @@ describe("schema migrations", () => {
 			"0013-search",
 			"0014-account",
 			"0015-chat-import",
+			"0016-admin",
 			"0017-moderation",
 			"0018-chat-presets",
 		]);

@@ -6,6 +6,8 @@
  */
 import exitHook from "async-exit-hook";
 import pg from "pg";
+import { Sequelize } from "sequelize";
+import { migrate } from "../../models/migrate.js";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -73,6 +75,7 @@ async function createRunDatabase(): Promise<RunDatabase> {
 	await admin(server.url, (c) => c.query(`CREATE DATABASE ${name}`));
 	const url = new URL(server.url);
 	url.pathname = `/${name}`;
+	await seedOperator(url.toString());
 	return {
 		url: url.toString(),
 		users: 0,
@@ -82,6 +85,24 @@ async function createRunDatabase(): Promise<RunDatabase> {
 			await server.stop();
 		},
 	};
+}
+
+/**
+ * The run's database is no fresh install: an admin exists before any test signs up, so whichever test registers first
+ * gets a plain account, as every other does (the first account of a fresh install becomes an admin; the admin tests
+ * make a database of their own for that).
+ */
+async function seedOperator(url: string): Promise<void> {
+	const sequelize = new Sequelize(url, { dialect: "postgres", logging: false });
+	try {
+		await migrate(sequelize);
+		await sequelize.query(
+			`INSERT INTO users (id, username, name, hashed_password, role, created_at, updated_at)
+			VALUES (gen_random_uuid(), 'test_operator', 'Test operator', '!', 'admin', now(), now())`,
+		);
+	} finally {
+		await sequelize.close();
+	}
 }
 
 export async function setup(project: TestProject): Promise<void> {

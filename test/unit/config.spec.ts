@@ -29,6 +29,7 @@ describe("loadConfig", () => {
 			"rooms",
 			"chat-transfer",
 			"search",
+			"admin",
 			"moderation",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
