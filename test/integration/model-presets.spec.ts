@@ -161,6 +161,34 @@ describe("per-chat presets", () => {
 		expect(other.body).not.toHaveProperty("top_p");
 	});
 
+	it("should call the model with the preset for a continue and an impersonation too, and keep it in a branch", async () => {
+		const { token } = await login();
+		const id = await createCharacter(token, { temperature: 0.3 });
+		const { sessionId } = await replyRequest(token, id);
+		const preset = { model: "gpt-4o-mini", temperature: 0.7, top_p: 0.8, max_output_tokens: 60 };
+		expect((await call("PATCH", `/sessions/${sessionId}`, { token, json: preset })).status).toBe(200);
+		const sent = { model: "gpt-4o-mini", temperature: 0.7, top_p: 0.8, max_tokens: 60 };
+
+		const socket = await ChatSocket.open(`${wsBase}/ws/${id}?token=${token}&session_id=${sessionId}`);
+		await socket.next((f) => f.type === "connection");
+		const before = completions().length;
+		socket.send({ type: "continue" });
+		await socket.next((f) => f.type === "ai" && f.continued === true);
+		expect(completions().length).toBe(before + 1);
+		expect(completions().at(-1)!.body).toMatchObject(sent);
+		socket.send({ type: "impersonate" });
+		await socket.next((f) => f.type === "impersonation");
+		expect(completions().length).toBe(before + 2);
+		expect(completions().at(-1)!.body).toMatchObject(sent);
+		await socket.close();
+
+		const messages = await call("GET", `/sessions/${sessionId}/messages`, { token });
+		const last = messages.body.messages.at(-1).id as string;
+		const branch = await call("POST", `/sessions/${sessionId}/branch`, { token, json: { message_id: last } });
+		expect(branch.status).toBe(201);
+		expect(branch.body.preset).toEqual(preset);
+	});
+
 	it("should refuse a preset outside the allow-list or the bounds with 422 and change nothing", async () => {
 		const { token } = await login();
 		const id = await createCharacter(token);
