@@ -267,6 +267,8 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						gatewayRoutes(this.settings.routes, this.broker.registry.getActionList({ skipInternal: true }), {
 							// authLimiter in the auth route's onBeforeCall, importLimiter in the card, avatar and chat uploads.
 							rateLimitedRoutes: ["auth", "character-import", "chat-import", AVATAR_ROUTE.name, ACCOUNT_ROUTE.name],
+							// Reports per user per hour (services/moderation.service.ts).
+							rateLimitedActions: ["moderation.report"],
 							// Password hashing with a bounded queue (AUTH_HASH_QUEUE).
 							busyActions: [
 								"auth.login",

@@ -54,6 +54,8 @@ export interface ApiRoute {
 	rateLimited?: boolean;
 	/** The action sheds load when its queue is full: 503 BUSY with Retry-After. */
 	busy?: boolean;
+	/** Admins only (`admin: true`): 403 FORBIDDEN for anyone else (middlewares/admin-only.middleware.ts). */
+	admin?: boolean;
 	/** Media types the route's body parsers accept; JSON when not given. */
 	bodyTypes?: string[];
 	/** The body by media type, for an alias middleware that builds the params from it (the params are then not the body). */
@@ -271,6 +273,7 @@ const ERROR_RESPONSES = {
 	Unauthorized: errorResponse("Missing, invalid or expired Bearer token (UNAUTHORIZED).", {
 		"WWW-Authenticate": { description: "Always `Bearer`.", schema: { type: "string" } },
 	}),
+	Forbidden: errorResponse("Only admins may do that (FORBIDDEN)."),
 	NotFound: errorResponse("No such resource, or one the caller may not see."),
 	PayloadTooLarge: errorResponse("The body is larger than the route accepts (PAYLOAD_TOO_LARGE)."),
 	ValidationError: errorResponse("A parameter breaks its rules (VALIDATION_ERROR, with `errors`)."),
@@ -392,6 +395,7 @@ function responsesOf(route: ApiRoute, hasParams: boolean, hasBody: boolean): Ope
 		[status]: { description: SUCCESS_TEXT[status] },
 		...(hasBody ? { 400: ref("BadRequest"), 413: ref("PayloadTooLarge") } : {}),
 		...(route.auth ? { 401: ref("Unauthorized") } : {}),
+		...(route.admin ? { 403: ref("Forbidden") } : {}),
 		...(route.path.includes(":") ? { 404: ref("NotFound") } : {}),
 		...(hasParams ? { 422: ref("ValidationError") } : {}),
 		...(route.rateLimited ? { 429: ref("RateLimited") } : {}),
@@ -402,12 +406,12 @@ function responsesOf(route: ApiRoute, hasParams: boolean, hasBody: boolean): Ope
 
 /**
  * The handlers set `ctx.meta.$statusCode`, which only running them reveals; they follow a naming rule instead:
- * deletes and logout answer 204, and actions named register, create*, import*, branch* or add* answer 201.
+ * deletes and logout answer 204, and actions named register, create*, import*, branch*, add* or report* answer 201.
  */
 function successStatus(route: ApiRoute): keyof typeof SUCCESS_TEXT {
 	const name = route.action.slice(route.action.lastIndexOf(".") + 1);
 	if (route.method === "DELETE" || name === "logout") return 204;
-	return /^(register|create|import|branch|add)/.test(name) ? 201 : 200;
+	return /^(register|create|import|branch|add|report)/.test(name) ? 201 : 200;
 }
 
 /** `GET /characters/id/:id` -> `getCharactersIdId`: unique per method and path, as OpenAPI requires. */
@@ -430,11 +434,13 @@ export interface GatewayRoute {
 /** An entry of `broker.registry.getActionList()`. */
 export interface RegisteredAction {
 	name: string;
-	action?: { params?: unknown; description?: unknown };
+	action?: { params?: unknown; description?: unknown; admin?: unknown };
 }
 export interface GatewayDocOptions {
 	/** Names of the routes whose onBeforeCall or alias middleware rate-limits (429). */
 	rateLimitedRoutes?: readonly string[];
+	/** Actions that rate-limit themselves (429). */
+	rateLimitedActions?: readonly string[];
 	/** Actions that answer 503 BUSY when their queue is full. */
 	busyActions?: readonly string[];
 	/** Alias middleware -> the body it reads, by media type (it builds the params, so they don't describe the body). */
@@ -467,8 +473,11 @@ export function gatewayRoutes(
 					auth: Boolean(route.authentication),
 					params: isPlainObject(def?.params) ? def.params : undefined,
 					summary: typeof def?.description === "string" ? def.description : undefined,
-					rateLimited: opts.rateLimitedRoutes?.includes(route.name ?? "") ?? false,
+					rateLimited:
+						(opts.rateLimitedRoutes?.includes(route.name ?? "") ?? false) ||
+						(opts.rateLimitedActions?.includes(action) ?? false),
 					...(opts.busyActions?.includes(action) ? { busy: true } : {}),
+					...(def?.admin === true ? { admin: true } : {}),
 					bodyTypes: mediaTypes(route.bodyParsers),
 					...(body ? { body } : {}),
 				},

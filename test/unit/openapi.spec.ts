@@ -331,6 +331,16 @@ describe("buildOpenApi", () => {
 		expect(Object.keys(paths["/invites/{code}/accept"].post.responses)).toContain("200");
 	});
 
+	it("should answer a report with 201, and declare 403 FORBIDDEN for admins' actions only", () => {
+		const routes = [
+			{ method: "POST", path: "/characters/id/:id/report", action: "moderation.report", auth: true },
+			{ method: "GET", path: "/admin/reports", action: "moderation.reports", auth: true, admin: true },
+		];
+		const paths = buildOpenApi(routes, INFO).paths;
+		expect(Object.keys(paths["/characters/id/{id}/report"].post.responses)).toEqual(["201", "401", "404", "default"]);
+		expect(paths["/admin/reports"].get.responses["403"]).toEqual({ $ref: "#/components/responses/Forbidden" });
+	});
+
 	it("should document a route whose action is not registered yet, without params", () => {
 		const early = buildOpenApi([{ method: "POST", path: "/login", action: "auth.login", auth: false }], INFO);
 		expect(early.paths["/login"].post).toMatchObject({ operationId: "postLogin", "x-moleculer-action": "auth.login" });
@@ -474,6 +484,13 @@ describe("gatewayRoutes", () => {
 				body,
 			},
 		]);
+	});
+
+	it("should mark admins' actions, and the actions named rate-limited, and only those", () => {
+		const admin = actions.map((a) => (a.name === "auth.login" ? { ...a, action: { ...a.action, admin: true } } : a));
+		const listed = gatewayRoutes(routes, admin, { rateLimitedActions: ["characters.importCard"] });
+		expect(listed.filter((r) => r.admin).map((r) => `${r.method} ${r.path}`)).toEqual(["POST /login", "POST /token"]);
+		expect(listed.filter((r) => r.rateLimited).map((r) => r.action)).toEqual(["characters.importCard"]);
 	});
 
 	it("should mark the actions named busy, and only those", () => {
