@@ -19,6 +19,7 @@ import { roomRequests } from "./hostile-rooms.js";
 import { chatTransferRequests } from "./hostile-chat-transfer.js";
 import { searchRequests } from "./hostile-search.js";
 import { accountRequests } from "./hostile-account.js";
+import { adminRequests } from "./hostile-admin.js";
 import { moderationRequests } from "./hostile-moderation.js";
 import { presetRequests } from "./hostile-presets.js";
 
@@ -481,6 +482,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...chatTransferRequests(ctx),
 		...searchRequests(ctx),
 		...accountRequests(ctx),
+		...adminRequests(ctx),
 		...moderationRequests(ctx),
 		...presetRequests(ctx),
 	];
