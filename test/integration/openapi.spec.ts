@@ -22,7 +22,7 @@ let early: OpenApiDocument;
 beforeAll(async () => {
 	// Without sessions: the test below adds it at run time, as a cluster node joining later would.
 	const config = testConfig({
-		SERVICES: "api,auth,characters,avatars,story,personas,lorebooks,memory,rooms,search,chat-transfer,moderation",
+		SERVICES: "api,auth,characters,avatars,story,personas,lorebooks,memory,rooms,search,chat-transfer,moderation,admin",
 	});
 	broker = createBroker(config, { logger: false });
 	await Promise.all([broker.start(), ensureWebBuild()]);
