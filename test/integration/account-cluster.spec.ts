@@ -24,13 +24,6 @@ async function open(b: ServiceBroker, token: string): Promise<ChatSocket> {
 	return socket;
 }
 
-function closedWithin(socket: ChatSocket, ms = 5000): Promise<number> {
-	return Promise.race([
-		socket.closed,
-		new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms)),
-	]);
-}
-
 beforeAll(async () => {
 	core = clusterNode(namespace, "auth,characters,sessions");
 	ws1 = clusterNode(namespace, "chat-ws");
@@ -60,7 +53,7 @@ describe("tokens taken back across nodes", () => {
 
 		await core.call("auth.logout", {}, { meta: meta(me.token) });
 		await expect(ws2.call("auth.validate", { token: me.token })).rejects.toMatchObject({ type: "TOKEN_REVOKED" });
-		expect(await closedWithin(first)).toBe(4001);
+		expect(await first.closedWithin()).toBe(4001);
 		await expect(ws1.call("auth.validate", { token: second })).resolves.toMatchObject({ username: me.username });
 		expect(other.closeCode).toBeUndefined();
 
@@ -69,7 +62,7 @@ describe("tokens taken back across nodes", () => {
 			{ current_password: "password123", new_password: "a brand new password" },
 			{ meta: meta(second) },
 		);
-		expect(await closedWithin(other)).toBe(4001);
+		expect(await other.closedWithin()).toBe(4001);
 		await expect(ws1.call("auth.validate", { token: second })).rejects.toMatchObject({ type: "TOKEN_REVOKED" });
 		await expect(ws2.call("auth.validate", { token: changed.access_token })).resolves.toMatchObject({
 			username: me.username,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import { createTestCharacter, signUp, type SignedUp } from "../support/config.js";
 import { awaitService, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
-import { ChatSocket, type Frame } from "../support/ws-client.js";
+import { ChatSocket } from "../support/ws-client.js";
 
 const namespace = clusterNamespace("admin");
 /** Who the admin actions are called as (the middleware reads the role from meta.user, as the gateway sets it). */
@@ -23,22 +23,6 @@ async function open(b: ServiceBroker, token: string): Promise<ChatSocket> {
 	const socket = await ChatSocket.open(`ws://127.0.0.1:${port}/ws/${characterId}?token=${encodeURIComponent(token)}`);
 	await socket.next((f) => f.type === "connection");
 	return socket;
-}
-
-/** Sends `content` and answers its echo, or the error frame that refused it (not an earlier one). */
-async function say(socket: ChatSocket, content: string): Promise<Frame> {
-	const from = socket.frames.length;
-	socket.send({ content });
-	return socket.next(
-		(f) => socket.frames.indexOf(f) >= from && ((f.type === "echo" && f.content === content) || f.type === "error"),
-	);
-}
-
-function closedWithin(socket: ChatSocket, ms = 5000): Promise<number> {
-	return Promise.race([
-		socket.closed,
-		new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms)),
-	]);
 }
 
 const update = (user: SignedUp, changes: object) =>
@@ -62,16 +46,16 @@ describe("an admin's changes across nodes", () => {
 	it("should hold a user to a limit set on another node at once, and to the default once it is cleared", async () => {
 		const user = await signUp(core, "lim");
 		const socket = await open(ws2, user.token);
-		expect(await say(socket, "one")).toMatchObject({ type: "echo" });
+		expect(await socket.say("one")).toMatchObject({ type: "echo" });
 
 		await update(user, { messages_per_minute: 1 });
-		expect(await say(socket, "two")).toMatchObject({ type: "error", code: "rate_limited" });
+		expect(await socket.say("two")).toMatchObject({ type: "error", code: "rate_limited" });
 		// The same count on the other chat-ws node (Redis), and the same limit.
 		const other = await open(ws1, user.token);
-		expect(await say(other, "three")).toMatchObject({ type: "error", code: "rate_limited" });
+		expect(await other.say("three")).toMatchObject({ type: "error", code: "rate_limited" });
 
 		await update(user, { messages_per_minute: null });
-		expect(await say(socket, "four")).toMatchObject({ type: "echo" });
+		expect(await socket.say("four")).toMatchObject({ type: "echo" });
 		await Promise.all([socket.close(), other.close()]);
 	});
 
@@ -79,8 +63,8 @@ describe("an admin's changes across nodes", () => {
 		const user = await signUp(core, "dis");
 		const [first, second] = await Promise.all([open(ws1, user.token), open(ws2, user.token)]);
 		await update(user, { disabled: true });
-		expect(await closedWithin(first)).toBe(4003);
-		expect(await closedWithin(second)).toBe(4003);
+		expect(await first.closedWithin()).toBe(4003);
+		expect(await second.closedWithin()).toBe(4003);
 		await expect(ws1.call("auth.validate", { token: user.token })).rejects.toMatchObject({ type: "USER_DISABLED" });
 	});
 });

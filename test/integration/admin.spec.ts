@@ -22,7 +22,7 @@ const CHIEF = uniqueName("chief");
 let broker: ServiceBroker;
 let sequelize: Sequelize;
 let characterId = "";
-const { call } = restClient(() => gatewayOrigin(broker));
+const { call, login } = restClient(() => gatewayOrigin(broker));
 
 interface Account {
 	id: string;
@@ -31,9 +31,9 @@ interface Account {
 }
 
 async function signUp(username = uniqueName("adm")): Promise<Account> {
-	const reg = await call("POST", "/register", { json: { username, name: "Someone", password: PASSWORD } });
-	expect(reg.status, JSON.stringify(reg.body)).toBe(201);
-	return { id: reg.body.id, username, token: await logIn(username) };
+	const account = await login("Someone", username);
+	expect(account.token, `${username} could not sign up`).toEqual(expect.any(String));
+	return account;
 }
 
 async function logIn(username: string, password = PASSWORD): Promise<string> {
@@ -54,19 +54,6 @@ async function openChat(broker: ServiceBroker, token: string): Promise<ChatSocke
 	const socket = await ChatSocket.open(`ws://127.0.0.1:${port}/ws/${characterId}?token=${encodeURIComponent(token)}`);
 	await socket.next((f) => f.type === "connection");
 	return socket;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms = 5000): Promise<T> {
-	return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error("timed out")), ms))]);
-}
-
-/** Sends `content` and answers its echo, or the error frame that refused it (not an earlier one). */
-async function say(socket: ChatSocket, content: string): Promise<Frame> {
-	const from = socket.frames.length;
-	socket.send({ content });
-	return socket.next(
-		(f) => socket.frames.indexOf(f) >= from && ((f.type === "echo" && f.content === content) || f.type === "error"),
-	);
 }
 
 beforeAll(async () => {
@@ -140,7 +127,7 @@ describe("admins", () => {
 	it("should list users with their usage, when they were last seen and their limits", async () => {
 		const talker = await signUp();
 		const socket = await openChat(broker, talker.token);
-		expect(await say(socket, "Hello there")).toMatchObject({ type: "echo" });
+		expect(await socket.say("Hello there")).toMatchObject({ type: "echo" });
 		await socket.next((f) => f.type === "ai" && f.reply_to !== null);
 		await socket.close();
 		await as(chief, "PATCH", `/admin/users/${talker.username}`, { tokens_per_day: 5000 });
@@ -172,7 +159,7 @@ describe("admins", () => {
 		const socket = await openChat(broker, victim.token);
 		const res = await as(chief, "PATCH", `/admin/users/${victim.username}`, { disabled: true });
 		expect(res.body).toMatchObject({ username: victim.username, disabled: true });
-		expect(await withTimeout(socket.closed)).toBe(4003);
+		expect(await socket.closedWithin()).toBe(4003);
 		expect((await as(victim, "GET", "/me")).body.code).toBe("USER_DISABLED");
 		expect((await call("POST", "/login", { json: { username: victim.username, password: PASSWORD } })).status).toBe(
 			403,
@@ -184,11 +171,11 @@ describe("admins", () => {
 	it("should hold a user to their own message limit instead of the default, and to the default again once cleared", async () => {
 		const user = await signUp();
 		const socket = await openChat(broker, user.token);
-		expect(await say(socket, "one")).toMatchObject({ type: "echo" });
+		expect(await socket.say("one")).toMatchObject({ type: "echo" });
 		await as(chief, "PATCH", `/admin/users/${user.username}`, { messages_per_minute: 1 });
-		expect(await say(socket, "two")).toMatchObject({ type: "error", code: "rate_limited" });
+		expect(await socket.say("two")).toMatchObject({ type: "error", code: "rate_limited" });
 		await as(chief, "PATCH", `/admin/users/${user.username}`, { messages_per_minute: null });
-		expect(await say(socket, "three")).toMatchObject({ type: "echo" });
+		expect(await socket.say("three")).toMatchObject({ type: "echo" });
 		await socket.close();
 	});
 
@@ -196,14 +183,14 @@ describe("admins", () => {
 		const user = await signUp();
 		await as(chief, "PATCH", `/admin/users/${user.username}`, { tokens_per_day: 1 });
 		const socket = await openChat(broker, user.token);
-		expect(await say(socket, "spend some")).toMatchObject({ type: "echo" });
+		expect(await socket.say("spend some")).toMatchObject({ type: "echo" });
 		await socket.next((f) => f.type === "ai" && f.reply_to !== null);
 		// The reply's tokens are counted by the dispatcher once it is stored: wait for that count to land.
 		let refused: Frame | undefined;
-		for (let i = 0; i < 20 && refused?.code !== "quota_exceeded"; i++) refused = await say(socket, `again ${i}`);
+		for (let i = 0; i < 20 && refused?.code !== "quota_exceeded"; i++) refused = await socket.say(`again ${i}`);
 		expect(refused).toMatchObject({ type: "error", code: "quota_exceeded" });
 		await as(chief, "PATCH", `/admin/users/${user.username}`, { tokens_per_day: 0 });
-		expect(await say(socket, "unlimited now")).toMatchObject({ type: "echo" });
+		expect(await socket.say("unlimited now")).toMatchObject({ type: "echo" });
 		await socket.close();
 	});
 
@@ -232,7 +219,7 @@ describe("admins", () => {
 			call("POST", "/password-reset", { json: { username: user.username, code, password } });
 		expect(await reset("not-the-code")).toMatchObject({ status: 403, body: { code: "RESET_CODE_INVALID" } });
 		expect(await reset(made.body.code)).toMatchObject({ status: 204 });
-		expect(await withTimeout(socket.closed)).toBe(4001);
+		expect(await socket.closedWithin()).toBe(4001);
 		expect((await as(user, "GET", "/me")).status).toBe(401);
 		await logIn(user.username, "a fresh new password");
 		expect(await reset(made.body.code, "yet another password")).toMatchObject({ status: 403 });

@@ -37,13 +37,15 @@ export function restClient(origin: () => string) {
 		};
 	}
 
-	/** A new account, logged in. */
-	async function login(name = "Test User"): Promise<{ id: string; token: string }> {
-		const username = uniqueName();
+	/** A new account (password "a long enough password"), logged in. */
+	async function login(
+		name = "Test User",
+		username = uniqueName(),
+	): Promise<{ id: string; username: string; token: string }> {
 		const password = "a long enough password";
 		const reg = await call("POST", "/register", { json: { username, name, password } });
 		const res = await call("POST", "/login", { json: { username, password } });
-		return { id: reg.body.id, token: res.body.access_token };
+		return { id: reg.body.id, username, token: res.body.access_token };
 	}
 
 	return { call, login };

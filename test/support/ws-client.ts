@@ -77,6 +77,23 @@ export class ChatSocket {
 		});
 	}
 
+	/** Sends a message and answers its echo, or the error frame that refused it (not an earlier one). */
+	say(content: string): Promise<Frame> {
+		const from = this.frames.length;
+		this.send({ content });
+		return this.next(
+			(f) => this.frames.indexOf(f) >= from && ((f.type === "echo" && f.content === content) || f.type === "error"),
+		);
+	}
+
+	/** The close code, once the server closed the socket; rejects when it is still open after `ms`. */
+	closedWithin(ms = 5000): Promise<number> {
+		return Promise.race([
+			this.closed,
+			new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms)),
+		]);
+	}
+
 	ofType(type: string): Frame[] {
 		return this.frames.filter((f) => f.type === type);
 	}
