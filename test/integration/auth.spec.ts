@@ -155,6 +155,7 @@ describe("auth service", () => {
 				username: alice.username,
 				name: "Alice",
 				role: "user",
+				show_nsfw: false,
 				token_id: verifyAccessToken(token, TEST_JWT_SECRET).jti,
 			});
 		});
@@ -227,6 +228,7 @@ describe("auth service", () => {
 				username: alice.username,
 				name: "Alice",
 				role: "user",
+				show_nsfw: false,
 				created_at: expect.any(String),
 			});
 			expect(Date.parse((me as { created_at: string }).created_at)).not.toBeNaN();

@@ -194,6 +194,7 @@ describe("operator commands, embedded", () => {
 				username,
 				name: "Operator Test",
 				role: "user",
+				show_nsfw: false,
 				is_disabled: false,
 				created_at: expect.any(String),
 			},
