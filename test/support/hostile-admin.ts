@@ -7,10 +7,11 @@
  * guesses name a user who does not exist, so no real account's failed-login budget is spent; no case registers anyone.
  */
 import {
+	FORBIDDEN,
 	INVALID_JSON,
 	TOO_LARGE,
-	UNAUTHORIZED,
 	VALIDATION,
+	adminAccessCases,
 	deepArray,
 	json,
 	type HostileContext,
@@ -21,7 +22,6 @@ const GHOST = "ghost_of_nobody";
 
 export function adminRequests(ctx: HostileContext): RestCase[] {
 	const { attacker, victim } = ctx;
-	const forbidden = { status: [403], code: ["FORBIDDEN"] };
 	const forbiddenOrInvalid = { status: [403, 422], code: ["FORBIDDEN", "VALIDATION_ERROR"] };
 	const invalid = (field: string) => ({ ...VALIDATION, field });
 	const resetRefused = { status: [403, 429], code: ["RESET_CODE_INVALID", "RATE_LIMITED"] };
@@ -51,32 +51,15 @@ export function adminRequests(ctx: HostileContext): RestCase[] {
 		json({ username: GHOST, code: "AAAAAAAAAAAAAAAAAAAAAA", password: "a fine new password", ...fields });
 
 	return [
-		// Without a token, nothing.
-		...adminRoutes.map(([method, path, body]): RestCase => ({
-			category: "forged_jwt",
-			name: `${method} ${path} without a token`,
-			method,
-			path,
-			auth: "none",
-			body,
-			...UNAUTHORIZED,
-		})),
-		// Not an admin: 403 on every admin route, whatever it names (their own account too).
-		...adminRoutes.map(([method, path, body]): RestCase => ({
-			category: "other_users",
-			name: `${method} ${path} as a user`,
-			method,
-			path,
-			body,
-			...forbidden,
-		})),
+		// Without a token, nothing; not an admin, 403 on every admin route, whatever it names (their own account too).
+		...adminAccessCases(adminRoutes),
 		{
 			category: "other_users",
 			name: "PATCH /admin/users/{attacker} with role: admin claimed for the caller too",
 			method: "PATCH",
 			path: `/admin/users/${attacker.username}`,
 			body: json({ role: "admin", user: { role: "admin" }, meta: { user: { role: "admin" } } }),
-			...forbidden,
+			...FORBIDDEN,
 		},
 		{
 			category: "other_users",

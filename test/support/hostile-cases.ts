@@ -132,6 +132,23 @@ export const VALIDATION = { status: [422], code: ["VALIDATION_ERROR"] };
 export const INVALID_JSON = { status: [400], code: ["INVALID_JSON"] };
 export const TOO_LARGE = { status: [413], code: ["PAYLOAD_TOO_LARGE", "CARD_TOO_LARGE"] };
 export const UNAUTHORIZED = { status: [401], code: ["UNAUTHORIZED"] };
+export const FORBIDDEN = { status: [403], code: ["FORBIDDEN"] };
+
+/** Admin routes (method, path, body an admin could send): 401 without a token, 403 to the attacker, a user. */
+export function adminAccessCases(routes: [string, string, string | undefined][]): RestCase[] {
+	return routes.flatMap(([method, path, body]): RestCase[] => [
+		{
+			category: "forged_jwt",
+			name: `${method} ${path} without a token`,
+			method,
+			path,
+			auth: "none",
+			body,
+			...UNAUTHORIZED,
+		},
+		{ category: "other_users", name: `${method} ${path} as a user`, method, path, body, ...FORBIDDEN },
+	]);
+}
 
 let serial = 0;
 /** A short tag that keeps names (and the slugs made from them) of concurrently created characters apart. */

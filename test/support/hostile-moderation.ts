@@ -11,6 +11,7 @@ import {
 	TOO_LARGE,
 	UNAUTHORIZED,
 	VALIDATION,
+	adminAccessCases,
 	deepArray,
 	json,
 	type Category,
@@ -68,28 +69,17 @@ export function moderationRequests(ctx: HostileContext): RestCase[] {
 	];
 
 	return [
-		// Without a token, nothing.
-		...[...adminRoutes, ["POST", `/characters/id/${chatCharacterId}/report`, reason("spam")] as const].map(
-			([method, path, body]): RestCase => ({
-				category: "forged_jwt",
-				name: `${method} ${path} without a token`,
-				method,
-				path,
-				auth: "none",
-				body,
-				...UNAUTHORIZED,
-			}),
-		),
-
-		// Not an admin: 403 on every admin route, whatever it names.
-		...adminRoutes.map(([method, path, body]): RestCase => ({
-			category: "other_users",
-			name: `${method} ${path} as a user`,
-			method,
-			path,
-			body,
-			...forbidden,
-		})),
+		// Without a token, nothing; not an admin, 403 on every admin route, whatever it names.
+		...adminAccessCases(adminRoutes),
+		{
+			category: "forged_jwt",
+			name: `POST /characters/id/${chatCharacterId}/report without a token`,
+			method: "POST",
+			path: `/characters/id/${chatCharacterId}/report`,
+			auth: "none",
+			body: reason("spam"),
+			...UNAUTHORIZED,
+		},
 		// A role claimed in the body or the query is a param like any other, never the caller's role.
 		{
 			category: "other_users",
