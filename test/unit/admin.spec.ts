@@ -8,6 +8,8 @@ import {
 	newCode,
 } from "../../src/domain/admin.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { serviceFactories } from "../../services/index.js";
+import apiService from "../../services/api.service.js";
 
 const DEFAULTS = { tokens_per_day: 200_000, messages_per_minute: 20 };
 
@@ -71,5 +73,25 @@ describe("configuration", () => {
 		});
 		expect(() => load({ REGISTRATION: "friends" })).toThrow(ConfigError);
 		expect(() => load({ ADMIN_USERNAMES: "alice,not a name" })).toThrow(/ADMIN_USERNAMES/);
+	});
+});
+
+describe("the admin routes", () => {
+	it("should each reach an action marked admin: true (middlewares/admin-only.middleware.ts checks those)", () => {
+		const config = loadConfig({ DATABASE_URL: "postgres://x@127.0.0.1/db", JWT_SECRET: "s".repeat(32) });
+		const actions = new Map<string, { admin?: boolean }>();
+		for (const factory of Object.values(serviceFactories)) {
+			const schema = factory(config);
+			for (const [name, action] of Object.entries(schema.actions ?? {}))
+				actions.set(`${schema.name}.${name}`, action as { admin?: boolean });
+		}
+		const routes = apiService(config).settings!.routes as { aliases?: Record<string, string> }[];
+		const adminAliases = routes
+			.flatMap((r) => Object.entries(r.aliases ?? {}))
+			.filter(([alias]) => / \/admin\//.test(alias));
+		expect(adminAliases.map(([alias]) => alias)).toEqual(
+			expect.arrayContaining(["GET /admin/users", "GET /admin/stats"]),
+		);
+		for (const [alias, action] of adminAliases) expect(actions.get(action)?.admin, `${alias} -> ${action}`).toBe(true);
 	});
 });
