@@ -2,7 +2,8 @@
  * The web client's account page (issue 16) in headless Chromium against the whole system in one process: the display
  * name changed (the header follows), the password changed (a wrong current one refused in the form; other logins end,
  * this tab stays in), everything downloaded as a zip, logging out (the token no longer works on the server), and the
- * account deleted after its password (back to the login, saying so). Screenshots go to
+ * account deleted after its password (back to the login, saying so), and the NSFW opt-in (issue 17) showing a
+ * character an admin marked NSFW in the gallery. Screenshots go to
  * test/e2e/screenshots/account-*.png.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -110,6 +111,40 @@ describe("web client account page", () => {
 			name: "Ada Lovequill",
 		});
 		await shot(page, "desktop");
+	});
+
+	it("should show characters marked NSFW in the gallery once the box is ticked, and hide them once unticked", async () => {
+		const owner = await signUp("Di Marsh");
+		const name = `Tavern dancer ${uniqueName("c")}`;
+		const made = await client.call("POST", "/characters", {
+			token: owner.token,
+			json: { name, system_prompt: "You dance.", description: "For grown-ups." },
+		});
+		// A character anyone sees: once it shows, the gallery has loaded.
+		const control = `Innkeeper ${uniqueName("c")}`;
+		await client.call("POST", "/characters", { token: owner.token, json: { name: control, system_prompt: "p" } });
+		const admin = { user: { id: made.body.created_by as string, username: "root", role: "admin" } };
+		await broker.call("moderation.moderateCharacter", { id: made.body.id, nsfw: true }, { meta: admin });
+
+		const me = await signUp("Ed Vale");
+		const page = await pages.loggedIn(me.token, "#/");
+		await page.getByText(control).first().waitFor();
+		expect(await page.getByText(name).count()).toBe(0);
+		await page.goto(`${base}/#/account`);
+		const box = page.getByLabel("Show characters marked NSFW");
+		expect(await box.isChecked()).toBe(false);
+		await box.check();
+		await page.getByText("Characters marked NSFW are shown").waitFor();
+		expect((await client.call("GET", "/me", { token: me.token })).body.show_nsfw).toBe(true);
+		await page.goto(`${base}/#/`);
+		await page.getByText(name).first().waitFor();
+
+		await page.goto(`${base}/#/account`);
+		await page.reload();
+		expect(await page.getByLabel("Show characters marked NSFW").isChecked()).toBe(true);
+		await page.getByLabel("Show characters marked NSFW").uncheck();
+		await page.getByText("Characters marked NSFW are hidden").waitFor();
+		expect((await client.call("GET", "/me", { token: me.token })).body.show_nsfw).toBe(false);
 	});
 
 	it("should log out on the server, and fit a phone", async () => {

@@ -171,6 +171,8 @@ export interface User {
 	id: string;
 	username: string;
 	name: string;
+	/** Opted in to characters an admin marked NSFW. */
+	show_nsfw?: boolean;
 }
 
 /** What the client reads of a character: fields of the gallery's summaries (GET /characters) and of GET /characters/id/{id}. */

@@ -1,6 +1,7 @@
 /**
  * Your account (issue 16): the display name, a new password (which logs out every other device, this one stays),
- * logging out, everything of yours as one zip, and deleting the account with all of it (after the password).
+ * whether to see characters marked NSFW (issue 17), logging out, everything of yours as one zip, and deleting the
+ * account with all of it (after the password).
  */
 import { useState } from "preact/hooks";
 import { api, errorText, expireSession, fetchBlob, saveBlob, setToken, type FieldSentences, type User } from "../api";
@@ -56,6 +57,7 @@ export function AccountPage({
 			</section>
 			{user && <NameForm key={user.name} user={user} onChanged={onChanged} />}
 			<PasswordForm />
+			{user && <ContentChoice user={user} onChanged={onChanged} />}
 			<section class="account-section" aria-labelledby="account-data">
 				<h2 id="account-data">Your data</h2>
 				<p class="muted">
@@ -117,6 +119,44 @@ function NameForm({ user, onChanged }: { user: User; onChanged: (user: User) => 
 					</button>
 				</div>
 			</form>
+		</section>
+	);
+}
+
+/** The NSFW opt-in, saved as soon as it is ticked or unticked (and unticked again if that fails). */
+function ContentChoice({ user, onChanged }: { user: User; onChanged: (user: User) => void }) {
+	const [shown, setShown] = useState(user.show_nsfw === true);
+	const [busy, setBusy] = useState(false);
+
+	async function choose(show: boolean) {
+		setShown(show);
+		setBusy(true);
+		try {
+			onChanged(await api<User>("/me", { method: "PATCH", body: { show_nsfw: show } }));
+			toast(show ? "Characters marked NSFW are shown" : "Characters marked NSFW are hidden");
+		} catch (err) {
+			setShown(!show);
+			toast(errorText(err), "error");
+		} finally {
+			setBusy(false);
+		}
+	}
+
+	return (
+		<section class="account-section" aria-labelledby="account-content">
+			<h2 id="account-content">Content</h2>
+			<p class="muted">
+				Characters an admin marked as adult content stay out of the gallery unless you choose to see them.
+			</p>
+			<label class="check">
+				<input
+					type="checkbox"
+					checked={shown}
+					disabled={busy}
+					onChange={(e) => void choose((e.currentTarget as HTMLInputElement).checked)}
+				/>
+				Show characters marked NSFW
+			</label>
 		</section>
 	);
 }
