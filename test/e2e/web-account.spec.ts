@@ -137,7 +137,7 @@ describe("web client account page", () => {
 		await page.getByText("Characters marked NSFW are shown").waitFor();
 		expect((await client.call("GET", "/me", { token: me.token })).body.show_nsfw).toBe(true);
 		await page.goto(`${base}/#/`);
-		await page.getByText(name).first().waitFor();
+		await page.locator(".character-card", { hasText: name }).getByText("NSFW", { exact: true }).waitFor();
 
 		await page.goto(`${base}/#/account`);
 		await page.reload();
@@ -145,6 +145,14 @@ describe("web client account page", () => {
 		await page.getByLabel("Show characters marked NSFW").uncheck();
 		await page.getByText("Characters marked NSFW are hidden").waitFor();
 		expect((await client.call("GET", "/me", { token: me.token })).body.show_nsfw).toBe(false);
+
+		// Its owner sees what an admin did to their characters.
+		const controlId = (await client.call("GET", `/characters?q=${encodeURIComponent(control)}`, { token: owner.token }))
+			.body[0].id as string;
+		await broker.call("moderation.moderateCharacter", { id: controlId, hidden: true }, { meta: admin });
+		const own = await pages.loggedIn(owner.token, "#/");
+		await own.locator(".character-card", { hasText: control }).getByText("Hidden", { exact: true }).waitFor();
+		await own.locator(".character-card", { hasText: name }).getByText("NSFW", { exact: true }).waitFor();
 	});
 
 	it("should log out on the server, and fit a phone", async () => {

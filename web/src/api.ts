@@ -181,6 +181,10 @@ export interface Character {
 	name: string;
 	description: string;
 	is_public: boolean;
+	/** An admin hid it: only its owner and admins see it (absent from older servers). */
+	hidden?: boolean;
+	/** An admin marked it NSFW: shown only to users who opted in, its owner and admins. */
+	nsfw?: boolean;
 	created_by: string | null;
 	/** Whether it has an image (GET /characters/id/{id}/avatar); `updated_at` is that image's version. */
 	has_avatar: boolean;

@@ -20,6 +20,7 @@ import { Avatar } from "./Avatar";
 import { ChatImportDrop } from "./ChatTransfer";
 import { GreetingPicker } from "./GreetingPicker";
 import { Modal } from "./Modal";
+import { ModerationBadges } from "./ModerationBadges";
 import { EditIcon, TrashIcon } from "./icons";
 
 export function CharacterSheet({
@@ -86,6 +87,7 @@ export function CharacterSheet({
 						<div class="sheet-badges">
 							<span class="badge">{shown.is_public ? "Public" : "Private"}</span>
 							{mine && <span class="badge">Yours</span>}
+							<ModerationBadges character={shown} />
 							{details?.creator && <span class="muted small">by {details.creator}</span>}
 						</div>
 						{details && details.tags.length > 0 && (

@@ -13,6 +13,7 @@ import { CharacterForm } from "./CharacterForm";
 import { CharacterSheet, latestChatWith } from "./CharacterSheet";
 import { ChatTitleForm } from "./ChatTitleForm";
 import { ImportCard } from "./ImportCard";
+import { ModerationBadges } from "./ModerationBadges";
 import { NewRoomDialog } from "./NewRoomDialog";
 import { EditIcon, MoreIcon, PlusIcon, SearchIcon, UploadIcon, UsersIcon } from "./icons";
 
@@ -183,6 +184,7 @@ export function Gallery({ user }: { user: User | null }) {
 										<span class="character-name-text">{c.name}</span>
 										{!c.is_public && <span class="badge">Private</span>}
 										{c.is_public && user && c.created_by === user.id && <span class="badge">Yours</span>}
+										<ModerationBadges character={c} />
 									</span>
 									<span class="character-description">
 										{c.description ? filled(c.description, c.name, user) : "No description yet."}
