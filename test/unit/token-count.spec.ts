@@ -13,10 +13,16 @@ const exactCount = (text: string) => reference.encode(text, [], []).length;
  * The least CPU time of up to five counts of fresh texts (the memo never answers), stopping at one under 50 ms or
  * over 1 s (quadratic: no need to wait for more). CPU time, not wall time: tests share two cores with each other.
  */
+/**
+ * CPU time that tells a linear count (10-50 ms here) from the quadratic merge that took seconds: a guard against that
+ * regression, not a speed target (those live in the benchmark). At 50 ms it failed once on a loaded CI machine (51.6).
+ */
+const LINEAR_MS = 250;
+
 function fastestCountMs(make: (attempt: number) => string): number {
 	let fastest = Number.POSITIVE_INFINITY;
 	let last = 0;
-	for (let attempt = 0; attempt < 5 && fastest >= 50 && last < 1000; attempt++) {
+	for (let attempt = 0; attempt < 5 && fastest >= LINEAR_MS && last < 1000; attempt++) {
 		const text = make(attempt);
 		const started = process.cpuUsage();
 		countTokens(text);
@@ -65,26 +71,26 @@ describe("countTokens", () => {
 	});
 
 	// js-tiktoken's merge is quadratic in a piece's length: 4,000 CJK characters took seconds, blocking the loop.
-	it("should count 4,000 random CJK characters (one piece) in under 50 ms, at 1-3 tokens a character", () => {
-		expect(fastestCountMs((attempt) => randomCjk(4000, attempt + 1))).toBeLessThan(50);
+	it("should count 4,000 random CJK characters (one piece) well under a second, at 1-3 tokens a character", () => {
+		expect(fastestCountMs((attempt) => randomCjk(4000, attempt + 1))).toBeLessThan(LINEAR_MS);
 		const count = countTokens(randomCjk(4000, 1));
 		expect(count).toBeGreaterThanOrEqual(4000);
 		expect(count).toBeLessThanOrEqual(3 * 4000); // at most one token per UTF-8 byte
 	});
 
-	it("should count the longest field allowed, 20,000 random CJK characters, in under 50 ms", () => {
-		expect(fastestCountMs((attempt) => randomCjk(20_000, attempt + 10))).toBeLessThan(50);
+	it("should count the longest field allowed, 20,000 random CJK characters, well under a second", () => {
+		expect(fastestCountMs((attempt) => randomCjk(20_000, attempt + 10))).toBeLessThan(LINEAR_MS);
 		// 4,000 of them count 2.36 tokens a character; the rest is estimated at the same rate.
 		within(countTokens(randomCjk(20_000, 10)), 2.36 * 20_000, 0.03);
 	});
 
-	it("should count 8,000-character runs without spaces, of letters, punctuation or blanks, in under 50 ms", () => {
+	it("should count 8,000-character runs without spaces, of letters, punctuation or blanks, well under a second", () => {
 		const runs: [string, (attempt: number) => string][] = [
 			["letters", (attempt) => "bcdef"[attempt].repeat(8000)],
 			["punctuation", (attempt) => "!?*#%"[attempt].repeat(8000)],
 			["blanks", (attempt) => `${" ".repeat(8000)}${attempt}`],
 		];
-		for (const [name, make] of runs) expect(fastestCountMs(make), name).toBeLessThan(50);
+		for (const [name, make] of runs) expect(fastestCountMs(make), name).toBeLessThan(LINEAR_MS);
 		// 'a' x 8 is one token: the count stays what it was.
 		expect(countTokens("a".repeat(8000))).toBe(1000);
 	});
