@@ -257,6 +257,7 @@ export default function chatWsService(config: Config): ServiceSchema<ServiceSett
 					logger: this.logger,
 					sessionIds: () => this.hub.sessionIds(),
 					afterReconnect: () => this.catchUp(),
+					onDisconnect: () => this.hub.deliveriesMayFail(),
 				});
 			},
 

@@ -73,13 +73,16 @@ export function createChatRuntime(config: Config, broker: ServiceBroker, logger:
 
 /**
  * Keeps a chat-ws node findable: its sessions' routes are refreshed every third of their TTL, and at once when Redis
- * is back (maybe empty, restarted), followed by `afterReconnect`. Returns the function that stops both.
+ * is back (maybe empty, restarted), followed by `afterReconnect`; `onDisconnect` hears when it goes. Returns the
+ * function that stops all of it.
  */
 export function keepRoutes(opts: {
 	routes: RouteRegistry;
 	address: string;
 	sessionIds: () => string[];
 	afterReconnect: () => Promise<void>;
+	/** Redis is away: deliveries fail until `afterReconnect`. */
+	onDisconnect: () => void;
 	logger: Logger;
 }): () => void {
 	const { routes, address, sessionIds, logger } = opts;
@@ -95,8 +98,10 @@ export function keepRoutes(opts: {
 			.then(() => opts.afterReconnect())
 			.catch((err) => logger.warn("Catching up after a Redis reconnection failed:", err));
 	});
+	const stopWatchingLoss = routes.onDisconnect(opts.onDisconnect);
 	return () => {
 		clearInterval(heartbeat);
 		stopWatching();
+		stopWatchingLoss();
 	};
 }

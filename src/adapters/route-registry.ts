@@ -25,6 +25,8 @@ export interface RouteRegistry {
 	 * persistence); returns the un-listen function.
 	 */
 	onReconnect(listener: () => void): () => void;
+	/** Calls `listener` each time the store's connection is lost; returns the un-listen function. */
+	onDisconnect(listener: () => void): () => void;
 }
 
 // Deletes the given fields only if they are still expired: a node may have refreshed one since we read the hash.
@@ -90,6 +92,11 @@ export class RedisRouteRegistry implements RouteRegistry {
 		return () => void this.redis.off("ready", listener);
 	}
 
+	onDisconnect(listener: () => void): () => void {
+		this.redis.on("close", listener);
+		return () => void this.redis.off("close", listener);
+	}
+
 	private key(sessionId: string): string {
 		return redisKey(this.namespace, "routes", sessionId);
 	}
@@ -134,6 +141,10 @@ export class LocalRouteRegistry implements RouteRegistry {
 
 	/** In memory: nothing to reconnect, nothing lost. */
 	onReconnect(): () => void {
+		return () => undefined;
+	}
+
+	onDisconnect(): () => void {
 		return () => undefined;
 	}
 

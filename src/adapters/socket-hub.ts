@@ -93,6 +93,12 @@ export class ChatClient {
 	work: Promise<void> = Promise.resolve();
 	/** The last message this socket was shown in full (at first, the one the client resumed after): catch-ups start there. */
 	lastShownId: string | undefined;
+	/**
+	 * Where the next catch-up starts instead, while deliveries may be failing (Redis away): `lastShownId` as it was
+	 * when they began to. The socket's own echo still moves `lastShownId` on meanwhile, past what others said and could
+	 * not be delivered. Undefined while nothing is failing; null when nothing had been shown.
+	 */
+	catchUpFrom: string | null | undefined;
 	readonly expiresAt: number | undefined;
 	private readonly limits: ClientLimits;
 	private replaying = true;
@@ -210,6 +216,8 @@ export class ChatClient {
 
 export class SocketHub {
 	private readonly bySession = new Map<string, Set<ChatClient>>();
+	/** Between `deliveriesMayFail` and the next `catchUp`. */
+	private deliveriesFailing = false;
 	private count = 0;
 	/** Sockets per username, counted from the handshake (claimSlot) to the close (releaseSlot). */
 	private readonly slots = new Map<string, number>();
@@ -251,6 +259,7 @@ export class SocketHub {
 
 	/** Returns true when this is the node's first socket of the session (time to register the route). */
 	add(client: ChatClient): boolean {
+		if (this.deliveriesFailing) client.catchUpFrom ??= client.lastShownId ?? null;
 		let set = this.bySession.get(client.identity.sessionId);
 		const first = !set;
 		if (!set) this.bySession.set(client.identity.sessionId, (set = new Set()));
@@ -287,9 +296,22 @@ export class SocketHub {
 	async catchUp(
 		missedAfter: (identity: ClientIdentity, afterId: string | undefined) => Promise<ServerFrame[]>,
 	): Promise<void> {
+		this.deliveriesFailing = false;
 		for (const client of [...this.clients()]) {
-			for (const frame of await missedAfter(client.identity, client.lastShownId)) client.send(frame);
+			const from = client.catchUpFrom === undefined ? client.lastShownId : (client.catchUpFrom ?? undefined);
+			client.catchUpFrom = undefined;
+			for (const frame of await missedAfter(client.identity, from)) client.send(frame);
 		}
+	}
+
+	/**
+	 * Deliveries may fail from now until the next catch-up (Redis, which finds the sockets' nodes, is away): each
+	 * socket's catch-up will start where it stands now, not after the echoes of its own messages sent meanwhile. In a
+	 * room, what the others said meanwhile reached nobody, and starting after a later echo would skip it for good.
+	 */
+	deliveriesMayFail(): void {
+		this.deliveriesFailing = true;
+		for (const client of this.clients()) client.catchUpFrom ??= client.lastShownId ?? null;
 	}
 
 	/**

@@ -83,6 +83,39 @@ describe("SocketHub.catchUp", () => {
 	});
 });
 
+describe("SocketHub.catchUp after deliveries failed", () => {
+	it("should start where each socket stood when Redis went, not after the echoes of its own messages since", async () => {
+		const hub = new SocketHub();
+		const standing = new ChatClient(fakeSocket(), identity, { resumedAfter: "m1" });
+		hub.add(standing);
+		standing.finishReplay([echo("m2")]);
+		hub.deliveriesMayFail();
+		// Another member's m3 reached nobody; this member's own m4 was echoed on its socket.
+		standing.send(echo("m4"));
+		// A socket that resumed meanwhile, after m2: its replay came from PostgreSQL, then deliveries failed for it too.
+		const resumed = new ChatClient(fakeSocket(), identity, { resumedAfter: "m2" });
+		hub.add(resumed);
+		resumed.finishReplay([]);
+		resumed.send(echo("m5"));
+		const asked: (string | undefined)[] = [];
+		await hub.catchUp(async (_identity, afterId) => {
+			asked.push(afterId);
+			return [echo("m3"), echo("m4"), echo("m5")];
+		});
+		expect(asked).toEqual(["m2", "m2"]);
+		expect((standing.socket as FakeSocket).sent.map((text) => JSON.parse(text).id)).toEqual(["m2", "m4", "m3", "m5"]);
+
+		// Caught up: the next catch-up starts after the last message shown again, no longer at m2.
+		asked.length = 0;
+		await hub.catchUp(async (_identity, afterId) => {
+			asked.push(afterId);
+			return [];
+		});
+		expect(asked[0]).toBe("m5");
+		expect(asked).not.toContain("m2");
+	});
+});
+
 describe("ChatClient bounds", () => {
 	it("should close with 1008 when more frames wait than allowed, and drop those still waiting", async () => {
 		const socket = fakeSocket();
