@@ -8,7 +8,7 @@
  * The rows are src/adapters/admin-store.ts's; ADMIN_USERNAMES are made admins here at start.
  */
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import type { Config } from "../src/config.js";
+import type { Config, Registration } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import { AdminStore } from "../src/adapters/admin-store.js";
 import { AccountStore } from "../src/adapters/account-store.js";
@@ -24,6 +24,7 @@ import { hashPassword, HashingBusyError } from "../src/domain/passwords.js";
 import {
 	AdminEvent,
 	changesLimits,
+	signupMode,
 	type AdminUserUpdate,
 	type AdminUserView,
 	type CreateInviteParams,
@@ -214,6 +215,17 @@ export default function adminService(config: Config): ServiceSchema<ServiceSetti
 					if (!(await this.store.deleteInvite(ctx.params.code))) throw InviteNotFound();
 					ctx.meta.$statusCode = 204;
 					return null;
+				},
+			},
+
+			/** GET /config, no login: what the sign-up form needs to know, and nothing else. */
+			config: {
+				description:
+					"What the sign-up form needs: `registration`, who may sign up now (open, invite: with an admin's code, " +
+					"closed); open on a fresh install, whose first account gets in whatever REGISTRATION says",
+				params: {},
+				async handler(this: AdminThis): Promise<{ registration: Registration }> {
+					return { registration: signupMode(config.registration, await this.store.noUsers()) };
 				},
 			},
 

@@ -109,7 +109,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 					path: "/",
 					mappingPolicy: "restrict",
 					bodyParsers: false,
-					aliases: { "GET /health": "api.health", "GET /openapi.json": "api.openapi" },
+					aliases: { "GET /health": "api.health", "GET /openapi.json": "api.openapi", "GET /config": "admin.config" },
 				},
 				{
 					name: "auth",

@@ -58,12 +58,9 @@ export class AdminStore {
 	 * end of the transaction, so exactly one of them sees no user.
 	 */
 	async admit(transaction: Transaction, registration: Registration, invite?: string): Promise<SignupVerdict> {
-		const noUsers = async () =>
-			(await this.select<{ none: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM users) AS none`, [], transaction))[0]
-				.none;
-		if (await noUsers()) {
+		if (await this.noUsers(transaction)) {
 			await this.select(`SELECT pg_advisory_xact_lock($1)`, [FIRST_ACCOUNT_LOCK_KEY], transaction);
-			if (await noUsers()) return { admitted: true, first: true };
+			if (await this.noUsers(transaction)) return { admitted: true, first: true };
 		}
 		if (registration === "open") return { admitted: true, first: false };
 		if (registration === "closed") return { admitted: false, refusal: "closed" };
@@ -81,6 +78,16 @@ export class AdminStore {
 			transaction,
 		);
 		return { admitted: false, refusal: !row ? "invalid" : row.used_up ? "used_up" : "expired" };
+	}
+
+	/** Whether no account exists yet: a fresh install, whose first sign-up gets in whatever REGISTRATION says. */
+	async noUsers(transaction?: Transaction): Promise<boolean> {
+		const [row] = await this.select<{ none: boolean }>(
+			`SELECT NOT EXISTS (SELECT 1 FROM users) AS none`,
+			[],
+			transaction,
+		);
+		return row.none;
 	}
 
 	/** Users named in ADMIN_USERNAMES become admins (at start); returns those changed. */

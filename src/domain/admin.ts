@@ -3,6 +3,7 @@
  * combine with the server's defaults, and the one-time codes (sign-up invites, password resets).
  */
 import { createHash, randomBytes } from "node:crypto";
+import type { Registration } from "../config.js";
 
 /** A user's own limits; null: the server's default applies. */
 export interface LimitOverrides {
@@ -21,6 +22,14 @@ export function effectiveLimits(overrides: LimitOverrides | undefined, defaults:
 		tokens_per_day: overrides?.tokens_per_day ?? defaults.tokens_per_day,
 		messages_per_minute: overrides?.messages_per_minute ?? defaults.messages_per_minute,
 	};
+}
+
+/**
+ * Who may sign up now, as GET /config tells the sign-up form: REGISTRATION, except on a fresh install, whose first
+ * account gets in whatever it says (and becomes the admin).
+ */
+export function signupMode(registration: Registration, fresh: boolean): Registration {
+	return fresh ? "open" : registration;
 }
 
 /** Whether `username` is named in ADMIN_USERNAMES (usernames are unique regardless of case). */

@@ -1,8 +1,8 @@
 /**
  * A fresh install (issue 17), on a database of its own (one Sequelize per process, so a file of its own too): the
  * first account becomes the admin even when several sign up at once (also when each holds its transaction open between
- * the check and the insert), REGISTRATION=closed lets only that one in, and
- * the last admin cannot be demoted or disabled.
+ * the check and the insert), REGISTRATION=closed lets only that one in (GET /config says open until then, and closed
+ * after), and the last admin cannot be demoted or disabled.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
@@ -89,6 +89,8 @@ describe("a fresh install", () => {
 	});
 
 	it("should let exactly one of several first sign-ups in, as the admin, and then nobody (REGISTRATION=closed)", async () => {
+		// The sign-up form is told so (GET /config): open for the first account, closed from then on.
+		expect(await call("GET", "/config")).toMatchObject({ status: 200, body: { registration: "open" } });
 		const names = Array.from({ length: 12 }, () => uniqueName("first"));
 		const replies = await Promise.all(
 			names.map((username) => call("POST", "/register", { json: { username, name: "First", password: PASSWORD } })),
@@ -103,6 +105,7 @@ describe("a fresh install", () => {
 			json: { username: uniqueName("late"), name: "Late", password: PASSWORD },
 		});
 		expect(later).toMatchObject({ status: 403, body: { code: "REGISTRATION_CLOSED" } });
+		expect((await call("GET", "/config")).body).toEqual({ registration: "closed" });
 	});
 
 	it("should not let the last admin be demoted or disabled (409 LAST_ADMIN)", async () => {

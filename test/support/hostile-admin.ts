@@ -1,7 +1,8 @@
 /**
  * Hostile-input cases for issue 17's admin, registration and password-reset routes (see hostile-cases.ts for the
  * table's rules): GET /admin/users, PATCH /admin/users/{username}, POST /admin/users/{username}/password-reset,
- * GET /admin/stats, POST, GET and DELETE /admin/invites, POST /password-reset, and POST /register's `invite`. The
+ * GET /admin/stats, POST, GET and DELETE /admin/invites, POST /password-reset, POST /register's `invite`, and GET
+ * /config (public: whatever is sent, it says who may sign up and nothing else). The
  * attacker is no admin: every admin route is 403 to them (422 when the params are malformed: the validator answers
  * before the admin check), 401 without a token; a role claimed in a body is a param, never the caller's role. Reset
  * guesses name a user who does not exist, so no real account's failed-login budget is spent; no case registers anyone.
@@ -15,6 +16,7 @@ import {
 	deepArray,
 	json,
 	type HostileContext,
+	type Json,
 	type RestCase,
 } from "./hostile-cases.js";
 
@@ -136,6 +138,24 @@ export function adminRequests(ctx: HostileContext): RestCase[] {
 		reset("a broken body", '{"username": "x"', INVALID_JSON),
 		reset("over 16 kB", resetBody({ password: "p".repeat(20 * 1024) }), TOO_LARGE),
 
+		// GET /config takes nothing: params, a claimed role or a forged token change nothing, and it says only the mode.
+		...(
+			[
+				["with params claiming another mode and a role", "/config?registration=closed&role=admin", "none"],
+				["with SQL in its query", "/config?q='%20OR%201=1%20--", "none"],
+				["with the attacker's token", "/config", "attacker"],
+				["with a forged token", "/config", { header: "Bearer forged.token.here" }],
+			] as const
+		).map(([label, path, auth]): RestCase => ({
+			category: "injection",
+			name: `GET /config ${label}`,
+			method: "GET",
+			path,
+			auth,
+			status: [],
+			ok: { status: 200, check: onlyRegistration },
+		})),
+
 		// An invite that is no string: refused before anything is made (the suite's server is REGISTRATION=open).
 		...(
 			[
@@ -154,4 +174,9 @@ export function adminRequests(ctx: HostileContext): RestCase[] {
 			...invalid("invite"),
 		})),
 	];
+}
+
+/** The suite's server is REGISTRATION=open, and GET /config answers that alone. */
+function onlyRegistration(body: Json): string | undefined {
+	return JSON.stringify(body) === '{"registration":"open"}' ? undefined : `answered ${JSON.stringify(body)}`;
 }

@@ -6,6 +6,7 @@ import {
 	endsAdminship,
 	namedAdmin,
 	newCode,
+	signupMode,
 } from "../../src/domain/admin.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { serviceFactories } from "../../services/index.js";
@@ -45,6 +46,16 @@ describe("admins", () => {
 		expect(endsAdminship(admin, { tokens_per_day: 1, role: "admin" })).toBe(false);
 		expect(endsAdminship({ role: "user", disabled: false }, { disabled: true })).toBe(false);
 		expect(endsAdminship({ role: "admin", disabled: true }, { role: "user" })).toBe(false);
+	});
+});
+
+describe("registration", () => {
+	it("should tell the sign-up form REGISTRATION, but open on a fresh install, whose first account always gets in", () => {
+		expect(signupMode("invite", false)).toBe("invite");
+		expect(signupMode("closed", false)).toBe("closed");
+		expect(signupMode("open", false)).toBe("open");
+		expect(signupMode("closed", true)).toBe("open");
+		expect(signupMode("invite", true)).toBe("open");
 	});
 });
 
