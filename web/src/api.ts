@@ -171,6 +171,8 @@ export interface User {
 	id: string;
 	username: string;
 	name: string;
+	/** "admin" or "user" (GET /me): admins see the admin console. */
+	role?: string;
 	/** Opted in to characters an admin marked NSFW. */
 	show_nsfw?: boolean;
 }

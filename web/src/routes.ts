@@ -2,7 +2,7 @@
  * The client's addresses as data, without the browser: hash routes (`#/login`, `#/`, `#/chat/{character_id}` with an
  * optional `?greeting=n` and `&persona={persona_id}`, `#/chat/{character_id}/{session_id}`, `#/personas`,
  * `#/lorebooks`, `#/lorebooks/{lorebook_id}`, a room `#/rooms/{session_id}`, an invite link `#/invite/{code}`, a search
- * of one's chats `#/search?q=`; a chat or room with `?message={id}` scrolls to that message) read and written. Ids
+ * of one's chats `#/search?q=`, the admins' console `#/admin`; a chat or room with `?message={id}` scrolls to that message) read and written. Ids
  * from the address end up in request paths and socket URLs, so anything but a UUID there is "not found". router.ts
  * follows the address.
  */
@@ -18,6 +18,7 @@ export type Route =
 	| { name: "room"; sessionId: string }
 	| { name: "invite"; code: string }
 	| { name: "account" }
+	| { name: "admin" }
 	| { name: "search"; q: string }
 	| { name: "not-found" };
 
@@ -34,6 +35,7 @@ export function parseRoute(hash: string): Route {
 	if (parts[0] === "login" && parts.length === 1) return { name: "login" };
 	if (parts[0] === "personas" && parts.length === 1) return { name: "personas" };
 	if (parts[0] === "account" && parts.length === 1) return { name: "account" };
+	if (parts[0] === "admin" && parts.length === 1) return { name: "admin" };
 	if (parts[0] === "lorebooks" && parts.length === 1) return { name: "lorebooks" };
 	if (parts[0] === "lorebooks" && parts.length === 2 && isUuid(parts[1]))
 		return { name: "lorebook", lorebookId: parts[1] };

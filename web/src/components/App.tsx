@@ -4,6 +4,7 @@ import { api, getToken, logOut as endLogin, onSessionExpired, type User } from "
 import { navigate, useRoute, type Route } from "../router";
 import { Toaster } from "../toast";
 import { AccountPage } from "./AccountPage";
+import { AdminPage } from "./AdminPage";
 import { AuthPage } from "./AuthPage";
 import { ChatPage } from "./ChatPage";
 import { Gallery } from "./Gallery";
@@ -90,6 +91,11 @@ export function App() {
 						<a href="#/account" aria-current={route.name === "account" ? "page" : undefined}>
 							Account
 						</a>
+						{user?.role === "admin" && (
+							<a href="#/admin" aria-current={route.name === "admin" ? "page" : undefined}>
+								Admin
+							</a>
+						)}
 					</nav>
 					<SearchBox initial={route.name === "search" ? route.q : ""} />
 					<div class="topbar-user">
@@ -114,6 +120,8 @@ export function App() {
 				return <LorebookEditor key={shown.lorebookId} lorebookId={shown.lorebookId} />;
 			case "account":
 				return <AccountPage key={visit} user={user} onChanged={setUser} onLogOut={logOut} />;
+			case "admin":
+				return <AdminPage key={visit} user={user} />;
 			case "invite":
 				return <InvitePage key={shown.code} code={shown.code} />;
 			case "search":

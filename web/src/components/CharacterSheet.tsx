@@ -1,6 +1,7 @@
 /**
  * A character's page over the gallery: who they are, their latest chat to continue, a new chat opened with the
- * greeting of your choice, their card to download (JSON or PNG), and, for your own, edit and delete.
+ * greeting of your choice, their card to download (JSON or PNG), for your own, edit and delete, and for others', a
+ * report to the admins (issue 17).
  */
 import { useEffect, useState } from "preact/hooks";
 import {
@@ -21,6 +22,7 @@ import { ChatImportDrop } from "./ChatTransfer";
 import { GreetingPicker } from "./GreetingPicker";
 import { Modal } from "./Modal";
 import { ModerationBadges } from "./ModerationBadges";
+import { ReportCharacter } from "./ReportCharacter";
 import { EditIcon, TrashIcon } from "./icons";
 
 export function CharacterSheet({
@@ -43,6 +45,7 @@ export function CharacterSheet({
 	const [busy, setBusy] = useState(false);
 	const [latestChat, setLatestChat] = useState<SessionSummary>();
 	const [importing, setImporting] = useState(false);
+	const [reporting, setReporting] = useState(false);
 
 	useEffect(() => {
 		api<CharacterDetails>(`/characters/id/${encodeURIComponent(character.id)}`)
@@ -147,7 +150,16 @@ export function CharacterSheet({
 							</button>
 						</>
 					)}
+					{user && !mine && (
+						<>
+							<span class="sheet-actions-gap" />
+							<button type="button" class="button small ghost" onClick={() => setReporting(true)}>
+								Report…
+							</button>
+						</>
+					)}
 				</div>
+				{reporting && <ReportCharacter character={shown} onDone={() => setReporting(false)} />}
 				{confirming && (
 					<div class="confirm" role="alertdialog" aria-label={`Delete ${shown.name}?`}>
 						<p>
