@@ -3,7 +3,8 @@
  * REGISTRATION=invite: an admin finds a user, disables them (their token is refused), sets their message limit, makes
  * a password-reset code that works, reads the live figures and makes an invite, with which a new person signs up;
  * a user reports a character from its page and the admin hides it from the reports queue and resolves the report (the
- * reporter can no longer see it); a user who is no admin has no link to the console and is told it is for admins.
+ * reporter can no longer see it); a user who is no admin has no link to the console and is told it is for admins; and
+ * with REGISTRATION=closed the sign-up form says so.
  * Screenshots go to test/e2e/screenshots/admin-*.png.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -200,5 +201,26 @@ describe("web client admin console", () => {
 		await page.goto(`${base}/#/admin`);
 		await page.getByRole("heading", { name: "Admins only" }).waitFor();
 		expect(await page.getByRole("table").count()).toBe(0);
+	});
+});
+
+describe("signing up when registration is closed", () => {
+	let closed: ServiceBroker;
+
+	beforeAll(async () => {
+		closed = createBroker(testConfig({ NAMESPACE: uniqueName("closed"), REGISTRATION: "closed" }), { logger: false });
+		await closed.start();
+	});
+
+	afterAll(() => closed?.stop());
+
+	it("should say registration is closed instead of offering the form", async () => {
+		const page = await pages.open();
+		await page.goto(`${gatewayOrigin(closed)}/#/login`);
+		await page.getByRole("button", { name: "Log in", exact: true }).waitFor();
+		await page.getByRole("tab", { name: "Sign up" }).click();
+		await page.getByText("Registration is closed on this site").waitFor();
+		expect(await page.getByRole("button", { name: "Create account" }).count()).toBe(0);
+		expect(await page.getByLabel("Invite code").count()).toBe(0);
 	});
 });
