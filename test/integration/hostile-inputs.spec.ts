@@ -37,6 +37,7 @@ import { preparePersonas } from "../support/hostile-personas.js";
 import { prepareLorebooks } from "../support/hostile-lorebooks.js";
 import { prepareMemory } from "../support/hostile-memory.js";
 import { prepareRooms } from "../support/hostile-rooms.js";
+import { preparePresets } from "../support/hostile-presets.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 
 // ---- Process-level collectors: nothing the table does may reach these. ----
@@ -430,7 +431,7 @@ beforeAll(async () => {
 	ctx.victimSessionId = theirHello.session_id as string;
 	ctx.victimMessageId = echo.id as string;
 	ctx.ownSessionId = myHello.session_id as string;
-	for (const prepare of [preparePersonas, prepareLorebooks, prepareMemory])
+	for (const prepare of [preparePersonas, prepareLorebooks, prepareMemory, preparePresets])
 		Object.assign(ctx.ids, await prepare(ctx, asUser));
 	const { sequelize } = (broker.getLocalService("rooms") as unknown as DbThis).db;
 	Object.assign(ctx.ids, await prepareRooms(ctx, asUser, (sql, bind) => sequelize.query(sql, { bind })));

@@ -14,8 +14,26 @@ import {
 	type Json,
 	type RestCase,
 } from "./hostile-cases.js";
+import type { AsUser } from "./hostile-personas.js";
 
 const NOT_ALLOWED = { status: [422], code: ["MODEL_NOT_ALLOWED"] };
+
+/**
+ * Two chats of the attacker's own for the cases a preset is accepted in, one each: the table runs cases at the same
+ * time, and two accepted PATCHes of one chat would each read back the other's preset. The one to clear has one set.
+ */
+export async function preparePresets(ctx: HostileContext, asUser: AsUser): Promise<Record<string, string>> {
+	const chat = async () => {
+		const made = await asUser(ctx.attacker.token, "POST", "/sessions", { character_ids: [ctx.chatCharacterId] });
+		if (made.status !== 201) throw new Error(`preparePresets: POST /sessions ${made.status}`);
+		return (made.body as Json).id as string;
+	};
+	const [presetSet, presetCleared] = [await chat(), await chat()];
+	const preset = { model: "offline", temperature: 0.3, top_p: 0.5, max_output_tokens: 64 };
+	const set = await asUser(ctx.attacker.token, "PATCH", `/sessions/${presetCleared}`, preset);
+	if (set.status !== 200) throw new Error(`preparePresets: PATCH preset ${set.status}`);
+	return { presetSet, presetCleared };
+}
 
 /** Values of the wrong type for a number field. */
 const NOT_NUMBERS: [string, unknown][] = [
@@ -33,11 +51,12 @@ export function presetRequests(ctx: HostileContext): RestCase[] {
 		name: string,
 		body: string,
 		expect: Pick<RestCase, "status" | "code" | "field" | "ok">,
+		path = own,
 	): RestCase => ({
 		category,
 		name: `PATCH /sessions/{own} preset ${name}`,
 		method: "PATCH",
-		path: own,
+		path,
 		body,
 		...expect,
 	});
@@ -134,14 +153,19 @@ export function presetRequests(ctx: HostileContext): RestCase[] {
 		}),
 
 		// What is allowed is stored and shown; null clears a setting.
-		patch("wrong_types", "within the bounds", json({ model: "offline", temperature: 1.5, top_p: 0 }), {
-			...shows({ model: "offline", temperature: 1.5, top_p: 0 }),
-		}),
+		patch(
+			"wrong_types",
+			"within the bounds",
+			json({ model: "offline", temperature: 1.5, top_p: 0 }),
+			shows({ model: "offline", temperature: 1.5, top_p: 0 }),
+			`/sessions/${ctx.ids.presetSet}`,
+		),
 		patch(
 			"wrong_types",
 			"all cleared with null",
 			json({ model: null, temperature: null, top_p: null, max_output_tokens: null }),
 			shows({ model: null, temperature: null, top_p: null, max_output_tokens: null }),
+			`/sessions/${ctx.ids.presetCleared}`,
 		),
 	];
 }
