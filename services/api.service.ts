@@ -36,6 +36,7 @@ import { AVATAR_ROUTE, AVATAR_UPLOAD_BODY, avatarUploadParams } from "../src/ada
 import { PERSONA_ROUTE } from "../src/adapters/persona-route.js";
 import { ACCOUNT_ROUTE } from "../src/adapters/account-route.js";
 import { ADMIN_ROUTE } from "../src/adapters/admin-route.js";
+import { openaiRoute } from "../src/adapters/openai-route.js";
 import type { AuthMeta, AuthUser } from "../src/domain/accounts.js";
 
 interface ApiThis extends Service {
@@ -137,6 +138,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				PERSONA_ROUTE,
 				ACCOUNT_ROUTE,
 				ADMIN_ROUTE,
+				openaiRoute(config),
 				{
 					name: "authenticated",
 					path: "/",

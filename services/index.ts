@@ -10,6 +10,7 @@ import sessionsService from "./sessions.service.js";
 import chatWsService from "./chat-ws.service.js";
 import dispatcherService from "./dispatcher.service.js";
 import aiConsumerService from "./ai-consumer.service.js";
+import completionsService from "./completions.service.js";
 import storyService from "./story.service.js";
 import avatarsService from "./avatars.service.js";
 import personasService from "./personas.service.js";
@@ -30,6 +31,7 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	sessions: sessionsService,
 	"chat-ws": chatWsService,
 	"ai-consumer": aiConsumerService,
+	completions: completionsService,
 	dispatcher: dispatcherService,
 	story: storyService,
 	avatars: avatarsService,

@@ -18,6 +18,7 @@ export const ALL_SERVICES = [
 	"sessions",
 	"chat-ws",
 	"ai-consumer",
+	"completions",
 	"dispatcher",
 	"avatars",
 	"story",
@@ -36,7 +37,7 @@ export const CLUSTER_ROLES = {
 	gateway: "api",
 	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search,admin,moderation",
 	"chat-ws": "chat-ws",
-	"ai-consumer": "ai-consumer",
+	"ai-consumer": "ai-consumer,completions",
 	dispatcher: "dispatcher,story",
 } as const;
 /** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */

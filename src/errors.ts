@@ -6,6 +6,7 @@ import { Errors } from "moleculer";
 import { CardError, type CardProblem } from "./domain/character-card.js";
 import { ChatImportError, type ChatImportProblem } from "./domain/chat-export.js";
 import type { HandshakeProblem } from "./domain/chat-handshake.js";
+import type { WireRefusal } from "./domain/openai-wire.js";
 
 const { MoleculerClientError } = Errors;
 
@@ -37,6 +38,9 @@ export const ErrorCode = {
 	CannotSelect: "CANNOT_SELECT",
 	SearchTooBroad: "SEARCH_TOO_BROAD",
 	ModelNotAllowed: "MODEL_NOT_ALLOWED",
+	ModelNotFound: "MODEL_NOT_FOUND",
+	TokenQuotaExceeded: "TOKEN_QUOTA_EXCEEDED",
+	ProviderUnavailable: "PROVIDER_UNAVAILABLE",
 	NotFound: "NOT_FOUND",
 	BadRequest: "BAD_REQUEST",
 	ValidationFailed: "VALIDATION_ERROR",
@@ -98,6 +102,27 @@ export const CharacterNotFound = (id: string) =>
 
 export const SlugTaken = (slug: string) =>
 	new MoleculerClientError("A character with this slug already exists", 409, ErrorCode.SlugTaken, { slug });
+
+/** /v1: no character the caller may see goes by this model id (another user's private one neither). */
+export const ModelNotFound = (model: string) =>
+	new MoleculerClientError(
+		`The model '${model}' does not exist or you do not have access to it`,
+		404,
+		ErrorCode.ModelNotFound,
+		{ param: "model" },
+	);
+
+/** /v1: a request the route refused (src/domain/openai-wire.ts), its OpenAI code as the type, the field named. */
+export const CompletionRefused = (refusal: WireRefusal) =>
+	new MoleculerClientError(refusal.message, refusal.status, refusal.code.toUpperCase(), { param: refusal.param });
+
+/** /v1: the user's daily token quota is used up (the WebSocket's `quota_exceeded`). */
+export const TokenQuotaExceeded = (retryAfterSeconds: number, detail: string) =>
+	new MoleculerClientError(detail, 429, ErrorCode.TokenQuotaExceeded, { retryAfter: retryAfterSeconds });
+
+/** /v1: the model's provider could not answer (its retries spent). */
+export const ProviderUnavailable = (detail: string) =>
+	new MoleculerClientError(detail, 503, ErrorCode.ProviderUnavailable);
 
 /** The user's characters would take more storage than CHARACTERS_MAX_MB_PER_USER allows. */
 export const QuotaExceeded = (usedBytes: number, addedBytes: number, maxBytes: number) =>

@@ -286,6 +286,15 @@ export class ChatPrompts {
 		return { prompt: impersonationPrompt(speakers.character, history, names.user, options), session };
 	}
 
+	/**
+	 * What a prompt outside any session is made with (the /v1 API, whose client sends the conversation): the names, the
+	 * user's default persona and the lore `history` calls up from the character's and the persona's books.
+	 */
+	async detached(speakers: Speakers, history: HistoryEntry[], model: ChatModel) {
+		const { names, options } = await this.context(null, speakers, history, model);
+		return { names, options };
+	}
+
 	/** The session's latest messages as the story shows them (up to and including `upToId`, if given). */
 	private async recent(sessionId: string, speakers: Speakers, model: ChatModel, upToId?: string) {
 		const [stored, rows] = await Promise.all([

@@ -20,6 +20,7 @@ describe("loadConfig", () => {
 			"sessions",
 			"chat-ws",
 			"ai-consumer",
+			"completions",
 			"dispatcher",
 			"avatars",
 			"story",
