@@ -1,0 +1,94 @@
+/**
+ * The /v1 API in a cluster (issue 18): the gateway and the completions service on different nodes (Redis
+ * transporter). A streamed completion reaches the official `openai` client chunk by chunk across them, and a client
+ * that aborts mid-stream ends the provider's request on the completions node: destroying the gateway's end of a
+ * Moleculer stream does not reach the node that writes it, the `completion.abandoned` broadcast does.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import OpenAI from "openai";
+import type { ServiceBroker } from "moleculer";
+import { signUp, uniqueName, type SignedUp } from "../support/config.js";
+import { awaitService, clusterNamespace, clusterNode, removeNamespace } from "../support/cluster.js";
+import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
+import { gatewayOrigin } from "../support/gateway.js";
+import { eventually } from "../support/process.js";
+
+const namespace = clusterNamespace("v1");
+const MODEL_ENV = {
+	LLM_PROVIDER: "openai",
+	OPENAI_MODEL: "llama3",
+	OPENAI_API_KEY: "sk-upstream-0123456789",
+	LLM_MAX_RETRIES: "0",
+	CHAT_USER_MESSAGES_PER_MINUTE: "1000",
+};
+let fake: FakeServer;
+let gateway: ServiceBroker;
+let core: ServiceBroker;
+let completions: ServiceBroker;
+let user: SignedUp;
+let slug = "";
+
+const sent = () => fake.requests.filter((r) => r.path === "/v1/chat/completions");
+
+beforeAll(async () => {
+	fake = await startFakeOpenAI({ apiKey: MODEL_ENV.OPENAI_API_KEY });
+	const env = { ...MODEL_ENV, OPENAI_BASE_URL: `${fake.url}/v1` };
+	gateway = clusterNode(namespace, "api", env);
+	core = clusterNode(namespace, "auth,characters,sessions,personas,lorebooks", env);
+	completions = clusterNode(namespace, "completions", env);
+	const all = [gateway, core, completions];
+	await Promise.all(all.map((b) => b.start()));
+	await awaitService(all, "completions", 1);
+	await awaitService(all, "auth", 1);
+	user = await signUp(core, "v1cl", "Clio");
+	({ slug } = await core.call<{ slug: string }, object>(
+		"characters.create",
+		{ name: `Ferryman ${uniqueName("f")}`, system_prompt: "You are a ferryman.", is_public: false },
+		{ meta: user.meta },
+	));
+}, 60_000);
+
+afterAll(async () => {
+	await Promise.all([gateway, core, completions].map((b) => b?.stop()));
+	await fake?.stop();
+	await removeNamespace(namespace);
+});
+
+describe("/v1 across nodes", () => {
+	const client = () => new OpenAI({ apiKey: user.token, baseURL: `${gatewayOrigin(gateway)}/v1`, maxRetries: 0 });
+
+	it("should stream a completion generated on another node", async () => {
+		fake.reset();
+		fake.script([{ text: ["Across ", "the ", "river."], usage: { input: 20, output: 3 } }]);
+		const stream = await client().chat.completions.create({
+			model: slug,
+			messages: [{ role: "user", content: "Take me across" }],
+			stream: true,
+			stream_options: { include_usage: true },
+		});
+		const chunks = [];
+		for await (const chunk of stream) chunks.push(chunk);
+		expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("Across the river.");
+		expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 20, completion_tokens: 3, total_tokens: 23 });
+		expect(sent()[0].body.messages[0].content).toContain("You are a ferryman.");
+	});
+
+	it("should end the provider's request on the completions node when the client aborts", async () => {
+		fake.reset();
+		fake.script([{ text: Array.from({ length: 60 }, (_, i) => `stroke${i} `), delayMs: 100 }]);
+		const controller = new AbortController();
+		const stream = await client().chat.completions.create(
+			{ model: slug, messages: [{ role: "user", content: "Row slowly" }], stream: true },
+			{ signal: controller.signal },
+		);
+		const words: string[] = [];
+		await (async () => {
+			for await (const chunk of stream) {
+				words.push(chunk.choices[0]?.delta.content ?? "");
+				if (words.length === 3) controller.abort();
+			}
+		})().catch(() => undefined);
+		expect(words.length).toBeLessThan(10);
+		await eventually(() => sent()[0]?.endedBy === "client", 5000, "the provider's request to end");
+	});
+});
