@@ -27,7 +27,7 @@ import {
 import { isUuid } from "../src/domain/uuid.js";
 import { LorebookEvent, type LorebookChangedPayload } from "../src/domain/lorebook.js";
 import { RoomEvent, type RoomChangedPayload, type RoomMemberRemovedPayload } from "../src/domain/rooms.js";
-import { ErrorCode, RateLimited, Unauthorized, ValidationFailed, WrongPassword } from "../src/errors.js";
+import { ErrorCode, RateLimited, requireLogin, Unauthorized, ValidationFailed, WrongPassword } from "../src/errors.js";
 import type { User } from "../models/index.js";
 
 type AccountMeta = AuthMeta & { $responseType?: string; $responseHeaders?: Record<string, string> };
@@ -76,6 +76,7 @@ export default function AccountMixin(config: Config): Partial<ServiceSchema> {
 					show_nsfw: { type: "boolean", optional: true },
 				},
 				async handler(this: AccountThis, ctx: Context<UpdateAccountParams, AccountMeta>) {
+					requireLogin(ctx.meta.user);
 					const { name, current_password, new_password, show_nsfw } = ctx.params;
 					// `optional` lets null through the validator: it is no name or password either.
 					for (const field of ["name", "current_password", "new_password", "show_nsfw"] as const) {
@@ -118,6 +119,8 @@ export default function AccountMixin(config: Config): Partial<ServiceSchema> {
 				description: "Log out: this access token stops working at once (its chat sockets close with 4001)",
 				params: {},
 				async handler(this: AccountThis, ctx: Context<unknown, AccountMeta>) {
+					// A key is revoked on the account page (DELETE /me/api-keys/{id}), not logged out.
+					requireLogin(ctx.meta.user);
 					const user = await this.caller(ctx);
 					const tokenId = ctx.meta.user?.token_id;
 					if (!isUuid(tokenId)) throw Unauthorized();
@@ -138,6 +141,7 @@ export default function AccountMixin(config: Config): Partial<ServiceSchema> {
 				retryPolicy: NO_RETRIES,
 				params: { $$strict: "remove", password: { type: "string", min: 1, max: 256 } },
 				async handler(this: AccountThis, ctx: Context<DeleteAccountParams, AccountMeta>) {
+					requireLogin(ctx.meta.user);
 					const user = await this.caller(ctx);
 					await this.checkPassword(ctx, user, ctx.params.password);
 					const gone = await this.store().deleteAccount(user);

@@ -308,14 +308,14 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 		},
 
 		methods: {
-			/** Bearer JWT -> picked user in ctx.meta.user, via auth.validate (which checks the user still exists). */
+			/** Bearer JWT or API key -> picked user in ctx.meta.user, via auth.validate (which checks the user still exists). */
 			async authenticate(ctx: Context, _route: unknown, req: IncomingMessage): Promise<AuthUser> {
 				const token = bearerToken(req.headers.authorization);
 				if (!token) throw Unauthorized("Not authenticated");
 				const user = await ctx.call<AuthUser, { token: string }>("auth.validate", { token });
-				// token_id: what POST /logout takes back.
-				const { id, username, name, role, show_nsfw, token_id } = user;
-				return { id, username, name, role, show_nsfw, token_id };
+				// token_id: what POST /logout takes back; api_key_id: the request came with an API key.
+				const { id, username, name, role, show_nsfw, token_id, api_key_id } = user;
+				return { id, username, name, role, show_nsfw, token_id, ...(api_key_id ? { api_key_id } : {}) };
 			},
 
 			/** moleculer-web's, without its logging (with stacks, of client errors too): onError logs server errors once. */

@@ -38,6 +38,8 @@ import {
 } from "../src/errors.js";
 import { createLoginThrottle, type LoginThrottle } from "../src/adapters/quotas.js";
 import { AccountStore, tokenRevoked } from "../src/adapters/account-store.js";
+import { ApiKeyStore, apiKeyUser } from "../src/adapters/api-key-store.js";
+import { isApiKeyToken } from "../src/domain/api-keys.js";
 import { PersonaStore } from "../src/adapters/persona-store.js";
 import { AdminStore } from "../src/adapters/admin-store.js";
 import { namedAdmin } from "../src/domain/admin.js";
@@ -180,7 +182,7 @@ export default function authService(config: Config): ServiceSchema {
 
 			/**
 			 * Token -> `{ id, username, name, role }` for the gateway's `authenticate` (and the seed's POST /validate).
-			 * Any failure is 401 UNAUTHORIZED, "Token expired" or "Invalid token".
+			 * Any failure is 401 UNAUTHORIZED, "Token expired" or "Invalid token". A personal API key works as a token.
 			 */
 			validate: {
 				description: "The user a token belongs to (the token in the body or as a Bearer header)",
@@ -189,6 +191,10 @@ export default function authService(config: Config): ServiceSchema {
 				async handler(this: AuthThis, ctx: Context<ValidateParams>) {
 					const { token } = ctx.params;
 					if (token.length > MAX_TOKEN_LENGTH) throw Unauthorized("Invalid token");
+					if (isApiKeyToken(token))
+						return apiKeyUser(new ApiKeyStore(this.db.sequelize), token, (err) =>
+							this.logger.warn("Recording an API key's use failed:", err),
+						);
 					let claims;
 					try {
 						claims = verifyAccessToken(token, secret);

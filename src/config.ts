@@ -30,12 +30,14 @@ export const ALL_SERVICES = [
 	"search",
 	"admin",
 	"moderation",
+	"api-keys",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services each role of a cluster runs (k8s/ says the same per Deployment; scripts/cluster.ts and the bench). */
 export const CLUSTER_ROLES = {
 	gateway: "api",
-	accounts: "auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search,admin,moderation",
+	accounts:
+		"auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search,admin,moderation,api-keys",
 	"chat-ws": "chat-ws",
 	"ai-consumer": "ai-consumer,completions",
 	dispatcher: "dispatcher,story",

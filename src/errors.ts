@@ -66,6 +66,9 @@ export const ErrorCode = {
 	InviteUsedUp: "INVITE_USED_UP",
 	LastAdmin: "LAST_ADMIN",
 	ResetCodeInvalid: "RESET_CODE_INVALID",
+	ApiKeyNotFound: "API_KEY_NOT_FOUND",
+	TooManyApiKeys: "TOO_MANY_API_KEYS",
+	LoginRequired: "LOGIN_REQUIRED",
 	Internal: "INTERNAL_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -351,3 +354,28 @@ export const LastAdmin = () =>
 /** Unknown user, wrong, used or expired code: one answer, so it tells a guesser nothing. */
 export const ResetCodeInvalid = () =>
 	new MoleculerClientError("This password-reset code is not valid", 403, ErrorCode.ResetCodeInvalid);
+
+/** Unknown, or another user's key: 404 alike, so key ids cannot be probed. */
+export const ApiKeyNotFound = (id: string) =>
+	new MoleculerClientError("API key not found", 404, ErrorCode.ApiKeyNotFound, { id });
+
+export const TooManyApiKeys = (max: number) =>
+	new MoleculerClientError(
+		`You have ${max} API keys, the most allowed; revoke one you no longer use first`,
+		409,
+		ErrorCode.TooManyApiKeys,
+		{ max },
+	);
+
+/** Keys, password, deleting the account: an API key may not do these, only a login may (README, "API keys"). */
+export const LoginRequired = () =>
+	new MoleculerClientError(
+		"An API key cannot do this; log in with your password (the account page) to do it",
+		403,
+		ErrorCode.LoginRequired,
+	);
+
+/** Refuses a request that came with an API key (`api_key_id` in `ctx.meta.user`, set by auth.validate). */
+export function requireLogin(user: { api_key_id?: string } | undefined): void {
+	if (user?.api_key_id !== undefined) throw LoginRequired();
+}

@@ -1,5 +1,6 @@
 /**
- * The gateway's route for the account (issue 16): PATCH and DELETE /me, POST /logout, GET /me/export. It passes the
+ * The gateway's route for the account (issue 16): PATCH and DELETE /me, POST /logout, GET /me/export, and the
+ * personal API keys (issue 18: POST and GET /me/api-keys, DELETE /me/api-keys/{id}). It passes the
  * client's address along, as the login route does, so wrong passwords count against the same per-client budget as
  * failed logins. (GET /me stays on the plain authenticated route.)
  */
@@ -28,5 +29,11 @@ export const ACCOUNT_ROUTE = {
 		"DELETE /me": "auth.deleteAccount",
 		"POST /logout": "auth.logout",
 		"GET /me/export": "auth.exportAccount",
+		"PUT /me/provider": "own-provider.set",
+		"GET /me/provider": "own-provider.get",
+		"DELETE /me/provider": "own-provider.remove",
+		"POST /me/api-keys": "api-keys.create",
+		"GET /me/api-keys": "api-keys.list",
+		"DELETE /me/api-keys/:id": "api-keys.remove",
 	},
 };

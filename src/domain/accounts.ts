@@ -26,9 +26,11 @@ export interface AuthUser {
 	show_nsfw: boolean;
 	/** The id (`jti`) of the token the request came with: what POST /logout takes back. */
 	token_id?: string;
+	/** Set when the request came with an API key (its id, also `token_id`): what only a login may do is refused. */
+	api_key_id?: string;
 }
 export interface AuthMeta {
-	user?: Pick<AuthUser, "id" | "token_id">;
+	user?: Pick<AuthUser, "id" | "token_id" | "api_key_id">;
 	/** The client's IP, set by the gateway: failed logins are counted per username and client. */
 	clientIp?: string;
 	$statusCode?: number;

@@ -104,7 +104,7 @@ export interface OpenApiDocument {
 	tags: { name: string }[];
 	paths: Record<string, Record<string, Operation>>;
 	components: {
-		securitySchemes: Record<string, { type: "http"; scheme: "bearer"; bearerFormat: string }>;
+		securitySchemes: Record<string, { type: "http"; scheme: "bearer"; bearerFormat: string; description: string }>;
 		schemas: Record<string, JsonSchema>;
 		responses: Record<string, Response>;
 	};
@@ -303,7 +303,14 @@ export function buildOpenApi(
 		tags: [],
 		paths: {},
 		components: {
-			securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+			securitySchemes: {
+				bearerAuth: {
+					type: "http",
+					scheme: "bearer",
+					bearerFormat: "JWT",
+					description: "A login's access_token (POST /login), or a personal API key (`cameo_sk_…`, POST /me/api-keys).",
+				},
+			},
 			schemas: { Error: ERROR_SCHEMA },
 			responses: ERROR_RESPONSES,
 		},

@@ -22,7 +22,8 @@ let early: OpenApiDocument;
 beforeAll(async () => {
 	// Without sessions: the test below adds it at run time, as a cluster node joining later would.
 	const config = testConfig({
-		SERVICES: "api,auth,characters,avatars,story,personas,lorebooks,memory,rooms,search,chat-transfer,moderation,admin",
+		SERVICES:
+			"api,auth,characters,avatars,story,personas,lorebooks,memory,rooms,search,chat-transfer,moderation,admin,api-keys",
 	});
 	broker = createBroker(config, { logger: false });
 	await Promise.all([broker.start(), ensureWebBuild()]);
@@ -92,7 +93,12 @@ describe("GET /openapi.json", () => {
 	});
 
 	it("should put the bearer scheme on authenticated routes only", () => {
-		expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: "http", scheme: "bearer", bearerFormat: "JWT" });
+		expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
+			type: "http",
+			scheme: "bearer",
+			bearerFormat: "JWT",
+			description: expect.stringContaining("personal API key"),
+		});
 		for (const [path, method] of [
 			["/me", "get"],
 			["/characters", "post"],

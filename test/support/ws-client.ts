@@ -33,10 +33,10 @@ export class ChatSocket {
 		);
 	}
 
-	/** Opens a socket; rejects with the HTTP status of a refused handshake. */
-	static open(url: string): Promise<ChatSocket> {
+	/** Opens a socket (sending `headers` with the handshake); rejects with the HTTP status of a refused handshake. */
+	static open(url: string, headers?: Record<string, string>): Promise<ChatSocket> {
 		return new Promise((resolve, reject) => {
-			const ws = new WebSocket(url);
+			const ws = new WebSocket(url, { headers });
 			const client = new ChatSocket(ws);
 			ws.once("open", () => resolve(client));
 			ws.once("unexpected-response", (_req, res) => {

@@ -32,6 +32,7 @@ describe("loadConfig", () => {
 			"search",
 			"admin",
 			"moderation",
+			"api-keys",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
 	});
