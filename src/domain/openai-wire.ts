@@ -132,7 +132,8 @@ function parseMessages(value: unknown): ClientMessage[] | { ok: false; refusal: 
 	for (const [i, message] of value.entries()) {
 		const param = `messages[${i}]`;
 		if (!isObject(message)) return refuse(`${param} must be an object`, param, "invalid_type");
-		const role = typeof message.role === "string" ? ROLES[message.role] : undefined;
+		const role =
+			typeof message.role === "string" && Object.hasOwn(ROLES, message.role) ? ROLES[message.role] : undefined;
 		if (!role) {
 			const given = typeof message.role === "string" ? `'${message.role.slice(0, 40)}'` : "missing";
 			return refuse(

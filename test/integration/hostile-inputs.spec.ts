@@ -164,6 +164,13 @@ function checkRefusal(
 	return undefined;
 }
 
+/** The /v1 API refuses in OpenAI's form only: its `error.message` and `error.code` stand for `detail` and `code`. */
+function refusalBody(path: string, body: Json): Json {
+	if (!path.startsWith("/v1/")) return body;
+	const error = body?.error;
+	return typeof error?.type === "string" ? { detail: error.message, code: error.code } : {};
+}
+
 async function runRestCase(c: RestCase): Promise<string | undefined> {
 	let reply: Reply;
 	try {
@@ -184,7 +191,7 @@ async function runRestCase(c: RestCase): Promise<string | undefined> {
 		return checkStored(c.stored, reply.body);
 	}
 	outcome(`REST ${reply.status}`);
-	const refused = checkRefusal(c.status, c.code, reply, reply.body);
+	const refused = checkRefusal(c.status, c.code, reply, refusalBody(c.path, reply.body));
 	if (refused) return refused;
 	if (c.field && reply.body.code === "VALIDATION_ERROR") {
 		const fields: string[] = (reply.body.errors ?? []).map((e: { field: string }) => e.field);

@@ -18,6 +18,7 @@ import { memoryRequests } from "./hostile-memory.js";
 import { roomRequests } from "./hostile-rooms.js";
 import { chatTransferRequests } from "./hostile-chat-transfer.js";
 import { searchRequests } from "./hostile-search.js";
+import { openaiRequests } from "./hostile-openai.js";
 import { accountRequests } from "./hostile-account.js";
 import { adminRequests } from "./hostile-admin.js";
 import { moderationRequests } from "./hostile-moderation.js";
@@ -498,6 +499,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...roomRequests(ctx),
 		...chatTransferRequests(ctx),
 		...searchRequests(ctx),
+		...openaiRequests(ctx),
 		...accountRequests(ctx),
 		...adminRequests(ctx),
 		...moderationRequests(ctx),

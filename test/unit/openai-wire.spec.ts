@@ -117,6 +117,12 @@ describe("parseCompletionRequest", () => {
 			"unsupported_role",
 		],
 		["no role", { ...valid, messages: [{ content: "x" }] }, "messages[0].role", "unsupported_role"],
+		[
+			"an inherited role",
+			{ ...valid, messages: [{ role: "__proto__", content: "x" }] },
+			"messages[0].role",
+			"unsupported_role",
+		],
 		["numeric content", { ...valid, messages: [{ role: "user", content: 5 }] }, "messages[0].content", "invalid_type"],
 		[
 			"a user's null content",
