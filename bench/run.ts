@@ -584,6 +584,7 @@ async function clusterPhase() {
 				...BENCH_ENV,
 				DATABASE_URL: databaseUrl.toString(),
 				JWT_SECRET: jwtSecret,
+				SECRETS_KEY: randomBytes(32).toString("hex"),
 				NODE_ID: `${name}-${namespace}`,
 				HEALTH_PORT: String(healthPorts[i]),
 				GRPC_PORT: "0",

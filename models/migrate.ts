@@ -23,6 +23,7 @@ import * as chatImport from "./migrations/0015-chat-import.js";
 import * as admin from "./migrations/0016-admin.js";
 import * as moderation from "./migrations/0017-moderation.js";
 import * as chatPresets from "./migrations/0018-chat-presets.js";
+import * as ownProviders from "./migrations/0019-own-providers.js";
 import * as apiKeys from "./migrations/0020-api-keys.js";
 
 /** Listed explicitly (not globbed) so the same list works from TypeScript sources and from the built dist/. */
@@ -45,6 +46,7 @@ const MIGRATIONS = [
 	{ name: "0016-admin", ...admin },
 	{ name: "0017-moderation", ...moderation },
 	{ name: "0018-chat-presets", ...chatPresets },
+	{ name: "0019-own-providers", ...ownProviders },
 	{ name: "0020-api-keys", ...apiKeys },
 ];
 

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
 		AMQP_URL: process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672",
 		DATABASE_URL: databaseUrl,
 		JWT_SECRET: process.env.JWT_SECRET ?? secrets.jwtSecret,
+		SECRETS_KEY: process.env.SECRETS_KEY ?? secrets.secretsKey,
 		LOG_FORMAT: process.env.LOG_FORMAT ?? "pretty",
 	};
 

@@ -18,6 +18,7 @@ fi
 # Hex only: the values end up inside connection URLs, where other characters would need escaping.
 args=(
 	--from-literal=JWT_SECRET="$(openssl rand -hex 32)"
+	--from-literal=SECRETS_KEY="$(openssl rand -hex 32)"
 	--from-literal=DB_PASSWORD="$(openssl rand -hex 24)"
 	--from-literal=RABBITMQ_PASSWORD="$(openssl rand -hex 24)"
 )

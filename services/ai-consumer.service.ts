@@ -16,6 +16,8 @@ import PromptInspectorMixin, { type PromptInspectorThis } from "../mixins/prompt
 import { ConversationMemory } from "../src/adapters/conversation-memory.js";
 import { Generations, type Generated } from "../src/adapters/generations.js";
 import { createChatModel } from "../src/adapters/llm/factory.js";
+import { OwnModels, OWN_KEY_METRIC_LABEL, type ChosenModel } from "../src/adapters/llm/own-models.js";
+import { OwnProviderStore } from "../src/adapters/own-provider-store.js";
 import { LlmUnavailableError, type ChatModel } from "../src/domain/chat-model.js";
 import { overridesOf } from "../src/domain/model-settings.js";
 import { LlmStatus } from "../src/adapters/llm/status.js";
@@ -25,6 +27,7 @@ import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
 import { isLastAttempt } from "../src/adapters/amqp-channel-adapter.js";
 import { CharacterEvent } from "../src/domain/characters.js";
 import { PersonaEvent, type PersonaChangedPayload } from "../src/domain/personas.js";
+import { OwnProviderEvent, type OwnProviderChangedPayload } from "../src/domain/own-provider.js";
 import { LorebookEvent } from "../src/domain/lorebook.js";
 import type { AssembledPrompt } from "../src/domain/prompt.js";
 import {
@@ -44,7 +47,10 @@ import {
 
 export interface AiConsumerThis extends Service, ChatThis, PromptInspectorThis {
 	memory: ConversationMemory;
+	/** The operator's model. */
 	model: ChatModel;
+	/** Each user's: their own provider's (issue 17) or the operator's. */
+	models: OwnModels;
 	/** The model's configuration as last seen (startup check, replies), for /readyz. */
 	llmStatus: LlmStatus;
 	/** Who speaks in a chat and what they know (cached lookups), and the prompts made for it. */
@@ -54,24 +60,33 @@ export interface AiConsumerThis extends Service, ChatThis, PromptInspectorThis {
 	/** An impersonation's tokens count against the user's daily quota here (replies' in the dispatcher). */
 	quotas: ChatQuotas;
 	isWellFormed(payload: UserMsgPayload): boolean;
-	continueReply(payload: UserMsgPayload, speakers: Speakers, pickedUpAt: number): Promise<void>;
+	continueReply(payload: UserMsgPayload, speakers: Speakers, chosen: ChosenModel, pickedUpAt: number): Promise<void>;
 	impersonate(params: ImpersonateParams): Promise<Readable>;
-	meter(reply: Pick<Generated, "model" | "usage">): void;
-	publishReply(payload: UserMsgPayload, reply: Generated, prompt: AssembledPrompt): Promise<void>;
-	reportFailure(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
-	reportUnavailable(payload: UserMsgPayload, err: LlmUnavailableError): Promise<void>;
+	meter(reply: Pick<Generated, "model" | "usage">, chosen: ChosenModel): void;
+	publishReply(payload: UserMsgPayload, reply: Generated, prompt: AssembledPrompt, own: boolean): Promise<void>;
+	reportFailure(payload: UserMsgPayload, err: unknown, raw: unknown, own: boolean): Promise<void>;
+	reportUnavailable(payload: UserMsgPayload, err: LlmUnavailableError, own: boolean): Promise<void>;
 	giveUpOrPause(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
 }
 
 const MISCONFIGURED_MESSAGE =
 	"The AI model is not set up correctly (its key or model name is refused), so retrying will not help: " +
 	"the operator must fix the model configuration.";
+const OWN_KEY_REFUSED_MESSAGE =
+	"Your own AI provider refused the request (its key, model or address), so retrying will not help: " +
+	"check it under Account → Your own AI provider.";
 const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
 /**
  * Pause before a failed message goes back to the queue, which redelivers it at once: its attempts then span an outage
  * of a few seconds (Redis, the transporter) instead of all failing within it.
  */
 const RETRY_PAUSE_MS = 2000;
+
+/** What the user is told when the model could not answer: whose configuration to fix, if retrying cannot help. */
+function unavailableMessage(err: LlmUnavailableError, own: boolean): string {
+	if (err.reason !== "misconfigured") return UNAVAILABLE_MESSAGE;
+	return own ? OWN_KEY_REFUSED_MESSAGE : MISCONFIGURED_MESSAGE;
+}
 
 export default function aiConsumerService(config: Config): ServiceSchema<ServiceSettingSchema, AiConsumerThis> {
 	return {
@@ -113,33 +128,36 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				async handler(this: AiConsumerThis, payload: UserMsgPayload, raw: unknown) {
 					if (!this.isWellFormed(payload)) return;
 					const pickedUpAt = performance.now();
+					let own = false;
 					try {
 						const speakers = await this.prompts.lookUp(payload);
 						if (!speakers) {
 							const gone = failurePayload(payload, "character_unavailable", CHARACTER_GONE_MESSAGE);
 							return await this.publish(Chan.AiMsg, gone);
 						}
-						if (payload.continue_id) return await this.continueReply(payload, speakers, pickedUpAt);
-						const prompted = await this.prompts.assemble(payload, speakers, this.model);
+						const chosen = await this.models.for(payload.username);
+						own = chosen.own;
+						if (payload.continue_id) return await this.continueReply(payload, speakers, chosen, pickedUpAt);
+						const prompted = await this.prompts.assemble(payload, speakers, chosen.model);
 						const reply = await this.generations.generate({
-							model: this.model,
+							model: chosen.model,
 							message: payload,
 							prompt: prompted.prompt,
 							overrides: overridesOf(speakers.character, prompted.session?.preset),
 							pickedUpAt,
 						});
-						this.meter(reply);
+						this.meter(reply, chosen);
 						// A rewind stopped it: the message it answered, or the variant it replaced, is gone.
 						if (reply.discarded) return;
-						await this.publishReply(payload, reply, prompted.prompt);
+						await this.publishReply(payload, reply, prompted.prompt, own);
 						// Turns that no longer fit the prompt go into the rolling summary; a failure only leaves it stale.
 						await this.memory
-							.foldSummary(this.model, prompted)
+							.foldSummary(chosen.model, prompted)
 							.catch((err: Error) =>
 								this.logger.warn({ session_id: payload.session_id }, `Summary update failed: ${err.message}`),
 							);
 					} catch (err) {
-						await this.reportFailure(payload, err, raw);
+						await this.reportFailure(payload, err, raw, own);
 					}
 				},
 			},
@@ -165,6 +183,12 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				},
 			},
 
+			[OwnProviderEvent.Changed]: {
+				handler(this: AiConsumerThis, ctx: Context<OwnProviderChangedPayload>) {
+					this.models.forget(ctx.params.username);
+				},
+			},
+
 			[ChatEvent.StopRequested]: {
 				handler(this: AiConsumerThis, ctx: Context<StopRequestedPayload>) {
 					this.generations.stop(ctx.params.session_id, ctx.params.discard);
@@ -181,21 +205,25 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			},
 
 			/** Extends the reply by what the model adds; nothing if the reply was rewound meanwhile. */
-			async continueReply(this: AiConsumerThis, payload: UserMsgPayload, speakers: Speakers, pickedUpAt: number) {
-				const continued = await this.prompts.continuation(payload, speakers, this.model);
+			async continueReply(
+				this: AiConsumerThis,
+				payload: UserMsgPayload,
+				speakers: Speakers,
+				chosen: ChosenModel,
+				pickedUpAt: number,
+			) {
+				const continued = await this.prompts.continuation(payload, speakers, chosen.model);
 				const ids = { session_id: payload.session_id, message_id: payload.continue_id };
 				if (!continued) return void this.logger.debug(ids, "Nothing to continue: the reply is gone");
 				const { reply, prompt, session } = continued;
 				const overrides = overridesOf(speakers.character, session?.preset);
 				const more = await this.generations.generate({
-					...{ model: this.model, message: payload, prompt, overrides, pickedUpAt, continuing: reply },
+					...{ model: chosen.model, message: payload, prompt, overrides, pickedUpAt, continuing: reply },
 				});
-				this.meter(more);
+				this.meter(more, chosen);
 				if (more.discarded) return;
-				await this.publish(
-					Chan.AiMsg,
-					continuationPayload(payload, reply, { ...more, content: reply.content + more.content }),
-				);
+				const whole = { ...more, content: reply.content + more.content, own_key: chosen.own };
+				await this.publish(Chan.AiMsg, continuationPayload(payload, reply, whole));
 				this.records.record(reply.id, payload.session_id, prompt, more.model);
 				this.logger.debug(ids, more.stopped ? "Stopped continuation published" : "Continuation published");
 			},
@@ -204,31 +232,42 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			async impersonate(this: AiConsumerThis, params: ImpersonateParams): Promise<Readable> {
 				const speakers = await this.prompts.lookUp(params);
 				if (!speakers) throw cannotImpersonate(CHARACTER_GONE_MESSAGE);
-				const { prompt, session } = await this.prompts.impersonation(params, speakers, this.model);
+				const chosen = await this.models.for(params.username);
+				const { prompt, session } = await this.prompts.impersonation(params, speakers, chosen.model);
 				const onDone = (spent: Pick<Generated, "model" | "usage">) => {
-					this.meter(spent);
+					this.meter(spent, chosen);
+					if (chosen.own) return;
 					const tokens = spent.usage.input_tokens + spent.usage.output_tokens;
 					this.quotas
 						.addTokens(params.username, tokens)
 						.catch((err) => this.logger.warn("Token quota update failed:", err));
 				};
 				const overrides = overridesOf(speakers.character, session?.preset);
-				return impersonationStream({ model: this.model, prompt, overrides, onDone }).catch((err: unknown) => {
+				return impersonationStream({ model: chosen.model, prompt, overrides, onDone }).catch((err: unknown) => {
 					if (!(err instanceof LlmUnavailableError)) throw err;
 					this.metrics.llmError(err);
-					this.llmStatus.failed(err);
-					throw cannotImpersonate(err.reason === "misconfigured" ? MISCONFIGURED_MESSAGE : UNAVAILABLE_MESSAGE);
+					if (!chosen.own) this.llmStatus.failed(err);
+					throw cannotImpersonate(unavailableMessage(err, chosen.own));
 				});
 			},
 
-			/** Counts what the reply cost: spent even if the publish fails and the message is answered again. */
-			meter(this: AiConsumerThis, reply: Pick<Generated, "model" | "usage">) {
-				this.metrics.tokens(reply.model, reply.usage);
-				this.llmStatus.replied();
+			/**
+			 * Counts what the reply cost: spent even if the publish fails and the message is answered again. A user's own
+			 * provider says nothing about the operator's (/readyz).
+			 */
+			meter(this: AiConsumerThis, reply: Pick<Generated, "model" | "usage">, chosen: ChosenModel) {
+				this.metrics.tokens(chosen.own ? OWN_KEY_METRIC_LABEL : reply.model, reply.usage);
+				if (!chosen.own) this.llmStatus.replied();
 			},
 
-			async publishReply(this: AiConsumerThis, payload: UserMsgPayload, reply: Generated, prompt: AssembledPrompt) {
-				await this.publish(Chan.AiMsg, replyPayload(payload, reply));
+			async publishReply(
+				this: AiConsumerThis,
+				payload: UserMsgPayload,
+				reply: Generated,
+				prompt: AssembledPrompt,
+				own: boolean,
+			) {
+				await this.publish(Chan.AiMsg, replyPayload(payload, { ...reply, own_key: own }));
 				this.records.record(replyIdOf(payload), payload.session_id, prompt, reply.model);
 				const { session_id, message_id, variant = 0 } = payload;
 				const what = reply.stopped ? "Stopped reply published" : "Reply published";
@@ -239,22 +278,21 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 			 * Reports a failed reply: a provider failure at once (the adapter retried what was worth it) and acks it,
 			 * others at the last attempt, rethrown so the message goes back to the queue.
 			 */
-			async reportFailure(this: AiConsumerThis, payload: UserMsgPayload, err: unknown, raw: unknown) {
-				if (err instanceof LlmUnavailableError) return this.reportUnavailable(payload, err);
+			async reportFailure(this: AiConsumerThis, payload: UserMsgPayload, err: unknown, raw: unknown, own: boolean) {
+				if (err instanceof LlmUnavailableError) return this.reportUnavailable(payload, err, own);
 				await this.giveUpOrPause(payload, err, raw);
 				throw err;
 			},
 
-			async reportUnavailable(this: AiConsumerThis, payload: UserMsgPayload, err: LlmUnavailableError) {
+			/** A user's own provider failing is their business: it leaves /readyz alone and is logged as a warning only. */
+			async reportUnavailable(this: AiConsumerThis, payload: UserMsgPayload, err: LlmUnavailableError, own: boolean) {
 				this.metrics.llmError(err);
-				this.llmStatus.failed(err);
+				if (!own) this.llmStatus.failed(err);
 				const misconfigured = err.reason === "misconfigured";
-				const ids = { session_id: payload.session_id, message_id: payload.message_id };
-				this.logger[misconfigured ? "error" : "warn"](ids, `No reply: ${err.message}`);
-				const failure = misconfigured
-					? failurePayload(payload, "ai_misconfigured", MISCONFIGURED_MESSAGE)
-					: failurePayload(payload, "ai_unavailable", UNAVAILABLE_MESSAGE);
-				await this.publish(Chan.AiMsg, failure);
+				const ids = { session_id: payload.session_id, message_id: payload.message_id, own_key: own };
+				this.logger[misconfigured && !own ? "error" : "warn"](ids, `No reply: ${err.message}`);
+				const code = misconfigured ? "ai_misconfigured" : "ai_unavailable";
+				await this.publish(Chan.AiMsg, failurePayload(payload, code, unavailableMessage(err, own)));
 			},
 
 			/** The user hears about it once, at the last attempt; the message itself is dead-lettered (cluster). */
@@ -284,6 +322,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							`answering with ${this.model.name}`,
 					),
 			});
+			this.models = new OwnModels(new OwnProviderStore(sequelize), config, this.model);
 			this.logger.info(`Answering with the "${this.model.name}" model`);
 			this.llmStatus = new LlmStatus(this.model, this.logger);
 			this.llmStatus.checkAtStart();

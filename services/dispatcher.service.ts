@@ -154,6 +154,7 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					stopped: payload.stopped,
 					input_tokens: payload.usage?.input_tokens,
 					output_tokens: payload.usage?.output_tokens,
+					own_key: payload.own_key,
 				});
 				if (!stored) {
 					// The user rewound the story past the message answered: the reply is acked, not stored, counted or shown.
@@ -173,8 +174,9 @@ export default function dispatcherService(config: Config): ServiceSchema<Service
 					inserted ? "Reply stored" : "Reply already stored",
 				);
 				if (inserted) {
-					// Counted once (a redelivery inserts nothing) and before delivery, so the user's next message sees it.
-					const tokens = (payload.usage?.input_tokens ?? 0) + (payload.usage?.output_tokens ?? 0);
+					// Counted once (a redelivery inserts nothing) and before delivery, so the user's next message sees it;
+					// the user's own key's are theirs to pay.
+					const tokens = payload.own_key ? 0 : (payload.usage?.input_tokens ?? 0) + (payload.usage?.output_tokens ?? 0);
 					await this.quotas
 						.addTokens(payload.username, tokens)
 						.catch((err) => this.logger.warn("Token quota update failed:", err));

@@ -21,6 +21,7 @@ import chatTransferService from "./chat-transfer.service.js";
 import searchService from "./search.service.js";
 import adminService from "./admin.service.js";
 import moderationService from "./moderation.service.js";
+import ownProviderService from "./own-provider.service.js";
 import apiKeysService from "./api-keys.service.js";
 
 // Each factory types `this` as its own service shape; `any` here lets the broker accept them all.
@@ -44,5 +45,6 @@ export const serviceFactories: Record<ServiceName, (config: Config) => ServiceSc
 	search: searchService,
 	admin: adminService,
 	moderation: moderationService,
+	"own-provider": ownProviderService,
 	"api-keys": apiKeysService,
 };

@@ -8,11 +8,15 @@ import { serviceFactories } from "../services/index.js";
 import type { Config } from "./config.js";
 import { loadOrCreateLocalSecrets } from "./adapters/local-secrets.js";
 
-/** Embedded mode without JWT_SECRET gets one generated once and kept under the data directory. */
+/** Embedded mode without JWT_SECRET or SECRETS_KEY gets them generated once and kept under the data directory. */
 export async function withLocalSecrets(config: Config): Promise<Config> {
-	if (config.jwtSecret) return config;
+	if (config.jwtSecret && config.secretsKey) return config;
 	const secrets = await loadOrCreateLocalSecrets(config.dataDir);
-	return { ...config, jwtSecret: secrets.jwtSecret };
+	return {
+		...config,
+		jwtSecret: config.jwtSecret ?? secrets.jwtSecret,
+		secretsKey: config.secretsKey ?? Buffer.from(secrets.secretsKey, "hex"),
+	};
 }
 
 export function createBroker(

@@ -7,6 +7,8 @@
  * The seed's variable names (DB_HOST, RABBITMQ_HOST, REDIS_HOST, ...) are accepted so its ConfigMaps keep working.
  */
 
+import { parseSecretsKey } from "./domain/own-provider.js";
+
 export type Mode = "embedded" | "cluster";
 export type Registration = "open" | "invite" | "closed";
 export type LogFormat = "pretty" | "json";
@@ -31,6 +33,7 @@ export const ALL_SERVICES = [
 	"admin",
 	"moderation",
 	"api-keys",
+	"own-provider",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 /** The services each role of a cluster runs (k8s/ says the same per Deployment; scripts/cluster.ts and the bench). */
@@ -39,9 +42,12 @@ export const CLUSTER_ROLES = {
 	accounts:
 		"auth,characters,sessions,avatars,personas,lorebooks,memory,rooms,chat-transfer,search,admin,moderation,api-keys",
 	"chat-ws": "chat-ws",
-	"ai-consumer": "ai-consumer,completions",
+	// Users' own provider keys are encrypted and decrypted here only: SECRETS_KEY goes to this role alone.
+	"ai-consumer": "ai-consumer,own-provider,completions",
 	dispatcher: "dispatcher,story",
 } as const;
+/** The services that hold users' own provider keys in the clear for a moment: they need SECRETS_KEY. */
+const KEY_SERVICES = ["ai-consumer", "own-provider"] as const;
 /** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */
 const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher", "story"] as const;
 
@@ -61,6 +67,13 @@ export interface Config {
 	/** Undefined only in embedded mode, where a secret is generated once and kept under dataDir. */
 	jwtSecret: string | undefined;
 	jwtTtlSeconds: number;
+	/**
+	 * AES-256-GCM key for users' own provider keys (SECRETS_KEY, 32 bytes as hex or base64). Undefined only in embedded
+	 * mode, where one is generated once and kept under dataDir, and on nodes that never see a user's key.
+	 */
+	secretsKey: Buffer | undefined;
+	/** Users' own providers may be on loopback or private addresses (ALLOW_PRIVATE_PROVIDER_URLS; Ollama next door). */
+	allowPrivateProviderUrls: boolean;
 	apiPort: number;
 	apiHost: string;
 	wsPort: number;
@@ -249,6 +262,11 @@ export function loadConfig(env: Env = process.env): Config {
 				"cluster mode needs a database: set DATABASE_URL (or DB_HOST, DB_NAME, DB_USER, DB_PASSWORD)",
 			);
 	}
+	const secretsKey = secretsKeyOf(env.SECRETS_KEY);
+	if (mode === "cluster" && !secretsKey && services.some((s) => (KEY_SERVICES as readonly string[]).includes(s)))
+		throw new ConfigError(
+			"cluster mode needs SECRETS_KEY on nodes running ai-consumer or own-provider (e.g. `openssl rand -hex 32`)",
+		);
 	if (jwtSecret !== undefined && jwtSecret.length < 32) {
 		throw new ConfigError("JWT_SECRET must be at least 32 characters long");
 	}
@@ -275,6 +293,8 @@ export function loadConfig(env: Env = process.env): Config {
 		amqpUrl,
 		jwtSecret,
 		jwtTtlSeconds: parseDuration("JWT_TTL", env.JWT_TTL, 30 * 60),
+		secretsKey,
+		allowPrivateProviderUrls: bool("ALLOW_PRIVATE_PROVIDER_URLS", env.ALLOW_PRIVATE_PROVIDER_URLS, false),
 		apiPort: port("API_PORT", env.API_PORT ?? env.PORT, 8000),
 		apiHost: str(env.API_HOST) ?? "0.0.0.0",
 		wsPort: port("WS_PORT", env.WS_PORT, 8004),
@@ -409,6 +429,14 @@ function loadLlmConfig(env: Env, mode: Mode): LlmConfig {
 		// Paced in embedded mode (`npm start`), so a reply can be watched and stopped; tests and the bench set 0.
 		offlineDelayMs: int("OFFLINE_MODEL_DELAY_MS", env.OFFLINE_MODEL_DELAY_MS, mode === "embedded" ? 40 : 0, 0, 60_000),
 	};
+}
+
+function secretsKeyOf(value: string | undefined): Buffer | undefined {
+	const text = str(value);
+	if (text === undefined) return undefined;
+	const key = parseSecretsKey(text);
+	if (!key) throw new ConfigError("SECRETS_KEY must be 32 bytes: 64 hex characters (`openssl rand -hex 32`) or base64");
+	return key;
 }
 
 /** Comma-separated model names, each as a character's `llm_model` may be spelt (character-params.ts). */

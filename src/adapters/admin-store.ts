@@ -38,6 +38,8 @@ interface UserRow extends LimitOverrides {
 	tokens_today: number;
 	tokens_month: number;
 	messages_today: number;
+	own_key_tokens_month: number;
+	own_provider: boolean;
 }
 interface InviteRow {
 	code: string;
@@ -115,11 +117,13 @@ export class AdminStore {
 			SELECT p.id, p.username, p.name, p.role, p.is_disabled, p.created_at, p.tokens_per_day, p.messages_per_minute,
 				greatest(p.last_login_at, u.last_message_at) AS last_seen,
 				coalesce(u.tokens_today, 0)::float8 AS tokens_today, coalesce(u.tokens_month, 0)::float8 AS tokens_month,
-				coalesce(u.messages_today, 0)::int AS messages_today
-			FROM page p LEFT JOIN LATERAL (
-				SELECT sum(coalesce(m.input_tokens, 0) + coalesce(m.output_tokens, 0))
-						FILTER (WHERE m.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS tokens_today,
-					sum(coalesce(m.input_tokens, 0) + coalesce(m.output_tokens, 0)) AS tokens_month,
+				coalesce(u.messages_today, 0)::int AS messages_today,
+				coalesce(u.own_key_tokens_month, 0)::float8 AS own_key_tokens_month, (op.user_id IS NOT NULL) AS own_provider
+			FROM page p LEFT JOIN user_providers op ON op.user_id = p.id LEFT JOIN LATERAL (
+				SELECT sum(coalesce(m.input_tokens, 0) + coalesce(m.output_tokens, 0)) FILTER (WHERE NOT m.own_key
+						AND m.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS tokens_today,
+					sum(coalesce(m.input_tokens, 0) + coalesce(m.output_tokens, 0)) FILTER (WHERE NOT m.own_key) AS tokens_month,
+					sum(coalesce(m.input_tokens, 0) + coalesce(m.output_tokens, 0)) FILTER (WHERE m.own_key) AS own_key_tokens_month,
 					count(*) FILTER (WHERE m.role = 'user'
 						AND m.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS messages_today,
 					max(m.created_at) FILTER (WHERE m.role = 'user') AS last_message_at
@@ -176,10 +180,14 @@ export class AdminStore {
 		});
 	}
 
-	/** One user's limit overrides (chat nodes cache them); undefined for no such user. */
+	/**
+	 * One user's limit overrides (chat nodes cache them); undefined for no such user. A user with their own provider
+	 * key has no token quota: `tokens_per_day` 0 (unlimited).
+	 */
 	async limitOverrides(username: string): Promise<LimitOverrides | undefined> {
 		const [row] = await this.select<LimitOverrides>(
-			`SELECT tokens_per_day, messages_per_minute FROM users WHERE username = $1`,
+			`SELECT CASE WHEN p.user_id IS NULL THEN u.tokens_per_day ELSE 0 END AS tokens_per_day, u.messages_per_minute
+			FROM users u LEFT JOIN user_providers p ON p.user_id = u.id WHERE u.username = $1`,
 			[username],
 		);
 		return row;
@@ -257,6 +265,8 @@ function toAdminUserView(row: UserRow, defaults: Limits): AdminUserView {
 		tokens_today: row.tokens_today,
 		tokens_month: row.tokens_month,
 		messages_today: row.messages_today,
+		own_provider: row.own_provider,
+		own_key_tokens_month: row.own_key_tokens_month,
 		limits: effectiveLimits(overrides, defaults),
 		limit_overrides: overrides,
 	};

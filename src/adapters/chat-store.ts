@@ -109,6 +109,8 @@ export interface NewAiMessage {
 	/** Token usage of a model's reply; absent for greetings and operator messages. */
 	input_tokens?: number;
 	output_tokens?: number;
+	/** Written with the user's own provider key (migration 0019). */
+	own_key?: boolean;
 }
 
 export interface StoredAiMessage {
@@ -169,10 +171,10 @@ const INSERT_USER_MESSAGES: HotStatement = {
 const INSERT_AI_MESSAGES: HotStatement = {
 	name: "cameo_insert_ai_messages",
 	text: `WITH inserted AS (
-			INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped, input_tokens, output_tokens)
-			SELECT id, session_id, username, character_id, 'ai', content, reply_to, model, variant, stopped, input_tokens, output_tokens
-			FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::int[], $9::boolean[], $10::int[], $11::int[])
-				WITH ORDINALITY AS m(id, session_id, username, character_id, content, reply_to, model, variant, stopped, input_tokens, output_tokens, n)
+			INSERT INTO messages (id, session_id, username, character_id, role, content, reply_to, model, variant, stopped, input_tokens, output_tokens, own_key)
+			SELECT id, session_id, username, character_id, 'ai', content, reply_to, model, variant, stopped, input_tokens, output_tokens, own_key
+			FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::int[], $9::boolean[], $10::int[], $11::int[], $13::boolean[])
+				WITH ORDINALITY AS m(id, session_id, username, character_id, content, reply_to, model, variant, stopped, input_tokens, output_tokens, own_key, n)
 			WHERE m.reply_to IS NULL OR EXISTS (SELECT 1 FROM messages u WHERE u.id = m.reply_to FOR KEY SHARE)
 			ORDER BY n
 			ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE_COLUMNS}),
@@ -345,6 +347,7 @@ export class ChatStore {
 			messages.map((m) => m.input_tokens ?? null),
 			messages.map((m) => m.output_tokens ?? null),
 			messages.flatMap((m) => ((m.variant ?? 0) > 0 && m.reply_to ? [m.reply_to] : [])),
+			messages.map((m) => m.own_key ?? false),
 		]);
 		const inserted = new Map<string, MessageRow>();
 		const answeredAt = new Map<string, Date>();
@@ -548,8 +551,8 @@ export class ChatStore {
 			 SELECT count(*) FILTER (WHERE role = 'user')::int AS user_messages,
 			        count(*) FILTER (WHERE role = 'ai' AND reply_to IS NOT NULL)::int AS replies,
 			        count(*) FILTER (WHERE role = 'user' AND reply_status = 'failed')::int AS failed_replies,
-			        COALESCE(sum(input_tokens), 0)::float8 AS input_tokens,
-			        COALESCE(sum(output_tokens), 0)::float8 AS output_tokens,
+			        COALESCE(sum(input_tokens) FILTER (WHERE NOT own_key), 0)::float8 AS input_tokens,
+			        COALESCE(sum(output_tokens) FILTER (WHERE NOT own_key), 0)::float8 AS output_tokens,
 			        (SELECT p[1] FROM latency) AS latency_p50_ms,
 			        (SELECT p[2] FROM latency) AS latency_p99_ms
 			 FROM recent`,

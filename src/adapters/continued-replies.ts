@@ -27,7 +27,8 @@ export class ContinuedReplies {
 		const ids = { session_id: payload.session_id, message_id: payload.id };
 		const row = await continuations.store(payload.id, payload.content, payload.usage);
 		if (!row) return void logger.debug(ids, "Continuation already stored, or its reply rewound: dropped");
-		const tokens = (payload.usage?.input_tokens ?? 0) + (payload.usage?.output_tokens ?? 0);
+		// The user's own key's are theirs to pay.
+		const tokens = payload.own_key ? 0 : (payload.usage?.input_tokens ?? 0) + (payload.usage?.output_tokens ?? 0);
 		await quotas.addTokens(payload.username, tokens).catch((err) => logger.warn("Token quota update failed:", err));
 		await runtime.history.drop(row.session_id).catch((err) => logger.warn(ids, "History drop failed:", err));
 		const revision = Number(row.revision);

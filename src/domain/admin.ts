@@ -53,6 +53,10 @@ export interface AdminUserView {
 	tokens_month: number;
 	/** Messages they sent since 00:00 UTC. */
 	messages_today: number;
+	/** They set their own provider key (PUT /me/provider): their replies cost the server nothing, no token quota. */
+	own_provider: boolean;
+	/** Tokens of replies made with their own key this month (left out of `tokens_today` and `tokens_month`). */
+	own_key_tokens_month: number;
 	limits: Limits;
 	/** What an admin set for this user (null: the default). */
 	limit_overrides: LimitOverrides;

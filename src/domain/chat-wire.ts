@@ -110,6 +110,8 @@ interface WrittenText {
 	usage: Usage;
 	/** A room's reply: its turn, which the dispatcher ends (and starts the room's next). */
 	turn_id?: string;
+	/** Written with the user's own provider key: its tokens count against no server quota. */
+	own_key?: true;
 }
 
 /**
@@ -212,7 +214,7 @@ export const UNAVAILABLE_MESSAGE = "The character could not answer right now. Tr
 /** A finished reply to a user message: its id follows from the message and variant, so a redelivery repeats it. */
 export function replyPayload(
 	to: UserMsgPayload,
-	reply: { content: string; stopped: boolean; model: string; usage: Usage },
+	reply: { content: string; stopped: boolean; model: string; usage: Usage; own_key?: boolean },
 ): AiMsgPayload {
 	const { message_id, session_id, username, character_id } = to;
 	const { content, stopped, model, usage } = reply;
@@ -220,7 +222,7 @@ export function replyPayload(
 	const id = replyIdOf(to);
 	const fields = { id, variant, reply_to: message_id, session_id, username, character_id, content, model, usage };
 	const turn = to.room ? { turn_id: to.room.turn_id } : {};
-	return { kind: "reply", ...fields, ...turn, ...(stopped ? { stopped } : {}) };
+	return { kind: "reply", ...fields, ...turn, ...(stopped ? { stopped } : {}), ...ownKey(reply) };
 }
 
 /** The news that no reply to a user message can be made, for the dispatcher to turn into an error frame. */
@@ -240,12 +242,18 @@ export function failurePayload(
 export function continuationPayload(
 	to: UserMsgPayload,
 	continued: { id: string; reply_to: string | null; variant: number },
-	reply: { content: string; model: string; usage: Usage },
+	reply: { content: string; model: string; usage: Usage; own_key?: boolean },
 ): AiMsgPayload {
 	const { session_id, username, character_id } = to;
 	const { id, reply_to, variant } = continued;
 	const { content, model, usage } = reply;
-	return { kind: "continuation", id, reply_to, variant, session_id, username, character_id, content, model, usage };
+	const fields = { id, reply_to, variant, session_id, username, character_id, content, model, usage };
+	return { kind: "continuation", ...fields, ...ownKey(reply) };
+}
+
+/** The flag only when set, so payloads of the operator's model stay as they were. */
+function ownKey(reply: { own_key?: boolean }): { own_key?: true } {
+	return reply.own_key ? { own_key: true } : {};
 }
 
 // ---- Frames sent to the client: building them (the types are in chat-frames.ts) ----

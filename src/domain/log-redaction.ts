@@ -29,6 +29,8 @@ const SENSITIVE_SUFFIXES = [
 	"cookie",
 	"credentials",
 	"privatekey",
+	// A user's own provider key as stored (encrypted, but no business of a log line).
+	"ciphertext",
 ];
 
 /** Not secrets, but what users and characters write (chat payloads, deltas): it stays out of the logs too. */
@@ -102,6 +104,8 @@ function urlPassword(url: string | undefined): string | undefined {
 export function configuredSecrets(config: Config): string[] {
 	const candidates = [
 		config.jwtSecret,
+		config.secretsKey?.toString("hex"),
+		config.secretsKey?.toString("base64"),
 		config.llm.googleApiKey,
 		config.llm.openaiApiKey,
 		...[config.databaseUrl, config.amqpUrl, config.redisUrl, config.transporter].map(urlPassword),

@@ -2,7 +2,7 @@
  * What the real process writes, at debug level in JSON: one parseable object per line with time, level, node and
  * service, request and session ids where a line concerns one, and never a secret: no password (plain or hashed), no
  * token, no JWT secret, no API key, whatever the requests did (good and bad logins, tokens in bodies, headers and
- * query strings, a chat whose model is unreachable).
+ * query strings, a chat whose model is unreachable, users' own provider keys saved, used and refused).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
@@ -10,6 +10,7 @@ import jwt from "jsonwebtoken";
 import { uniqueName } from "../support/config.js";
 import { freePort, startCameo, waitForStatus, type RunningProcess } from "../support/process.js";
 import { ChatSocket } from "../support/ws-client.js";
+import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
 
 const PASSWORD = `pw-${randomBytes(6).toString("hex")}`;
 const WRONG_PASSWORD = `wrong-${randomBytes(6).toString("hex")}`;
@@ -17,6 +18,9 @@ const SHORT_PASSWORD = `s${randomBytes(2).toString("hex")}`;
 const JWT_SECRET = `jwt-secret-${randomBytes(24).toString("hex")}`;
 const API_KEY = `AIzaFake${randomBytes(16).toString("hex")}`;
 const CHAT_CONTENT = `chat-content-${randomBytes(6).toString("hex")}`;
+const SECRETS_KEY = randomBytes(32).toString("hex");
+const OWN_KEY = `sk-own-${randomBytes(12).toString("hex")}`;
+const WRONG_OWN_KEY = `sk-wrong-${randomBytes(12).toString("hex")}`;
 
 interface LogLine {
 	ts: string;
@@ -33,7 +37,18 @@ let proc: RunningProcess;
 let api = "";
 let ws = "";
 /** Every credential the run handed out or typed, to look for in the output. */
-const secrets: string[] = [PASSWORD, WRONG_PASSWORD, SHORT_PASSWORD, JWT_SECRET, API_KEY];
+const secrets: string[] = [
+	PASSWORD,
+	WRONG_PASSWORD,
+	SHORT_PASSWORD,
+	JWT_SECRET,
+	API_KEY,
+	SECRETS_KEY,
+	OWN_KEY,
+	WRONG_OWN_KEY,
+];
+/** A user's own OpenAI-compatible server. */
+let ownServer: FakeServer;
 let output = "";
 let loginRequestId = "";
 let sessionId = "";
@@ -55,6 +70,7 @@ beforeAll(async () => {
 	const [apiPort, wsPort, healthPort, unusedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
 	api = `http://127.0.0.1:${apiPort}`;
 	ws = `ws://127.0.0.1:${wsPort}`;
+	ownServer = await startFakeOpenAI({ apiKey: OWN_KEY });
 	proc = startCameo({
 		DATABASE_URL: process.env.TEST_DATABASE_URL ?? "",
 		JWT_SECRET,
@@ -67,6 +83,9 @@ beforeAll(async () => {
 		GOOGLE_API_KEY: API_KEY,
 		GEMINI_BASE_URL: `http://127.0.0.1:${unusedPort}`,
 		LLM_MAX_RETRIES: "0",
+		SECRETS_KEY,
+		// The user's own server is on this machine.
+		ALLOW_PRIVATE_PROVIDER_URLS: "true",
 	});
 	await waitForStatus(`http://127.0.0.1:${healthPort}/readyz`, 200, 30_000, proc);
 
@@ -115,6 +134,29 @@ beforeAll(async () => {
 	socket.send("{not json");
 	await socket.next((f) => f.type === "error" && f.code === "invalid_json");
 	await socket.close();
+
+	// Own provider keys: saved, used for a reply, then a wrong one refused by the provider (which quotes it, masked).
+	const ownProvider = (key: string) =>
+		fetch(`${api}/me/provider`, {
+			method: "PUT",
+			headers: { ...bearer, "Content-Type": "application/json" },
+			body: JSON.stringify({ provider: "openai", api_key: key, base_url: `${ownServer.url}/v1`, model: "own-llm" }),
+		});
+	for (const [key, answer] of [
+		[OWN_KEY, "ai"],
+		[WRONG_OWN_KEY, "error"],
+	]) {
+		expect((await ownProvider(key)).status).toBe(200);
+		const own = await ChatSocket.open(`${ws}/ws/${characters[0].id}?token=${token}`);
+		await own.next((f) => f.type === "connection");
+		own.send({ content: CHAT_CONTENT });
+		await own.next((f) => f.type === answer && f.reply_to !== null, 20_000);
+		await own.close();
+	}
+	expect(ownServer.requests.map((r) => r.headers.authorization)).toEqual([
+		`Bearer ${OWN_KEY}`,
+		`Bearer ${WRONG_OWN_KEY}`,
+	]);
 	await expect(ChatSocket.open(`${ws}/ws/${characters[0].id}?token=${forged}`)).rejects.toMatchObject({ status: 401 });
 
 	proc.child.kill("SIGTERM");
@@ -122,8 +164,9 @@ beforeAll(async () => {
 	output = proc.output();
 }, 90_000);
 
-afterAll(() => {
+afterAll(async () => {
 	if (proc?.child.exitCode === null) proc.child.kill("SIGKILL");
+	await ownServer?.stop();
 });
 
 const lines = () => output.split("\n").filter((line) => line.trim() !== "");

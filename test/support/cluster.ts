@@ -7,7 +7,7 @@ import amqp from "amqplib";
 import { Redis } from "ioredis";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
-import { TEST_JWT_SECRET, testConfig, uniqueName } from "./config.js";
+import { TEST_JWT_SECRET, TEST_SECRETS_KEY, testConfig, uniqueName } from "./config.js";
 import { eventually, freePort, killHard, startCameo, waitForStatus, type RunningProcess } from "./process.js";
 import { AMQP_URL, REDIS_URL } from "./services.js";
 
@@ -65,6 +65,7 @@ export class ClusterProcess {
 			SERVICES: services,
 			DATABASE_URL: process.env.TEST_DATABASE_URL ?? "",
 			JWT_SECRET: TEST_JWT_SECRET,
+			SECRETS_KEY: TEST_SECRETS_KEY,
 			HEALTH_PORT: String(healthPort),
 			GRPC_PORT: "0",
 			...(wsPort ? { WS_PORT: String(wsPort) } : {}),

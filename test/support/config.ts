@@ -3,6 +3,8 @@ import type { ServiceBroker } from "moleculer";
 import { loadConfig, type Config } from "../../src/config.js";
 
 export const TEST_JWT_SECRET = "test-secret-that-is-at-least-32-characters-long";
+/** Encrypts users' own provider keys in tests (SECRETS_KEY, 32 bytes as hex). */
+export const TEST_SECRETS_KEY = "7e57".repeat(16);
 
 export function testConfig(env: Record<string, string> = {}): Config {
 	const databaseUrl = process.env.TEST_DATABASE_URL;
@@ -11,6 +13,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 	return loadConfig({
 		DATABASE_URL: databaseUrl,
 		JWT_SECRET: TEST_JWT_SECRET,
+		SECRETS_KEY: TEST_SECRETS_KEY,
 		API_PORT: "0",
 		WS_PORT: "0",
 		GRPC_PORT: "0",

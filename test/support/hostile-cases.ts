@@ -23,6 +23,7 @@ import { accountRequests } from "./hostile-account.js";
 import { adminRequests } from "./hostile-admin.js";
 import { moderationRequests } from "./hostile-moderation.js";
 import { presetRequests } from "./hostile-presets.js";
+import { ownProviderRequests } from "./hostile-own-provider.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -504,6 +505,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...adminRequests(ctx),
 		...moderationRequests(ctx),
 		...presetRequests(ctx),
+		...ownProviderRequests(),
 	];
 }
 

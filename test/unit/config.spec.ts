@@ -33,6 +33,7 @@ describe("loadConfig", () => {
 			"admin",
 			"moderation",
 			"api-keys",
+			"own-provider",
 		]);
 		expect(config.databaseUrl).toBeUndefined();
 	});
@@ -43,7 +44,13 @@ describe("loadConfig", () => {
 		expect(() => loadConfig({ CAMEO_MODE: "cluster", JWT_SECRET: SECRET, DATABASE_URL: "postgres://x/y" })).toThrow(
 			/TRANSPORTER/,
 		);
-		const base = { TRANSPORTER: "redis://localhost:6379", JWT_SECRET: SECRET, DATABASE_URL: "postgres://db/cameo" };
+		const withoutKey = {
+			TRANSPORTER: "redis://localhost:6379",
+			JWT_SECRET: SECRET,
+			DATABASE_URL: "postgres://db/cameo",
+		};
+		expect(() => loadConfig(withoutKey)).toThrow(/SECRETS_KEY/);
+		const base = { ...withoutKey, SECRETS_KEY: "ab".repeat(32) };
 		expect(() => loadConfig(base)).toThrow(/AMQP_URL/);
 		expect(() => loadConfig({ ...base, SERVICES: "dispatcher", AMQP_URL: "amqp://mq" })).toThrow(/REDIS_URL/);
 		expect(loadConfig({ ...base, SERVICES: "api,auth" }).mode).toBe("cluster");

@@ -150,7 +150,8 @@ describe("k8s manifests", () => {
 			deployed.push(...names);
 
 			// What the pod's environment would be, with stand-ins for the Secret's placeholders.
-			const secrets = Object.fromEntries(Object.keys(secretTemplate!.stringData!).map((k) => [k, "x".repeat(40)]));
+			const standIn = (key: string) => (key === "SECRETS_KEY" ? "ab".repeat(32) : "x".repeat(40));
+			const secrets = Object.fromEntries(Object.keys(secretTemplate!.stringData!).map((k) => [k, standIn(k)]));
 			const config = loadConfig({ ...configMap!.data, ...secrets, ...env });
 			expect(config.mode).toBe("cluster");
 			expect(config.services).toEqual(names);

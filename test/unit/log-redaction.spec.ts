@@ -123,9 +123,18 @@ describe("configuredSecrets", () => {
 			DATABASE_URL: "postgres://cameo:db%2Fpassword@127.0.0.1/cameo",
 			AMQP_URL: "amqp://guest:guest@127.0.0.1:5672",
 			JWT_SECRET: "j".repeat(40),
+			SECRETS_KEY: "5e".repeat(32),
 			GOOGLE_API_KEY: "AIzaFAKEKEY1234567",
 		});
-		expect(configuredSecrets(config)).toEqual(["j".repeat(40), "AIzaFAKEKEY1234567", "redispassword1", "db/password"]);
+		const secretsKey = Buffer.from("5e".repeat(32), "hex");
+		expect(configuredSecrets(config)).toEqual([
+			"5e".repeat(32),
+			secretsKey.toString("base64"),
+			"j".repeat(40),
+			"AIzaFAKEKEY1234567",
+			"redispassword1",
+			"db/password",
+		]);
 	});
 });
 

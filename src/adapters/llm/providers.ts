@@ -31,11 +31,14 @@ import {
 	type StreamOptions,
 } from "../../domain/chat-model.js";
 import { isMisconfiguration } from "./check.js";
+import { ProviderAddressRefused } from "./guarded-fetch.js";
 import { allowedModels } from "./models.js";
 
 export interface ChatModelOptions {
 	/** Called once per model name a character asked for that is not allowed (LLM_ALLOWED_MODELS). */
 	onRefusedModel?: (name: string) => void;
+	/** How an OpenAI-compatible server is fetched: a user's own goes through the address check (guarded-fetch.ts). */
+	fetch?: typeof fetch;
 }
 
 const RETRYABLE: ReadonlySet<LlmFailureReason> = new Set(["rate_limited", "server_error", "network"]);
@@ -138,7 +141,7 @@ export function openaiChatModel(llm: LlmConfig, opts: ChatModelOptions = {}): Ch
 				topP: s.topP,
 				apiKey,
 				maxRetries: 0,
-				configuration: { baseURL: llm.openaiBaseUrl ?? OPENAI_ENDPOINT },
+				configuration: { baseURL: llm.openaiBaseUrl ?? OPENAI_ENDPOINT, fetch: opts.fetch },
 			}),
 	);
 }
@@ -307,6 +310,9 @@ class LangChainChatModel implements ChatModel {
 							: "rejected";
 			return new AttemptFailed(reason, status, said || (STATUS_CODES[status] ?? "error"));
 		}
+		// A user's own server at an address the policy refuses: no retry reaches it (guarded-fetch.ts).
+		const refused = addressRefusal(err);
+		if (refused) return new AttemptFailed("misconfigured", undefined, refused.message);
 		// No HTTP status: the request never got an answer (refused, reset, DNS, broken stream).
 		const message = err instanceof Error ? err.message : String(err);
 		return new AttemptFailed("network", undefined, redact(message, this.policy.apiKey).slice(0, 300));
@@ -413,6 +419,13 @@ function providerMessage(err: unknown): string {
 	const said = /\[\d{3}[^\]]*\]\s*(.*?)(?:\s*\[\{.*)?$/s.exec(text)?.[1] ?? text;
 	const reason = e?.errorDetails?.find((d) => typeof d.reason === "string")?.reason as string | undefined;
 	return reason && !said.includes(reason) ? `${said} (${reason})` : said;
+}
+
+/** The address check's refusal, wherever the SDK and fetch wrapped it (`cause` chains). */
+function addressRefusal(err: unknown): ProviderAddressRefused | undefined {
+	for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++)
+		if (e instanceof ProviderAddressRefused) return e;
+	return undefined;
 }
 
 /** The HTTP status on the SDKs' errors (OpenAI's APIError, Google's GoogleGenerativeAIFetchError). */
