@@ -23,7 +23,7 @@ import { accountRequests } from "./hostile-account.js";
 import { adminRequests } from "./hostile-admin.js";
 import { moderationRequests } from "./hostile-moderation.js";
 import { presetRequests } from "./hostile-presets.js";
-import { ownProviderRequests } from "./hostile-own-provider.js";
+import { apiKeyHandshakes, apiKeyRequests } from "./hostile-api-keys.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -505,7 +505,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...adminRequests(ctx),
 		...moderationRequests(ctx),
 		...presetRequests(ctx),
-		...ownProviderRequests(),
+		...apiKeyRequests(ctx),
 	];
 }
 
@@ -2322,6 +2322,7 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 		`/ws/${c}?token=${t}&session_id=${ctx.ownSessionId}&persona_id=${theirPersona}`,
 		[404],
 	);
+	cases.push(...apiKeyHandshakes(ctx));
 	return cases;
 }
 
