@@ -18,6 +18,7 @@ import { gatewayHealth, type GatewayHealth } from "../src/domain/gateway-health.
 import { acceptedRequestId } from "../src/domain/http-hardening.js";
 import { authActionParams, bearerToken } from "../src/domain/auth-params.js";
 import { buildOpenApi, gatewayRoutes, type JsonSchema, type OpenApiDocument } from "../src/domain/openapi.js";
+import { withOpenAiOperations } from "../src/domain/openai-openapi.js";
 import { createRateLimiter, type RateLimiter } from "../src/adapters/rate-limiter.js";
 import { answerClientError } from "../src/adapters/ws-upgrade.js";
 import {
@@ -290,12 +291,13 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 								title: "cameo REST API",
 								version: "1",
 								description:
-									"Chat with AI characters: accounts, characters, chat history. Errors are `{detail, code}`.",
+									"Chat with AI characters: accounts, characters, chat history. Errors are `{detail, code}` " +
+									"(under /v1, the OpenAI-compatible API, OpenAI's `{error: {message, type, param, code}}`).",
 							},
 							docsUrl: "/api-docs.html",
 						},
 					);
-					return this.openapiDocument;
+					return withOpenAiOperations(this.openapiDocument);
 				},
 			},
 		},

@@ -23,7 +23,7 @@ beforeAll(async () => {
 	// Without sessions: the test below adds it at run time, as a cluster node joining later would.
 	const config = testConfig({
 		SERVICES:
-			"api,auth,characters,avatars,story,personas,lorebooks,memory,rooms,search,chat-transfer,moderation,admin,api-keys",
+			"api,auth,characters,avatars,story,personas,lorebooks,memory,rooms,search,chat-transfer,moderation,admin,api-keys,completions",
 	});
 	broker = createBroker(config, { logger: false });
 	await Promise.all([broker.start(), ensureWebBuild()]);
@@ -68,6 +68,8 @@ describe("GET /openapi.json", () => {
 			const action = op["x-moleculer-action"];
 			// Their alias middleware turn the upload into params: the body is the card or image, not them.
 			if (["characters.importCard", "avatars.put", "chat-transfer.importChat"].includes(action)) continue;
+			// The /v1 route turns OpenAI's wire body into the params (src/domain/openai-wire.ts): the body is OpenAI's.
+			if (action === "completions.create") continue;
 			const params = actions.get(action)?.params ?? {};
 			const body = op.requestBody?.content["application/json"]?.schema;
 			const bodySchema = body?.$ref ? doc.components.schemas[body.$ref.split("/").pop() as string] : body;
@@ -89,6 +91,26 @@ describe("GET /openapi.json", () => {
 			minimum: 1,
 			maximum: 200,
 			default: 50,
+		});
+	});
+
+	it("should describe /v1 in OpenAI's terms: its wire body, JSON or events, errors as {error}", () => {
+		const op = doc.paths["/v1/chat/completions"].post;
+		expect(op.requestBody?.content["application/json"].schema).toEqual({
+			$ref: "#/components/schemas/ChatCompletionRequest",
+		});
+		expect(doc.components.schemas.ChatCompletionRequest.properties).toHaveProperty("max_completion_tokens");
+		expect(Object.keys((op.responses["200"] as { content: object }).content)).toEqual([
+			"application/json",
+			"text/event-stream",
+		]);
+		for (const status of ["400", "401", "404", "413", "429", "503"])
+			expect(op.responses[status], status).toMatchObject({
+				content: { "application/json": { schema: { $ref: "#/components/schemas/OpenAIError" } } },
+			});
+		expect(op.security).toEqual([{ bearerAuth: [] }]);
+		expect(doc.paths["/v1/models"].get.responses["200"]).toMatchObject({
+			content: { "application/json": { schema: { $ref: "#/components/schemas/OpenAIModelList" } } },
 		});
 	});
 
