@@ -23,6 +23,7 @@ import { accountRequests } from "./hostile-account.js";
 import { adminRequests } from "./hostile-admin.js";
 import { moderationRequests } from "./hostile-moderation.js";
 import { presetRequests } from "./hostile-presets.js";
+import { ownProviderRequests } from "./hostile-own-provider.js";
 import { apiKeyHandshakes, apiKeyRequests } from "./hostile-api-keys.js";
 
 export const CATEGORIES = [
@@ -505,6 +506,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...adminRequests(ctx),
 		...moderationRequests(ctx),
 		...presetRequests(ctx),
+		...ownProviderRequests(),
 		...apiKeyRequests(ctx),
 	];
 }
