@@ -12,6 +12,7 @@ import { awaitService, clusterNamespace, clusterNode, removeNamespace } from "..
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { eventually } from "../support/process.js";
+import { readThenAbort } from "../support/openai-streams.js";
 
 const namespace = clusterNamespace("v1");
 const MODEL_ENV = {
@@ -81,13 +82,7 @@ describe("/v1 across nodes", () => {
 			{ model: slug, messages: [{ role: "user", content: "Row slowly" }], stream: true },
 			{ signal: controller.signal },
 		);
-		const words: string[] = [];
-		await (async () => {
-			for await (const chunk of stream) {
-				words.push(chunk.choices[0]?.delta.content ?? "");
-				if (words.length === 3) controller.abort();
-			}
-		})().catch(() => undefined);
+		const words = await readThenAbort(stream, controller, 3);
 		expect(words.length).toBeLessThan(10);
 		await eventually(() => sent()[0]?.endedBy === "client", 5000, "the provider's request to end");
 	});

@@ -13,6 +13,7 @@ import { signUp, testConfig, uniqueName, type SignedUp } from "../support/config
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { eventually } from "../support/process.js";
+import { readThenAbort } from "../support/openai-streams.js";
 
 const ADMIN = { user: { id: "00000000-0000-0000-0000-000000000000", username: "test_operator", role: "admin" } };
 
@@ -276,14 +277,7 @@ describe("a client that goes away", () => {
 			{ model: own.slug, messages: [{ role: "user", content: "Talk for a while" }], stream: true },
 			{ signal: controller.signal },
 		);
-		const words: string[] = [];
-		// The client ends its iteration quietly once aborted.
-		await (async () => {
-			for await (const chunk of stream) {
-				words.push(chunk.choices[0]?.delta.content ?? "");
-				if (words.length === 3) controller.abort();
-			}
-		})().catch(() => undefined);
+		const words = await readThenAbort(stream, controller, 3);
 		expect(words.length).toBeLessThan(10);
 		await eventually(() => completionsSent()[0]?.endedBy === "client", 5000, "the provider's request to end");
 	});
