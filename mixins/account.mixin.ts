@@ -145,7 +145,7 @@ export default function AccountMixin(config: Config): Partial<ServiceSchema> {
 					const user = await this.caller(ctx);
 					await this.checkPassword(ctx, user, ctx.params.password);
 					const gone = await this.store().deleteAccount(user);
-					const revoked: TokensRevokedPayload = { username: user.username, reason: "Account deleted" };
+					const revoked: TokensRevokedPayload = { username: user.username, api_keys: true, reason: "Account deleted" };
 					void ctx.broadcast(UserEvent.TokensRevoked, revoked);
 					for (const room of gone.ownedRooms) {
 						for (const username of room.members) {

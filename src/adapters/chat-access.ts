@@ -48,6 +48,8 @@ export interface ChatUser {
 	show_nsfw?: boolean;
 	/** The token's id (`jti`). */
 	token_id?: string;
+	/** Set when the token is an API key (its id). */
+	api_key_id?: string;
 }
 
 export interface ChatCharacter extends GreetingSource {
@@ -83,6 +85,7 @@ export function clientIdentity({ user, session, character, persona, room }: Open
 	const identity: ClientIdentity = { userId, username, name, role, sessionId: session.id, characterId: character.id };
 	if (showNsfw) identity.showNsfw = true;
 	if (user.token_id) identity.tokenId = user.token_id;
+	if (user.api_key_id) identity.apiKey = true;
 	if (room) identity.room = { owner: room.owner, persona: persona.name };
 	return identity;
 }

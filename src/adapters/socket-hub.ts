@@ -55,6 +55,8 @@ export interface ClientIdentity {
 	characterId: string;
 	/** The id (`jti`) of the token the socket was opened with: a logout closes that token's sockets only. */
 	tokenId?: string;
+	/** Opened with an API key (`tokenId` is the key's id): a password change leaves it open, as it leaves the key. */
+	apiKey?: boolean;
 	/** In a room: its owner, and the persona name this user writes as there (absent in a one-character chat). */
 	room?: { owner: string; persona: string };
 }

@@ -43,20 +43,27 @@ export interface UserDisabledPayload {
 	username: string;
 }
 /**
- * Tokens of `username` taken back: only `token_id` (a logout), or all but `except_token_id` (a password change: the
- * caller's fresh token), or all (the account deleted). `reason` is the sockets' close reason.
+ * Tokens of `username` taken back: only `token_id` (a logout, a revoked API key), or all but `except_token_id` (a
+ * password change: the caller's fresh token), or all (a password reset, the account deleted). API keys outlive a
+ * password change or reset: their sockets are among "all" only with `api_keys` (the account deleted).
+ * `reason` is the sockets' close reason.
  */
 export interface TokensRevokedPayload {
 	username: string;
 	token_id?: string;
 	except_token_id?: string;
+	api_keys?: boolean;
 	reason: string;
 }
 
-/** Whether a socket opened with token `tokenId` by `username` is among the tokens taken back. */
-export function revokedBy(payload: TokensRevokedPayload, socket: { username: string; tokenId?: string }): boolean {
+/** Whether a socket opened with token `tokenId` (an API key's id when `apiKey`) by `username` is among those taken back. */
+export function revokedBy(
+	payload: TokensRevokedPayload,
+	socket: { username: string; tokenId?: string; apiKey?: boolean },
+): boolean {
 	if (socket.username !== payload.username) return false;
 	if (payload.token_id !== undefined) return socket.tokenId === payload.token_id;
+	if (socket.apiKey && !payload.api_keys) return false;
 	return payload.except_token_id === undefined || socket.tokenId !== payload.except_token_id;
 }
 

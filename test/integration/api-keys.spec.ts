@@ -1,8 +1,8 @@
 /**
  * Personal API keys (issue 18), in embedded mode with the real gateway, sockets and PostgreSQL: made, listed (never
  * the key again) and revoked; a key works as a Bearer token on REST and in the chat handshake, and is refused at once
- * after revocation (its sockets close), the account's deletion or its disabling; a key cannot manage keys, the
- * password or the account; at most 20 keys per user, also when many are made at once.
+ * after revocation (its sockets close), the account's deletion or its disabling, and outlives a password change; a
+ * key cannot manage keys, the password or the account; at most 20 keys per user, also when many are made at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
@@ -195,6 +195,23 @@ describe("personal API keys", () => {
 		expect(await refusedHandshake(key)).toBe(401);
 		await broker.call("admin.updateUser", { username: me.username, disabled: false }, { meta: OPERATOR });
 		expect((await as(key, "GET", "/me")).status).toBe(200);
+	});
+
+	it("should outlive a password change: the key and its socket go on, the other logins' sockets close", async () => {
+		const me = await login();
+		const { key } = await newKey(me.token);
+		const [withKey, withLogin] = [await openChat(key), await openChat(me.token)];
+		const changed = await as(me.token, "PATCH", "/me", {
+			current_password: PASSWORD,
+			new_password: "a newer password",
+		});
+		expect(changed.status).toBe(200);
+		expect(await withLogin.closedWithin()).toBe(4001);
+		expect((await as(key, "GET", "/me")).status).toBe(200);
+		expect(withKey.closeCode).toBeUndefined();
+		withKey.send({ content: "Still here?" });
+		await withKey.next((f) => f.type === "ai");
+		await withKey.close();
 	});
 
 	it("should refuse the keys of a deleted account and delete them with it", async () => {

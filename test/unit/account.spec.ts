@@ -25,10 +25,22 @@ describe("revokedBy", () => {
 		expect(revokedBy(changed, alice(A))).toBe(true);
 		expect(revokedBy(changed, alice())).toBe(true);
 		expect(revokedBy(changed, alice(B))).toBe(false);
-		const deleted: TokensRevokedPayload = { username: "alice", reason: "Account deleted" };
+		const deleted: TokensRevokedPayload = { username: "alice", api_keys: true, reason: "Account deleted" };
 		expect(revokedBy(deleted, alice(A))).toBe(true);
 		expect(revokedBy(deleted, alice(B))).toBe(true);
 		expect(revokedBy(deleted, { username: "alicia", tokenId: A })).toBe(false);
+	});
+
+	it("should leave API keys' sockets open on a password change or reset, and close them on revocation or deletion", () => {
+		const key = { username: "alice", tokenId: A, apiKey: true };
+		const changed: TokensRevokedPayload = { username: "alice", except_token_id: B, reason: "Password changed" };
+		const reset: TokensRevokedPayload = { username: "alice", reason: "Password reset" };
+		expect(revokedBy(changed, key)).toBe(false);
+		expect(revokedBy(reset, key)).toBe(false);
+		expect(revokedBy(reset, alice(B))).toBe(true);
+		expect(revokedBy({ username: "alice", token_id: A, reason: "API key revoked" }, key)).toBe(true);
+		expect(revokedBy({ username: "alice", token_id: B, reason: "API key revoked" }, key)).toBe(false);
+		expect(revokedBy({ username: "alice", api_keys: true, reason: "Account deleted" }, key)).toBe(true);
 	});
 });
 
