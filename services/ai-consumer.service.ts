@@ -7,7 +7,6 @@
  * A `continue` (`continue_id`) is answered the same way with the reply's longer text (a `continuation`); an
  * `impersonate` is an action whose answer, the user's suggested next line, is a stream to chat-ws only.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Readable } from "node:stream";
 import { type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
@@ -24,7 +23,7 @@ import { LlmStatus } from "../src/adapters/llm/status.js";
 import { chatPrompts, type ChatPrompts, type Speakers } from "../src/adapters/speakers.js";
 import { cannotImpersonate, impersonationStream } from "../src/adapters/impersonations.js";
 import { createChatQuotas, type ChatQuotas } from "../src/adapters/quotas.js";
-import { isLastAttempt } from "../src/adapters/amqp-channel-adapter.js";
+import { ReplyFailures, unavailableMessage } from "../src/adapters/reply-failures.js";
 import { CharacterEvent } from "../src/domain/characters.js";
 import { PersonaEvent, type PersonaChangedPayload } from "../src/domain/personas.js";
 import { OwnProviderEvent, type OwnProviderChangedPayload } from "../src/domain/own-provider.js";
@@ -39,7 +38,6 @@ import {
 	isUserMsgPayload,
 	replyIdOf,
 	replyPayload,
-	UNAVAILABLE_MESSAGE,
 	type ImpersonateParams,
 	type StopRequestedPayload,
 	type UserMsgPayload,
@@ -55,6 +53,8 @@ export interface AiConsumerThis extends Service, ChatThis, PromptInspectorThis {
 	llmStatus: LlmStatus;
 	/** Who speaks in a chat and what they know (cached lookups), and the prompts made for it. */
 	prompts: ChatPrompts;
+	/** Reports what could not be answered. */
+	failures: ReplyFailures;
 	/** The replies being streamed, so a stop request can abort them. */
 	generations: Generations;
 	/** An impersonation's tokens count against the user's daily quota here (replies' in the dispatcher). */
@@ -64,29 +64,9 @@ export interface AiConsumerThis extends Service, ChatThis, PromptInspectorThis {
 	impersonate(params: ImpersonateParams): Promise<Readable>;
 	meter(reply: Pick<Generated, "model" | "usage">, chosen: ChosenModel): void;
 	publishReply(payload: UserMsgPayload, reply: Generated, prompt: AssembledPrompt, own: boolean): Promise<void>;
-	reportFailure(payload: UserMsgPayload, err: unknown, raw: unknown, own: boolean): Promise<void>;
-	reportUnavailable(payload: UserMsgPayload, err: LlmUnavailableError, own: boolean): Promise<void>;
-	giveUpOrPause(payload: UserMsgPayload, err: unknown, raw: unknown): Promise<void>;
 }
 
-const MISCONFIGURED_MESSAGE =
-	"The AI model is not set up correctly (its key or model name is refused), so retrying will not help: " +
-	"the operator must fix the model configuration.";
-const OWN_KEY_REFUSED_MESSAGE =
-	"Your own AI provider refused the request (its key, model or address), so retrying will not help: " +
-	"check it under Account → Your own AI provider.";
 const CHARACTER_GONE_MESSAGE = "This character is no longer available.";
-/**
- * Pause before a failed message goes back to the queue, which redelivers it at once: its attempts then span an outage
- * of a few seconds (Redis, the transporter) instead of all failing within it.
- */
-const RETRY_PAUSE_MS = 2000;
-
-/** What the user is told when the model could not answer: whose configuration to fix, if retrying cannot help. */
-function unavailableMessage(err: LlmUnavailableError, own: boolean): string {
-	if (err.reason !== "misconfigured") return UNAVAILABLE_MESSAGE;
-	return own ? OWN_KEY_REFUSED_MESSAGE : MISCONFIGURED_MESSAGE;
-}
 
 export default function aiConsumerService(config: Config): ServiceSchema<ServiceSettingSchema, AiConsumerThis> {
 	return {
@@ -157,7 +137,7 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 								this.logger.warn({ session_id: payload.session_id }, `Summary update failed: ${err.message}`),
 							);
 					} catch (err) {
-						await this.reportFailure(payload, err, raw, own);
+						await this.failures.report(payload, err, raw, own);
 					}
 				},
 			},
@@ -273,39 +253,6 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 				const what = reply.stopped ? "Stopped reply published" : "Reply published";
 				this.logger.debug({ session_id, message_id, variant }, what);
 			},
-
-			/**
-			 * Reports a failed reply: a provider failure at once (the adapter retried what was worth it) and acks it,
-			 * others at the last attempt, rethrown so the message goes back to the queue.
-			 */
-			async reportFailure(this: AiConsumerThis, payload: UserMsgPayload, err: unknown, raw: unknown, own: boolean) {
-				if (err instanceof LlmUnavailableError) return this.reportUnavailable(payload, err, own);
-				await this.giveUpOrPause(payload, err, raw);
-				throw err;
-			},
-
-			/** A user's own provider failing is their business: it leaves /readyz alone and is logged as a warning only. */
-			async reportUnavailable(this: AiConsumerThis, payload: UserMsgPayload, err: LlmUnavailableError, own: boolean) {
-				this.metrics.llmError(err);
-				if (!own) this.llmStatus.failed(err);
-				const misconfigured = err.reason === "misconfigured";
-				const ids = { session_id: payload.session_id, message_id: payload.message_id, own_key: own };
-				this.logger[misconfigured && !own ? "error" : "warn"](ids, `No reply: ${err.message}`);
-				const code = misconfigured ? "ai_misconfigured" : "ai_unavailable";
-				await this.publish(Chan.AiMsg, failurePayload(payload, code, unavailableMessage(err, own)));
-			},
-
-			/** The user hears about it once, at the last attempt; the message itself is dead-lettered (cluster). */
-			async giveUpOrPause(this: AiConsumerThis, payload: UserMsgPayload, err: unknown, raw: unknown) {
-				const ids = { session_id: payload.session_id, message_id: payload.message_id };
-				const last = isLastAttempt(raw, config.chat.maxRetries);
-				this.logger.warn(ids, `Reply failed, ${last ? "giving up" : "will retry"}: ${(err as Error).message}`);
-				if (!last) return void (await sleep(RETRY_PAUSE_MS));
-				// The outbox sweep reports it later if this fails; the original error is the one worth rethrowing.
-				await this.publish(Chan.AiMsg, failurePayload(payload, "ai_unavailable", UNAVAILABLE_MESSAGE)).catch(
-					(publishErr: Error) => this.logger.error(ids, `Could not report the failed reply: ${publishErr.message}`),
-				);
-			},
 		},
 
 		/** After the mixin's `started` (database, store, runtime, metrics). */
@@ -322,10 +269,12 @@ export default function aiConsumerService(config: Config): ServiceSchema<Service
 							`answering with ${this.model.name}`,
 					),
 			});
-			this.models = new OwnModels(new OwnProviderStore(sequelize), config, this.model);
+			this.models = new OwnModels(new OwnProviderStore(sequelize), config, () => this.model);
 			this.logger.info(`Answering with the "${this.model.name}" model`);
 			this.llmStatus = new LlmStatus(this.model, this.logger);
 			this.llmStatus.checkAtStart();
+			const { publish, metrics, logger, llmStatus } = this;
+			this.failures = new ReplyFailures({ publish, metrics, logger, llmStatus, maxRetries: config.chat.maxRetries });
 		},
 
 		async stopped(this: AiConsumerThis) {

@@ -23,28 +23,31 @@ const MAX_ENTRIES = 10_000;
 export const OWN_KEY_METRIC_LABEL = "own-key";
 
 export class OwnModels {
-	private readonly cached = new Map<string, { chosen: ChosenModel; until: number }>();
+	/** Each user's own model; null: they have none. */
+	private readonly cached = new Map<string, { own: ChatModel | null; until: number }>();
 	/** One checked fetch for every user's server (the check depends on the operator's setting only). */
 	private readonly fetch: typeof fetch;
 
 	constructor(
 		private readonly store: OwnProviderStore,
 		private readonly config: Config,
-		private readonly operators: ChatModel,
+		/** The operator's model, read at each reply (tests replace it). */
+		private readonly operators: () => ChatModel,
 	) {
 		this.fetch = guardedFetch(config.allowPrivateProviderUrls);
 	}
 
 	async for(username: string): Promise<ChosenModel> {
 		const now = Date.now();
-		const entry = this.cached.get(username);
-		if (entry && entry.until > now) return entry.chosen;
-		const stored = await this.store.sealed(username);
-		const chosen = stored ? { model: await this.build(stored), own: true } : { model: this.operators, own: false };
-		this.cached.delete(username);
-		if (this.cached.size >= MAX_ENTRIES) this.cached.delete(this.cached.keys().next().value as string);
-		this.cached.set(username, { chosen, until: now + OWN_MODEL_TTL_MS });
-		return chosen;
+		let entry = this.cached.get(username);
+		if (!entry || entry.until <= now) {
+			const stored = await this.store.sealed(username);
+			entry = { own: stored ? await this.build(stored) : null, until: now + OWN_MODEL_TTL_MS };
+			this.cached.delete(username);
+			if (this.cached.size >= MAX_ENTRIES) this.cached.delete(this.cached.keys().next().value as string);
+			this.cached.set(username, entry);
+		}
+		return entry.own ? { model: entry.own, own: true } : { model: this.operators(), own: false };
 	}
 
 	/** The user changed or removed their provider: their next reply reads it again. */
