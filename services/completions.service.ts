@@ -7,7 +7,7 @@
  * src/adapters/openai-route.ts.
  */
 import { randomUUID } from "node:crypto";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
@@ -15,7 +15,7 @@ import { ConversationMemory } from "../src/adapters/conversation-memory.js";
 import { chatPrompts, type ChatPrompts } from "../src/adapters/speakers.js";
 import { createChatQuotas, defaultLimits, type ChatQuotas } from "../src/adapters/quotas.js";
 import { UserLimits } from "../src/adapters/user-limits.js";
-import { completionText, CompletionRuns, type Spent } from "../src/adapters/completion-runs.js";
+import { answerCompletion, completionText, CompletionRuns, type Spent } from "../src/adapters/completion-runs.js";
 import { createChatModel } from "../src/adapters/llm/factory.js";
 import { LlmUnavailableError, type ChatModel } from "../src/domain/chat-model.js";
 import { overridesOf } from "../src/domain/model-settings.js";
@@ -30,15 +30,9 @@ import {
 	MAX_MESSAGES,
 	MAX_MODEL_CHARS,
 	MAX_STOP_SEQUENCES,
-	SSE_DONE,
 	chatCompletion,
-	completionChunk,
 	modelList,
-	openAiErrorOf,
-	sseEvent,
-	usageChunk,
 	type CompletionAbandonedPayload,
-	type CompletionHead,
 	type CompletionMeta,
 	type CompletionRequest,
 	type ModelEntry,
@@ -213,52 +207,16 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 						this.spend(username, s);
 					},
 				);
-				const head: CompletionHead = {
-					id: `chatcmpl-${id}`,
-					created: Math.floor(Date.now() / 1000),
-					model: request.model,
-				};
-				const usage = () => spent?.usage ?? { input_tokens: prompt.tokens, output_tokens: 0 };
-
-				if (!request.stream) {
-					try {
-						let content = "";
-						for await (const piece of text) content += piece;
-						return chatCompletion(head, content, usage());
-					} catch (err) {
-						throw this.refusalOf(err);
-					} finally {
-						this.runs.end(id);
-					}
-				}
-
-				// The first piece is awaited before the stream is answered: a model that cannot answer is a 503, not a
-				// stream that breaks at once.
-				const first = await text.next().catch((err: unknown) => {
-					this.runs.end(id);
-					throw this.refusalOf(err);
+				return answerCompletion({
+					stream: request.stream,
+					includeUsage: request.include_usage,
+					head: { id: `chatcmpl-${id}`, created: Math.floor(Date.now() / 1000), model: request.model },
+					text,
+					usage: () => spent?.usage ?? { input_tokens: prompt.tokens, output_tokens: 0 },
+					controller,
+					refusalOf: (err) => this.refusalOf(err),
+					onEnd: () => this.runs.end(id),
 				});
-				const includeUsage = request.include_usage;
-				const chunk = (delta: { role?: "assistant"; content?: string }, finish: "stop" | null) =>
-					sseEvent(completionChunk(head, delta, finish, includeUsage));
-				const events = async function* (this: CompletionsThis) {
-					try {
-						yield chunk({ role: "assistant", content: "" }, null);
-						for (let next = first; !next.done; next = await text.next()) yield chunk({ content: next.value }, null);
-						yield chunk({}, "stop");
-						if (includeUsage) yield sseEvent(usageChunk(head, usage()));
-						yield SSE_DONE;
-					} catch (err) {
-						// Gone: nobody to tell. Otherwise the error as OpenAI sends one mid-stream, then the end.
-						if (!controller.signal.aborted) yield sseEvent(openAiErrorOf(this.refusalOf(err)).body);
-					} finally {
-						this.runs.end(id);
-					}
-				}.call(this);
-				const stream = Readable.from(events, { objectMode: false });
-				// In-process, a client that goes away destroys the stream: abort at once rather than at the next piece.
-				stream.once("close", () => controller.abort());
-				return stream;
 			},
 
 			/** What a completion cost counts in the metrics and against the user's daily tokens, as a reply's does. */
