@@ -2,9 +2,9 @@
  * The web client's account page (issue 16) in headless Chromium against the whole system in one process: the display
  * name changed (the header follows), the password changed (a wrong current one refused in the form; other logins end,
  * this tab stays in), everything downloaded as a zip, logging out (the token no longer works on the server), and the
- * account deleted after its password (back to the login, saying so), and the NSFW opt-in (issue 17) showing a
- * character an admin marked NSFW in the gallery. Screenshots go to
- * test/e2e/screenshots/account-*.png.
+ * account deleted after its password (back to the login, saying so), the NSFW opt-in (issue 17) showing a
+ * character an admin marked NSFW in the gallery, and a personal API key (issue 18) made, shown once, used and revoked.
+ * Screenshots go to test/e2e/screenshots/account-*.png.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { mkdir, readFile } from "node:fs/promises";
@@ -161,6 +161,39 @@ describe("web client account page", () => {
 		await own.locator(".character-card", { hasText: control }).getByText("Hidden", { exact: true }).waitFor();
 		await ownSearch(name);
 		await own.locator(".character-card", { hasText: name }).getByText("NSFW", { exact: true }).waitFor();
+	});
+
+	it("should make an API key shown once to copy, list it by its hint, and revoke it", async () => {
+		const me = await signUp("Di Quill");
+		const page = await pages.loggedIn(me.token, "#/account");
+		const section = page.getByRole("region", { name: "API keys" });
+		await section.getByText("You have no API keys.").waitFor();
+		await section.getByLabel("Key name").fill("  Nightly backup  ");
+		await section.getByRole("button", { name: "Create key" }).click();
+		const shown = section.getByLabel("Your new key");
+		await shown.waitFor();
+		const key = await shown.inputValue();
+		expect(key).toMatch(/^cameo_sk_[A-Za-z0-9_-]{43}$/);
+		await section.getByText("it is shown only this once").waitFor();
+		await section.getByRole("button", { name: "Copy" }).waitFor();
+		const list = section.getByRole("list", { name: "Your API keys" });
+		await list.getByText(`…${key.slice(-4)}`).waitFor();
+		await list.getByText("never used").waitFor();
+		expect((await client.call("GET", "/me", { token: key })).body.username).toBe(me.username);
+		await shot(page, "api-keys");
+
+		// Shown once: after a reload only its name and hint are left, with its use.
+		await page.reload();
+		await list.getByText("Nightly backup").waitFor();
+		await list.getByText(/last used/).waitFor();
+		expect(await section.getByLabel("Your new key").count()).toBe(0);
+		expect(await page.content()).not.toContain(key);
+
+		await list.getByRole("button", { name: "Revoke key Nightly backup" }).click();
+		await page.getByText("Key “Nightly backup” revoked").waitFor();
+		await section.getByText("You have no API keys.").waitFor();
+		expect(await status(key)).toBe(401);
+		expect(await status(me.token)).toBe(200);
 	});
 
 	it("should log out on the server, and fit a phone", async () => {
