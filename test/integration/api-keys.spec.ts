@@ -97,6 +97,9 @@ describe("personal API keys", () => {
 		expect(who.status).toBe(200);
 		expect(who.body).toMatchObject({ id: me.id, username: me.username });
 		expect((await as(key, "GET", "/sessions")).status).toBe(200);
+		const models = await as(key, "GET", "/v1/models");
+		expect(models.status).toBe(200);
+		expect(models.body.data).toContainEqual(expect.objectContaining({ object: "model" }));
 		const used = (await as(me.token, "GET", "/me/api-keys")).body[0].last_used_at as string;
 		expect(used).toEqual(expect.any(String));
 		await as(key, "GET", "/me");
@@ -122,6 +125,7 @@ describe("personal API keys", () => {
 		expect(refused.status).toBe(401);
 		expect(refused.body.code).toBe("UNAUTHORIZED");
 		expect(await refusedHandshake(key)).toBe(401);
+		expect((await as(key, "GET", "/v1/models")).status).toBe(401);
 		expect((await as(me.token, "DELETE", `/me/api-keys/${id}`)).status).toBe(404);
 		expect(withLogin.closeCode).toBeUndefined();
 		expect(withOther.closeCode).toBeUndefined();
