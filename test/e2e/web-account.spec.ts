@@ -3,7 +3,8 @@
  * name changed (the header follows), the password changed (a wrong current one refused in the form; other logins end,
  * this tab stays in), everything downloaded as a zip, logging out (the token no longer works on the server), and the
  * account deleted after its password (back to the login, saying so), the NSFW opt-in (issue 17) showing a
- * character an admin marked NSFW in the gallery, and a personal API key (issue 18) made, shown once, used and revoked.
+ * character an admin marked NSFW in the gallery, a personal API key (issue 18) made, shown once, used and revoked,
+ * and the user's own AI provider (issue 17) set (the key never shown back), refused at a private address, and removed.
  * Screenshots go to test/e2e/screenshots/account-*.png.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -194,6 +195,42 @@ describe("web client account page", () => {
 		await section.getByText("You have no API keys.").waitFor();
 		expect(await status(key)).toBe(401);
 		expect(await status(me.token)).toBe(200);
+	});
+
+	it("should set your own AI provider, show only the key's last 4 characters, refuse a private address, and remove it", async () => {
+		const me = await signUp("Ed Lamp");
+		const page = await pages.loggedIn(me.token, "#/account");
+		const section = page.getByRole("region", { name: "Your own AI provider" });
+		const form = section.getByRole("form", { name: "Set your own provider" });
+		await form.getByLabel("Provider").selectOption("openai");
+		await form.getByLabel("API key").fill("sk-web-private-0000");
+		await form.getByLabel("Base URL").fill("http://127.0.0.1:11434/v1");
+		await form.getByLabel("Model").fill("llama3");
+		await form.getByRole("button", { name: "Use my provider" }).click();
+		await form.getByRole("alert").getByText("The server refuses this address").waitFor();
+		expect((await client.call("GET", "/me/provider", { token: me.token })).status).toBe(404);
+
+		const key = "AIza-web-own-key-9x7Q";
+		await form.getByLabel("Provider").selectOption("gemini");
+		expect(await form.getByLabel("Base URL").count()).toBe(0);
+		await form.getByLabel("API key").fill(key);
+		await form.getByRole("button", { name: "Use my provider" }).click();
+		const current = section.getByLabel("Your provider");
+		await current.getByText("Gemini · the server's default model · key …9x7Q").waitFor();
+		expect((await client.call("GET", "/me/provider", { token: me.token })).body).toMatchObject({
+			provider: "gemini",
+			key_last4: "9x7Q",
+		});
+		expect(await form.getByLabel("API key").inputValue()).toBe("");
+		await section.screenshot({ path: `${SHOTS}account-own-provider.png` });
+
+		await page.reload();
+		await current.getByText("key …9x7Q").waitFor();
+		expect(await page.content()).not.toContain(key);
+		await current.getByRole("button", { name: "Stop using my key" }).click();
+		await page.getByText("the server's model answers you again").waitFor();
+		expect(await current.count()).toBe(0);
+		expect((await client.call("GET", "/me/provider", { token: me.token })).status).toBe(404);
 	});
 
 	it("should log out on the server, and fit a phone", async () => {

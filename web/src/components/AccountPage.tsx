@@ -1,12 +1,13 @@
 /**
  * Your account (issue 16): the display name, a new password (which logs out every other device, this one stays),
- * whether to see characters marked NSFW (issue 17), personal API keys (issue 18), logging out, everything of yours as
- * one zip, and deleting the account with all of it (after the password).
+ * whether to see characters marked NSFW (issue 17), your own AI provider (issue 17), personal API keys (issue 18),
+ * logging out, everything of yours as one zip, and deleting the account with all of it (after the password).
  */
 import { useState } from "preact/hooks";
 import { api, errorText, expireSession, fetchBlob, saveBlob, setToken, type FieldSentences, type User } from "../api";
 import { toast } from "../toast";
 import { ApiKeys } from "./ApiKeys";
+import { OwnProvider } from "./OwnProvider";
 import { NAME_MAX, NameField, PASSWORD_MAX, PASSWORD_MIN, PasswordField } from "./credentials";
 import { FormFooter } from "./FormFooter";
 import { Modal } from "./Modal";
@@ -59,6 +60,7 @@ export function AccountPage({
 			{user && <NameForm key={user.name} user={user} onChanged={onChanged} />}
 			<PasswordForm />
 			{user && <ContentChoice user={user} onChanged={onChanged} />}
+			<OwnProvider />
 			<ApiKeys />
 			<section class="account-section" aria-labelledby="account-data">
 				<h2 id="account-data">Your data</h2>
