@@ -7,6 +7,7 @@ import { api, errorText } from "../api";
 import { timeAgo } from "../format";
 import { toast } from "../toast";
 import { NameField } from "./credentials";
+import { FormFooter } from "./FormFooter";
 import { OneTimeCode } from "./OneTimeCode";
 import { TrashIcon } from "./icons";
 
@@ -76,16 +77,7 @@ export function ApiKeys() {
 			</p>
 			<form class="form" onSubmit={create}>
 				<NameField label="Key name" required maxLength={KEY_NAME_MAX} value={name} onValue={setName} />
-				{error && (
-					<p class="form-error" role="alert">
-						{error}
-					</p>
-				)}
-				<div class="form-actions">
-					<button type="submit" class="button primary" disabled={busy || !name.trim()}>
-						Create key
-					</button>
-				</div>
+				<FormFooter error={error} submit="Create key" disabled={busy || !name.trim()} />
 			</form>
 			{fresh && (
 				<OneTimeCode

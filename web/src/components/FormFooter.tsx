@@ -1,4 +1,7 @@
-/** The end of a form in a dialog: why the server refused it (if it did), then Cancel and the form's own button. */
+/**
+ * The end of a form: why the server refused it (if it did), then Cancel (in a dialog, which has somewhere to go back
+ * to) and the form's own button.
+ */
 export function FormFooter({
 	error,
 	submit,
@@ -9,7 +12,7 @@ export function FormFooter({
 	/** The submit button's label: "Create persona". */
 	submit: string;
 	disabled: boolean;
-	onCancel: () => void;
+	onCancel?: () => void;
 }) {
 	return (
 		<>
@@ -19,9 +22,11 @@ export function FormFooter({
 				</p>
 			)}
 			<div class="form-actions">
-				<button type="button" class="button ghost" onClick={onCancel}>
-					Cancel
-				</button>
+				{onCancel && (
+					<button type="button" class="button ghost" onClick={onCancel}>
+						Cancel
+					</button>
+				)}
 				<button type="submit" class="button primary" disabled={disabled}>
 					{submit}
 				</button>

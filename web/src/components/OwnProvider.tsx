@@ -6,6 +6,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, errorText } from "../api";
 import { toast } from "../toast";
+import { PasswordField, TextField } from "./credentials";
+import { FormFooter } from "./FormFooter";
 
 type ProviderName = "gemini" | "openai";
 
@@ -118,49 +120,37 @@ export function OwnProvider() {
 						<option value="gemini">Google Gemini</option>
 					</select>
 				</label>
-				<label class="field">
-					<span>API key</span>
-					<input
-						type="password"
-						autocomplete="off"
-						required
-						maxLength={KEY_MAX}
-						value={apiKey}
-						onInput={(e) => setApiKey(e.currentTarget.value)}
-					/>
-				</label>
+				<PasswordField
+					label="API key"
+					autocomplete="off"
+					required
+					maxLength={KEY_MAX}
+					value={apiKey}
+					onValue={setApiKey}
+				/>
 				{provider === "openai" && (
-					<label class="field">
-						<span>Base URL</span>
-						<input
-							type="url"
-							placeholder="https://api.openai.com/v1"
-							maxLength={URL_MAX}
-							value={baseUrl}
-							onInput={(e) => setBaseUrl(e.currentTarget.value)}
-						/>
-					</label>
-				)}
-				<label class="field">
-					<span>{provider === "openai" ? "Model" : "Model (optional)"}</span>
-					<input
-						required={provider === "openai"}
-						maxLength={MODEL_MAX}
-						placeholder={provider === "openai" ? "gpt-4o-mini" : "the server's default"}
-						value={model}
-						onInput={(e) => setModel(e.currentTarget.value)}
+					<TextField
+						label="Base URL"
+						type="url"
+						placeholder="https://api.openai.com/v1"
+						maxLength={URL_MAX}
+						value={baseUrl}
+						onValue={setBaseUrl}
 					/>
-				</label>
-				{error && (
-					<p class="form-error" role="alert">
-						{error}
-					</p>
 				)}
-				<div class="form-actions">
-					<button type="submit" class="button primary" disabled={busy || !apiKey.trim()}>
-						{current ? "Replace my provider" : "Use my provider"}
-					</button>
-				</div>
+				<TextField
+					label={provider === "openai" ? "Model" : "Model (optional)"}
+					required={provider === "openai"}
+					maxLength={MODEL_MAX}
+					placeholder={provider === "openai" ? "gpt-4o-mini" : "the server's default"}
+					value={model}
+					onValue={setModel}
+				/>
+				<FormFooter
+					error={error}
+					submit={current ? "Replace my provider" : "Use my provider"}
+					disabled={busy || !apiKey.trim()}
+				/>
 			</form>
 		</section>
 	);

@@ -24,7 +24,12 @@ export function PasswordField(props: CredentialProps) {
 	return <Field {...props} label={props.label ?? "Password"} type="password" />;
 }
 
-function Field({ label, value, onValue, ...input }: CredentialProps & { type?: "password" }) {
+/** Any other one-line input with its label (a URL, a model name). */
+export function TextField(props: CredentialProps & { label: string; type?: "url" }) {
+	return <Field {...props} />;
+}
+
+function Field({ label, value, onValue, ...input }: CredentialProps & { type?: "password" | "url" }) {
 	return (
 		<label class="field">
 			<span>{label}</span>
