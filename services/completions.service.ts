@@ -7,7 +7,6 @@
  * src/adapters/openai-route.ts.
  */
 import { randomUUID } from "node:crypto";
-import type { Readable } from "node:stream";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../src/config.js";
 import ChatMixin, { type ChatThis } from "../mixins/chat.mixin.js";
@@ -24,20 +23,36 @@ import { CharacterEvent, type CharacterSummary } from "../src/domain/characters.
 import { PersonaEvent, type PersonaChangedPayload } from "../src/domain/personas.js";
 import { LorebookEvent } from "../src/domain/lorebook.js";
 import { isUuid } from "../src/domain/uuid.js";
-import { characterIdOf, completionPrompt, conversationOf, modelEntries } from "../src/domain/completions.js";
+import {
+	characterIdOf,
+	completionPrompt,
+	conversationOf,
+	modelEntries,
+	sessionTurn,
+} from "../src/domain/completions.js";
+import { ChatEvent, type Publish } from "../src/domain/chat-wire.js";
+import { countTokens } from "../src/domain/token-count.js";
+import { postToSession, storedReply } from "../src/adapters/session-completions.js";
 import {
 	CompletionEvent,
 	MAX_MESSAGES,
 	MAX_MODEL_CHARS,
 	MAX_STOP_SEQUENCES,
-	chatCompletion,
 	modelList,
 	type CompletionAbandonedPayload,
 	type CompletionMeta,
 	type CompletionRequest,
 	type ModelEntry,
 } from "../src/domain/openai-wire.js";
-import { ModelNotFound, ProviderUnavailable, RateLimited, TokenQuotaExceeded, Unauthorized } from "../src/errors.js";
+import {
+	CompletionRefused,
+	ModelNotFound,
+	ProviderUnavailable,
+	RateLimited,
+	SessionNotFound,
+	TokenQuotaExceeded,
+	Unauthorized,
+} from "../src/errors.js";
 
 export interface CompletionsThis extends Service, ChatThis {
 	model: ChatModel;
@@ -49,8 +64,13 @@ export interface CompletionsThis extends Service, ChatThis {
 	modelFor(username: string): ChatModel;
 	visibleCharacters(ctx: Context<unknown, CompletionMeta>): Promise<CharacterSummary[]>;
 	admit(username: string): Promise<void>;
-	complete(ctx: Context<CompletionRequest, CompletionMeta>): Promise<Readable | ReturnType<typeof chatCompletion>>;
+	complete(ctx: Context<CompletionRequest, CompletionMeta>): ReturnType<typeof answerCompletion>;
 	spend(username: string, spent: Spent): void;
+	continueSession(
+		ctx: Context<CompletionRequest, CompletionMeta>,
+		characterId: string,
+	): ReturnType<typeof answerCompletion>;
+	promptTokens(ctx: Context<CompletionRequest, CompletionMeta>, replyId: string): Promise<number>;
 	refusalOf(err: unknown): unknown;
 }
 
@@ -61,7 +81,7 @@ const LIST_PAGE = 100;
 const MISCONFIGURED = "The AI model is not set up correctly: the operator must fix the model configuration";
 const UNAVAILABLE = "The AI model is unavailable right now; try again shortly";
 
-function callerOf(meta: CompletionMeta): { id: string; username: string } {
+function callerOf(meta: CompletionMeta): NonNullable<CompletionMeta["user"]> {
 	if (!meta.user) throw Unauthorized();
 	return meta.user;
 }
@@ -186,6 +206,7 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 					: characterIdOf(request.model, await this.visibleCharacters(ctx), userId);
 				const speakers = characterId && (await this.prompts.lookUp({ character_id: characterId, username }));
 				if (!speakers) throw ModelNotFound(request.model);
+				if (request.session_id) return this.continueSession(ctx, speakers.character.id);
 				await this.admit(username);
 
 				const model = this.modelFor(username);
@@ -217,6 +238,62 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 					refusalOf: (err) => this.refusalOf(err),
 					onEnd: () => this.runs.end(id),
 				});
+			},
+
+			/**
+			 * `session_id`: the client's last message, stored in that chat of the caller's and answered by the normal
+			 * pipeline (the user's other devices see both, once); the stored reply is the answer.
+			 */
+			async continueSession(
+				this: CompletionsThis,
+				ctx: Context<CompletionRequest, CompletionMeta>,
+				characterId: string,
+			) {
+				const { username, name } = callerOf(ctx.meta);
+				const { messages, session_id: sessionId = "" } = ctx.params;
+				const session = await this.store.getSession(sessionId);
+				const content = sessionTurn(session, { username, characterId }, messages, config.chat.maxContentChars);
+				if (content === null) throw SessionNotFound(sessionId);
+				if (typeof content !== "string") throw CompletionRefused(content);
+				await this.admit(username);
+				const chat = { store: this.store, history: this.runtime.history, delivery: this.runtime.delivery };
+				const publish: Publish = (channel, payload) => this.publish(channel, payload);
+				const message = { session_id: sessionId, username, character_id: characterId, content };
+				const row = await postToSession(
+					{ ...chat, metrics: this.metrics, publish, logger: this.logger },
+					message,
+					name ?? username,
+				);
+				const id = ctx.meta.completion_id ?? randomUUID();
+				const controller = this.runs.begin(id);
+				// Gone: the chat's own stop, so the reply is stored as far as it got and shown on the other devices.
+				const stop = () => void this.broker.broadcast(ChatEvent.StopRequested, { session_id: sessionId });
+				controller.signal.addEventListener("abort", stop, { once: true });
+				let usage = { input_tokens: 0, output_tokens: 0 };
+				const text = storedReply(this.store, row, {
+					signal: controller.signal,
+					timeoutMs: config.chat.replyTimeoutSeconds * 1000,
+					onReply: async (reply) => {
+						usage = { input_tokens: await this.promptTokens(ctx, reply.id), output_tokens: countTokens(reply.content) };
+					},
+				});
+				return answerCompletion({
+					stream: ctx.params.stream,
+					includeUsage: ctx.params.include_usage,
+					head: { id: `chatcmpl-${id}`, created: Math.floor(Date.now() / 1000), model: ctx.params.model },
+					text,
+					usage: () => usage,
+					controller,
+					refusalOf: (err) => err,
+					onEnd: () => this.runs.end(id),
+				});
+			},
+
+			/** The prompt's tokens as the prompt inspector kept them (memory.prompt); 0 when it has none. */
+			async promptTokens(this: CompletionsThis, ctx: Context<CompletionRequest, CompletionMeta>, replyId: string) {
+				const params = { id: ctx.params.session_id, message_id: replyId };
+				const prompt = await ctx.call<{ total_tokens: number }, object>("memory.prompt", params).catch(() => null);
+				return prompt?.total_tokens ?? 0;
 			},
 
 			/** What a completion cost counts in the metrics and against the user's daily tokens, as a reply's does. */

@@ -126,6 +126,7 @@ export async function answerCompletion(a: Answering): Promise<Readable | ReturnT
 	});
 	const chunk = (delta: { role?: "assistant"; content?: string }, finish: "stop" | null) =>
 		sseEvent(completionChunk(a.head, delta, finish, a.includeUsage));
+	let ended = false;
 	async function* events(): AsyncGenerator<string> {
 		try {
 			yield chunk({ role: "assistant", content: "" }, null);
@@ -137,11 +138,14 @@ export async function answerCompletion(a: Answering): Promise<Readable | ReturnT
 			// Gone: nobody to tell.
 			if (!a.controller.signal.aborted) yield sseEvent(openAiErrorOf(a.refusalOf(err)).body);
 		} finally {
+			ended = true;
 			a.onEnd();
 		}
 	}
 	const stream = Readable.from(events(), { objectMode: false });
 	// In-process, a client that goes away destroys the stream: abort at once rather than at the next piece.
-	stream.once("close", () => a.controller.abort());
+	stream.once("close", () => {
+		if (!ended) a.controller.abort();
+	});
 	return stream;
 }

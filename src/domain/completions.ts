@@ -6,7 +6,8 @@
  * characters with one slug, the slug names the caller's own, else the ownerless (seed) one, else the oldest; each of
  * the others is listed under its UUID. Every character is also reachable by its UUID.
  */
-import type { ModelEntry, ClientMessage } from "./openai-wire.js";
+import type { ClientMessage, ModelEntry, WireRefusal } from "./openai-wire.js";
+import { checkContent } from "./chat-wire.js";
 import { assemblePrompt, type AssembledPrompt, type PromptCharacter, type PromptOptions } from "./prompt.js";
 import type { HistoryEntry } from "./history.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "./token-count.js";
@@ -138,4 +139,41 @@ export class StopCutter {
 function heldPrefix(text: string, stop: string): number {
 	for (let n = Math.min(stop.length - 1, text.length); n > 0; n--) if (text.endsWith(stop.slice(0, n))) return n;
 	return 0;
+}
+
+/** What the stored-session mode reads of a chat. */
+export interface SessionOfTurn {
+	username: string;
+	character_id: string;
+	/** Set for a room. */
+	reply_mode: string | null;
+}
+
+/**
+ * The text the stored-session mode stores: the client's last message, which must be the user's, checked as a message
+ * sent over the WebSocket is; or null when the chat is not the caller's (404 alike: its existence is not told), or
+ * the refusal of the request.
+ */
+export function sessionTurn(
+	session: SessionOfTurn | null,
+	turn: { username: string; characterId: string },
+	messages: readonly ClientMessage[],
+	maxContentChars: number,
+): string | WireRefusal | null {
+	if (!session || session.username !== turn.username) return null;
+	const refusal = (message: string, param: string, code = "invalid_value"): WireRefusal => ({
+		status: 400,
+		message,
+		param,
+		code,
+	});
+	if (session.reply_mode !== null)
+		return refusal("A room cannot be continued over /v1", "session_id", "room_not_supported");
+	if (session.character_id !== turn.characterId)
+		return refusal("'model' must name the chat's character", "model", "model_mismatch");
+	const at = messages.length - 1;
+	if (messages[at].role !== "user")
+		return refusal("The last message must be the user's: it is the one stored and answered", `messages[${at}]`);
+	const checked = checkContent(messages[at].content, maxContentChars);
+	return "code" in checked ? refusal(checked.message, `messages[${at}].content`, checked.code) : checked.content;
 }

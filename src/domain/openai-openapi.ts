@@ -34,8 +34,8 @@ const SCHEMAS: Record<string, JsonSchema> = {
 					code: {
 						type: ["string", "null"],
 						description:
-							"e.g. invalid_api_key, model_not_found, unsupported_role, unsupported_content, too_many_messages, " +
-							"request_too_large, rate_limit_exceeded, token_quota_exceeded, provider_unavailable",
+							"e.g. invalid_api_key, model_not_found, session_not_found, unsupported_role, unsupported_content, " +
+							"too_many_messages, request_too_large, rate_limit_exceeded, token_quota_exceeded, provider_unavailable",
 					},
 				},
 			},
@@ -127,6 +127,13 @@ const SCHEMAS: Record<string, JsonSchema> = {
 				],
 			},
 			user: { type: ["string", "null"] },
+			session_id: {
+				type: ["string", "null"],
+				format: "uuid",
+				description:
+					"cameo's extension: continue this chat of yours instead. The last message (the user's) is stored there " +
+					"and answered by the chat as if sent from the chat page; the answer is the stored reply, in one piece.",
+			},
 		},
 	},
 	ChatCompletion: {

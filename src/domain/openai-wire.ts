@@ -10,6 +10,7 @@
  */
 import type { Usage } from "./chat-wire.js";
 import { toHttpError } from "./http-errors.js";
+import { isUuid } from "./uuid.js";
 
 /** Messages in one request: a long SillyTavern chat sends a few hundred; the prompt budget keeps the newest anyway. */
 export const MAX_MESSAGES = 2000;
@@ -32,7 +33,7 @@ export interface CompletionAbandonedPayload {
 
 /** What the gateway puts in a completion's meta: the caller, and the id an abandonment names. */
 export interface CompletionMeta {
-	user?: { id: string; username: string };
+	user?: { id: string; username: string; name?: string };
 	completion_id?: string;
 	$responseType?: string;
 	$responseHeaders?: Record<string, string>;
@@ -57,6 +58,8 @@ export interface CompletionRequest {
 	max_tokens?: number;
 	stop: string[];
 	user?: string;
+	/** cameo's extension: continue this stored chat of the caller's (its last message is stored and answered there). */
+	session_id?: string;
 }
 
 /** Why a request is refused: the status, and OpenAI's error fields. */
@@ -104,6 +107,9 @@ export function parseCompletionRequest(body: unknown): ParsedRequest {
 	const stop = parseStop(body.stop);
 	if (!Array.isArray(stop)) return stop;
 	if (!isOptional(body.user, "string")) return refuse("'user' must be a string", "user", "invalid_type");
+	const sessionId = body.session_id;
+	if (sessionId !== undefined && sessionId !== null && !isUuid(sessionId))
+		return refuse("'session_id' must be the UUID of one of your chats", "session_id");
 	return {
 		ok: true,
 		request: {
@@ -114,6 +120,7 @@ export function parseCompletionRequest(body: unknown): ParsedRequest {
 			...sampling,
 			stop,
 			...(typeof body.user === "string" ? { user: body.user.slice(0, 256) } : {}),
+			...(isUuid(sessionId) ? { session_id: sessionId.toLowerCase() } : {}),
 		},
 	};
 }

@@ -119,6 +119,31 @@ export function openaiRequests(ctx: HostileContext): RestCase[] {
 			},
 		},
 
+		// cameo's session_id extension: another user's chat, or no chat id at all.
+		post(
+			"other_users",
+			"session_id={victim's chat}",
+			{ model, messages: hi, session_id: ctx.victimSessionId },
+			{
+				status: [404],
+				code: ["session_not_found"],
+			},
+		),
+		post(
+			"other_users",
+			"session_id={own chat}, model={victim's private character}",
+			{ model: ctx.victimPrivateCharacterId, messages: hi, session_id: ctx.ownSessionId },
+			notFound,
+		),
+		...["abc", 5, ["x"], { id: ctx.ownSessionId }, "' OR 1=1 --", `${ctx.ownSessionId}\u0000`].map((sessionId) =>
+			post(
+				"wrong_types",
+				`session_id=${json(sessionId).slice(0, 40)}`,
+				{ model, messages: hi, session_id: sessionId },
+				invalid(),
+			),
+		),
+
 		// Sizes.
 		post(
 			"huge_bodies",

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { StopCutter, characterIdOf, completionPrompt, modelEntries, modelIds } from "../../src/domain/completions.js";
+import {
+	StopCutter,
+	characterIdOf,
+	completionPrompt,
+	modelEntries,
+	modelIds,
+	sessionTurn,
+} from "../../src/domain/completions.js";
 
 const me = "11111111-1111-4111-8111-111111111111";
 const other = "22222222-2222-4222-8222-222222222222";
@@ -122,5 +129,43 @@ describe("StopCutter", () => {
 
 	it("should cut at the earliest of several sequences", () => {
 		expect(run(["bb", "a"], ["xxbba"]).sent).toEqual(["xx"]);
+	});
+});
+
+describe("sessionTurn", () => {
+	const session = { username: "erin", character_id: "c1", reply_mode: null };
+	const turn = { username: "erin", characterId: "c1" };
+	const said = (content: string, role: "user" | "assistant" = "user") => [
+		{ role: "system" as const, content: "x" },
+		{ role, content },
+	];
+
+	it("should take the last message, trimmed, when the chat is the caller's and the character's", () => {
+		expect(sessionTurn(session, turn, said("  hello  "), 100)).toBe("hello");
+	});
+
+	it("should not tell another user's chat from none", () => {
+		expect(sessionTurn(null, turn, said("hi"), 100)).toBeNull();
+		expect(sessionTurn({ ...session, username: "frank" }, turn, said("hi"), 100)).toBeNull();
+	});
+
+	it("should refuse rooms, another character, a last message not the user's, and what a chat message may not be", () => {
+		expect(sessionTurn({ ...session, reply_mode: "auto" }, turn, said("hi"), 100)).toMatchObject({
+			code: "room_not_supported",
+		});
+		expect(sessionTurn(session, { ...turn, characterId: "c2" }, said("hi"), 100)).toMatchObject({
+			code: "model_mismatch",
+			param: "model",
+		});
+		expect(sessionTurn(session, turn, said("hi", "assistant"), 100)).toMatchObject({ param: "messages[1]" });
+		expect(sessionTurn(session, turn, said(" "), 100)).toMatchObject({
+			code: "empty_content",
+			param: "messages[1].content",
+		});
+		expect(sessionTurn(session, turn, said("a\u0000b"), 100)).toMatchObject({ code: "invalid_message" });
+		expect(sessionTurn(session, turn, said("a".repeat(101)), 100)).toMatchObject({
+			code: "content_too_long",
+			status: 400,
+		});
 	});
 });

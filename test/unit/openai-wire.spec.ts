@@ -76,6 +76,14 @@ describe("parseCompletionRequest", () => {
 		});
 	});
 
+	it("should take cameo's session_id extension, lower-cased", () => {
+		const id = "3F2504E0-4F89-41D3-9A0C-0305E82C3301";
+		expect(parseCompletionRequest({ ...valid, session_id: id })).toMatchObject({
+			ok: true,
+			request: { session_id: id.toLowerCase() },
+		});
+	});
+
 	it("should take null for the optional fields", () => {
 		const nulls = {
 			stream: null,
@@ -167,6 +175,8 @@ describe("parseCompletionRequest", () => {
 		["five stops", { ...valid, stop: ["a", "b", "c", "d", "e"] }, "stop", "invalid_value"],
 		["an empty stop", { ...valid, stop: [""] }, "stop", "invalid_value"],
 		["user as an object", { ...valid, user: { a: 1 } }, "user", "invalid_type"],
+		["a session_id that is no UUID", { ...valid, session_id: "abc" }, "session_id", "invalid_value"],
+		["a numeric session_id", { ...valid, session_id: 5 }, "session_id", "invalid_value"],
 	])("should refuse %s with a 400 naming the field", (_name, body, param, code) => {
 		expect(refusalOf(body)).toMatchObject({ status: 400, param, code });
 	});

@@ -1,0 +1,77 @@
+/**
+ * The /v1 API's stored-session mode (`session_id`, an extension of OpenAI's request): the client's last message goes
+ * into one of the caller's chats as a message sent over the WebSocket would (stored, echoed to the chat's sockets,
+ * published to `chat.user.msg`); the normal pipeline answers it (ai-consumer streams it to the chat's sockets, the
+ * dispatcher stores the reply once and delivers it), and the reply is read back here once stored.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { Chan, messageFrame, replyIdOf, userMsgPayload, type Publish } from "../domain/chat-wire.js";
+import { historyEntry } from "../domain/history.js";
+import { ProviderUnavailable } from "../errors.js";
+import type { ChatStore, MessageRow } from "./chat-store.js";
+import type { ChatMetrics } from "./chat-metrics.js";
+import type { Delivery } from "./delivery.js";
+import type { HistoryCache } from "./history-cache.js";
+
+export interface SessionPostDeps {
+	store: ChatStore;
+	history: HistoryCache;
+	delivery: Delivery;
+	metrics: ChatMetrics;
+	publish: Publish;
+	logger: { warn(...args: unknown[]): void };
+}
+
+/** How often the stored reply is looked for: a reply takes seconds, a lookup is one indexed read. */
+const REPLY_POLL_MS = 200;
+
+/** Stores `message` as the user's next line in their chat, shows it on the chat's sockets and asks for its reply. */
+export async function postToSession(
+	deps: SessionPostDeps,
+	message: { session_id: string; username: string; character_id: string; content: string },
+	userName: string,
+): Promise<MessageRow> {
+	const row = await deps.store.insertUserMessage(message);
+	const ids = { session_id: row.session_id, message_id: row.id };
+	deps.metrics.messageIn();
+	await deps.history
+		.append(row.session_id, historyEntry(row))
+		.catch((err) => deps.logger.warn(ids, "History append failed:", err));
+	// The user's other devices see it at once (a socket of theirs drops the duplicate by id).
+	await deps.delivery
+		.send(row.session_id, [messageFrame(row, row.username)])
+		.catch((err) => deps.logger.warn(ids, "Delivery failed:", err));
+	// If this publish is lost, the dispatcher's outbox sweep publishes it again.
+	await deps
+		.publish(Chan.UserMsg, userMsgPayload(row, { user_name: userName }))
+		.catch((err: Error) => deps.logger.warn(ids, `Publish failed, outbox will retry: ${err.message}`));
+	return row;
+}
+
+/**
+ * The reply to `message` once the dispatcher has stored it, as one piece (`onReply` hears of it first). Throws a 503 when it failed, the message was
+ * rewound meanwhile, or nothing came within `timeoutMs`; an AbortError once `signal` is aborted.
+ */
+export async function* storedReply(
+	store: ChatStore,
+	message: MessageRow,
+	opts: { signal: AbortSignal; timeoutMs: number; onReply(reply: MessageRow): Promise<void> },
+): AsyncGenerator<string> {
+	const until = Date.now() + opts.timeoutMs;
+	while (Date.now() < until) {
+		opts.signal.throwIfAborted();
+		const asked = await store.getMessage(message.id);
+		if (!asked) throw ProviderUnavailable("The message was rewound before it was answered");
+		if (asked.reply_status === "failed") throw ProviderUnavailable("The AI model could not answer; try again");
+		if (asked.reply_status === "replied") {
+			const reply = await store.getMessage(replyIdOf({ message_id: message.id, variant: 0 }));
+			if (reply) {
+				await opts.onReply(reply);
+				yield reply.content;
+				return;
+			}
+		}
+		await sleep(REPLY_POLL_MS, undefined, { signal: opts.signal });
+	}
+	throw ProviderUnavailable("No reply came in time; it will still reach the chat when it comes");
+}
