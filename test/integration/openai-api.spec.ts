@@ -92,6 +92,29 @@ describe("GET /v1/models", () => {
 	});
 });
 
+describe("a personal API key", () => {
+	it("should work as the key, and be refused once revoked", async () => {
+		const headers = { Authorization: `Bearer ${alice.token}`, "Content-Type": "application/json" };
+		const made = await fetch(`${gatewayOrigin(broker)}/me/api-keys`, {
+			method: "POST",
+			headers,
+			body: JSON.stringify({ name: "sillytavern" }),
+		});
+		expect(made.status).toBe(201);
+		const { id, key } = (await made.json()) as { id: string; key: string };
+		fake.script([{ text: ["Hello, keyholder."] }]);
+		const completion = await client(key).chat.completions.create({
+			model: own.slug,
+			messages: [{ role: "user", content: "Hi" }],
+		});
+		expect(completion.choices[0].message.content).toBe("Hello, keyholder.");
+		await fetch(`${gatewayOrigin(broker)}/me/api-keys/${id}`, { method: "DELETE", headers });
+		const err = await failure(client(key).models.list());
+		expect(err.status).toBe(401);
+		expect(err.error).toMatchObject({ code: "invalid_api_key" });
+	});
+});
+
 describe("POST /v1/chat/completions", () => {
 	it("should answer as the character with usage, the character's prompt first, then the client's messages", async () => {
 		fake.script([{ text: ["The tide ", "keeps secrets."], usage: { input: 42, output: 5 } }]);
