@@ -58,6 +58,7 @@ describe("schema migrations", () => {
 			"0016-admin",
 			"0017-moderation",
 			"0018-chat-presets",
+			"0019-own-providers",
 			"0020-api-keys",
 		]);
 	});
