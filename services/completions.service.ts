@@ -2,9 +2,10 @@
  * The /v1 API's generations (issue 18): OpenAI's Chat Completions, where the model is a cameo character the caller
  * may see. Stateless: the client sends the conversation, cameo builds the character's prompt around it (card,
  * lorebooks, the user's default persona; src/domain/completions.ts) and answers it as a whole or as server-sent
- * events, nothing stored. The same per-user message limit and daily token quota as the WebSocket hold, and the tokens
- * count against them and in the metrics as replies' do. Runs in the ai-consumer role; the gateway's route is
- * src/adapters/openai-route.ts.
+ * events, nothing stored. With `session_id` the last message goes into one of the caller's chats instead, answered
+ * there by the normal pipeline (src/adapters/session-completions.ts). The same per-user message limit and daily token
+ * quota as the WebSocket hold, and the tokens count against them and in the metrics as replies' do. Runs in the
+ * ai-consumer role; the gateway's route is src/adapters/openai-route.ts.
  */
 import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
@@ -31,13 +32,13 @@ import {
 	sessionTurn,
 } from "../src/domain/completions.js";
 import { ChatEvent, type Publish } from "../src/domain/chat-wire.js";
-import { countTokens } from "../src/domain/token-count.js";
-import { postToSession, storedReply } from "../src/adapters/session-completions.js";
+import { awaitedReply, postToSession, type SessionPostDeps } from "../src/adapters/session-completions.js";
 import {
 	CompletionEvent,
 	MAX_MESSAGES,
 	MAX_MODEL_CHARS,
 	MAX_STOP_SEQUENCES,
+	completionHead,
 	modelList,
 	type CompletionAbandonedPayload,
 	type CompletionMeta,
@@ -60,6 +61,8 @@ export interface CompletionsThis extends Service, ChatThis {
 	quotas: ChatQuotas;
 	userLimits: UserLimits;
 	runs: CompletionRuns;
+	/** What the stored-session mode posts a message with, as chat-ws would. */
+	sessionPosts: SessionPostDeps;
 	/** The model that answers this user's completions. */
 	modelFor(username: string): ChatModel;
 	visibleCharacters(ctx: Context<unknown, CompletionMeta>): Promise<CharacterSummary[]>;
@@ -126,7 +129,8 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 			 * a stream of `chat.completion.chunk` events once the model has started writing.
 			 */
 			create: {
-				description: "Chat with a character through OpenAI's Chat Completions API (stateless)",
+				description:
+					"Chat with a character through OpenAI's Chat Completions API: stateless, or in one of your chats (session_id)",
 				params: {
 					model: { type: "string", min: 1, max: MAX_MODEL_CHARS },
 					messages: {
@@ -146,6 +150,7 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 					max_tokens: { type: "number", integer: true, min: 1, optional: true },
 					stop: { type: "array", items: "string", max: MAX_STOP_SEQUENCES },
 					user: { type: "string", optional: true },
+					session_id: { type: "uuid", optional: true },
 				},
 				handler(this: CompletionsThis, ctx: Context<CompletionRequest, CompletionMeta>) {
 					return this.complete(ctx);
@@ -231,7 +236,7 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 				return answerCompletion({
 					stream: request.stream,
 					includeUsage: request.include_usage,
-					head: { id: `chatcmpl-${id}`, created: Math.floor(Date.now() / 1000), model: request.model },
+					head: completionHead(id, request.model),
 					text,
 					usage: () => spent?.usage ?? { input_tokens: prompt.tokens, output_tokens: 0 },
 					controller,
@@ -256,33 +261,24 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 				if (content === null) throw SessionNotFound(sessionId);
 				if (typeof content !== "string") throw CompletionRefused(content);
 				await this.admit(username);
-				const chat = { store: this.store, history: this.runtime.history, delivery: this.runtime.delivery };
-				const publish: Publish = (channel, payload) => this.publish(channel, payload);
 				const message = { session_id: sessionId, username, character_id: characterId, content };
-				const row = await postToSession(
-					{ ...chat, metrics: this.metrics, publish, logger: this.logger },
-					message,
-					name ?? username,
-				);
+				const row = await postToSession(this.sessionPosts, message, name ?? username);
 				const id = ctx.meta.completion_id ?? randomUUID();
 				const controller = this.runs.begin(id);
-				// Gone: the chat's own stop, so the reply is stored as far as it got and shown on the other devices.
-				const stop = () => void this.broker.broadcast(ChatEvent.StopRequested, { session_id: sessionId });
-				controller.signal.addEventListener("abort", stop, { once: true });
-				let usage = { input_tokens: 0, output_tokens: 0 };
-				const text = storedReply(this.store, row, {
+				const { text, usage } = awaitedReply({
+					store: this.store,
+					message: row,
 					signal: controller.signal,
 					timeoutMs: config.chat.replyTimeoutSeconds * 1000,
-					onReply: async (reply) => {
-						usage = { input_tokens: await this.promptTokens(ctx, reply.id), output_tokens: countTokens(reply.content) };
-					},
+					stop: () => void this.broker.broadcast(ChatEvent.StopRequested, { session_id: sessionId }),
+					promptTokens: (replyId) => this.promptTokens(ctx, replyId),
 				});
 				return answerCompletion({
 					stream: ctx.params.stream,
 					includeUsage: ctx.params.include_usage,
-					head: { id: `chatcmpl-${id}`, created: Math.floor(Date.now() / 1000), model: ctx.params.model },
+					head: completionHead(id, ctx.params.model),
 					text,
-					usage: () => usage,
+					usage,
 					controller,
 					refusalOf: (err) => err,
 					onEnd: () => this.runs.end(id),
@@ -320,6 +316,9 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 			this.userLimits = new UserLimits(sequelize, defaultLimits(config));
 			this.quotas = createChatQuotas(config, this.userLimits);
 			this.runs = new CompletionRuns();
+			const publish: Publish = (channel, payload) => this.publish(channel, payload);
+			const { history, delivery } = this.runtime;
+			this.sessionPosts = { store: this.store, history, delivery, metrics: this.metrics, publish, logger: this.logger };
 			this.model = createChatModel(config);
 		},
 

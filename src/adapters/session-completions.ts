@@ -5,8 +5,9 @@
  * dispatcher stores the reply once and delivers it), and the reply is read back here once stored.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Chan, messageFrame, replyIdOf, userMsgPayload, type Publish } from "../domain/chat-wire.js";
+import { Chan, messageFrame, replyIdOf, userMsgPayload, type Publish, type Usage } from "../domain/chat-wire.js";
 import { historyEntry } from "../domain/history.js";
+import { countTokens } from "../domain/token-count.js";
 import { ProviderUnavailable } from "../errors.js";
 import type { ChatStore, MessageRow } from "./chat-store.js";
 import type { ChatMetrics } from "./chat-metrics.js";
@@ -49,29 +50,39 @@ export async function postToSession(
 }
 
 /**
- * The reply to `message` once the dispatcher has stored it, as one piece (`onReply` hears of it first). Throws a 503 when it failed, the message was
- * rewound meanwhile, or nothing came within `timeoutMs`; an AbortError once `signal` is aborted.
+ * The reply to `message` as an answer's text: one piece once the dispatcher has stored it, with its usage (its own
+ * tokens, and the prompt's as the inspector kept them). Aborting `signal` stops the chat's reply (`stop`), which is
+ * then stored as far as it got. The text throws a 503 when the reply failed, the message was rewound meanwhile, or
+ * nothing came within `timeoutMs`.
  */
-export async function* storedReply(
-	store: ChatStore,
-	message: MessageRow,
-	opts: { signal: AbortSignal; timeoutMs: number; onReply(reply: MessageRow): Promise<void> },
-): AsyncGenerator<string> {
-	const until = Date.now() + opts.timeoutMs;
-	while (Date.now() < until) {
-		opts.signal.throwIfAborted();
-		const asked = await store.getMessage(message.id);
-		if (!asked) throw ProviderUnavailable("The message was rewound before it was answered");
-		if (asked.reply_status === "failed") throw ProviderUnavailable("The AI model could not answer; try again");
-		if (asked.reply_status === "replied") {
-			const reply = await store.getMessage(replyIdOf({ message_id: message.id, variant: 0 }));
+export function awaitedReply(opts: {
+	store: ChatStore;
+	message: MessageRow;
+	signal: AbortSignal;
+	timeoutMs: number;
+	stop(): void;
+	promptTokens(replyId: string): Promise<number>;
+}): { text: AsyncGenerator<string>; usage(): Usage } {
+	opts.signal.addEventListener("abort", () => opts.stop(), { once: true });
+	let usage: Usage = { input_tokens: 0, output_tokens: 0 };
+	async function* text(): AsyncGenerator<string> {
+		const until = Date.now() + opts.timeoutMs;
+		while (Date.now() < until) {
+			opts.signal.throwIfAborted();
+			const asked = await opts.store.getMessage(opts.message.id);
+			if (!asked) throw ProviderUnavailable("The message was rewound before it was answered");
+			if (asked.reply_status === "failed") throw ProviderUnavailable("The AI model could not answer; try again");
+			const reply =
+				asked.reply_status === "replied" &&
+				(await opts.store.getMessage(replyIdOf({ message_id: asked.id, variant: 0 })));
 			if (reply) {
-				await opts.onReply(reply);
+				usage = { input_tokens: await opts.promptTokens(reply.id), output_tokens: countTokens(reply.content) };
 				yield reply.content;
 				return;
 			}
+			await sleep(REPLY_POLL_MS, undefined, { signal: opts.signal });
 		}
-		await sleep(REPLY_POLL_MS, undefined, { signal: opts.signal });
+		throw ProviderUnavailable("No reply came in time; it will still reach the chat when it comes");
 	}
-	throw ProviderUnavailable("No reply came in time; it will still reach the chat when it comes");
+	return { text: text(), usage: () => usage };
 }

@@ -248,6 +248,11 @@ export interface CompletionHead {
 	model: string;
 }
 
+/** The head of completion `id`'s answers, made now. */
+export function completionHead(id: string, model: string): CompletionHead {
+	return { id: `chatcmpl-${id}`, created: Math.floor(Date.now() / 1000), model };
+}
+
 export function chatCompletion(head: CompletionHead, content: string, usage: Usage) {
 	return {
 		...head,
