@@ -12,7 +12,7 @@ import { awaitService, clusterNamespace, clusterNode, removeNamespace } from "..
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { eventually } from "../support/process.js";
-import { readThenAbort } from "../support/openai-streams.js";
+import { readThenAbort } from "../support/openai-client.js";
 
 const namespace = clusterNamespace("v1");
 const MODEL_ENV = {

@@ -6,7 +6,7 @@
  * the fake OpenAI-compatible provider as the model.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import OpenAI, { APIError } from "openai";
+import OpenAI from "openai";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
@@ -14,6 +14,7 @@ import { signUp, testConfig, uniqueName, type SignedUp } from "../support/config
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { eventually } from "../support/process.js";
+import { failure } from "../support/openai-client.js";
 import { ChatSocket, type Frame } from "../support/ws-client.js";
 
 let fake: FakeServer;
@@ -42,15 +43,6 @@ async function rows(sessionId: string) {
 		bind: [sessionId],
 	});
 	return found as { id: string; role: string; content: string; stopped: boolean }[];
-}
-
-async function failure(call: Promise<unknown>): Promise<APIError> {
-	const err = await call.then(
-		() => undefined,
-		(e: unknown) => e,
-	);
-	expect(err).toBeInstanceOf(APIError);
-	return err as APIError;
 }
 
 beforeAll(async () => {

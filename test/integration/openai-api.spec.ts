@@ -6,14 +6,14 @@
  * that goes away mid-stream (the provider's request ends).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import OpenAI, { APIError } from "openai";
+import OpenAI from "openai";
 import type { ServiceBroker } from "moleculer";
 import { createBroker } from "../../src/broker.js";
 import { signUp, testConfig, uniqueName, type SignedUp } from "../support/config.js";
 import { startFakeOpenAI, type FakeServer } from "../support/fake-openai.js";
 import { gatewayOrigin } from "../support/gateway.js";
 import { eventually } from "../support/process.js";
-import { readThenAbort } from "../support/openai-streams.js";
+import { failure, readThenAbort } from "../support/openai-client.js";
 
 const ADMIN = { user: { id: "00000000-0000-0000-0000-000000000000", username: "test_operator", role: "admin" } };
 
@@ -35,16 +35,6 @@ async function createCharacter(user: SignedUp, fields: object) {
 		{ system_prompt: "You are a lighthouse keeper who speaks in riddles.", ...fields },
 		{ meta: user.meta },
 	);
-}
-
-/** The APIError a call fails with. */
-async function failure(call: Promise<unknown>): Promise<APIError> {
-	const err = await call.then(
-		() => undefined,
-		(e: unknown) => e,
-	);
-	expect(err).toBeInstanceOf(APIError);
-	return err as APIError;
 }
 
 beforeAll(async () => {

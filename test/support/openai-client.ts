@@ -1,4 +1,16 @@
-/** Reading the official `openai` client's streams in the /v1 tests. */
+/** The /v1 tests' use of the official `openai` client: its failures, and streams read then aborted. */
+import { expect } from "vitest";
+import { APIError } from "openai";
+
+/** The APIError a call fails with (the test fails if it succeeds or fails otherwise). */
+export async function failure(call: Promise<unknown>): Promise<APIError> {
+	const err = await call.then(
+		() => undefined,
+		(e: unknown) => e,
+	);
+	expect(err).toBeInstanceOf(APIError);
+	return err as APIError;
+}
 
 /** Reads a completion's chunks and aborts after `after` of them; resolves with the texts read (the client ends quietly). */
 export async function readThenAbort(
