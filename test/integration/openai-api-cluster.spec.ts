@@ -72,6 +72,19 @@ describe("/v1 across nodes", () => {
 		expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("Across the river.");
 		expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 20, completion_tokens: 3, total_tokens: 23 });
 		expect(sent()[0].body.messages[0].content).toContain("You are a ferryman.");
+
+		// On the wire: server-sent events, as the gateway names them whatever node wrote the stream.
+		fake.script([{ text: ["Mind ", "the oars."] }]);
+		const res = await fetch(`${gatewayOrigin(gateway)}/v1/chat/completions`, {
+			method: "POST",
+			headers: { Authorization: `Bearer ${user.token}`, "Content-Type": "application/json" },
+			body: JSON.stringify({ model: slug, stream: true, messages: [{ role: "user", content: "Careful" }] }),
+		});
+		expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+		expect(res.headers.get("cache-control")).toBe("no-cache");
+		const body = await res.text();
+		expect(body.startsWith("data: {")).toBe(true);
+		expect(body.endsWith("data: [DONE]\n\n")).toBe(true);
 	});
 
 	it("should end the provider's request on the completions node when the client aborts", async () => {
