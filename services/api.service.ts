@@ -36,6 +36,7 @@ import { shareGatewayServer } from "../src/adapters/gateway-server.js";
 import { AVATAR_ROUTE, AVATAR_UPLOAD_BODY, avatarUploadParams } from "../src/adapters/avatar-route.js";
 import { PERSONA_ROUTE } from "../src/adapters/persona-route.js";
 import { ACCOUNT_ROUTE } from "../src/adapters/account-route.js";
+import { WS_TICKET_ROUTE } from "../src/adapters/ws-ticket-route.js";
 import { ADMIN_ROUTE } from "../src/adapters/admin-route.js";
 import { openaiRoute } from "../src/adapters/openai-route.js";
 import type { AuthMeta, AuthUser } from "../src/domain/accounts.js";
@@ -138,6 +139,7 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 				},
 				PERSONA_ROUTE,
 				ACCOUNT_ROUTE,
+				WS_TICKET_ROUTE,
 				ADMIN_ROUTE,
 				openaiRoute(config),
 				{

@@ -11,6 +11,7 @@ import { col, fn, Op, UniqueConstraintError, where as sqlWhere, type WhereOption
 import type { Config } from "../src/config.js";
 import DbMixin, { type DbThis } from "../mixins/db.mixin.js";
 import AccountMixin from "../mixins/account.mixin.js";
+import WsTicketMixin from "../mixins/ws-ticket.mixin.js";
 import type { User } from "../models/index.js";
 import type { UserRole } from "../models/user.model.js";
 import { containsPattern } from "../src/domain/characters.js";
@@ -85,8 +86,8 @@ export default function authService(config: Config): ServiceSchema {
 	return {
 		name: "auth",
 
-		/** `this.db` (Sequelize models); the account's own actions (PATCH and DELETE /me, logout, export). */
-		mixins: [DbMixin(config), AccountMixin(config)],
+		/** `this.db` (Sequelize models); the account's own actions (PATCH/DELETE /me, logout, export); WS tickets. */
+		mixins: [DbMixin(config), AccountMixin(config), WsTicketMixin(config)],
 
 		/** Not secret. The JWT secret stays in this closure: settings are broadcast to every node's registry. */
 		settings: { jwtTtlSeconds: config.jwtTtlSeconds },

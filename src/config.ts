@@ -67,6 +67,8 @@ export interface Config {
 	/** Undefined only in embedded mode, where a secret is generated once and kept under dataDir. */
 	jwtSecret: string | undefined;
 	jwtTtlSeconds: number;
+	/** How long a WebSocket ticket (POST /ws-ticket) may wait for its handshake (WS_TICKET_TTL_SECONDS). */
+	wsTicketTtlSeconds: number;
 	/**
 	 * AES-256-GCM key for users' own provider keys (SECRETS_KEY, 32 bytes as hex or base64). Undefined only in embedded
 	 * mode, where one is generated once and kept under dataDir, and on nodes that never see a user's key.
@@ -293,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
 		amqpUrl,
 		jwtSecret,
 		jwtTtlSeconds: parseDuration("JWT_TTL", env.JWT_TTL, 30 * 60),
+		wsTicketTtlSeconds: int("WS_TICKET_TTL_SECONDS", env.WS_TICKET_TTL_SECONDS, 30, 1, 300),
 		secretsKey,
 		allowPrivateProviderUrls: bool("ALLOW_PRIVATE_PROVIDER_URLS", env.ALLOW_PRIVATE_PROVIDER_URLS, false),
 		apiPort: port("API_PORT", env.API_PORT ?? env.PORT, 8000),

@@ -1,8 +1,9 @@
 /**
  * Who may chat, at the handshake and while the socket is open. A handshake is admitted within the handshakes per
  * client IP and per user per minute (counted in Redis in a cluster) and the user's sockets on this node; then the
- * token (auth.validate), the character (characters.get, with its visibility rules) and the persona (the user's own) are
- * checked and the session resumed or opened. Later, a character that changed is looked at again for every socket chatting with it.
+ * token (auth.validate; a ticket is first traded for its token, auth.redeemWsTicket), the character (characters.get,
+ * with its visibility rules) and the persona (the user's own) are checked and the session resumed or opened. Later,
+ * a character that changed is looked at again for every socket chatting with it.
  * Refusals are thrown as the errors of src/errors.ts, which ws-upgrade.ts answers with their HTTP status.
  */
 import type { IncomingMessage } from "node:http";
@@ -160,14 +161,18 @@ export class ChatAccess {
 		const parsed = parseChatHandshake(req.url ?? "", req.headers.authorization);
 		if (!parsed.ok) throw HandshakeRejected(parsed.problem, parsed.detail);
 		const h = parsed.value;
-		const user = await this.broker.call<ChatUser, { token: string }>("auth.validate", { token: h.token });
+		// A ticket stands for a token, which is then checked as one given in the URL would be.
+		const token = h.ticket
+			? await this.broker.call<string, { ticket: string }>("auth.redeemWsTicket", { ticket: h.ticket })
+			: h.token!;
+		const user = await this.broker.call<ChatUser, { token: string }>("auth.validate", { token });
 		await admit(this.perUser, user.username, "for your account");
 		this.claimSlot(user.username, socket);
 
 		// Someone else's persona is "not found" too, as a session is.
 		const chosen = h.personaId ? await this.personas.get(user.id, h.personaId) : undefined;
 		if (chosen === null) throw PersonaNotFound(h.personaId!);
-		const opened = { handshake: h, user, expiresAt: tokenExpiry(h.token) };
+		const opened = { handshake: h, user, expiresAt: tokenExpiry(token) };
 		if (!h.sessionId) {
 			const character = await this.visibleCharacter(h.characterId!, user);
 			const persona = chosen ?? (await this.personas.defaultFor(user));

@@ -1,7 +1,9 @@
 /**
  * Reads a WebSocket upgrade request:
- * `/ws/{character_id}?token=JWT[&session_id=ID][&after=MESSAGE_ID][&greeting=N][&persona_id=ID]`, or, to join a
- * session (a room) by its id alone, `/ws/session/{session_id}?token=JWT[&after=MESSAGE_ID][&persona_id=ID]`.
+ * `/ws/{character_id}?ticket=T[&session_id=ID][&after=MESSAGE_ID][&greeting=N][&persona_id=ID]`, or, to join a
+ * session (a room) by its id alone, `/ws/session/{session_id}?ticket=T[&after=MESSAGE_ID][&persona_id=ID]`. A ticket
+ * (POST /ws-ticket) keeps the access token out of the URL; `?token=JWT` (or an Authorization header) works too, for
+ * the seed's clients.
  * Every defect is named as a problem; src/errors.ts (HandshakeRejected) gives each its HTTP answer. Also: which
  * greeting a new session opens with.
  */
@@ -13,7 +15,9 @@ import { isUuid } from "./uuid.js";
 export interface ChatHandshake {
 	/** Absent when joining by `/ws/session/{id}`: the session says who is in it. */
 	characterId?: string;
-	token: string;
+	/** Exactly one of `token` and `ticket` is set. */
+	token?: string;
+	ticket?: string;
 	sessionId?: string;
 	after?: string;
 	/** Which greeting opens a new session: 0 the card's first message, n its n-th alternate greeting. */
@@ -48,7 +52,7 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 	}
 	const match = /^\/ws\/(?:(session)\/)?([^/]+)\/?$/.exec(parsed.pathname);
 	if (!match)
-		return refuse("not_a_chat_path", "Connect to /ws/{character_id}?token=... or /ws/session/{session_id}?token=...");
+		return refuse("not_a_chat_path", "Connect to /ws/{character_id}?ticket=... or /ws/session/{session_id}?ticket=...");
 	let pathId: string;
 	try {
 		pathId = decodeURIComponent(match[2]);
@@ -63,8 +67,11 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 			: refuse("unknown_character", "Character not found");
 	const characterId = bySession ? undefined : pathId;
 
-	const token = parsed.searchParams.get("token") || bearerToken(authorization);
-	if (!token) return refuse("missing_token", "Missing token: connect with ?token=<access_token>");
+	const ticket = parsed.searchParams.get("ticket") || undefined;
+	const token = ticket ? undefined : parsed.searchParams.get("token") || bearerToken(authorization);
+	if (ticket && parsed.searchParams.get("token")) return refuse("invalid_param", "Give a ticket or a token, not both");
+	if (!ticket && !token)
+		return refuse("missing_token", "Missing ticket: connect with ?ticket=<ticket from POST /ws-ticket>");
 
 	const sessionParam = parsed.searchParams.get("session_id") || undefined;
 	if (sessionParam && !isUuid(sessionParam)) return refuse("invalid_param", "session_id must be a UUID");
@@ -83,7 +90,7 @@ export function parseChatHandshake(url: string, authorization?: string): Handsha
 	const personaId = parsed.searchParams.get("persona_id") || undefined;
 	if (personaId && !isUuid(personaId)) return refuse("invalid_param", "persona_id must be a UUID");
 
-	return { ok: true, value: { characterId, token, sessionId, after, greeting, personaId } };
+	return { ok: true, value: { characterId, token, ticket, sessionId, after, greeting, personaId } };
 }
 
 function refuse(problem: HandshakeProblem, detail: string): HandshakeParse {

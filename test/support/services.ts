@@ -79,6 +79,7 @@ const SUITE_NEEDS: Record<string, Need[]> = {
 	"test/integration/chat-cluster.spec.ts": cluster,
 	"test/integration/account-cluster.spec.ts": cluster,
 	"test/integration/api-keys-cluster.spec.ts": cluster,
+	"test/integration/ws-tickets-cluster.spec.ts": cluster,
 	"test/integration/continue-impersonate.spec.ts": cluster,
 	"test/integration/story-edits.spec.ts": cluster,
 	"test/integration/health.spec.ts": [redis, rabbitMq],
