@@ -273,6 +273,23 @@ describe("errors in OpenAI's form", () => {
 		}
 	});
 
+	it("should send a provider failing mid-stream as an error event, after what was written", async () => {
+		fake.script([{ text: ["Once ", "upon ", "a time"], dropAfter: 2, delayMs: 50 }, { status: 500 }, { status: 500 }]);
+		const stream = await client(alice.token).chat.completions.create({
+			model: own.slug,
+			messages: [{ role: "user", content: "A story" }],
+			stream: true,
+		});
+		let text = "";
+		const err = await failure(
+			(async () => {
+				for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+			})(),
+		);
+		expect(text).toBe("Once upon ");
+		expect(err.error).toMatchObject({ type: "server_error", code: "provider_unavailable" });
+	});
+
 	it("should keep {detail, code} errors outside /v1", async () => {
 		const res = await fetch(`${gatewayOrigin(broker)}/characters/id/${bobsPrivate.id}`, {
 			headers: { Authorization: `Bearer ${alice.token}` },
