@@ -39,6 +39,7 @@ import { prepareMemory } from "../support/hostile-memory.js";
 import { prepareRooms } from "../support/hostile-rooms.js";
 import { preparePresets } from "../support/hostile-presets.js";
 import { prepareApiKeys } from "../support/hostile-api-keys.js";
+import { prepareWsTickets } from "../support/hostile-ws-tickets.js";
 import type { DbThis } from "../../mixins/db.mixin.js";
 
 // ---- Process-level collectors: nothing the table does may reach these. ----
@@ -439,7 +440,14 @@ beforeAll(async () => {
 	ctx.victimSessionId = theirHello.session_id as string;
 	ctx.victimMessageId = echo.id as string;
 	ctx.ownSessionId = myHello.session_id as string;
-	for (const prepare of [preparePersonas, prepareLorebooks, prepareMemory, preparePresets, prepareApiKeys])
+	for (const prepare of [
+		preparePersonas,
+		prepareLorebooks,
+		prepareMemory,
+		preparePresets,
+		prepareApiKeys,
+		prepareWsTickets,
+	])
 		Object.assign(ctx.ids, await prepare(ctx, asUser));
 	const { sequelize } = (broker.getLocalService("rooms") as unknown as DbThis).db;
 	Object.assign(ctx.ids, await prepareRooms(ctx, asUser, (sql, bind) => sequelize.query(sql, { bind })));

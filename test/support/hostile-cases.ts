@@ -25,6 +25,7 @@ import { moderationRequests } from "./hostile-moderation.js";
 import { presetRequests } from "./hostile-presets.js";
 import { ownProviderRequests } from "./hostile-own-provider.js";
 import { apiKeyHandshakes, apiKeyRequests } from "./hostile-api-keys.js";
+import { wsTicketHandshakes, wsTicketRequests } from "./hostile-ws-tickets.js";
 
 export const CATEGORIES = [
 	"malformed_json",
@@ -508,6 +509,7 @@ export function buildRestCases(ctx: HostileContext): RestCase[] {
 		...presetRequests(ctx),
 		...ownProviderRequests(),
 		...apiKeyRequests(ctx),
+		...wsTicketRequests(ctx),
 	];
 }
 
@@ -2324,7 +2326,7 @@ export function buildHandshakeCases(ctx: HostileContext): HandshakeCase[] {
 		`/ws/${c}?token=${t}&session_id=${ctx.ownSessionId}&persona_id=${theirPersona}`,
 		[404],
 	);
-	cases.push(...apiKeyHandshakes(ctx));
+	cases.push(...apiKeyHandshakes(ctx), ...wsTicketHandshakes(ctx));
 	return cases;
 }
 
