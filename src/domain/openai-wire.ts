@@ -18,8 +18,8 @@ export const MAX_MESSAGES = 2000;
 export const MAX_TOTAL_CHARS = 400_000;
 /** Text parts of one message's content. */
 export const MAX_CONTENT_PARTS = 100;
-/** OpenAI takes up to 4 stop sequences. */
-export const MAX_STOP_SEQUENCES = 4;
+/** OpenAI takes 4 stop sequences; SillyTavern sends all its stopping strings to a custom endpoint, often more. */
+export const MAX_STOP_SEQUENCES = 16;
 export const MAX_STOP_CHARS = 200;
 export const MAX_MODEL_CHARS = 200;
 /** The JSON body limit of POST /v1/chat/completions. */

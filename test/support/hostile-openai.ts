@@ -44,7 +44,7 @@ export function openaiRequests(ctx: HostileContext): RestCase[] {
 		["top_p", [1.5, -1, "0.5"]],
 		["max_tokens", [0, -5, 1.5, "10", 1e12]],
 		["max_completion_tokens", [0, "x"]],
-		["stop", [5, [1], ["a", "b", "c", "d", "e"], [""], { a: 1 }]],
+		["stop", [5, [1], Array.from({ length: 17 }, (_, i) => `s${i}`), [""], ["s".repeat(201)], { a: 1 }]],
 		["user", [1, {}, []]],
 		["n", [2, 0, "1"]],
 		["tools", [[{ type: "function", function: { name: "f" } }]]],
