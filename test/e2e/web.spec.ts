@@ -223,6 +223,8 @@ describe("web client", () => {
 
 	it("should find a character by name, open it, and show the echo and the reply", async () => {
 		const page = await loggedInPage("#/");
+		const socketUrls: string[] = [];
+		page.on("websocket", (ws) => socketUrls.push(ws.url()));
 		await page.getByLabel("Search characters by name").fill("wren");
 		await expect.poll(() => page.locator(".character-card").count(), POLL).toBe(1);
 		await page.getByRole("link", { name: `Chat with ${CHARACTER}` }).click();
@@ -234,6 +236,9 @@ describe("web client", () => {
 		expect(await reply.textContent()).toContain("offline model");
 		await page.getByText(`${CHARACTER} is typing…`).waitFor({ state: "hidden" });
 		expect(sessionIdOf(page)).toMatch(/^[0-9a-f-]{36}$/);
+		// A single-use ticket (POST /ws-ticket) in the socket's URL, never the token: URLs end up in access logs.
+		expect(socketUrls).toEqual([expect.stringMatching(/[?&]ticket=[\w-]{43}(&|$)/)]);
+		expect(socketUrls[0]).not.toContain(viewerToken);
 		await shot(page, "chat");
 	});
 

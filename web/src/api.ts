@@ -153,6 +153,12 @@ async function request(path: string, opts: RequestOptions & { accept?: string })
 	throw new ApiError(res.status, waiting ?? data?.detail ?? `The server answered ${res.status}`);
 }
 
+/** A single-use ticket for one chat socket's handshake (POST /ws-ticket), so the token stays out of its URL. */
+export async function wsTicket(): Promise<string | null> {
+	if (!getToken()) return null;
+	return (await api<{ ticket: string }>("/ws-ticket", { method: "POST" })).ticket;
+}
+
 /** Logs out: the server forgets this token (POST /logout), whatever it answers; this tab forgets it at once. */
 export async function logOut(): Promise<void> {
 	const token = getToken();

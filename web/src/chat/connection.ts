@@ -3,7 +3,8 @@
  * last message shown (`&session_id=…&after=…`), so the server replays exactly what was missed. Close code 1012 (the
  * server is restarting) is retried almost at once. It stops for good, until `reconnect()`, when the server closes for
  * a reason a reconnect cannot cure (README, Chat over WebSocket: Closing) or keeps refusing the handshake. A room is
- * joined by its session alone (`/ws/session/{session_id}`).
+ * joined by its session alone (`/ws/session/{session_id}`). Each handshake carries a fresh single-use ticket
+ * (POST /ws-ticket), never the token itself: URLs end up in access logs.
  */
 import type { ClientFrame, ServerFrame } from "../../../src/domain/chat-frames";
 
@@ -21,7 +22,8 @@ export interface ConnectionOptions {
 	greeting?: number;
 	/** A new chat is played as this persona (none: your default). */
 	personaId?: string;
-	token: () => string | null;
+	/** A ticket for one handshake (POST /ws-ticket); null once logged out. Read at each (re)connect. */
+	ticket: () => Promise<string | null>;
 	/** Where to resume from; read at each reconnect. */
 	lastId: () => string | undefined;
 	onFrame: (frame: ServerFrame) => void;
@@ -42,6 +44,8 @@ export class ChatConnection {
 	private attempt = 0;
 	private refusals = 0;
 	private timer?: number;
+	/** Getting a ticket: no second handshake starts meanwhile. */
+	private connecting = false;
 	/** Closed by its owner. */
 	private stopped = false;
 	/** Gave up (see StopReason) until `reconnect()`. */
@@ -53,9 +57,24 @@ export class ChatConnection {
 	}
 
 	connect(): void {
-		const token = this.opts.token();
-		if (this.stopped || this.halted || !token) return;
-		const params = new URLSearchParams({ token });
+		if (this.stopped || this.halted || this.connecting) return;
+		this.connecting = true;
+		this.opts.onStatus(this.attempt === 0 ? "connecting" : "reconnecting");
+		this.opts.ticket().then(
+			(ticket) => {
+				this.connecting = false;
+				if (ticket && !this.stopped && !this.halted) this.open(ticket);
+			},
+			// The server did not answer, or refused for now (429): try again later, as after a refused handshake.
+			() => {
+				this.connecting = false;
+				if (!this.stopped && !this.halted) this.schedule(this.backoff());
+			},
+		);
+	}
+
+	private open(ticket: string): void {
+		const params = new URLSearchParams({ ticket });
 		if (this.sessionId) {
 			if (this.opts.characterId) params.set("session_id", this.sessionId);
 			const after = this.opts.lastId();
@@ -68,7 +87,6 @@ export class ChatConnection {
 		const ws = new WebSocket(`${scheme}://${location.host}${this.path()}?${params}`);
 		this.ws = ws;
 		let opened = false;
-		this.opts.onStatus(this.attempt === 0 ? "connecting" : "reconnecting");
 
 		ws.onopen = () => {
 			opened = true;
@@ -108,7 +126,7 @@ export class ChatConnection {
 
 	/** Reconnect now instead of waiting out the backoff (the browser came back online). */
 	retryNow(): void {
-		if (this.ws || this.stopped || this.halted) return;
+		if (this.ws || this.connecting || this.stopped || this.halted) return;
 		window.clearTimeout(this.timer);
 		this.connect();
 	}

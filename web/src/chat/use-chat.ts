@@ -6,7 +6,7 @@
  * removal from it to `onRemoved`.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, DISABLED_NOTICE, expireSession, getToken, waitText, type HistoryPage } from "../api";
+import { api, ApiError, DISABLED_NOTICE, expireSession, waitText, wsTicket, type HistoryPage } from "../api";
 import { toast } from "../toast";
 import { routeGreeting, routePersona } from "../router";
 import { ChatConnection, type ConnectionStatus, type StopReason } from "./connection";
@@ -131,7 +131,7 @@ export function useChat(
 			sessionId: initialSessionId,
 			greeting: routeGreeting(),
 			personaId: routePersona(),
-			token: getToken,
+			ticket: wsTicket,
 			lastId: () => lastShownId(stateRef.current),
 			onFrame,
 			onStatus: (next) => {
