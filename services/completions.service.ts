@@ -18,7 +18,6 @@ import { UserLimits } from "../src/adapters/user-limits.js";
 import { answerCompletion, completionText, CompletionRuns, type Spent } from "../src/adapters/completion-runs.js";
 import { createChatModel } from "../src/adapters/llm/factory.js";
 import { LlmUnavailableError, type ChatModel } from "../src/domain/chat-model.js";
-import { overridesOf } from "../src/domain/model-settings.js";
 import { AdminEvent, type LimitsChangedPayload } from "../src/domain/admin.js";
 import { CharacterEvent, type CharacterSummary } from "../src/domain/characters.js";
 import { PersonaEvent, type PersonaChangedPayload } from "../src/domain/personas.js";
@@ -26,6 +25,7 @@ import { LorebookEvent } from "../src/domain/lorebook.js";
 import { isUuid } from "../src/domain/uuid.js";
 import {
 	characterIdOf,
+	completionOverrides,
 	completionPrompt,
 	conversationOf,
 	modelEntries,
@@ -203,6 +203,7 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 				throw RateLimited(retryAfter, refused.message);
 			},
 
+			/** The model named, the caller's limits, then the character's prompt around the client's messages, answered. */
 			async complete(this: CompletionsThis, ctx: Context<CompletionRequest, CompletionMeta>) {
 				const request = ctx.params;
 				const { id: userId, username } = callerOf(ctx.meta);
@@ -217,12 +218,7 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 				const model = this.modelFor(username);
 				const { names, options } = await this.prompts.detached(speakers, conversationOf(request.messages), model);
 				const prompt = completionPrompt(speakers.character, request.messages, names.user, options);
-				const overrides = {
-					...overridesOf(speakers.character),
-					...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-					...(request.top_p === undefined ? {} : { topP: request.top_p }),
-					...(request.max_tokens === undefined ? {} : { maxOutputTokens: request.max_tokens }),
-				};
+				const overrides = completionOverrides(speakers.character, request);
 				const id = ctx.meta.completion_id ?? randomUUID();
 				const controller = this.runs.begin(id);
 				let spent: Spent | undefined;

@@ -6,7 +6,8 @@
  * characters with one slug, the slug names the caller's own, else the ownerless (seed) one, else the oldest; each of
  * the others is listed under its UUID. Every character is also reachable by its UUID.
  */
-import type { ClientMessage, ModelEntry, WireRefusal } from "./openai-wire.js";
+import type { ClientMessage, CompletionRequest, ModelEntry, WireRefusal } from "./openai-wire.js";
+import { overridesOf, type ModelOverrides } from "./model-settings.js";
 import { checkContent } from "./chat-wire.js";
 import { assemblePrompt, type AssembledPrompt, type PromptCharacter, type PromptOptions } from "./prompt.js";
 import type { HistoryEntry } from "./history.js";
@@ -88,6 +89,22 @@ export function completionPrompt(
 		messages: [{ role: "system", content: `${system.content}\n\n${instructions}` }, ...rest],
 		tokens: assembled.tokens + instructionCost,
 		parts: [...assembled.parts, { part: "instruction", tokens: instructionCost }],
+	};
+}
+
+/**
+ * What the reply is generated with: the character's own model settings, each replaced by the request's sampling field
+ * when it gives one (the model layer then clamps them to the operator's bounds, as a chat preset's).
+ */
+export function completionOverrides(
+	character: Parameters<typeof overridesOf>[0],
+	request: Pick<CompletionRequest, "temperature" | "top_p" | "max_tokens">,
+): ModelOverrides {
+	return {
+		...overridesOf(character),
+		...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+		...(request.top_p === undefined ? {} : { topP: request.top_p }),
+		...(request.max_tokens === undefined ? {} : { maxOutputTokens: request.max_tokens }),
 	};
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
 	StopCutter,
 	characterIdOf,
+	completionOverrides,
 	completionPrompt,
 	modelEntries,
 	modelIds,
@@ -166,6 +167,25 @@ describe("sessionTurn", () => {
 		expect(sessionTurn(session, turn, said("a".repeat(101)), 100)).toMatchObject({
 			code: "content_too_long",
 			status: 400,
+		});
+	});
+});
+
+describe("completionOverrides", () => {
+	const character = { llm_model: "m1", temperature: 0.3, max_output_tokens: 100 };
+
+	it("should keep the character's settings where the request gives none, and take the request's where it does", () => {
+		expect(completionOverrides(character, {})).toEqual({
+			model: "m1",
+			temperature: 0.3,
+			maxOutputTokens: 100,
+			topP: undefined,
+		});
+		expect(completionOverrides(character, { temperature: 1.2, top_p: 0.9, max_tokens: 50 })).toEqual({
+			model: "m1",
+			temperature: 1.2,
+			maxOutputTokens: 50,
+			topP: 0.9,
 		});
 	});
 });
