@@ -272,8 +272,8 @@ export default function apiService(config: Config): ServiceSchema<ServiceSetting
 						gatewayRoutes(this.settings.routes, this.broker.registry.getActionList({ skipInternal: true }), {
 							// authLimiter in the auth route's onBeforeCall, importLimiter in the card, avatar and chat uploads.
 							rateLimitedRoutes: ["auth", "character-import", "chat-import", AVATAR_ROUTE.name, ACCOUNT_ROUTE.name],
-							// Reports per user per hour (services/moderation.service.ts).
-							rateLimitedActions: ["moderation.report"],
+							// Reports per user per hour (services/moderation.service.ts); WebSocket tickets per user per minute.
+							rateLimitedActions: ["moderation.report", "auth.issueWsTicket"],
 							// Password hashing with a bounded queue (AUTH_HASH_QUEUE).
 							busyActions: [
 								"auth.login",

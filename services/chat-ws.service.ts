@@ -1,6 +1,7 @@
 /**
- * The WebSocket edge: `ws://host:8004/ws/{character_id}?token=JWT[&session_id=ID&after=MESSAGE_ID]`, or
- * `/ws/session/{session_id}` to join a room, also reachable on the gateway's port when both run in one process. It admits and authenticates during the upgrade (refusing with
+ * The WebSocket edge: `ws://host:8004/ws/{character_id}?ticket=T[&session_id=ID&after=MESSAGE_ID]` (or
+ * `?token=JWT`), or `/ws/session/{session_id}` to join a room, also reachable on the gateway's port when both run in
+ * one process. It admits and authenticates during the upgrade (refusing with
  * 401/403/404/429, see chat-access.ts), opens or resumes the session, replays what the client has not seen, stores
  * and echoes user messages, sends them to `chat.user.msg`, and in a cluster serves gRPC `Delivery` so replies reach
  * the sockets it holds. Sockets end when their user is disabled, their token expires or their character is no longer

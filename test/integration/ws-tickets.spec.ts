@@ -85,9 +85,13 @@ describe("WebSocket tickets", () => {
 		expect(await refusal(`ticket=${ticket}&token=${encodeURIComponent(me.token)}`)).toEqual([400, "VALIDATION_ERROR"]);
 	});
 
-	it("should refuse POST /ws-ticket without a token", async () => {
+	it("should refuse POST /ws-ticket without a token, as /openapi.json says", async () => {
 		const res = await call("POST", "/ws-ticket");
 		expect([res.status, res.body.code]).toEqual([401, "UNAUTHORIZED"]);
+		const doc = (await call("GET", "/openapi.json")).body;
+		const operation = doc.paths["/ws-ticket"].post;
+		expect(operation).toMatchObject({ security: [{ bearerAuth: [] }], summary: expect.stringContaining("?ticket=") });
+		expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(["200", "401", "429"]));
 	});
 
 	it("should refuse the ticket of a user disabled after it was issued", async () => {
