@@ -60,6 +60,11 @@ export interface Config {
 	services: ServiceName[];
 	/** PostgreSQL URL; `undefined` in embedded mode means "start the embedded PostgreSQL". */
 	databaseUrl: string | undefined;
+	/**
+	 * The process's PostgreSQL pool, which all its services share (src/adapters/database.ts): at most `max` connections
+	 * (DB_POOL_MAX), each closed after `idleMs` unused (DB_POOL_IDLE_MS). k8s/*.yaml size it per role.
+	 */
+	dbPool: { max: number; idleMs: number };
 	/** Moleculer transporter (e.g. redis://host:6379); `undefined` = local, single process. */
 	transporter: string | undefined;
 	redisUrl: string | undefined;
@@ -290,6 +295,10 @@ export function loadConfig(env: Env = process.env): Config {
 		nodeId: str(env.NODE_ID),
 		services,
 		databaseUrl,
+		dbPool: {
+			max: int("DB_POOL_MAX", env.DB_POOL_MAX, 10, 1, 1000),
+			idleMs: int("DB_POOL_IDLE_MS", env.DB_POOL_IDLE_MS, 10_000, 1000, 3_600_000),
+		},
 		transporter,
 		redisUrl,
 		amqpUrl,

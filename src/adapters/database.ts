@@ -3,6 +3,7 @@
  * of them stops. Opening it also starts the embedded PostgreSQL (embedded mode without DATABASE_URL) and runs the
  * migrations.
  */
+import { hostname } from "node:os";
 import { Sequelize } from "sequelize";
 import pRetry from "p-retry";
 import type { Config } from "../config.js";
@@ -59,6 +60,11 @@ export async function pingDatabase(): Promise<void> {
 	await db.sequelize.query("SELECT 1");
 }
 
+/** `cameo/<node id>`, or `cameo/<host>-<pid>` when NODE_ID is not set (the broker's own default is alike). */
+export function applicationName(nodeId: string | undefined): string {
+	return `cameo/${nodeId ?? `${hostname()}-${process.pid}`}`.slice(0, 63);
+}
+
 async function open(config: Config, logger: Logger) {
 	let embedded: EmbeddedPostgresHandle | undefined;
 	let url = config.databaseUrl;
@@ -77,7 +83,9 @@ async function open(config: Config, logger: Logger) {
 	const sequelize = new Sequelize(url, {
 		dialect: "postgres",
 		logging: false,
-		pool: { max: 10, min: 0, idle: 10_000 },
+		pool: { max: config.dbPool.max, min: 0, idle: config.dbPool.idleMs },
+		// pg_stat_activity shows whose connections they are (the pod's name in Kubernetes); PostgreSQL keeps 63 bytes.
+		dialectOptions: { application_name: applicationName(config.nodeId) },
 	});
 	try {
 		// In a cluster the database may come up after us: wait for it, a bounded number of times.
