@@ -21,12 +21,15 @@ import { Deployment, StatefulSet, type IDeployment, type IStatefulSet } from "ku
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { ALL_SERVICES, CLUSTER_ROLES, loadConfig } from "../../src/config.js";
+import { ALL_SERVICES, CLUSTER_ROLES, loadConfig, type Config } from "../../src/config.js";
 
 const K8S_DIR = fileURLToPath(new URL("../../k8s/", import.meta.url));
 const KUSTOMIZATION = "kustomization.yaml";
 /** Shows the Secret's keys; never applied by kustomize (it would overwrite the real credentials). */
 const SECRET_TEMPLATE = "secret.template.yaml";
+/** Connections k8s/postgres.yaml keeps for operators (psql, pg_dump), and PostgreSQL's own for superusers (default 3). */
+const OPERATOR_CONNECTIONS = 5;
+const SUPERUSER_RESERVED_CONNECTIONS = 3;
 
 /** Every kind we deploy, by apiVersion/kind. Anything else fails: add its model here first. */
 const MODELS = {
@@ -58,6 +61,16 @@ const manifests: Manifest[] = manifestFiles.flatMap((file) =>
 		return d.errors.length > 0 ? [] : [{ file, doc: d.toJS() as Manifest["doc"] }];
 	}),
 );
+
+/** What a Deployment's pod would run with: its environment, the ConfigMap's, and stand-ins for the Secret's placeholders. */
+function podConfig(d: IDeployment): { env: Record<string, string>; config: Config } {
+	const env = Object.fromEntries(
+		(podSpec(d).containers[0].env ?? []).map((e) => [e.name, e.value ?? `from-${e.valueFrom ? "field" : "nothing"}`]),
+	);
+	const standIn = (key: string) => (key === "SECRETS_KEY" ? "ab".repeat(32) : "x".repeat(40));
+	const secrets = Object.fromEntries(Object.keys(secretTemplate?.stringData ?? {}).map((k) => [k, standIn(k)]));
+	return { env, config: loadConfig({ ...configMap?.data, ...secrets, ...env }) };
+}
 
 const label = (m: Manifest) => `${m.file}: ${m.doc.kind}/${m.doc.metadata?.name}`;
 const all = <T>(model: { is(value: unknown): value is T }): T[] =>
@@ -140,25 +153,42 @@ describe("k8s manifests", () => {
 		const deployed: string[] = [];
 		for (const d of deployments) {
 			const container = podSpec(d).containers[0];
-			const env = Object.fromEntries(
-				(container.env ?? []).map((e) => [e.name, e.value ?? `from-${e.valueFrom ? "field" : "nothing"}`]),
-			);
+			const { env, config } = podConfig(d);
 			const names = String(env.SERVICES ?? "").split(",");
 			for (const name of names) expect(ALL_SERVICES, `${d.metadata?.name}: unknown service "${name}"`).toContain(name);
 			// The same roles as the local cluster runner and the bench.
 			expect(env.SERVICES).toBe(CLUSTER_ROLES[d.metadata?.name as keyof typeof CLUSTER_ROLES]);
 			deployed.push(...names);
-
-			// What the pod's environment would be, with stand-ins for the Secret's placeholders.
-			const standIn = (key: string) => (key === "SECRETS_KEY" ? "ab".repeat(32) : "x".repeat(40));
-			const secrets = Object.fromEntries(Object.keys(secretTemplate!.stringData!).map((k) => [k, standIn(k)]));
-			const config = loadConfig({ ...configMap!.data, ...secrets, ...env });
 			expect(config.mode).toBe("cluster");
 			expect(config.services).toEqual(names);
 			expect(config.nodeId, `${d.metadata?.name}: NODE_ID from the pod name`).toBe("from-field");
 			expect(container.env?.find((e) => e.name === "NODE_ID")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name");
 		}
 		expect([...deployed].sort()).toEqual([...ALL_SERVICES].sort());
+	});
+
+	it("should fit every pod's database pool at the most, and the operators', in PostgreSQL's max_connections", () => {
+		const postgres = statefulSets.find((s) => s.metadata?.name === "postgres");
+		const setting = containers(postgres!)[0]
+			.args?.map((arg) => /^max_connections=(\d+)$/.exec(arg))
+			.find((match) => match !== null);
+		expect(setting, "postgres sets max_connections (args: -c max_connections=N)").toBeDefined();
+		const maxConnections = Number(setting![1]);
+		const hpas = all(HorizontalPodAutoscaler);
+		let needed = OPERATOR_CONNECTIONS + SUPERUSER_RESERVED_CONNECTIONS;
+		for (const d of deployments) {
+			const { config } = podConfig(d);
+			// The gateway alone opens no database: its service has no db mixin.
+			if (config.services.every((name) => name === "api")) continue;
+			const hpa = hpas.find((h) => h.spec?.scaleTargetRef.name === d.metadata?.name);
+			const surge = Number(d.spec?.strategy?.rollingUpdate?.maxSurge ?? NaN);
+			expect(Number.isInteger(surge), `${d.metadata?.name}: maxSurge as a number of pods`).toBe(true);
+			const pods = (hpa?.spec?.maxReplicas ?? d.spec?.replicas ?? 1) + surge;
+			needed += pods * config.dbPool.max;
+		}
+		expect(needed).toBeLessThanOrEqual(maxConnections);
+		// The sum the comment in postgres.yaml shows.
+		expect(readFileSync(K8S_DIR + "postgres.yaml", "utf8")).toContain(`total        ${needed} of ${maxConnections}`);
 	});
 
 	it("should advertise chat-ws's gRPC server at the pod IP", () => {
