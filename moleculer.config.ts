@@ -14,7 +14,8 @@ import { configuredSecrets } from "./src/domain/log-redaction.js";
 import { operatorCommands } from "./src/repl/operator-commands.js";
 import { AdminOnlyMiddleware } from "./middlewares/admin-only.middleware.js";
 
-const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher"];
+// completions: the /v1 API's stored-session mode publishes chat.user.msg.
+const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher", "completions"];
 /** Longest life of a cached read, in seconds. */
 const CACHE_TTL_SECONDS = 300;
 

@@ -49,7 +49,7 @@ export const CLUSTER_ROLES = {
 /** The services that hold users' own provider keys in the clear for a moment: they need SECRETS_KEY. */
 const KEY_SERVICES = ["ai-consumer", "own-provider"] as const;
 /** The services that move chat messages: in a cluster they need RabbitMQ and Redis. */
-const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher", "story"] as const;
+const CHAT_SERVICES = ["chat-ws", "ai-consumer", "dispatcher", "story", "completions"] as const;
 
 export interface Config {
 	mode: Mode;
