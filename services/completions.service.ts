@@ -131,6 +131,9 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 			create: {
 				description:
 					"Chat with a character through OpenAI's Chat Completions API: stateless, or in one of your chats (session_id)",
+				// A provider's outage answers 503s, which must not close this action's endpoints to the gateway: its
+				// clients would be told 404 "not available" instead, and for a while after the provider is back.
+				circuitBreaker: { enabled: false },
 				params: {
 					model: { type: "string", min: 1, max: MAX_MODEL_CHARS },
 					messages: {

@@ -273,6 +273,22 @@ describe("errors in OpenAI's form", () => {
 		}
 	});
 
+	it("should keep answering 503 through a provider's outage, past the circuit breaker's threshold", async () => {
+		fake.script(Array.from({ length: 60 }, () => ({ status: 500 })));
+		for (let i = 0; i < 25; i++) {
+			const err = await failure(
+				client(alice.token).chat.completions.create({ model: own.slug, messages: [{ role: "user", content: "hi" }] }),
+			);
+			expect(err.status, `request ${i}`).toBe(503);
+		}
+		fake.reset();
+		const back = await client(alice.token).chat.completions.create({
+			model: own.slug,
+			messages: [{ role: "user", content: "hi" }],
+		});
+		expect(back.choices[0].message.content).toBe("ok");
+	});
+
 	it("should send a provider failing mid-stream as an error event, after what was written", async () => {
 		fake.script([{ text: ["Once ", "upon ", "a time"], dropAfter: 2, delayMs: 50 }, { status: 500 }, { status: 500 }]);
 		const stream = await client(alice.token).chat.completions.create({
