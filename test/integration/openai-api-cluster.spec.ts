@@ -82,6 +82,11 @@ describe("/v1 across nodes", () => {
 		expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("Across the river.");
 		expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 20, completion_tokens: 3, total_tokens: 23 });
 		expect(sent()[0].body.messages[0].content).toContain("You are a ferryman.");
+		// Counted as a reply's tokens are, on the node that made it.
+		const counted = (type: string) =>
+			completions.metrics.getMetric("cameo_llm_tokens_total")?.get({ provider: "openai", model: "llama3", type })
+				?.value;
+		expect([counted("input"), counted("output")]).toEqual([20, 3]);
 
 		// On the wire: server-sent events, as the gateway names them whatever node wrote the stream.
 		fake.script([{ text: ["Mind ", "the oars."] }]);
