@@ -8,9 +8,13 @@ import { serviceFactories } from "../services/index.js";
 import type { Config } from "./config.js";
 import { loadOrCreateLocalSecrets } from "./adapters/local-secrets.js";
 
-/** Embedded mode without JWT_SECRET or SECRETS_KEY gets them generated once and kept under the data directory. */
+/**
+ * Embedded mode without JWT_SECRET or SECRETS_KEY gets them generated once and kept under the data directory. A
+ * cluster node never writes there: its secrets come from the environment (config.ts requires those it needs), and
+ * its root filesystem may be read-only.
+ */
 export async function withLocalSecrets(config: Config): Promise<Config> {
-	if (config.jwtSecret && config.secretsKey) return config;
+	if (config.mode !== "embedded" || (config.jwtSecret && config.secretsKey)) return config;
 	const secrets = await loadOrCreateLocalSecrets(config.dataDir);
 	return {
 		...config,
