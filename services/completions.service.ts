@@ -29,10 +29,12 @@ import {
 	completionPrompt,
 	conversationOf,
 	modelEntries,
-	sessionTurn,
 } from "../src/domain/completions.js";
 import { ChatEvent, type Publish } from "../src/domain/chat-wire.js";
-import { awaitedReply, postToSession, type SessionPostDeps } from "../src/adapters/session-completions.js";
+import { answerInSession, type SessionCompletionDeps } from "../src/adapters/session-completions.js";
+import { OwnModels, OWN_KEY_METRIC_LABEL } from "../src/adapters/llm/own-models.js";
+import { OwnProviderStore } from "../src/adapters/own-provider-store.js";
+import { OwnProviderEvent, type OwnProviderChangedPayload } from "../src/domain/own-provider.js";
 import {
 	CompletionEvent,
 	MAX_MESSAGES,
@@ -45,15 +47,7 @@ import {
 	type CompletionRequest,
 	type ModelEntry,
 } from "../src/domain/openai-wire.js";
-import {
-	CompletionRefused,
-	ModelNotFound,
-	ProviderUnavailable,
-	RateLimited,
-	SessionNotFound,
-	TokenQuotaExceeded,
-	Unauthorized,
-} from "../src/errors.js";
+import { ModelNotFound, ProviderUnavailable, RateLimited, TokenQuotaExceeded, Unauthorized } from "../src/errors.js";
 
 export interface CompletionsThis extends Service, ChatThis {
 	model: ChatModel;
@@ -61,20 +55,15 @@ export interface CompletionsThis extends Service, ChatThis {
 	quotas: ChatQuotas;
 	userLimits: UserLimits;
 	runs: CompletionRuns;
-	/** What the stored-session mode posts a message with, as chat-ws would. */
-	sessionPosts: SessionPostDeps;
-	/** The model that answers this user's completions. */
-	modelFor(username: string): ChatModel;
+	/** What the stored-session mode needs: posting a message as chat-ws would, and reading its reply back. */
+	sessions: SessionCompletionDeps;
+	/** Each user's model: their own provider's (issue 17) or the operator's. */
+	models: OwnModels;
 	visibleCharacters(ctx: Context<unknown, CompletionMeta>): Promise<CharacterSummary[]>;
 	admit(username: string): Promise<void>;
 	complete(ctx: Context<CompletionRequest, CompletionMeta>): ReturnType<typeof answerCompletion>;
-	spend(username: string, spent: Spent): void;
-	continueSession(
-		ctx: Context<CompletionRequest, CompletionMeta>,
-		characterId: string,
-	): ReturnType<typeof answerCompletion>;
-	promptTokens(ctx: Context<CompletionRequest, CompletionMeta>, replyId: string): Promise<number>;
-	refusalOf(err: unknown): unknown;
+	spend(username: string, spent: Spent, own: boolean): void;
+	refusalOf(err: unknown, own: boolean): unknown;
 }
 
 /** The most characters GET /v1/models lists (and a slug can name), in pages of characters.list. */
@@ -83,6 +72,8 @@ const LIST_PAGE = 100;
 
 const MISCONFIGURED = "The AI model is not set up correctly: the operator must fix the model configuration";
 const UNAVAILABLE = "The AI model is unavailable right now; try again shortly";
+const OWN_KEY_REFUSED =
+	"Your own AI provider refused the request (its key, model or address): check it on your account";
 
 function callerOf(meta: CompletionMeta): NonNullable<CompletionMeta["user"]> {
 	if (!meta.user) throw Unauthorized();
@@ -175,17 +166,15 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 			[AdminEvent.LimitsChanged](this: CompletionsThis, ctx: Context<LimitsChangedPayload>) {
 				this.userLimits.drop(ctx.params.username);
 			},
+			[OwnProviderEvent.Changed](this: CompletionsThis, ctx: Context<OwnProviderChangedPayload>) {
+				this.models.forget(ctx.params.username);
+			},
 			[CompletionEvent.Abandoned](this: CompletionsThis, ctx: Context<CompletionAbandonedPayload>) {
 				this.runs.abandon(ctx.params.id);
 			},
 		},
 
 		methods: {
-			/** The one place the model of a user's completions is chosen: the configured one for now. */
-			modelFor(this: CompletionsThis, _username: string): ChatModel {
-				return this.model;
-			},
-
 			/** What GET /characters would list for the caller, every page (up to MAX_LISTED_MODELS). */
 			async visibleCharacters(this: CompletionsThis, ctx: Context<unknown, CompletionMeta>) {
 				const characters: CharacterSummary[] = [];
@@ -209,27 +198,28 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 			/** The model named, the caller's limits, then the character's prompt around the client's messages, answered. */
 			async complete(this: CompletionsThis, ctx: Context<CompletionRequest, CompletionMeta>) {
 				const request = ctx.params;
-				const { id: userId, username } = callerOf(ctx.meta);
+				const caller = callerOf(ctx.meta);
+				const { id: userId, username } = caller;
 				const characterId = isUuid(request.model)
 					? request.model.toLowerCase()
 					: characterIdOf(request.model, await this.visibleCharacters(ctx), userId);
 				const speakers = characterId && (await this.prompts.lookUp({ character_id: characterId, username }));
 				if (!speakers) throw ModelNotFound(request.model);
-				if (request.session_id) return this.continueSession(ctx, speakers.character.id);
+				const id = ctx.meta.completion_id ?? randomUUID();
+				if (request.session_id) return answerInSession(this.sessions, request, caller, speakers.character.id, id);
 				await this.admit(username);
 
-				const model = this.modelFor(username);
+				const { model, own } = await this.models.for(username);
 				const { names, options } = await this.prompts.detached(speakers, conversationOf(request.messages), model);
 				const prompt = completionPrompt(speakers.character, request.messages, names.user, options);
 				const overrides = completionOverrides(speakers.character, request);
-				const id = ctx.meta.completion_id ?? randomUUID();
 				const controller = this.runs.begin(id);
 				let spent: Spent | undefined;
 				const text = completionText(
 					{ model, prompt, overrides, stop: request.stop, signal: controller.signal },
 					(s) => {
 						spent = s;
-						this.spend(username, s);
+						this.spend(username, s, own);
 					},
 				);
 				return answerCompletion({
@@ -239,71 +229,29 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 					text,
 					usage: () => spent?.usage ?? { input_tokens: prompt.tokens, output_tokens: 0 },
 					controller,
-					refusalOf: (err) => this.refusalOf(err),
+					refusalOf: (err) => this.refusalOf(err, own),
 					onEnd: () => this.runs.end(id),
 				});
 			},
 
 			/**
-			 * `session_id`: the client's last message, stored in that chat of the caller's and answered by the normal
-			 * pipeline (the user's other devices see both, once); the stored reply is the answer.
+			 * What a completion cost counts in the metrics and against the user's daily tokens, as a reply's does; with
+			 * their own key, in the metrics only (labelled own-key).
 			 */
-			async continueSession(
-				this: CompletionsThis,
-				ctx: Context<CompletionRequest, CompletionMeta>,
-				characterId: string,
-			) {
-				const { username, name } = callerOf(ctx.meta);
-				const { messages, session_id: sessionId = "" } = ctx.params;
-				const session = await this.store.getSession(sessionId);
-				const content = sessionTurn(session, { username, characterId }, messages, config.chat.maxContentChars);
-				if (content === null) throw SessionNotFound(sessionId);
-				if (typeof content !== "string") throw CompletionRefused(content);
-				await this.admit(username);
-				const message = { session_id: sessionId, username, character_id: characterId, content };
-				const row = await postToSession(this.sessionPosts, message, name ?? username);
-				const id = ctx.meta.completion_id ?? randomUUID();
-				const controller = this.runs.begin(id);
-				const { text, usage } = awaitedReply({
-					store: this.store,
-					message: row,
-					signal: controller.signal,
-					timeoutMs: config.chat.replyTimeoutSeconds * 1000,
-					stop: () => void this.broker.broadcast(ChatEvent.StopRequested, { session_id: sessionId }),
-					promptTokens: (replyId) => this.promptTokens(ctx, replyId),
-				});
-				return answerCompletion({
-					stream: ctx.params.stream,
-					includeUsage: ctx.params.include_usage,
-					head: completionHead(id, ctx.params.model),
-					text,
-					usage,
-					controller,
-					refusalOf: (err) => err,
-					onEnd: () => this.runs.end(id),
-				});
-			},
-
-			/** The prompt's tokens as the prompt inspector kept them (memory.prompt); 0 when it has none. */
-			async promptTokens(this: CompletionsThis, ctx: Context<CompletionRequest, CompletionMeta>, replyId: string) {
-				const params = { id: ctx.params.session_id, message_id: replyId };
-				const prompt = await ctx.call<{ total_tokens: number }, object>("memory.prompt", params).catch(() => null);
-				return prompt?.total_tokens ?? 0;
-			},
-
-			/** What a completion cost counts in the metrics and against the user's daily tokens, as a reply's does. */
-			spend(this: CompletionsThis, username: string, spent: Spent) {
-				this.metrics.tokens(spent.model, spent.usage);
+			spend(this: CompletionsThis, username: string, spent: Spent, own: boolean) {
+				this.metrics.tokens(own ? OWN_KEY_METRIC_LABEL : spent.model, spent.usage);
+				if (own) return;
 				const tokens = spent.usage.input_tokens + spent.usage.output_tokens;
 				this.quotas.addTokens(username, tokens).catch((err) => this.logger.warn("Token quota update failed:", err));
 			},
 
 			/** A provider that could not answer is a 503 in the client's terms; anything else stays as it is. */
-			refusalOf(this: CompletionsThis, err: unknown): unknown {
+			refusalOf(this: CompletionsThis, err: unknown, own: boolean): unknown {
 				if (!(err instanceof LlmUnavailableError)) return err;
 				this.metrics.llmError(err);
 				this.logger.warn(`Completion failed: ${err.message}`);
-				return ProviderUnavailable(err.reason === "misconfigured" ? MISCONFIGURED : UNAVAILABLE);
+				if (err.reason !== "misconfigured") return ProviderUnavailable(UNAVAILABLE);
+				return ProviderUnavailable(own ? OWN_KEY_REFUSED : MISCONFIGURED);
 			},
 		},
 
@@ -317,8 +265,23 @@ export default function completionsService(config: Config): ServiceSchema<Servic
 			this.runs = new CompletionRuns();
 			const publish: Publish = (channel, payload) => this.publish(channel, payload);
 			const { history, delivery } = this.runtime;
-			this.sessionPosts = { store: this.store, history, delivery, metrics: this.metrics, publish, logger: this.logger };
+			this.sessions = {
+				posts: { store: this.store, history, delivery, metrics: this.metrics, publish, logger: this.logger },
+				runs: this.runs,
+				timeoutMs: config.chat.replyTimeoutSeconds * 1000,
+				maxContentChars: config.chat.maxContentChars,
+				admit: (username) => this.admit(username),
+				stop: (session_id) => void this.broker.broadcast(ChatEvent.StopRequested, { session_id }),
+				promptTokens: async (id, message_id, user) => {
+					const params = { id, message_id };
+					const prompt = await this.broker
+						.call<{ total_tokens: number }, object>("memory.prompt", params, { meta: { user } })
+						.catch(() => null);
+					return prompt?.total_tokens ?? 0;
+				},
+			};
 			this.model = createChatModel(config);
+			this.models = new OwnModels(new OwnProviderStore(sequelize), config, () => this.model);
 		},
 
 		async stopped(this: CompletionsThis) {

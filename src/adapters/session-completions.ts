@@ -3,12 +3,16 @@
  * into one of the caller's chats as a message sent over the WebSocket would (stored, echoed to the chat's sockets,
  * published to `chat.user.msg`); the normal pipeline answers it (ai-consumer streams it to the chat's sockets, the
  * dispatcher stores the reply once and delivers it), and the reply is read back here once stored.
+ * `answerInSession` is the whole mode; `postToSession` and `awaitedReply` its two halves.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Chan, messageFrame, replyIdOf, userMsgPayload, type Publish, type Usage } from "../domain/chat-wire.js";
 import { historyEntry } from "../domain/history.js";
 import { countTokens } from "../domain/token-count.js";
-import { ProviderUnavailable } from "../errors.js";
+import { sessionTurn } from "../domain/completions.js";
+import { completionHead, type CompletionRequest } from "../domain/openai-wire.js";
+import { CompletionRefused, ProviderUnavailable, SessionNotFound } from "../errors.js";
+import { answerCompletion, type CompletionRuns } from "./completion-runs.js";
 import type { ChatStore, MessageRow } from "./chat-store.js";
 import type { ChatMetrics } from "./chat-metrics.js";
 import type { Delivery } from "./delivery.js";
@@ -21,6 +25,65 @@ export interface SessionPostDeps {
 	metrics: ChatMetrics;
 	publish: Publish;
 	logger: { warn(...args: unknown[]): void };
+}
+
+/** Who asked (the gateway's `meta.user`). */
+type Caller = { id: string; username: string; name?: string };
+
+export interface SessionCompletionDeps {
+	posts: SessionPostDeps;
+	runs: CompletionRuns;
+	/** CHAT_REPLY_TIMEOUT: how long the answer waits for the stored reply. */
+	timeoutMs: number;
+	/** CHAT_MAX_CONTENT_CHARS: as on the WebSocket. */
+	maxContentChars: number;
+	/** The WebSocket's per-user limits: throws the 429. */
+	admit(username: string): Promise<void>;
+	/** Stops the chat's reply in progress (the chat's own stop). */
+	stop(sessionId: string): void;
+	/** The prompt's tokens as the prompt inspector kept them (asked as the caller); 0 when it has none. */
+	promptTokens(sessionId: string, replyId: string, caller: Caller): Promise<number>;
+}
+
+/**
+ * `session_id`: the client's last message, stored in that chat of the caller's and answered by the normal pipeline
+ * (the user's other devices see both, once); the stored reply is the answer.
+ */
+export async function answerInSession(
+	deps: SessionCompletionDeps,
+	request: CompletionRequest,
+	caller: Caller,
+	characterId: string,
+	completionId: string,
+): ReturnType<typeof answerCompletion> {
+	const { username } = caller;
+	const { messages, session_id: sessionId = "" } = request;
+	const session = await deps.posts.store.getSession(sessionId);
+	const content = sessionTurn(session, { username, characterId }, messages, deps.maxContentChars);
+	if (content === null) throw SessionNotFound(sessionId);
+	if (typeof content !== "string") throw CompletionRefused(content);
+	await deps.admit(username);
+	const message = { session_id: sessionId, username, character_id: characterId, content };
+	const row = await postToSession(deps.posts, message, caller.name ?? username);
+	const controller = deps.runs.begin(completionId);
+	const { text, usage } = awaitedReply({
+		store: deps.posts.store,
+		message: row,
+		signal: controller.signal,
+		timeoutMs: deps.timeoutMs,
+		stop: () => deps.stop(sessionId),
+		promptTokens: (replyId) => deps.promptTokens(sessionId, replyId, caller),
+	});
+	return answerCompletion({
+		stream: request.stream,
+		includeUsage: request.include_usage,
+		head: completionHead(completionId, request.model),
+		text,
+		usage,
+		controller,
+		refusalOf: (err) => err,
+		onEnd: () => deps.runs.end(completionId),
+	});
 }
 
 /** How often the stored reply is looked for: a reply takes seconds, a lookup is one indexed read. */

@@ -94,6 +94,8 @@ describe("POST /v1/chat/completions with session_id", () => {
 		);
 		expect(completion.choices[0].message.content).toBe("Aisle seven.");
 		expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
+		// The prompt's tokens as the prompt inspector kept them, read as the caller.
+		expect(completion.usage?.prompt_tokens).toBeGreaterThan(0);
 
 		// After the greeting the chat opened with.
 		const stored = (await rows(sessionId)).slice(1);

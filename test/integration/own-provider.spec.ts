@@ -137,6 +137,17 @@ describe("a user's own provider", () => {
 		expect(completions(operator).at(-1)!.headers.authorization).toBe(`Bearer ${OPERATOR_KEY}`);
 	});
 
+	it("should answer the user's /v1 completions with their provider too", async () => {
+		const before = completions(own).length;
+		const body = { model: characterId, messages: [{ role: "user", content: "Which key is this?" }] };
+		const answer = await as(alice, "POST", "/v1/chat/completions", body);
+		expect(answer.status, answer.bytes.toString()).toBe(200);
+		expect(answer.body.choices[0].message.content).toEqual(expect.any(String));
+		expect(completions(own).length).toBe(before + 1);
+		expect(completions(own).at(-1)!.headers.authorization).toBe(`Bearer ${ALICE_KEY}`);
+		expect(completions(own).at(-1)!.body.model).toBe("alice-llm");
+	});
+
 	it("should count their tokens and show them, but hold them against no quota", async () => {
 		// Bob's first reply spent his one-token quota; Alice's replies cost the server nothing.
 		expect(await say(bob)).toMatchObject({ type: "error", code: "quota_exceeded" });
