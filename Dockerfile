@@ -31,15 +31,6 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 	&& rm -rf node_modules/re2/build/Release/obj.target node_modules/re2/vendor
 
 FROM node:${NODE_VERSION}-bookworm-slim
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="cameo" \
-	org.opencontainers.image.description="Self-hosted real-time chat with AI characters, built on Moleculer" \
-	org.opencontainers.image.version="${VERSION}" \
-	org.opencontainers.image.revision="${REVISION}" \
-	org.opencontainers.image.created="${CREATED}" \
-	org.opencontainers.image.base.name="node:${NODE_VERSION}-bookworm-slim"
 # tini is PID 1: it passes docker stop's SIGTERM to node and reaps the embedded PostgreSQL's exited children, which
 # node, as PID 1, would leave as zombies. /data is the embedded mode's data directory, the only place it writes.
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/* \
@@ -51,6 +42,17 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # "type": "module" here is what makes Node load dist/ as ESM.
 COPY package.json ./
+# Last, so a new commit or date leaves every layer above cached.
+ARG NODE_VERSION
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="cameo" \
+	org.opencontainers.image.description="Self-hosted real-time chat with AI characters, built on Moleculer" \
+	org.opencontainers.image.version="${VERSION}" \
+	org.opencontainers.image.revision="${REVISION}" \
+	org.opencontainers.image.created="${CREATED}" \
+	org.opencontainers.image.base.name="node:${NODE_VERSION}-bookworm-slim"
 # PostgreSQL refuses to run as root: the embedded mode needs an unprivileged user, and so does Pod Security.
 USER node
 # REST gateway, WebSocket, gRPC delivery, health and metrics.

