@@ -46,14 +46,17 @@ async function joinCluster(broker: ServiceBroker, config: Config): Promise<strin
 async function main(): Promise<void> {
 	let config: Config;
 	try {
+		const { AMQP_URL, RABBITMQ_HOST } = process.env;
 		config = loadConfig({
 			TRANSPORTER: "redis://127.0.0.1:6379",
-			AMQP_URL: "amqp://guest:guest@127.0.0.1:5672",
-			NODE_ID: `repl-${hostname()}-${process.pid}`,
+			// A pod's RABBITMQ_* settings say where RabbitMQ is: the local default only when nothing does.
+			...(AMQP_URL || RABBITMQ_HOST ? {} : { AMQP_URL: "amqp://guest:guest@127.0.0.1:5672" }),
 			// Log lines would land in the middle of the prompt: warnings and errors only, readable.
 			LOGLEVEL: "warn",
 			LOG_FORMAT: "pretty",
 			...process.env,
+			// Never the NODE_ID of the pod it is opened in: two nodes with one id make the other stop.
+			NODE_ID: `repl-${hostname()}-${process.pid}`,
 			CAMEO_MODE: "cluster",
 			SERVICES: "none",
 		});
